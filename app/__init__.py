@@ -1,0 +1,1 @@
+"""Qianmo (阡陌): community policing and grassroots governance."""

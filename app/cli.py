@@ -1,0 +1,76 @@
+"""qianmo serve | demo | migrate"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _use_piccolo_conf() -> None:
+    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
+
+
+def migrate() -> None:
+    """Apply every pending migration (forwards), on SQLite or PostgreSQL alike."""
+    _use_piccolo_conf()
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = asyncio.run(run_forwards(app_name="all", migration_id="all", fake=False))
+    if not result.success:
+        raise SystemExit(f"migration failed: {result.message}")
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:app_factory", factory=True, host=host, port=port, workers=workers,
+        access_log=False, proxy_headers=True, forwarded_allow_ips=os.environ.get("QIANMO_TRUSTED_PROXIES", "127.0.0.1"),
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    os.environ.pop("QIANMO_DEMO", None)
+    from app.settings import Settings
+
+    Settings.from_env()  # fail here, before forking workers, if a setting is missing
+    migrate()
+    _serve(args.host, args.port, args.workers)
+
+
+def demo(args: argparse.Namespace) -> None:
+    if args.host not in LOCAL_HOSTS:
+        raise SystemExit("qianmo demo serves on localhost only (demo sign-in needs no passkey).")
+    os.environ["QIANMO_DEMO"] = "1"
+    migrate()
+    from app.services.demo import load_demo
+
+    created = asyncio.run(load_demo())
+    print("demo district loaded" if created else "demo district already present: left as it is")
+    print(f"open http://localhost:{args.port}/")
+    _serve(args.host, args.port, 1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="qianmo", description="Qianmo (阡陌) server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="serve in production (migrates first)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=serve)
+    p = sub.add_parser("demo", help="load the demo district and serve it on localhost")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=demo)
+    p = sub.add_parser("migrate", help="apply pending database migrations")
+    p.set_defaults(func=lambda _args: migrate())
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

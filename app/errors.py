@@ -1,0 +1,50 @@
+"""Error pages in the user's language; never a stack trace."""
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.i18n import N_, gettext
+
+log = logging.getLogger("qianmo.error")
+
+MESSAGES = {
+    400: (N_("Something in the request was not right"), N_("Please go back and check what you entered.")),
+    403: (N_("Not allowed"), N_("Your role does not give access to this page.")),
+    404: (N_("Page not found"), N_("The page does not exist, or you cannot see it.")),
+    405: (N_("Not allowed"), N_("This address does not accept that kind of request.")),
+    413: (N_("Too large"), N_("The file or form is larger than allowed.")),
+    429: (N_("Too many requests"), N_("Please wait a minute and try again.")),
+    500: (N_("Something went wrong"), N_("The problem has been logged. Please try again in a moment.")),
+    503: (N_("Service unavailable"), N_("Please try again in a moment.")),
+}
+
+
+def _render(request: Request, status: int) -> Response:
+    title, detail = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    if request.url.path.startswith(("/api/", "/open311/")):
+        return Response({"status_code": status, "detail": gettext(title)}, status_code=status, media_type=MediaType.JSON)
+    return Template(
+        "errors/error.html",
+        context={"status": status, "title": title, "detail": detail},
+        status_code=status,
+    )
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    response = _render(request, exc.status_code)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _render(request, HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}

@@ -1,0 +1,101 @@
+"""Translations and locale formatting.
+
+The current locale lives in a ContextVar: requests run concurrently on one
+thread, so a module global or thread-local would leak between them.
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, dates, numbers
+from babel.messages.pofile import read_po
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+LOCALE_COOKIE = "qianmo_locale"
+CATALOGUE_DIR = Path(__file__).parent
+
+_current: ContextVar[str] = ContextVar("qianmo_locale", default=DEFAULT_LOCALE)
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated where it is shown."""
+    return message
+
+
+@cache
+def catalogue(locale: str) -> dict[str, str]:
+    path = CATALOGUE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as f:
+        cat = read_po(f, locale=locale)
+    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+
+
+def get_locale() -> str:
+    return _current.get()
+
+
+def set_locale(locale: str) -> None:
+    _current.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def gettext(message: str, **variables) -> str:
+    text = catalogue(get_locale()).get(message, message)
+    return text % variables if variables else text
+
+
+_ = gettext
+
+
+def ngettext(singular: str, plural: str, n: int, **variables) -> str:
+    variables.setdefault("num", n)
+    return gettext(singular if n == 1 else plural, **variables)
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """The cookie wins; then the browser's Accept-Language; then Chinese."""
+    if cookie in LOCALES:
+        return cookie
+    for tag in _parse_accept_language(accept_language or ""):
+        lang = tag.replace("-", "_").lower()
+        if lang.startswith("zh"):
+            return "zh_CN"
+        if lang.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE
+
+
+def _parse_accept_language(header: str) -> list[str]:
+    weighted = []
+    for index, part in enumerate(header.split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            weighted.append((-quality, index, tag))
+    return [tag for _q, _i, tag in sorted(weighted)]
+
+
+def _babel_locale() -> Locale:
+    return Locale.parse(get_locale())
+
+
+def format_date(value: date | datetime | None, style: str = "medium") -> str:
+    return "" if value is None else dates.format_date(value, format=style, locale=_babel_locale())
+
+
+def format_datetime(value: datetime | None, tz: str = "Asia/Shanghai", style: str = "short") -> str:
+    if value is None:
+        return ""
+    return dates.format_datetime(value, format=style, tzinfo=dates.get_timezone(tz), locale=_babel_locale())
+
+
+def format_number(value: int | float | None) -> str:
+    return "" if value is None else numbers.format_decimal(value, locale=_babel_locale())

@@ -1,0 +1,65 @@
+"""create_app(settings) -> Litestar: plugins, middleware, routers."""
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+
+from app.errors import EXCEPTION_HANDLERS
+from app.middleware import RequestContext
+from app.routes.home import HomeController
+from app.routes.org import OrgController
+from app.settings import Settings
+from app.templating import STATIC_DIR, template_config
+
+CSRF_COOKIE = "qianmo_csrf"
+CSRF_HEADER = "x-csrftoken"
+# Largest request body accepted anywhere (a CSV of places, later a phone photo).
+MAX_BODY = 12 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    app = Litestar(
+        route_handlers=[
+            HomeController,
+            OrgController,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False,
+                cache_control=None,
+            ),
+        ],
+        template_config=template_config(),
+        plugins=[HTMXPlugin()],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=CSRF_COOKIE,
+            header_name=CSRF_HEADER,
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(title="Qianmo API", version="1", path="/schema"),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+            log_exceptions="never",
+        ),
+        request_max_body_size=MAX_BODY,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.asgi_handler = RequestContext(app.asgi_handler)
+    return app
+
+
+def app_factory() -> Litestar:
+    """Entry point for uvicorn (`--factory`): settings from the environment."""
+    logging.getLogger("uvicorn.access").disabled = True
+    return create_app()

@@ -1,0 +1,100 @@
+"""The outermost layer: request id, client IP, locale, security headers, one log line.
+
+It wraps Litestar's whole ASGI handler (not a route middleware) so that 404s for
+unknown paths and static files get the same headers and log line.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.i18n import LOCALE_COOKIE, negotiate, set_locale
+
+log = logging.getLogger("qianmo.request")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"geolocation=(self), camera=(self), microphone=()"),
+]
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    request_id: str = ""
+    ip: str = ""
+
+
+# Read by the audit service, so a write made during a request records where it came from.
+current_request: ContextVar[RequestMeta] = ContextVar("qianmo_request", default=RequestMeta())
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _locale_from(headers: dict[str, str]) -> str:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(headers.get("cookie", ""))
+    except Exception:  # a malformed cookie header must not break the page
+        pass
+    chosen = cookie[LOCALE_COOKIE].value if LOCALE_COOKIE in cookie else None
+    return negotiate(chosen, headers.get("accept-language"))
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        client = scope.get("client")
+        current_request.set(RequestMeta(request_id=request_id, ip=client[0] if client else ""))
+        set_locale(_locale_from(headers))
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *SECURITY_HEADERS,
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # The path only: query strings may carry names or phone numbers.
+            log.info(json.dumps({
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "request_id": request_id,
+            }))

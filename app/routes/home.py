@@ -1,0 +1,55 @@
+"""Public pages of the shell: home, language switch, health, offline page, service worker."""
+from __future__ import annotations
+
+from pathlib import Path
+from litestar import Controller, Request, Response, get
+from litestar.response import File, Redirect, Template
+
+from app.i18n import LOCALE_COOKIE, LOCALES
+from app.services import health, org
+
+STATIC_DIR = Path(__file__).parent.parent / "static"
+ONE_YEAR = 365 * 24 * 3600
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+class HomeController(Controller):
+    @get("/", name="home")
+    async def home(self) -> Template:
+        return Template("home/index.html", context={"counts": await org.counts()})
+
+    @get("/locale/{chosen:str}", name="locale", status_code=303)
+    async def set_locale(self, request: Request, chosen: str, next: str = "/") -> Redirect:
+        """A plain link (works on error pages, which carry no CSRF token); it only sets a preference."""
+        response = Redirect(safe_next(next), status_code=303)
+        if chosen in LOCALES:
+            response.set_cookie(
+                LOCALE_COOKIE, chosen, max_age=ONE_YEAR, httponly=True, samesite="lax",
+                secure=request.app.state.settings.secure_cookies,
+            )
+        return response
+
+    @get("/offline", name="offline")
+    async def offline(self) -> Template:
+        return Template("home/offline.html")
+
+    @get("/sw.js", name="service_worker", include_in_schema=False)
+    async def service_worker(self) -> File:
+        # Served from the root so that it controls every page, not just /static/.
+        return File(
+            STATIC_DIR / "js" / "sw.js",
+            media_type="text/javascript",
+            content_disposition_type="inline",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    @get("/healthz", name="healthz")
+    async def healthz(self) -> Response[dict[str, str]]:
+        ok = await health.database_ok()
+        return Response({"status": "ok" if ok else "database unavailable"}, status_code=200 if ok else 503)

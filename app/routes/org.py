@@ -1,0 +1,123 @@
+"""Administration of the organisation: stations, offices, grids, places, agencies."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from app.domain.org import ENTITIES, Entity
+from app.routes.guards import admin_only
+from app.services import org
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+VARY = {"Vary": "HX-Request"}
+
+
+def entity_or_404(key: str) -> Entity:
+    if key not in ENTITIES:
+        raise NotFoundException()
+    return ENTITIES[key]
+
+
+async def form_page(entity: Entity, values: dict, errors: dict, item_id: int | None = None,
+                    active: bool = True, status_code: int = 200) -> Template:
+    return Template(
+        "org/form.html",
+        context={
+            "entity": entity, "values": values, "errors": errors, "item_id": item_id, "active": active,
+            "parents": await org.parent_choices(entity),
+        },
+        status_code=status_code,
+    )
+
+
+class OrgController(Controller):
+    path = "/admin/org"
+    guards = [admin_only]
+
+    @get("/", name="org_index")
+    async def index(self) -> Template:
+        return Template("org/index.html", context={"entities": ENTITIES.values(), "counts": await org.counts()})
+
+    @get("/{entity_key:str}", name="org_list")
+    async def list_items(self, request: HTMXRequest, entity_key: str, q: str = "", inactive: bool = False,
+                         parent: int | None = None, page: int = 1) -> Template:
+        entity = entity_or_404(entity_key)
+        rows, total = await org.list_items(entity, q.strip(), inactive, parent, page)
+        context = {"entity": entity, "rows": rows, "total": total, "q": q, "inactive": inactive,
+                   "page": page, "page_size": org.PAGE_SIZE, "parent": parent}
+        # An htmx search swaps only the results; the same URL without htmx is the whole page.
+        partial = request.htmx and request.htmx.target == "results"
+        return Template("org/_results.html" if partial else "org/list.html", context=context, headers=VARY)
+
+    @get("/{entity_key:str}/new", name="org_new")
+    async def new(self, entity_key: str) -> Template:
+        return await form_page(entity_or_404(entity_key), {}, {})
+
+    @post("/{entity_key:str}/new", name="org_create", status_code=200)
+    async def create(self, entity_key: str, data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        entity = entity_or_404(entity_key)
+        result = await org.save(entity, data)
+        if not result.ok:
+            return await form_page(entity, data, result.errors, status_code=422)
+        return Redirect(f"/admin/org/{entity.key}?saved={result.id}", status_code=303)
+
+    @get("/{entity_key:str}/{item_id:int}", name="org_edit")
+    async def edit(self, entity_key: str, item_id: int) -> Template:
+        entity = entity_or_404(entity_key)
+        item = await org.get_item(entity, item_id)
+        if item is None:
+            raise NotFoundException()
+        values = {k: "" if v is None else str(v) for k, v in item.items()}
+        return await form_page(entity, values, {}, item_id, item["active"])
+
+    @post("/{entity_key:str}/{item_id:int}", name="org_update", status_code=200)
+    async def update(self, entity_key: str, item_id: int, data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        entity = entity_or_404(entity_key)
+        result = await org.save(entity, data, item_id)
+        if "_" in result.errors:
+            raise NotFoundException()
+        if not result.ok:
+            return await form_page(entity, data, result.errors, item_id, status_code=422)
+        return Redirect(f"/admin/org/{entity.key}?saved={item_id}", status_code=303)
+
+    @post("/{entity_key:str}/{item_id:int}/active", name="org_set_active", status_code=303)
+    async def set_active(self, entity_key: str, item_id: int, data: Annotated[dict[str, str], FORM]) -> Redirect:
+        entity = entity_or_404(entity_key)
+        if not await org.set_active(entity, item_id, data.get("active") == "1"):
+            raise NotFoundException()
+        return Redirect(f"/admin/org/{entity.key}/{item_id}", status_code=303)
+
+    @get("/{entity_key:str}/import", name="org_import_form")
+    async def import_form(self, entity_key: str) -> Template:
+        return Template("org/import.html", context={"entity": importable_or_404(entity_key), "plan": None})
+
+    @post("/{entity_key:str}/import", name="org_import", status_code=200)
+    async def import_file(self, request: Request, entity_key: str,
+                          data: Annotated[dict[str, UploadFile | str], MULTIPART]) -> Template:
+        """Step 1 (a file): preview. Step 2 (confirm, with the previewed text): write."""
+        entity = importable_or_404(entity_key)
+        upload = data.get("file")
+        if isinstance(upload, UploadFile):
+            plan = await org.plan_import(entity, await upload.read())
+            return Template("org/import.html", context={"entity": entity, "plan": plan, "done": False},
+                            status_code=200 if not plan.error else 422)
+        text = data.get("text")
+        if not isinstance(text, str) or not text:
+            return Template("org/import.html", context={"entity": entity, "plan": None, "missing_file": True},
+                            status_code=422)
+        plan = await org.apply_import(entity, text.encode("utf-8"))
+        return Template("org/import.html", context={"entity": entity, "plan": plan, "done": not plan.error})
+
+
+def importable_or_404(key: str) -> Entity:
+    if key not in org.IMPORTABLE:
+        raise NotFoundException()
+    return ENTITIES[key]

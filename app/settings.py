@@ -1,0 +1,58 @@
+"""Every setting in one place, read from the environment (see README)."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SQLITE = "sqlite:///var/qianmo.sqlite3"
+
+
+def database_url() -> str:
+    return os.environ.get("QIANMO_DATABASE_URL") or DEFAULT_SQLITE
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=database_url)
+    # Signs CSRF tokens; must be set (and stable across workers) in production.
+    secret_key: str = ""
+    # The address residents and invitees reach, used in links and QR posters.
+    public_base_url: str = "http://localhost:8000"
+    time_zone: str = "Asia/Shanghai"
+    upload_dir: Path = Path("var/uploads")
+    default_locale: str = "zh_CN"
+    # Demo mode: only `qianmo demo`, only on localhost.
+    demo: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ.get
+        demo = _flag("QIANMO_DEMO")
+        secret = env("QIANMO_SECRET_KEY", "")
+        if not secret:
+            if not demo:
+                raise SystemExit(
+                    "QIANMO_SECRET_KEY is not set: set a long random value "
+                    "(the same for every worker) before serving."
+                )
+            secret = secrets.token_urlsafe(32)
+        return cls(
+            database_url=database_url(),
+            secret_key=secret,
+            public_base_url=env("QIANMO_PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            time_zone=env("QIANMO_TIME_ZONE", cls.time_zone),
+            upload_dir=Path(env("QIANMO_UPLOAD_DIR", str(cls.upload_dir))),
+            demo=demo,
+            log_level=env("QIANMO_LOG_LEVEL", cls.log_level).upper(),
+        )
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_base_url.startswith("https://")

@@ -1,0 +1,46 @@
+"""The Jinja environment: gettext, locale formatting, static URLs, navigation."""
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment
+from litestar.plugins.jinja import JinjaTemplateEngine as Engine
+from litestar.template.config import TemplateConfig
+
+from app import i18n
+from app.routes.nav import nav_items
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@cache
+def static_url(path: str) -> str:
+    """A cache-busting URL: the file's content hash as the query string."""
+    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    return f"/static/{path}?v={digest}"
+
+
+def _configure(engine: Engine) -> None:
+    env: Environment = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        static_url=static_url,
+        get_locale=i18n.get_locale,
+        locales=i18n.LOCALES,
+        nav_items=nav_items,
+    )
+    env.filters.update(
+        date=i18n.format_date,
+        datetime=i18n.format_datetime,
+        number=i18n.format_number,
+    )
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(directory=TEMPLATE_DIR, engine=Engine, engine_callback=_configure)
