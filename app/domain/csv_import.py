@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.i18n import N_
 
@@ -14,7 +14,7 @@ MAX_ROWS = 5000
 class Sheet:
     rows: list[tuple[int, dict[str, str]]]  # (line number in the file, field -> text)
     error: str | None = None
-    error_args: tuple[str, ...] = ()
+    error_args: dict[str, str] = field(default_factory=dict)
 
 
 def decode(data: bytes) -> str | None:
@@ -36,13 +36,13 @@ def read_sheet(text: str, columns: dict[str, tuple[str, ...]], required: tuple[s
     positions = _positions(header, columns)
     missing = [columns[f][0] for f in required if f not in positions]
     if missing:
-        return Sheet([], N_("Missing column: %(columns)s"), (", ".join(missing),))
+        return Sheet([], N_("Missing column: %(columns)s"), {"columns": ", ".join(missing)})
     rows = []
     for values in reader:
         if not any(v.strip() for v in values):
             continue
         if len(rows) >= MAX_ROWS:
-            return Sheet([], N_("Too many rows: at most %(columns)s per file"), (str(MAX_ROWS),))
+            return Sheet([], N_("Too many rows: at most %(max)s per file"), {"max": str(MAX_ROWS)})
         line = reader.line_num
         rows.append((line, {f: values[i].strip() if i < len(values) else "" for f, i in positions.items()}))
     if not rows:

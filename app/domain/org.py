@@ -63,6 +63,7 @@ class Entity:
     search: tuple[str, ...] = ("name", "code")
     has_code: bool = True
     csv_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    csv_required: tuple[str, ...] = ()  # columns a file must have (others may be absent)
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -101,6 +102,7 @@ ENTITIES: dict[str, Entity] = {
                 "office": ("office_code", "office", "警务室编码"),
                 "boundary": ("boundary", "边界"),
             },
+            csv_required=("code", "name", "office"),
         ),
         Entity(
             "place", N_("Place"), N_("Places"),
@@ -126,6 +128,7 @@ ENTITIES: dict[str, Entity] = {
                 "lon": ("lon", "longitude", "经度"),
                 "aliases": ("aliases", "别名"),
             },
+            csv_required=("name", "grid"),
         ),
         Entity(
             "agency", N_("Agency"), N_("Agencies"),

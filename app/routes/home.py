@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from litestar import Controller, Request, Response, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.i18n import LOCALE_COOKIE, LOCALES
@@ -25,7 +26,7 @@ class HomeController(Controller):
         return Template("home/index.html", context={"counts": await org.counts()})
 
     @get("/locale/{chosen:str}", name="locale", status_code=303)
-    async def set_locale(self, request: Request, chosen: str, next: str = "/") -> Redirect:
+    async def set_locale(self, request: Request, chosen: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
         """A plain link (works on error pages, which carry no CSRF token); it only sets a preference."""
         response = Redirect(safe_next(next), status_code=303)
         if chosen in LOCALES:

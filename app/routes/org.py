@@ -1,13 +1,14 @@
 """Administration of the organisation: stations, offices, grids, places, agencies."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
@@ -18,6 +19,12 @@ from app.services import org
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 VARY = {"Vary": "HX-Request"}
+
+
+@dataclass
+class ImportForm:
+    file: UploadFile | None = None
+    text: str = ""
 
 
 def entity_or_404(key: str) -> Entity:
@@ -47,8 +54,9 @@ class OrgController(Controller):
         return Template("org/index.html", context={"entities": ENTITIES.values(), "counts": await org.counts()})
 
     @get("/{entity_key:str}", name="org_list")
-    async def list_items(self, request: HTMXRequest, entity_key: str, q: str = "", inactive: bool = False,
-                         parent: int | None = None, page: int = 1) -> Template:
+    async def list_items(self, request: HTMXRequest, entity_key: FromPath[str], q: FromQuery[str] = "",
+                         inactive: FromQuery[bool] = False, parent: FromQuery[int | None] = None,
+                         page: FromQuery[int] = 1) -> Template:
         entity = entity_or_404(entity_key)
         rows, total = await org.list_items(entity, q.strip(), inactive, parent, page)
         context = {"entity": entity, "rows": rows, "total": total, "q": q, "inactive": inactive,
@@ -58,11 +66,11 @@ class OrgController(Controller):
         return Template("org/_results.html" if partial else "org/list.html", context=context, headers=VARY)
 
     @get("/{entity_key:str}/new", name="org_new")
-    async def new(self, entity_key: str) -> Template:
+    async def new(self, entity_key: FromPath[str]) -> Template:
         return await form_page(entity_or_404(entity_key), {}, {})
 
     @post("/{entity_key:str}/new", name="org_create", status_code=200)
-    async def create(self, entity_key: str, data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def create(self, entity_key: FromPath[str], data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         entity = entity_or_404(entity_key)
         result = await org.save(entity, data)
         if not result.ok:
@@ -70,7 +78,7 @@ class OrgController(Controller):
         return Redirect(f"/admin/org/{entity.key}?saved={result.id}", status_code=303)
 
     @get("/{entity_key:str}/{item_id:int}", name="org_edit")
-    async def edit(self, entity_key: str, item_id: int) -> Template:
+    async def edit(self, entity_key: FromPath[str], item_id: FromPath[int]) -> Template:
         entity = entity_or_404(entity_key)
         item = await org.get_item(entity, item_id)
         if item is None:
@@ -79,7 +87,7 @@ class OrgController(Controller):
         return await form_page(entity, values, {}, item_id, item["active"])
 
     @post("/{entity_key:str}/{item_id:int}", name="org_update", status_code=200)
-    async def update(self, entity_key: str, item_id: int, data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def update(self, entity_key: FromPath[str], item_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         entity = entity_or_404(entity_key)
         result = await org.save(entity, data, item_id)
         if "_" in result.errors:
@@ -89,31 +97,28 @@ class OrgController(Controller):
         return Redirect(f"/admin/org/{entity.key}?saved={item_id}", status_code=303)
 
     @post("/{entity_key:str}/{item_id:int}/active", name="org_set_active", status_code=303)
-    async def set_active(self, entity_key: str, item_id: int, data: Annotated[dict[str, str], FORM]) -> Redirect:
+    async def set_active(self, entity_key: FromPath[str], item_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Redirect:
         entity = entity_or_404(entity_key)
         if not await org.set_active(entity, item_id, data.get("active") == "1"):
             raise NotFoundException()
         return Redirect(f"/admin/org/{entity.key}/{item_id}", status_code=303)
 
     @get("/{entity_key:str}/import", name="org_import_form")
-    async def import_form(self, entity_key: str) -> Template:
+    async def import_form(self, entity_key: FromPath[str]) -> Template:
         return Template("org/import.html", context={"entity": importable_or_404(entity_key), "plan": None})
 
     @post("/{entity_key:str}/import", name="org_import", status_code=200)
-    async def import_file(self, request: Request, entity_key: str,
-                          data: Annotated[dict[str, UploadFile | str], MULTIPART]) -> Template:
+    async def import_file(self, entity_key: FromPath[str], data: Annotated[ImportForm, MULTIPART]) -> Template:
         """Step 1 (a file): preview. Step 2 (confirm, with the previewed text): write."""
         entity = importable_or_404(entity_key)
-        upload = data.get("file")
-        if isinstance(upload, UploadFile):
-            plan = await org.plan_import(entity, await upload.read())
+        if data.file and data.file.filename:
+            plan = await org.plan_import(entity, await data.file.read())
             return Template("org/import.html", context={"entity": entity, "plan": plan, "done": False},
                             status_code=200 if not plan.error else 422)
-        text = data.get("text")
-        if not isinstance(text, str) or not text:
+        if not data.text:
             return Template("org/import.html", context={"entity": entity, "plan": None, "missing_file": True},
                             status_code=422)
-        plan = await org.apply_import(entity, text.encode("utf-8"))
+        plan = await org.apply_import(entity, data.text.encode("utf-8"))
         return Template("org/import.html", context={"entity": entity, "plan": plan, "done": not plan.error})
 
 

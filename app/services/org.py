@@ -45,7 +45,7 @@ async def list_items(entity: rules.Entity, q: str = "", show_inactive: bool = Fa
     if q:
         condition = None
         for column in entity.search:
-            clause = getattr(table, column).ilike(f"%{q}%")
+            clause = _contains(getattr(table, column), q)
             condition = clause if condition is None else condition | clause
         where.append(condition)
     columns = [*table.all_columns()]
@@ -57,6 +57,12 @@ async def list_items(entity: rules.Entity, q: str = "", show_inactive: bool = Fa
         query, count_query = query.where(clause), count_query.where(clause)
     rows = await query.limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
     return rows, await count_query
+
+
+def _contains(column, text: str):
+    # SQLite's LIKE already ignores ASCII case (and has no ILIKE); PostgreSQL needs ILIKE.
+    pattern = f"%{text}%"
+    return column.like(pattern) if column._meta.engine_type == "sqlite" else column.ilike(pattern)
 
 
 async def get_item(entity: rules.Entity, item_id: int) -> dict | None:
@@ -161,10 +167,9 @@ async def plan_import(entity: rules.Entity, data: bytes) -> ImportPlan:
     text = decode(data)
     if text is None:
         return ImportPlan(error=N_("The file is not UTF-8 or GBK text. Save it as CSV (UTF-8) and try again."))
-    required = tuple(f.name for f in entity.fields if f.required and f.name in entity.csv_columns)
-    sheet = read_sheet(text, entity.csv_columns, required)
+    sheet = read_sheet(text, entity.csv_columns, entity.csv_required)
     if sheet.error:
-        return ImportPlan(error=sheet.error, error_args={"columns": ", ".join(sheet.error_args)})
+        return ImportPlan(error=sheet.error, error_args=sheet.error_args)
     plan = ImportPlan(text=text)
     lookup = await _parent_codes(entity)
     seen: dict[tuple, int] = {}
