@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=None,
             ),
         ],
-        template_config=template_config(),
+        template_config=template_config(settings.time_zone),
         plugins=[HTMXPlugin()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from jinja2 import Environment
@@ -23,7 +23,7 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={digest}"
 
 
-def _configure(engine: Engine) -> None:
+def _configure(engine: Engine, time_zone: str) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
@@ -35,12 +35,13 @@ def _configure(engine: Engine) -> None:
     )
     env.filters.update(
         date=i18n.format_date,
-        datetime=i18n.format_datetime,
+        datetime=partial(i18n.format_datetime, tz=time_zone),
         number=i18n.format_number,
     )
     env.trim_blocks = True
     env.lstrip_blocks = True
 
 
-def template_config() -> TemplateConfig:
-    return TemplateConfig(directory=TEMPLATE_DIR, engine=Engine, engine_callback=_configure)
+def template_config(time_zone: str) -> TemplateConfig:
+    return TemplateConfig(directory=TEMPLATE_DIR, engine=Engine,
+                          engine_callback=partial(_configure, time_zone=time_zone))
