@@ -45,6 +45,8 @@ def demo(args: argparse.Namespace) -> None:
     if args.host not in LOCAL_HOSTS:
         raise SystemExit("qianmo demo serves on localhost only (demo sign-in needs no passkey).")
     os.environ["QIANMO_DEMO"] = "1"
+    # Passkeys are bound to the origin the browser sees.
+    os.environ.setdefault("QIANMO_PUBLIC_BASE_URL", f"http://localhost:{args.port}")
     migrate()
     from app.services.demo import load_demo
 
@@ -52,6 +54,21 @@ def demo(args: argparse.Namespace) -> None:
     print("demo district loaded" if created else "demo district already present: left as it is")
     print(f"open http://localhost:{args.port}/")
     _serve(args.host, args.port, 1)
+
+
+def admin_link(_args: argparse.Namespace) -> None:
+    """Print a one-time invitation link for the first administrator."""
+    from app.settings import Settings
+
+    settings = Settings.from_env(require_secret=False)  # only the public address is needed
+    migrate()
+    from app.services import auth, people
+
+    async def issue() -> str:
+        return await auth.issue_invitation(await people.first_admin(), settings)
+
+    link = asyncio.run(issue())
+    print(f"One-time administrator link (valid {settings.invitation_hours:g} h, one use):\n{link}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=demo)
+    p = sub.add_parser("admin-link", help="print a one-time sign-up link for the first administrator")
+    p.set_defaults(func=admin_link)
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(func=lambda _args: migrate())
     args = parser.parse_args(argv)

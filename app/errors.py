@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.i18n import N_, gettext
@@ -14,6 +15,7 @@ log = logging.getLogger("qianmo.error")
 
 MESSAGES = {
     400: (N_("Something in the request was not right"), N_("Please go back and check what you entered.")),
+    401: (N_("Please sign in"), N_("This page is for signed-in staff.")),
     403: (N_("Not allowed"), N_("Your role does not give access to this page.")),
     404: (N_("Page not found"), N_("The page does not exist, or you cannot see it.")),
     405: (N_("Not allowed"), N_("This address does not accept that kind of request.")),
@@ -36,6 +38,9 @@ def _render(request: Request, status: int) -> Response:
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 401 and request.method == "GET" and not request.url.path.startswith(("/api/", "/open311/")):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/signin?next={quote(target)}", status_code=303)
     response = _render(request, exc.status_code)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value

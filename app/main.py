@@ -6,14 +6,19 @@ import logging
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from app.errors import EXCEPTION_HANDLERS
-from app.middleware import RequestContext
+from app.middleware import RequestContext, SessionAuth
+from app.routes.area import AreaController
+from app.routes.audit import AuditController
+from app.routes.auth import AuthController
 from app.routes.home import HomeController
 from app.routes.org import OrgController
+from app.routes.people import PeopleController
 from app.settings import Settings
 from app.templating import STATIC_DIR, template_config
 
@@ -28,7 +33,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             HomeController,
+            AuthController,
+            AreaController,
+            PeopleController,
             OrgController,
+            AuditController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False,
                 cache_control=None,
@@ -36,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=template_config(settings.time_zone),
         plugins=[HTMXPlugin()],
+        middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"])],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=CSRF_COOKIE,

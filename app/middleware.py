@@ -10,10 +10,13 @@ import logging
 import re
 import time
 import uuid
+from datetime import timedelta
 from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.i18n import LOCALE_COOKIE, negotiate, set_locale
@@ -98,3 +101,23 @@ class RequestContext:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "request_id": request_id,
             }))
+
+
+SESSION_COOKIE = "qianmo_session"
+
+
+class SessionAuth(AbstractAuthenticationMiddleware):
+    """Puts the signed-in Principal (or None) on scope["user"]; guards decide what it may do."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        from app.domain.access import SessionPolicy
+        from app.services.auth import resolve_session
+
+        token = connection.cookies.get(SESSION_COOKIE)
+        principal = None
+        if token:
+            settings = connection.app.state.settings
+            policy = SessionPolicy(idle=timedelta(hours=settings.session_idle_hours),
+                                   absolute=timedelta(days=settings.session_max_days))
+            principal = await resolve_session(token, policy)
+        return AuthenticationResult(user=principal, auth=token if principal else None)

@@ -5,6 +5,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 DEFAULT_SQLITE = "sqlite:///var/qianmo.sqlite3"
 
@@ -30,14 +31,18 @@ class Settings:
     # Demo mode: only `qianmo demo`, only on localhost.
     demo: bool = False
     log_level: str = "INFO"
+    # A session ends after this much inactivity (a shift) and at the latest after max days.
+    session_idle_hours: float = 12
+    session_max_days: float = 7
+    invitation_hours: float = 48
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls, require_secret: bool = True) -> "Settings":
         env = os.environ.get
         demo = _flag("QIANMO_DEMO")
         secret = env("QIANMO_SECRET_KEY", "")
         if not secret:
-            if not demo:
+            if require_secret and not demo:
                 raise SystemExit(
                     "QIANMO_SECRET_KEY is not set: set a long random value "
                     "(the same for every worker) before serving."
@@ -51,8 +56,21 @@ class Settings:
             upload_dir=Path(env("QIANMO_UPLOAD_DIR", str(cls.upload_dir))),
             demo=demo,
             log_level=env("QIANMO_LOG_LEVEL", cls.log_level).upper(),
+            session_idle_hours=float(env("QIANMO_SESSION_IDLE_HOURS", cls.session_idle_hours)),
+            session_max_days=float(env("QIANMO_SESSION_MAX_DAYS", cls.session_max_days)),
+            invitation_hours=float(env("QIANMO_INVITATION_HOURS", cls.invitation_hours)),
         )
 
     @property
     def secure_cookies(self) -> bool:
         return self.public_base_url.startswith("https://")
+
+    @property
+    def rp_id(self) -> str:
+        """The WebAuthn relying party: the public host name."""
+        return urlparse(self.public_base_url).hostname or "localhost"
+
+    @property
+    def origin(self) -> str:
+        parts = urlparse(self.public_base_url)
+        return f"{parts.scheme}://{parts.netloc}"

@@ -10,6 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
 from app import i18n
+from app.domain.roles import ROLES
 from app.routes.nav import nav_items
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -37,6 +38,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         date=i18n.format_date,
         datetime=partial(i18n.format_datetime, tz=time_zone),
         number=i18n.format_number,
+        rolename=lambda role: i18n.gettext(ROLES.get(role, role)),
     )
     env.trim_blocks = True
     env.lstrip_blocks = True

@@ -103,6 +103,15 @@ class Browserless:
             self.http.get("/offline")
         return self.http.cookies["qianmo_csrf"]
 
+    def sign_in_as(self, role: str) -> int:
+        """Sign in as the demo person holding `role` (demo mode's button); returns their id."""
+        from app.tables import PersonRole
+
+        row = run(PersonRole.select(PersonRole.person).where(PersonRole.role == role).first())
+        response = self.post("/signin/demo", data={"person": str(row["person"]), "next": "/"})
+        assert response.status_code == 303, response.text
+        return row["person"]
+
     def get(self, url: str, **kw):
         return self.http.get(url, **kw)
 
@@ -126,3 +135,10 @@ def demo(db):
     from app.services.demo import load_demo
 
     run(load_demo())
+
+
+@pytest.fixture
+def admin(client, demo):
+    """A client signed in as the demo administrator."""
+    client.sign_in_as("admin")
+    return client

@@ -1,12 +1,31 @@
-"""Route guards. Until sign-in lands (people area), admin pages open only in demo mode,
-which `qianmo demo` allows on localhost alone."""
+"""Route guards: who may reach a route. What they may see inside it is the services' job
+(unit scoping), so a guard only checks that the person holds one of the roles."""
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
+from app.domain.access import Principal
 
-def admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if not connection.app.state.settings.demo:
-        raise PermissionDeniedException()
+
+def principal(connection: ASGIConnection) -> Principal | None:
+    return connection.scope.get("user")
+
+
+def requires(*roles: str):
+    """Signed in (else 401: the sign-in page) and holding one of `roles` (else 403)."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = principal(connection)
+        if user is None:
+            raise NotAuthorizedException()
+        if roles and not user.has(*roles):
+            raise PermissionDeniedException()
+
+    guard.roles = roles  # type: ignore[attr-defined]  (read by the route × role matrix test)
+    return guard
+
+
+signed_in = requires()
+admin_only = requires("admin")

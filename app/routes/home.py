@@ -7,7 +7,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.i18n import LOCALE_COOKIE, LOCALES
-from app.services import health, org
+from app.routes.guards import principal
+from app.services import health, org, people
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 ONE_YEAR = 365 * 24 * 3600
@@ -22,13 +23,18 @@ def safe_next(target: str | None) -> str:
 
 class HomeController(Controller):
     @get("/", name="home")
-    async def home(self) -> Template:
-        return Template("home/index.html", context={"counts": await org.counts()})
+    async def home(self, request: Request) -> Template:
+        me = principal(request)
+        counts = await org.counts() if me and me.has("admin") else None
+        return Template("home/index.html", context={"counts": counts})
 
     @get("/locale/{chosen:str}", name="locale", status_code=303)
     async def set_locale(self, request: Request, chosen: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
         """A plain link (works on error pages, which carry no CSRF token); it only sets a preference."""
         response = Redirect(safe_next(next), status_code=303)
+        me = principal(request)
+        if chosen in LOCALES and me:
+            await people.set_locale(me.id, chosen)  # remembered on every device the person uses
         if chosen in LOCALES:
             response.set_cookie(
                 LOCALE_COOKIE, chosen, max_age=ONE_YEAR, httponly=True, samesite="lax",

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.access import Principal
 from app.i18n import N_
+
+FIELD_ROLES = ("officer", "grid_worker", "volunteer", "supervisor", "analyst", "admin")
 
 
 @dataclass(frozen=True)
@@ -12,13 +15,23 @@ class NavItem:
     href: str
     label: str
     icon: str
+    roles: tuple[str, ...] = ()  # empty: everyone signed in; ("anonymous",): only the signed out
 
 
 NAV = [
-    NavItem("home", "/", N_("Home"), "home"),
-    NavItem("org", "/admin/org", N_("Organisation"), "org"),
+    NavItem("home", "/", N_("Home"), "home", ("anonymous", "signed_in")),
+    NavItem("area", "/area", N_("My area"), "fieldwork", FIELD_ROLES),
+    NavItem("people", "/people", N_("People"), "volunteers", ("admin", "supervisor")),
+    NavItem("org", "/admin/org", N_("Organisation"), "org", ("admin",)),
+    NavItem("me", "/me", N_("Me"), "me", ("signed_in",)),
+    NavItem("signin", "/signin", N_("Sign in"), "me", ("anonymous",)),
 ]
 
 
-def nav_items() -> list[NavItem]:
-    return NAV
+def nav_items(user: Principal | None) -> list[NavItem]:
+    def shown(item: NavItem) -> bool:
+        if user is None:
+            return "anonymous" in item.roles
+        return "signed_in" in item.roles or user.has(*item.roles)
+
+    return [item for item in NAV if shown(item)]

@@ -1,7 +1,10 @@
 """Audit rows, written inside the caller's transaction so a write and its trace land together."""
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 
 from app.middleware import current_request
 from app.tables import AuditEvent
@@ -18,6 +21,11 @@ class Actor:
 SYSTEM = Actor()
 
 
+def actor_of(principal) -> Actor:
+    """The audit actor for a signed-in principal (app.domain.access.Principal)."""
+    return Actor(id=principal.id, role=principal.role_label)
+
+
 async def record(actor: Actor, action: str, object_type: str, object_id: object, changes: dict | None = None) -> None:
     meta = current_request.get()
     await AuditEvent.insert(
@@ -32,3 +40,51 @@ async def record(actor: Actor, action: str, object_type: str, object_id: object,
             request_id=meta.request_id,
         )
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    person: int | None = None
+    object_type: str = ""
+    action: str = ""
+    since: date | None = None
+    until: date | None = None  # inclusive
+
+    def apply(self, query):
+        if self.person is not None:
+            query = query.where(AuditEvent.actor_id == self.person)
+        if self.object_type:
+            query = query.where(AuditEvent.object_type == self.object_type)
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.since:
+            query = query.where(AuditEvent.at >= datetime.combine(self.since, time.min, timezone.utc))
+        if self.until:
+            query = query.where(AuditEvent.at < datetime.combine(self.until + timedelta(days=1), time.min, timezone.utc))
+        return query
+
+
+async def search(criteria: AuditFilter, limit: int = 200) -> list[dict]:
+    query = AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(limit)
+    return await criteria.apply(query)
+
+
+async def export_csv(criteria: AuditFilter, actor: Actor) -> str:
+    """The filtered log as CSV; the export itself is recorded."""
+    rows = await criteria.apply(AuditEvent.select().order_by(AuditEvent.id))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "changes", "ip",
+                     "request_id"])
+    for r in rows:
+        writer.writerow([r["id"], r["at"].isoformat(), r["actor_id"] or "", r["actor_role"], r["action"],
+                         r["object_type"], r["object_id"], r["changes"], r["ip"], r["request_id"]])
+    await record(actor, "export", "audit_event", "", {"rows": [None, len(rows)]})
+    return out.getvalue()
+
+
+async def choices() -> dict[str, list[str]]:
+    """Distinct actions and object types, for the filter's selects."""
+    actions = await AuditEvent.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
+    types = await AuditEvent.select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)
+    return {"actions": [r["action"] for r in actions], "object_types": [r["object_type"] for r in types]}

@@ -1,6 +1,19 @@
 """Piccolo Table classes, one module per area (schema only)."""
 from app.tables.audit import AuditEvent
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
-from app.tables.people import Person, PersonRole
+from app.tables.people import (
+    AuthChallenge,
+    Invitation,
+    Passkey,
+    Person,
+    PersonRole,
+    Qualification,
+    RateLimitHit,
+    UserSession,
+)
 
-ALL_TABLES = [Bureau, Station, Office, Grid, Place, Agency, Person, PersonRole, AuditEvent]
+ALL_TABLES = [
+    Bureau, Station, Office, Grid, Place, Agency,
+    Person, PersonRole, Qualification, Passkey, Invitation, AuthChallenge, UserSession, RateLimitHit,
+    AuditEvent,
+]

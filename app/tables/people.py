@@ -1,5 +1,5 @@
-"""People and their roles; a role is held for a unit (station, office, grid or agency)."""
-from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+"""People, their roles (held for a unit), qualifications, passkeys, invitations and sessions."""
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -24,3 +24,63 @@ class PersonRole(Table):
     office = ForeignKey(references=Office, null=True, default=None)
     grid = ForeignKey(references=Grid, null=True, default=None)
     agency = ForeignKey(references=Agency, null=True, default=None)
+
+
+class Qualification(Table):
+    """E.g. the social-worker certificate (社工师) and the date it was obtained."""
+
+    person = ForeignKey(references=Person, index=True)
+    kind = Varchar(length=32, index=True)
+    obtained_on = Date(null=True, default=None)
+
+
+class Passkey(Table):
+    person = ForeignKey(references=Person, index=True)
+    credential_id = Varchar(length=512, unique=True)  # base64url
+    public_key = Text()  # base64url of the COSE key
+    sign_count = Integer(default=0)
+    transports = Varchar(length=100, default="")
+    label = Varchar(length=60, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class Invitation(Table):
+    """A one-time link to register a passkey; only the token's hash is stored."""
+
+    person = ForeignKey(references=Person, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuthChallenge(Table):
+    """A WebAuthn challenge kept server-side between options and verification."""
+
+    token_hash = Varchar(length=64, unique=True)
+    challenge = Varchar(length=128)  # base64url
+    purpose = Varchar(length=16)  # register | signin
+    person = ForeignKey(references=Person, null=True, default=None)
+    expires_at = Timestamptz()
+
+
+class UserSession(Table):
+    """A server-side session: revocable by an administrator, shared by all workers."""
+
+    token_hash = Varchar(length=64, unique=True)
+    person = ForeignKey(references=Person, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+    ip = Varchar(length=64, default="")
+    user_agent = Varchar(length=200, default="")
+
+
+class RateLimitHit(Table):
+    """Fixed-window counters for public endpoints, in the database so all workers agree."""
+
+    bucket = Varchar(length=200, unique=True)
+    window_start = Timestamptz()
+    count = Integer(default=0)

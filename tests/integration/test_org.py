@@ -12,23 +12,23 @@ def station_form(bureau_id, **overrides):
             "phone": "0527-84310111", **overrides}
 
 
-def test_create_list_edit_and_deactivate_a_station(client, demo):
+def test_create_list_edit_and_deactivate_a_station(admin):
     bureau_id = run(Bureau.select(Bureau.id).first())["id"]
-    response = client.post("/admin/org/station/new", data=station_form(bureau_id), follow_redirects=True)
+    response = admin.post("/admin/org/station/new", data=station_form(bureau_id), follow_redirects=True)
     assert response.status_code == 200
     assert "运河派出所" in response.text and "已保存" in response.text
     station = run(Station.select().where(Station.code == "YH").first())
     assert station["address"] == "运河路1号" and station["active"]
 
-    response = client.post(f"/admin/org/station/{station['id']}", data=station_form(bureau_id, name="运河路派出所"),
+    response = admin.post(f"/admin/org/station/{station['id']}", data=station_form(bureau_id, name="运河路派出所"),
                            follow_redirects=True)
     assert "运河路派出所" in response.text
     assert run(Station.select(Station.name).where(Station.id == station["id"]).first())["name"] == "运河路派出所"
 
-    client.post(f"/admin/org/station/{station['id']}/active", data={"active": "0"})
-    listing = client.get("/admin/org/station").text
+    admin.post(f"/admin/org/station/{station['id']}/active", data={"active": "0"})
+    listing = admin.get("/admin/org/station").text
     assert "运河路派出所" not in listing and "黄河派出所" in listing
-    assert "运河路派出所" in client.get("/admin/org/station?inactive=true").text
+    assert "运河路派出所" in admin.get("/admin/org/station?inactive=true").text
     assert run(Station.count().where(Station.id == station["id"])) == 1  # never hard-deleted
 
     actions = [r["action"] for r in run(AuditEvent.select(AuditEvent.action).where(
@@ -36,11 +36,11 @@ def test_create_list_edit_and_deactivate_a_station(client, demo):
     assert actions == ["create", "update", "deactivate"]
     update = run(AuditEvent.select().where(AuditEvent.action == "update").first())
     assert json.loads(update["changes"]) == {"name": ["运河派出所", "运河路派出所"]}
-    assert update["request_id"]
+    assert update["request_id"] and update["actor_id"] is not None and "admin" in update["actor_role"]
 
 
-def test_bad_input_is_answered_field_by_field_and_kept(client, demo):
-    response = client.post("/admin/org/place/new", data={"grid": "", "name": "新地点", "kind": "estate",
+def test_bad_input_is_answered_field_by_field_and_kept(admin):
+    response = admin.post("/admin/org/place/new", data={"grid": "", "name": "新地点", "kind": "estate",
                                                          "lat": "北纬33", "lon": "118.3"})
     assert response.status_code == 422
     assert "请更正标出的字段" in response.text
@@ -50,14 +50,14 @@ def test_bad_input_is_answered_field_by_field_and_kept(client, demo):
     assert run(Place.count().where(Place.name == "新地点")) == 0
 
 
-def test_codes_stay_unique(client, demo):
+def test_codes_stay_unique(admin):
     bureau_id = run(Bureau.select(Bureau.id).first())["id"]
-    response = client.post("/admin/org/station/new", data=station_form(bureau_id, code="HH"))
+    response = admin.post("/admin/org/station/new", data=station_form(bureau_id, code="HH"))
     assert response.status_code == 422 and "该编码已被使用" in response.text
     assert run(Station.count()) == 1
 
 
-def test_every_entity_can_be_created_from_its_form(client, demo):
+def test_every_entity_can_be_created_from_its_form(admin):
     ids = {key: run(TABLES[key].select(TABLES[key].id).first())["id"] for key in ("bureau", "station", "office", "grid")}
     forms = {
         "office": {"station": ids["station"], "name": "新警务室", "code": "NEW-O"},
@@ -69,23 +69,23 @@ def test_every_entity_can_be_created_from_its_form(client, demo):
                    "phone": "13900000000"},
     }
     for key, form in forms.items():
-        response = client.post(f"/admin/org/{key}/new", data={k: str(v) for k, v in form.items()})
+        response = admin.post(f"/admin/org/{key}/new", data={k: str(v) for k, v in form.items()})
         assert response.status_code == 303, (key, response.text)
         assert run(TABLES[key].count().where(TABLES[key].name == form["name"])) == 1
-        assert form["name"] in client.get(f"/admin/org/{key}?q={form['name']}").text
+        assert form["name"] in admin.get(f"/admin/org/{key}?q={form['name']}").text
 
 
-def test_search_narrows_and_htmx_gets_only_the_results(client, demo):
-    full = client.get("/admin/org/place?q=紫薇")
+def test_search_narrows_and_htmx_gets_only_the_results(admin):
+    full = admin.get("/admin/org/place?q=紫薇")
     assert "世纪紫薇园" in full.text and "虞姬公园" not in full.text and "<nav class=\"bottomnav\"" in full.text
     assert full.headers["vary"] == "HX-Request"
-    partial = client.get("/admin/org/place?q=紫薇", headers={"HX-Request": "true", "HX-Target": "results"})
+    partial = admin.get("/admin/org/place?q=紫薇", headers={"HX-Request": "true", "HX-Target": "results"})
     assert "世纪紫薇园" in partial.text and "<html" not in partial.text
-    assert "虞姬园" in client.get("/admin/org/place?q=虞姬园").text  # aliases are searched
+    assert "虞姬园" in admin.get("/admin/org/place?q=虞姬园").text  # aliases are searched
 
 
-def test_unknown_things_answer_404(client, demo):
-    assert client.get("/admin/org/castle").status_code == 404
-    assert client.get("/admin/org/place/999999").status_code == 404
-    assert client.post("/admin/org/place/999999/active", data={"active": "0"}).status_code == 404
-    assert client.get("/admin/org/agency/import").status_code == 404
+def test_unknown_things_answer_404(admin):
+    assert admin.get("/admin/org/castle").status_code == 404
+    assert admin.get("/admin/org/place/999999").status_code == 404
+    assert admin.post("/admin/org/place/999999/active", data={"active": "0"}).status_code == 404
+    assert admin.get("/admin/org/agency/import").status_code == 404

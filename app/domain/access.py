@@ -1,0 +1,61 @@
+"""Who is acting, and what their roles let them see: pure rules, no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from app.domain.roles import ROLES
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in person with the units each role is held for."""
+
+    id: int
+    name: str
+    roles: frozenset[str]
+    station_ids: frozenset[int] = field(default_factory=frozenset)
+    office_ids: frozenset[int] = field(default_factory=frozenset)
+    grid_ids: frozenset[int] = field(default_factory=frozenset)
+    agency_ids: frozenset[int] = field(default_factory=frozenset)
+    session_id: int | None = None
+    locale: str = ""
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def role_label(self) -> str:
+        """What the audit log records as the acting role(s)."""
+        return ",".join(sorted(self.roles))
+
+
+def principal_from_rows(person: dict, role_rows: list[dict], session_id: int | None = None) -> Principal:
+    units: dict[str, set[int]] = {"station": set(), "office": set(), "grid": set(), "agency": set()}
+    for row in role_rows:
+        for kind, ids in units.items():
+            if row.get(kind):
+                ids.add(row[kind])
+    return Principal(
+        id=person["id"], name=person["name"],
+        roles=frozenset(r["role"] for r in role_rows if r["role"] in ROLES),
+        station_ids=frozenset(units["station"]), office_ids=frozenset(units["office"]),
+        grid_ids=frozenset(units["grid"]), agency_ids=frozenset(units["agency"]),
+        session_id=session_id, locale=person.get("locale") or "",
+    )
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+    def is_live(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
+        return now - last_seen_at < self.idle and now - created_at < self.absolute
+
+
+def sign_count_ok(stored: int, presented: int) -> bool:
+    """WebAuthn: a counter that does not grow (when either is non-zero) means a cloned key."""
+    if stored == 0 and presented == 0:
+        return True
+    return presented > stored

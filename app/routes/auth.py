@@ -1,0 +1,184 @@
+"""Signing in and out with passkeys, invitations, and the person's own page (/me)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.response import Redirect, Template
+
+from app.domain.roles import QUALIFICATIONS, ROLES
+from app.i18n import LOCALE_COOKIE, N_, gettext
+from app.middleware import SESSION_COOKIE
+from app.routes.guards import principal, signed_in
+from app.routes.home import safe_next
+from app.services import auth, people, ratelimit
+from app.services.audit import actor_of
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+SIGNIN_LIMIT = (20, timedelta(minutes=1))  # attempts per client IP
+INVITE_LIMIT = (20, timedelta(minutes=1))
+TOO_MANY = N_("Too many attempts. Please wait a minute and try again.")
+
+
+@dataclass
+class CredentialIn:
+    credential: dict
+    challenge: str
+    label: str = ""
+    next: str = "/"
+
+
+def _json_error(message: str, status: int = 400) -> Response:
+    return Response({"error": gettext(message)}, status_code=status)
+
+
+async def _limited(request: Request, name: str, limit: tuple[int, timedelta]) -> bool:
+    client = request.client.host if request.client else "unknown"
+    return not await ratelimit.allow(f"{name}:{client}", *limit)
+
+
+def _signed_in_response(request: Request, new_session: auth.NewSession, target: str, locale: str = "") -> Response:
+    settings = request.app.state.settings
+    response = Response({"redirect": safe_next(target)})
+    response.set_cookie(SESSION_COOKIE, new_session.token, httponly=True, samesite="lax",
+                        secure=settings.secure_cookies, max_age=int(settings.session_max_days * 86400))
+    if locale:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax",
+                            secure=settings.secure_cookies)
+    return response
+
+
+async def _start(request: Request, person_id: int, how: str) -> auth.NewSession:
+    return await auth.start_session(person_id, ip=request.client.host if request.client else "",
+                                    user_agent=request.headers.get("user-agent", ""), how=how)
+
+
+class AuthController(Controller):
+    @get("/signin", name="signin")
+    async def signin_page(self, request: Request, next: FromQuery[str] = "/") -> Template:
+        demo = await people.demo_people() if request.app.state.settings.demo else []
+        return Template("auth/signin.html", context={"next": safe_next(next), "demo_people": demo,
+                                                     "me": principal(request), "roles": ROLES})
+
+    @post("/signin/options", name="signin_options", status_code=200)
+    async def signin_options(self, request: Request) -> Response:
+        if await _limited(request, "signin", SIGNIN_LIMIT):
+            return _json_error(TOO_MANY, 429)
+        options, challenge = await auth.authentication_options(request.app.state.settings)
+        return Response({"options": options, "challenge": challenge})
+
+    @post("/signin/verify", name="signin_verify", status_code=200)
+    async def signin_verify(self, request: Request, data: JSONBody[CredentialIn]) -> Response:
+        if await _limited(request, "signin", SIGNIN_LIMIT):
+            return _json_error(TOO_MANY, 429)
+        try:
+            person_id = await auth.authenticate(_json(data.credential), data.challenge, request.app.state.settings)
+        except auth.AuthError as exc:
+            return _json_error(exc.message)
+        session = await _start(request, person_id, "passkey")
+        return _signed_in_response(request, session, data.next, await people.saved_locale(person_id))
+
+    @post("/signin/demo", name="signin_demo", status_code=303)
+    async def signin_demo(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Redirect:
+        """Demo mode only: sign in as a demo person without a passkey."""
+        if not request.app.state.settings.demo or not data.get("person", "").isdigit():
+            raise NotFoundException()
+        if int(data["person"]) not in {p["person"] for p in await people.demo_people()}:
+            raise NotFoundException()
+        session = await _start(request, int(data["person"]), "demo")
+        response = Redirect(safe_next(data.get("next")), status_code=303)
+        response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax")
+        return response
+
+    @post("/signout", name="signout", status_code=303)
+    async def signout(self, request: Request) -> Redirect:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await auth.end_session(token)
+        response = Redirect("/signin", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    # --- invitations ---------------------------------------------------------
+
+    @get("/invite/{token:str}", name="invite")
+    async def invite_page(self, request: Request, token: FromPath[str]) -> Template:
+        if await _limited(request, "invite", INVITE_LIMIT):
+            return Template("auth/invite.html", context={"error": TOO_MANY},
+                            status_code=429)
+        try:
+            invitation = await auth.open_invitation(token)
+        except auth.AuthError as exc:
+            return Template("auth/invite.html", context={"error": exc.message}, status_code=410)
+        return Template("auth/invite.html", context={"invitation": invitation, "token": token})
+
+    @post("/invite/{token:str}/options", name="invite_options", status_code=200)
+    async def invite_options(self, request: Request, token: FromPath[str]) -> Response:
+        if await _limited(request, "invite", INVITE_LIMIT):
+            return _json_error(TOO_MANY, 429)
+        try:
+            invitation = await auth.open_invitation(token)
+        except auth.AuthError as exc:
+            return _json_error(exc.message, 410)
+        options, challenge = await auth.registration_options(invitation["person"], request.app.state.settings)
+        return Response({"options": options, "challenge": challenge})
+
+    @post("/invite/{token:str}/verify", name="invite_verify", status_code=200)
+    async def invite_verify(self, request: Request, token: FromPath[str], data: JSONBody[CredentialIn]) -> Response:
+        try:
+            invitation = await auth.open_invitation(token)
+            await auth.register_passkey(invitation["person"], _json(data.credential), data.challenge,
+                                        data.label or gettext("My phone"), request.app.state.settings,
+                                        invitation_id=invitation["id"])
+        except auth.AuthError as exc:
+            return _json_error(exc.message)
+        session = await _start(request, invitation["person"], "invitation")
+        return _signed_in_response(request, session, "/me?welcome=1")
+
+    # --- the person's own page -------------------------------------------------
+
+    @get("/me", name="me", guards=[signed_in])
+    async def me(self, request: Request) -> Template:
+        me = principal(request)
+        person = await people.profile(me, me.id)  # type: ignore[union-attr]
+        return Template("auth/me.html", context={"person": person, "welcome": "welcome" in request.query_params,
+                                                 "roles": ROLES, "qualifications": QUALIFICATIONS})
+
+    @post("/me/passkeys/options", name="passkey_add_options", guards=[signed_in], status_code=200)
+    async def add_options(self, request: Request) -> Response:
+        options, challenge = await auth.registration_options(principal(request).id, request.app.state.settings)  # type: ignore[union-attr]
+        return Response({"options": options, "challenge": challenge})
+
+    @post("/me/passkeys/verify", name="passkey_add_verify", guards=[signed_in], status_code=200)
+    async def add_verify(self, request: Request, data: JSONBody[CredentialIn]) -> Response:
+        me = principal(request)
+        try:
+            await auth.register_passkey(me.id, _json(data.credential), data.challenge,  # type: ignore[union-attr]
+                                        data.label or gettext("Another device"), request.app.state.settings,
+                                        actor=actor_of(me))
+        except auth.AuthError as exc:
+            return _json_error(exc.message)
+        return Response({"redirect": "/me"})
+
+    @post("/me/passkeys/{passkey_id:int}/label", name="passkey_rename", guards=[signed_in], status_code=303)
+    async def rename(self, request: Request, passkey_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Redirect:
+        if not await people.rename_passkey(principal(request), passkey_id, data.get("label", "")):  # type: ignore[arg-type]
+            raise NotFoundException()
+        return Redirect("/me", status_code=303)
+
+    @post("/me/passkeys/{passkey_id:int}/revoke", name="passkey_revoke", guards=[signed_in], status_code=303)
+    async def revoke(self, request: Request, passkey_id: FromPath[int]) -> Redirect:
+        if not await people.revoke_passkey(principal(request), passkey_id):  # type: ignore[arg-type]
+            raise NotFoundException()
+        return Redirect("/me", status_code=303)
+
+
+def _json(credential: dict) -> str:
+    import json
+
+    return json.dumps(credential)

@@ -1,0 +1,113 @@
+"""People administration (admin) and the people pages supervisors read."""
+from __future__ import annotations
+
+from typing import Annotated
+
+import segno
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from app.domain.roles import QUALIFICATIONS, ROLE_UNITS, ROLES
+from app.routes.guards import admin_only, principal, requires
+from app.services import auth, people
+from app.services.audit import actor_of
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+readers = requires("admin", "supervisor")
+
+
+def _qr_svg(link: str) -> str:
+    return segno.make(link, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+
+
+async def _form_page(form: people.PersonForm, person_id: int | None = None, status_code: int = 200) -> Template:
+    return Template("people/form.html", status_code=status_code, context={
+        "form": form, "person_id": person_id, "roles": ROLES, "role_units": ROLE_UNITS,
+        "qualifications": QUALIFICATIONS, "units": await people.unit_choices(),
+        "role_rows": people.MAX_ROLE_ROWS, "qual_rows": people.MAX_QUALIFICATION_ROWS,
+    })
+
+
+async def _profile_page(request: Request, person_id: int, reveal: bool = False, link: str = "") -> Template:
+    person = await people.profile(principal(request), person_id, reveal_phone=reveal)  # type: ignore[arg-type]
+    if person is None:
+        raise NotFoundException()
+    return Template("people/profile.html", context={
+        "person": person, "roles": ROLES, "qualifications": QUALIFICATIONS,
+        "invitation_link": link, "invitation_qr": _qr_svg(link) if link else "",
+    })
+
+
+class PeopleController(Controller):
+    path = "/people"
+    guards = [readers]
+
+    @get("/", name="people_list")
+    async def list_people(self, request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "",
+                          unit: FromQuery[str] = "") -> Template:
+        rows = await people.search(principal(request), q.strip(), role, unit)  # type: ignore[arg-type]
+        return Template("people/list.html", context={"rows": rows, "q": q, "role": role, "unit": unit,
+                                                     "roles": ROLES, "units": await people.unit_choices()})
+
+    @get("/qualifications", name="people_qualifications")
+    async def qualification_counts(self, request: Request) -> Template:
+        counts = await people.qualification_counts(principal(request))  # type: ignore[arg-type]
+        return Template("people/qualifications.html", context={"counts": counts, "qualifications": QUALIFICATIONS})
+
+    @get("/new", name="person_new", guards=[admin_only])
+    async def new(self) -> Template:
+        return await _form_page(people.PersonForm(roles=[("officer", "")]))
+
+    @post("/new", name="person_create", guards=[admin_only], status_code=200)
+    async def create(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Template:
+        form = people.PersonForm.from_data(data)
+        person_id = await people.save(form, actor_of(principal(request)))
+        if person_id is None:
+            return await _form_page(form, status_code=422)
+        link = await auth.issue_invitation(person_id, request.app.state.settings, actor_of(principal(request)))
+        return await _profile_page(request, person_id, link=link)
+
+    @get("/{person_id:int}", name="person_profile")
+    async def profile(self, request: Request, person_id: FromPath[int], reveal: FromQuery[bool] = False) -> Template:
+        return await _profile_page(request, person_id, reveal)
+
+    @get("/{person_id:int}/edit", name="person_edit", guards=[admin_only])
+    async def edit(self, person_id: FromPath[int]) -> Template:
+        form = await people.form_for(person_id)
+        if form is None:
+            raise NotFoundException()
+        return await _form_page(form, person_id)
+
+    @post("/{person_id:int}/edit", name="person_update", guards=[admin_only], status_code=200)
+    async def update(self, request: Request, person_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        if await people.form_for(person_id) is None:
+            raise NotFoundException()
+        form = people.PersonForm.from_data(data)
+        if await people.save(form, actor_of(principal(request)), person_id) is None:
+            return await _form_page(form, person_id, status_code=422)
+        return Redirect(f"/people/{person_id}", status_code=303)
+
+    @post("/{person_id:int}/invitation", name="person_invite", guards=[admin_only], status_code=200)
+    async def invite(self, request: Request, person_id: FromPath[int]) -> Template:
+        if await people.form_for(person_id) is None:
+            raise NotFoundException()
+        link = await auth.issue_invitation(person_id, request.app.state.settings, actor_of(principal(request)))
+        return await _profile_page(request, person_id, link=link)
+
+    @post("/{person_id:int}/lost-phone", name="person_lost_phone", guards=[admin_only], status_code=200)
+    async def lost_phone(self, request: Request, person_id: FromPath[int]) -> Template:
+        """Revoke every passkey and session at once, and hand out a new invitation."""
+        actor = actor_of(principal(request))
+        if not await people.revoke_all_access(person_id, actor):
+            raise NotFoundException()
+        link = await auth.issue_invitation(person_id, request.app.state.settings, actor)
+        return await _profile_page(request, person_id, link=link)
+
+    @post("/{person_id:int}/active", name="person_set_active", guards=[admin_only], status_code=303)
+    async def set_active(self, request: Request, person_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Redirect:
+        if not await people.set_active(person_id, data.get("active") == "1", actor_of(principal(request))):
+            raise NotFoundException()
+        return Redirect(f"/people/{person_id}", status_code=303)
