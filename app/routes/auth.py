@@ -42,9 +42,9 @@ async def _limited(request: Request, name: str, limit: tuple[int, timedelta]) ->
     return not await ratelimit.allow(f"{name}:{client}", *limit)
 
 
-def _signed_in_response(request: Request, new_session: auth.NewSession, target: str, locale: str = "") -> Response:
+def _remember(request: Request, response: Response, new_session: auth.NewSession, locale: str = "") -> Response:
+    """Set the session cookie (and the person's saved language) on a sign-in response."""
     settings = request.app.state.settings
-    response = Response({"redirect": safe_next(target)})
     response.set_cookie(SESSION_COOKIE, new_session.token, httponly=True, samesite="lax",
                         secure=settings.secure_cookies, max_age=int(settings.session_max_days * 86400))
     if locale:
@@ -81,7 +81,8 @@ class AuthController(Controller):
         except auth.AuthError as exc:
             return _json_error(exc.message)
         session = await _start(request, person_id, "passkey")
-        return _signed_in_response(request, session, data.next, await people.saved_locale(person_id))
+        return _remember(request, Response({"redirect": safe_next(data.next)}), session,
+                         await people.saved_locale(person_id))
 
     @post("/signin/demo", name="signin_demo", status_code=303)
     async def signin_demo(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Redirect:
@@ -90,10 +91,10 @@ class AuthController(Controller):
             raise NotFoundException()
         if int(data["person"]) not in {p["person"] for p in await people.demo_people()}:
             raise NotFoundException()
-        session = await _start(request, int(data["person"]), "demo")
-        response = Redirect(safe_next(data.get("next")), status_code=303)
-        response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax")
-        return response
+        person_id = int(data["person"])
+        session = await _start(request, person_id, "demo")
+        return _remember(request, Redirect(safe_next(data.get("next")), status_code=303), session,
+                         await people.saved_locale(person_id))
 
     @post("/signout", name="signout", status_code=303)
     async def signout(self, request: Request) -> Redirect:
@@ -138,7 +139,7 @@ class AuthController(Controller):
         except auth.AuthError as exc:
             return _json_error(exc.message)
         session = await _start(request, invitation["person"], "invitation")
-        return _signed_in_response(request, session, "/me?welcome=1")
+        return _remember(request, Response({"redirect": "/me?welcome=1"}), session)
 
     # --- the person's own page -------------------------------------------------
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -64,9 +65,17 @@ class AuditFilter:
         return query
 
 
+def _changes(row: dict) -> dict:
+    value = row["changes"]
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
 async def search(criteria: AuditFilter, limit: int = 200) -> list[dict]:
-    query = AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(limit)
-    return await criteria.apply(query)
+    """The newest events first, with their changes decoded."""
+    rows = await criteria.apply(AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(limit))
+    for row in rows:
+        row["changes"] = _changes(row)
+    return rows
 
 
 async def export_csv(criteria: AuditFilter, actor: Actor) -> str:
@@ -78,7 +87,8 @@ async def export_csv(criteria: AuditFilter, actor: Actor) -> str:
                      "request_id"])
     for r in rows:
         writer.writerow([r["id"], r["at"].isoformat(), r["actor_id"] or "", r["actor_role"], r["action"],
-                         r["object_type"], r["object_id"], r["changes"], r["ip"], r["request_id"]])
+                         r["object_type"], r["object_id"], json.dumps(_changes(r), ensure_ascii=False, default=str),
+                         r["ip"], r["request_id"]])
     await record(actor, "export", "audit_event", "", {"rows": [None, len(rows)]})
     return out.getvalue()
 

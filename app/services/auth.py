@@ -192,14 +192,12 @@ async def authenticate(credential_json: str, challenge_token: str, settings: Set
     except (WebAuthnException, ValueError, KeyError) as exc:
         log.info("passkey sign-in refused: %s", exc)
         raise AuthError(N_("The passkey could not be verified. Please try again.")) from exc
-    who = audit.Actor(id=key["person"], role="self")
-    async with write_transaction(Passkey._meta.db):
-        if not sign_count_ok(key["sign_count"], verified.new_sign_count):
-            await audit.record(who, "passkey_sign_count_regressed", "passkey", key["id"],
-                               {"sign_count": [key["sign_count"], verified.new_sign_count]})
-            raise AuthError(N_("This passkey looks copied and was refused. Contact your administrator."))
-        await Passkey.update({Passkey.sign_count: verified.new_sign_count, Passkey.last_used_at: now()}).where(
-            Passkey.id == key["id"])
+    if not sign_count_ok(key["sign_count"], verified.new_sign_count):
+        await audit.record(audit.Actor(id=key["person"], role="self"), "passkey_sign_count_regressed", "passkey",
+                           key["id"], {"sign_count": [key["sign_count"], verified.new_sign_count]})
+        raise AuthError(N_("This passkey looks copied and was refused. Contact your administrator."))
+    await Passkey.update({Passkey.sign_count: verified.new_sign_count, Passkey.last_used_at: now()}).where(
+        Passkey.id == key["id"])
     return key["person"]
 
 

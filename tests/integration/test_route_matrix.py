@@ -1,0 +1,142 @@
+"""Every route of the app (read from its route table) × anonymous and every role.
+
+A route added without a decision here fails `test_every_route_has_a_decision`, so no
+page can slip out unguarded. "Allowed" means the guard let the request through (any
+answer but 401/403 or a redirect to sign in; 404 is scoping inside the service)."""
+from __future__ import annotations
+
+import pytest
+from litestar.routes import HTTPRoute
+from litestar.testing import TestClient
+
+from app.domain.roles import ROLES
+from app.main import create_app
+from app.services import auth
+from app.tables import Grid, PersonRole, Place
+from tests.conftest import Browserless, run
+
+ANON = "anonymous"
+EVERYONE = frozenset({ANON, *ROLES})
+SIGNED_IN = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+READERS = frozenset({"admin", "supervisor"})
+FIELD = frozenset({"officer", "grid_worker", "volunteer", "supervisor", "analyst", "admin"})
+
+DECISIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/"): EVERYONE,
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/offline"): EVERYONE,
+    ("GET", "/sw.js"): EVERYONE,
+    ("GET", "/static/{file_path:path}"): EVERYONE,
+    ("GET", "/locale/{chosen:str}"): EVERYONE,
+    ("GET", "/signin"): EVERYONE,
+    ("POST", "/signin/options"): EVERYONE,
+    ("POST", "/signin/verify"): EVERYONE,
+    ("POST", "/signin/demo"): EVERYONE,  # demo mode only; 404 in production
+    ("POST", "/signout"): EVERYONE,
+    ("GET", "/invite/{token:str}"): EVERYONE,  # the token is the credential
+    ("POST", "/invite/{token:str}/options"): EVERYONE,
+    ("POST", "/invite/{token:str}/verify"): EVERYONE,
+    ("GET", "/me"): SIGNED_IN,
+    ("POST", "/me/passkeys/options"): SIGNED_IN,
+    ("POST", "/me/passkeys/verify"): SIGNED_IN,
+    ("POST", "/me/passkeys/{passkey_id:int}/label"): SIGNED_IN,
+    ("POST", "/me/passkeys/{passkey_id:int}/revoke"): SIGNED_IN,
+    ("GET", "/area"): FIELD,
+    ("GET", "/area/places/{place_id:int}"): FIELD,
+    ("GET", "/people"): READERS,
+    ("GET", "/people/qualifications"): READERS,
+    ("GET", "/people/{person_id:int}"): READERS,
+    ("GET", "/people/new"): ADMIN,
+    ("POST", "/people/new"): ADMIN,
+    ("GET", "/people/{person_id:int}/edit"): ADMIN,
+    ("POST", "/people/{person_id:int}/edit"): ADMIN,
+    ("POST", "/people/{person_id:int}/invitation"): ADMIN,
+    ("POST", "/people/{person_id:int}/lost-phone"): ADMIN,
+    ("POST", "/people/{person_id:int}/active"): ADMIN,
+    ("GET", "/admin/org"): ADMIN,
+    ("GET", "/admin/org/{entity_key:str}"): ADMIN,
+    ("GET", "/admin/org/{entity_key:str}/new"): ADMIN,
+    ("POST", "/admin/org/{entity_key:str}/new"): ADMIN,
+    ("GET", "/admin/org/{entity_key:str}/{item_id:int}"): ADMIN,
+    ("POST", "/admin/org/{entity_key:str}/{item_id:int}"): ADMIN,
+    ("POST", "/admin/org/{entity_key:str}/{item_id:int}/active"): ADMIN,
+    ("GET", "/admin/org/{entity_key:str}/import"): ADMIN,
+    ("POST", "/admin/org/{entity_key:str}/import"): ADMIN,
+    ("GET", "/admin/audit"): ADMIN,
+    ("GET", "/admin/audit/export.csv"): ADMIN,
+}
+# The OpenAPI document and its viewers describe the public JSON API: public by design.
+PUBLIC_PREFIXES = ("/schema",)
+
+
+def app_routes(app) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            found += [(m, route.path) for m in sorted(route.methods - {"HEAD", "OPTIONS"})]
+    return found
+
+
+def decision(method: str, path: str) -> frozenset[str] | None:
+    if path.startswith(PUBLIC_PREFIXES) and method == "GET":
+        return EVERYONE
+    return DECISIONS.get((method, path))
+
+
+def test_every_route_has_a_decision(settings):
+    missing = [r for r in app_routes(create_app(settings)) if decision(*r) is None]
+    assert missing == [], f"decide who may use these routes in DECISIONS: {missing}"
+
+
+def concrete(path: str, ids: dict[str, int]) -> str:
+    return (path.replace("{file_path:path}", "css/app.css").replace("{chosen:str}", "en")
+            .replace("{token:str}", "no-such-token").replace("{entity_key:str}", "place")
+            .replace("{item_id:int}", str(ids["place"])).replace("{place_id:int}", str(ids["place"]))
+            .replace("{person_id:int}", str(ids["person"])).replace("{passkey_id:int}", str(ids["passkey"]))
+            .replace("{path:str}", "openapi.json"))
+
+
+def denied(response) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    return response.status_code == 303 and response.headers.get("location", "").startswith("/signin?next=")
+
+
+@pytest.mark.parametrize("who", sorted(EVERYONE))
+def test_route_by_role_matrix(demo, settings, who):
+    grid = run(Grid.select(Grid.id).where(Grid.code == "TH-04").first())["id"]
+    ids = {
+        "place": run(Place.select(Place.id).where(Place.grid == grid).first())["id"],
+        "person": run(PersonRole.select(PersonRole.person).where(PersonRole.role == "volunteer").first())["person"],
+        "passkey": 999999,  # someone else's or nobody's: the guard passes, the service answers 404
+    }
+    person = None if who == ANON else run(PersonRole.select(PersonRole.person).where(PersonRole.role == who).first())["person"]
+    app = create_app(settings)
+    wrong = []
+    with TestClient(app=app, base_url="http://testserver.local") as http:
+        client = Browserless(http)
+        for method, path in app_routes(app):
+            if person is not None:  # a fresh session each time: some routes end or change it
+                http.cookies.set("qianmo_session", run(auth.start_session(person)).token)
+            url = concrete(path, ids)
+            response = client.get(url, follow_redirects=False) if method == "GET" else client.post(url, data={})
+            expected = who in decision(method, path)
+            if denied(response) == expected:
+                wrong.append(f"{method} {path}: {response.status_code} ({'should pass' if expected else 'should be refused'})")
+    assert wrong == []
+
+
+def test_every_unsafe_route_refuses_a_request_without_the_csrf_token(demo, settings):
+    app = create_app(settings)
+    admin = run(PersonRole.select(PersonRole.person).where(PersonRole.role == "admin").first())["person"]
+    ids = {"place": run(Place.select(Place.id).first())["id"], "person": admin, "passkey": 1}
+    unsafe = [(m, p) for m, p in app_routes(app) if m not in ("GET",)]
+    assert len(unsafe) > 15
+    with TestClient(app=app, base_url="http://testserver.local") as http:
+        http.get("/offline")  # the browser holds a CSRF cookie, but the form lacks the token
+        for method, path in unsafe:
+            http.cookies.set("qianmo_session", run(auth.start_session(admin)).token)
+            response = http.request(method, concrete(path, ids), data={"name": "x"})
+            assert response.status_code == 403, (method, path)
+            assert "无权访问" in response.text
