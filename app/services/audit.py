@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from app.middleware import current_request
-from app.tables import AuditEvent
+from app.tables import AuditEvent, Person
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,18 @@ def _changes(row: dict) -> dict:
 async def search(criteria: AuditFilter, limit: int = 200) -> list[dict]:
     """The newest events first, with their changes decoded."""
     rows = await criteria.apply(AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(limit))
+    names = await _names({r["actor_id"] for r in rows if r["actor_id"]})
     for row in rows:
         row["changes"] = _changes(row)
+        row["actor_name"] = names.get(row["actor_id"], "")
     return rows
+
+
+async def _names(person_ids: set[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    rows = await Person.select(Person.id, Person.name).where(Person.id.is_in(list(person_ids)))
+    return {r["id"]: r["name"] for r in rows}
 
 
 async def export_csv(criteria: AuditFilter, actor: Actor) -> str:

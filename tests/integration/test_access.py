@@ -296,8 +296,8 @@ def test_supervisor_sees_qualification_counts(admin):
     admin.post("/signout")
     admin.sign_in_as("supervisor")
     page = admin.get("/people/qualifications").text
-    assert "社会工作者职业资格(社工师)" in page
-    assert '<strong>1</strong><span>社会工作者职业资格(社工师)</span>' in page and "共 2 名民警" in page
+    assert "社会工作者职业资格（社工师）" in page
+    assert '<strong>1</strong><span>社会工作者职业资格（社工师）</span>' in page and "共 2 名民警" in page
     assert admin.get("/people/new").status_code == 403
 
 

@@ -36,7 +36,7 @@ def test_preview_writes_nothing_then_import_creates_the_rows(admin):
     assert run(Place.count()) == before
 
     done = confirm(admin, "place", previewed_text(preview))
-    assert "已导入:新增 2 条" in done.text
+    assert "已导入：新增 2 条" in done.text
     place = run(Place.select().where(Place.name == "幸福里小区").first())
     assert place["kind"] == "estate" and place["lat"] == 33.946 and place["aliases"] == "幸福里\n幸福小区"
     assert run(Place.count()) == before + 2
@@ -86,7 +86,7 @@ def test_files_that_are_not_csv_text_are_refused_clearly(admin):
     response = upload(admin, "place", "名称\n".encode("utf-16"))
     assert response.status_code == 422 and "不是 UTF-8 或 GBK" in response.text
     response = upload(admin, "place", "地址\n泰和路\n".encode())
-    assert response.status_code == 422 and "缺少列:name, grid_code" in response.text
+    assert response.status_code == 422 and "缺少列：name, grid_code" in response.text
     response = admin.post("/admin/org/place/import", files={"text": (None, "")})
     assert response.status_code == 422 and "请先选择一个 CSV 文件" in response.text
 
