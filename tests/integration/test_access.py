@@ -326,3 +326,28 @@ def test_first_admin_link_from_the_command_line(db, capsys, monkeypatch):
     main(["admin-link"])
     assert run(PersonRole.count().where(PersonRole.role == "admin")) == 1  # no second admin invented
     assert run(Invitation.count().where(Invitation.used_at.is_null())) == 1  # the older link is void
+
+
+def test_a_second_passkey_can_be_added_and_both_sign_in(admin, officer_with_passkey):
+    officer, phone, _path = officer_with_passkey
+    passkey_sign_in(admin, phone)
+    tablet = SoftAuthenticator()
+    started = admin.post("/me/passkeys/options", json={}).json()
+    excluded = [c["id"] for c in json.loads(started["options"])["excludeCredentials"]]
+    assert excluded == [run(Passkey.select(Passkey.credential_id).first())["credential_id"]]
+    added = admin.post("/me/passkeys/verify", json={"credential": tablet.create(started["options"]),
+                                                    "challenge": started["challenge"], "label": "平板"})
+    assert added.json() == {"redirect": "/me"}
+    assert "平板" in admin.get("/me").text
+    admin.post("/signout")
+    assert passkey_sign_in(admin, tablet).status_code == 200
+    assert run(Passkey.count().where(Passkey.person == officer)) == 2
+
+
+def test_a_challenge_answers_only_once(admin, officer_with_passkey):
+    _officer, key, _path = officer_with_passkey
+    started = admin.post("/signin/options", json={}).json()
+    credential = key.get(started["options"])
+    assert admin.post("/signin/verify", json={"credential": credential, "challenge": started["challenge"]}).status_code == 200
+    replay = admin.post("/signin/verify", json={"credential": credential, "challenge": started["challenge"]})
+    assert replay.status_code == 400 and "超时" in replay.json()["error"]
