@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 from litestar import Litestar
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
 from litestar.config.csrf import CSRFConfig
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
@@ -62,11 +64,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         request_max_body_size=MAX_BODY,
+        on_startup=[open_pool],
+        on_shutdown=[close_pool],
         debug=False,
     )
     app.state.settings = settings
     app.asgi_handler = RequestContext(app.asgi_handler)
     return app
+
+
+async def open_pool() -> None:
+    """PostgreSQL: one connection pool per worker instead of a connection per query."""
+    engine = engine_finder()
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=2, max_size=10)
+
+
+async def close_pool() -> None:
+    engine = engine_finder()
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
 
 
 def app_factory() -> Litestar:

@@ -220,18 +220,19 @@ async def start_session(person_id: int, ip: str = "", user_agent: str = "", how:
 
 async def resolve_session(token: str, policy: SessionPolicy) -> Principal | None:
     """The signed-in principal, or None when the session is unknown, revoked, expired or the person inactive."""
-    row = await UserSession.select().where(UserSession.token_hash == token_hash(token)).first()
-    if row is None or row["revoked_at"] is not None:
-        return None
+    # Every page asks this: one query for the session and its person, one for the roles.
+    row = await UserSession.select(
+        UserSession.id, UserSession.person, UserSession.created_at, UserSession.last_seen_at,
+        UserSession.person.name.as_alias("name"), UserSession.person.locale.as_alias("locale"),
+    ).where((UserSession.token_hash == token_hash(token)) & UserSession.revoked_at.is_null()
+            & (UserSession.person.active == True)).first()  # noqa: E712
     moment = now()
-    if not policy.is_live(row["created_at"], row["last_seen_at"], moment):
-        return None
-    person = await Person.select().where((Person.id == row["person"]) & (Person.active == True)).first()  # noqa: E712
-    if person is None:
+    if row is None or not policy.is_live(row["created_at"], row["last_seen_at"], moment):
         return None
     if moment - row["last_seen_at"] >= TOUCH_EVERY:
         await UserSession.update({UserSession.last_seen_at: moment}).where(UserSession.id == row["id"])
-    roles = await PersonRole.select().where(PersonRole.person == person["id"])
+    roles = await PersonRole.select().where(PersonRole.person == row["person"])
+    person = {"id": row["person"], "name": row["name"], "locale": row["locale"]}
     return principal_from_rows(person, roles, session_id=row["id"])
 
 
