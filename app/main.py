@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         request_max_body_size=MAX_BODY,
-        on_startup=[open_pool],
-        on_shutdown=[close_pool],
+        on_startup=[open_pool] if settings.db_pool else [],
+        on_shutdown=[close_pool] if settings.db_pool else [],
         debug=False,
     )
     app.state.settings = settings

@@ -35,6 +35,8 @@ class Settings:
     session_idle_hours: float = 12
     session_max_days: float = 7
     invitation_hours: float = 48
+    # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
+    db_pool: bool = True
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":

@@ -89,7 +89,7 @@ def settings():
     from app.settings import Settings
 
     return Settings(database_url=DATABASE_URL, secret_key="test-secret", demo=True,
-                    upload_dir=_tmp / "uploads")
+                    upload_dir=_tmp / "uploads", db_pool=False)
 
 
 class Browserless:

@@ -111,9 +111,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         database_url = f"sqlite:///{tmp / 'browser.sqlite3'}"
 
+    port = _free_port()
+    base_url = f"http://localhost:{port}"
     env = {
         **os.environ,
         "QIANMO_DEMO": "1",
+        # Links (invitations, QR posters) and the passkeys' relying party use this address.
+        "QIANMO_PUBLIC_BASE_URL": base_url,
         "QIANMO_DATABASE_URL": database_url,
         "QIANMO_SECRET_KEY": "browser-tests-" + uuid.uuid4().hex,
         "QIANMO_UPLOAD_DIR": str(tmp / "uploads"),
@@ -128,7 +132,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if done.returncode != 0:
                 pytest.fail(f"server set-up `{' '.join(step)}` failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
 
-        port = _free_port()
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory",
@@ -141,7 +144,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pytest.fail(f"the server did not become healthy:\n{log_path.read_text(errors='replace')}",
                             pytrace=False)
             time.sleep(0.1)
-        yield f"http://localhost:{port}"
+        yield base_url
     finally:
         if process is not None:
             process.terminate()
@@ -212,12 +215,14 @@ def persistent_context(playwright_instance, live_server, tmp_path):
 
 @pytest.fixture(scope="session")
 def screenshot() -> Callable[..., Path]:
-    """screenshot(page, name): a full-page PNG in tests/browser/screenshots/ for a person to look at."""
+    """screenshot(page, name): what the phone's screen shows now, as a PNG in
+    tests/browser/screenshots/ for a person to look at. (Full-page shots draw the fixed top
+    and bottom bars in the middle of long pages, which is not what anyone sees.)"""
     SCREENSHOTS.mkdir(exist_ok=True)
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str, full_page: bool = False) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -95,7 +95,7 @@ def test_admin_pages_send_strangers_to_sign_in_and_refuse_other_roles(client, de
 def test_production_offers_no_demo_sign_in(db, demo):
     from app.tables import Person
 
-    production = Settings(database_url=DATABASE_URL, secret_key="x", demo=False)
+    production = Settings(database_url=DATABASE_URL, secret_key="x", demo=False, db_pool=False)
     with TestClient(app=create_app(production), base_url="http://testserver.local") as http:
         page = http.get("/signin")
         assert "用通行密钥登录" in page.text and "/signin/demo" not in page.text
