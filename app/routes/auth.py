@@ -1,6 +1,8 @@
 """Signing in and out with passkeys, invitations, and the person's own page (/me)."""
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -77,7 +79,7 @@ class AuthController(Controller):
         if await _limited(request, "signin", SIGNIN_LIMIT):
             return _json_error(TOO_MANY, 429)
         try:
-            person_id = await auth.authenticate(_json(data.credential), data.challenge, request.app.state.settings)
+            person_id = await auth.authenticate(json.dumps(data.credential), data.challenge, request.app.state.settings)
         except auth.AuthError as exc:
             return _json_error(exc.message)
         session = await _start(request, person_id, "passkey")
@@ -133,7 +135,7 @@ class AuthController(Controller):
     async def invite_verify(self, request: Request, token: FromPath[str], data: JSONBody[CredentialIn]) -> Response:
         try:
             invitation = await auth.open_invitation(token)
-            await auth.register_passkey(invitation["person"], _json(data.credential), data.challenge,
+            await auth.register_passkey(invitation["person"], json.dumps(data.credential), data.challenge,
                                         data.label or gettext("My phone"), request.app.state.settings,
                                         invitation_id=invitation["id"])
         except auth.AuthError as exc:
@@ -159,7 +161,7 @@ class AuthController(Controller):
     async def add_verify(self, request: Request, data: JSONBody[CredentialIn]) -> Response:
         me = principal(request)
         try:
-            await auth.register_passkey(me.id, _json(data.credential), data.challenge,  # type: ignore[union-attr]
+            await auth.register_passkey(me.id, json.dumps(data.credential), data.challenge,  # type: ignore[union-attr]
                                         data.label or gettext("Another device"), request.app.state.settings,
                                         actor=actor_of(me))
         except auth.AuthError as exc:
@@ -177,9 +179,3 @@ class AuthController(Controller):
         if not await people.revoke_passkey(principal(request), passkey_id):  # type: ignore[arg-type]
             raise NotFoundException()
         return Redirect("/me", status_code=303)
-
-
-def _json(credential: dict) -> str:
-    import json
-
-    return json.dumps(credential)

@@ -23,7 +23,6 @@ def requires(*roles: str):
         if roles and not user.has(*roles):
             raise PermissionDeniedException()
 
-    guard.roles = roles  # type: ignore[attr-defined]  (read by the route × role matrix test)
     return guard
 
 

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.services import auth
 from app.tables import AuditEvent, Invitation, Passkey, Person, PersonRole, Place, UserSession
 from tests.conftest import run
 from tests.soft_authenticator import SoftAuthenticator
@@ -173,8 +172,6 @@ def test_sign_out_ends_the_session(client, demo):
 
 
 def test_session_cookie_flags(client, demo, settings):
-    from app.tables import PersonRole  # noqa: F401
-
     response = client.post("/signin/demo", data={"person": str(person_with("officer"))})
     cookie = response.headers["set-cookie"]
     assert "qianmo_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
