@@ -19,19 +19,23 @@ TEST_SERVER_URL = os.environ.get("QIANMO_TEST_DATABASE_URL", "")
 _tmp = Path(tempfile.mkdtemp(prefix="qianmo-test-"))
 
 
-def _fresh_postgres(server_url: str) -> tuple[str, str]:
+def _pg_admin(sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on the server named by QIANMO_TEST_DATABASE_URL."""
     import asyncpg
 
-    name = f"qianmo_test_{uuid.uuid4().hex[:12]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(server_url)
+    async def execute() -> None:
+        conn = await asyncpg.connect(TEST_SERVER_URL)
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    asyncio.run(execute())
+
+
+def _fresh_postgres(server_url: str) -> tuple[str, str]:
+    name = f"qianmo_test_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
     return urlunparse(urlparse(server_url)._replace(path=f"/{name}")), name
 
 
@@ -58,18 +62,8 @@ def pytest_sessionstart(session) -> None:
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    if not PG_NAME:
-        return
-    import asyncpg
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(TEST_SERVER_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+    if PG_NAME:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
 
 
 @pytest.fixture

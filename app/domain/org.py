@@ -9,10 +9,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from app.domain import phone
 from app.i18n import N_
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-PHONE_RE = re.compile(r"^[0-9+\-() ]{3,32}$")
 
 PLACE_KINDS = (
     ("estate", N_("Housing estate")),
@@ -171,7 +171,7 @@ def _clean_value(f: Field, text: str) -> tuple[object, str | None]:
     if f.name == "code":
         return (text, None) if CODE_RE.match(text) else (None, N_("Use letters, digits, - and _ only"))
     if f.name == "phone":
-        return (text, None) if PHONE_RE.match(text) else (None, N_("Not a phone number"))
+        return (text, None) if phone.is_valid(text) else (None, N_("Not a phone number"))
     if f.kind == "parent":
         return (int(text), None) if text.isdigit() else (None, N_("Choose one"))
     if f.kind == "select":

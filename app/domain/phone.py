@@ -4,6 +4,14 @@ from __future__ import annotations
 import re
 
 
+# Mobile, landline with area code and extension, or +86: digits and the usual separators.
+VALID = re.compile(r"^\+?[0-9(][0-9 \-()]{2,30}$")
+
+
+def is_valid(phone: str) -> bool:
+    return bool(VALID.match(phone))
+
+
 def normalise(phone: str) -> str:
     digits = re.sub(r"\D", "", phone or "")
     if digits.startswith("86") and len(digits) == 13:

@@ -2,7 +2,6 @@
 their passkeys. The only code that writes person rows."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,7 +16,6 @@ from app.tables import Agency, Grid, Office, Passkey, Person, PersonRole, Qualif
 
 MAX_ROLE_ROWS = 6
 MAX_QUALIFICATION_ROWS = 4
-PHONE_RE = re.compile(r"^\+?[0-9 \-]{5,20}$")
 
 
 @dataclass
@@ -50,7 +48,7 @@ class PersonForm:
             self.errors["name"] = N_("Required")
         elif len(self.name) > 100:
             self.errors["name"] = N_("Too long")
-        if self.phone and not PHONE_RE.match(self.phone):
+        if self.phone and not phones.is_valid(self.phone):
             self.errors["phone"] = N_("Not a phone number")
         if len(self.badge_no) > 32:
             self.errors["badge_no"] = N_("Too long")

@@ -71,3 +71,10 @@ def test_phone_masking():
     assert mask("+86 13805270001") == "138****0001"
     assert normalise("0527-84310110") == "052784310110"
     assert mask("110") == "***"
+
+
+def test_phone_validity_is_one_rule_for_org_and_people():
+    from app.domain.phone import is_valid
+
+    assert all(is_valid(p) for p in ("13805270001", "0527-84310110", "+86 138 0527 0001", "(0527)84310110"))
+    assert not any(is_valid(p) for p in ("abc", "12", "138-abc-0001", ""))
