@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
+from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import RequestContext, SessionAuth
 from app.routes.area import AreaController
@@ -74,15 +75,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 async def open_pool() -> None:
-    """PostgreSQL: one connection pool per worker instead of a connection per query."""
+    """One pool per worker instead of a connection per query: PostgreSQL's pool, or SQLite's
+    persistent reader connections and single writer (app/db.PooledSQLiteEngine)."""
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=2, max_size=10)
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.start_connection_pool()
 
 
 async def close_pool() -> None:
     engine = engine_finder()
-    if isinstance(engine, PostgresEngine):
+    if isinstance(engine, (PostgresEngine, PooledSQLiteEngine)):
         await engine.close_connection_pool()
 
 

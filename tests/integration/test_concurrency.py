@@ -1,6 +1,7 @@
 """Concurrent writers must queue for SQLite's lock, not fail with "database is locked"."""
 import asyncio
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from app.main import create_app
@@ -49,3 +50,117 @@ def test_concurrent_creates_all_succeed(demo, settings):
     assert statuses == [303] * WRITERS
     assert run(Agency.count().where(Agency.code.like("T-%"))) == WRITERS
     assert run(AuditEvent.count().where((AuditEvent.object_type == "agency") & (AuditEvent.action == "create"))) == WRITERS
+
+
+# --- the SQLite pool: persistent readers, one writer behind an asyncio.Lock ---------------
+
+POOLED_WRITERS = 50
+
+
+def _pooled_engine():
+    from app.db import PooledSQLiteEngine
+
+    engine = Agency._meta.db
+    if not isinstance(engine, PooledSQLiteEngine):
+        pytest.skip("the SQLite pool only")
+    return engine
+
+
+def test_pool_50_concurrent_write_transactions_all_land(db):
+    """One event loop, pool started as on app start-up: every transaction commits, none is lost,
+    and a query inside a transaction sees that transaction's own uncommitted row."""
+    from app.db import write_transaction
+
+    engine = _pooled_engine()
+
+    async def scenario() -> tuple[list[bool], int, int]:
+        await engine.start_connection_pool()
+        try:
+            assert engine.pooled
+
+            async def create(i: int) -> bool:
+                async with write_transaction(engine):
+                    await Agency.insert(Agency(name=f"池{i}", code=f"P-{i}", kind="other"))
+                    await asyncio.sleep(0)  # let the other writers pile up on the lock
+                    await AuditEvent.insert(AuditEvent(action="create", object_type="agency", object_id=f"P-{i}"))
+                    return await Agency.exists().where(Agency.code == f"P-{i}")
+
+            seen_own = await asyncio.gather(*(create(i) for i in range(POOLED_WRITERS)))
+            # Counted through the reader connections, after every commit.
+            return seen_own, await Agency.count().where(Agency.code.like("P-%")), await AuditEvent.count()
+        finally:
+            await engine.close_connection_pool()
+
+    seen_own, agencies, audits = run(scenario())
+    assert seen_own == [True] * POOLED_WRITERS
+    assert agencies == POOLED_WRITERS and audits == POOLED_WRITERS
+    assert not engine.pooled  # closed: back to a connection per query
+    assert run(Agency.count().where(Agency.code.like("P-%"))) == POOLED_WRITERS
+
+
+def test_pool_reads_outside_never_see_an_open_transaction(db):
+    from app.db import write_transaction
+
+    engine = _pooled_engine()
+
+    async def scenario() -> tuple[int, int, int]:
+        await engine.start_connection_pool()
+        inserted, release = asyncio.Event(), asyncio.Event()
+
+        async def writer() -> None:
+            async with write_transaction(engine):
+                await Agency.insert(Agency(name="半", code="HALF-1", kind="other"))
+                inserted.set()
+                await release.wait()
+
+        try:
+            task = asyncio.create_task(writer())
+            await inserted.wait()
+            during = await Agency.count().where(Agency.code == "HALF-1")  # a reader, outside the transaction
+            plain_write = asyncio.create_task(Agency.update({Agency.name: "改"}).where(Agency.code == "HALF-1").run())
+            await asyncio.sleep(0.05)
+            queued = not plain_write.done()  # a write outside the transaction waits for the writer
+            release.set()
+            await task
+            await plain_write
+            after = await Agency.count().where((Agency.code == "HALF-1") & (Agency.name == "改"))
+            return during, int(queued), after
+        finally:
+            await engine.close_connection_pool()
+
+    assert run(scenario()) == (0, 1, 1)
+
+
+def test_pool_failed_and_cancelled_transactions_leave_the_writer_clean(db):
+    from app.db import write_transaction
+
+    engine = _pooled_engine()
+
+    async def scenario() -> int:
+        await engine.start_connection_pool()
+        try:
+            with pytest.raises(RuntimeError):
+                async with write_transaction(engine):
+                    await Agency.insert(Agency(name="回滚", code="RB-1", kind="other"))
+                    raise RuntimeError("rolled back")
+
+            started = asyncio.Event()
+
+            async def stuck() -> None:
+                async with write_transaction(engine):
+                    await Agency.insert(Agency(name="取消", code="RB-2", kind="other"))
+                    started.set()
+                    await asyncio.sleep(10)
+
+            task = asyncio.create_task(stuck())
+            await started.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            async with write_transaction(engine):
+                await Agency.insert(Agency(name="之后", code="RB-3", kind="other"))
+            return await Agency.count().where(Agency.code.like("RB-%"))
+        finally:
+            await engine.close_connection_pool()
+
+    assert run(scenario()) == 1
