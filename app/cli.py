@@ -21,6 +21,9 @@ def migrate() -> None:
     result = asyncio.run(run_forwards(app_name="all", migration_id="all", fake=False))
     if not result.success:
         raise SystemExit(f"migration failed: {result.message}")
+    from app.services.field_lists import ensure_topics
+
+    asyncio.run(ensure_topics())
 
 
 def _serve(host: str, port: int, workers: int) -> None:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import cache, partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 from litestar.plugins.jinja import JinjaTemplateEngine as Engine
@@ -24,6 +26,12 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={digest}"
 
 
+def cn_date(value: datetime, tz: str, year_only: bool = False) -> str:
+    """2026年11月29日 in the configured time zone: official documents are written so."""
+    local = value.astimezone(ZoneInfo(tz))
+    return str(local.year) if year_only else f"{local.year}年{local.month}月{local.day}日"
+
+
 def _configure(engine: Engine, time_zone: str) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
@@ -39,6 +47,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         datetime=partial(i18n.format_datetime, tz=time_zone),
         number=i18n.format_number,
         rolename=lambda role: i18n.gettext(ROLES.get(role, role)),
+        cn_date=partial(cn_date, tz=time_zone),
     )
     env.trim_blocks = True
     env.lstrip_blocks = True

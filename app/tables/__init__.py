@@ -1,5 +1,6 @@
 """Piccolo Table classes, one module per area (schema only)."""
 from app.tables.audit import AuditEvent
+from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
 from app.tables.people import (
     AuthChallenge,
@@ -16,4 +17,5 @@ ALL_TABLES = [
     Bureau, Station, Office, Grid, Place, Agency,
     Person, PersonRole, Qualification, Passkey, Invitation, AuthChallenge, UserSession, RateLimitHit,
     AuditEvent,
+    Topic, FieldLog, MediationParty, FieldLogLink, Photo, AgreementTemplate,
 ]

@@ -21,6 +21,9 @@ SIGNED_IN = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 READERS = frozenset({"admin", "supervisor"})
 FIELD = frozenset({"officer", "grid_worker", "volunteer", "supervisor", "analyst", "admin"})
+LOG_WRITERS = frozenset({"officer", "grid_worker", "supervisor"})
+LOG_READERS = LOG_WRITERS | {"analyst", "admin"}
+LOG_EXPORTERS = frozenset({"supervisor", "analyst", "admin"})
 
 DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
@@ -65,6 +68,24 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/org/{entity_key:str}/import"): ADMIN,
     ("GET", "/admin/audit"): ADMIN,
     ("GET", "/admin/audit/export.csv"): ADMIN,
+    ("GET", "/field"): LOG_WRITERS,
+    ("GET", "/field/{segment:str}/new"): LOG_WRITERS,
+    ("POST", "/field/{segment:str}/new"): LOG_WRITERS,
+    ("GET", "/field/logs"): LOG_READERS,
+    ("GET", "/field/logs/export.csv"): LOG_EXPORTERS,
+    ("GET", "/field/logs/{log_id:int}"): LOG_READERS,  # the service scopes to the person's grids
+    ("GET", "/field/logs/{log_id:int}/edit"): LOG_READERS,  # the service allows author or supervisor
+    ("POST", "/field/logs/{log_id:int}/edit"): LOG_READERS,
+    ("POST", "/field/logs/{log_id:int}/void"): LOG_READERS,
+    ("GET", "/field/logs/{log_id:int}/agreement"): LOG_READERS,
+    ("GET", "/field/photos/{photo_id:int}"): LOG_READERS,
+    ("GET", "/admin/field"): ADMIN,
+    ("POST", "/admin/field/lists/{kind:str}"): ADMIN,
+    ("GET", "/admin/field/topics/{topic_id:int}"): ADMIN,
+    ("POST", "/admin/field/topics/{topic_id:int}"): ADMIN,
+    ("POST", "/admin/field/topics/{topic_id:int}/active"): ADMIN,
+    ("GET", "/admin/field/agreements/{dispute_type:str}"): ADMIN,
+    ("POST", "/admin/field/agreements/{dispute_type:str}"): ADMIN,
 }
 # The OpenAPI document and its viewers describe the public JSON API: public by design.
 PUBLIC_PREFIXES = ("/schema",)
@@ -94,7 +115,9 @@ def concrete(path: str, ids: dict[str, int]) -> str:
             .replace("{token:str}", "no-such-token").replace("{entity_key:str}", "place")
             .replace("{item_id:int}", str(ids["place"])).replace("{place_id:int}", str(ids["place"]))
             .replace("{person_id:int}", str(ids["person"])).replace("{passkey_id:int}", str(ids["passkey"]))
-            .replace("{path:str}", "openapi.json"))
+            .replace("{path:str}", "openapi.json").replace("{segment:str}", "contacts")
+            .replace("{log_id:int}", "999999").replace("{photo_id:int}", "999999").replace("{kind:str}", "tag")
+            .replace("{topic_id:int}", "999999").replace("{dispute_type:str}", "family"))
 
 
 def denied(response) -> bool:

@@ -1,0 +1,242 @@
+"""Field logs from the phone: My day, the three forms, lists, detail, edit, void, the written
+agreement, photos and the CSV export.
+
+A form post answers three ways: htmx (the officer's phone, online) gets a small "saved" part
+and the form stays for the next log; a plain post gets a redirect to the record; a replay from
+the offline outbox (header X-Outbox-Replay) gets JSON the service worker can act on."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import File, Redirect, Template
+
+from app.domain import fieldwork as rules
+from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
+from app.i18n import N_, gettext
+from app.routes.guards import principal, requires
+from app.services import field_lists, fieldwork
+
+WRITERS = fieldwork.WRITERS
+READERS = (*WRITERS, "analyst", "admin")
+EXPORTERS = ("supervisor", "analyst", "admin")
+# URL segment -> kind
+FORMS = {"contacts": "contact", "campaigns": "campaign", "mediations": "mediation"}
+PHOTO_KINDS = {"campaign", "mediation"}
+TITLES = {"contact": N_("Log a contact"), "campaign": N_("Log a campaign drop"), "mediation": N_("Log a mediation")}
+REPLAY_HEADER = "x-outbox-replay"
+
+
+def kind_of(segment: str) -> str:
+    if segment not in FORMS:
+        raise NotFoundException()
+    return FORMS[segment]
+
+
+def segment_of(kind: str) -> str:
+    return {v: k for k, v in FORMS.items()}[kind]
+
+
+async def form_context(request: Request, kind: str, values: dict, errors: dict, log_id: int | None = None) -> dict:
+    user = principal(request)
+    return {
+        "kind": kind, "segment": segment_of(kind), "page_title": TITLES[kind], "kind_names": rules.KINDS, "values": values, "errors": errors, "log_id": log_id,
+        "choices": await fieldwork.place_choices(user),  # type: ignore[arg-type]
+        "tags": await field_lists.topics("tag"), "campaign_topics": await field_lists.topics("campaign"),
+        "subject_kinds": rules.SUBJECT_KINDS, "dispute_types": rules.DISPUTE_TYPES, "outcomes": rules.OUTCOMES,
+        "max_parties": rules.MAX_PARTIES, "max_photo": MAX_BYTES, "with_photo": kind in PHOTO_KINDS and not log_id,
+        "today": fieldwork.today(request.app.state.settings.time_zone).isoformat(),
+    }
+
+
+async def read_form(request: Request) -> tuple[dict, Processed | PhotoError | None]:
+    """Fields (tags as a list) and the processed photo, if one was sent."""
+    form = await request.form()
+    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
+    raw["tags"] = [v for v in form.getall("tags") if isinstance(v, str)] if "tags" in form else []
+    upload = form.get("photo")
+    photo: Processed | PhotoError | None = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        try:
+            photo = process(await upload.read())
+        except PhotoError as exc:
+            photo = exc
+    return raw, photo
+
+
+def error_message(errors: dict[str, str]) -> str:
+    return gettext(errors["form"]) if "form" in errors else gettext(N_("Please correct the marked fields."))
+
+
+def replay_answer(outcome: fieldwork.Outcome) -> Response:
+    if outcome.errors:
+        return Response({"ok": False, "message": error_message(outcome.errors),
+                         "errors": {k: gettext(v) for k, v in outcome.errors.items()}}, status_code=422)
+    return Response({"ok": True, "id": outcome.log_id, "url": f"/field/logs/{outcome.log_id}",
+                     "created": outcome.created}, status_code=200)
+
+
+class FieldController(Controller):
+    path = "/field"
+    guards = [requires(*READERS)]
+
+    @get("/", name="my_day", guards=[requires(*WRITERS)])
+    async def my_day(self, request: Request) -> Template:
+        day = await fieldwork.my_day(principal(request), request.app.state.settings.time_zone)  # type: ignore[arg-type]
+        return Template("field/today.html", context={"day": day, "kinds": rules.KINDS})
+
+    @get("/{segment:str}/new", name="field_new", guards=[requires(*WRITERS)])
+    async def new(self, request: Request, segment: FromPath[str], follow_up: FromQuery[int | None] = None) -> Template:
+        kind = kind_of(segment)
+        values: dict = {"client_uuid": str(uuid.uuid4())}
+        if follow_up:
+            earlier = await fieldwork.get(principal(request), follow_up)  # type: ignore[arg-type]
+            if earlier is not None:
+                values.update(follows_up=str(follow_up), place=rules.where_value(earlier["grid"], earlier["place"]),
+                              subject_kind=earlier["subject_kind"] or "resident",
+                              subject_name=earlier["subject_name"] or "", _follows=earlier)
+        return Template("field/form.html", context=await form_context(request, kind, values, {}))
+
+    @post("/{segment:str}/new", name="field_create", guards=[requires(*WRITERS)], status_code=200)
+    async def create(self, request: Request, segment: FromPath[str]) -> Response | Template | Redirect:
+        kind = kind_of(segment)
+        raw, photo = await read_form(request)
+        if kind not in PHOTO_KINDS:
+            photo = None
+        settings = request.app.state.settings
+        outcome = await fieldwork.create(kind, raw, photo, principal(request), settings.time_zone,  # type: ignore[arg-type]
+                                         settings.upload_dir)
+        if request.headers.get(REPLAY_HEADER):
+            return replay_answer(outcome)
+        htmx = bool(request.headers.get("hx-request"))
+        if outcome.errors:
+            raw["client_uuid"] = raw.get("client_uuid") or str(uuid.uuid4())
+            context = await form_context(request, kind, raw, outcome.errors)
+            if htmx:
+                return Template("field/_form.html", context=context, status_code=422,
+                                headers={"HX-Retarget": "#log-form", "HX-Reswap": "outerHTML"})
+            return Template("field/form.html", context=context, status_code=422)
+        if htmx:
+            return Template("field/_saved.html", context={"log_id": outcome.log_id, "kind": kind,
+                                                          "created": outcome.created},
+                            headers={"HX-Trigger": "log-saved"})
+        return Redirect(f"/field/logs/{outcome.log_id}?saved=1", status_code=303)
+
+    @get("/logs", name="field_logs")
+    async def logs(self, request: Request, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
+                   place: FromQuery[str] = "", author: FromQuery[str] = "", since: FromQuery[str] = "",
+                   until: FromQuery[str] = "", tag: FromQuery[str] = "", voided: FromQuery[bool] = False,
+                   page: FromQuery[int] = 1) -> Template:
+        criteria, chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
+        user = principal(request)
+        rows, total = await fieldwork.search(user, criteria, request.app.state.settings.time_zone, page)  # type: ignore[arg-type]
+        return Template("field/list.html", context={
+            "rows": rows, "total": total, "page": page, "page_size": fieldwork.PAGE_SIZE, "chosen": chosen,
+            "choices": await fieldwork.filter_choices(user),  # type: ignore[arg-type]
+            "kinds": rules.KINDS, "tags": await field_lists.topic_labels("tag"),
+            "topics": await field_lists.topic_labels("campaign"), "may_export": user.has(*EXPORTERS),  # type: ignore[union-attr]
+            "may_unmask": user.has(*fieldwork.PERSONAL_DATA_ROLES),  # type: ignore[union-attr]
+        })
+
+    @get("/logs/export.csv", name="field_export", guards=[requires(*EXPORTERS)])
+    async def export(self, request: Request, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
+                     place: FromQuery[str] = "", author: FromQuery[str] = "", since: FromQuery[str] = "",
+                     until: FromQuery[str] = "", tag: FromQuery[str] = "", voided: FromQuery[bool] = False,
+                     full: FromQuery[bool] = False) -> Response:
+        criteria, _chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
+        text = await fieldwork.export_csv(principal(request), criteria,  # type: ignore[arg-type]
+                                          request.app.state.settings.time_zone, full)
+        return Response(text, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="field-logs.csv"', "Cache-Control": "no-store"})
+
+    @get("/logs/{log_id:int}", name="field_log")
+    async def detail(self, request: Request, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
+        log = await _log_or_404(request, log_id)
+        return Template("field/detail.html", context={**await _labels(), "log": log, "saved": saved,
+                                                      "errors": {}, "reason": ""})
+
+    @get("/logs/{log_id:int}/edit", name="field_edit")
+    async def edit(self, request: Request, log_id: FromPath[int]) -> Template:
+        values = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
+        if values is None:
+            raise NotFoundException()
+        return Template("field/form.html", context=await form_context(request, values["kind"], values, {}, log_id))
+
+    @post("/logs/{log_id:int}/edit", name="field_update", status_code=200)
+    async def update(self, request: Request, log_id: FromPath[int]) -> Template | Redirect:
+        stored = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
+        if stored is None:
+            raise NotFoundException()
+        raw, _photo = await read_form(request)
+        outcome = await fieldwork.update(principal(request), log_id, raw,  # type: ignore[arg-type]
+                                         request.app.state.settings.time_zone)
+        if outcome.errors:
+            raw["_log"] = stored["_log"]
+            return Template("field/form.html", status_code=422,
+                            context=await form_context(request, stored["kind"], raw, outcome.errors, log_id))
+        return Redirect(f"/field/logs/{log_id}?saved=1", status_code=303)
+
+    @post("/logs/{log_id:int}/void", name="field_void", status_code=200)
+    async def void(self, request: Request, log_id: FromPath[int]) -> Template | Redirect:
+        log = await _log_or_404(request, log_id)
+        reason = str((await request.form()).get("reason", ""))
+        errors = await fieldwork.void(principal(request), log_id, reason)  # type: ignore[arg-type]
+        if errors:
+            return Template("field/detail.html", status_code=422, context={
+                **await _labels(), "log": log, "saved": False, "errors": errors, "reason": reason})
+        return Redirect(f"/field/logs/{log_id}", status_code=303)
+
+    @get("/logs/{log_id:int}/agreement", name="field_agreement")
+    async def agreement(self, request: Request, log_id: FromPath[int]) -> Template:
+        log = await _log_or_404(request, log_id)
+        if log["kind"] != "mediation" or log["outcome"] != "agreed" or log["voided_at"]:
+            raise NotFoundException()
+        return Template("field/agreement.html", context={
+            "log": log, "wording": await field_lists.agreement_template(log["dispute_type"])})
+
+    @get("/photos/{photo_id:int}", name="field_photo")
+    async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
+        path = await fieldwork.photo_file(principal(request), photo_id,  # type: ignore[arg-type]
+                                          request.app.state.settings.upload_dir)
+        if path is None:
+            raise NotFoundException()
+        return File(path, media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+async def _log_or_404(request: Request, log_id: int) -> dict:
+    log = await fieldwork.get(principal(request), log_id)  # type: ignore[arg-type]
+    if log is None:
+        raise NotFoundException()
+    return log
+
+
+async def _labels() -> dict:
+    return {"kinds": rules.KINDS, "subject_kinds": rules.SUBJECT_KINDS, "dispute_types": rules.DISPUTE_TYPES,
+            "outcomes": rules.OUTCOMES, "tags": await field_lists.topic_labels("tag"),
+            "topics": await field_lists.topic_labels("campaign")}
+
+
+def _criteria(kind: str, grid: str, place: str, author: str, since: str, until: str, tag: str,
+              voided: bool) -> tuple[fieldwork.LogFilter, dict]:
+    """Query strings to a filter; what could not be read is ignored (and shown as not chosen)."""
+    def number(text: str) -> int | None:
+        return int(text) if text.isdigit() else None
+
+    def day(text: str) -> date | None:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return None
+
+    criteria = fieldwork.LogFilter(kind=kind if kind in rules.KINDS else "", grid=number(grid), place=number(place),
+                                   author=number(author), since=day(since), until=day(until), tag=tag[:32],
+                                   voided=voided)
+    chosen = {"kind": criteria.kind, "grid": criteria.grid, "place": criteria.place, "author": criteria.author,
+              "since": criteria.since.isoformat() if criteria.since else "",
+              "until": criteria.until.isoformat() if criteria.until else "", "tag": criteria.tag, "voided": voided}
+    return criteria, chosen

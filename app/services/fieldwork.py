@@ -1,0 +1,408 @@
+"""Field logs: create (idempotent by the phone's client UUID), read within the person's grids,
+edit in the allowed window, void with a reason, My day, lists and the CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from app.db import write_transaction
+from app.domain import fieldwork as rules
+from app.domain import phone as phones
+from app.domain.access import Principal
+from app.domain.photos import PhotoError, Processed
+from app.i18n import N_
+from app.services import audit, photos, scope
+from app.services.auth import now
+from app.tables import FieldLog, FieldLogLink, MediationParty, Person, Photo, Place, Topic
+
+WRITERS = ("officer", "grid_worker", "supervisor")
+# Roles that may see full phone numbers of residents and parties (lists always mask them).
+PERSONAL_DATA_ROLES = ("supervisor",)
+PAGE_SIZE = 50
+RECENT_PLACES = 5
+# What the audit log keeps of a change: phone numbers only as "changed", never the number.
+PERSONAL_FIELDS = {"subject_phone", "parties"}
+EDITABLE = ("grid", "place", "lat", "lon", "accuracy", "note", "follow_up_on", "subject_kind", "subject_name",
+            "subject_phone", "tags", "topic", "leaflets", "reached", "dispute_type", "mediators", "outcome", "terms")
+
+
+@dataclass
+class Outcome:
+    """The result of a submission: the log's id, or the errors to show beside the user's input."""
+
+    log_id: int | None = None
+    created: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def today(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def _day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, ZoneInfo(tz)).astimezone(timezone.utc)
+    return start, start + timedelta(days=1)
+
+
+# --- what the forms need ---------------------------------------------------------------------
+
+async def _rules(principal: Principal, tz: str, kept_follow_up: date | None = None,
+                 place_text: str = "") -> rules.Rules:
+    """The rules' view of the world; only the submitted place is looked up, not all of them."""
+    grids = await scope.grid_ids(principal)
+    grids = grids if grids is not scope.ALL else {r["id"] for r in await _all_grid_ids()}
+    places: dict[int, int] = {}
+    if place_text.isdigit():
+        row = await Place.select(Place.id, Place.grid).where(
+            (Place.id == int(place_text)) & (Place.active == True)).first()  # noqa: E712
+        if row and row["grid"] in grids:
+            places[row["id"]] = row["grid"]
+    codes = await Topic.select(Topic.kind, Topic.code).where(Topic.active == True)  # noqa: E712
+    moment = now()
+    return rules.Rules(places=places, grids=grids,
+                       tags={r["code"] for r in codes if r["kind"] == "tag"},
+                       campaign_topics={r["code"] for r in codes if r["kind"] == "campaign"},
+                       today=today(tz), now=moment, kept_follow_up=kept_follow_up)
+
+
+async def _all_grid_ids() -> list[dict]:
+    from app.tables import Grid
+    return await Grid.select(Grid.id)
+
+
+async def place_choices(principal: Principal) -> dict:
+    """The places of the person's grids by grid, and the ones they used last, for the picker."""
+    places = await scope.places(principal)
+    recent_rows = await FieldLog.select(FieldLog.place, FieldLog.grid).where(
+        FieldLog.author == principal.id).order_by(FieldLog.id, ascending=False).limit(40)
+    by_id = {p["id"]: p for p in places}
+    recent: list[dict] = []
+    for row in recent_rows:
+        place = by_id.get(row["place"])
+        if place and place not in recent:
+            recent.append(place)
+        if len(recent) == RECENT_PLACES:
+            break
+    grids: dict[tuple[int, str], list[dict]] = {}
+    for p in places:
+        grids.setdefault((p["grid"], p["grid_name"]), []).append(p)
+    return {"recent": recent, "grids": grids}
+
+
+# --- create ----------------------------------------------------------------------------------
+
+async def create(kind: str, raw: dict, photo: Processed | PhotoError | None, principal: Principal,
+                 tz: str, upload_dir) -> Outcome:
+    """Log one record. The same client UUID sent again returns the first log and writes nothing."""
+    client_uuid = rules.valid_uuid(str(raw.get("client_uuid", "")))
+    if client_uuid is None:
+        return Outcome(errors={"form": N_("This form is out of date: reload the page and send it again")})
+    existing = await _by_uuid(client_uuid)
+    if existing is not None:
+        return _existing(existing, principal)
+    follows = await _followed_log(principal, raw.get("follows_up"))
+    checked = rules.check(kind, raw, await _rules(principal, tz, place_text=str(raw.get("place", ""))))
+    if isinstance(photo, PhotoError):
+        checked.errors["photo"] = str(photo)
+    if checked.errors:
+        return Outcome(errors=checked.errors)
+    if photo is not None:
+        photos.store(upload_dir, photo)
+    try:
+        async with write_transaction(FieldLog._meta.db):
+            log_id = await _insert(kind, client_uuid, checked, principal, follows, photo)
+    except Exception:
+        # Two sends of one UUID at the same moment: the unique index let one through.
+        existing = await _by_uuid(client_uuid)
+        if existing is None:
+            raise
+        return _existing(existing, principal)
+    return Outcome(log_id=log_id, created=True)
+
+
+async def _by_uuid(client_uuid: str) -> dict | None:
+    return await FieldLog.select(FieldLog.id, FieldLog.author).where(FieldLog.client_uuid == client_uuid).first()
+
+
+def _existing(row: dict, principal: Principal) -> Outcome:
+    if row["author"] != principal.id:
+        return Outcome(errors={"form": N_("This form is out of date: reload the page and send it again")})
+    return Outcome(log_id=row["id"], created=False)
+
+
+async def _followed_log(principal: Principal, raw_id: object) -> int | None:
+    """The log this one follows up, when it is the author's own and still due."""
+    if not str(raw_id or "").isdigit():
+        return None
+    row = await FieldLog.select(FieldLog.id).where(
+        (FieldLog.id == int(str(raw_id))) & (FieldLog.author == principal.id)).first()
+    return row["id"] if row else None
+
+
+async def _insert(kind: str, client_uuid: str, checked: rules.Checked, principal: Principal,
+                  follows: int | None, photo: Processed | None) -> int:
+    values = dict(checked.values)
+    values["tags"] = rules.tags_column(values.get("tags", []))
+    rows = await FieldLog.insert(FieldLog(client_uuid=client_uuid, kind=kind, author=principal.id,
+                                          follows_up=follows, **values)).returning(FieldLog.id)
+    log_id = rows[0]["id"]
+    await _write_children(log_id, checked)
+    if photo is not None:
+        await Photo.insert(Photo(log=log_id, sha256=photo.sha256, width=photo.width, height=photo.height,
+                                 size=len(photo.data)))
+    if follows is not None:
+        await FieldLog.update({FieldLog.follow_up_done: True}).where(FieldLog.id == follows)
+    await audit.record(audit.actor_of(principal), "create", "field_log", log_id,
+                       {"kind": [None, kind], "place": [None, values["place"]], "grid": [None, values["grid"]]})
+    return log_id
+
+
+async def _write_children(log_id: int, checked: rules.Checked) -> None:
+    for position, party in enumerate(checked.parties):
+        await MediationParty.insert(MediationParty(log=log_id, position=position, **party))
+    for ref in checked.links:
+        await FieldLogLink.insert(FieldLogLink(log=log_id, target_type="call", target_ref=ref))
+
+
+# --- read ------------------------------------------------------------------------------------
+
+def _select():
+    return FieldLog.select(
+        FieldLog.all_columns(), FieldLog.author.name.as_alias("author_name"),
+        FieldLog.place.name.as_alias("place_name"), FieldLog.grid.name.as_alias("grid_name"),
+        FieldLog.grid.office.station.name.as_alias("station_name"))
+
+
+async def _visible(principal: Principal, query):
+    grids = await scope.grid_ids(principal)
+    if grids is scope.ALL:
+        return query
+    return query.where(FieldLog.grid.is_in(list(grids) or [-1]))
+
+
+def may_see_personal_data(principal: Principal, log: dict) -> bool:
+    return log["author"] == principal.id or principal.has(*PERSONAL_DATA_ROLES)
+
+
+async def get(principal: Principal, log_id: int) -> dict | None:
+    """One log with its parties, links and photos; None when outside the person's grids."""
+    log = await (await _visible(principal, _select().where(FieldLog.id == log_id))).first()
+    if log is None:
+        return None
+    log["tags"] = rules.tags_list(log["tags"])
+    log["parties"] = await MediationParty.select().where(MediationParty.log == log_id).order_by(
+        MediationParty.position)
+    log["links"] = await FieldLogLink.select().where(FieldLogLink.log == log_id)
+    log["photos"] = await Photo.select(Photo.id, Photo.width, Photo.height).where(Photo.log == log_id)
+    log["personal_shown"] = may_see_personal_data(principal, log)
+    if not log["personal_shown"]:
+        log["subject_phone"] = phones.mask(log["subject_phone"]) if log["subject_phone"] else ""
+        for party in log["parties"]:
+            party["phone"] = phones.mask(party["phone"]) if party["phone"] else ""
+    log["may_edit"] = rules.may_edit(is_author=log["author"] == principal.id,
+                                     is_supervisor=principal.has("supervisor"),
+                                     created_at=log["created_at"], now=now()) and log["voided_at"] is None
+    return log
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    kind: str = ""
+    grid: int | None = None
+    place: int | None = None
+    author: int | None = None
+    since: date | None = None
+    until: date | None = None  # inclusive
+    tag: str = ""
+    voided: bool = False
+
+    def apply(self, query, tz: str):
+        if self.kind in rules.KINDS:
+            query = query.where(FieldLog.kind == self.kind)
+        if self.grid:
+            query = query.where(FieldLog.grid == self.grid)
+        if self.place:
+            query = query.where(FieldLog.place == self.place)
+        if self.author:
+            query = query.where(FieldLog.author == self.author)
+        if self.since:
+            query = query.where(FieldLog.occurred_at >= _day_bounds(self.since, tz)[0])
+        if self.until:
+            query = query.where(FieldLog.occurred_at < _day_bounds(self.until, tz)[1])
+        if self.tag:
+            query = query.where(FieldLog.tags.like(f"%,{self.tag},%"))
+        if not self.voided:
+            query = query.where(FieldLog.voided_at.is_null())
+        return query
+
+
+async def search(principal: Principal, criteria: LogFilter, tz: str, page: int = 1) -> tuple[list[dict], int]:
+    """One page of logs (newest first) and the number of logs matching."""
+    base = await _visible(principal, criteria.apply(FieldLog.count(), tz))
+    total = await base
+    query = await _visible(principal, criteria.apply(_select(), tz))
+    rows = await query.order_by(FieldLog.occurred_at, ascending=False).order_by(
+        FieldLog.id, ascending=False).limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
+    for row in rows:
+        _for_list(row)
+    return rows, total
+
+
+def _for_list(row: dict) -> None:
+    row["tags"] = rules.tags_list(row["tags"])
+    row["subject_phone"] = phones.mask(row["subject_phone"]) if row["subject_phone"] else ""
+
+
+async def filter_choices(principal: Principal) -> dict:
+    """Grids, places and authors the person may filter by."""
+    places = await scope.places(principal)
+    grids = sorted({(p["grid"], p["grid_name"]) for p in places}, key=lambda g: g[1])
+    authors = await (await _visible(principal, FieldLog.select(
+        FieldLog.author, FieldLog.author.name.as_alias("name")).distinct()))
+    return {"grids": grids, "places": [(p["id"], p["name"]) for p in places],
+            "authors": sorted({(a["author"], a["name"]) for a in authors}, key=lambda a: a[1])}
+
+
+async def my_day(principal: Principal, tz: str) -> dict:
+    day = today(tz)
+    start, end = _day_bounds(day, tz)
+    logs = await _select().where((FieldLog.author == principal.id) & (FieldLog.occurred_at >= start)
+                                 & (FieldLog.occurred_at < end) & FieldLog.voided_at.is_null()).order_by(
+        FieldLog.occurred_at, ascending=False)
+    for row in logs:
+        _for_list(row)
+    due = await _select().where((FieldLog.author == principal.id) & (FieldLog.follow_up_on <= day)
+                                & (FieldLog.follow_up_done == False) & FieldLog.voided_at.is_null()).order_by(  # noqa: E712
+        FieldLog.follow_up_on)
+    for row in due:
+        _for_list(row)
+    counts = {kind: sum(1 for r in logs if r["kind"] == kind) for kind in rules.KINDS}
+    return {"day": day, "logs": logs, "counts": counts,
+            "due_today": [r for r in due if r["follow_up_on"] == day],
+            "overdue": [r for r in due if r["follow_up_on"] < day]}
+
+
+# --- edit and void ---------------------------------------------------------------------------
+
+async def form_values(principal: Principal, log_id: int) -> dict | None:
+    """The stored log as form input, when the person may edit it."""
+    log = await get(principal, log_id)
+    if log is None or not log["may_edit"]:
+        return None
+    values = {k: "" if log[k] is None else str(log[k]) for k in EDITABLE if k not in ("grid", "place", "tags")}
+    values.update(kind=log["kind"], place=rules.where_value(log["grid"], log["place"]), tags=log["tags"],
+                  follow_up_on=log["follow_up_on"].isoformat() if log["follow_up_on"] else "",
+                  call_refs=" ".join(link["target_ref"] for link in log["links"]))
+    for i, party in enumerate(log["parties"]):
+        for key in ("name", "phone", "role", "address"):
+            values[f"party_{key}_{i}"] = party[key]
+    values["_log"] = log
+    return values
+
+
+async def update(principal: Principal, log_id: int, raw: dict, tz: str) -> Outcome:
+    log = await get(principal, log_id)
+    if log is None or not log["may_edit"]:
+        return Outcome(errors={"form": N_("This log can no longer be edited")})
+    checked = rules.check(log["kind"], raw, await _rules(principal, tz, log["follow_up_on"],
+                                                         place_text=str(raw.get("place", ""))))
+    if checked.errors:
+        return Outcome(log_id=log_id, errors=checked.errors)
+    values = {k: v for k, v in checked.values.items() if k != "occurred_at"}
+    values["tags"] = rules.tags_column(values.get("tags", []))
+    async with write_transaction(FieldLog._meta.db):
+        before = await FieldLog.select().where(FieldLog.id == log_id).first()
+        before_parties = await MediationParty.select(MediationParty.name, MediationParty.phone).where(
+            MediationParty.log == log_id)
+        await FieldLog.update({**values, "updated_at": now()}).where(FieldLog.id == log_id)
+        await MediationParty.delete().where(MediationParty.log == log_id)
+        await FieldLogLink.delete().where(FieldLogLink.log == log_id)
+        await _write_children(log_id, checked)
+        changes = _diff(before, values)
+        if [(p["name"], p["phone"]) for p in before_parties] != [(p["name"], p["phone"]) for p in checked.parties]:
+            changes["parties"] = ["changed", "changed"]
+        await audit.record(audit.actor_of(principal), "update", "field_log", log_id, changes)
+    return Outcome(log_id=log_id)
+
+
+def _diff(before: dict, after: dict) -> dict:
+    changes = {}
+    for key, value in after.items():
+        if before.get(key) != value:
+            changes[key] = ["changed", "changed"] if key in PERSONAL_FIELDS else [before.get(key), value]
+    return changes
+
+
+async def void(principal: Principal, log_id: int, reason: str) -> dict[str, str]:
+    """Errors by field; empty when the log is voided. Nothing is ever deleted."""
+    reason = reason.strip()
+    if not reason:
+        return {"reason": N_("Say why the log is void")}
+    if len(reason) > 200:
+        return {"reason": N_("Too long")}
+    log = await get(principal, log_id)
+    if log is None or not log["may_edit"]:
+        return {"form": N_("This log can no longer be edited")}
+    async with write_transaction(FieldLog._meta.db):
+        await FieldLog.update({FieldLog.voided_at: now(), FieldLog.voided_by: principal.id,
+                               FieldLog.void_reason: reason}).where(FieldLog.id == log_id)
+        await audit.record(audit.actor_of(principal), "void", "field_log", log_id, {"reason": [None, reason]})
+    return {}
+
+
+# --- photos and export -----------------------------------------------------------------------
+
+async def photo_file(principal: Principal, photo_id: int, upload_dir):
+    """The file of a photo whose log the person may see, else None."""
+    row = await Photo.select(Photo.sha256, Photo.log).where(Photo.id == photo_id).first()
+    if row is None or row["log"] is None or await get(principal, row["log"]) is None:
+        return None
+    path = photos.path_for(upload_dir, row["sha256"])
+    return path if path.exists() else None
+
+
+EXPORT_COLUMNS = ["id", "kind", "occurred_at", "author", "station", "grid", "place", "lat", "lon", "subject_kind",
+                  "subject_name", "subject_phone", "tags", "topic", "leaflets", "reached", "dispute_type", "outcome",
+                  "parties", "note", "follow_up_on", "voided_at", "void_reason"]
+
+
+async def export_csv(principal: Principal, criteria: LogFilter, tz: str, unmasked: bool) -> str:
+    """Every matching log as CSV (UTF-8 with BOM for Excel); phones masked unless the person's
+    role allows and they asked. The export is audited with what it contained."""
+    unmasked = unmasked and principal.has(*PERSONAL_DATA_ROLES)
+    rows = await (await _visible(principal, criteria.apply(_select(), tz))).order_by(FieldLog.occurred_at)
+    ids = [r["id"] for r in rows] or [-1]
+    parties: dict[int, list[str]] = {}
+    for p in await MediationParty.select().where(MediationParty.log.is_in(ids)).order_by(MediationParty.position):
+        phone = p["phone"] if unmasked else phones.mask(p["phone"]) if p["phone"] else ""
+        parties.setdefault(p["log"], []).append(" ".join(x for x in (p["name"], phone) if x))
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    zone = ZoneInfo(tz)
+    for r in rows:
+        phone = r["subject_phone"] if unmasked else phones.mask(r["subject_phone"]) if r["subject_phone"] else ""
+        writer.writerow([r["id"], r["kind"], r["occurred_at"].astimezone(zone).isoformat(timespec="minutes"),
+                         r["author_name"], r["station_name"], r["grid_name"], r["place_name"] or "",
+                         r["lat"] or "", r["lon"] or "", r["subject_kind"], r["subject_name"], phone,
+                         " ".join(rules.tags_list(r["tags"])), r["topic"], _blank(r["leaflets"]),
+                         _blank(r["reached"]), r["dispute_type"], r["outcome"], "; ".join(parties.get(r["id"], [])),
+                         r["note"], r["follow_up_on"] or "", r["voided_at"] or "", r["void_reason"]])
+    async with write_transaction(FieldLog._meta.db):
+        await audit.record(audit.actor_of(principal), "export", "field_log", "",
+                           {"rows": [None, len(rows)], "unmasked": [None, unmasked]})
+    return out.getvalue()
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+
+
+async def person_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.id.is_in(list(ids)))}

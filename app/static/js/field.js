@@ -1,0 +1,168 @@
+// Field-log forms: time of sending, phone location, place filter, more parties, photo size,
+// and the reset after a log is saved (the form stays for the next one). No inline code (CSP).
+(function () {
+  "use strict";
+
+  function newUuid() {
+    if (window.crypto && crypto.randomUUID) {
+      return crypto.randomUUID();
+    }
+    // Older browsers: RFC 4122 version 4 from getRandomValues.
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  function forms() {
+    return document.querySelectorAll("form.log-form");
+  }
+
+  // --- When: the phone's time at sending, so a log queued offline keeps its real time -----
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!form.classList || !form.classList.contains("log-form")) {
+      return;
+    }
+    const when = form.querySelector("input[name=occurred_at]");
+    if (when && !when.value) {
+      when.value = new Date().toISOString();
+    }
+    const photo = form.querySelector("input[type=file][name=photo]");
+    const max = Number(form.dataset.maxPhoto || 0);
+    if (photo && photo.files && photo.files[0] && max && photo.files[0].size > max) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      showPhotoError(form, photo);
+    }
+  }, true);
+
+  function showPhotoError(form, photo) {
+    const box = photo.closest(".field");
+    let error = box.querySelector(".error");
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "error";
+      error.id = "e-photo";
+      box.appendChild(error);
+    }
+    error.textContent = form.dataset.photoTooBig || "";
+    box.classList.add("has-error");
+    photo.setAttribute("aria-invalid", "true");
+    photo.setAttribute("aria-describedby", "e-photo");
+    photo.focus();
+  }
+
+  // --- Location from the phone, with its accuracy ------------------------------------------
+  function setUpLocation(form) {
+    const button = form.querySelector("button.locate");
+    if (!button || !("geolocation" in navigator)) {
+      return;
+    }
+    button.hidden = false;
+    const status = form.querySelector(".locate-status");
+    button.addEventListener("click", function () {
+      status.textContent = button.dataset.locating;
+      navigator.geolocation.getCurrentPosition(function (position) {
+        const c = position.coords;
+        form.querySelector("input[name=lat]").value = c.latitude.toFixed(6);
+        form.querySelector("input[name=lon]").value = c.longitude.toFixed(6);
+        form.querySelector("input[name=accuracy]").value = Math.round(c.accuracy);
+        status.textContent = button.dataset.located.replace("{m}", Math.round(c.accuracy));
+      }, function () {
+        status.textContent = button.dataset.failed;
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    });
+  }
+
+  // --- Place picker: type to narrow the list ------------------------------------------------
+  function setUpPlaceFilter(form) {
+    const filter = form.querySelector(".place-filter");
+    const select = form.querySelector("select[name=place]");
+    if (!filter || !select || select.options.length < 12) {
+      return;
+    }
+    filter.hidden = false;
+    filter.addEventListener("input", function () {
+      const words = filter.value.trim().toLowerCase();
+      let first = null;
+      for (const option of select.options) {
+        const match = !option.value || !words || option.text.toLowerCase().includes(words);
+        option.hidden = !match;
+        if (match && option.value && !first) {
+          first = option;
+        }
+      }
+      if (words && first && select.selectedOptions[0] && select.selectedOptions[0].hidden) {
+        select.value = first.value;
+      }
+    });
+  }
+
+  // --- Mediation: more parties on demand ----------------------------------------------------
+  function setUpParties(form) {
+    const button = form.querySelector("button.add-party");
+    if (!button) {
+      return;
+    }
+    const hidden = () => form.querySelectorAll(".party[hidden]");
+    button.hidden = hidden().length === 0;
+    button.addEventListener("click", function () {
+      const next = hidden()[0];
+      if (next) {
+        next.hidden = false;
+        next.querySelector("input").focus();
+      }
+      button.hidden = hidden().length === 0;
+    });
+  }
+
+  function setUp(form) {
+    if (form.dataset.ready) {
+      return;
+    }
+    form.dataset.ready = "1";
+    setUpLocation(form);
+    setUpPlaceFilter(form);
+    setUpParties(form);
+  }
+
+  // --- After a save (htmx): empty the form for the next log, keep the place -----------------
+  document.body.addEventListener("log-saved", function () {
+    for (const form of forms()) {
+      const place = form.querySelector("select[name=place]").value;
+      form.reset();
+      form.querySelector("select[name=place]").value = place;
+      for (const name of ["occurred_at", "lat", "lon", "accuracy", "follows_up"]) {
+        const input = form.querySelector(`input[name=${name}]`);
+        if (input) {
+          input.value = "";
+        }
+      }
+      const id = form.querySelector("input[name=client_uuid]");
+      if (id) {
+        id.value = newUuid();
+      }
+      const status = form.querySelector(".locate-status");
+      if (status) {
+        status.textContent = "";
+      }
+      window.scrollTo({ top: 0, behavior: "smooth" });
+    }
+  });
+
+  // htmx swapped in a form with errors: wire it up again.
+  document.body.addEventListener("htmx:afterSwap", function () {
+    forms().forEach(setUp);
+  });
+
+  // --- The written agreement: print (or save as PDF) ----------------------------------------
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  }
+
+  forms().forEach(setUp);
+})();
