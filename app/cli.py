@@ -21,7 +21,7 @@ def migrate() -> None:
     result = asyncio.run(run_forwards(app_name="all", migration_id="all", fake=False))
     if not result.success:
         raise SystemExit(f"migration failed: {result.message}")
-    from app.services.field_lists import ensure_topics
+    from app.services.fieldwork_lists import ensure_topics
 
     asyncio.run(ensure_topics())
 

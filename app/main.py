@@ -19,8 +19,8 @@ from app.middleware import RequestContext, SessionAuth
 from app.routes.area import AreaController
 from app.routes.audit import AuditController
 from app.routes.auth import AuthController
-from app.routes.field import FieldController
-from app.routes.field_admin import FieldAdminController
+from app.routes.fieldwork import FieldworkController
+from app.routes.fieldwork_admin import FieldworkAdminController
 from app.routes.home import HomeController
 from app.routes.org import OrgController
 from app.routes.people import PeopleController
@@ -43,8 +43,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PeopleController,
             OrgController,
             AuditController,
-            FieldController,
-            FieldAdminController,
+            FieldworkController,
+            FieldworkAdminController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False,
                 cache_control=None,

@@ -13,7 +13,7 @@ from app.i18n import N_
 
 KINDS = {
     "contact": N_("Contact"),
-    "campaign": N_("Campaign drop"),
+    "campaign_drop": N_("Campaign drop"),
     "mediation": N_("Mediation"),
 }
 SUBJECT_KINDS = {
@@ -110,7 +110,7 @@ def check(kind: str, raw: dict[str, object], rules: Rules) -> Checked:
     """Validate a submitted form of `kind`; raw maps field names to strings (lists for tags)."""
     out = Checked()
     _check_common(raw, rules, out)
-    {"contact": _check_contact, "campaign": _check_campaign, "mediation": _check_mediation}[kind](raw, rules, out)
+    {"contact": _check_contact, "campaign_drop": _check_campaign_drop, "mediation": _check_mediation}[kind](raw, rules, out)
     return out
 
 
@@ -212,7 +212,7 @@ def _check_contact(raw: dict, rules: Rules, out: Checked) -> None:
                       subject_phone=phone, tags=tags, note=_limited(raw, "note", MAX_NOTE, out))
 
 
-def _check_campaign(raw: dict, rules: Rules, out: Checked) -> None:
+def _check_campaign_drop(raw: dict, rules: Rules, out: Checked) -> None:
     topic = _text(raw, "topic")
     if topic not in rules.campaign_topics:
         out.errors["topic"] = N_("Choose one")

@@ -74,7 +74,7 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
     expect(contacts).to_have_text(str(before + 2))
 
     # A campaign drop with a photo.
-    page.goto("/field/campaigns/new")
+    page.goto("/field/campaign-drops/new")
     pick_place(page, "古城烧烤城")
     page.locator("label.chip", has_text="禁毒").click()
     page.get_by_label("发放传单数").fill("120")
@@ -122,7 +122,7 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
 def test_logging_in_english_with_a_mistake_corrected(new_context, screenshot):
     page = new_context("en-GB").new_page()
     sign_in_as_officer(page, SUPERVISOR)
-    page.goto("/field/campaigns/new")
+    page.goto("/field/campaign-drops/new")
     expect(page.get_by_role("heading", level=1)).to_have_text("Log a campaign drop")
     pick_place(page, "古城烧烤城")
     page.locator("label.chip", has_text="Anti-fraud").click()

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from app.services import field_lists, fieldwork
+from app.services import fieldwork_lists, fieldwork
 from app.tables import AuditEvent, FieldLog, Grid, MediationParty, Photo, Place
 from tests.conftest import run
 
@@ -21,7 +21,7 @@ REPLAY = {"X-Outbox-Replay": "1"}
 
 @pytest.fixture
 def field(client, demo):
-    run(field_lists.ensure_topics())
+    run(fieldwork_lists.ensure_topics())
     return client
 
 
@@ -89,11 +89,11 @@ def test_bad_campaign_input_is_answered_field_by_field_and_nothing_is_saved(fiel
     field.sign_in_as("officer")
     data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "fraud",
             "leaflets": "40", "reached": "25", "note": "小区门口摆台", **change}
-    response = field.post("/field/campaigns/new", data=data, headers={"Accept-Language": "en"})
+    response = field.post("/field/campaign-drops/new", data=data, headers={"Accept-Language": "en"})
     assert response.status_code == 422
     assert message in response.text and 'id="e-%s"' % field_name in response.text
     assert "小区门口摆台" in response.text or field_name == "note"  # the user's input is kept
-    replay = field.post("/field/campaigns/new", data=data, headers={**REPLAY, "Accept-Language": "en"})
+    replay = field.post("/field/campaign-drops/new", data=data, headers={**REPLAY, "Accept-Language": "en"})
     assert replay.status_code == 422 and replay.json()["errors"][field_name] == message
     assert logs() == []
 
@@ -160,7 +160,7 @@ def test_a_photo_is_downscaled_and_its_exif_location_removed(field, settings):
     field.sign_in_as("officer")
     data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "drugs",
             "leaflets": "120", "reached": "80"}
-    response = field.post("/field/campaigns/new", data=data,
+    response = field.post("/field/campaign-drops/new", data=data,
                           files={"photo": ("IMG_0001.jpg", jpeg(exif_gps=True), "image/jpeg")}, headers=REPLAY)
     assert response.json()["ok"], response.text
     [photo] = run(Photo.select())
@@ -177,7 +177,7 @@ def test_a_file_that_is_not_an_image_is_refused_with_the_input_kept(field):
     field.sign_in_as("officer")
     data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "drugs",
             "leaflets": "12", "reached": "8", "note": "学校门口"}
-    response = field.post("/field/campaigns/new", data=data, headers={"Accept-Language": "en"},
+    response = field.post("/field/campaign-drops/new", data=data, headers={"Accept-Language": "en"},
                           files={"photo": ("holiday.jpg", b"MZ\x90\x00 this is an exe" * 50, "image/jpeg")})
     assert response.status_code == 422
     assert "This file is not a photo we can read" in response.text and "学校门口" in response.text
@@ -227,18 +227,18 @@ def test_a_mediation_needs_two_parties_and_terms_when_agreed_and_prints_an_agree
 
 
 def test_an_admin_edits_the_agreement_wording_and_the_topic_lists(admin):
-    run(field_lists.ensure_topics())
+    run(fieldwork_lists.ensure_topics())
     assert admin.post("/admin/field/agreements/family",
                       data={"title": "婚姻家庭纠纷调解协议", "preamble": "经调解，", "closing": "本协议一式两份。"}
                       ).status_code == 303
-    wording = run(field_lists.agreement_template("family"))
+    wording = run(fieldwork_lists.agreement_template("family"))
     assert wording.title == "婚姻家庭纠纷调解协议"
     assert admin.post("/admin/field/lists/campaign", data={"code": "elder_care", "name_zh": "养老防骗",
                                                           "name_en": "Elder fraud"}).status_code == 303
     duplicate = admin.post("/admin/field/lists/campaign", data={"code": "elder_care", "name_zh": "x",
                                                                "name_en": "y"}, headers={"Accept-Language": "en"})
     assert duplicate.status_code == 422 and "This code is already used" in duplicate.text
-    assert "养老防骗" in [t["name_zh"] for t in run(field_lists.topics("campaign"))]
+    assert "养老防骗" in [t["name_zh"] for t in run(fieldwork_lists.topics("campaign"))]
 
 
 def test_the_export_masks_phones_unless_a_supervisor_asks_and_is_audited(field):

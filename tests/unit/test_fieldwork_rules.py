@@ -68,7 +68,7 @@ def test_an_edit_may_keep_a_follow_up_date_that_has_passed_but_not_move_it_into_
     ("-1", "Enter a number from 0 to 100,000"), ("1.5", "Enter a whole number"), ("", "Required"),
 ])
 def test_campaign_counts(value, error):
-    checked = rules.check("campaign", {"place": "10", "topic": "drugs", "leaflets": value, "reached": "3"}, world())
+    checked = rules.check("campaign_drop", {"place": "10", "topic": "drugs", "leaflets": value, "reached": "3"}, world())
     assert checked.errors.get("leaflets") == error
 
 

@@ -19,15 +19,15 @@ from app.domain import fieldwork as rules
 from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
 from app.i18n import N_, gettext
 from app.routes.guards import principal, requires
-from app.services import field_lists, fieldwork
+from app.services import fieldwork_lists, fieldwork
 
 WRITERS = fieldwork.WRITERS
 READERS = (*WRITERS, "analyst", "admin")
 EXPORTERS = ("supervisor", "analyst", "admin")
 # URL segment -> kind
-FORMS = {"contacts": "contact", "campaigns": "campaign", "mediations": "mediation"}
-PHOTO_KINDS = {"campaign", "mediation"}
-TITLES = {"contact": N_("Log a contact"), "campaign": N_("Log a campaign drop"), "mediation": N_("Log a mediation")}
+FORMS = {"contacts": "contact", "campaign-drops": "campaign_drop", "mediations": "mediation"}
+PHOTO_KINDS = {"campaign_drop", "mediation"}
+TITLES = {"contact": N_("Log a contact"), "campaign_drop": N_("Log a campaign drop"), "mediation": N_("Log a mediation")}
 REPLAY_HEADER = "x-outbox-replay"
 
 
@@ -46,7 +46,7 @@ async def form_context(request: Request, kind: str, values: dict, errors: dict, 
     return {
         "kind": kind, "segment": segment_of(kind), "page_title": TITLES[kind], "kind_names": rules.KINDS, "values": values, "errors": errors, "log_id": log_id,
         "choices": await fieldwork.place_choices(user),  # type: ignore[arg-type]
-        "tags": await field_lists.topics("tag"), "campaign_topics": await field_lists.topics("campaign"),
+        "tags": await fieldwork_lists.topics("tag"), "campaign_topics": await fieldwork_lists.topics("campaign"),
         "subject_kinds": rules.SUBJECT_KINDS, "dispute_types": rules.DISPUTE_TYPES, "outcomes": rules.OUTCOMES,
         "max_parties": rules.MAX_PARTIES, "max_photo": MAX_BYTES, "with_photo": kind in PHOTO_KINDS and not log_id,
         "today": fieldwork.today(request.app.state.settings.time_zone).isoformat(),
@@ -80,14 +80,14 @@ def replay_answer(outcome: fieldwork.Outcome) -> Response:
                      "created": outcome.created}, status_code=200)
 
 
-class FieldController(Controller):
+class FieldworkController(Controller):
     path = "/field"
     guards = [requires(*READERS)]
 
     @get("/", name="my_day", guards=[requires(*WRITERS)])
     async def my_day(self, request: Request) -> Template:
         day = await fieldwork.my_day(principal(request), request.app.state.settings.time_zone)  # type: ignore[arg-type]
-        return Template("field/today.html", context={"day": day, "kinds": rules.KINDS})
+        return Template("fieldwork/today.html", context={"day": day, "kinds": rules.KINDS})
 
     @get("/{segment:str}/new", name="field_new", guards=[requires(*WRITERS)])
     async def new(self, request: Request, segment: FromPath[str], follow_up: FromQuery[int | None] = None) -> Template:
@@ -99,7 +99,7 @@ class FieldController(Controller):
                 values.update(follows_up=str(follow_up), place=rules.where_value(earlier["grid"], earlier["place"]),
                               subject_kind=earlier["subject_kind"] or "resident",
                               subject_name=earlier["subject_name"] or "", _follows=earlier)
-        return Template("field/form.html", context=await form_context(request, kind, values, {}))
+        return Template("fieldwork/form.html", context=await form_context(request, kind, values, {}))
 
     @post("/{segment:str}/new", name="field_create", guards=[requires(*WRITERS)], status_code=200)
     async def create(self, request: Request, segment: FromPath[str]) -> Response | Template | Redirect:
@@ -117,11 +117,11 @@ class FieldController(Controller):
             raw["client_uuid"] = raw.get("client_uuid") or str(uuid.uuid4())
             context = await form_context(request, kind, raw, outcome.errors)
             if htmx:
-                return Template("field/_form.html", context=context, status_code=422,
+                return Template("fieldwork/_form.html", context=context, status_code=422,
                                 headers={"HX-Retarget": "#log-form", "HX-Reswap": "outerHTML"})
-            return Template("field/form.html", context=context, status_code=422)
+            return Template("fieldwork/form.html", context=context, status_code=422)
         if htmx:
-            return Template("field/_saved.html", context={"log_id": outcome.log_id, "kind": kind,
+            return Template("fieldwork/_saved.html", context={"log_id": outcome.log_id, "kind": kind,
                                                           "created": outcome.created},
                             headers={"HX-Trigger": "log-saved"})
         return Redirect(f"/field/logs/{outcome.log_id}?saved=1", status_code=303)
@@ -134,11 +134,11 @@ class FieldController(Controller):
         criteria, chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
         user = principal(request)
         rows, total = await fieldwork.search(user, criteria, request.app.state.settings.time_zone, page)  # type: ignore[arg-type]
-        return Template("field/list.html", context={
+        return Template("fieldwork/list.html", context={
             "rows": rows, "total": total, "page": page, "page_size": fieldwork.PAGE_SIZE, "chosen": chosen,
             "choices": await fieldwork.filter_choices(user),  # type: ignore[arg-type]
-            "kinds": rules.KINDS, "tags": await field_lists.topic_labels("tag"),
-            "topics": await field_lists.topic_labels("campaign"), "may_export": user.has(*EXPORTERS),  # type: ignore[union-attr]
+            "kinds": rules.KINDS, "tags": await fieldwork_lists.topic_labels("tag"),
+            "topics": await fieldwork_lists.topic_labels("campaign"), "may_export": user.has(*EXPORTERS),  # type: ignore[union-attr]
             "may_unmask": user.has(*fieldwork.PERSONAL_DATA_ROLES),  # type: ignore[union-attr]
         })
 
@@ -156,7 +156,7 @@ class FieldController(Controller):
     @get("/logs/{log_id:int}", name="field_log")
     async def detail(self, request: Request, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
         log = await _log_or_404(request, log_id)
-        return Template("field/detail.html", context={**await _labels(), "log": log, "saved": saved,
+        return Template("fieldwork/detail.html", context={**await _labels(), "log": log, "saved": saved,
                                                       "errors": {}, "reason": ""})
 
     @get("/logs/{log_id:int}/edit", name="field_edit")
@@ -164,7 +164,7 @@ class FieldController(Controller):
         values = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
         if values is None:
             raise NotFoundException()
-        return Template("field/form.html", context=await form_context(request, values["kind"], values, {}, log_id))
+        return Template("fieldwork/form.html", context=await form_context(request, values["kind"], values, {}, log_id))
 
     @post("/logs/{log_id:int}/edit", name="field_update", status_code=200)
     async def update(self, request: Request, log_id: FromPath[int]) -> Template | Redirect:
@@ -176,7 +176,7 @@ class FieldController(Controller):
                                          request.app.state.settings.time_zone)
         if outcome.errors:
             raw["_log"] = stored["_log"]
-            return Template("field/form.html", status_code=422,
+            return Template("fieldwork/form.html", status_code=422,
                             context=await form_context(request, stored["kind"], raw, outcome.errors, log_id))
         return Redirect(f"/field/logs/{log_id}?saved=1", status_code=303)
 
@@ -186,7 +186,7 @@ class FieldController(Controller):
         reason = str((await request.form()).get("reason", ""))
         errors = await fieldwork.void(principal(request), log_id, reason)  # type: ignore[arg-type]
         if errors:
-            return Template("field/detail.html", status_code=422, context={
+            return Template("fieldwork/detail.html", status_code=422, context={
                 **await _labels(), "log": log, "saved": False, "errors": errors, "reason": reason})
         return Redirect(f"/field/logs/{log_id}", status_code=303)
 
@@ -195,8 +195,8 @@ class FieldController(Controller):
         log = await _log_or_404(request, log_id)
         if log["kind"] != "mediation" or log["outcome"] != "agreed" or log["voided_at"]:
             raise NotFoundException()
-        return Template("field/agreement.html", context={
-            "log": log, "wording": await field_lists.agreement_template(log["dispute_type"])})
+        return Template("fieldwork/agreement.html", context={
+            "log": log, "wording": await fieldwork_lists.agreement_template(log["dispute_type"])})
 
     @get("/photos/{photo_id:int}", name="field_photo")
     async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
@@ -217,8 +217,8 @@ async def _log_or_404(request: Request, log_id: int) -> dict:
 
 async def _labels() -> dict:
     return {"kinds": rules.KINDS, "subject_kinds": rules.SUBJECT_KINDS, "dispute_types": rules.DISPUTE_TYPES,
-            "outcomes": rules.OUTCOMES, "tags": await field_lists.topic_labels("tag"),
-            "topics": await field_lists.topic_labels("campaign")}
+            "outcomes": rules.OUTCOMES, "tags": await fieldwork_lists.topic_labels("tag"),
+            "topics": await fieldwork_lists.topic_labels("campaign")}
 
 
 def _criteria(kind: str, grid: str, place: str, author: str, since: str, until: str, tag: str,
