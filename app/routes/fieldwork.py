@@ -19,7 +19,7 @@ from app.domain import fieldwork as rules
 from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
 from app.i18n import N_, gettext
 from app.routes.guards import principal, requires
-from app.services import fieldwork_lists, fieldwork
+from app.services import fieldwork, fieldwork_lists
 
 WRITERS = fieldwork.WRITERS
 READERS = (*WRITERS, "analyst", "admin")

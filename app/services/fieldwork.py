@@ -16,7 +16,7 @@ from app.domain.photos import PhotoError, Processed
 from app.i18n import N_
 from app.services import audit, photos, scope
 from app.services.auth import now
-from app.tables import FieldLog, FieldLogLink, MediationParty, Person, Photo, Place, Topic
+from app.tables import FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
 
 WRITERS = ("officer", "grid_worker", "supervisor")
 # Roles that may see full phone numbers of residents and parties (lists always mask them).
@@ -53,24 +53,20 @@ async def _rules(principal: Principal, tz: str, kept_follow_up: date | None = No
                  place_text: str = "") -> rules.Rules:
     """The rules' view of the world; only the submitted place is looked up, not all of them."""
     grids = await scope.grid_ids(principal)
-    grids = grids if grids is not scope.ALL else {r["id"] for r in await _all_grid_ids()}
+    if grids is scope.ALL:
+        grids = {r["id"] for r in await Grid.select(Grid.id)}
     places: dict[int, int] = {}
     if place_text.isdigit():
         row = await Place.select(Place.id, Place.grid).where(
-            (Place.id == int(place_text)) & (Place.active == True)).first()  # noqa: E712
+            (Place.id == int(place_text)) & Place.active.eq(True)).first()
         if row and row["grid"] in grids:
             places[row["id"]] = row["grid"]
-    codes = await Topic.select(Topic.kind, Topic.code).where(Topic.active == True)  # noqa: E712
+    codes = await Topic.select(Topic.kind, Topic.code).where(Topic.active.eq(True))
     moment = now()
     return rules.Rules(places=places, grids=grids,
                        tags={r["code"] for r in codes if r["kind"] == "tag"},
                        campaign_topics={r["code"] for r in codes if r["kind"] == "campaign"},
                        today=today(tz), now=moment, kept_follow_up=kept_follow_up)
-
-
-async def _all_grid_ids() -> list[dict]:
-    from app.tables import Grid
-    return await Grid.select(Grid.id)
 
 
 async def place_choices(principal: Principal) -> dict:
@@ -114,7 +110,7 @@ async def create(kind: str, raw: dict, photo: Processed | PhotoError | None, pri
     try:
         async with write_transaction(FieldLog._meta.db):
             log_id = await _insert(kind, client_uuid, checked, principal, follows, photo)
-    except Exception:
+    except Exception:  # the drivers raise different unique-violation errors
         # Two sends of one UUID at the same moment: the unique index let one through.
         existing = await _by_uuid(client_uuid)
         if existing is None:
@@ -275,7 +271,7 @@ async def my_day(principal: Principal, tz: str) -> dict:
     for row in logs:
         _for_list(row)
     due = await _select().where((FieldLog.author == principal.id) & (FieldLog.follow_up_on <= day)
-                                & (FieldLog.follow_up_done == False) & FieldLog.voided_at.is_null()).order_by(  # noqa: E712
+                                & FieldLog.follow_up_done.eq(False) & FieldLog.voided_at.is_null()).order_by(
         FieldLog.follow_up_on)
     for row in due:
         _for_list(row)
@@ -401,8 +397,3 @@ async def export_csv(principal: Principal, criteria: LogFilter, tz: str, unmaske
 def _blank(value: object) -> object:
     return "" if value is None else value
 
-
-async def person_names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.id.is_in(list(ids)))}

@@ -33,7 +33,7 @@ def label(row: dict) -> str:
 async def topics(kind: str, include_inactive: bool = False) -> list[dict]:
     query = Topic.select().where(Topic.kind == kind).order_by(Topic.position).order_by(Topic.id)
     if not include_inactive:
-        query = query.where(Topic.active == True)  # noqa: E712
+        query = query.where(Topic.active.eq(True))
     rows = await query
     for row in rows:
         row["label"] = label(row)
@@ -54,7 +54,7 @@ class TopicForm:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, kind: str, data: dict[str, str]) -> "TopicForm":
+    def from_data(cls, kind: str, data: dict[str, str]) -> TopicForm:
         return cls(kind, data.get("code", "").strip().lower(), data.get("name_zh", "").strip(),
                    data.get("name_en", "").strip())
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from app.services import fieldwork_lists, fieldwork
+from app.services import fieldwork, fieldwork_lists
 from app.tables import AuditEvent, FieldLog, Grid, MediationParty, Photo, Place
 from tests.conftest import run
 
