@@ -74,6 +74,35 @@ def admin_link(_args: argparse.Namespace) -> None:
     print(f"One-time administrator link (valid {settings.invitation_hours:g} h, one use):\n{link}")
 
 
+def api_key(args: argparse.Namespace) -> None:
+    """Create, list or revoke API keys; a new key is printed once (only its hash is kept)."""
+    migrate()
+    from app.domain.roles import API_ROLES
+    from app.services import api_keys, audit
+
+    async def run() -> None:
+        if args.action == "create":
+            station = await api_keys.station_by_code(args.station) if args.station else None
+            if args.station and station is None:
+                raise SystemExit(f"no station with code {args.station!r}")
+            errors = api_keys.form_errors(args.name, args.role, station)
+            if errors:
+                raise SystemExit("; ".join(f"{k}: {v}" for k, v in errors.items()) +
+                                 f" (roles: {', '.join(API_ROLES)})")
+            key_id, key = await api_keys.create(args.name, args.role, station, audit.SYSTEM)
+            print(f"API key {key_id} ({args.role}) for {args.name!r}; it is shown this once:\n{key}")
+        elif args.action == "revoke":
+            if not await api_keys.revoke(args.id, audit.SYSTEM):
+                raise SystemExit(f"no active API key {args.id}")
+            print(f"API key {args.id} revoked")
+        else:
+            for row in await api_keys.list_keys():
+                state = "revoked" if row["revoked_at"] else "active"
+                print(f"{row['id']}\t{row['prefix']}…\t{row['role']}\t{row['station_name'] or '-'}\t{state}\t{row['name']}")
+
+    asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qianmo", description="Qianmo (阡陌) server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +117,16 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=demo)
     p = sub.add_parser("admin-link", help="print a one-time sign-up link for the first administrator")
     p.set_defaults(func=admin_link)
+    p = sub.add_parser("api-key", help="create, list or revoke API keys for other systems")
+    keys = p.add_subparsers(dest="action", required=True)
+    k = keys.add_parser("create", help="create a key and print it once")
+    k.add_argument("--name", required=True, help="who uses it, e.g. 'city 12345 app'")
+    k.add_argument("--role", required=True, help="open311 or analyst")
+    k.add_argument("--station", default="", help="station code (required for analyst keys)")
+    k = keys.add_parser("revoke", help="revoke a key by its id")
+    k.add_argument("id", type=int)
+    keys.add_parser("list", help="list keys (never the keys themselves)")
+    p.set_defaults(func=api_key)
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(func=lambda _args: migrate())
     args = parser.parse_args(argv)

@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import RequestContext, SessionAuth
+from app.routes.api_keys import ApiKeysController
 from app.routes.area import AreaController
 from app.routes.audit import AuditController
 from app.routes.auth import AuthController
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PeopleController,
             OrgController,
             AuditController,
+            ApiKeysController,
             FieldworkController,
             FieldworkAdminController,
             create_static_files_router(

@@ -23,6 +23,13 @@ ROLE_UNITS = {
 }
 UNIT_KINDS = ("station", "office", "grid", "agency")
 
+# Roles an API key can carry; the scoped ones act for one station.
+API_ROLES = {
+    "open311": N_("Open311 client (files and reads resident reports)"),
+    "analyst": N_("Analyst (imports calls, reads work orders and metrics)"),
+}
+SCOPED_API_ROLES = {"analyst"}
+
 QUALIFICATIONS = {
     "social_worker": N_("Social-worker certificate (社工师)"),
     "mediator": N_("People's mediator"),

@@ -3,6 +3,7 @@ from app.tables.audit import AuditEvent
 from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
 from app.tables.people import (
+    ApiKey,
     AuthChallenge,
     Invitation,
     Passkey,
@@ -12,10 +13,12 @@ from app.tables.people import (
     RateLimitHit,
     UserSession,
 )
+from app.tables.volunteers import Observation, PatrolShift, ShiftSignup, VolunteerApplication, VolunteerProfile
 
 ALL_TABLES = [
     Bureau, Station, Office, Grid, Place, Agency,
-    Person, PersonRole, Qualification, Passkey, Invitation, AuthChallenge, UserSession, RateLimitHit,
+    Person, PersonRole, Qualification, Passkey, Invitation, AuthChallenge, UserSession, RateLimitHit, ApiKey,
     AuditEvent,
     Topic, FieldLog, MediationParty, FieldLogLink, Photo, AgreementTemplate,
+    VolunteerApplication, VolunteerProfile, PatrolShift, ShiftSignup, Observation,
 ]

@@ -84,3 +84,18 @@ class RateLimitHit(Table):
     bucket = Varchar(length=200, unique=True)
     window_start = Timestamptz()
     count = Integer(default=0)
+
+
+class ApiKey(Table):
+    """A key for another system (an Open311 client, the call-import job): a role and, where
+    the role is scoped, a station. Only the key's hash is kept; the key is shown once."""
+
+    name = Varchar(length=100)
+    role = Varchar(length=20)
+    station = ForeignKey(references=Station, null=True, default=None)
+    key_hash = Varchar(length=64, unique=True)
+    prefix = Varchar(length=12)  # the first characters, so a person can tell keys apart
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

@@ -68,6 +68,9 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/org/{entity_key:str}/import"): ADMIN,
     ("GET", "/admin/audit"): ADMIN,
     ("GET", "/admin/audit/export.csv"): ADMIN,
+    ("GET", "/admin/api-keys"): ADMIN,
+    ("POST", "/admin/api-keys"): ADMIN,
+    ("POST", "/admin/api-keys/{key_id:int}/revoke"): ADMIN,
     ("GET", "/field"): LOG_WRITERS,
     ("GET", "/field/{segment:str}/new"): LOG_WRITERS,
     ("POST", "/field/{segment:str}/new"): LOG_WRITERS,
@@ -117,7 +120,8 @@ def concrete(path: str, ids: dict[str, int]) -> str:
             .replace("{person_id:int}", str(ids["person"])).replace("{passkey_id:int}", str(ids["passkey"]))
             .replace("{path:str}", "openapi.json").replace("{segment:str}", "contacts")
             .replace("{log_id:int}", "999999").replace("{photo_id:int}", "999999").replace("{kind:str}", "tag")
-            .replace("{topic_id:int}", "999999").replace("{dispute_type:str}", "family"))
+            .replace("{topic_id:int}", "999999").replace("{dispute_type:str}", "family")
+            .replace("{key_id:int}", "999999"))
 
 
 def denied(response) -> bool:
