@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -15,8 +15,10 @@ from piccolo.querystring import QueryString
 
 # Seconds a writer waits for SQLite's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 30
-# Persistent read connections per process (each is an aiosqlite thread); 2 cores here.
-SQLITE_READERS = 3
+# Pooled engine: a read may run this long on the event loop before it moves to a thread.
+IN_LOOP_BUDGET = 0.005
+# Pooled engine: a long write transaction (a CSV import) lets other requests run this often.
+YIELD_EVERY = 0.002
 
 
 def engine_from_url(url: str) -> Engine:
@@ -53,94 +55,131 @@ def write_transaction(engine: Engine):
 
 
 class PooledSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLiteEngine, plus persistent connections once `start_connection_pool()` ran.
+    """Piccolo's SQLiteEngine, plus two persistent connections once `start_connection_pool()` ran.
 
     Piccolo opens a new aiosqlite connection (a new thread, ~2 ms) for every query. With the
-    pool started (app start-up, like PostgreSQL's pool) this process keeps:
-      * a few read-only connections for plain SELECTs outside a transaction; each statement
-        is its own read transaction in WAL mode, so it sees only committed data;
+    pool started (app start-up, beside PostgreSQL's pool) each process keeps:
+      * one read-only connection for plain SELECTs outside a transaction: each is its own read
+        transaction in WAL mode, so it sees committed data only, never a half-written one;
       * ONE writer connection for every transaction and every other statement, held under an
         asyncio.Lock from BEGIN to COMMIT. Writers of this process queue in Python (FIFO)
         instead of sleeping in SQLite's busy handler, whose growing back-off sleeps gave a
-        1.4 s p99 under 50 concurrent writers. Other processes (several uvicorn workers) still
-        meet at SQLite's file lock and wait up to the busy timeout, as before.
+        1.4 s p99 under 50 concurrent writers.
+    Statements run on the event loop's thread: on a local file with a warm page cache they take
+    tens of microseconds, less than one hop to an aiosqlite thread (which under load also waits
+    for the GIL; measured in docs/decisions.md). A transaction therefore holds the lock only for
+    its own Python work. Three ways out of the loop keep it responsive and correct:
+      * another process (several uvicorn workers) holds the write lock: SQLITE_BUSY at once
+        (busy timeout 0 on the loop), and the statement is retried in a worker thread that
+        waits up to SQLITE_BUSY_TIMEOUT, as before;
+      * a read runs longer than IN_LOOP_BUDGET: a progress handler interrupts it and it is run
+        again in a thread, on Piccolo's own connection-per-query path (reads can be restarted;
+        writes cannot, so they are never interrupted);
+      * a write transaction running longer than YIELD_EVERY yields to the loop between statements.
     Queries inside a transaction find it through Piccolo's `current_transaction` ContextVar and
-    run on its connection. Without the pool (migrations, CLI, in-process tests that use several
-    event loops) every method is SQLiteEngine's own.
+    run on the writer, so they see their own writes. Without the pool (migrations, the CLI,
+    in-process tests that use several event loops) every method is SQLiteEngine's own.
     """
 
-    __slots__ = ("_writer", "_writer_lock", "_writer_dirty", "_readers", "_reader_count")
+    __slots__ = ("_reader", "_writer", "_writer_lock", "_writer_job", "_deadline", "_loop_since")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._writer: aiosqlite.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
         self._writer_lock: asyncio.Lock | None = None
-        self._writer_dirty = False  # a transaction ended without COMMIT/ROLLBACK completing
-        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
-        self._reader_count = 0
+        self._writer_job: asyncio.Future | None = None  # a statement still waiting in a thread
+        self._deadline = 0.0  # when the read on the loop must give way
+        self._loop_since = 0.0  # when the writer's holder last let the loop run
 
     @property
     def pooled(self) -> bool:
         return self._writer is not None
 
-    async def _open(self, read_only: bool) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(**self.connection_kwargs)
-        connection.row_factory = dict_factory  # type: ignore[assignment]
-        # journal_mode=WAL is already on the file. NORMAL: in WAL, a commit is durable once the
-        # WAL is synced at checkpoint; a power cut may lose the last commits, never consistency.
-        pragmas = ["foreign_keys = 1", "synchronous = NORMAL", f"busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}"]
+    def _connect(self, read_only: bool) -> sqlite3.Connection:
+        # Busy timeout 0: on the loop, a lock held by another process must fail fast (see above).
+        connection = sqlite3.connect(**{**self.connection_kwargs, "timeout": 0}, check_same_thread=False)
+        connection.row_factory = dict_factory
+        # journal_mode=WAL is already on the file. synchronous=NORMAL: in WAL a commit is not
+        # synced until the next checkpoint, so a power cut (not a crash) may lose the last few.
+        connection.execute("PRAGMA foreign_keys = 1")
+        connection.execute("PRAGMA synchronous = NORMAL")
         if read_only:
-            pragmas.append("query_only = 1")  # a write routed here by mistake fails instead of contending
-        for pragma in pragmas:
-            await connection.execute(f"PRAGMA {pragma}")
+            connection.execute("PRAGMA query_only = 1")  # a write routed here fails, never contends
+            connection.set_progress_handler(self._over_budget, 1000)  # every 1000 VM steps
         return connection
 
-    async def start_connection_pool(self, readers: int = SQLITE_READERS) -> None:  # type: ignore[override]
+    def _over_budget(self) -> bool:
+        return time.perf_counter() > self._deadline
+
+    async def start_connection_pool(self) -> None:  # type: ignore[override]
         if self.pooled:
             return
         # RETURNING (3.35) is how inserts report their ids on these connections.
         assert sqlite3.sqlite_version_info >= (3, 35), "SQLite 3.35 or newer is needed"
         self._writer_lock = asyncio.Lock()  # bound to the event loop that serves the app
-        self._readers = asyncio.Queue()
-        for _ in range(readers):
-            self._readers.put_nowait(await self._open(read_only=True))
-        self._reader_count = readers
-        self._writer = await self._open(read_only=False)
+        self._reader = self._connect(read_only=True)
+        self._writer = self._connect(read_only=False)
 
     async def close_connection_pool(self) -> None:  # type: ignore[override]
         if not self.pooled:
             return
-        writer, readers, lock = self._writer, self._readers, self._writer_lock
-        assert writer is not None and readers is not None and lock is not None
-        self._writer = None  # new queries take SQLiteEngine's path from here on
-        async with lock:  # a transaction still running finishes first
-            if writer.in_transaction:
-                await writer.rollback()
-            await writer.close()
-        for _ in range(self._reader_count):  # waits for readers still in use to come back
-            await (await readers.get()).close()
-        self._readers = None
+        writer, reader = self._writer, self._reader
+        assert writer is not None and reader is not None
+        await self._take_writer()  # a transaction still running finishes first
+        self._writer = self._reader = None  # new queries take SQLiteEngine's path from here on
+        self._release_writer_of(writer)
+        writer.close()
+        reader.close()
 
     # --- the writer ------------------------------------------------------------------------
 
-    async def _take_writer(self) -> aiosqlite.Connection:
-        assert self._writer_lock is not None and self._writer is not None
-        await self._writer_lock.acquire()
-        try:
-            if self._writer_dirty:
-                # The last holder was cancelled or failed mid-COMMIT. The connection's thread runs
-                # calls in order, so this rollback runs after whatever it left queued.
-                await self._writer.rollback()  # a no-op when no transaction is open
-                self._writer_dirty = False
-            return self._writer
-        except BaseException:
-            self._writer_lock.release()
-            raise
-
-    def _give_back_writer(self, clean: bool) -> None:
+    async def _take_writer(self) -> None:
         assert self._writer_lock is not None
-        self._writer_dirty = self._writer_dirty or not clean
+        await self._writer_lock.acquire()
+        self._loop_since = time.perf_counter()
+
+    def _release_writer(self) -> None:
+        assert self._writer is not None
+        self._release_writer_of(self._writer)
+
+    def _release_writer_of(self, writer: sqlite3.Connection) -> None:
+        job = self._writer_job
+        if job is not None and not job.done():
+            # Its holder was cancelled while a thread still runs a statement on the writer.
+            job.add_done_callback(lambda done: (done.cancelled() or done.exception(), self._release_writer_of(writer)))
+            return
+        self._writer_job = None
+        if writer.in_transaction:  # the holder failed or was cancelled mid-transaction
+            writer.rollback()
+        assert self._writer_lock is not None
         self._writer_lock.release()
+
+    async def _write(self, query: str, args: list[Any]) -> list[dict]:
+        """One statement on the writer; the caller holds the writer lock."""
+        writer = self._writer
+        assert writer is not None
+        try:
+            rows = writer.execute(query, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            # Another process holds the lock: wait for it in a thread. Shielded, because the
+            # connection stays busy until the statement returns even if this request is cancelled.
+            self._writer_job = asyncio.ensure_future(asyncio.to_thread(self._write_waiting, writer, query, args))
+            rows = await asyncio.shield(self._writer_job)
+        if time.perf_counter() - self._loop_since > YIELD_EVERY:
+            await asyncio.sleep(0)
+            self._loop_since = time.perf_counter()
+        return rows
+
+    @staticmethod
+    def _write_waiting(writer: sqlite3.Connection, query: str, args: list[Any]) -> list[dict]:
+        writer.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
+        try:
+            return writer.execute(query, args).fetchall()
+        finally:
+            writer.execute("PRAGMA busy_timeout = 0")
 
     def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
@@ -153,25 +192,27 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def _run_pooled(self, query: str, args: list[Any]) -> list[dict]:
         transaction = self.current_transaction.get()
-        if transaction is not None:
-            # Inside a transaction: its own connection (and so its own uncommitted writes).
-            return await transaction.connection.execute_fetchall(query, args)  # type: ignore[return-value]
+        if isinstance(transaction, WriterTransaction):
+            # Inside a transaction: on the writer, so it sees its own uncommitted writes.
+            return await self._write(query, args)
+        if transaction is not None:  # opened before the pool started: Piccolo's way
+            return await self._run_in_existing_connection(transaction.connection, query, args)
         if query.lstrip()[:6].upper() == "SELECT":
-            assert self._readers is not None
-            reader = await self._readers.get()
+            assert self._reader is not None
+            self._deadline = time.perf_counter() + IN_LOOP_BUDGET
             try:
-                return await reader.execute_fetchall(query, args)  # type: ignore[return-value]
-            finally:
-                self._readers.put_nowait(reader)
-        # A write outside a transaction (autocommit), or anything not plainly a SELECT.
-        writer = await self._take_writer()
-        clean = False
+                return self._reader.execute(query, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY):
+                    raise
+            # Too long for the loop (or a lock met, rare in WAL): again, in a thread.
+            return await self._run_in_new_connection(query, args)
+        # A write outside a transaction (autocommit), or anything that is not plainly a SELECT.
+        await self._take_writer()
         try:
-            rows = await writer.execute_fetchall(query, args)
-            clean = True
-            return rows  # type: ignore[return-value]
+            return await self._write(query, args)
         finally:
-            self._give_back_writer(clean)
+            self._release_writer()
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = False):
         if not self.pooled:
@@ -191,8 +232,21 @@ class PooledSQLiteEngine(SQLiteEngine):
         return await self._run_pooled(ddl, [])
 
 
+class _Writer:
+    """What Piccolo's transaction code awaits as `connection.execute(...)` (BEGIN, COMMIT,
+    ROLLBACK, SAVEPOINT): the pooled engine's writer, run on the loop."""
+
+    __slots__ = ("engine",)
+
+    def __init__(self, engine: PooledSQLiteEngine) -> None:
+        self.engine = engine
+
+    async def execute(self, sql: str, args: Any = ()) -> list[dict]:
+        return await self.engine._write(sql, list(args))
+
+
 class WriterTransaction(SQLiteTransaction):
-    """A transaction on the pooled engine's writer connection: holds its lock from BEGIN to the end."""
+    """A transaction on the pooled engine's writer: holds the writer lock from BEGIN to the end."""
 
     __slots__ = ()
     engine: PooledSQLiteEngine
@@ -200,11 +254,12 @@ class WriterTransaction(SQLiteTransaction):
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
             return self._parent
-        self.connection = await self.engine._take_writer()
+        await self.engine._take_writer()
+        self.connection = _Writer(self.engine)
         try:
             await self.begin()
         except BaseException:
-            self.engine._give_back_writer(clean=False)
+            self.engine._release_writer()
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
@@ -219,7 +274,8 @@ class WriterTransaction(SQLiteTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
-            # Unlike SQLiteTransaction, the connection stays open for the next transaction.
+            # Unlike SQLiteTransaction, nothing to close: the writer stays for the next one.
+            # Releasing rolls back whatever a failed COMMIT or a cancellation left open.
             self.engine.current_transaction.reset(self.context)
-            self.engine._give_back_writer(clean=self._committed or self._rolled_back)
+            self.engine._release_writer()
         return exception is None

@@ -164,3 +164,53 @@ def test_pool_failed_and_cancelled_transactions_leave_the_writer_clean(db):
             await engine.close_connection_pool()
 
     assert run(scenario()) == 1
+
+
+def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(db, monkeypatch):
+    """Another connection (another uvicorn worker) holds the write lock: the pooled writer waits
+    for it in a thread while the event loop keeps serving reads; a slow read still answers."""
+    import sqlite3
+
+    from app.db import PooledSQLiteEngine, write_transaction
+
+    engine = _pooled_engine()
+    moved: list[str] = []
+    in_thread = PooledSQLiteEngine._run_in_new_connection
+
+    async def counted(self, query, *args, **kwargs):
+        moved.append(query)
+        return await in_thread(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(PooledSQLiteEngine, "_run_in_new_connection", counted)
+    other = sqlite3.connect(engine.path, isolation_level=None)
+
+    async def scenario() -> tuple[bool, int, int, int]:
+        await engine.start_connection_pool()
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO agency (name, code, kind, contact, phone, active, created_at) "
+                          "VALUES ('外', 'EXT-1', 'other', '', '', 1, '2026-01-01 00:00:00')")
+
+            async def ours() -> None:
+                async with write_transaction(engine):
+                    await Agency.insert(Agency(name="内", code="EXT-2", kind="other"))
+
+            task = asyncio.create_task(ours())
+            await asyncio.sleep(0.2)
+            waited = not task.done()
+            reads_meanwhile = await Agency.count()  # the loop is free, the reader answers
+            other.execute("COMMIT")
+            await task
+            # Counting to 300 000 takes longer than the loop's budget: re-run in a thread.
+            slow = await Agency.raw(
+                "SELECT count(*) AS n FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                "WHERE x < 300000) SELECT x FROM c)")
+            return waited, reads_meanwhile, await Agency.count().where(Agency.code.like("EXT-%")), slow[0]["n"]
+        finally:
+            await engine.close_connection_pool()
+
+    try:
+        assert run(scenario()) == (True, 0, 2, 300000)
+        assert len(moved) == 1 and "RECURSIVE" in moved[0]  # only the slow read left the loop
+    finally:
+        other.close()
