@@ -26,10 +26,12 @@ MESSAGES = {
 }
 
 
-def _render(request: Request, status: int) -> Response:
+def _render(request: Request, status: int, api_detail: str = "") -> Response:
     title, detail = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     if request.url.path.startswith(("/api/", "/open311/")):
-        return Response({"status_code": status, "detail": gettext(title)}, status_code=status, media_type=MediaType.JSON)
+        # Another program reads this: say exactly what was wrong (never for a 500).
+        body = {"status_code": status, "detail": api_detail if api_detail and status < 500 else gettext(title)}
+        return Response(body, status_code=status, media_type=MediaType.JSON)
     return Template(
         "errors/error.html",
         context={"status": status, "title": title, "detail": detail},
@@ -41,7 +43,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 401 and request.method == "GET" and not request.url.path.startswith(("/api/", "/open311/")):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/signin?next={quote(target)}", status_code=303)
-    response = _render(request, exc.status_code)
+    response = _render(request, exc.status_code, str(exc.detail or ""))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response

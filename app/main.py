@@ -10,13 +10,17 @@ from litestar.config.csrf import CSRFConfig
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import RequestContext, SessionAuth
+from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
+from app.routes.calls import CallsController
+from app.routes.orders import OrdersController
 from app.routes.area import AreaController
 from app.routes.audit import AuditController
 from app.routes.auth import AuthController
@@ -30,6 +34,7 @@ from app.templating import STATIC_DIR, template_config
 
 CSRF_COOKIE = "qianmo_csrf"
 CSRF_HEADER = "x-csrftoken"
+API_PATHS = ["^/api/", "^/open311/"]
 # Largest request body accepted anywhere (a CSV of places, later a phone photo).
 MAX_BODY = 12 * 1024 * 1024
 
@@ -45,6 +50,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrgController,
             AuditController,
             ApiKeysController,
+            ApiV1Controller,
+            CallsController,
+            OrdersController,
             FieldworkController,
             FieldworkAdminController,
             create_static_files_router(
@@ -62,9 +70,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
+            # Other systems authenticate with an API key, not a browser cookie: no CSRF there.
+            exclude=API_PATHS,
         ),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="Qianmo API", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Qianmo API", version="1", path="/schema",
+            components=Components(security_schemes={"bearer": SecurityScheme(
+                type="http", scheme="bearer", description="An API key issued by an administrator")}),
+        ),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
 from app import i18n
+from app.domain import phone
 from app.domain.roles import ROLES
 from app.routes.nav import nav_items
 
@@ -48,6 +49,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         number=i18n.format_number,
         rolename=lambda role: i18n.gettext(ROLES.get(role, role)),
         cn_date=partial(cn_date, tz=time_zone),
+        phone_mask=phone.mask,
     )
     env.trim_blocks = True
     env.lstrip_blocks = True

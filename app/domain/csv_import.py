@@ -50,6 +50,11 @@ def read_sheet(text: str, columns: dict[str, tuple[str, ...]], required: tuple[s
     return Sheet(rows)
 
 
+def header_positions(header: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Which column holds each field (English or Chinese names, any order, any case)."""
+    return _positions(header, columns)
+
+
 def _positions(header: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
     names = [h.strip().lower() for h in header]
     positions = {}

@@ -16,10 +16,11 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.domain import fieldwork as rules
+from app.domain import orders as order_rules
 from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
 from app.i18n import N_, gettext
 from app.routes.guards import principal, requires
-from app.services import fieldwork, fieldwork_lists
+from app.services import fieldwork, fieldwork_lists, orders
 
 WRITERS = fieldwork.WRITERS
 READERS = (*WRITERS, "analyst", "admin")
@@ -87,7 +88,10 @@ class FieldworkController(Controller):
     @get("/", name="my_day", guards=[requires(*WRITERS)])
     async def my_day(self, request: Request) -> Template:
         day = await fieldwork.my_day(principal(request), request.app.state.settings.time_zone)  # type: ignore[arg-type]
-        return Template("fieldwork/today.html", context={"day": day, "kinds": rules.KINDS})
+        return Template("fieldwork/today.html", context={
+            "day": day, "kinds": rules.KINDS,
+            "work_orders": await orders.for_my_day(principal(request)),  # type: ignore[arg-type]
+            "order_states": order_rules.STATES})
 
     @get("/{segment:str}/new", name="field_new", guards=[requires(*WRITERS)])
     async def new(self, request: Request, segment: FromPath[str], follow_up: FromQuery[int | None] = None) -> Template:

@@ -22,6 +22,7 @@ NAV = [
     NavItem("home", "/", N_("Home"), "home", ("anonymous", "signed_in")),
     NavItem("today", "/field", N_("Today"), "reports", ("officer", "grid_worker", "supervisor")),
     NavItem("logs", "/field/logs", N_("Field logs"), "reports", ("analyst",)),
+    NavItem("calls", "/calls", N_("110 calls"), "orders", ("analyst",)),
     NavItem("area", "/area", N_("My area"), "fieldwork", FIELD_ROLES),
     NavItem("people", "/people", N_("People"), "volunteers", ("admin", "supervisor")),
     NavItem("org", "/admin/org", N_("Organisation"), "org", ("admin",)),

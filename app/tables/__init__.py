@@ -1,6 +1,8 @@
 """Piccolo Table classes, one module per area (schema only)."""
 from app.tables.audit import AuditEvent
+from app.tables.calls import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory
 from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
+from app.tables.orders import WorkOrder, WorkOrderCall, WorkOrderStep
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
 from app.tables.people import (
     ApiKey,
@@ -20,5 +22,6 @@ ALL_TABLES = [
     Person, PersonRole, Qualification, Passkey, Invitation, AuthChallenge, UserSession, RateLimitHit, ApiKey,
     AuditEvent,
     Topic, FieldLog, MediationParty, FieldLogLink, Photo, AgreementTemplate,
+    CallImport, Call, AddressMapping, NonPoliceCategory, DetectionSetting, WorkOrder, WorkOrderCall, WorkOrderStep,
     VolunteerApplication, VolunteerProfile, PatrolShift, ShiftSignup, Observation,
 ]

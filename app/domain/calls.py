@@ -1,0 +1,292 @@
+"""110 call records (警情): reading one row, normalising phones and addresses, and the
+source-governance rules that find what keeps generating calls (警源治理). Pure: no I/O.
+
+Windows are inclusive: "within 30 days" means at most 30 days apart."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from app.i18n import N_
+
+# Column names in English or in Chinese, as the 110 system exports them.
+COLUMNS = {
+    "call_id": ("call_id", "警情编号"),
+    "received_at": ("received_at", "报警时间"),
+    "caller_phone": ("caller_phone", "报警电话"),
+    "address": ("address", "发案地址"),
+    "lat": ("lat", "纬度"),
+    "lon": ("lon", "经度"),
+    "category": ("category", "警情类别"),
+    "summary": ("summary", "简要警情"),
+    "disposition": ("disposition", "处理结果"),
+    "station": ("station", "管辖单位"),
+}
+REQUIRED = ("call_id", "received_at", "address", "category")
+LIMITS = {"call_id": 64, "caller_phone": 32, "address": 200, "category": 60, "summary": 2000,
+          "disposition": 500, "station": 100}
+# What a 110 system writes when the number was not shown.
+WITHHELD = {"", "-", "—", "无", "未知", "不详", "匿名", "隐藏", "withheld", "unknown", "anonymous", "private", "none"}
+
+RULES = {
+    "repeat_caller": N_("One person, many calls (一人多次)"),
+    "repeat_place": N_("One place, many incidents (一地多起)"),
+    "category_surge": N_("One kind surging (一类多发)"),
+}
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    """A rule's threshold and window; an analyst may set them per station and category."""
+
+    threshold: int
+    window_days: int
+
+
+DEFAULT_SETTINGS = {
+    "repeat_caller": RuleSetting(3, 30),
+    "repeat_place": RuleSetting(3, 30),
+    # Surge: calls of the last 7 days >= max(threshold, 2 x the weekly mean of the 4 weeks before).
+    "category_surge": RuleSetting(5, 7),
+}
+REPEAT_WINDOW = timedelta(days=30)
+SURGE_BASE_WEEKS = 4
+
+
+class PhoneError(ValueError):
+    pass
+
+
+def normalise_phone(raw: str) -> str | None:
+    """Digits only; +86 / 0086 / 86 dropped from a mobile; landlines keep their area code.
+    None for a withheld or empty number (it never forms a repeat key). Letters: refused."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if text.lower() in WITHHELD:
+        return None
+    if re.search(r"[^\d\s+\-()#*]", text):
+        raise PhoneError(N_("A phone number has only digits"))
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("0086") and len(digits) == 15:
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    # Short numbers (110, 0, internal extensions) cannot identify a caller.
+    return digits if len(digits) >= 7 else None
+
+
+def normalise_address(raw: str) -> str:
+    """The form an address is matched by: full-width folded, spaces and punctuation gone,
+    lower case. '徐州市 泰和小区３号楼' and '徐州市泰和小区3号楼' are the same address."""
+    text = unicodedata.normalize("NFKC", raw or "").lower()
+    return re.sub(r"[\s\-_,.;:()（）【】\[\]，。；：、·#]+", "", text)
+
+
+def parse_time(text: str, tz: str) -> datetime | None:
+    """ISO 8601 (with or without offset) or 'YYYY-MM-DD HH:MM[:SS]' in the station's zone."""
+    text = (text or "").strip().replace("/", "-")
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(timezone.utc)
+
+
+@dataclass
+class CallRow:
+    call_id: str
+    received_at: datetime
+    caller_key: str | None
+    caller_phone: str
+    address: str
+    address_key: str
+    lat: float | None
+    lon: float | None
+    category: str
+    summary: str
+    disposition: str
+    station: str
+
+
+def read_row(raw: dict[str, str], tz: str) -> tuple[CallRow | None, dict[str, str]]:
+    """One call from a CSV row or an API object (English or Chinese keys): the call, or the
+    errors by column."""
+    values = {name: _value(raw, names) for name, names in COLUMNS.items()}
+    errors: dict[str, str] = {}
+    for name in REQUIRED:
+        if not values[name]:
+            errors[name] = N_("Required")
+    for name, limit in LIMITS.items():
+        if len(values[name]) > limit:
+            errors[name] = N_("Too long")
+    received = parse_time(values["received_at"], tz) if values["received_at"] else None
+    if values["received_at"] and received is None:
+        errors["received_at"] = N_("Not a date and time (use 2026-03-01 14:30)")
+    try:
+        caller = normalise_phone(values["caller_phone"])
+    except PhoneError as exc:
+        caller, errors["caller_phone"] = None, str(exc)
+    lat, lon = _coordinate(values["lat"], -90, 90, "lat", errors), _coordinate(values["lon"], -180, 180, "lon", errors)
+    if (lat is None) != (lon is None) and "lat" not in errors and "lon" not in errors:
+        errors["lat" if lat is None else "lon"] = N_("Give both latitude and longitude, or neither")
+    if errors:
+        return None, errors
+    return CallRow(values["call_id"], received, caller, values["caller_phone"], values["address"],  # type: ignore[arg-type]
+                   normalise_address(values["address"]), lat, lon, values["category"], values["summary"],
+                   values["disposition"], values["station"]), {}
+
+
+def _value(raw: dict[str, str], names: tuple[str, ...]) -> str:
+    for name in names:
+        value = raw.get(name)
+        if value not in (None, ""):
+            return str(value).strip()
+    return ""
+
+
+def _coordinate(text: str, low: float, high: float, name: str, errors: dict) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        errors[name] = N_("Not a number")
+        return None
+    if not low <= value <= high:
+        errors[name] = N_("Out of range")
+        return None
+    return value
+
+
+SAME_CALL = ("received_at", "caller_phone", "address", "category", "summary")
+
+
+def same_content(stored: dict, new: dict) -> bool:
+    """A re-imported call with the same id: the same record, or a conflict to report."""
+    return all(stored[k] == new[k] for k in SAME_CALL)
+
+
+# --- detection -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Call:
+    """What detection needs of a call."""
+
+    id: int
+    at: datetime
+    caller: str | None
+    place: str | None  # "place:12" or "address:<normalised>"
+    station: int | None
+    category: str
+
+
+@dataclass
+class Flag:
+    rule: str
+    key: str
+    station: int | None
+    call_ids: list[int] = field(default_factory=list)
+
+
+def place_key(place_id: int | None, address_key: str) -> str | None:
+    if place_id:
+        return f"place:{place_id}"
+    return f"address:{address_key}" if address_key else None
+
+
+def repeated(times: list[datetime], setting: RuleSetting) -> bool:
+    """At least `threshold` of the (sorted) times within any `window_days` days."""
+    n, window = setting.threshold, timedelta(days=setting.window_days)
+    return any(times[i + n - 1] - times[i] <= window for i in range(len(times) - n + 1))
+
+
+def in_some_window(times: list[datetime], setting: RuleSetting) -> list[int]:
+    """Indexes of the times that lie in a window holding at least `threshold` of them."""
+    n, window = setting.threshold, timedelta(days=setting.window_days)
+    hit: set[int] = set()
+    j = 0
+    for i in range(len(times)):
+        while times[i] - times[j] > window:
+            j += 1
+        if i - j + 1 >= n:
+            hit.update(range(j, i + 1))
+    return sorted(hit)
+
+
+def detect_repeats(calls: Iterable[Call], rule: str, setting_for) -> list[Flag]:
+    """repeat_caller or repeat_place: one flag per key with the calls in its dense windows.
+    `setting_for(station, category, rule)` gives the threshold and window."""
+    groups: dict[str, list[Call]] = defaultdict(list)
+    for call in calls:
+        key = call.caller if rule == "repeat_caller" else call.place
+        if key:
+            groups[key].append(call)
+    flags = []
+    for key, group in groups.items():
+        group.sort(key=lambda c: c.at)
+        setting = setting_for(group[-1].station, "", rule)
+        picked = in_some_window([c.at for c in group], setting)
+        if picked:
+            flags.append(Flag(rule, key, group[-1].station, [group[i].id for i in picked]))
+    return flags
+
+
+def surge(recent: int, before: int, setting: RuleSetting) -> bool:
+    """recent: calls in the last 7 days; before: calls in the 4 weeks before those."""
+    return recent >= max(setting.threshold, 2 * before / SURGE_BASE_WEEKS)
+
+
+def detect_surges(calls: Iterable[Call], as_of: datetime, setting_for) -> list[Flag]:
+    """Per station and category: the last 7 days up to `as_of` against the 4 weeks before."""
+    start_recent = as_of - timedelta(days=7)
+    start_base = start_recent - timedelta(weeks=SURGE_BASE_WEEKS)
+    recent: dict[tuple, list[int]] = defaultdict(list)
+    base: dict[tuple, int] = defaultdict(int)
+    for call in calls:
+        key = (call.station, call.category)
+        if start_recent < call.at <= as_of:
+            recent[key].append(call.id)
+        elif start_base < call.at <= start_recent:
+            base[key] += 1
+    return [Flag("category_surge", f"{station or 0}:{category}", station, ids)
+            for (station, category), ids in recent.items()
+            if surge(len(ids), base[(station, category)], setting_for(station, category, "category_surge"))]
+
+
+def count_repeat_calls(times_by_caller: dict[str, list[datetime]], period_start: datetime,
+                       period_end: datetime) -> int:
+    """Calls in [start, end) whose caller had called within the 30 days before. Each list is
+    sorted and reaches back at least 30 days before the period."""
+    repeats = 0
+    for times in times_by_caller.values():
+        for i in range(max(bisect_left(times, period_start), 1), len(times)):
+            if times[i] >= period_end:
+                break
+            if times[i] - times[i - 1] <= REPEAT_WINDOW:
+                repeats += 1
+    return repeats
+
+
+def share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def period_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    """Inclusive dates in the station's zone as a half-open UTC interval."""
+    zone = ZoneInfo(tz)
+    return (datetime.combine(start, datetime.min.time(), zone).astimezone(timezone.utc),
+            datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(timezone.utc))
+
+
+def year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)

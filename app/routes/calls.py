@@ -1,0 +1,127 @@
+"""110 calls: import with a preview, the unmatched-address queue, lists, a place's calls over
+time and the 80/20 ranking. Detection runs after each import and on demand."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from app.domain.calls import RULES
+from app.routes.guards import principal, requires
+from app.services import calls, orders, scope
+from app.services.audit import actor_of
+from app.services.fieldwork import today
+
+READERS = ("analyst", "supervisor", "officer", "admin")
+IMPORTERS = ("analyst", "admin")
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class CallsController(Controller):
+    path = "/calls"
+    guards = [requires(*READERS)]
+
+    @get("/", name="calls")
+    async def index(self, request: Request, q: FromQuery[str] = "", category: FromQuery[str] = "",
+                    place: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Template:
+        user = principal(request)
+        tz = request.app.state.settings.time_zone
+        rows, total = await calls.search(user, q.strip()[:100], category, int(place) if place.isdigit() else None,  # type: ignore[arg-type]
+                                         _day(since), _day(until), tz)
+        return Template("calls/list.html", context={
+            "rows": rows, "total": total, "q": q, "category": category, "since": since, "until": until,
+            "categories": await calls.categories(user), "may_import": user.has(*IMPORTERS)})  # type: ignore[union-attr,arg-type]
+
+    @get("/import", name="calls_import", guards=[requires(*IMPORTERS)])
+    async def import_form(self) -> Template:
+        return Template("calls/import.html", context={"result": None, "token": ""})
+
+    @post("/import", name="calls_preview", guards=[requires(*IMPORTERS)], status_code=200)
+    async def preview(self, request: Request) -> Template:
+        form = await request.form()
+        upload = form.get("file")
+        settings = request.app.state.settings
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return Template("calls/import.html", status_code=422, context={
+                "result": calls.ImportResult(file_error="Choose a CSV file"), "token": ""})
+        token = calls.store_upload(settings.upload_dir, _chunks(upload))
+        result = await calls.preview_file(settings.upload_dir, token, principal(request), settings.time_zone)  # type: ignore[arg-type]
+        return Template("calls/import.html", status_code=422 if result.file_error else 200, context={
+            "result": result, "token": token, "filename": upload.filename[:200]})
+
+    @post("/import/{token:str}", name="calls_import_confirm", guards=[requires(*IMPORTERS)], status_code=200)
+    async def confirm(self, request: Request, token: FromPath[str]) -> Template:
+        settings = request.app.state.settings
+        user = principal(request)
+        filename = str((await request.form()).get("filename", ""))
+        result = await calls.import_file(settings.upload_dir, token, filename, user, actor_of(user),  # type: ignore[arg-type]
+                                         settings.time_zone)
+        detection = None
+        if result.created:
+            stations = None if user.has("admin") else await scope.station_ids(user)  # type: ignore[union-attr,arg-type]
+            detection = await orders.detect(actor_of(user), stations, batch=result.batch_id)
+        return Template("calls/imported.html", status_code=422 if result.file_error else 200,
+                        context={"result": result, "detection": detection})
+
+    @post("/detect", name="calls_detect", guards=[requires("analyst", "supervisor", "admin")], status_code=200)
+    async def detect(self, request: Request) -> Template:
+        user = principal(request)
+        stations = None if user.has("admin") else await scope.station_ids(user)  # type: ignore[union-attr,arg-type]
+        detection = await orders.detect(actor_of(user), stations)
+        return Template("calls/imported.html", context={"result": None, "detection": detection})
+
+    @get("/unmatched", name="calls_unmatched", guards=[requires("analyst", "supervisor", "admin")])
+    async def unmatched(self, request: Request) -> Template:
+        user = principal(request)
+        return Template("calls/unmatched.html", context={
+            "rows": await calls.unmatched(user), "places": await scope.places(user)})  # type: ignore[arg-type]
+
+    @post("/unmatched", name="calls_map", guards=[requires("analyst", "supervisor", "admin")], status_code=303)
+    async def map_address(self, request: Request) -> Redirect:
+        form = await request.form()
+        user = principal(request)
+        place = str(form.get("place", ""))
+        if not place.isdigit() or not await calls.map_address(user, str(form.get("address_key", "")), int(place),  # type: ignore[arg-type]
+                                                              actor_of(user)):
+            raise NotFoundException()
+        return Redirect("/calls/unmatched?mapped=1", status_code=303)
+
+    @get("/places/{place_id:int}", name="calls_place")
+    async def place(self, request: Request, place_id: FromPath[int]) -> Template:
+        user = principal(request)
+        place = await scope.place(user, place_id)  # type: ignore[arg-type]
+        if place is None:
+            raise NotFoundException()
+        tz = request.app.state.settings.time_zone
+        weeks = await calls.weekly_counts(user, place_id, 26, today(tz), tz)  # type: ignore[arg-type]
+        rows, total = await calls.search(user, place=place_id, tz=tz, limit=50)  # type: ignore[arg-type]
+        return Template("calls/place.html", context={"place": place, "weeks": weeks, "rows": rows, "total": total,
+                                                     "peak": max([w["count"] for w in weeks] + [1])})
+
+    @get("/ranking", name="calls_ranking")
+    async def ranking(self, request: Request, by: FromQuery[str] = "place", since: FromQuery[str] = "",
+                      until: FromQuery[str] = "") -> Template:
+        tz = request.app.state.settings.time_zone
+        last = _day(until) or today(tz)
+        first = _day(since) or last - timedelta(days=89)
+        by = "caller" if by == "caller" else "place"
+        result = await calls.ranking(principal(request), by, first, last, tz)  # type: ignore[arg-type]
+        return Template("calls/ranking.html", context={"by": by, "since": first.isoformat(),
+                                                       "until": last.isoformat(), **result, "rules": RULES})
+
+
+def _chunks(upload: UploadFile):
+    """The upload as it arrives, written to disk piece by piece."""
+    upload.file.seek(0)
+    while chunk := upload.file.read(1 << 20):
+        yield chunk

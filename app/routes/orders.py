@@ -1,0 +1,97 @@
+"""Work orders (警单): the lists, a detail page with its timeline and the next step's form,
+orders entered by hand, and bulk assignment."""
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, Parameter
+from litestar.response import Redirect, Template
+
+from app.domain import orders as rules
+from app.domain.calls import RULES
+from app.routes.guards import principal, requires
+from app.services import orders, scope
+
+READERS = ("officer", "grid_worker", "analyst", "supervisor", "admin")
+ASSIGNERS = ("analyst", "supervisor")
+
+
+async def _detail(request: Request, order_id: int, error: str = "", status_code: int = 200) -> Template:
+    user = principal(request)
+    order = await orders.get(user, order_id)  # type: ignore[arg-type]
+    if order is None:
+        raise NotFoundException()
+    steps = [name for name, step in rules.STEPS.items()
+             if rules.allowed(name, order["state"], user.roles, order["assignee"] == user.id) is None]  # type: ignore[union-attr]
+    return Template("orders/detail.html", status_code=status_code, context={
+        "order": order, "steps": steps, "step_rules": rules.STEPS, "step_titles": rules.STEP_TITLES, "states": rules.STATES, "rules": RULES,
+        "next_step": rules.NEXT_STEP.get(order["state"]), "error": error,
+        "assignees": await orders.assignee_choices(user) if "reassign" in steps else []})  # type: ignore[arg-type]
+
+
+class OrdersController(Controller):
+    path = "/orders"
+    guards = [requires(*READERS)]
+
+    @get("/", name="orders")
+    async def index(self, request: Request, rule: FromQuery[str] = "", overdue: FromQuery[bool] = False,
+                    mine: FromQuery[bool] = False,
+                    order_state: str = Parameter(query="state", default="open")) -> Template:
+        # ("state" is a name Litestar keeps for the application state.)
+        state = order_state
+        user = principal(request)
+        rows = await orders.search(user, state, rule, overdue, mine)  # type: ignore[arg-type]
+        may_assign = user.has(*ASSIGNERS)  # type: ignore[union-attr]
+        return Template("orders/list.html", context={
+            "rows": rows, "state": state, "rule": rule, "overdue": overdue, "mine": mine, "states": rules.STATES,
+            "rules": RULES, "may_assign": may_assign,
+            "assignees": await orders.assignee_choices(user) if may_assign else []})  # type: ignore[arg-type]
+
+    @get("/new", name="order_new", guards=[requires(*ASSIGNERS)])
+    async def new(self, request: Request) -> Template:
+        return await _form(request, {}, {})
+
+    @post("/new", name="order_create", guards=[requires(*ASSIGNERS)], status_code=200)
+    async def create(self, request: Request) -> Template | Redirect:
+        user = principal(request)
+        data = {k: str(v) for k, v in (await request.form()).items()}
+        grids = await scope.grid_ids(user)  # type: ignore[arg-type]
+        order_id, errors = await orders.create_manual(user, data, set(grids or []))  # type: ignore[arg-type]
+        if order_id is None:
+            return await _form(request, data, errors, status_code=422)
+        return Redirect(f"/orders/{order_id}", status_code=303)
+
+    @post("/bulk-assign", name="orders_bulk_assign", guards=[requires(*ASSIGNERS)], status_code=303)
+    async def bulk_assign(self, request: Request) -> Redirect:
+        form = await request.form()
+        ids = [int(v) for v in form.getall("order") if str(v).isdigit()] if "order" in form else []
+        assignee = str(form.get("assignee", ""))
+        done = 0
+        if ids and assignee.isdigit():
+            done = await orders.bulk_assign(principal(request), ids, int(assignee), str(form.get("reason", "")))  # type: ignore[arg-type]
+        return Redirect(f"/orders?assigned={done}", status_code=303)
+
+    @get("/{order_id:int}", name="order")
+    async def detail(self, request: Request, order_id: FromPath[int]) -> Template:
+        return await _detail(request, order_id)
+
+    @post("/{order_id:int}/step", name="order_step", status_code=200)
+    async def step(self, request: Request, order_id: FromPath[int]) -> Template | Redirect:
+        form = await request.form()
+        assignee = str(form.get("assignee", ""))
+        error = await orders.take_step(principal(request), order_id, str(form.get("step", "")),  # type: ignore[arg-type]
+                                       str(form.get("note", "")), int(assignee) if assignee.isdigit() else None)
+        if error == "Not found":
+            raise NotFoundException()
+        if error:
+            return await _detail(request, order_id, error, status_code=422)
+        return Redirect(f"/orders/{order_id}", status_code=303)
+
+
+async def _form(request: Request, values: dict, errors: dict, status_code: int = 200) -> Template:
+    user = principal(request)
+    places = await scope.places(user)  # type: ignore[arg-type]
+    grids = sorted({(p["grid"], p["grid_name"]) for p in places}, key=lambda g: g[1])
+    return Template("orders/new.html", status_code=status_code, context={
+        "values": values, "errors": errors, "grids": grids,
+        "assignees": await orders.assignee_choices(user)})  # type: ignore[arg-type]

@@ -1,0 +1,429 @@
+"""110 calls: import (CSV streamed from disk, or JSON from the API), address matching and the
+mapping queue, the lists and rankings, and the repeat-call metrics."""
+from __future__ import annotations
+
+import codecs
+import csv
+import secrets
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from app.db import write_transaction
+from app.domain import calls as rules
+from app.domain.access import Principal
+from app.domain.csv_import import header_positions
+from app.i18n import N_
+from app.services import audit, scope
+from app.tables import AddressMapping, Call, CallImport, NonPoliceCategory, Place, Station
+
+CHUNK = 1000  # rows checked and written together
+PREVIEW_ROWS = 20
+KEPT_ERRORS = 300
+MAX_FILE = 60 * 1024 * 1024
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    errors: list[dict] = field(default_factory=list)  # {"row", "call_id", "column", "message"}
+    preview: list[dict] = field(default_factory=list)
+    file_error: str = ""
+    batch_id: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.duplicates + self.conflicts + self.rejected
+
+    def add_error(self, row: int | str, call_id: str, column: str, message: str) -> None:
+        if len(self.errors) < KEPT_ERRORS:
+            self.errors.append({"row": row, "call_id": call_id, "column": column, "message": message})
+
+
+# --- reading files without holding them in memory --------------------------------------------
+
+def store_upload(upload_dir: Path, chunks) -> str:
+    """Keep an uploaded file on disk for the preview and the confirmation; returns its token."""
+    token = secrets.token_urlsafe(16)
+    path = _upload_path(upload_dir, token)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    return token
+
+
+def _upload_path(upload_dir: Path, token: str) -> Path:
+    safe = "".join(c for c in token if c.isalnum() or c in "-_")[:40]
+    return upload_dir / "imports" / f"{safe}.csv"
+
+
+def _encoding(path: Path) -> str | None:
+    """UTF-8 (with or without BOM) or GB18030 (Excel's GBK), checked over the whole file."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(1 << 16):
+                    if b"\x00" in chunk:
+                        return None  # a binary file, whatever its name
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str]]]:
+    encoding = _encoding(path)
+    if encoding is None:
+        result.file_error = N_("The file is not UTF-8 or GBK text. Save it as CSV (UTF-8) and try again.")
+        return
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader, None)
+            positions = header_positions(header or [], rules.COLUMNS)
+            missing = [rules.COLUMNS[c][0] for c in rules.REQUIRED if c not in positions]
+            if not header:
+                result.file_error = N_("The file is empty")
+                return
+            if missing:
+                result.file_error = N_("This is not a call list: the columns call_id, received_at, address and category are needed")
+                return
+            for values in reader:
+                if any(v.strip() for v in values):
+                    yield reader.line_num, {c: values[i] if i < len(values) else "" for c, i in positions.items()}
+        except csv.Error:
+            result.file_error = N_("The file could not be read as CSV")
+
+
+# --- import ----------------------------------------------------------------------------------
+
+@dataclass
+class Context:
+    """What checking rows needs: stations by code and name, the caller's own stations."""
+
+    tz: str
+    stations: dict[str, int]
+    allowed: set[int] | None  # None: any station
+    default_station: int | None
+    places: "PlaceMatcher"
+    non_police: set[str]
+
+
+async def context_for(principal: Principal, tz: str) -> Context:
+    rows = await Station.select(Station.id, Station.code, Station.name)
+    stations = {r["code"].lower(): r["id"] for r in rows} | {r["name"].lower(): r["id"] for r in rows}
+    allowed = None if principal.has("admin") else await scope.station_ids(principal)
+    default = next(iter(allowed)) if allowed and len(allowed) == 1 else (rows[0]["id"] if len(rows) == 1 else None)
+    non_police = {r["category"] for r in await NonPoliceCategory.select(NonPoliceCategory.category)}
+    return Context(tz, stations, allowed, default, await PlaceMatcher.load(), non_police)
+
+
+class PlaceMatcher:
+    """Finds the place of an address: an analyst's mapping, a place's name, alias or address
+    (normalised), or the longest of those contained in the address."""
+
+    def __init__(self, keys: dict[str, tuple[int, int]]) -> None:
+        self.keys = keys  # normalised text -> (place id, grid id)
+        self.by_length = sorted((k for k in keys if len(k) >= 3), key=len, reverse=True)
+        self.cache: dict[str, tuple[int, int] | None] = {}
+
+    @classmethod
+    async def load(cls) -> "PlaceMatcher":
+        keys: dict[str, tuple[int, int]] = {}
+        for p in await Place.select(Place.id, Place.grid, Place.name, Place.aliases, Place.address).where(
+                Place.active.eq(True)):
+            for text in [p["name"], p["address"], *(p["aliases"] or "").splitlines()]:
+                key = rules.normalise_address(text)
+                if key:
+                    keys.setdefault(key, (p["id"], p["grid"]))
+        for m in await AddressMapping.select(AddressMapping.address_key, AddressMapping.place,
+                                             AddressMapping.place.grid.as_alias("grid")):
+            keys[m["address_key"]] = (m["place"], m["grid"])
+        return cls(keys)
+
+    def match(self, address_key: str) -> tuple[int, int] | None:
+        if address_key not in self.cache:
+            self.cache[address_key] = self.keys.get(address_key) or next(
+                (self.keys[k] for k in self.by_length if k in address_key), None)
+        return self.cache[address_key]
+
+
+def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],
+           result: ImportResult) -> dict | None:
+    """A row as Call values, or None (its errors recorded)."""
+    row, errors = rules.read_row(raw, ctx.tz)
+    call_id = (raw.get("call_id") or raw.get("警情编号") or "").strip()
+    station = ctx.default_station
+    if row is not None and row.station:
+        station = ctx.stations.get(row.station.lower())
+        if station is None:
+            errors["station"] = N_("Unknown station")
+    if row is not None and not errors and ctx.allowed is not None and station not in ctx.allowed:
+        errors["station"] = N_("This station is not yours to import for")
+    if row is not None and not errors and row.call_id in seen:
+        errors["call_id"] = N_("This call_id appears twice in the file")
+    if errors:
+        result.rejected += 1
+        for column, message in errors.items():
+            result.add_error(row_no, call_id, column, message)
+        return None
+    seen.add(row.call_id)
+    place = ctx.places.match(row.address_key)
+    return {"call_id": row.call_id, "received_at": row.received_at, "caller_phone": row.caller_phone,
+            "caller_key": row.caller_key, "address": row.address, "address_key": row.address_key, "lat": row.lat,
+            "lon": row.lon, "category": row.category, "summary": row.summary, "disposition": row.disposition,
+            "station": station, "place": place[0] if place else None, "grid": place[1] if place else None,
+            "non_police": row.category in ctx.non_police}
+
+
+async def _write_chunk(chunk: list[tuple[int | str, dict]], result: ImportResult, batch: int | None,
+                       write: bool) -> None:
+    """Compare with stored calls by call_id: new ones are inserted, same ones counted as
+    duplicates, different ones reported as conflicts (never overwritten)."""
+    ids = [values["call_id"] for _row, values in chunk]
+    stored = {r["call_id"]: r for r in await Call.select(
+        Call.call_id, Call.received_at, Call.caller_phone, Call.address, Call.category, Call.summary).where(
+        Call.call_id.is_in(ids))} if ids else {}
+    new = []
+    for row_no, values in chunk:
+        old = stored.get(values["call_id"])
+        if old is None:
+            new.append(Call(**values, batch=batch))
+        elif rules.same_content(old, values):
+            result.duplicates += 1
+        else:
+            result.conflicts += 1
+            result.add_error(row_no, values["call_id"], "call_id",
+                             N_("A call with this call_id exists with different content; it was not changed"))
+    if new and write:
+        await Call.insert(*new)
+    result.created += len(new)
+
+
+async def _run(rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, result: ImportResult,
+               batch: int | None, write: bool) -> None:
+    seen: set[str] = set()
+    chunk: list[tuple[int | str, dict]] = []
+    for row_no, raw in rows:
+        values = _check(raw, row_no, ctx, seen, result)
+        if values is not None:
+            chunk.append((row_no, values))
+            if len(result.preview) < PREVIEW_ROWS:
+                result.preview.append({"row": row_no, **values})
+        if len(chunk) >= CHUNK:
+            await _write_chunk(chunk, result, batch, write)
+            chunk = []
+    if chunk:
+        await _write_chunk(chunk, result, batch, write)
+
+
+async def preview_file(upload_dir: Path, token: str, principal: Principal, tz: str) -> ImportResult:
+    """Every row checked, nothing written."""
+    result = ImportResult()
+    path = _upload_path(upload_dir, token)
+    if not path.exists():
+        result.file_error = N_("The uploaded file is no longer here; upload it again")
+        return result
+    await _run(_rows(path, result), await context_for(principal, tz), result, None, write=False)
+    if not result.file_error and result.rows == 0:
+        result.file_error = N_("The file has a header but no rows")
+    return result
+
+
+async def import_file(upload_dir: Path, token: str, filename: str, principal: Principal, actor: audit.Actor,
+                      tz: str) -> ImportResult:
+    """The valid rows in one transaction (all or nothing), the rest reported; then the file
+    is deleted."""
+    path = _upload_path(upload_dir, token)
+    result = ImportResult()
+    if not path.exists():
+        result.file_error = N_("The uploaded file is no longer here; upload it again")
+        return result
+    ctx = await context_for(principal, tz)
+    await _import(_rows(path, result), ctx, result, actor, "csv", filename)
+    if not result.file_error:
+        path.unlink(missing_ok=True)
+    return result
+
+
+async def import_objects(items: list, client_principal: Principal, actor: audit.Actor, tz: str) -> ImportResult:
+    """The JSON API: a list of call objects with the English field names."""
+    result = ImportResult()
+    ctx = await context_for(client_principal, tz)
+    rows = ((i, {k: "" if v is None else str(v) for k, v in item.items()} if isinstance(item, dict) else {})
+            for i, item in enumerate(items))
+    await _import(rows, ctx, result, actor, "api", "")
+    return result
+
+
+async def _import(rows, ctx: Context, result: ImportResult, actor: audit.Actor, source: str, filename: str) -> None:
+    try:
+        await _import_in_transaction(rows, ctx, result, actor, source, filename)
+    except _Abort:  # a file-level error part-way: the transaction is rolled back
+        result.batch_id, result.created = None, 0
+
+
+async def _import_in_transaction(rows, ctx: Context, result: ImportResult, actor: audit.Actor, source: str,
+                                 filename: str) -> None:
+    async with write_transaction(Call._meta.db):
+        inserted = await CallImport.insert(CallImport(source=source, filename=filename[:200], actor_id=actor.id,
+                                                      actor_role=actor.role[:40])).returning(CallImport.id)
+        result.batch_id = inserted[0]["id"]
+        await _run(rows, ctx, result, result.batch_id, write=True)
+        if result.file_error:
+            raise _Abort()  # nothing half-written
+        await CallImport.update({CallImport.created: result.created, CallImport.duplicates: result.duplicates,
+                                 CallImport.conflicts: result.conflicts, CallImport.rejected: result.rejected,
+                                 CallImport.errors: result.errors}).where(CallImport.id == result.batch_id)
+        await audit.record(actor, "import", "call_import", result.batch_id, {
+            "created": [None, result.created], "duplicates": [None, result.duplicates],
+            "conflicts": [None, result.conflicts], "rejected": [None, result.rejected]})
+
+
+class _Abort(Exception):
+    pass
+
+
+# --- the mapping queue -----------------------------------------------------------------------
+
+async def unmatched(principal: Principal, limit: int = 100) -> list[dict]:
+    """Addresses no place matched, most calls first."""
+    query = Call.select(Call.address_key, Call.address, Call.id).where(Call.place.is_null())
+    stations = None if principal.has("admin") else await scope.station_ids(principal)
+    if stations is not None:
+        query = query.where(Call.station.is_in(list(stations) or [-1]))
+    groups: dict[str, dict] = {}
+    for r in await query:
+        group = groups.setdefault(r["address_key"], {"address_key": r["address_key"], "address": r["address"],
+                                                     "calls": 0})
+        group["calls"] += 1
+    return sorted(groups.values(), key=lambda g: -g["calls"])[:limit]
+
+
+async def map_address(principal: Principal, address_key: str, place_id: int, actor: audit.Actor) -> bool:
+    """Remember that this address is that place, and attach the calls already imported."""
+    place = await scope.place(principal, place_id)
+    if place is None or not address_key:
+        return False
+    async with write_transaction(Call._meta.db):
+        example = await Call.select(Call.address).where(Call.address_key == address_key).first()
+        await AddressMapping.delete().where(AddressMapping.address_key == address_key)
+        await AddressMapping.insert(AddressMapping(address_key=address_key, address=(example or {}).get(
+            "address", address_key)[:200], place=place_id, created_by=actor.id))
+        await Call.update({Call.place: place_id, Call.grid: place["grid"]}).where(
+            (Call.address_key == address_key) & Call.place.is_null())
+        await audit.record(actor, "map_address", "address_mapping", address_key, {"place": [None, place_id]})
+    return True
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+async def _scoped(principal: Principal, query):
+    if principal.has("admin"):
+        return query
+    grids = await scope.grid_ids(principal)
+    stations = await scope.station_ids(principal)
+    condition = Call.station.is_in(list(stations) or [-1])
+    if principal.has("grid_worker") and not principal.has("officer", "analyst", "supervisor"):
+        condition = Call.grid.is_in(list(grids or []) or [-1])
+    return query.where(condition)
+
+
+async def search(principal: Principal, q: str = "", category: str = "", place: int | None = None,
+                 since: date | None = None, until: date | None = None, tz: str = "Asia/Shanghai",
+                 limit: int = 100) -> tuple[list[dict], int]:
+    query = Call.select(Call.all_columns(), Call.place.name.as_alias("place_name"))
+    count = Call.count()
+    for clause in _filters(q, category, place, since, until, tz):
+        query, count = query.where(clause), count.where(clause)
+    query, count = await _scoped(principal, query), await _scoped(principal, count)
+    return await query.order_by(Call.received_at, ascending=False).limit(limit), await count
+
+
+def _filters(q: str, category: str, place: int | None, since: date | None, until: date | None, tz: str) -> list:
+    clauses = []
+    if q:
+        clauses.append(Call.address.like(f"%{q}%") | Call.summary.like(f"%{q}%") | Call.call_id.like(f"%{q}%"))
+    if category:
+        clauses.append(Call.category == category)
+    if place:
+        clauses.append(Call.place == place)
+    if since:
+        clauses.append(Call.received_at >= rules.period_bounds(since, since, tz)[0])
+    if until:
+        clauses.append(Call.received_at < rules.period_bounds(until, until, tz)[1])
+    return clauses
+
+
+async def categories(principal: Principal) -> list[str]:
+    rows = await (await _scoped(principal, Call.select(Call.category).distinct())).order_by(Call.category)
+    return [r["category"] for r in rows]
+
+
+async def weekly_counts(principal: Principal, place_id: int, weeks: int, today: date, tz: str) -> list[dict]:
+    """Calls at a place per week, oldest first, for the small chart."""
+    start = today - timedelta(weeks=weeks) + timedelta(days=1)
+    low, high = rules.period_bounds(start, today, tz)
+    rows = await (await _scoped(principal, Call.select(Call.received_at).where(
+        (Call.place == place_id) & (Call.received_at >= low) & (Call.received_at < high))))
+    counts = [0] * weeks
+    for r in rows:
+        index = (r["received_at"] - low).days // 7
+        if 0 <= index < weeks:
+            counts[index] += 1
+    return [{"start": start + timedelta(weeks=i), "count": c} for i, c in enumerate(counts)]
+
+
+async def ranking(principal: Principal, by: str, since: date, until: date, tz: str, limit: int = 50) -> dict:
+    """Places or callers by call count in a period, with the cumulative share (the 80/20 view)."""
+    low, high = rules.period_bounds(since, until, tz)
+    column = Call.caller_key if by == "caller" else Call.place
+    query = Call.select(column.as_alias("key"), Call.place.name.as_alias("name")).where(
+        (Call.received_at >= low) & (Call.received_at < high))
+    rows = await (await _scoped(principal, query))
+    total = len(rows)
+    counts: dict = defaultdict(int)
+    names: dict = {}
+    for r in rows:
+        if r["key"] is not None:
+            counts[r["key"]] += 1
+            names[r["key"]] = r["name"]
+    ranked, running = [], 0
+    for key, n in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]:
+        running += n
+        ranked.append({"key": key, "name": names[key], "calls": n, "share": rules.share(n, total),
+                       "cumulative": rules.share(running, total)})
+    return {"total": total, "rows": ranked, "keys": len(counts)}
+
+
+async def metrics(principal: Principal | None, start: date, end: date, tz: str) -> dict:
+    """Total calls, repeat calls and their share in [start, end] (inclusive, local dates), and
+    the share's change against the same dates a year earlier (None without data then)."""
+    total, repeats = await _period(principal, start, end, tz)
+    before_total, before_repeats = await _period(principal, rules.year_earlier(start), rules.year_earlier(end), tz)
+    now_share, then_share = rules.share(repeats, total), rules.share(before_repeats, before_total)
+    change = None if now_share is None or then_share is None else round(now_share - then_share, 4)
+    return {"start": start.isoformat(), "end": end.isoformat(), "total_calls": total, "repeat_calls": repeats,
+            "repeat_share": now_share, "repeat_share_change_yoy": change}
+
+
+async def _period(principal: Principal | None, start: date, end: date, tz: str) -> tuple[int, int]:
+    low, high = rules.period_bounds(start, end, tz)
+    count = Call.count().where((Call.received_at >= low) & (Call.received_at < high))
+    query = Call.select(Call.caller_key, Call.received_at).where(
+        (Call.received_at >= low - rules.REPEAT_WINDOW) & (Call.received_at < high) & Call.caller_key.is_not_null())
+    if principal is not None:
+        count, query = await _scoped(principal, count), await _scoped(principal, query)
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for r in await query.order_by(Call.received_at):
+        times[r["caller_key"]].append(r["received_at"])
+    return await count, rules.count_repeat_calls(times, low, high)

@@ -1,0 +1,403 @@
+"""Work orders: made by detection (or by hand for complex disputes), walked through the six
+steps, listed for officers, supervisors and analysts, and read by the API."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from app.db import write_transaction
+from app.domain import calls as call_rules
+from app.domain import orders as rules
+from app.domain import phone as phones
+from app.domain.access import Principal
+from app.i18n import N_
+from app.services import audit, scope
+from app.services.auth import now
+from app.tables import (
+    Call,
+    DetectionSetting,
+    Grid,
+    PersonRole,
+    Place,
+    WorkOrder,
+    WorkOrderCall,
+    WorkOrderStep,
+)
+
+IN_CHUNK = 500
+
+
+@dataclass
+class Detection:
+    created: int = 0
+    attached: int = 0
+    flags: int = 0
+    order_ids: list[int] = field(default_factory=list)
+
+
+# --- detection -------------------------------------------------------------------------------
+
+async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: int | None = None) -> Detection:
+    """Run the three rules: over every call (on demand), or over the keys an import touched
+    (`batch`). Flags become work orders, or join the open order of the same rule and key."""
+    calls = await _calls_for(stations, batch)
+    if not calls:
+        return Detection()
+    setting_for = await _settings()
+    as_of = max(c.at for c in calls)  # the data's own "now": imports may be historical
+    flags = (call_rules.detect_repeats(calls, "repeat_caller", setting_for)
+             + call_rules.detect_repeats(calls, "repeat_place", setting_for)
+             + call_rules.detect_surges(calls, as_of, setting_for))
+    result = Detection(flags=len(flags))
+    if flags:
+        async with write_transaction(WorkOrder._meta.db):
+            await _orders_from(flags, calls, actor, result)
+    return result
+
+
+def _as_call(r: dict) -> call_rules.Call:
+    return call_rules.Call(r["id"], r["received_at"], r["caller_key"],
+                           call_rules.place_key(r["place"], r["address_key"]), r["station"], r["category"])
+
+
+CALL_COLUMNS = (Call.id, Call.received_at, Call.caller_key, Call.place, Call.address_key, Call.station,
+                Call.category, Call.grid)
+
+
+async def _calls_for(stations: set[int] | None, batch: int | None) -> list[call_rules.Call]:
+    def base():  # a new query each time: Piccolo's where() changes the query it is called on
+        query = Call.select(*CALL_COLUMNS).where(Call.non_police.eq(False))
+        return query if stations is None else query.where(Call.station.is_in(list(stations) or [-1]))
+
+    if batch is None:
+        return [_as_call(r) for r in await base()]
+    new = await base().where(Call.batch == batch)
+    if not new:
+        return []
+    found: dict[int, dict] = {}
+    callers = sorted({r["caller_key"] for r in new if r["caller_key"]})
+    places = sorted({r["place"] for r in new if r["place"]})
+    addresses = sorted({r["address_key"] for r in new if not r["place"]})
+    for column, values in ((Call.caller_key, callers), (Call.place, places), (Call.address_key, addresses)):
+        for i in range(0, len(values), IN_CHUNK):
+            for r in await base().where(column.is_in(values[i:i + IN_CHUNK])):
+                found[r["id"]] = r
+    kinds = {(r["station"], r["category"]) for r in new}
+    latest = max(r["received_at"] for r in new)
+    for r in await base().where(Call.received_at >= latest - timedelta(weeks=call_rules.SURGE_BASE_WEEKS + 1, days=1)):
+        if (r["station"], r["category"]) in kinds:
+            found[r["id"]] = r
+    return [_as_call(r) for r in found.values()]
+
+
+async def _settings():
+    rows = await DetectionSetting.select()
+    table = {(r["station"], r["category"], r["rule"]): call_rules.RuleSetting(r["threshold"], r["window_days"])
+             for r in rows}
+
+    def setting_for(station, category, rule):
+        return (table.get((station, category, rule)) or table.get((station, "", rule))
+                or table.get((None, "", rule)) or call_rules.DEFAULT_SETTINGS[rule])
+
+    return setting_for
+
+
+async def _orders_from(flags: list[call_rules.Flag], calls: list[call_rules.Call], actor: audit.Actor,
+                       result: Detection) -> None:
+    existing = await WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key, WorkOrder.state).where(
+        WorkOrder.rule.is_in(list(call_rules.RULES)))
+    open_by_key = {(o["rule"], o["rule_key"]): o["id"] for o in existing if o["state"] in rules.OPEN_STATES}
+    order_key = {o["id"]: (o["rule"], o["rule_key"]) for o in existing}
+    attached: dict[tuple, set[int]] = defaultdict(set)
+    for link in await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call):
+        if link["order"] in order_key:
+            attached[order_key[link["order"]]].add(link["call"])
+    grid_of = {c.id: c for c in calls}
+    grids = await _call_grids([cid for f in flags for cid in f.call_ids])
+    officers = await _responsible_officers()
+    for flag in flags:
+        key = (flag.rule, flag.key)
+        new_ids = [cid for cid in flag.call_ids if cid not in attached[key]]
+        if not new_ids:
+            continue
+        if key in open_by_key:
+            await _attach(open_by_key[key], new_ids, actor)
+            result.attached += len(new_ids)
+        else:
+            grid = _most_common([grids.get(cid) for cid in new_ids])
+            order_id = await _create(flag, new_ids, grid, officers, actor, grid_of)
+            open_by_key[key] = order_id
+            result.created += 1
+            result.order_ids.append(order_id)
+        attached[key].update(new_ids)
+
+
+async def _call_grids(call_ids: list[int]) -> dict[int, int | None]:
+    grids: dict[int, int | None] = {}
+    unique = sorted(set(call_ids))
+    for i in range(0, len(unique), IN_CHUNK):
+        for r in await Call.select(Call.id, Call.grid).where(Call.id.is_in(unique[i:i + IN_CHUNK])):
+            grids[r["id"]] = r["grid"]
+    return grids
+
+
+def _most_common(values: list) -> int | None:
+    counts: dict = defaultdict(int)
+    for v in values:
+        if v:
+            counts[v] += 1
+    return max(counts, key=counts.get) if counts else None
+
+
+async def _responsible_officers() -> dict[int, int]:
+    """grid -> the community officer responsible: held for the grid, else for its office,
+    else for its station (the lowest id when several)."""
+    grids = await Grid.select(Grid.id, Grid.office, Grid.office.station.as_alias("station"))
+    holders = await PersonRole.select(PersonRole.person, PersonRole.grid, PersonRole.office, PersonRole.station).where(
+        (PersonRole.role == "officer") & PersonRole.person.active.eq(True)).order_by(PersonRole.person)
+    by = {"grid": {}, "office": {}, "station": {}}
+    for h in holders:
+        for unit in by:
+            if h[unit]:
+                by[unit].setdefault(h[unit], h["person"])
+    return {g["id"]: by["grid"].get(g["id"]) or by["office"].get(g["office"]) or by["station"].get(g["station"])
+            for g in grids}
+
+
+async def _create(flag: call_rules.Flag, call_ids: list[int], grid: int | None, officers: dict[int, int],
+                  actor: audit.Actor, calls: dict[int, call_rules.Call]) -> int:
+    moment = now()
+    station = flag.station
+    place = None
+    if flag.rule == "repeat_place" and flag.key.startswith("place:"):
+        place = int(flag.key.split(":", 1)[1])
+    rows = await WorkOrder.insert(WorkOrder(
+        rule=flag.rule, rule_key=flag.key[:240], title=(await _title(flag))[:200], station=station, grid=grid,
+        place=place, assignee=officers.get(grid) if grid else None, state="assigned",
+        due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
+    order_id = rows[0]["id"]
+    await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids])
+    await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="create", to_state="assigned",
+                                             actor_role=actor.role[:40],
+                                             note=f"{len(call_ids)} calls"))
+    await audit.record(actor, "create", "work_order", order_id, {"rule": [None, flag.rule], "calls": [None, len(call_ids)]})
+    return order_id
+
+
+async def _title(flag: call_rules.Flag) -> str:
+    if flag.rule == "repeat_caller":
+        return f"一人多次 {phones.mask(flag.key)}"
+    if flag.rule == "repeat_place":
+        if flag.key.startswith("place:"):
+            row = await Place.select(Place.name).where(Place.id == int(flag.key.split(":", 1)[1])).first()
+            return f"一地多起 {row['name'] if row else flag.key}"
+        return f"一地多起 {flag.key.split(':', 1)[1]}"
+    return f"一类多发 {flag.key.split(':', 1)[1]}"
+
+
+async def _attach(order_id: int, call_ids: list[int], actor: audit.Actor) -> None:
+    await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids])
+    await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40],
+                                             note=f"+{len(call_ids)} calls"))
+    await audit.record(actor, "attach_calls", "work_order", order_id, {"calls": [None, len(call_ids)]})
+
+
+# --- by hand ---------------------------------------------------------------------------------
+
+async def create_manual(principal: Principal, data: dict[str, str], grid_choices: set[int]) -> tuple[int | None, dict]:
+    """A complex dispute entered by hand by an analyst or supervisor."""
+    errors: dict[str, str] = {}
+    title, instructions = data.get("title", "").strip(), data.get("instructions", "").strip()
+    if not title:
+        errors["title"] = N_("Required")
+    elif len(title) > 200:
+        errors["title"] = N_("Too long")
+    if len(instructions) > 2000:
+        errors["instructions"] = N_("Too long")
+    grid = int(data["grid"]) if data.get("grid", "").isdigit() else None
+    if grid not in grid_choices:
+        errors["grid"] = N_("Choose a grid")
+    assignee = int(data["assignee"]) if data.get("assignee", "").isdigit() else None
+    if errors:
+        return None, errors
+    officers = await _responsible_officers()
+    station = (await Grid.select(Grid.office.station.as_alias("station")).where(Grid.id == grid).first())["station"]
+    moment = now()
+    async with write_transaction(WorkOrder._meta.db):
+        rows = await WorkOrder.insert(WorkOrder(
+            rule="manual", rule_key=f"manual:{moment.timestamp():.0f}", title=title, instructions=instructions,
+            station=station, grid=grid, assignee=assignee or officers.get(grid), state="assigned",
+            due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
+        order_id = rows[0]["id"]
+        await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="create", to_state="assigned",
+                                                 actor=principal.id, actor_role=principal.role_label[:40],
+                                                 note=instructions))
+        await audit.record(audit.actor_of(principal), "create", "work_order", order_id, {"rule": [None, "manual"]})
+    return order_id, {}
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+async def take_step(principal: Principal, order_id: int, step: str, note: str, assignee: int | None = None) -> str | None:
+    """Take one step of the loop; None when done, else why not (a message id)."""
+    note = note.strip()
+    order = await get(principal, order_id)
+    if order is None:
+        return N_("Not found")
+    refusal = rules.allowed(step, order["state"], principal.roles, order["assignee"] == principal.id)
+    if refusal:
+        return refusal
+    if not note and step not in ("evaluate", "close"):
+        return N_("Write what was done (a sentence is enough)")
+    if len(note) > 2000:
+        return N_("Too long")
+    if step in ("close", "reopen") and not rules.review_ready(order["handled_at"], now()):
+        return N_("The review is due 30 days after handling")
+    if step == "reassign" and assignee is None:
+        return N_("Choose who takes the order over")
+    return await _apply(principal, order, step, note, assignee)
+
+
+async def _apply(principal: Principal, order: dict, step: str, note: str, assignee: int | None) -> None:
+    moment = now()
+    to_state = rules.next_state(step, order["state"])
+    values: dict = {WorkOrder.state: to_state, WorkOrder.updated_at: moment,
+                    WorkOrder.due_at: rules.deadline(to_state, moment)}
+    if step == "handle":
+        values[WorkOrder.handled_at] = moment
+    if step == "close":
+        values[WorkOrder.closed_at] = moment
+    if step == "reassign":
+        values = {WorkOrder.assignee: assignee, WorkOrder.updated_at: moment}
+    async with write_transaction(WorkOrder._meta.db):
+        await WorkOrder.update(values).where(WorkOrder.id == order["id"])
+        await WorkOrderStep.insert(WorkOrderStep(order=order["id"], step=step, from_state=order["state"],
+                                                 to_state=to_state, actor=principal.id,
+                                                 actor_role=principal.role_label[:40], note=note))
+        await audit.record(audit.actor_of(principal), step, "work_order", order["id"],
+                           {"state": [order["state"], to_state]} if step != "reassign"
+                           else {"assignee": [order["assignee"], assignee]})
+    return None
+
+
+async def bulk_assign(principal: Principal, order_ids: list[int], assignee: int, reason: str) -> int:
+    done = 0
+    for order_id in order_ids:
+        if await take_step(principal, order_id, "reassign", reason, assignee) is None:
+            done += 1
+    return done
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _select():
+    return WorkOrder.select(WorkOrder.all_columns(), WorkOrder.assignee.name.as_alias("assignee_name"),
+                            WorkOrder.grid.name.as_alias("grid_name"), WorkOrder.place.name.as_alias("place_name"))
+
+
+async def _visible(principal: Principal, query):
+    """Analysts and supervisors: their station's orders; officers and grid workers: their
+    own and their grids'; admins: all."""
+    if principal.has("admin"):
+        return query
+    if principal.has("analyst", "supervisor"):
+        return query.where(WorkOrder.station.is_in(list(await scope.station_ids(principal)) or [-1]))
+    grids = await scope.grid_ids(principal) or set()
+    return query.where((WorkOrder.assignee == principal.id) | WorkOrder.grid.is_in(list(grids) or [-1]))
+
+
+async def get(principal: Principal, order_id: int) -> dict | None:
+    order = await (await _visible(principal, _select().where(WorkOrder.id == order_id))).first()
+    if order is None:
+        return None
+    order["steps"] = await WorkOrderStep.select(WorkOrderStep.all_columns(),
+                                                WorkOrderStep.actor.name.as_alias("actor_name")).where(
+        WorkOrderStep.order == order_id).order_by(WorkOrderStep.id)
+    links = await WorkOrderCall.select(WorkOrderCall.call).where(WorkOrderCall.order == order_id)
+    ids = [link["call"] for link in links] or [-1]
+    order["calls"] = await Call.select().where(Call.id.is_in(ids)).order_by(Call.received_at)
+    order["call_ids"] = [c["id"] for c in order["calls"]]
+    order["overdue"] = rules.overdue(order["state"], order["due_at"], now())
+    order["since_handling"] = await _calls_since(order) if order["handled_at"] else []
+    return order
+
+
+async def _calls_since(order: dict) -> list[dict]:
+    """问效: the calls of the same key since the order was handled."""
+    query = Call.select(Call.id, Call.call_id, Call.received_at, Call.category, Call.address).where(
+        Call.received_at > order["handled_at"])
+    key = order["rule_key"]
+    if order["rule"] == "repeat_caller":
+        query = query.where(Call.caller_key == key)
+    elif order["rule"] == "repeat_place" and key.startswith("place:"):
+        query = query.where(Call.place == int(key.split(":", 1)[1]))
+    elif order["rule"] == "repeat_place":
+        query = query.where(Call.address_key == key.split(":", 1)[1])
+    elif order["rule"] == "category_surge":
+        station, _sep, category = key.partition(":")
+        query = query.where((Call.category == category) & (Call.station == int(station or 0)))
+    elif order["place"]:
+        query = query.where(Call.place == order["place"])
+    else:
+        return []
+    return await query.order_by(Call.received_at)
+
+
+async def search(principal: Principal, state: str = "", rule: str = "", overdue: bool = False,
+                 mine: bool = False, limit: int = 200) -> list[dict]:
+    query = _select()
+    if state == "open":
+        query = query.where(WorkOrder.state.is_in(list(rules.OPEN_STATES)))
+    elif state in rules.STATES:
+        query = query.where(WorkOrder.state == state)
+    if rule:
+        query = query.where(WorkOrder.rule == rule)
+    if mine:
+        query = query.where(WorkOrder.assignee == principal.id)
+    if overdue:
+        query = query.where(WorkOrder.state.is_in(list(rules.OPEN_STATES)) & (WorkOrder.due_at < now()))
+    rows = await (await _visible(principal, query)).order_by(WorkOrder.due_at).limit(limit)
+    moment = now()
+    for row in rows:
+        row["overdue"] = rules.overdue(row["state"], row["due_at"], moment)
+    return rows
+
+
+async def for_my_day(principal: Principal) -> list[dict]:
+    """The person's open orders, overdue first."""
+    rows = await search(principal, state="open", mine=True)
+    return sorted(rows, key=lambda r: (not r["overdue"], r["due_at"] or now()))
+
+
+async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:
+    query = WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key, WorkOrder.state, WorkOrder.assignee)
+    if rule:
+        query = query.where(WorkOrder.rule == rule)
+    if status == "open":
+        query = query.where(WorkOrder.state.is_in(list(rules.OPEN_STATES)))
+    elif status == "closed":
+        query = query.where(WorkOrder.state == "closed")
+    rows = await (await _visible(principal, query)).order_by(WorkOrder.id)
+    calls: dict[int, list[int]] = defaultdict(list)
+    ids = [r["id"] for r in rows]
+    for i in range(0, len(ids), IN_CHUNK):
+        links = await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call.call_id.as_alias("call_id")).where(
+            WorkOrderCall.order.is_in(ids[i:i + IN_CHUNK])).order_by(WorkOrderCall.id)
+        for link in links:
+            calls[link["order"]].append(link["call_id"])
+    return [{"id": r["id"], "rule": r["rule"], "key": r["rule_key"], "call_ids": calls[r["id"]], "state": r["state"],
+             "assignee_id": r["assignee"]} for r in rows]
+
+
+async def assignee_choices(principal: Principal) -> list[tuple[int, str]]:
+    """Officers and grid workers of the person's station(s)."""
+    stations = await scope.station_ids(principal)
+    rows = await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name"),
+                                   PersonRole.station, PersonRole.office.station.as_alias("office_station"),
+                                   PersonRole.grid.office.station.as_alias("grid_station")).where(
+        PersonRole.role.is_in(["officer", "grid_worker"]) & PersonRole.person.active.eq(True))
+    chosen = {r["person"]: r["name"] for r in rows
+              if principal.has("admin") or {r["station"], r["office_station"], r["grid_station"]} & stations}
+    return sorted(chosen.items(), key=lambda kv: kv[1])
+

@@ -1,0 +1,67 @@
+"""110 call records (警情) as imported, the imports themselves, the address mappings an
+analyst makes once, and the settings of the detection rules."""
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.tables.org import Grid, Place, Station
+
+
+class CallImport(Table):
+    """One import (a CSV file or an API request): what it did, who did it."""
+
+    source = Varchar(length=8)  # csv | api
+    filename = Varchar(length=200, default="")
+    created = Integer(default=0)
+    duplicates = Integer(default=0)
+    conflicts = Integer(default=0)
+    rejected = Integer(default=0)
+    actor_id = Integer(null=True, default=None)
+    actor_role = Varchar(length=40, default="")
+    errors = JSON(default=[])  # the first few hundred row errors, for the import's page
+    at = Timestamptz(default=TimestamptzNow())
+
+
+class Call(Table):
+    call_id = Varchar(length=64, unique=True)
+    received_at = Timestamptz(index=True)
+    caller_phone = Varchar(length=32, default="")  # as received
+    caller_key = Varchar(length=32, null=True, default=None, index=True)  # normalised; None if withheld
+    address = Varchar(length=200)
+    address_key = Varchar(length=200, index=True)
+    lat = Real(null=True, default=None)
+    lon = Real(null=True, default=None)
+    category = Varchar(length=60, index=True)
+    summary = Text(default="")
+    disposition = Varchar(length=500, default="")
+    station = ForeignKey(references=Station, null=True, default=None, index=True)
+    place = ForeignKey(references=Place, null=True, default=None, index=True)
+    grid = ForeignKey(references=Grid, null=True, default=None, index=True)
+    non_police = Boolean(default=False)  # a category an admin listed: to transfer, not a work order
+    batch = ForeignKey(references=CallImport, null=True, default=None)
+
+
+class AddressMapping(Table):
+    """An unmatched address an analyst mapped to a place, remembered for later imports."""
+
+    address_key = Varchar(length=200, unique=True)
+    address = Varchar(length=200)
+    place = ForeignKey(references=Place)
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class NonPoliceCategory(Table):
+    """Call categories that belong to another agency (e.g. 噪音扰民 → urban management)."""
+
+    category = Varchar(length=60, unique=True)
+
+
+class DetectionSetting(Table):
+    """A rule's threshold and window for a station (and, for surges, a category)."""
+
+    station = ForeignKey(references=Station, null=True, default=None)
+    category = Varchar(length=60, default="")
+    rule = Varchar(length=20)
+    threshold = Integer()
+    window_days = Integer()

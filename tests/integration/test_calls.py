@@ -1,0 +1,243 @@
+"""Calls: CSV import (UTF-8 and GBK) with preview, idempotent re-import, conflicts, bad files,
+address mapping remembered, detection → work orders without duplicates, the loop, the API."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from app.services import api_keys, audit, calls
+from app.tables import AddressMapping, Call, Place, Station, WorkOrder, WorkOrderCall, WorkOrderStep
+from tests.conftest import run
+
+HEADER = "警情编号,报警时间,报警电话,发案地址,警情类别,简要警情\n"
+
+
+def csv_text(rows: list[tuple], header: str = HEADER) -> str:
+    return header + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
+
+
+def sample(start: datetime, n: int = 3, phone="13800000001", address="泰和祥府3号楼", prefix="J") -> list[tuple]:
+    return [(f"{prefix}{i:03}", (start + timedelta(days=i)).strftime("%Y-%m-%d %H:%M"), phone, address, "纠纷",
+             "邻里吵架") for i in range(n)]
+
+
+def upload(client, text: str, encoding: str = "utf-8", name: str = "calls.csv"):
+    return client.post("/calls/import", files={"file": (name, text.encode(encoding), "text/csv")})
+
+
+def confirm(client, preview) -> object:
+    token = re.search(r'action="/calls/import/([\w-]+)"', preview.text).group(1)
+    return client.post(f"/calls/import/{token}", data={"filename": "calls.csv"})
+
+
+@pytest.fixture
+def analyst(client, demo):
+    client.sign_in_as("analyst")
+    return client
+
+
+def test_an_analyst_imports_a_gbk_file_after_a_preview_and_an_order_is_made(analyst):
+    start = datetime(2026, 3, 1, 9, 0)
+    preview = upload(analyst, csv_text(sample(start)), encoding="gbk")
+    assert preview.status_code == 200 and "J002" in preview.text
+    assert run(Call.count()) == 0  # the preview writes nothing
+    done = confirm(analyst, preview)
+    assert done.status_code == 200
+    calls = run(Call.select().order_by(Call.call_id))
+    assert [c["call_id"] for c in calls] == ["J000", "J001", "J002"]
+    assert calls[0]["received_at"] == datetime(2026, 3, 1, 1, 0, tzinfo=timezone.utc)  # Asia/Shanghai
+    assert calls[0]["caller_key"] == "13800000001"
+    rules = sorted(o["rule"] for o in run(WorkOrder.select()))
+    assert rules == ["repeat_caller", "repeat_place"]
+    order = run(WorkOrder.select().where(WorkOrder.rule == "repeat_caller").first())
+    assert order["assignee"] is not None and order["state"] == "assigned"
+
+
+def test_reimporting_creates_nothing_twice_and_reports_conflicts(analyst):
+    start = datetime(2026, 3, 1, 9, 0)
+    confirm(analyst, upload(analyst, csv_text(sample(start))))
+    changed = sample(start)
+    changed[1] = (*changed[1][:5], "内容不同")
+    overlap = changed + sample(start + timedelta(days=3), n=1, prefix="K")
+    preview = upload(analyst, csv_text(overlap))
+    assert "内容不同" not in [c["summary"] for c in run(Call.select())]
+    result = confirm(analyst, preview)
+    assert run(Call.count()) == 4
+    assert "J001" in result.text  # the conflict is listed
+    assert run(Call.select(Call.summary).where(Call.call_id == "J001").first())["summary"] == "邻里吵架"
+    orders_by_rule = {o["rule"]: o["id"] for o in run(WorkOrder.select())}
+    # K000 joins the open orders of the same caller and place instead of new ones.
+    assert len(run(WorkOrder.select())) == 2
+    links = run(WorkOrderCall.count().where(WorkOrderCall.order == orders_by_rule["repeat_caller"]))
+    assert links == 4
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "The file is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 or GBK"),
+    ("名字,电话\n张三,1\n".encode(), "This is not a call list"),
+    (HEADER.encode(), "The file has a header but no rows"),
+])
+def test_files_that_are_not_call_lists_are_refused(analyst, content, message):
+    response = analyst.post("/calls/import", files={"file": ("x.csv", content, "text/csv")},
+                            headers={"Accept-Language": "en"})
+    assert response.status_code == 422 and message in response.text
+    assert run(Call.count()) == 0
+
+
+def test_bad_rows_are_listed_and_the_good_ones_imported(analyst):
+    rows = sample(datetime(2026, 3, 1, 9, 0), n=2) + [
+        ("B1", "2026-13-01 10:00", "", "x", "纠纷", ""),
+        ("B2", "2026-03-01 10:00", "138abc", "x", "纠纷", ""),
+        ("J000", "2026-03-01 10:00", "", "x", "纠纷", ""),
+    ]
+    preview = upload(analyst, csv_text(rows), name="mixed.csv")
+    assert preview.status_code == 200
+    for text in ("B1", "B2", "received_at", "caller_phone", "J000"):
+        assert text in preview.text
+    confirm(analyst, preview)
+    assert sorted(c["call_id"] for c in run(Call.select(Call.call_id))) == ["J000", "J001"]
+
+
+def test_an_unmatched_address_is_mapped_once_and_remembered(analyst):
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address="某某路边摊"))))
+    assert run(Call.select(Call.place).first())["place"] is None
+    page = analyst.get("/calls/unmatched")
+    assert "某某路边摊" in page.text
+    place = run(Place.select(Place.id, Place.grid).first())
+    key = run(Call.select(Call.address_key).first())["address_key"]
+    assert analyst.post("/calls/unmatched", data={"address_key": key, "place": str(place["id"])}).status_code == 303
+    assert run(Call.select(Call.place).first())["place"] == place["id"]
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 4, 1, 9), n=1, address="某某路边摊", prefix="L"))))
+    assert run(Call.select(Call.place, Call.grid).where(Call.call_id == "L000").first()) == {
+        "place": place["id"], "grid": place["grid"]}
+    assert run(AddressMapping.count()) == 1
+
+
+def test_an_address_containing_a_places_name_matches_it(analyst):
+    place = run(Place.select(Place.id, Place.name).first())
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address=f"徐州市{place['name']}东门"))))
+    assert run(Call.select(Call.place).first())["place"] == place["id"]
+
+
+def test_detection_on_demand_makes_no_duplicate_orders(analyst):
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=4))))
+    before = run(WorkOrder.count())
+    analyst.post("/calls/detect")
+    analyst.post("/calls/detect")
+    assert run(WorkOrder.count()) == before
+
+
+# --- the closed loop through the pages -------------------------------------------------------
+
+def order_for(client) -> int:
+    confirm(client, upload(client, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    return run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_caller").first())["id"]
+
+
+def step(client, order_id: int, name: str, note: str = "已处理", **extra):
+    return client.post(f"/orders/{order_id}/step", data={"step": name, "note": note, **extra},
+                       headers={"Accept-Language": "en"})
+
+
+def test_the_six_steps_by_their_roles(analyst):
+    order_id = order_for(analyst)
+    assignee = run(WorkOrder.select(WorkOrder.assignee).where(WorkOrder.id == order_id).first())["assignee"]
+    refused = step(analyst, order_id, "verify")
+    assert refused.status_code == 422 and "Your role cannot take this step" in refused.text
+    analyst.http.cookies.clear()
+    analyst.sign_in_as("officer")
+    assert analyst.get("/field").text.count(f"/orders/{order_id}") == 1  # on the officer's My day
+    assert step(analyst, order_id, "handle").status_code == 422  # out of order
+    for name in ("verify", "handle", "feed_back"):
+        assert step(analyst, order_id, name).status_code == 303, name
+    analyst.sign_in_as("supervisor")
+    assert step(analyst, order_id, "unsatisfied", "回访不到位").status_code == 303
+    assert run(WorkOrder.select(WorkOrder.state).where(WorkOrder.id == order_id).first())["state"] == "verified"
+    analyst.sign_in_as("officer")
+    for name in ("handle", "feed_back"):
+        assert step(analyst, order_id, name).status_code == 303
+    analyst.sign_in_as("supervisor")
+    assert step(analyst, order_id, "evaluate", "").status_code == 303
+    analyst.sign_in_as("analyst")
+    early = step(analyst, order_id, "close", "")
+    assert early.status_code == 422 and "30 days after handling" in early.text
+    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+        WorkOrder.id == order_id))
+    assert step(analyst, order_id, "close", "无新警情").status_code == 303
+    steps = [s["step"] for s in run(WorkOrderStep.select().where(WorkOrderStep.order == order_id).order_by(
+        WorkOrderStep.id))]
+    assert steps == ["create", "verify", "handle", "feed_back", "unsatisfied", "handle", "feed_back", "evaluate",
+                     "close"]
+    assert assignee is not None
+
+
+def test_an_order_is_not_seen_outside_its_station_or_grid(analyst):
+    order_id = order_for(analyst)
+    analyst.sign_in_as("volunteer")
+    assert analyst.get(f"/orders/{order_id}").status_code in (403, 404)
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+def key_for(role="analyst") -> str:
+    station = run(Station.select(Station.id).first())["id"]
+    return run(api_keys.create("test", role, station if role == "analyst" else None, audit.SYSTEM))[1]
+
+
+def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+    items = [{"call_id": f"A{i}", "received_at": (start + timedelta(days=i)).isoformat(), "caller_phone": "+86 139 0000 0002",
+              "address": "泰和祥府5号楼", "category": "噪音"} for i in range(3)]
+    items.append({"call_id": "A9", "received_at": "yesterday", "address": "x", "category": "y"})
+    answer = client.http.post("/api/v1/calls", json=items, headers=auth)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["created"], body["duplicate"], body["rejected"]) == (3, 0, 1)
+    assert body["errors"][0]["index"] == 3 and body["errors"][0]["field"] == "received_at"
+    again = client.http.post("/api/v1/calls", json=items[:3], headers=auth).json()
+    assert (again["created"], again["duplicate"]) == (0, 3)
+
+    listed = client.http.get("/api/v1/work-orders?rule=repeat_caller&status=open", headers=auth).json()
+    assert [(o["rule"], o["key"], sorted(o["call_ids"]), o["state"]) for o in listed] == [
+        ("repeat_caller", "13900000002", ["A0", "A1", "A2"], "assigned")]
+    assert "assignee_id" in listed[0]
+    assert client.http.get("/api/v1/work-orders?status=closed", headers=auth).json() == []
+
+    metrics = client.http.get("/api/v1/metrics/calls?start=2025-03-01&end=2025-03-31", headers=auth).json()
+    assert metrics == {"start": "2025-03-01", "end": "2025-03-31", "total_calls": 3, "repeat_calls": 2,
+                       "repeat_share": 0.6667, "repeat_share_change_yoy": None}
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({}, 401), ({"Authorization": "Bearer qm_wrong"}, 401), ({"Authorization": "Basic abc"}, 401)])
+def test_the_api_needs_a_valid_key(client, demo, headers, status):
+    response = client.http.get("/api/v1/work-orders", headers=headers)
+    assert response.status_code == status and response.headers["content-type"].startswith("application/json")
+
+
+def test_an_open311_key_cannot_import_calls_and_bad_input_is_a_400(client, demo):
+    open311 = {"Authorization": f"Bearer {key_for('open311')}"}
+    assert client.http.post("/api/v1/calls", json=[], headers=open311).status_code == 403
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    assert client.http.get("/api/v1/metrics/calls?start=2025-02-30&end=2025-03-01", headers=auth).status_code == 400
+    assert client.http.get("/api/v1/work-orders?rule=nope", headers=auth).status_code == 400
+    assert client.http.post("/api/v1/calls", content=b"not json", headers=auth).status_code == 400
+
+
+def test_year_on_year_change_of_the_repeat_share(db):
+    def add(call_id, when, phone):
+        run(Call.insert(Call(call_id=call_id, received_at=when, caller_phone=phone, caller_key=phone, address="a",
+                             address_key="a", category="c")))
+
+    base = datetime(2025, 3, 10, tzinfo=timezone.utc)
+    for i, phone in enumerate(["1", "1", "2", "3"]):  # last year: 1 repeat in 4
+        add(f"P{i}", base + timedelta(days=i), phone)
+    for i, phone in enumerate(["1", "1", "1", "4"]):  # this year: 2 repeats in 4
+        add(f"N{i}", base.replace(year=2026) + timedelta(days=i), phone)
+    result = run(calls.metrics(None, date(2026, 3, 1), date(2026, 3, 31), "Asia/Shanghai"))
+    assert (result["total_calls"], result["repeat_calls"], result["repeat_share"]) == (4, 2, 0.5)
+    assert result["repeat_share_change_yoy"] == 0.25
