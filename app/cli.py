@@ -55,6 +55,10 @@ def demo(args: argparse.Namespace) -> None:
 
     created = asyncio.run(load_demo())
     print("demo district loaded" if created else "demo district already present: left as it is")
+    from app.services import demo_calls
+
+    if asyncio.run(demo_calls.load()):
+        print("demo 110 calls loaded and checked for repeats")
     print(f"open http://localhost:{args.port}/")
     _serve(args.host, args.port, 1)
 

@@ -20,6 +20,7 @@ from app.middleware import RequestContext, SessionAuth
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
 from app.routes.calls import CallsController
+from app.routes.dashboard import DashboardController, ReviewsController
 from app.routes.orders import OrdersController
 from app.routes.area import AreaController
 from app.routes.audit import AuditController
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiV1Controller,
             CallsController,
             OrdersController,
+            DashboardController,
+            ReviewsController,
             FieldworkController,
             FieldworkAdminController,
             create_static_files_router(

@@ -290,3 +290,23 @@ def year_earlier(day: date) -> date:
         return day.replace(year=day.year - 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year - 1, day=28)
+
+
+def equal_windows(measures_on: date, today: date, longest: int = 180) -> tuple[date, date, date, date] | None:
+    """复盘: the days since the measures, and as many days just before them (at most
+    `longest` each): (before_start, before_end, after_start, after_end), ends inclusive.
+    None when the measures are today or in the future."""
+    days = min((today - measures_on).days, longest)
+    if days <= 0:
+        return None
+    after_end = measures_on + timedelta(days=days - 1)
+    return measures_on - timedelta(days=days), measures_on - timedelta(days=1), measures_on, after_end
+
+
+def weekly_buckets(times: list[datetime], start: datetime, weeks: int) -> list[int]:
+    counts = [0] * weeks
+    for t in times:
+        index = (t - start).days // 7
+        if 0 <= index < weeks:
+            counts[index] += 1
+    return counts

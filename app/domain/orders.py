@@ -95,3 +95,23 @@ def review_ready(handled_at: datetime | None, now: datetime) -> bool:
 
 def overdue(state: str, due_at: datetime | None, now: datetime) -> bool:
     return state in OPEN_STATES and due_at is not None and now > due_at
+
+
+def median_step_hours(timelines: list[list[tuple[str, datetime]]]) -> dict[str, float]:
+    """Median hours each loop step took (from the step before it), over many orders' timelines
+    of (step, time) in order."""
+    spans: dict[str, list[float]] = {}
+    for timeline in timelines:
+        for (_prev, before), (step, at) in zip(timeline, timeline[1:]):
+            if step in NEXT_STEP_NAMES:
+                spans.setdefault(step, []).append((at - before).total_seconds() / 3600)
+    return {step: _median(values) for step, values in spans.items()}
+
+
+NEXT_STEP_NAMES = ("verify", "handle", "feed_back", "evaluate", "close")
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return round(ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2, 1)

@@ -180,7 +180,7 @@ async def _create(flag: call_rules.Flag, call_ids: list[int], grid: int | None, 
     await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids])
     await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="create", to_state="assigned",
                                              actor_role=actor.role[:40],
-                                             note=f"{len(call_ids)} calls"))
+                                             note=str(len(call_ids))))
     await audit.record(actor, "create", "work_order", order_id, {"rule": [None, flag.rule], "calls": [None, len(call_ids)]})
     return order_id
 
@@ -199,7 +199,7 @@ async def _title(flag: call_rules.Flag) -> str:
 async def _attach(order_id: int, call_ids: list[int], actor: audit.Actor) -> None:
     await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids])
     await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40],
-                                             note=f"+{len(call_ids)} calls"))
+                                             note=str(len(call_ids))))
     await audit.record(actor, "attach_calls", "work_order", order_id, {"calls": [None, len(call_ids)]})
 
 

@@ -15,6 +15,7 @@ from app.tables.people import (
     RateLimitHit,
     UserSession,
 )
+from app.tables.reviews import PreventionReview
 from app.tables.volunteers import Observation, PatrolShift, ShiftSignup, VolunteerApplication, VolunteerProfile
 
 ALL_TABLES = [
@@ -23,5 +24,6 @@ ALL_TABLES = [
     AuditEvent,
     Topic, FieldLog, MediationParty, FieldLogLink, Photo, AgreementTemplate,
     CallImport, Call, AddressMapping, NonPoliceCategory, DetectionSetting, WorkOrder, WorkOrderCall, WorkOrderStep,
+    PreventionReview,
     VolunteerApplication, VolunteerProfile, PatrolShift, ShiftSignup, Observation,
 ]

@@ -241,3 +241,53 @@ def test_year_on_year_change_of_the_repeat_share(db):
     result = run(calls.metrics(None, date(2026, 3, 1), date(2026, 3, 31), "Asia/Shanghai"))
     assert (result["total_calls"], result["repeat_calls"], result["repeat_share"]) == (4, 2, 0.5)
     assert result["repeat_share_change_yoy"] == 0.25
+
+
+# --- briefing, dashboard, prevention reviews -------------------------------------------------
+
+def test_the_morning_briefing_lists_yesterday_and_what_is_overdue(analyst, settings):
+    from app.services.fieldwork import today
+
+    day = today(settings.time_zone)
+    yesterday = datetime.combine(day - timedelta(days=1), datetime.min.time()).replace(hour=10)
+    confirm(analyst, upload(analyst, csv_text(sample(yesterday - timedelta(days=2)))))
+    run(WorkOrder.update({WorkOrder.due_at: datetime.now(timezone.utc) - timedelta(hours=1)}).where(
+        WorkOrder.rule == "repeat_caller"))
+    page = analyst.get(f"/briefing?day={day.isoformat()}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "Yesterday's calls: 1" in page.text and "纠纷" in page.text
+    overdue = page.text.split("Overdue work orders")[1].split("Closed yesterday")[0]
+    assert "一人多次" in overdue and "一地多起" not in overdue
+
+
+def test_the_dashboard_shows_the_repeat_share_and_orders_by_state(analyst, settings):
+    from app.services.fieldwork import today
+
+    day = today(settings.time_zone)
+    start = datetime.combine(day - timedelta(days=5), datetime.min.time()).replace(hour=9)
+    confirm(analyst, upload(analyst, csv_text(sample(start))))
+    page = analyst.get("/dashboard", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "66.7%" in page.text  # 2 of 3 calls repeat a call of the 30 days before
+    assert "no data a year before" in page.text
+
+
+def test_a_prevention_review_compares_equal_windows(analyst, settings):
+    from app.services.fieldwork import today
+
+    day = today(settings.time_zone)
+    place = run(Place.select(Place.id, Place.name).where(Place.name == "泰和祥府").first())
+    measures = day - timedelta(days=10)
+    before = datetime.combine(measures - timedelta(days=5), datetime.min.time()).replace(hour=12)
+    after = datetime.combine(measures + timedelta(days=2), datetime.min.time()).replace(hour=12)
+    rows = sample(before, n=4, address="泰和祥府东门") + sample(after, n=1, address="泰和祥府东门", prefix="Z")
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    refused = analyst.post("/reviews/new", data={"place": str(place["id"]), "weak_point": "",
+                                                 "measures": "加装监控", "measures_on": (day + timedelta(days=1)).isoformat()},
+                           headers={"Accept-Language": "en"})
+    assert refused.status_code == 422 and "cannot be in the future" in refused.text and "加装监控" in refused.text
+    created = analyst.post("/reviews/new", data={"place": str(place["id"]), "weak_point": "东门无监控，电动车夜间被盗",
+                                                 "measures": "加装监控，夜间巡逻", "measures_on": measures.isoformat()})
+    assert created.status_code == 303
+    page = analyst.get(created.headers["location"], headers={"Accept-Language": "en"})
+    assert "10 days before" in page.text and "-75%" in page.text

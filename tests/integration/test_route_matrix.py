@@ -23,6 +23,8 @@ READERS = frozenset({"admin", "supervisor"})
 LOG_WRITERS = frozenset({"officer", "grid_worker", "supervisor"})
 LOG_READERS = LOG_WRITERS | {"analyst", "admin"}
 LOG_EXPORTERS = frozenset({"supervisor", "analyst", "admin"})
+REPORT_STAFF = frozenset({"officer", "grid_worker", "supervisor", "admin"})  # reports
+POSTER_PRINTERS = frozenset({"officer", "admin"})  # reports
 CALL_READERS = frozenset({"analyst", "supervisor", "officer", "admin"})
 CALL_IMPORTERS = frozenset({"analyst", "admin"})
 ORDER_READERS = frozenset({"officer", "grid_worker", "analyst", "supervisor", "admin"})
@@ -90,6 +92,12 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/orders/bulk-assign"): ORDER_ASSIGNERS,
     ("GET", "/orders/{order_id:int}"): ORDER_READERS,  # the service scopes; others' orders answer 404
     ("POST", "/orders/{order_id:int}/step"): ORDER_READERS,
+    ("GET", "/dashboard"): ORDER_ASSIGNERS | ADMIN,
+    ("GET", "/briefing"): ORDER_ASSIGNERS | ADMIN | {"officer"},
+    ("GET", "/reviews"): ORDER_ASSIGNERS | ADMIN | {"officer"},
+    ("GET", "/reviews/new"): ORDER_ASSIGNERS | ADMIN | {"officer"},
+    ("POST", "/reviews/new"): ORDER_ASSIGNERS | ADMIN | {"officer"},
+    ("GET", "/reviews/{review_id:int}"): ORDER_ASSIGNERS | ADMIN | {"officer"},
     # The JSON API authenticates with API keys, not sessions: every role is refused (401).
     ("POST", "/api/v1/calls"): NOBODY,
     ("GET", "/api/v1/work-orders"): NOBODY,
@@ -112,6 +120,30 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/field/topics/{topic_id:int}/active"): ADMIN,
     ("GET", "/admin/field/agreements/{dispute_type:str}"): ADMIN,
     ("POST", "/admin/field/agreements/{dispute_type:str}"): ADMIN,
+    # Resident reports: the public pages need no sign-in (rate limited); staff see their grids'.
+    ("GET", "/r/{code:str}"): EVERYONE,  # reports: a QR poster's form
+    ("POST", "/r/{code:str}"): EVERYONE,  # reports
+    ("GET", "/report"): EVERYONE,  # reports: the general form
+    ("POST", "/report"): EVERYONE,  # reports
+    ("GET", "/report/similar"): EVERYONE,  # reports: "already reported here?"
+    ("GET", "/t"): EVERYONE,  # reports: tracking-code look-up
+    ("GET", "/t/{code:str}"): EVERYONE,  # reports: the tracking code is the credential
+    ("POST", "/t/{code:str}/rate"): EVERYONE,  # reports
+    ("GET", "/t/{code:str}/photos/{photo_id:int}"): EVERYONE,  # reports
+    ("GET", "/reports"): REPORT_STAFF,  # reports: the service scopes to the person's grids
+    ("GET", "/reports/{report_id:int}"): REPORT_STAFF,  # reports
+    ("POST", "/reports/{report_id:int}/steps"): REPORT_STAFF,  # reports
+    ("POST", "/reports/{report_id:int}/phones"): REPORT_STAFF,  # reports: the service allows handlers only
+    ("GET", "/reports/photos/{photo_id:int}"): REPORT_STAFF,  # reports
+    ("GET", "/admin/reports"): ADMIN,  # reports: categories
+    ("POST", "/admin/reports/categories"): ADMIN,  # reports
+    ("GET", "/admin/reports/categories/{category_id:int}"): ADMIN,  # reports
+    ("POST", "/admin/reports/categories/{category_id:int}"): ADMIN,  # reports
+    ("POST", "/admin/reports/categories/{category_id:int}/active"): ADMIN,  # reports
+    ("GET", "/admin/reports/posters"): POSTER_PRINTERS,  # reports: officers print their station's posters
+    ("GET", "/admin/reports/posters/{kind:str}/{unit_id:int}"): POSTER_PRINTERS,  # reports
+    ("GET", "/admin/reports/posters/grid-places/{grid_id:int}"): POSTER_PRINTERS,  # reports
+    ("POST", "/admin/reports/poster-codes/{poster_id:int}/retire"): POSTER_PRINTERS,  # reports
 }
 # The OpenAPI document and its viewers describe the public JSON API: public by design.
 PUBLIC_PREFIXES = ("/schema",)
@@ -137,6 +169,9 @@ def test_every_route_has_a_decision(settings):
 
 
 def concrete(path: str, ids: dict[str, int]) -> str:
+    path = (path.replace("{code:str}", "ABCDEFGH").replace("{report_id:int}", "999999")  # reports
+            .replace("{category_id:int}", "999999").replace("{unit_id:int}", "999999")  # reports
+            .replace("{grid_id:int}", "999999").replace("{poster_id:int}", "999999"))  # reports
     return (path.replace("{file_path:path}", "css/app.css").replace("{chosen:str}", "en")
             .replace("{token:str}", "no-such-token").replace("{entity_key:str}", "place")
             .replace("{item_id:int}", str(ids["place"])).replace("{place_id:int}", str(ids["place"]))
@@ -145,7 +180,7 @@ def concrete(path: str, ids: dict[str, int]) -> str:
             .replace("{log_id:int}", "999999").replace("{photo_id:int}", "999999").replace("{kind:str}", "tag")
             .replace("{topic_id:int}", "999999").replace("{dispute_type:str}", "family")
             .replace("{key_id:int}", "999999")
-            .replace("{order_id:int}", "999999"))
+            .replace("{order_id:int}", "999999").replace("{review_id:int}", "999999"))
 
 
 def denied(response) -> bool:

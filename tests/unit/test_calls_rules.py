@@ -171,3 +171,18 @@ def test_deadlines_and_the_review_period():
     assert orders.deadline("assigned", T0) == T0 + 2 * DAY and orders.deadline("closed", T0) is None
     assert orders.overdue("assigned", T0, T0 + SECOND) and not orders.overdue("closed", T0, T0 + DAY)
     assert not orders.review_ready(T0, T0 + 30 * DAY - SECOND) and orders.review_ready(T0, T0 + 30 * DAY)
+
+
+def test_review_windows_are_equal_before_and_after_the_measures():
+    assert rules.equal_windows(date(2026, 3, 11), date(2026, 3, 21)) == (
+        date(2026, 3, 1), date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 20))
+    assert rules.equal_windows(date(2026, 3, 11), date(2026, 3, 11)) is None
+    before_start, _, _, after_end = rules.equal_windows(date(2025, 1, 1), date(2026, 3, 1), longest=90)
+    assert (date(2025, 1, 1) - before_start).days == 90 and (after_end - date(2025, 1, 1)).days == 89
+
+
+def test_median_hours_per_step():
+    timeline = [("create", T0), ("verify", T0 + timedelta(hours=2)), ("handle", T0 + timedelta(hours=12))]
+    other = [("create", T0), ("verify", T0 + timedelta(hours=4))]
+    third = [("create", T0), ("verify", T0 + timedelta(hours=9))]
+    assert orders.median_step_hours([timeline, other, third]) == {"verify": 4.0, "handle": 10.0}
