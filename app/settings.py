@@ -35,6 +35,8 @@ class Settings:
     session_idle_hours: float = 12
     session_max_days: float = 7
     invitation_hours: float = 48
+    # Work orders: 问效 (review the effect) comes this many days after handling.
+    review_days: float = 30
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
 
@@ -61,6 +63,7 @@ class Settings:
             session_idle_hours=float(env("QIANMO_SESSION_IDLE_HOURS", cls.session_idle_hours)),
             session_max_days=float(env("QIANMO_SESSION_MAX_DAYS", cls.session_max_days)),
             invitation_hours=float(env("QIANMO_INVITATION_HOURS", cls.invitation_hours)),
+            review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
         )
 
     @property

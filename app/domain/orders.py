@@ -88,9 +88,9 @@ def deadline(state: str, since: datetime) -> datetime | None:
     return since + due[2] if due else None
 
 
-def review_ready(handled_at: datetime | None, now: datetime) -> bool:
+def review_ready(handled_at: datetime | None, now: datetime, period: timedelta = REVIEW_PERIOD) -> bool:
     """问效 looks at the calls since handling: only after the review period."""
-    return handled_at is not None and now - handled_at >= REVIEW_PERIOD
+    return handled_at is not None and now - handled_at >= period
 
 
 def overdue(state: str, due_at: datetime | None, now: datetime) -> bool:

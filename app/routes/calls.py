@@ -10,9 +10,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.domain.calls import RULES
+from app.domain.calls import DEFAULT_SETTINGS, RULES
 from app.routes.guards import principal, requires
-from app.services import calls, orders, scope
+from app.services import api_keys, calls, orders, scope
 from app.services.audit import actor_of
 from app.services.fieldwork import today
 
@@ -80,6 +80,27 @@ class CallsController(Controller):
         detection = await orders.detect(actor_of(user), stations)
         return Template("calls/imported.html", context={"result": None, "detection": detection})
 
+    @get("/settings", name="calls_settings", guards=[requires("analyst", "supervisor", "admin")])
+    async def settings(self, request: Request) -> Template:
+        return await _settings_page(request, {}, {})
+
+    @post("/settings", name="calls_settings_save", guards=[requires("analyst", "supervisor", "admin")],
+          status_code=200)
+    async def save_settings(self, request: Request) -> Template | Redirect:
+        user = principal(request)
+        data = {k: str(v) for k, v in (await request.form()).items()}
+        errors = await calls.save_detection_setting(user, data, actor_of(user))  # type: ignore[arg-type]
+        if errors:
+            return await _settings_page(request, data, errors, status_code=422)
+        return Redirect("/calls/settings?saved=1", status_code=303)
+
+    @post("/non-police", name="calls_non_police", guards=[requires("admin")], status_code=303)
+    async def non_police(self, request: Request) -> Redirect:
+        form = await request.form()
+        await calls.set_non_police(str(form.get("category", "")), form.get("on") == "1",
+                                   actor_of(principal(request)))
+        return Redirect("/calls/settings", status_code=303)
+
     @get("/unmatched", name="calls_unmatched", guards=[requires("analyst", "supervisor", "admin")])
     async def unmatched(self, request: Request) -> Template:
         user = principal(request)
@@ -118,6 +139,14 @@ class CallsController(Controller):
         result = await calls.ranking(principal(request), by, first, last, tz)  # type: ignore[arg-type]
         return Template("calls/ranking.html", context={"by": by, "since": first.isoformat(),
                                                        "until": last.isoformat(), **result, "rules": RULES})
+
+
+async def _settings_page(request: Request, values: dict, errors: dict, status_code: int = 200) -> Template:
+    user = principal(request)
+    return Template("calls/settings.html", status_code=status_code, context={
+        "rows": await calls.detection_settings(user), "rules": RULES, "defaults": DEFAULT_SETTINGS,  # type: ignore[arg-type]
+        "values": values, "errors": errors, "non_police": await calls.non_police_categories(),
+        "stations": await api_keys.station_choices(), "categories": await calls.categories(user)})  # type: ignore[arg-type]
 
 
 def _chunks(upload: UploadFile):

@@ -2,6 +2,8 @@
 orders entered by hand, and bulk assignment."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, Parameter
@@ -80,7 +82,8 @@ class OrdersController(Controller):
         form = await request.form()
         assignee = str(form.get("assignee", ""))
         error = await orders.take_step(principal(request), order_id, str(form.get("step", "")),  # type: ignore[arg-type]
-                                       str(form.get("note", "")), int(assignee) if assignee.isdigit() else None)
+                                       str(form.get("note", "")), int(assignee) if assignee.isdigit() else None,
+                                       timedelta(days=request.app.state.settings.review_days))
         if error == "Not found":
             raise NotFoundException()
         if error:

@@ -17,7 +17,7 @@ from app.domain.access import Principal
 from app.domain.csv_import import header_positions
 from app.i18n import N_
 from app.services import audit, scope
-from app.tables import AddressMapping, Call, CallImport, NonPoliceCategory, Place, Station
+from app.tables import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory, Place, Station
 
 CHUNK = 1000  # rows checked and written together
 PREVIEW_ROWS = 20
@@ -427,3 +427,67 @@ async def _period(principal: Principal | None, start: date, end: date, tz: str) 
     for r in await query.order_by(Call.received_at):
         times[r["caller_key"]].append(r["received_at"])
     return await count, rules.count_repeat_calls(times, low, high)
+
+
+# --- what detection uses: thresholds per station and category, non-police categories -------
+
+async def detection_settings(principal: Principal) -> list[dict]:
+    query = DetectionSetting.select(DetectionSetting.all_columns(),
+                                    DetectionSetting.station.name.as_alias("station_name"))
+    if not principal.has("admin"):
+        query = query.where(DetectionSetting.station.is_in(list(await scope.station_ids(principal)) or [-1]))
+    return await query.order_by(DetectionSetting.rule)
+
+
+async def save_detection_setting(principal: Principal, data: dict[str, str], actor: audit.Actor) -> dict[str, str]:
+    """An analyst's threshold and window for a rule in their station (and, for surges, one
+    category). Errors by field; empty when saved (replacing the same rule and category)."""
+    errors: dict[str, str] = {}
+    rule, category = data.get("rule", ""), data.get("category", "").strip()
+    if rule not in rules.RULES:
+        errors["rule"] = N_("Choose one")
+    if category and rule != "category_surge":
+        errors["category"] = N_("A category applies to the surge rule only")
+    if len(category) > 60:
+        errors["category"] = N_("Too long")
+    numbers = {}
+    for name, low, high in (("threshold", 2, 1000), ("window_days", 1, 365)):
+        text = data.get(name, "").strip()
+        if not text.isdigit() or not low <= int(text) <= high:
+            errors[name] = N_("Out of range")
+        else:
+            numbers[name] = int(text)
+    stations = await scope.station_ids(principal)
+    station = int(data["station"]) if data.get("station", "").isdigit() else None
+    if station is None and len(stations) == 1:
+        station = next(iter(stations))
+    if station is None or (not principal.has("admin") and station not in stations):
+        errors["station"] = N_("Choose the station")
+    if errors:
+        return errors
+    async with write_transaction(DetectionSetting._meta.db):
+        await DetectionSetting.delete().where((DetectionSetting.station == station) & (DetectionSetting.rule == rule)
+                                              & (DetectionSetting.category == category))
+        await DetectionSetting.insert(DetectionSetting(station=station, category=category, rule=rule, **numbers))
+        await audit.record(actor, "update", "detection_setting", f"{station}:{rule}:{category}",
+                           {k: [None, v] for k, v in numbers.items()})
+    return {}
+
+
+async def non_police_categories() -> list[str]:
+    return [r["category"] for r in await NonPoliceCategory.select().order_by(NonPoliceCategory.category)]
+
+
+async def set_non_police(category: str, on: bool, actor: audit.Actor) -> bool:
+    """An admin's list of categories that belong to other agencies; imported calls of these
+    categories are marked for transfer and left out of detection."""
+    category = category.strip()
+    if not category or len(category) > 60:
+        return False
+    async with write_transaction(NonPoliceCategory._meta.db):
+        await NonPoliceCategory.delete().where(NonPoliceCategory.category == category)
+        if on:
+            await NonPoliceCategory.insert(NonPoliceCategory(category=category))
+        await Call.update({Call.non_police: on}).where(Call.category == category)
+        await audit.record(actor, "non_police" if on else "police", "call_category", category)
+    return True

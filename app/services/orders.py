@@ -239,7 +239,8 @@ async def create_manual(principal: Principal, data: dict[str, str], grid_choices
 
 # --- the loop --------------------------------------------------------------------------------
 
-async def take_step(principal: Principal, order_id: int, step: str, note: str, assignee: int | None = None) -> str | None:
+async def take_step(principal: Principal, order_id: int, step: str, note: str, assignee: int | None = None,
+                    review_period: timedelta = rules.REVIEW_PERIOD) -> str | None:
     """Take one step of the loop; None when done, else why not (a message id)."""
     note = note.strip()
     order = await get(principal, order_id)
@@ -252,8 +253,8 @@ async def take_step(principal: Principal, order_id: int, step: str, note: str, a
         return N_("Write what was done (a sentence is enough)")
     if len(note) > 2000:
         return N_("Too long")
-    if step in ("close", "reopen") and not rules.review_ready(order["handled_at"], now()):
-        return N_("The review is due 30 days after handling")
+    if step in ("close", "reopen") and not rules.review_ready(order["handled_at"], now(), review_period):
+        return N_("The review is due after the review period since handling")
     if step == "reassign" and assignee is None:
         return N_("Choose who takes the order over")
     return await _apply(principal, order, step, note, assignee)

@@ -163,7 +163,7 @@ def test_the_six_steps_by_their_roles(analyst):
     assert step(analyst, order_id, "evaluate", "").status_code == 303
     analyst.sign_in_as("analyst")
     early = step(analyst, order_id, "close", "")
-    assert early.status_code == 422 and "30 days after handling" in early.text
+    assert early.status_code == 422 and "after the review period" in early.text
     run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
         WorkOrder.id == order_id))
     assert step(analyst, order_id, "close", "无新警情").status_code == 303
@@ -291,3 +291,21 @@ def test_a_prevention_review_compares_equal_windows(analyst, settings):
     assert created.status_code == 303
     page = analyst.get(created.headers["location"], headers={"Accept-Language": "en"})
     assert "10 days before" in page.text and "-75%" in page.text
+
+
+def test_an_analyst_raises_a_threshold_for_their_station(analyst):
+    refused = analyst.post("/calls/settings", data={"rule": "repeat_caller", "category": "纠纷", "threshold": "1",
+                                                    "window_days": "30"}, headers={"Accept-Language": "en"})
+    assert refused.status_code == 422 and "surge rule only" in refused.text
+    assert analyst.post("/calls/settings", data={"rule": "repeat_caller", "threshold": "4",
+                                                 "window_days": "30"}).status_code == 303
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    assert [o["rule"] for o in run(WorkOrder.select(WorkOrder.rule))] == ["repeat_place"]
+
+
+def test_categories_for_other_agencies_are_marked_for_transfer_and_not_detected(admin):
+    assert admin.post("/calls/non-police", data={"category": "纠纷", "on": "1"}).status_code == 303
+    confirm(admin, upload(admin, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    assert {c["non_police"] for c in run(Call.select(Call.non_police))} == {True}
+    assert run(WorkOrder.count()) == 0
+    assert "待移交" in admin.get("/calls").text
