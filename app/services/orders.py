@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from app.db import write_transaction
 from app.domain import calls as call_rules
@@ -12,11 +12,10 @@ from app.domain import orders as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.i18n import N_
-from app.services import audit, scope
+from app.services import audit, detection, scope
 from app.services.auth import now
 from app.tables import (
     Call,
-    DetectionSetting,
     Grid,
     PersonRole,
     Place,
@@ -26,6 +25,8 @@ from app.tables import (
 )
 
 IN_CHUNK = 500
+# Detection looks back this far from the newest call: three of the rules' 30-day windows.
+DETECTION_HORIZON = timedelta(days=90)
 
 
 @dataclass
@@ -38,83 +39,34 @@ class Detection:
 
 # --- detection -------------------------------------------------------------------------------
 
-async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: int | None = None) -> Detection:
-    """Run the three rules: over every call (on demand), or over the keys an import touched
-    (`batch`). Flags become work orders, or join the open order of the same rule and key."""
-    calls = await _calls_for(stations, batch)
-    if not calls:
+async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: int | None = None,
+                 horizon: timedelta = DETECTION_HORIZON) -> Detection:
+    """Run the three rules over the calls of the `horizon` before the newest call: all keys (on
+    demand), or the keys an import touched (`batch`). Older patterns are history (rankings,
+    place pages). Flags become work orders, or join the open order of the same rule and key."""
+    as_of = await detection.newest(batch)
+    if as_of is None:
         return Detection()
-    setting_for = await _settings()
-    as_of = max(c.at for c in calls)  # the data's own "now": imports may be historical
-    flags = (call_rules.detect_repeats(calls, "repeat_caller", setting_for)
-             + call_rules.detect_repeats(calls, "repeat_place", setting_for)
-             + call_rules.detect_surges(calls, as_of, setting_for))
+    since = as_of - horizon
+    flags: list[call_rules.Flag] = []
+    grids: dict[int, int] = {}
+    for found, found_grids in (await detection.repeats("repeat_caller", stations, batch, since),
+                               await detection.repeats("repeat_place", stations, batch, since),
+                               await detection.surges(stations, as_of)):
+        flags += found
+        grids.update(found_grids)
     result = Detection(flags=len(flags))
     if flags:
         async with write_transaction(WorkOrder._meta.db):
-            await _orders_from(flags, calls, actor, result)
+            await _orders_from(flags, grids, actor, result)
     return result
 
 
-def _as_call(r: dict) -> call_rules.Call:
-    return call_rules.Call(r["id"], r["received_at"], r["caller_key"],
-                           call_rules.place_key(r["place"], r["address_key"]), r["station"], r["category"])
-
-
-CALL_COLUMNS = (Call.id, Call.received_at, Call.caller_key, Call.place, Call.address_key, Call.station,
-                Call.category, Call.grid)
-
-
-async def _calls_for(stations: set[int] | None, batch: int | None) -> list[call_rules.Call]:
-    def base():  # a new query each time: Piccolo's where() changes the query it is called on
-        query = Call.select(*CALL_COLUMNS).where(Call.non_police.eq(False))
-        return query if stations is None else query.where(Call.station.is_in(list(stations) or [-1]))
-
-    if batch is None:
-        return [_as_call(r) for r in await base()]
-    new = await base().where(Call.batch == batch)
-    if not new:
-        return []
-    found: dict[int, dict] = {}
-    callers = sorted({r["caller_key"] for r in new if r["caller_key"]})
-    places = sorted({r["place"] for r in new if r["place"]})
-    addresses = sorted({r["address_key"] for r in new if not r["place"]})
-    for column, values in ((Call.caller_key, callers), (Call.place, places), (Call.address_key, addresses)):
-        for i in range(0, len(values), IN_CHUNK):
-            for r in await base().where(column.is_in(values[i:i + IN_CHUNK])):
-                found[r["id"]] = r
-    kinds = {(r["station"], r["category"]) for r in new}
-    latest = max(r["received_at"] for r in new)
-    for r in await base().where(Call.received_at >= latest - timedelta(weeks=call_rules.SURGE_BASE_WEEKS + 1, days=1)):
-        if (r["station"], r["category"]) in kinds:
-            found[r["id"]] = r
-    return [_as_call(r) for r in found.values()]
-
-
-async def _settings():
-    rows = await DetectionSetting.select()
-    table = {(r["station"], r["category"], r["rule"]): call_rules.RuleSetting(r["threshold"], r["window_days"])
-             for r in rows}
-
-    def setting_for(station, category, rule):
-        return (table.get((station, category, rule)) or table.get((station, "", rule))
-                or table.get((None, "", rule)) or call_rules.DEFAULT_SETTINGS[rule])
-
-    return setting_for
-
-
-async def _orders_from(flags: list[call_rules.Flag], calls: list[call_rules.Call], actor: audit.Actor,
+async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], actor: audit.Actor,
                        result: Detection) -> None:
-    existing = await WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key, WorkOrder.state).where(
-        WorkOrder.rule.is_in(list(call_rules.RULES)))
-    open_by_key = {(o["rule"], o["rule_key"]): o["id"] for o in existing if o["state"] in rules.OPEN_STATES}
-    order_key = {o["id"]: (o["rule"], o["rule_key"]) for o in existing}
-    attached: dict[tuple, set[int]] = defaultdict(set)
-    for link in await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call):
-        if link["order"] in order_key:
-            attached[order_key[link["order"]]].add(link["call"])
-    grid_of = {c.id: c for c in calls}
-    grids = await _call_grids([cid for f in flags for cid in f.call_ids])
+    """Only the calls no order of the same rule and key holds yet: into the open order of that
+    rule and key, or into a new one."""
+    open_by_key, attached = await _orders_of({(f.rule, f.key) for f in flags})
     officers = await _responsible_officers()
     for flag in flags:
         key = (flag.rule, flag.key)
@@ -126,20 +78,32 @@ async def _orders_from(flags: list[call_rules.Flag], calls: list[call_rules.Call
             result.attached += len(new_ids)
         else:
             grid = _most_common([grids.get(cid) for cid in new_ids])
-            order_id = await _create(flag, new_ids, grid, officers, actor, grid_of)
-            open_by_key[key] = order_id
+            open_by_key[key] = await _create(flag, new_ids, grid, officers, actor)
             result.created += 1
-            result.order_ids.append(order_id)
+            result.order_ids.append(open_by_key[key])
         attached[key].update(new_ids)
 
 
-async def _call_grids(call_ids: list[int]) -> dict[int, int | None]:
-    grids: dict[int, int | None] = {}
-    unique = sorted(set(call_ids))
-    for i in range(0, len(unique), IN_CHUNK):
-        for r in await Call.select(Call.id, Call.grid).where(Call.id.is_in(unique[i:i + IN_CHUNK])):
-            grids[r["id"]] = r["grid"]
-    return grids
+async def _orders_of(keys: set[tuple[str, str]]) -> tuple[dict[tuple, int], dict[tuple, set[int]]]:
+    """For these (rule, key) pairs: the open order's id, and the calls any of their orders holds."""
+    open_by_key: dict[tuple, int] = {}
+    attached: dict[tuple, set[int]] = defaultdict(set)
+    order_key: dict[int, tuple] = {}
+    values = sorted({k for _rule, k in keys})
+    for i in range(0, len(values), IN_CHUNK):
+        for o in await WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key, WorkOrder.state).where(
+                WorkOrder.rule_key.is_in(values[i:i + IN_CHUNK])):
+            key = (o["rule"], o["rule_key"])
+            if key in keys:
+                order_key[o["id"]] = key
+                if o["state"] in rules.OPEN_STATES:
+                    open_by_key[key] = o["id"]
+    ids = sorted(order_key)
+    for i in range(0, len(ids), IN_CHUNK):
+        for link in await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call).where(
+                WorkOrderCall.order.is_in(ids[i:i + IN_CHUNK])):
+            attached[order_key[link["order"]]].add(link["call"])
+    return open_by_key, attached
 
 
 def _most_common(values: list) -> int | None:
@@ -166,7 +130,7 @@ async def _responsible_officers() -> dict[int, int]:
 
 
 async def _create(flag: call_rules.Flag, call_ids: list[int], grid: int | None, officers: dict[int, int],
-                  actor: audit.Actor, calls: dict[int, call_rules.Call]) -> int:
+                  actor: audit.Actor) -> int:
     moment = now()
     station = flag.station
     place = None
@@ -177,7 +141,7 @@ async def _create(flag: call_rules.Flag, call_ids: list[int], grid: int | None, 
         place=place, assignee=officers.get(grid) if grid else None, state="assigned",
         due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
     order_id = rows[0]["id"]
-    await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids])
+    await _link(order_id, call_ids)
     await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="create", to_state="assigned",
                                              actor_role=actor.role[:40],
                                              note=str(len(call_ids))))
@@ -196,8 +160,14 @@ async def _title(flag: call_rules.Flag) -> str:
     return f"一类多发 {flag.key.split(':', 1)[1]}"
 
 
+async def _link(order_id: int, call_ids: list[int]) -> None:
+    # In slices: SQLite allows only so many values in one statement.
+    for i in range(0, len(call_ids), 2000):
+        await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids[i:i + 2000]])
+
+
 async def _attach(order_id: int, call_ids: list[int], actor: audit.Actor) -> None:
-    await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids])
+    await _link(order_id, call_ids)
     await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40],
                                              note=str(len(call_ids))))
     await audit.record(actor, "attach_calls", "work_order", order_id, {"calls": [None, len(call_ids)]})

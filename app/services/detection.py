@@ -1,0 +1,140 @@
+"""The detection rules run inside the database (window functions on SQLite and PostgreSQL):
+a million calls are never loaded into Python. domain/calls.py holds the same rules as plain
+Python; tests/integration/test_detection.py checks that both agree on random call sets."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from piccolo.engine.sqlite import SQLiteEngine
+
+from app.domain import calls as rules
+from app.tables import Call, DetectionSetting
+
+KEYS = {
+    "repeat_caller": "caller_key",
+    "repeat_place": ("CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
+                     "ELSE 'address:' || address_key END"),
+}
+
+
+def _days_between(later: str, earlier: str) -> str:
+    if isinstance(Call._meta.db, SQLiteEngine):
+        return f"(julianday({later}) - julianday({earlier}))"
+    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
+
+
+def _dense_sql(rule: str, threshold: int, window_days: int, where: str) -> str:
+    """Calls that lie in a window of `window_days` holding `threshold` calls of the same key:
+    a call ends such a window when the call threshold-1 before it is close enough; a call is
+    in one when it or one of the threshold-1 calls after it ends one."""
+    key, n = KEYS[rule], int(threshold)
+    span = _days_between("received_at", f"LAG(received_at, {n - 1}) OVER (PARTITION BY k ORDER BY received_at, id)")
+    return f"""
+        WITH keyed AS (
+            SELECT id, station, grid, received_at, {key} AS k FROM call
+            WHERE non_police = false AND {key} IS NOT NULL AND {key} <> '' AND {where}
+        ), spans AS (
+            SELECT id, station, grid, received_at, k, {span} AS span FROM keyed
+        ), marked AS (
+            SELECT id, station, grid, received_at, k,
+                   MAX(CASE WHEN span <= {float(window_days)} THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY k ORDER BY received_at, id ROWS BETWEEN CURRENT ROW AND {n - 1} FOLLOWING) AS hit
+            FROM spans
+        )
+        SELECT id, station, grid, k FROM marked WHERE hit = 1 ORDER BY k, received_at, id"""
+
+
+async def _station_settings(rule: str) -> dict[tuple[int, int], list[int | None]]:
+    """(threshold, window) -> the stations it applies to; None stands for every other station."""
+    custom: dict[tuple[int, int], list[int | None]] = defaultdict(list)
+    default = rules.DEFAULT_SETTINGS[rule]
+    rows = await DetectionSetting.select().where((DetectionSetting.rule == rule) & (DetectionSetting.category == ""))
+    for r in rows:
+        if r["station"] is None:
+            default = rules.RuleSetting(r["threshold"], r["window_days"])
+    for r in rows:
+        if r["station"] is not None:
+            custom[(r["threshold"], r["window_days"])].append(r["station"])
+    custom[(default.threshold, default.window_days)].append(None)
+    return custom
+
+
+def _in_list(column: str, values) -> str:
+    return f"{column} IN ({', '.join(str(int(v)) for v in values) or 'NULL'})"
+
+
+async def newest(batch: int | None) -> datetime | None:
+    """The time detection counts back from: the newest call (of the import, when one is given)."""
+    query = Call.select(Call.received_at).where(Call.non_police.eq(False)).order_by(
+        Call.received_at, ascending=False).limit(1)
+    if batch is not None:
+        query = query.where(Call.batch == batch)
+    row = await query.first()
+    return row["received_at"] if row else None
+
+
+async def repeats(rule: str, stations: set[int] | None, batch: int | None,
+                  since: datetime) -> tuple[list[rules.Flag], dict[int, int]]:
+    """Flags of repeat_caller or repeat_place among the calls after `since`, and the grid of
+    every flagged call."""
+    settings = await _station_settings(rule)
+    custom_stations = [s for group in settings.values() for s in group if s is not None]
+    flags: dict[str, rules.Flag] = {}
+    grids: dict[int, int] = {}
+    for (threshold, window), applies in settings.items():
+        named = [s for s in applies if s is not None]
+        conditions = []
+        if None in applies:  # the default: stations without their own setting
+            conditions.append(f"(station IS NULL OR NOT {_in_list('station', custom_stations)})"
+                              if custom_stations else "1 = 1")
+        if named:
+            conditions.append(_in_list("station", named))
+        where = "received_at > {} AND (" + " OR ".join(conditions) + ")"
+        if stations is not None:
+            where += f" AND {_in_list('station', stations)}"
+        if batch is not None:
+            key = KEYS[rule]
+            where += f" AND {key} IN (SELECT {key} FROM call WHERE batch = {int(batch)})"
+        for row in await Call.raw(_dense_sql(rule, threshold, window, where), since):
+            flag = flags.setdefault(row["k"], rules.Flag(rule, row["k"], row["station"]))
+            flag.call_ids.append(row["id"])
+            flag.station = row["station"]
+            if row["grid"]:
+                grids[row["id"]] = row["grid"]
+    return list(flags.values()), grids
+
+
+async def surges(stations: set[int] | None, as_of: datetime) -> tuple[list[rules.Flag], dict[int, int]]:
+    """一类多发, per station and category, for the 7 days up to `as_of`."""
+    recent_start = as_of - timedelta(days=7)
+    base_start = recent_start - timedelta(weeks=rules.SURGE_BASE_WEEKS)
+
+    def window():  # a new query each time: Piccolo's where() changes the query it is called on
+        query = Call.select(Call.id, Call.station, Call.category, Call.received_at, Call.grid).where(
+            Call.non_police.eq(False) & (Call.received_at > base_start) & (Call.received_at <= as_of))
+        return query if stations is None else query.where(Call.station.is_in(list(stations) or [-1]))
+
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in await window():
+        groups[(row["station"], row["category"])].append(row)
+    setting_for = await setting_lookup()
+    flags, grids = [], {}
+    for (station, category), rows in groups.items():
+        recent = [r for r in rows if r["received_at"] > recent_start]
+        if rules.surge(len(recent), len(rows) - len(recent), setting_for(station, category, "category_surge")):
+            flags.append(rules.Flag("category_surge", f"{station or 0}:{category}", station, [r["id"] for r in recent]))
+            grids.update({r["id"]: r["grid"] for r in recent if r["grid"]})
+    return flags, grids
+
+
+async def setting_lookup():
+    rows = await DetectionSetting.select()
+    table = {(r["station"], r["category"], r["rule"]): rules.RuleSetting(r["threshold"], r["window_days"])
+             for r in rows}
+
+    def setting_for(station, category, rule):
+        return (table.get((station, category, rule)) or table.get((station, "", rule))
+                or table.get((None, "", rule)) or rules.DEFAULT_SETTINGS[rule])
+
+    return setting_for

@@ -1,0 +1,88 @@
+"""The detection rules run in SQL (window functions) must agree with the plain-Python rules of
+domain/calls.py, which the unit tests pin down on their thresholds and window edges."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.domain import calls as rules
+from app.services import detection
+from app.tables import Call, DetectionSetting
+from tests.conftest import run
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def reference(rows: list[dict], rule: str):
+    calls = [rules.Call(r["id"], r["received_at"], r["caller_key"], rules.place_key(r["place"], r["address_key"]),
+                        r["station"], r["category"]) for r in rows]
+
+    def setting_for(_station, _category, name):
+        return rules.DEFAULT_SETTINGS[name]
+
+    if rule == "category_surge":
+        return {f.key: set(f.call_ids) for f in rules.detect_surges(calls, max(c.at for c in calls), setting_for)}
+    return {f.key: set(f.call_ids) for f in rules.detect_repeats(calls, rule, setting_for)}
+
+
+def insert_random(seed: int, n: int) -> list[dict]:
+    rng = random.Random(seed)
+    values = []
+    for i in range(n):
+        # Whole minutes around the 30-day edge make "exactly 30 days" common.
+        at = T0 + timedelta(days=rng.choice([0, 1, 15, 29, 30, 31, 45, 60]) + rng.randrange(90),
+                            minutes=rng.choice([0, 0, 0, 1]))
+        phone = rng.choice(["13800000001", "13800000002", "13800000003", None])
+        place = rng.choice([None, None])
+        values.append(Call(call_id=f"R{seed}-{i}", received_at=at, caller_phone=phone or "", caller_key=phone,
+                           address="x", address_key=rng.choice(["addr-a", "addr-b", "addr-c"]), category=rng.choice(
+                               ["纠纷", "盗窃"]), station=None, place=place))
+    run(Call.insert(*values))
+    return run(Call.select())
+
+
+@pytest.mark.parametrize("rule", ["repeat_caller", "repeat_place"])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 40))
+def test_sql_detection_agrees_with_the_reference_rules(db, rule, seed, n):
+    run(Call.delete(force=True))
+    rows = insert_random(seed, n)
+    flags, _grids = run(detection.repeats(rule, None, None, T0 - timedelta(days=1)))
+    assert {f.key: set(f.call_ids) for f in flags} == reference(rows, rule)
+
+
+def test_surges_agree_with_the_reference_rule(db):
+    rng = random.Random(3)
+    values = [Call(call_id=f"S{i}", received_at=T0 + timedelta(days=35) - timedelta(hours=rng.randrange(35 * 24)),
+                   caller_key=None, address="x", address_key="x", category=rng.choice(["盗窃", "纠纷", "求助"]))
+              for i in range(60)]
+    values += [Call(call_id=f"B{i}", received_at=T0 + timedelta(days=35) - timedelta(hours=i), caller_key=None,
+                    address="x", address_key="x", category="诈骗") for i in range(6)]
+    run(Call.insert(*values))
+    rows = run(Call.select())
+    flags, _grids = run(detection.surges(None, max(r["received_at"] for r in rows)))
+    assert {f.key: set(f.call_ids) for f in flags} == reference(rows, "category_surge")
+    assert "0:诈骗" in {f.key for f in flags}
+
+
+def test_detection_looks_back_from_the_newest_call_only(db):
+    old = [Call(call_id=f"O{i}", received_at=T0 + timedelta(days=i), caller_key="13900000001", address="x",
+                address_key="x", category="c") for i in range(3)]
+    run(Call.insert(*old))
+    assert run(detection.repeats("repeat_caller", None, None, T0 - timedelta(days=1)))[0]
+    assert run(detection.repeats("repeat_caller", None, None, T0 + timedelta(days=1)))[0] == []
+
+
+def test_a_stations_own_threshold_is_used_in_sql(db, demo):
+    from app.tables import Station
+
+    station = run(Station.select(Station.id).first())["id"]
+    run(Call.insert(*[Call(call_id=f"T{i}", received_at=T0 + timedelta(days=i), caller_key="13900000009",
+                           address="x", address_key="x", category="c", station=station) for i in range(3)]))
+    assert [f.key for f in run(detection.repeats("repeat_caller", None, None, T0 - timedelta(days=1)))[0]] == ["13900000009"]
+    run(DetectionSetting.insert(DetectionSetting(station=station, rule="repeat_caller", threshold=4, window_days=30)))
+    assert run(detection.repeats("repeat_caller", None, None, T0 - timedelta(days=1)))[0] == []
