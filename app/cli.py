@@ -22,8 +22,10 @@ def migrate() -> None:
     if not result.success:
         raise SystemExit(f"migration failed: {result.message}")
     from app.services.fieldwork_lists import ensure_topics
+    from app.services.report_lists import ensure_categories
 
     asyncio.run(ensure_topics())
+    asyncio.run(ensure_categories())
 
 
 def _serve(host: str, port: int, workers: int) -> None:

@@ -30,6 +30,7 @@ from app.routes.fieldwork_admin import FieldworkAdminController
 from app.routes.home import HomeController
 from app.routes.org import OrgController
 from app.routes.people import PeopleController
+from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.settings import Settings
 from app.templating import STATIC_DIR, template_config
 
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReviewsController,
             FieldworkController,
             FieldworkAdminController,
+            ReportPublicController,
+            ReportStaffController,
+            ReportAdminController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False,
                 cache_control=None,

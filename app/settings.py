@@ -37,6 +37,13 @@ class Settings:
     invitation_hours: float = 48
     # Work orders: 问效 (review the effect) comes this many days after handling.
     review_days: float = 30
+    # Resident reports: the public form takes a burst of report_burst per client IP, then
+    # report_per_minute; tracking pages answer track_per_minute lookups per client IP; an
+    # Open311 client (API key) may file open311_per_minute reports.
+    report_burst: int = 5
+    report_per_minute: float = 1
+    track_per_minute: int = 30
+    open311_per_minute: int = 60
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
 
@@ -64,6 +71,10 @@ class Settings:
             session_max_days=float(env("QIANMO_SESSION_MAX_DAYS", cls.session_max_days)),
             invitation_hours=float(env("QIANMO_INVITATION_HOURS", cls.invitation_hours)),
             review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
+            report_burst=int(env("QIANMO_REPORT_BURST", cls.report_burst)),
+            report_per_minute=float(env("QIANMO_REPORT_PER_MINUTE", cls.report_per_minute)),
+            track_per_minute=int(env("QIANMO_TRACK_PER_MINUTE", cls.track_per_minute)),
+            open311_per_minute=int(env("QIANMO_OPEN311_PER_MINUTE", cls.open311_per_minute)),
         )
 
     @property

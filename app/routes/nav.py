@@ -24,6 +24,8 @@ NAV = [
     NavItem("logs", "/field/logs", N_("Field logs"), "reports", ("analyst",)),
     NavItem("calls", "/calls", N_("110 calls"), "orders", ("analyst",)),
     NavItem("area", "/area", N_("My area"), "fieldwork", FIELD_ROLES),
+    # Resident reports: grid workers here; officers' bar is full (home page links it for them).
+    NavItem("reports", "/reports", N_("Reports"), "requests", ("grid_worker",)),
     NavItem("people", "/people", N_("People"), "volunteers", ("admin", "supervisor")),
     NavItem("org", "/admin/org", N_("Organisation"), "org", ("admin",)),
     NavItem("me", "/me", N_("Me"), "me", ("signed_in",)),

@@ -10,7 +10,7 @@ from app.domain import calls as call_rules
 from app.domain import orders as order_rules
 from app.domain.access import Principal
 from app.i18n import N_
-from app.services import audit, calls, scope
+from app.services import audit, calls, detection, scope
 from app.services.auth import now
 from app.tables import Call, FieldLog, PreventionReview, Station, WorkOrder, WorkOrderStep
 
@@ -70,9 +70,7 @@ async def overview(principal: Principal, today: date, tz: str) -> dict:
     stations = await _stations(principal)
     metrics = await calls.metrics(principal, today - timedelta(days=29), today, tz)
     start = call_rules.period_bounds(today - timedelta(weeks=TREND_WEEKS) + timedelta(days=1), today, tz)[0]
-    times = [r["received_at"] for r in await _in(Call.select(Call.received_at).where(Call.received_at >= start),
-                                                   Call.station, stations)]
-    weeks = call_rules.weekly_buckets(times, start, TREND_WEEKS)
+    weeks = await _weekly(start, stations)
     states: dict[str, int] = defaultdict(int)
     for r in await _in(WorkOrder.select(WorkOrder.state), WorkOrder.station, stations):
         states[r["state"]] += 1
@@ -82,6 +80,19 @@ async def overview(principal: Principal, today: date, tz: str) -> dict:
             "disputes_closed": await _in(WorkOrder.count().where(
                 (WorkOrder.state == "closed") & (WorkOrder.rule == "manual")), WorkOrder.station, stations),
             "orders_closed": states.get("closed", 0)}
+
+
+async def _weekly(start: datetime, stations: list[int] | None) -> list[int]:
+    """Calls per week since `start`, counted by the database."""
+    where = "" if stations is None else f" AND station IN ({', '.join(str(int(s)) for s in stations)})"
+    week = detection.whole_weeks_since("{}")
+    rows = await Call.raw(f"SELECT {week} AS week, COUNT(*) AS n FROM call WHERE received_at >= {{}}{where} "
+                          "GROUP BY 1", start, start)
+    counts = [0] * TREND_WEEKS
+    for r in rows:
+        if 0 <= int(r["week"]) < TREND_WEEKS:
+            counts[int(r["week"])] = int(r["n"])
+    return counts
 
 
 async def _median_hours(stations: list[int] | None) -> dict[str, float]:

@@ -18,10 +18,18 @@ KEYS = {
 }
 
 
-def _days_between(later: str, earlier: str) -> str:
+def days_between(later: str, earlier: str) -> str:
     if isinstance(Call._meta.db, SQLiteEngine):
         return f"(julianday({later}) - julianday({earlier}))"
     return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
+
+
+def whole_weeks_since(start_placeholder: str) -> str:
+    """The number of whole weeks from a start time to received_at (which is never earlier)."""
+    days = days_between("received_at", start_placeholder)
+    if isinstance(Call._meta.db, SQLiteEngine):
+        return f"CAST({days} / 7 AS INTEGER)"
+    return f"CAST(FLOOR({days} / 7) AS INTEGER)"
 
 
 def _dense_sql(rule: str, threshold: int, window_days: int, where: str) -> str:
@@ -29,7 +37,7 @@ def _dense_sql(rule: str, threshold: int, window_days: int, where: str) -> str:
     a call ends such a window when the call threshold-1 before it is close enough; a call is
     in one when it or one of the threshold-1 calls after it ends one."""
     key, n = KEYS[rule], int(threshold)
-    span = _days_between("received_at", f"LAG(received_at, {n - 1}) OVER (PARTITION BY k ORDER BY received_at, id)")
+    span = days_between("received_at", f"LAG(received_at, {n - 1}) OVER (PARTITION BY k ORDER BY received_at, id)")
     return f"""
         WITH keyed AS (
             SELECT id, station, grid, received_at, {key} AS k FROM call

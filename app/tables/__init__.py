@@ -15,6 +15,7 @@ from app.tables.people import (
     RateLimitHit,
     UserSession,
 )
+from app.tables.reports import Report, ReportCategory, ReportPhoto, ReportPoster, ReportReporter, ReportStep
 from app.tables.reviews import PreventionReview
 from app.tables.volunteers import Observation, PatrolShift, ShiftSignup, VolunteerApplication, VolunteerProfile
 
@@ -25,5 +26,6 @@ ALL_TABLES = [
     Topic, FieldLog, MediationParty, FieldLogLink, Photo, AgreementTemplate,
     CallImport, Call, AddressMapping, NonPoliceCategory, DetectionSetting, WorkOrder, WorkOrderCall, WorkOrderStep,
     PreventionReview,
+    ReportCategory, ReportPoster, Report, ReportReporter, ReportPhoto, ReportStep,
     VolunteerApplication, VolunteerProfile, PatrolShift, ShiftSignup, Observation,
 ]

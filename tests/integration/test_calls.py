@@ -269,6 +269,8 @@ def test_the_dashboard_shows_the_repeat_share_and_orders_by_state(analyst, setti
     page = analyst.get("/dashboard", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "66.7%" in page.text  # 2 of 3 calls repeat a call of the 30 days before
+    weekly = re.search(r'aria-label="Calls per week: ([\d, ]+)"', page.text).group(1)
+    assert sum(int(n) for n in weekly.split(", ")) == 3
     assert "no data a year before" in page.text
 
 

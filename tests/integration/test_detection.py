@@ -86,3 +86,23 @@ def test_a_stations_own_threshold_is_used_in_sql(db, demo):
     assert [f.key for f in run(detection.repeats("repeat_caller", None, None, T0 - timedelta(days=1)))[0]] == ["13900000009"]
     run(DetectionSetting.insert(DetectionSetting(station=station, rule="repeat_caller", threshold=4, window_days=30)))
     assert run(detection.repeats("repeat_caller", None, None, T0 - timedelta(days=1)))[0] == []
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40))
+def test_sql_repeat_counts_agree_with_the_reference(db, seed, n):
+    from datetime import date
+
+    from app.services import calls
+
+    run(Call.delete(force=True))
+    rows = insert_random(seed, n)
+    start, end = date(2026, 2, 1), date(2026, 3, 31)
+    low, high = rules.period_bounds(start, end, "Asia/Shanghai")
+    times: dict[str, list] = {}
+    for r in sorted(rows, key=lambda r: (r["received_at"], r["id"])):
+        if r["caller_key"]:
+            times.setdefault(r["caller_key"], []).append(r["received_at"])
+    expected_total = sum(1 for r in rows if low <= r["received_at"] < high)
+    result = run(calls.metrics(None, start, end, "Asia/Shanghai"))
+    assert (result["total_calls"], result["repeat_calls"]) == (expected_total, rules.count_repeat_calls(times, low, high))

@@ -1,0 +1,349 @@
+"""Resident reports: the public pages (poster form /r/{code}, general form /report, tracking
+/t/{code}), staff triage (/reports) and the admin pages for categories and QR posters
+(/admin/reports). Public forms are plain posts (no htmx needed), rate limited per client."""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import File, Redirect, Template
+
+from app.domain import reports as rules
+from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
+from app.i18n import N_, get_locale
+from app.middleware import current_request
+from app.routes.guards import admin_only, principal, requires
+from app.services import ratelimit, report_lists, report_posters, reports
+from app.services.audit import actor_of
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+NO_STORE = {"Cache-Control": "no-store"}
+POSTER_ROLES = ("admin", "officer")
+TOO_MANY = N_("You have sent several reports in a short time. Please wait a minute and send again.")
+
+
+# --- the public form --------------------------------------------------------------------------
+
+async def _read(request: Request) -> tuple[dict, Processed | PhotoError | None]:
+    form = await request.form()
+    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = form.get("photo")
+    photo: Processed | PhotoError | None = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        try:
+            photo = process(await upload.read())
+        except PhotoError as exc:
+            photo = exc
+    return raw, photo
+
+
+async def _form(request: Request, action: str, where: reports.Where | None, values: dict, errors: dict | None = None,
+                similar: list | None = None, status_code: int = 200, poster: bool = True) -> Template:
+    context = {
+        "action": action, "where": where, "values": values, "errors": errors or {}, "similar": similar or [],
+        "categories": await report_lists.categories(), "max_photo": MAX_BYTES, "honeypot": rules.HONEYPOT,
+        "from_poster": poster, "places": None if poster else await reports.public_places(),
+        "max_description": rules.MAX_DESCRIPTION, "statuses": rules.STATUSES,
+    }
+    return Template("reports/form.html", context=context, status_code=status_code, headers=NO_STORE)
+
+
+async def _submit(request: Request, action: str, where: reports.Where | None, poster: bool) -> Template | Redirect:
+    raw, photo = await _read(request)
+    raw.setdefault("client_uuid", str(uuid.uuid4()))
+    settings = request.app.state.settings
+    ip = current_request.get().ip or "unknown"
+    if not await ratelimit.allow_burst(f"report:{ip}", settings.report_burst, settings.report_per_minute):
+        return await _form(request, action, where, raw, {"form": TOO_MANY}, status_code=429, poster=poster)
+    if where is None:
+        return await _form(request, action, where, raw, {"place": N_("Choose where the problem is")},
+                           status_code=422, poster=poster)
+    outcome = await reports.submit(where, raw, photo, settings.upload_dir, get_locale(),
+                                   source="qr" if poster else "web")
+    if outcome.errors:
+        return await _form(request, action, where, raw, outcome.errors, status_code=422, poster=poster)
+    if outcome.similar:
+        return await _form(request, action, where, raw, similar=outcome.similar, poster=poster)
+    flag = "joined" if outcome.joined else "new"
+    return Redirect(f"/t/{outcome.tracking}?{flag}=1", status_code=303)
+
+
+async def _poster_where(code: str) -> tuple[dict | None, reports.Where | None]:
+    poster = await report_posters.by_code(code)
+    if poster is None or poster["retired_at"] is not None:
+        return poster, None
+    return poster, await reports.where_of_poster(poster)
+
+
+def _gone(poster: dict | None) -> Template:
+    """Unknown code: 404; a retired poster (or its place closed): 410. Both link to the general form."""
+    return Template("reports/poster_gone.html", context={"retired": poster is not None},
+                    status_code=404 if poster is None else 410)
+
+
+class ReportPublicController(Controller):
+    """Pages for residents: no sign-in, rate limited, in Chinese unless they pick English."""
+
+    path = "/"
+    include_in_schema = False
+
+    @get("/r/{code:str}", name="report_poster_form")
+    async def poster_form(self, request: Request, code: FromPath[str]) -> Template:
+        poster, where = await _poster_where(code)
+        if where is None:
+            return _gone(poster)
+        return await _form(request, f"/r/{poster['code']}", where, {"client_uuid": str(uuid.uuid4())})  # type: ignore[index]
+
+    @post("/r/{code:str}", name="report_poster_submit", status_code=200)
+    async def poster_submit(self, request: Request, code: FromPath[str]) -> Template | Redirect:
+        poster, where = await _poster_where(code)
+        if where is None:
+            return _gone(poster)
+        return await _submit(request, f"/r/{poster['code']}", where, poster=True)  # type: ignore[index]
+
+    @get("/report", name="report_general_form")
+    async def general_form(self, request: Request, place: FromQuery[int | None] = None) -> Template:
+        values = {"client_uuid": str(uuid.uuid4()), "place": str(place or "")}
+        return await _form(request, "/report", None, values, poster=False)
+
+    @post("/report", name="report_general_submit", status_code=200)
+    async def general_submit(self, request: Request) -> Template | Redirect:
+        form = await request.form()
+        place = str(form.get("place", ""))
+        where = await reports.where_of_place(int(place)) if place.isdigit() and len(place) < 12 else None
+        return await _submit(request, "/report", where, poster=False)
+
+    @get("/report/similar", name="report_similar")
+    async def similar(self, category: FromQuery[str] = "", poster: FromQuery[str] = "",
+                      place: FromQuery[str] = "") -> Template:
+        """The "already reported" choice for the chosen category (the form asks for it with htmx)."""
+        where = None
+        if poster:
+            _poster, where = await _poster_where(poster)
+        elif place.isdigit() and len(place) < 12:
+            where = await reports.where_of_place(int(place))
+        rows = await reports.similar_for_code(where, category[:32]) if where else []
+        return Template("reports/_similar.html", context={"similar": rows, "values": {}, "statuses": rules.STATUSES}, headers={"Vary": "HX-Request"})
+
+    @get("/t", name="report_track_lookup")
+    async def lookup(self, code: FromQuery[str] = "") -> Template | Redirect:
+        if code:
+            normalised = rules.normalise_code(code) or code.strip()[:20]
+            return Redirect(f"/t/{normalised}", status_code=303)
+        return Template("reports/track_lookup.html", context={"code": ""})
+
+    @get("/t/{code:str}", name="report_track")
+    async def track(self, request: Request, code: FromPath[str], new: FromQuery[bool] = False,
+                    joined: FromQuery[bool] = False, rated: FromQuery[bool] = False) -> Template:
+        limited = await _track_limited(request)
+        view = None if limited else await reports.track(code)
+        if view is None:
+            return _unknown(code, limited)
+        return _track_page(view, {"new": new, "joined": joined, "rated": rated})
+
+    @post("/t/{code:str}/rate", name="report_rate", status_code=200)
+    async def rate(self, request: Request, code: FromPath[str],
+                   data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        limited = await _track_limited(request)
+        errors = None if limited else await reports.rate(code, data)
+        if errors is None:
+            return _unknown(code, limited)
+        if errors:
+            view = await reports.track(code)
+            return _track_page(view, {}, errors=errors, values=data, status_code=422)  # type: ignore[arg-type]
+        return Redirect(f"/t/{rules.normalise_code(code)}?rated=1", status_code=303)
+
+    @get("/t/{code:str}/photos/{photo_id:int}", name="report_track_photo")
+    async def photo(self, request: Request, code: FromPath[str], photo_id: FromPath[int]) -> File:
+        path = await reports.tracking_photo(code, photo_id, request.app.state.settings.upload_dir)
+        if path is None:
+            raise NotFoundException()
+        return File(path, media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=86400", "Referrer-Policy": "no-referrer"})
+
+
+async def _track_limited(request: Request) -> bool:
+    ip = current_request.get().ip or "unknown"
+    from datetime import timedelta
+
+    return not await ratelimit.allow(f"track:{ip}", request.app.state.settings.track_per_minute, timedelta(minutes=1))
+
+
+def _unknown(code: str, limited: bool) -> Template:
+    """A wrong code and a code that does not exist get the same answer (and both count against
+    the client's lookups), so the page tells nothing about which codes exist."""
+    return Template("reports/track_lookup.html", context={"code": code[:20], "unknown": not limited,
+                                                          "limited": limited},
+                    status_code=429 if limited else 404, headers=NO_STORE)
+
+
+def _track_page(view: dict, flags: dict, errors: dict | None = None, values: dict | None = None,
+                status_code: int = 200) -> Template:
+    return Template("reports/track.html", status_code=status_code,
+                    headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
+                    context={**view, "flags": flags, "errors": errors or {}, "values": values or {},
+                             "statuses": rules.STATUSES, "step_label": reports.step_label})
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+class ReportStaffController(Controller):
+    path = "/reports"
+    guards = [requires(*reports.STAFF)]
+    include_in_schema = False
+
+    @get("/", name="report_queue")
+    async def queue(self, request: Request, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
+                    mine: FromQuery[bool] = False) -> Template:
+        criteria = reports.QueueFilter(status=status if status in (*rules.STATUSES, "open", "all") else "open",
+                                       sort="joined" if sort == "joined" else "newest", mine=mine)
+        user = principal(request)
+        rows = await reports.queue(user, criteria)  # type: ignore[arg-type]
+        return Template("reports/queue.html", context={
+            "rows": rows, "criteria": criteria, "statuses": rules.STATUSES,
+            "counts": await reports.counts(user)})  # type: ignore[arg-type]
+
+    @get("/{report_id:int}", name="report_detail")
+    async def detail(self, request: Request, report_id: FromPath[int]) -> Template:
+        return await _detail(request, report_id)
+
+    @post("/{report_id:int}/steps", name="report_step", status_code=200)
+    async def step(self, request: Request, report_id: FromPath[int],
+                   data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        action = data.get("action", "")
+        errors = await reports.act(principal(request), report_id, action, data)  # type: ignore[arg-type]
+        if errors is None:
+            raise NotFoundException()
+        if errors:
+            return await _detail(request, report_id, errors=errors, values=data, status_code=422)
+        return Redirect(f"/reports/{report_id}?done={action}#timeline", status_code=303)
+
+    @post("/{report_id:int}/phones", name="report_phones", status_code=200)
+    async def phones(self, request: Request, report_id: FromPath[int]) -> Template:
+        shown = await reports.reveal_phones(principal(request), report_id)  # type: ignore[arg-type]
+        if shown is None:
+            raise NotFoundException()
+        return await _detail(request, report_id, phones={r["id"]: r["phone"] for r in shown})
+
+    @get("/photos/{photo_id:int}", name="report_photo")
+    async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
+        path = await reports.staff_photo(principal(request), photo_id,  # type: ignore[arg-type]
+                                         request.app.state.settings.upload_dir)
+        if path is None:
+            raise NotFoundException()
+        return File(path, media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+async def _detail(request: Request, report_id: int, errors: dict | None = None, values: dict | None = None,
+                  phones: dict | None = None, status_code: int = 200) -> Template:
+    report = await reports.get(principal(request), report_id)  # type: ignore[arg-type]
+    if report is None:
+        raise NotFoundException()
+    return Template("reports/detail.html", status_code=status_code, headers=NO_STORE, context={
+        "report": report, "errors": errors or {}, "values": values or {}, "phones": phones or {},
+        "statuses": rules.STATUSES, "step_label": reports.step_label, "done": request.query_params.get("done", ""),
+        "assignees": await reports.assignee_choices(report), "agencies": await reports.agency_choices()})
+
+
+# --- admin: categories and posters ---------------------------------------------------------------
+
+async def _categories_page(form: report_lists.CategoryForm | None = None, status_code: int = 200) -> Template:
+    return Template("reports/admin.html", status_code=status_code, context={
+        "categories": await report_lists.categories(include_inactive=True),
+        "form": form or report_lists.CategoryForm()})
+
+
+class ReportAdminController(Controller):
+    path = "/admin/reports"
+    include_in_schema = False
+
+    @get("/", name="report_admin", guards=[admin_only])
+    async def index(self) -> Template:
+        return await _categories_page()
+
+    @post("/categories", name="report_category_create", guards=[admin_only], status_code=200)
+    async def create_category(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        form = report_lists.CategoryForm.from_data(data)
+        if await report_lists.save_category(form, actor_of(principal(request))) is None:
+            return await _categories_page(form, status_code=422)
+        return Redirect("/admin/reports", status_code=303)
+
+    @get("/categories/{category_id:int}", name="report_category_edit", guards=[admin_only])
+    async def edit_category(self, category_id: FromPath[int]) -> Template:
+        row = await report_lists.category(category_id)
+        if row is None:
+            raise NotFoundException()
+        form = report_lists.CategoryForm(row["code"], row["name_zh"], row["name_en"], row["hint_zh"], row["hint_en"])
+        return Template("reports/admin_category.html", context={"category": row, "form": form})
+
+    @post("/categories/{category_id:int}", name="report_category_update", guards=[admin_only], status_code=200)
+    async def update_category(self, request: Request, category_id: FromPath[int],
+                              data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        row = await report_lists.category(category_id)
+        if row is None:
+            raise NotFoundException()
+        form = report_lists.CategoryForm.from_data({**data, "code": row["code"]})
+        if await report_lists.save_category(form, actor_of(principal(request)), category_id) is None:
+            return Template("reports/admin_category.html", status_code=422, context={"category": row, "form": form})
+        return Redirect("/admin/reports", status_code=303)
+
+    @post("/categories/{category_id:int}/active", name="report_category_active", guards=[admin_only],
+          status_code=303)
+    async def toggle_category(self, request: Request, category_id: FromPath[int],
+                              data: Annotated[dict[str, str], FORM]) -> Redirect:
+        if not await report_lists.set_active(category_id, data.get("active") == "1", actor_of(principal(request))):
+            raise NotFoundException()
+        return Redirect("/admin/reports", status_code=303)
+
+    @get("/posters", name="report_posters", guards=[requires(*POSTER_ROLES)])
+    async def posters(self, request: Request) -> Template:
+        user = principal(request)
+        return Template("reports/posters.html", context={
+            "grids": await report_posters.overview(user),  # type: ignore[arg-type]
+            "offices": await report_posters.offices(user),  # type: ignore[arg-type]
+            "retired": request.query_params.get("retired", "")})
+
+    @get("/posters/{kind:str}/{unit_id:int}", name="report_poster_print", guards=[requires(*POSTER_ROLES)])
+    async def poster(self, request: Request, kind: FromPath[str], unit_id: FromPath[int]) -> Template:
+        user = principal(request)
+        pair = await report_posters.ensure(user, kind, unit_id, actor_of(user)) if kind in report_posters.KINDS \
+            else None  # type: ignore[arg-type]
+        if pair is None:
+            raise NotFoundException()
+        return await _poster_page(request, [pair], back="/admin/reports/posters", single=True)
+
+    @get("/posters/grid-places/{grid_id:int}", name="report_poster_batch", guards=[requires(*POSTER_ROLES)])
+    async def batch(self, request: Request, grid_id: FromPath[int]) -> Template:
+        user = principal(request)
+        found = await report_posters.grid_batch(user, grid_id, actor_of(user))  # type: ignore[arg-type]
+        if found is None:
+            raise NotFoundException()
+        _grid, pages = found
+        return await _poster_page(request, pages, back="/admin/reports/posters", single=False)
+
+    @post("/poster-codes/{poster_id:int}/retire", name="report_poster_retire", guards=[requires(*POSTER_ROLES)],
+          status_code=303)
+    async def retire(self, request: Request, poster_id: FromPath[int]) -> Redirect:
+        user = principal(request)
+        fresh = await report_posters.retire(user, poster_id, actor_of(user))  # type: ignore[arg-type]
+        if fresh is None:
+            raise NotFoundException()
+        return Redirect(f"/admin/reports/posters/{fresh['kind']}/{fresh['unit_id']}?reissued=1", status_code=303)
+
+
+async def _poster_page(request: Request, pairs: list[tuple[dict, dict]], back: str, single: bool) -> Template:
+    base = request.app.state.settings.public_base_url
+    pages = []
+    for unit, poster in pairs:
+        url = f"{base}/r/{poster['code']}"
+        contact = await reports.station_contact(unit["station"])
+        pages.append({"unit": unit, "poster": poster, "url": url, "station": contact,
+                      "svg": report_posters.qr_svg(url, unit["name"])})
+    return Template("reports/poster.html", headers=NO_STORE, context={
+        "pages": pages, "back": back, "single": single, "reissued": request.query_params.get("reissued", "")})

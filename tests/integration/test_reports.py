@@ -1,0 +1,360 @@
+"""Resident reports end to end through HTTP: posters, the public form (photo, join instead of
+duplicate, idempotent resend), abuse (rate limit, honeypot, retired and unknown codes, escaped
+text), tracking-code secrecy, staff handling, rating and the reopen rule, categories.
+Runs on SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+
+from app.services import report_lists
+from app.services.auth import now
+from app.tables import (
+    AuditEvent,
+    Grid,
+    Place,
+    RateLimitHit,
+    Report,
+    ReportPhoto,
+    ReportPoster,
+    ReportReporter,
+    ReportStep,
+)
+from tests.conftest import run
+
+TRACKING = re.compile(r"/t/([A-Z2-9]{8})\?")
+
+
+@pytest.fixture
+def reports_ready(client, demo):
+    run(report_lists.ensure_categories())
+    return client
+
+
+def place_named(name: str) -> int:
+    return run(Place.select(Place.id).where(Place.name == name).first())["id"]
+
+
+def poster_code(client, place: int) -> str:
+    """An officer prints the place's poster; the code is read off the page like a resident would."""
+    client.sign_in_as("officer")
+    page = client.get(f"/admin/reports/posters/place/{place}")
+    assert page.status_code == 200, page.text
+    code = re.search(r"/r/([A-Z2-9]{8})<", page.text).group(1)
+    client.post("/signout")
+    client.http.cookies.clear()
+    return code
+
+
+def jpeg(exif_gps: bool = True) -> bytes:
+    image = Image.new("RGB", (2000, 1500), (10, 120, 60))
+    exif = Image.Exif()
+    if exif_gps:
+        exif[0x8825] = {1: "N", 2: (34.0, 12.0, 30.0), 3: "E", 4: (118.0, 20.0, 10.0)}
+        exif[0x010F] = "PhoneMaker"
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def form(**extra) -> dict:
+    return {"client_uuid": str(uuid.uuid4()), "category": "noise", "description": "楼上每晚11点后装修电钻声",
+            "phone": "13912345678", **extra}
+
+
+def send(client, code: str, data: dict, photo: bytes | None = None, **kw):
+    files = {"photo": ("p.jpg", photo, "image/jpeg")} if photo else None
+    return client.post(f"/r/{code}", data=data, files=files, **kw)
+
+
+def tracking_of(response) -> str:
+    assert response.status_code == 303, response.text[:2000]
+    return TRACKING.search(response.headers["location"]).group(1)
+
+
+def test_a_resident_reports_from_a_poster_with_a_photo_and_follows_it(reports_ready):
+    place = place_named("泰和花园")
+    code = poster_code(reports_ready, place)
+    page = reports_ready.get(f"/r/{code}")
+    assert page.status_code == 200 and "泰和花园" in page.text and "噪音扰民" in page.text
+    assert 'name="website"' in page.text  # the honeypot is there, hidden by CSS
+    tracking = tracking_of(send(reports_ready, code, form(), photo=jpeg()))
+    [report] = run(Report.select())
+    assert (report["place"], report["status"], report["source"], report["reporters"]) == (place, "received", "qr", 1)
+    [reporter] = run(ReportReporter.select())
+    assert reporter["tracking"] == tracking and reporter["phone"] == "13912345678"
+    [photo] = run(ReportPhoto.select())
+    assert photo["width"] == 1600  # downscaled and re-encoded: EXIF gone
+    track = reports_ready.get(f"/t/{tracking}?new=1")
+    assert track.status_code == 200
+    assert tracking in track.text and "已受理" not in track.text and "已收到" in track.text
+    assert "139****5678" in track.text and "13912345678" not in track.text  # masked even to the resident
+    assert track.headers["cache-control"] == "no-store"
+    image = reports_ready.get(f"/t/{tracking}/photos/{photo['id']}")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(image.content)).getexif() == {}
+    events = run(AuditEvent.select().where(AuditEvent.object_type == "report"))
+    assert [(e["action"], e["actor_role"]) for e in events] == [("create", "resident")]
+
+
+def test_the_same_form_sent_twice_makes_one_report(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    data = form()
+    first = tracking_of(send(reports_ready, code, data))
+    again = tracking_of(send(reports_ready, code, data))
+    assert first == again
+    assert run(Report.count()) == 1 and run(ReportReporter.count()) == 1
+
+
+def test_a_second_resident_is_asked_and_joins_instead_of_duplicating(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    first = tracking_of(send(reports_ready, code, form()))
+    # The form offers the open report as soon as the category is chosen (htmx part)...
+    part = reports_ready.get(f"/report/similar?category=noise&poster={code}")
+    assert "已有人反映" in part.text and 'name="join"' in part.text
+    assert "楼上" not in part.text  # never another resident's words
+    # ...and a plain post without an answer is asked before anything is written.
+    data = form(description="同一个装修噪音，周末早上7点就开始", phone="13800000002")
+    asked = send(reports_ready, code, data)
+    assert asked.status_code == 200 and 'name="join"' in asked.text
+    assert "同一个装修噪音" in asked.text  # the resident's text is kept
+    assert run(ReportReporter.count()) == 1
+    [report] = run(Report.select(Report.id))
+    second = tracking_of(send(reports_ready, code, {**data, "join": str(report["id"])}))
+    assert second != first
+    assert run(Report.count()) == 1
+    assert run(Report.select(Report.reporters).first())["reporters"] == 2
+    joined = reports_ready.get(f"/t/{second}?joined=1")
+    assert "同一个装修噪音" in joined.text and "楼上每晚" not in joined.text
+    assert "13800000002" not in joined.text and "5678" not in joined.text  # no one else's contact data
+    # A different problem at the same place stays a report of its own.
+    tracking_of(send(reports_ready, code, form(description="另一件事", join="new")))
+    assert run(Report.count()) == 2
+
+
+def test_a_retired_poster_says_so_and_links_to_the_general_form(reports_ready):
+    place = place_named("泰和花园")
+    old = poster_code(reports_ready, place)
+    reports_ready.sign_in_as("officer")
+    poster_id = run(ReportPoster.select(ReportPoster.id).where(ReportPoster.code == old).first())["id"]
+    retired = reports_ready.post(f"/admin/reports/poster-codes/{poster_id}/retire")
+    assert retired.status_code == 303
+    page = reports_ready.get(retired.headers["location"])
+    new = re.search(r"/r/([A-Z2-9]{8})<", page.text).group(1)
+    assert new != old
+    gone = reports_ready.get(f"/r/{old}")
+    assert gone.status_code == 410 and "不再使用" in gone.text and 'href="/report"' in gone.text
+    assert send(reports_ready, old, form()).status_code == 410
+    assert reports_ready.get(f"/r/{new}").status_code == 200
+    unknown = reports_ready.get("/r/ABCDEFGH")
+    assert unknown.status_code == 404 and 'href="/report"' in unknown.text
+    assert run(Report.count()) == 0
+
+
+def test_the_public_form_is_rate_limited_per_client(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    answers = [send(reports_ready, code, form(category="other", description=f"第{i}件事", join="new")).status_code
+               for i in range(6)]
+    assert answers == [303] * 5 + [429]
+    refused = send(reports_ready, code, form(description="我的文字还在", join="new"))
+    assert refused.status_code == 429 and "我的文字还在" in refused.text
+    assert run(Report.count()) == 5
+    # One a minute after the burst: a minute later one more goes through.
+    run(RateLimitHit.update({RateLimitHit.window_start: RateLimitHit.window_start - timedelta(seconds=61)}).where(
+        RateLimitHit.bucket.like("report:%")))
+    assert send(reports_ready, code, form(join="new")).status_code == 303
+
+
+def test_the_honeypot_refuses_and_keeps_the_text(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    response = send(reports_ready, code, form(website="http://spam.example", description="机器人"))
+    assert response.status_code == 422 and "机器人" in response.text
+    assert run(Report.count()) == 0
+
+
+def test_bad_input_is_marked_and_kept_and_html_is_escaped(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    long = send(reports_ready, code, form(description="长" * 2001, phone="call me"))
+    assert long.status_code == 422 and "长" * 50 in long.text
+    assert 'id="e-description"' in long.text and 'id="e-phone"' in long.text
+    no_category = send(reports_ready, code, form(category=""))
+    assert no_category.status_code == 422 and 'id="e-category"' in no_category.text
+    bad_photo = send(reports_ready, code, form(), photo=b"not an image")
+    assert bad_photo.status_code == 422 and 'id="e-photo"' in bad_photo.text
+    script = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    tracking = tracking_of(send(reports_ready, code, form(description=script)))
+    page = reports_ready.get(f"/t/{tracking}")
+    assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    reports_ready.sign_in_as("officer")
+    staff = reports_ready.get("/reports")
+    assert "<img src=x" not in staff.text
+
+
+def test_tracking_codes_tell_nothing_about_which_exist(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    tracking = tracking_of(send(reports_ready, code, form()))
+    assert re.fullmatch(r"[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}", tracking)
+    wrong = "".join("A" if c != "A" else "B" for c in tracking)  # well formed, not issued
+    malformed = "0O1I-xx"
+    answers = [reports_ready.get(f"/t/{c}") for c in (wrong, malformed)]
+    assert [a.status_code for a in answers] == [404, 404]
+    def strip(text: str) -> str:  # the typed code is echoed back, and the CSRF token differs
+        return re.sub(r'csrftoken": "[^"]*"', "", text.replace(wrong, "X").replace(malformed, "X"))
+
+    assert strip(answers[0].text) == strip(answers[1].text)
+    assert reports_ready.get(f"/t/{tracking.lower()}").status_code == 200  # typed in lower case: fine
+    assert reports_ready.post(f"/t/{wrong}/rate", data={"rating": "5"}).status_code == 404
+
+
+def test_tracking_lookups_are_rate_limited(reports_ready, settings):
+    codes = [f"/t/{'AB' * 4}"] * settings.track_per_minute
+    assert {reports_ready.get(c).status_code for c in codes} == {404}
+    assert reports_ready.get(codes[0]).status_code == 429
+
+
+def handle(client, report_id: int, action: str, **data):
+    response = client.post(f"/reports/{report_id}/steps", data={"action": action, **data})
+    assert response.status_code == 303, response.text[:3000]
+    return response
+
+
+def test_staff_accept_reply_and_finish_and_the_resident_rates(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    tracking = tracking_of(send(reports_ready, code, form()))
+    report_id = run(Report.select(Report.id).first())["id"]
+    officer = reports_ready.sign_in_as("officer")
+    queue = reports_ready.get("/reports")
+    assert f"/reports/{report_id}" in queue.text and "泰和花园" in queue.text
+    detail = reports_ready.get(f"/reports/{report_id}")
+    assert "139****5678" in detail.text and "13912345678" not in detail.text
+    handle(reports_ready, report_id, "accept")
+    handle(reports_ready, report_id, "assign", assignee=str(officer))
+    handle(reports_ready, report_id, "note", text="物业电话已打，不对外")
+    handle(reports_ready, report_id, "reply", text="已联系物业，明日上门")
+    handle(reports_ready, report_id, "done", text="已处理：装修时间已调整")
+    shown = reports_ready.post(f"/reports/{report_id}/phones")
+    assert shown.status_code == 200 and "13912345678" in shown.text
+    reveal = run(AuditEvent.select().where(AuditEvent.action == "view_personal_data"))
+    assert [(e["object_type"], e["actor_id"]) for e in reveal] == [("report", officer)]
+    steps = run(ReportStep.select(ReportStep.kind, ReportStep.public, ReportStep.actor).order_by(ReportStep.id))
+    assert [s["kind"] for s in steps] == ["received", "accepted", "assigned", "note", "reply", "done"]
+    assert [s["actor"] for s in steps[1:]] == [officer] * 5
+    actions = [e["action"] for e in run(AuditEvent.select().where(AuditEvent.object_type == "report").order_by(
+        AuditEvent.id))]
+    assert actions == ["create", "accept", "assign", "note", "reply", "done", "view_personal_data"]
+    reports_ready.post("/signout")
+    reports_ready.http.cookies.clear()
+    page = reports_ready.get(f"/t/{tracking}")
+    assert "已联系物业，明日上门" in page.text and "已处理：装修时间已调整" in page.text
+    assert "物业电话已打" not in page.text  # internal notes stay internal
+    assert 'name="rating"' in page.text
+    rated = reports_ready.post(f"/t/{tracking}/rate", data={"rating": "5", "comment": "很快"})
+    assert rated.status_code == 303
+    assert run(ReportReporter.select(ReportReporter.rating).first())["rating"] == 5
+    assert 'name="rating"' not in reports_ready.get(f"/t/{tracking}").text  # rated once
+    assert run(Report.select(Report.status).first())["status"] == "done"
+
+
+def finish(client, report_id: int) -> None:
+    client.sign_in_as("officer")
+    handle(client, report_id, "done", text="处理完毕")
+    client.post("/signout")
+    client.http.cookies.clear()
+
+
+def test_an_unsatisfied_rating_reopens_once_within_seven_days(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    tracking = tracking_of(send(reports_ready, code, form()))
+    report_id = run(Report.select(Report.id).first())["id"]
+    finish(reports_ready, report_id)
+    assert reports_ready.post(f"/t/{tracking}/rate", data={"rating": "2"}).status_code == 303
+    report = run(Report.select().first())
+    assert report["status"] == "in_progress" and report["reopened_at"] is not None
+    assert "重新" in reports_ready.get(f"/t/{tracking}").text
+    # Done again, unsatisfied again: no second reopening.
+    finish(reports_ready, report_id)
+    assert reports_ready.post(f"/t/{tracking}/rate", data={"rating": "1"}).status_code == 303
+    assert run(Report.select(Report.status).first())["status"] == "done"
+
+
+def test_an_unsatisfied_rating_after_seven_days_does_not_reopen(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    tracking = tracking_of(send(reports_ready, code, form()))
+    report_id = run(Report.select(Report.id).first())["id"]
+    finish(reports_ready, report_id)
+    run(Report.update({Report.done_at: now() - timedelta(days=8)}).where(Report.id == report_id))
+    reports_ready.post(f"/t/{tracking}/rate", data={"rating": "1"})
+    assert run(Report.select(Report.status).first())["status"] == "done"
+    assert reports_ready.post(f"/t/{tracking}/rate", data={"rating": "3"}).status_code == 422  # once
+
+
+def test_staff_see_only_their_grids_reports(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))  # TH-01, office HH-TH
+    send(reports_ready, code, form())
+    report_id = run(Report.select(Report.id).first())["id"]
+    reports_ready.sign_in_as("grid_worker")  # TH-04 only
+    assert reports_ready.get(f"/reports/{report_id}").status_code == 404
+    assert f"/reports/{report_id}" not in reports_ready.get("/reports").text
+    assert reports_ready.post(f"/reports/{report_id}/steps", data={"action": "accept"}).status_code == 404
+
+
+def test_a_step_that_does_not_fit_the_state_is_refused(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    send(reports_ready, code, form())
+    report_id = run(Report.select(Report.id).first())["id"]
+    reports_ready.sign_in_as("officer")
+    handle(reports_ready, report_id, "close", text="重复")
+    again = reports_ready.post(f"/reports/{report_id}/steps", data={"action": "accept"})
+    assert again.status_code == 422
+    empty = reports_ready.post(f"/reports/{report_id}/steps", data={"action": "note", "text": " "})
+    assert empty.status_code == 422
+
+
+def test_the_general_form_needs_a_place(reports_ready):
+    page = reports_ready.get("/report")
+    assert page.status_code == 200 and "泰和花园" in page.text
+    missing = reports_ready.post("/report", data=form())
+    assert missing.status_code == 422 and 'id="e-place"' in missing.text
+    ok = reports_ready.post("/report", data=form(place=str(place_named("马赛公馆"))))
+    tracking_of(ok)
+    assert run(Report.select(Report.source, Report.poster).first()) == {"source": "web", "poster": None}
+
+
+def test_batch_printing_covers_every_place_of_a_grid(reports_ready):
+    reports_ready.sign_in_as("officer")
+    grid = run(Grid.select(Grid.id).where(Grid.code == "TH-01").first())["id"]
+    places = run(Place.count().where(Place.grid == grid))
+    page = reports_ready.get(f"/admin/reports/posters/grid-places/{grid}")
+    assert page.status_code == 200
+    assert page.text.count('class="poster"') == places
+    assert run(ReportPoster.count()) == places
+    again = reports_ready.get(f"/admin/reports/posters/grid-places/{grid}")
+    assert run(ReportPoster.count()) == places  # printed twice, same codes
+    assert sorted(re.findall(r"/r/([A-Z2-9]{8})<", again.text)) == sorted(re.findall(r"/r/([A-Z2-9]{8})<", page.text))
+    # The office and the grid have posters of their own.
+    office = reports_ready.get(f"/admin/reports/posters/grid/{grid}")
+    assert office.status_code == 200 and "扫码反映问题" in office.text
+
+
+def test_posters_of_other_stations_grids_are_not_printable_by_a_grid_worker(reports_ready):
+    reports_ready.sign_in_as("grid_worker")
+    assert reports_ready.get(f"/admin/reports/posters/place/{place_named('泰和花园')}").status_code == 403
+
+
+def test_admin_edits_categories_and_a_deactivated_one_is_not_offered(reports_ready):
+    reports_ready.sign_in_as("admin")
+    created = reports_ready.post("/admin/reports/categories", data={
+        "code": "pets", "name_zh": "宠物扰民", "name_en": "Pets", "hint_zh": "犬只未拴绳等", "hint_en": "Dogs off lead"})
+    assert created.status_code == 303
+    dup = reports_ready.post("/admin/reports/categories", data={"code": "pets", "name_zh": "x", "name_en": "y"})
+    assert dup.status_code == 422
+    category = run(report_lists.category("pets"))
+    reports_ready.post(f"/admin/reports/categories/{category['id']}/active", data={"active": "0"})
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    assert "宠物扰民" not in reports_ready.get(f"/r/{code}").text
+    assert send(reports_ready, code, form(category="pets")).status_code == 422
