@@ -173,6 +173,8 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/reports/posters/{kind:str}/{unit_id:int}"): POSTER_PRINTERS,  # reports
     ("GET", "/admin/reports/posters/grid-places/{grid_id:int}"): POSTER_PRINTERS,  # reports
     ("POST", "/admin/reports/poster-codes/{poster_id:int}/retire"): POSTER_PRINTERS,  # reports
+    ("GET", "/csrf"): SIGNED_IN,  # a fresh CSRF token for the offline outbox's replays
+    ("GET", "/outbox"): SIGNED_IN,
 }
 # The OpenAPI document and its viewers describe the public JSON API: public by design.
 PUBLIC_PREFIXES = ("/schema",)

@@ -3,23 +3,37 @@
  *
  * Strategies
  * - Navigations: network first. A good answer is kept in the pages cache; without a network
- *   the cached copy of that exact URL is shown, else the cached /offline page.
+ *   the cached copy of that exact URL is shown, else the cached /offline page. Query
+ *   parameters that only the page's script reads (outbox, queued, again) are left out of the
+ *   cache key, so /outbox?queued=1 and /field/contacts/new?outbox=<uuid> work offline.
  * - GET /static/...: cache first. Pages ask for /static/x?v=<content hash>, so an exact hit is
  *   always the right version; on a miss the file is fetched and kept (older ?v= copies of the
  *   same file are dropped). Without a network any cached version of the file is served
  *   (ignoreSearch), including the unversioned copies precached at install.
  * - Every other GET (htmx fragments, JSON, ...): network only.
- * - Non-GET requests are never cached. They go to the network untouched, except for the
- *   outbox hook below (a no-op for now).
+ * - Precache: after each page load a signed-in page sends the URLs of its <body
+ *   data-offline-urls> ("precache" message); they are fetched into the pages cache (at most
+ *   every PRECACHE_EVERY, or at once when the person or the list changed).
+ * - Non-GET requests are never cached. Form posts (multipart or urlencoded, outside sign-in,
+ *   sign-out and language paths) go through outbox(): a post whose body has a client_uuid
+ *   field is an outbox form. If the network fails (or a gateway answers 502/503/504) it is
+ *   kept in IndexedDB (js/outbox.js) and answered with "saved on this phone": a navigation
+ *   gets a 303 to /outbox?queued=1, an htmx request a 200 with HX-Redirect to it. A post
+ *   that reaches the server removes any outbox entry with its uuid. Other posts go to the
+ *   network unchanged (offline, a navigation gets the /offline page).
+ * - Replay of the outbox (js/outbox.js): on Background Sync ("qianmo-outbox" tag, registered
+ *   when an entry is queued), and when a page asks ("replay" message: every page load, the
+ *   `online` event, the outbox page's Send now). Pages hear "qianmo-outbox" messages back.
  * Only ok, same-origin, non-redirected answers without "Cache-Control: no-store" are cached.
  *
  * Bump VERSION when SHELL or this file's behaviour changes: the new worker precaches the shell
- * again and, on activate, deletes every older qianmo-* cache.
+ * again and, on activate, deletes every older qianmo-* cache. The outbox database is never
+ * deleted by a new version or by signing out.
  * Plain ES2020, no libraries, no build step.
  */
 "use strict";
 
-const VERSION = "v1";
+const VERSION = "v2";
 const PREFIX = "qianmo-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const PAGES_CACHE = `${PREFIX}pages-${VERSION}`;
@@ -30,6 +44,7 @@ const SHELL = [
   OFFLINE_URL,
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/outbox.js",
   "/static/vendor/htmx-2.0.11.min.js",
   "/static/manifest.webmanifest",
   "/static/icons/icon-192.png",
@@ -49,19 +64,157 @@ let offlinePageStale = false;
 const MATCH = { ignoreVary: true };
 
 // ---------------------------------------------------------------------------------------------
-// Offline POST queue (IndexedDB outbox): NOT BUILT YET, a later issue adds it here.
-//
-// outbox(event) is called for every same-origin non-GET request. Returning a Promise<Response>
-// takes the request over (the worker answers it); returning null lets it go to the network as
-// usual. The later implementation should, for record-creating form posts that fail for lack
-// of a network: store the request (URL, method, form body, its client-generated UUID) in an
-// IndexedDB outbox and answer with a page that says it is waiting to be sent; replay on
-// "online"/"sync" after fetching a fresh CSRF token; keep a rejected replay (even a 403) in the
-// outbox with its error shown, never drop it silently. See ARCHITECTURE.md, "Known traps".
+// Offline outbox. outbox(event) is called for every same-origin non-GET request. Returning a
+// Promise<Response> takes the request over (the worker answers it); returning null lets it go
+// to the network as usual. Storage and replay: js/outbox.js (self.QianmoOutbox).
 // ---------------------------------------------------------------------------------------------
+importScripts("/static/js/outbox.js");
+const Outbox = self.QianmoOutbox;
+const FORM_TYPES = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i;
+const GATEWAY_TROUBLE = new Set([502, 503, 504]);
+const OUTBOX_PAGE = "/outbox";
+// Query parameters read only by the page's script: not part of a cached page's key.
+const CLIENT_PARAMS = ["outbox", "queued", "again"];
+const PRECACHE_EVERY = 15 * 60 * 1000;
+let precached = { key: "", at: 0 };
+
 function outbox(event) {
-  return null;
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "POST" || SESSION_PATHS.test(url.pathname) || LOCALE_PATHS.test(url.pathname) ||
+      !FORM_TYPES.test(request.headers.get("Content-Type") || "") || request.headers.has("X-Outbox-Replay")) {
+    return null;
+  }
+  return sendOrKeep(event, request.clone());
 }
+
+async function sendOrKeep(event, copy) {
+  const request = event.request;
+  let form = null;
+  try {
+    form = await copy.formData();
+  } catch (error) {
+    form = null;
+  }
+  const uuid = form && form.get(Outbox.UUID_FIELD);
+  if (typeof uuid !== "string" || !uuid) {
+    // Not an outbox form: what the browser would have done, but an offline page, not an error.
+    try {
+      return await fetch(request);
+    } catch (error) {
+      if (request.mode === "navigate") {
+        return offlinePage();
+      }
+      throw error;
+    }
+  }
+  let response = null;
+  try {
+    response = await fetch(request);
+  } catch (error) {
+    response = null; // no network
+  }
+  if (response && !GATEWAY_TROUBLE.has(response.status)) {
+    await Outbox.removeMeta(`note:${uuid}`);
+    if (response.type === "opaqueredirect" || response.status < 400) {
+      // It reached the server: an older outbox copy of it (a "Fix") is done with.
+      if (await Outbox.get(uuid)) {
+        await Outbox.remove(uuid);
+        await tellPages({ phase: "changed" });
+      }
+    }
+    return response;
+  }
+  const entry = await Outbox.newEntry({
+    uuid, url: new URL(request.url).pathname + new URL(request.url).search, method: request.method,
+    enctype: request.headers.get("Content-Type"), fields: Outbox.fieldsOf(form),
+  });
+  await Outbox.put(entry);
+  await Outbox.removeMeta(`note:${uuid}`);
+  if (self.registration.sync) {
+    try {
+      await self.registration.sync.register(Outbox.SYNC_TAG);
+    } catch (error) {
+      // Background Sync refused (permission, platform): `online` and page loads still replay.
+    }
+  }
+  await tellPages({ phase: "changed" });
+  return queuedAnswer(request);
+}
+
+function queuedAnswer(request) {
+  const from = new URL(request.url).pathname;
+  const target = `${OUTBOX_PAGE}?queued=1&again=${encodeURIComponent(from)}`;
+  if (request.mode === "navigate") {
+    return Response.redirect(new URL(target, self.location.origin).href, 303);
+  }
+  if (request.headers.get("HX-Request")) {
+    return new Response("", {
+      status: 200, headers: { "HX-Redirect": target, "Content-Type": "text/html; charset=utf-8" },
+    });
+  }
+  return new Response(JSON.stringify({ ok: true, queued: true, outbox: target }), {
+    status: 202, headers: { "Content-Type": "application/json" },
+  });
+}
+
+async function tellPages(message) {
+  const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const page of pages) {
+    page.postMessage({ type: "qianmo-outbox", ...message });
+  }
+}
+
+async function replayOutbox(manual) {
+  await tellPages({ phase: "start" });
+  let result;
+  try {
+    result = await Outbox.replay({ manual });
+  } catch (error) {
+    result = { error: String(error) };
+  }
+  await tellPages({ phase: "done", result });
+  return result;
+}
+
+async function precache(urls, person) {
+  const list = urls.filter((url) => url.startsWith("/") && !url.startsWith("//"));
+  const key = `${person}|${list.join(" ")}`;
+  if (!list.length || (precached.key === key && Date.now() - precached.at < PRECACHE_EVERY)) {
+    return;
+  }
+  precached = { key, at: Date.now() };
+  const cache = await caches.open(PAGES_CACHE);
+  await Promise.all(list.map(async (url) => {
+    try {
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      if (cacheable(response)) {
+        await cache.put(pageKey(url), response);
+      }
+    } catch (error) {
+      precached.at = 0; // try again after the next page load
+    }
+  }));
+}
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === Outbox.SYNC_TAG) {
+    event.waitUntil(replayOutbox(false).then((result) => {
+      if (result && result.offline) {
+        throw new Error("still offline"); // the browser tries the sync again later
+      }
+    }));
+  }
+});
+
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type === "replay") {
+    event.waitUntil(replayOutbox(Boolean(data.manual)));
+  } else if (data.type === "precache" && Array.isArray(data.urls)) {
+    event.waitUntil(precache(data.urls, data.person || ""));
+  }
+});
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -96,7 +249,13 @@ self.addEventListener("fetch", (event) => {
   }
   if (request.method !== "GET") {
     if (SESSION_PATHS.test(url.pathname)) {
+      precached = { key: "", at: 0 };
       event.waitUntil(caches.delete(PAGES_CACHE));
+      if (/^\/signout(\/|$)/.test(url.pathname)) {
+        // Nobody is signed in now: what is queued next has no owner until a page says who.
+        // The outbox entries themselves stay (see docs/decisions.md, "Offline outbox").
+        event.waitUntil(Outbox.setMeta("person", null));
+      }
     }
     const answer = outbox(event);
     if (answer) {
@@ -145,9 +304,16 @@ async function networkFirstPage(event) {
   return response;
 }
 
+// The cache key of a page: its URL without the parameters only the page's script reads.
+function pageKey(url) {
+  const key = new URL(url, self.location.origin);
+  CLIENT_PARAMS.forEach((name) => key.searchParams.delete(name));
+  return key.href;
+}
+
 async function cachedPage(request) {
   const cache = await caches.open(PAGES_CACHE);
-  return cache.match(request, MATCH);
+  return cache.match(pageKey(request.url), MATCH);
 }
 
 async function offlinePage() {
@@ -161,7 +327,7 @@ async function offlinePage() {
 
 async function keepPage(request, response) {
   const cache = await caches.open(PAGES_CACHE);
-  await cache.put(request, response);
+  await cache.put(pageKey(request.url), response);
   // Keys come back in insertion order (a put moves the URL to the end): drop the oldest.
   const keys = await cache.keys();
   await Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_PAGES)).map((key) => cache.delete(key)));
