@@ -30,7 +30,13 @@ def _render(request: Request, status: int, api_detail: str = "") -> Response:
     title, detail = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     if request.url.path.startswith(("/api/", "/open311/")):
         # Another program reads this: say exactly what was wrong (never for a 500).
-        body = {"status_code": status, "detail": api_detail if api_detail and status < 500 else gettext(title)}
+        message = api_detail if api_detail and status < 500 else gettext(title)
+        if request.url.path.startswith("/open311/"):
+            # The GeoReport v2 error list, in the format the resource's suffix asked for.
+            from app.routes.api.open311 import error
+
+            return error("xml" if ".xml" in request.url.path else "json", status, message)
+        body = {"status_code": status, "detail": message}
         return Response(body, status_code=status, media_type=MediaType.JSON)
     return Template(
         "errors/error.html",

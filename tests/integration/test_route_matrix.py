@@ -149,6 +149,16 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/reports/posters/{kind:str}/{unit_id:int}"): POSTER_PRINTERS,  # reports
     ("GET", "/admin/reports/posters/grid-places/{grid_id:int}"): POSTER_PRINTERS,  # reports
     ("POST", "/admin/reports/poster-codes/{poster_id:int}/retire"): POSTER_PRINTERS,  # reports
+    # Open311: reading is public; filing authenticates with an api_key field, so no session role passes.
+    ("GET", "/open311/v2/services.json"): EVERYONE,  # reports: Open311
+    ("GET", "/open311/v2/services.xml"): EVERYONE,  # reports: Open311
+    ("GET", "/open311/v2/services/{service_code:str}"): EVERYONE,  # reports: Open311
+    ("GET", "/open311/v2/requests.json"): EVERYONE,  # reports: Open311
+    ("GET", "/open311/v2/requests.xml"): EVERYONE,  # reports: Open311
+    ("POST", "/open311/v2/requests.json"): NOBODY,  # reports: Open311, api_key only
+    ("POST", "/open311/v2/requests.xml"): NOBODY,  # reports: Open311, api_key only
+    ("GET", "/open311/v2/requests/{service_request_id:str}"): EVERYONE,  # reports: Open311
+    ("GET", "/open311/v2/tokens/{token:str}"): EVERYONE,  # reports: Open311
     # Resident reports: the public pages need no sign-in (rate limited); staff see their grids'.
     ("GET", "/r/{code:str}"): EVERYONE,  # reports: a QR poster's form
     ("POST", "/r/{code:str}"): EVERYONE,  # reports
@@ -202,7 +212,8 @@ def test_every_route_has_a_decision(settings):
 def concrete(path: str, ids: dict[str, int]) -> str:
     path = (path.replace("{code:str}", "ABCDEFGH").replace("{report_id:int}", "999999")  # reports
             .replace("{category_id:int}", "999999").replace("{unit_id:int}", "999999")  # reports
-            .replace("{grid_id:int}", "999999").replace("{poster_id:int}", "999999"))  # reports
+            .replace("{grid_id:int}", "999999").replace("{poster_id:int}", "999999")  # reports
+            .replace("{service_code:str}", "noise.json").replace("{service_request_id:str}", "999999.json"))  # reports
     path = (path.replace("{code:str}", "ABCDEFGH").replace("{report_id:int}", "999999")  # reports
             .replace("{category_id:int}", "999999").replace("{unit_id:int}", "999999")  # reports
             .replace("{grid_id:int}", "999999").replace("{poster_id:int}", "999999"))  # reports
