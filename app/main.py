@@ -29,6 +29,7 @@ from app.routes.fieldwork import FieldworkController
 from app.routes.fieldwork_admin import FieldworkAdminController
 from app.routes.home import HomeController
 from app.routes.org import OrgController
+from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.api.open311 import Open311Controller
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportStaffController,
             ReportAdminController,
             Open311Controller,
+            OutboxController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False,
                 cache_control=None,
