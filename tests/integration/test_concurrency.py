@@ -214,3 +214,31 @@ def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(db, mo
         assert len(moved) == 1 and "RECURSIVE" in moved[0]  # only the slow read left the loop
     finally:
         other.close()
+
+
+def test_pool_checkpoints_keep_the_wal_small(db):
+    """Automatic checkpoints are off on the pooled connections; the engine's own (in a thread,
+    writers paused) must still keep the WAL from growing with every write."""
+    import os
+
+    from app.db import CHECKPOINT_EVERY, write_transaction
+
+    engine = _pooled_engine()
+
+    async def scenario() -> tuple[int, int]:
+        await engine.start_connection_pool()
+        sizes = []
+        try:
+            for i in range(5 * CHECKPOINT_EVERY):
+                async with write_transaction(engine):
+                    await AuditEvent.insert(AuditEvent(action="create", object_type="agency", object_id=str(i)))
+                if i + 1 in (CHECKPOINT_EVERY, 5 * CHECKPOINT_EVERY):
+                    sizes.append(os.path.getsize(f"{engine.path}-wal"))
+            return sizes[0], sizes[1]
+        finally:
+            await engine.close_connection_pool()
+
+    first, last = run(scenario())
+    # Without checkpoints the WAL would be five times as long; with them it starts over.
+    assert last < 2 * first
+    assert run(AuditEvent.count()) == 5 * CHECKPOINT_EVERY
