@@ -191,7 +191,7 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
     expect(cards).to_have_count(21)
     # Newest first: the campaign drop (its note as the summary), then contact 20 ... contact 1.
     expect(cards.first).to_contain_text("Log a campaign drop")
-    expect(cards.first).to_contain_text(f"{marker} campaign")
+    expect(cards.first).to_contain_text(f"{marker} campaign · With photo")
     expect(cards.nth(1)).to_contain_text("Resident 20")
     expect(cards.last).to_contain_text("Resident 1")
     expect(cards.last).to_contain_text("Waiting to send")

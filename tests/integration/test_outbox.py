@@ -81,3 +81,44 @@ def test_signed_out_pages_carry_no_person(client, demo):
     html = client.get("/").text
     assert 'data-person=""' in html
     assert 'data-offline-urls=""' in html
+
+
+# --- a replay as the service worker sends it ---------------------------------------------------
+
+def _replay(http, token: str, fields: dict[str, str]):
+    """multipart/form-data like the worker's FormData, with the fresh token in field and header."""
+    files = {name: (None, value) for name, value in {**fields, "_csrf_token": token}.items()}
+    return http.post("/field/contacts/new", files=files, follow_redirects=False,
+                     headers={"X-Outbox-Replay": "1", "x-csrftoken": token, "Accept": "application/json"})
+
+
+def _contact(client_uuid: str, **extra: str) -> dict[str, str]:
+    return {"client_uuid": client_uuid, "subject_kind": "resident", "note": "replayed", **extra}
+
+
+def test_a_replay_twice_creates_one_record_and_a_refusal_is_json(client, demo):
+    import uuid
+
+    from app.tables import FieldLog
+    from tests.conftest import run
+
+    client.sign_in_as("officer")
+    http = client.http
+    place = http.get("/field/contacts/new").text
+    match = re.search(r'<option value="(\d+|grid:\d+)"', place)
+    assert match, "the contact form lists no place"
+    token = http.get("/csrf").json()["token"]
+    fields = _contact(str(uuid.uuid4()), place=match.group(1))
+
+    first = _replay(http, token, fields)
+    assert first.status_code in (200, 201), first.text
+    body = first.json()
+    assert body["ok"] is True and body["url"] == f"/field/logs/{body['id']}"
+    again = _replay(http, token, fields)
+    assert again.status_code in (200, 201) and again.json()["id"] == body["id"]
+    assert run(FieldLog.count().where(FieldLog.client_uuid == fields["client_uuid"])) == 1
+
+    refused = _replay(http, token, _contact(str(uuid.uuid4()), place=match.group(1), follow_up_on="2000-01-01"))
+    assert refused.status_code == 422
+    data = refused.json()
+    assert data["ok"] is False and data["message"] and "follow_up_on" in data["errors"]

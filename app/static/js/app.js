@@ -307,8 +307,9 @@
     const state = item.querySelector(".outbox-state");
     state.textContent = mine ? (refused ? texts.refused : texts.waiting) : texts.otherUser;
     const summary = item.querySelector(".outbox-summary");
-    summary.textContent = entry.summary || "";
-    summary.hidden = !entry.summary;
+    const photos = entry.fields.filter(([, value]) => typeof value !== "string" && value.size > 0).length;
+    summary.textContent = [entry.summary, photos ? texts.photo : ""].filter(Boolean).join(" · ");
+    summary.hidden = !summary.textContent;
     const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
       { dateStyle: "medium", timeStyle: "short" }).format(new Date(entry.savedAt));
     item.querySelector(".outbox-time").textContent = fmt(texts.savedAt, { time: when }) +
