@@ -358,3 +358,40 @@ def test_admin_edits_categories_and_a_deactivated_one_is_not_offered(reports_rea
     code = poster_code(reports_ready, place_named("泰和花园"))
     assert "宠物扰民" not in reports_ready.get(f"/r/{code}").text
     assert send(reports_ready, code, form(category="pets")).status_code == 422
+
+
+def test_a_grid_worker_handles_reports_of_their_grid(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和祥府"))  # TH-04, the demo grid worker's grid
+    send(reports_ready, code, form())
+    report_id = run(Report.select(Report.id).first())["id"]
+    worker = reports_ready.sign_in_as("grid_worker")
+    assert f"/reports/{report_id}" in reports_ready.get("/reports").text
+    handle(reports_ready, report_id, "accept")
+    handle(reports_ready, report_id, "assign", assignee=str(worker))
+    assert run(Report.select(Report.assignee, Report.status).first()) == {"assignee": worker, "status": "in_progress"}
+    assert f"/reports/{report_id}" in reports_ready.get("/reports?mine=1").text
+
+
+def test_an_office_poster_reaches_the_stations_officers_only(reports_ready):
+    from app.tables import Office
+
+    office = run(Office.select(Office.id).where(Office.code == "HH-TH").first())["id"]
+    reports_ready.sign_in_as("officer")
+    page = reports_ready.get(f"/admin/reports/posters/office/{office}")
+    code = re.search(r"/r/([A-Z2-9]{8})<", page.text).group(1)
+    reports_ready.post("/signout")
+    reports_ready.http.cookies.clear()
+    assert "泰和警网融合工作站" in reports_ready.get(f"/r/{code}").text
+    tracking_of(send(reports_ready, code, form()))
+    report = run(Report.select().first())
+    assert (report["office"], report["grid"], report["place"]) == (office, None, None)
+    reports_ready.sign_in_as("grid_worker")
+    assert reports_ready.get(f"/reports/{report['id']}").status_code == 404
+    reports_ready.sign_in_as("officer")
+    assert reports_ready.get(f"/reports/{report['id']}").status_code == 200
+
+
+def test_the_general_form_marks_every_missing_field_at_once(reports_ready):
+    missing = reports_ready.post("/report", data={"client_uuid": str(uuid.uuid4()), "description": "路灯坏了"})
+    assert missing.status_code == 422
+    assert 'id="e-place"' in missing.text and 'id="e-category"' in missing.text and "路灯坏了" in missing.text
