@@ -222,7 +222,7 @@ class ReportStaffController(Controller):
             raise NotFoundException()
         if errors:
             return await _detail(request, report_id, errors=errors, values=data, status_code=422)
-        return Redirect(f"/reports/{report_id}?done={action}#timeline", status_code=303)
+        return Redirect(f"/reports/{report_id}?done={action}", status_code=303)
 
     @post("/{report_id:int}/phones", name="report_phones", status_code=200)
     async def phones(self, request: Request, report_id: FromPath[int]) -> Template:

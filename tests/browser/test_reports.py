@@ -105,6 +105,8 @@ def test_report_follow_join_handle_and_rate_in_chinese(new_context, screenshot):
     card.get_by_role("link").click()
     expect(staff.get_by_role("heading", level=1)).to_contain_text("电动车违规充电")
     expect(staff.locator("main")).to_contain_text("139****5678")
+    expect(staff.locator("img.photo")).to_be_visible()
+    screenshot(staff, "reports-08b-detail-top")
     staff.get_by_role("button", name="受理").click()
     expect(staff.locator("h1 .status-badge")).to_have_text("已受理")
     staff.get_by_label("内容").fill("已通知物业，明天上午上门清理飞线")
