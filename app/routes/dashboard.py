@@ -17,9 +17,7 @@ READERS = ("analyst", "supervisor", "admin")
 
 
 class DashboardController(Controller):
-    guards = [requires(*READERS)]
-
-    @get("/dashboard", name="dashboard")
+    @get("/dashboard", name="dashboard", guards=[requires(*READERS)])
     async def overview(self, request: Request) -> Template:
         tz = request.app.state.settings.time_zone
         data = await dashboard.overview(principal(request), today(tz), tz)  # type: ignore[arg-type]

@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import Parameter
@@ -19,15 +21,20 @@ MAX_ITEMS = 5000
 BEARER: list[SecurityRequirement] = [{"bearer": []}]
 
 
-async def client_of(request: Request) -> api_keys.ApiClient:
-    scheme, _sep, key = request.headers.get("authorization", "").partition(" ")
+async def api_key_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Before anything else (so an anonymous request is a 401, never a 400): the API key."""
+    scheme, _sep, key = connection.headers.get("authorization", "").partition(" ")
     client = await api_keys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
     if client is None:
         raise NotAuthorizedException(detail="A valid API key is needed: Authorization: Bearer <key>",
                                      headers={"WWW-Authenticate": "Bearer"})
     if client.role not in API_ROLES:
         raise PermissionDeniedException(detail="This key's role cannot use this endpoint")
-    return client
+    connection.state.api_client = client
+
+
+def client_of(request: Request) -> api_keys.ApiClient:
+    return request.state.api_client
 
 
 @dataclass
@@ -80,6 +87,7 @@ class ApiV1Controller(Controller):
     path = "/api/v1"
     tags = ["API v1"]
     security = BEARER
+    guards = [api_key_guard]
 
     @post("/calls", name="api_calls", status_code=200, summary="Import 110 call records")
     async def import_calls(self, request: Request, data: list[dict[str, Any]]) -> ImportAnswer:
@@ -88,7 +96,7 @@ class ApiV1Controller(Controller):
         `lon`, `category`, `summary`, `disposition`, `station` (code or name). Calls already
         imported count as duplicates; the same `call_id` with other content is a conflict and
         is not changed. Detection runs after the import."""
-        client = await client_of(request)
+        client = client_of(request)
         if len(data) > MAX_ITEMS:
             raise ValidationException(detail=f"At most {MAX_ITEMS} calls per request")
         settings = request.app.state.settings
@@ -103,7 +111,7 @@ class ApiV1Controller(Controller):
     async def work_orders(self, request: Request,
                           rule: str = Parameter(default="", description="repeat_caller, repeat_place or category_surge"),
                           status: str = Parameter(default="", description="open or closed")) -> list[WorkOrderItem]:
-        client = await client_of(request)
+        client = client_of(request)
         if rule and rule not in RULES:
             raise ValidationException(detail=f"rule must be one of {', '.join(RULES)}")
         if status and status not in ("open", "closed"):
@@ -114,7 +122,7 @@ class ApiV1Controller(Controller):
     async def call_metrics(self, request: Request,
                            start: str = Parameter(description="first day, YYYY-MM-DD (inclusive)"),
                            end: str = Parameter(description="last day, YYYY-MM-DD (inclusive)")) -> CallMetrics:
-        client = await client_of(request)
+        client = client_of(request)
         first, last = _day(start, "start"), _day(end, "end")
         if last < first:
             raise ValidationException(detail="end must not be before start")
