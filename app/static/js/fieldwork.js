@@ -148,7 +148,6 @@
       if (status) {
         status.textContent = "";
       }
-      window.scrollTo({ top: 0, behavior: "smooth" });
     }
   });
 
