@@ -31,6 +31,7 @@ from app.routes.home import HomeController
 from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
+from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.api.open311 import Open311Controller
 from app.settings import Settings
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReviewsController,
             FieldworkController,
             FieldworkAdminController,
+            VolunteerRegisterController,
+            VolunteersController,
             ReportPublicController,
             ReportStaffController,
             ReportAdminController,

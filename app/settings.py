@@ -44,6 +44,13 @@ class Settings:
     report_per_minute: float = 1
     track_per_minute: int = 30
     open311_per_minute: int = 60
+    # Volunteers: sign-up opens this many days before a shift; a place may be given back until
+    # this many hours before it; the public registration form accepts this many per client IP
+    # an hour, and this many from everyone in a day.
+    signup_open_days: float = 14
+    cancel_hours: float = 12
+    volunteer_register_per_hour: int = 5
+    volunteer_register_per_day: int = 200
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
 
@@ -70,6 +77,10 @@ class Settings:
             session_idle_hours=float(env("QIANMO_SESSION_IDLE_HOURS", cls.session_idle_hours)),
             session_max_days=float(env("QIANMO_SESSION_MAX_DAYS", cls.session_max_days)),
             invitation_hours=float(env("QIANMO_INVITATION_HOURS", cls.invitation_hours)),
+            signup_open_days=float(env("QIANMO_SIGNUP_OPEN_DAYS", cls.signup_open_days)),
+            cancel_hours=float(env("QIANMO_CANCEL_HOURS", cls.cancel_hours)),
+            volunteer_register_per_hour=int(env("QIANMO_VOLUNTEER_REGISTER_PER_HOUR", cls.volunteer_register_per_hour)),
+            volunteer_register_per_day=int(env("QIANMO_VOLUNTEER_REGISTER_PER_DAY", cls.volunteer_register_per_day)),
             review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
             report_burst=int(env("QIANMO_REPORT_BURST", cls.report_burst)),
             report_per_minute=float(env("QIANMO_REPORT_PER_MINUTE", cls.report_per_minute)),

@@ -20,7 +20,7 @@ from app.domain import orders as order_rules
 from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
 from app.i18n import N_, gettext
 from app.routes.guards import principal, requires
-from app.services import fieldwork, fieldwork_lists, orders
+from app.services import fieldwork, fieldwork_lists, orders, volunteers
 
 WRITERS = fieldwork.WRITERS
 READERS = (*WRITERS, "analyst", "admin")
@@ -90,6 +90,7 @@ class FieldworkController(Controller):
         day = await fieldwork.my_day(principal(request), request.app.state.settings.time_zone)  # type: ignore[arg-type]
         return Template("fieldwork/today.html", context={
             "day": day, "kinds": rules.KINDS,
+            "urgent_observations": await volunteers.urgent_observations(principal(request)),  # type: ignore[arg-type]
             "work_orders": await orders.for_my_day(principal(request)),  # type: ignore[arg-type]
             "order_states": order_rules.STATES})
 

@@ -26,6 +26,8 @@ NAV = [
     NavItem("area", "/area", N_("My area"), "fieldwork", FIELD_ROLES),
     # Resident reports: grid workers here; officers' bar is full (home page links it for them).
     NavItem("reports", "/reports", N_("Reports"), "requests", ("grid_worker",)),
+    NavItem("my_shifts", "/volunteers/my", N_("My shifts"), "volunteers", ("volunteer",)),
+    NavItem("volunteers", "/volunteers", N_("Volunteers"), "volunteers", ("officer",)),
     NavItem("people", "/people", N_("People"), "volunteers", ("admin", "supervisor")),
     NavItem("org", "/admin/org", N_("Organisation"), "org", ("admin",)),
     NavItem("me", "/me", N_("Me"), "me", ("signed_in",)),

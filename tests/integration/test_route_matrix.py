@@ -20,9 +20,13 @@ EVERYONE = frozenset({ANON, *ROLES})
 SIGNED_IN = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 READERS = frozenset({"admin", "supervisor"})
+FIELD = frozenset({"officer", "grid_worker", "volunteer", "supervisor", "analyst", "admin"})
 LOG_WRITERS = frozenset({"officer", "grid_worker", "supervisor"})
 LOG_READERS = LOG_WRITERS | {"analyst", "admin"}
 LOG_EXPORTERS = frozenset({"supervisor", "analyst", "admin"})
+VOL_STAFF = frozenset({"officer", "supervisor"})
+VOL_ALL = VOL_STAFF | {"volunteer"}
+VOLUNTEER = frozenset({"volunteer"})
 REPORT_STAFF = frozenset({"officer", "grid_worker", "supervisor", "admin"})  # reports
 POSTER_PRINTERS = frozenset({"officer", "admin"})  # reports
 REPORT_STAFF = frozenset({"officer", "grid_worker", "supervisor", "admin"})  # reports
@@ -125,6 +129,35 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/field/topics/{topic_id:int}/active"): ADMIN,
     ("GET", "/admin/field/agreements/{dispute_type:str}"): ADMIN,
     ("POST", "/admin/field/agreements/{dispute_type:str}"): ADMIN,
+    ("GET", "/volunteer/register"): EVERYONE,  # the public registration form (rate limited)
+    ("POST", "/volunteer/register"): EVERYONE,
+    ("GET", "/volunteers"): VOL_STAFF,
+    ("GET", "/volunteers/my"): VOLUNTEER,
+    ("GET", "/volunteers/applications"): VOL_STAFF,  # the service scopes to the officer's grids
+    ("GET", "/volunteers/applications/{app_id:int}"): VOL_STAFF,
+    ("POST", "/volunteers/applications/{app_id:int}/approve"): VOL_STAFF,
+    ("POST", "/volunteers/applications/{app_id:int}/decline"): VOL_STAFF,
+    ("GET", "/volunteers/shifts"): VOL_ALL,  # volunteers: their grids' shifts; officers: their station's
+    ("GET", "/volunteers/shifts/new"): VOL_STAFF,
+    ("POST", "/volunteers/shifts/new"): VOL_STAFF,
+    ("GET", "/volunteers/shifts/{shift_id:int}"): VOL_ALL,
+    ("GET", "/volunteers/shifts/{shift_id:int}/edit"): VOL_STAFF,
+    ("POST", "/volunteers/shifts/{shift_id:int}/edit"): VOL_STAFF,
+    ("POST", "/volunteers/shifts/{shift_id:int}/cancel"): VOL_STAFF,
+    ("POST", "/volunteers/shifts/{shift_id:int}/signup"): VOLUNTEER,
+    ("POST", "/volunteers/shifts/{shift_id:int}/withdraw"): VOLUNTEER,
+    ("POST", "/volunteers/shifts/{shift_id:int}/check-in"): VOLUNTEER,
+    ("POST", "/volunteers/shifts/{shift_id:int}/check-out"): VOLUNTEER,
+    ("POST", "/volunteers/shifts/{shift_id:int}/attendance"): VOL_ALL,  # the service: the leader or an officer
+    ("POST", "/volunteers/shifts/{shift_id:int}/observations"): VOL_ALL,  # the service: on patrol or leading
+    ("GET", "/volunteers/observations/{observation_id:int}"): VOL_ALL,
+    ("POST", "/volunteers/observations/{observation_id:int}/acknowledge"): VOL_STAFF,
+    ("GET", "/volunteers/photos/{photo_id:int}"): VOL_ALL,
+    ("GET", "/volunteers/hours"): VOL_ALL,  # a volunteer: their own ledger only
+    ("GET", "/volunteers/hours/certificate"): VOL_ALL,
+    ("GET", "/volunteers/hours/export.csv"): VOL_STAFF,
+    ("GET", "/volunteers/people"): VOL_STAFF,
+    ("POST", "/volunteers/people/{person_id:int}/senior"): VOL_STAFF,
     # Resident reports: the public pages need no sign-in (rate limited); staff see their grids'.
     ("GET", "/r/{code:str}"): EVERYONE,  # reports: a QR poster's form
     ("POST", "/r/{code:str}"): EVERYONE,  # reports
@@ -217,6 +250,8 @@ def concrete(path: str, ids: dict[str, int]) -> str:
     path = (path.replace("{code:str}", "ABCDEFGH").replace("{report_id:int}", "999999")  # reports
             .replace("{category_id:int}", "999999").replace("{unit_id:int}", "999999")  # reports
             .replace("{grid_id:int}", "999999").replace("{poster_id:int}", "999999"))  # reports
+    path = (path.replace("{app_id:int}", "999999").replace("{shift_id:int}", "999999")
+            .replace("{observation_id:int}", "999999"))
     return (path.replace("{file_path:path}", "css/app.css").replace("{chosen:str}", "en")
             .replace("{token:str}", "no-such-token").replace("{entity_key:str}", "place")
             .replace("{item_id:int}", str(ids["place"])).replace("{place_id:int}", str(ids["place"]))
@@ -239,6 +274,7 @@ def test_route_by_role_matrix(demo, settings, who):
     grid = run(Grid.select(Grid.id).where(Grid.code == "TH-04").first())["id"]
     ids = {
         "place": run(Place.select(Place.id).where(Place.grid == grid).first())["id"],
+        "person": run(PersonRole.select(PersonRole.person).where(PersonRole.role == "volunteer").first())["person"],
         "passkey": 999999,  # someone else's or nobody's: the guard passes, the service answers 404
     }
     person = None if who == ANON else run(PersonRole.select(PersonRole.person).where(PersonRole.role == who).first())["person"]

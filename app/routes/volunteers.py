@@ -1,0 +1,384 @@
+"""Volunteers: the public registration page (/volunteer/register) and the pages of officers
+and volunteers under /volunteers: approval queue, patrol shifts, sign-up, check-in and out,
+attendance, observations, hours, certificate and export.
+
+Every action is a plain form post: success redirects (303) to the page with a short notice;
+a refusal re-renders the page (422) saying why, in the user's language."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import File, Redirect, Template
+
+from app.domain import volunteers as rules
+from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
+from app.i18n import N_, format_datetime, gettext
+from app.routes.guards import principal, requires
+from app.services import volunteers
+
+STAFF = volunteers.STAFF
+EVERYONE_HERE = ("volunteer", *STAFF)
+# A registration is a few short fields: anything larger is not one.
+REGISTER_MAX_BODY = 16 * 1024
+DONE = {
+    "signed_up": N_("You have a place on this shift."),
+    "waiting": N_("The shift is full: you are on the waiting list. You move up automatically if someone cancels."),
+    "withdrawn": N_("Your sign-up is cancelled."),
+    "checked_in": N_("Checked in. Have a safe patrol."),
+    "checked_out": N_("Checked out. Thank you!"),
+    "marked": N_("Attendance saved."),
+    "observed": N_("Observation sent."),
+    "observed_urgent": N_("Urgent observation sent: the grid's officers see it now."),
+    "created": N_("Shift saved."),
+    "saved": N_("Changes saved. Volunteers who signed up see them on their page."),
+    "cancelled": N_("The shift is cancelled. Volunteers who signed up see it on their page."),
+    "declined": N_("The application is declined."),
+    "acknowledged": N_("Marked as seen."),
+    "senior": N_("Saved."),
+}
+
+
+def _me(request: Request):
+    return principal(request)
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def refusal_text(refusal: rules.Refusal, tz: str) -> str:
+    values = {k: format_datetime(v, tz=tz) if isinstance(v, datetime) else v for k, v in refusal.params.items()}
+    return gettext(refusal.message, **values)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+async def _form(request: Request) -> dict:
+    form = await request.form()
+    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
+    for name in ("grids", "availability", "skills"):
+        raw[name] = [v for v in form.getall(name) if isinstance(v, str)] if name in form else []
+    return raw
+
+
+def _qr_svg(link: str) -> str:
+    return segno.make(link, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+
+
+class VolunteerRegisterController(Controller):
+    """The public page: anyone may apply; an officer of the chosen grids decides."""
+
+    path = "/volunteer"
+
+    @get("/register", name="volunteer_register")
+    async def page(self) -> Template:
+        return await _register_page({}, {})
+
+    @post("/register", name="volunteer_register_send", status_code=200, request_max_body_size=REGISTER_MAX_BODY)
+    async def send(self, request: Request) -> Template:
+        raw = await _form(request)
+        outcome = await volunteers.register(raw, _settings(request))
+        if outcome.ok:
+            return Template("volunteers/received.html")
+        if outcome.refusal:
+            return await _register_page(raw, {}, refusal_text(outcome.refusal, _settings(request).time_zone), 429)
+        return await _register_page(raw, outcome.errors, status_code=422)
+
+
+async def _register_page(values: dict, errors: dict, message: str = "", status_code: int = 200) -> Template:
+    return Template("volunteers/register.html", status_code=status_code, context={
+        "values": values, "errors": errors, "message": message, "choices": await volunteers.registration_choices(),
+        "availability": rules.AVAILABILITY, "skills": rules.SKILLS})
+
+
+class VolunteersController(Controller):
+    path = "/volunteers"
+    guards = [requires(*EVERYONE_HERE)]
+
+    # --- the officer's page and the approval queue -------------------------------------------
+
+    @get("/", name="volunteers_home", guards=[requires(*STAFF)])
+    async def home(self, request: Request, done: FromQuery[str] = "") -> Template:
+        overview = await volunteers.staff_overview(_me(request), _settings(request))  # type: ignore[arg-type]
+        return Template("volunteers/hub.html", context={"o": overview, "done": DONE.get(done, "")})
+
+    @get("/applications", name="volunteer_applications", guards=[requires(*STAFF)])
+    async def applications(self, request: Request, status: FromQuery[str] = "pending", done: FromQuery[str] = "") -> Template:
+        rows = await volunteers.applications(_me(request), status)  # type: ignore[arg-type]
+        return Template("volunteers/applications.html", context={
+            "rows": rows, "status": status if status in rules.STATUSES else "pending", "statuses": rules.STATUSES,
+            "availability": rules.AVAILABILITY, "skills": rules.SKILLS, "done": DONE.get(done, "")})
+
+    @get("/applications/{app_id:int}", name="volunteer_application", guards=[requires(*STAFF)])
+    async def application(self, request: Request, app_id: FromPath[int], reveal: FromQuery[bool] = False) -> Template:
+        row = await volunteers.application(_me(request), app_id, reveal_phone=reveal)  # type: ignore[arg-type]
+        if row is None:
+            raise NotFoundException()
+        return _application_page(row)
+
+    @post("/applications/{app_id:int}/approve", name="volunteer_approve", guards=[requires(*STAFF)], status_code=200)
+    async def approve(self, request: Request, app_id: FromPath[int]) -> Template:
+        raw = await _form(request)
+        grids = [int(g) for g in raw["grids"] if str(g).isdigit()]  # type: ignore[union-attr]
+        outcome = await volunteers.approve(_me(request), app_id, grids, _settings(request))  # type: ignore[arg-type]
+        row = await volunteers.application(_me(request), app_id)  # type: ignore[arg-type]
+        if row is None:
+            raise NotFoundException()
+        if not outcome.ok:
+            return _application_page(row, outcome, _settings(request).time_zone, status_code=422)
+        return _application_page(row, link=outcome.link)
+
+    @post("/applications/{app_id:int}/decline", name="volunteer_decline", guards=[requires(*STAFF)], status_code=200)
+    async def decline(self, request: Request, app_id: FromPath[int]) -> Template | Redirect:
+        reason = str((await request.form()).get("reason", ""))
+        outcome = await volunteers.decline(_me(request), app_id, reason)  # type: ignore[arg-type]
+        if outcome.ok:
+            return Redirect("/volunteers/applications?done=declined", status_code=303)
+        row = await volunteers.application(_me(request), app_id)  # type: ignore[arg-type]
+        if row is None:
+            raise NotFoundException()
+        return _application_page(row, outcome, _settings(request).time_zone, reason=reason, status_code=422)
+
+    # --- shifts ----------------------------------------------------------------------------
+
+    @get("/my", name="volunteer_my_shifts", guards=[requires("volunteer")])
+    async def my(self, request: Request, done: FromQuery[str] = "") -> Template:
+        mine = await volunteers.my_shifts(_me(request), _settings(request))  # type: ignore[arg-type]
+        open_shifts = [s for s in await volunteers.upcoming(_me(request), _settings(request))  # type: ignore[arg-type]
+                       if not s["my_status"]]
+        return Template("volunteers/my.html", context={"mine": mine, "open_shifts": open_shifts,
+                                                       "done": DONE.get(done, "")})
+
+    @get("/shifts", name="volunteer_shifts")
+    async def shifts(self, request: Request) -> Template:
+        rows = await volunteers.upcoming(_me(request), _settings(request))  # type: ignore[arg-type]
+        return Template("volunteers/shifts.html", context={"rows": rows})
+
+    @get("/shifts/new", name="volunteer_shift_new", guards=[requires(*STAFF)])
+    async def new_shift(self, request: Request) -> Template:
+        return await _shift_form(request, {"weeks": "1", "min_volunteers": "2", "max_volunteers": "6"}, {})
+
+    @post("/shifts/new", name="volunteer_shift_create", guards=[requires(*STAFF)], status_code=200)
+    async def create_shift(self, request: Request) -> Template | Redirect:
+        raw = await _form(request)
+        outcome = await volunteers.create_shifts(_me(request), raw, _settings(request))  # type: ignore[arg-type]
+        if not outcome.ok:
+            return await _shift_form(request, raw, outcome.errors, status_code=422)
+        return Redirect(f"/volunteers/shifts/{outcome.id}?done=created", status_code=303)
+
+    @get("/shifts/{shift_id:int}", name="volunteer_shift")
+    async def shift(self, request: Request, shift_id: FromPath[int], done: FromQuery[str] = "") -> Template:
+        return await _shift_page(request, shift_id, done=DONE.get(done, ""))
+
+    @get("/shifts/{shift_id:int}/edit", name="volunteer_shift_edit", guards=[requires(*STAFF)])
+    async def edit_shift(self, request: Request, shift_id: FromPath[int]) -> Template:
+        values = await volunteers.shift_form_values(_me(request), shift_id, _settings(request).time_zone)  # type: ignore[arg-type]
+        if values is None:
+            raise NotFoundException()
+        return await _shift_form(request, values, {}, shift_id=shift_id)
+
+    @post("/shifts/{shift_id:int}/edit", name="volunteer_shift_update", guards=[requires(*STAFF)], status_code=200)
+    async def update_shift(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        stored = await volunteers.shift_form_values(_me(request), shift_id, _settings(request).time_zone)  # type: ignore[arg-type]
+        if stored is None:
+            raise NotFoundException()
+        raw = await _form(request)
+        outcome = await volunteers.update_shift(_me(request), shift_id, raw, _settings(request),  # type: ignore[arg-type]
+                                                with_series=raw.get("with_series") == "1")
+        if not outcome.ok:
+            raw.update(_shift=stored["_shift"], _later=stored["_later"])
+            message = refusal_text(outcome.refusal, _settings(request).time_zone) if outcome.refusal else ""
+            return await _shift_form(request, raw, outcome.errors, shift_id=shift_id, status_code=422, message=message)
+        return Redirect(f"/volunteers/shifts/{shift_id}?done=saved", status_code=303)
+
+    @post("/shifts/{shift_id:int}/cancel", name="volunteer_shift_cancel", guards=[requires(*STAFF)], status_code=200)
+    async def cancel_shift(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        form = await request.form()
+        reason = str(form.get("reason", ""))
+        outcome = await volunteers.cancel_shift(_me(request), shift_id, reason,  # type: ignore[arg-type]
+                                                with_series=form.get("with_series") == "1")
+        if outcome.ok:
+            return Redirect(f"/volunteers/shifts/{shift_id}?done=cancelled", status_code=303)
+        return await _shift_page(request, shift_id, outcome, reason=reason)
+
+    @post("/shifts/{shift_id:int}/signup", name="volunteer_signup", guards=[requires("volunteer")], status_code=200)
+    async def sign_up(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        outcome = await volunteers.sign_up(_me(request), shift_id, _settings(request))  # type: ignore[arg-type]
+        if outcome.ok:
+            done = "signed_up" if outcome.status == "confirmed" else "waiting"
+            return Redirect(f"/volunteers/shifts/{shift_id}?done={done}", status_code=303)
+        return await _shift_page(request, shift_id, outcome)
+
+    @post("/shifts/{shift_id:int}/withdraw", name="volunteer_withdraw", guards=[requires("volunteer")], status_code=200)
+    async def withdraw(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        outcome = await volunteers.withdraw(_me(request), shift_id, _settings(request))  # type: ignore[arg-type]
+        if outcome.ok:
+            return Redirect(f"/volunteers/shifts/{shift_id}?done=withdrawn", status_code=303)
+        return await _shift_page(request, shift_id, outcome)
+
+    @post("/shifts/{shift_id:int}/check-in", name="volunteer_check_in", guards=[requires("volunteer")], status_code=200)
+    async def check_in(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        raw = await _form(request)
+        outcome = await volunteers.check_in(_me(request), shift_id, raw)  # type: ignore[arg-type]
+        if outcome.ok:
+            return Redirect(f"/volunteers/shifts/{shift_id}?done=checked_in", status_code=303)
+        return await _shift_page(request, shift_id, outcome)
+
+    @post("/shifts/{shift_id:int}/check-out", name="volunteer_check_out", guards=[requires("volunteer")], status_code=200)
+    async def check_out(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        outcome = await volunteers.check_out(_me(request), shift_id)  # type: ignore[arg-type]
+        if outcome.ok:
+            return Redirect(f"/volunteers/shifts/{shift_id}?done=checked_out", status_code=303)
+        return await _shift_page(request, shift_id, outcome)
+
+    @post("/shifts/{shift_id:int}/attendance", name="volunteer_attendance", status_code=200)
+    async def attendance(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        form = await request.form()
+        signup = str(form.get("signup", ""))
+        outcome = await volunteers.mark(_me(request), shift_id, int(signup) if signup.isdigit() else 0,  # type: ignore[arg-type]
+                                        str(form.get("attendance", "")))
+        if outcome.ok:
+            return Redirect(f"/volunteers/shifts/{shift_id}?done=marked#roster", status_code=303)
+        return await _shift_page(request, shift_id, outcome)
+
+    @post("/shifts/{shift_id:int}/observations", name="volunteer_observe", status_code=200)
+    async def observe(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+        form = await request.form()
+        raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
+        upload = form.get("photo")
+        photo: Processed | PhotoError | None = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            try:
+                photo = process(await upload.read())
+            except PhotoError as exc:
+                photo = exc
+        outcome = await volunteers.observe(_me(request), shift_id, raw, photo,  # type: ignore[arg-type]
+                                           _settings(request).upload_dir)
+        if outcome.ok:
+            done = "observed_urgent" if raw.get("urgent") else "observed"
+            return Redirect(f"/volunteers/shifts/{shift_id}?done={done}", status_code=303)
+        return await _shift_page(request, shift_id, outcome, observation=raw)
+
+    # --- observations ---------------------------------------------------------------------
+
+    @get("/observations/{observation_id:int}", name="volunteer_observation")
+    async def observation(self, request: Request, observation_id: FromPath[int], done: FromQuery[str] = "") -> Template:
+        row = await volunteers.observation(_me(request), observation_id)  # type: ignore[arg-type]
+        if row is None:
+            raise NotFoundException()
+        return Template("volunteers/observation.html", context={"o": row, "done": DONE.get(done, "")})
+
+    @post("/observations/{observation_id:int}/acknowledge", name="volunteer_acknowledge",
+          guards=[requires(*STAFF)], status_code=303)
+    async def acknowledge(self, request: Request, observation_id: FromPath[int]) -> Redirect:
+        outcome = await volunteers.acknowledge(_me(request), observation_id)  # type: ignore[arg-type]
+        if not outcome.ok:
+            raise NotFoundException()
+        return Redirect(f"/volunteers/observations/{observation_id}?done=acknowledged", status_code=303)
+
+    @get("/photos/{photo_id:int}", name="volunteer_photo")
+    async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
+        path = await volunteers.photo_file(_me(request), photo_id, _settings(request).upload_dir)  # type: ignore[arg-type]
+        if path is None:
+            raise NotFoundException()
+        return File(path, media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+    # --- hours ----------------------------------------------------------------------------
+
+    @get("/hours", name="volunteer_hours")
+    async def hours(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "",
+                    person: FromQuery[int | None] = None) -> Template:
+        me = _me(request)
+        tz = _settings(request).time_zone
+        start, end = _day(since), _day(until)
+        if person is None and volunteers.is_staff(me):  # type: ignore[arg-type]
+            rows = await volunteers.totals(me, start, end, tz)  # type: ignore[arg-type]
+            return Template("volunteers/totals.html", context={"rows": rows, "since": since, "until": until})
+        ledger = await volunteers.ledger(me, person or me.id, start, end, tz)  # type: ignore[arg-type, union-attr]
+        if ledger is None:
+            raise NotFoundException()
+        return Template("volunteers/hours.html", context={"l": ledger, "since": since, "until": until,
+                                                          "person_param": person})
+
+    @get("/hours/certificate", name="volunteer_certificate")
+    async def certificate(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "",
+                          person: FromQuery[int | None] = None) -> Template:
+        me = _me(request)
+        ledger = await volunteers.ledger(me, person or me.id, _day(since), _day(until),  # type: ignore[arg-type, union-attr]
+                                         _settings(request).time_zone)
+        if ledger is None:
+            raise NotFoundException()
+        issued = datetime.now().astimezone()
+        return Template("volunteers/certificate.html", context={"l": ledger, "issued": issued,
+                                                                "back": f"/volunteers/hours" + (
+                                                                    f"?person={person}" if person else "")})
+
+    @get("/hours/export.csv", name="volunteer_hours_export", guards=[requires(*STAFF)])
+    async def export(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
+        text = await volunteers.export_csv(_me(request), _day(since), _day(until), _settings(request).time_zone)  # type: ignore[arg-type]
+        return Response(text, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="volunteer-hours.csv"', "Cache-Control": "no-store"})
+
+    @get("/people", name="volunteer_people", guards=[requires(*STAFF)])
+    async def people(self, request: Request, done: FromQuery[str] = "") -> Template:
+        rows = await volunteers.volunteers_list(_me(request))  # type: ignore[arg-type]
+        return Template("volunteers/people.html", context={"rows": rows, "done": DONE.get(done, "")})
+
+    @post("/people/{person_id:int}/senior", name="volunteer_senior", guards=[requires(*STAFF)], status_code=303)
+    async def senior(self, request: Request, person_id: FromPath[int]) -> Redirect:
+        form = await request.form()
+        outcome = await volunteers.set_senior(_me(request), person_id, form.get("senior") == "1")  # type: ignore[arg-type]
+        if not outcome.ok:
+            raise NotFoundException()
+        return Redirect("/volunteers/people?done=senior", status_code=303)
+
+
+def _application_page(row: dict, outcome: volunteers.Outcome | None = None, tz: str = "", link: str = "",
+                      reason: str = "", status_code: int = 200) -> Template:
+    message = refusal_text(outcome.refusal, tz) if outcome and outcome.refusal else ""
+    return Template("volunteers/application.html", status_code=status_code, context={
+        "a": row, "errors": outcome.errors if outcome else {}, "message": message, "reason": reason,
+        "link": link, "qr": _qr_svg(link) if link else "", "availability": rules.AVAILABILITY,
+        "skills": rules.SKILLS, "statuses": rules.STATUSES})
+
+
+async def _shift_form(request: Request, values: dict, errors: dict, shift_id: int | None = None,
+                      status_code: int = 200, message: str = "") -> Template:
+    return Template("volunteers/shift_form.html", status_code=status_code, context={
+        "values": values, "errors": errors, "shift_id": shift_id, "message": message,
+        "choices": await volunteers.shift_form_choices(_me(request)),  # type: ignore[arg-type]
+        "max_weeks": rules.MAX_WEEKS})
+
+
+async def _shift_page(request: Request, shift_id: int, outcome: volunteers.Outcome | None = None, done: str = "",
+                      reason: str = "", observation: dict | None = None) -> Template:
+    settings = _settings(request)
+    row = await volunteers.shift(_me(request), shift_id, settings)  # type: ignore[arg-type]
+    if row is None:
+        raise NotFoundException()
+    message = ""
+    if outcome and outcome.refusal:
+        message = refusal_text(outcome.refusal, settings.time_zone)
+    elif outcome and outcome.errors:
+        message = gettext(outcome.errors.get("form", N_("Please correct the marked fields.")))
+    refusal = row["signup_refusal"]
+    observation = dict(observation or {})
+    observation.setdefault("client_uuid", str(uuid.uuid4()))
+    if outcome and outcome.errors:
+        observation["client_uuid"] = str(uuid.uuid4())
+    return Template("volunteers/shift.html", status_code=422 if outcome else 200, context={
+        "s": row, "done": done, "message": message, "errors": outcome.errors if outcome else {}, "reason": reason,
+        "signup_refusal": refusal_text(refusal, settings.time_zone) if refusal else "",
+        "attendance": rules.ATTENDANCE, "observation": observation, "max_photo": MAX_BYTES})

@@ -1,0 +1,162 @@
+"""A volunteer's journey on a phone (390×844, zh-CN): register on the public page, an officer
+approves and hands over the invitation, the volunteer creates a passkey, signs up for a
+patrol the officer created a few minutes ahead, checks in (with the phone's location) and
+out, and prints the certificate of service hours. Then the same pages in English."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_passkeys import with_authenticator
+
+pytestmark = pytest.mark.browser
+OFFICER = re.compile("邵韦杰")
+
+
+def sign_in_as(page, who=OFFICER) -> None:
+    page.goto("/signin")
+    page.get_by_role("button", name=who).click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def create_shift_soon(page, minutes_ahead: int = 5, meeting_point: str = "紫薇园东门") -> None:
+    """As the signed-in officer: a one-off shift in 紫薇网格 starting a few minutes from now."""
+    start = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=minutes_ahead)
+    end = start + timedelta(hours=1)
+    page.goto("/volunteers")
+    page.get_by_role("link", name="新建巡逻班次").first.click()
+    page.get_by_label("日期").fill(start.date().isoformat())
+    page.get_by_label("开始").fill(start.strftime("%H:%M"))
+    page.get_by_label("结束").fill(end.strftime("%H:%M"))
+    page.locator("label.chip", has_text="紫薇网格").click()
+    page.get_by_label("巡逻路线或区域").fill("紫薇园—泰和路—紫薇菜市场")
+    page.get_by_label("集合地点").fill(meeting_point)
+    page.get_by_label("至少需要人数").fill("1")
+    page.get_by_label("最多人数").fill("4")
+    leader = page.get_by_label("带队人").locator("option", has_text="邵韦杰").first.get_attribute("value")
+    page.get_by_label("带队人").select_option(leader)
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".flash.ok")).to_contain_text("班次已保存")
+
+
+def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, screenshot):
+    name = f"志愿{uuid.uuid4().hex[:4]}"
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+
+    # 1. Anyone: the public registration page.
+    applicant = new_context("zh-CN").new_page()
+    applicant.goto("/volunteer/register")
+    expect(applicant.get_by_role("heading", level=1)).to_have_text("成为平安志愿者")
+    applicant.get_by_label("您的姓名").fill(name)
+    applicant.get_by_label("手机号码").fill(phone)
+    applicant.locator("label.chip", has_text="紫薇网格").click()
+    applicant.locator("label.chip", has_text="晚上").click()
+    applicant.locator("label.chip", has_text="周末").click()
+    applicant.locator("label.chip", has_text="急救").click()
+    screenshot(applicant, "volunteers-01-register")
+    applicant.get_by_role("button", name="提交报名").click()
+    expect(applicant.locator("#e-consent")).to_have_text("请阅读说明并勾选同意")  # consent is needed
+    expect(applicant.get_by_label("您的姓名")).to_have_value(name)  # input kept
+    applicant.get_by_label("我已阅读并同意").check()
+    applicant.get_by_role("button", name="提交报名").click()
+    expect(applicant.get_by_role("heading", level=1)).to_have_text("报名已收到")
+    screenshot(applicant, "volunteers-02-received")
+
+    # 2. The officer approves it and gets the invitation (link + QR); then plans a shift.
+    officer = new_context("zh-CN").new_page()
+    sign_in_as(officer)
+    officer.locator(".bottomnav").get_by_role("link", name="志愿者").click()
+    expect(officer.get_by_role("heading", level=1)).to_have_text("志愿者")
+    screenshot(officer, "volunteers-03-officer-hub")
+    officer.get_by_role("link", name=re.compile("待审核报名")).click()
+    officer.get_by_role("link", name=re.compile(name)).click()
+    expect(officer.locator("dl.facts")).to_contain_text("晚上")
+    officer.get_by_role("button", name="通过并生成邀请").click()
+    expect(officer.get_by_role("heading", name="已通过：邀请链接")).to_be_visible()
+    expect(officer.locator(".qr svg")).to_be_visible()
+    screenshot(officer, "volunteers-04-approved")
+    link = officer.locator(".invitation code").inner_text()
+    create_shift_soon(officer)
+    screenshot(officer, "volunteers-05-shift-created")
+
+    # 3. The volunteer's phone: passkey from the invitation.
+    context = new_context("zh-CN")
+    context.grant_permissions(["geolocation"])
+    context.set_geolocation({"latitude": 33.9405, "longitude": 118.3010, "accuracy": 15})
+    phone_page = context.new_page()
+    phone_page.goto(link)
+    expect(phone_page.get_by_text(f"{name}，欢迎")).to_be_visible()
+    with_authenticator(context, phone_page)
+    phone_page.get_by_role("button", name="创建我的通行密钥").click()
+    expect(phone_page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+    # 4. Sign up for the shift from My shifts.
+    phone_page.locator(".bottomnav").get_by_role("link", name="我的班次").click()
+    expect(phone_page.get_by_role("heading", level=1)).to_have_text("我的班次")
+    screenshot(phone_page, "volunteers-06-my-shifts-empty")
+    phone_page.locator(".shift-card", has_text="紫薇园东门").first.click()
+    expect(phone_page.locator(".fill").first).to_contain_text("0/4")
+    screenshot(phone_page, "volunteers-07-shift")
+    phone_page.get_by_role("button", name="报名").click()
+    expect(phone_page.locator(".flash.ok")).to_contain_text("报名成功")
+    expect(phone_page.locator(".fill").first).to_contain_text("1/4")
+
+    # 5. On the spot: check in (the start is minutes away: the window is open) and out.
+    phone_page.get_by_role("button", name="立即签到").click()
+    expect(phone_page.locator(".flash.ok")).to_contain_text("签到成功")
+    expect(phone_page.locator(".big-time")).to_contain_text("已于")
+    screenshot(phone_page, "volunteers-08-checked-in")
+    phone_page.get_by_role("button", name="签退").click()
+    expect(phone_page.locator(".flash.ok")).to_contain_text("签退成功")
+    counted = phone_page.locator(".my-part")
+    expect(counted).to_contain_text(re.compile(r"计入时长：0 小时 [12] 分钟"))
+    screenshot(phone_page, "volunteers-09-checked-out")
+
+    # 6. Hours and the certificate.
+    phone_page.goto("/volunteers/my")
+    phone_page.get_by_role("link", name="我的时长和证明").click()
+    expect(phone_page.locator(".hours-total")).to_have_text(re.compile(r"0 小时 [12] 分钟"))
+    screenshot(phone_page, "volunteers-10-hours")
+    phone_page.get_by_role("button", name="志愿服务时长证明").click()
+    certificate = phone_page.locator("article.certificate")
+    expect(certificate.get_by_role("heading", level=1)).to_have_text("志愿服务时长证明")
+    expect(certificate).to_contain_text(name)
+    expect(certificate).to_contain_text("黄河派出所")
+    expect(certificate.locator(".cert-hours")).to_have_text(re.compile(r"0 小时 [12] 分钟"))
+    expect(phone_page.locator(".bottomnav")).to_have_count(0)
+    screenshot(phone_page, "volunteers-11-certificate")
+
+    # 7. The officer sees the volunteer checked in and out on the roster.
+    officer.reload()
+    expect(officer.locator(".roster")).to_contain_text(name)
+    expect(officer.locator(".roster")).to_contain_text("签退")
+
+
+def test_volunteer_pages_in_english(new_context, screenshot):
+    page = new_context("en").new_page()
+    page.goto("/volunteer/register")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Become a safety volunteer")
+    screenshot(page, "volunteers-en-01-register")
+    sign_in_as(page)
+    page.goto("/volunteers")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Volunteers")
+    page.get_by_role("link", name="New patrol shift").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New patrol shift")
+    screenshot(page, "volunteers-en-02-new-shift")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the marked fields.")
+    screenshot(page, "volunteers-en-03-shift-errors")
+    page.goto("/volunteers/hours")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hours by grid and month")
+    screenshot(page, "volunteers-en-04-totals")
+    page.goto("/signin")
+    page.get_by_role("button", name=re.compile("李明")).click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.locator(".bottomnav").get_by_role("link", name="My shifts").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My shifts")
+    screenshot(page, "volunteers-en-05-my-shifts")
