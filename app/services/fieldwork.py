@@ -16,7 +16,7 @@ from app.domain.photos import PhotoError, Processed
 from app.i18n import N_
 from app.services import audit, photos, scope
 from app.services.auth import now
-from app.tables import FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
+from app.tables import Call, FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
 
 WRITERS = ("officer", "grid_worker", "supervisor")
 # Roles that may see full phone numbers of residents and parties (lists always mask them).
@@ -192,6 +192,7 @@ async def get(principal: Principal, log_id: int) -> dict | None:
     log["parties"] = await MediationParty.select().where(MediationParty.log == log_id).order_by(
         MediationParty.position)
     log["links"] = await FieldLogLink.select().where(FieldLogLink.log == log_id)
+    log["calls"] = await _linked_calls([link["target_ref"] for link in log["links"] if link["target_type"] == "call"])
     log["photos"] = await Photo.select(Photo.id, Photo.width, Photo.height).where(Photo.log == log_id)
     log["personal_shown"] = may_see_personal_data(principal, log)
     if not log["personal_shown"]:
@@ -202,6 +203,14 @@ async def get(principal: Principal, log_id: int) -> dict | None:
                                      is_supervisor=principal.has("supervisor"),
                                      created_at=log["created_at"], now=now()) and log["voided_at"] is None
     return log
+
+
+async def _linked_calls(refs: list[str]) -> dict[str, dict]:
+    """The imported 110 calls a log names, by call number (a number not imported yet stays text)."""
+    if not refs:
+        return {}
+    rows = await Call.select(Call.call_id, Call.received_at, Call.category).where(Call.call_id.is_in(refs))
+    return {r["call_id"]: r for r in rows}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from app.services import audit, detection, scope
 from app.services.auth import now
 from app.tables import (
     Call,
+    FieldLog,
+    FieldLogLink,
     Grid,
     PersonRole,
     Place,
@@ -291,7 +293,21 @@ async def get(principal: Principal, order_id: int) -> dict | None:
     order["call_ids"] = [c["id"] for c in order["calls"]]
     order["overdue"] = rules.overdue(order["state"], order["due_at"], now())
     order["since_handling"] = await _calls_since(order) if order["handled_at"] else []
+    order["field_logs"] = await _linked_logs(order)
     return order
+
+
+async def _linked_logs(order: dict) -> list[dict]:
+    """Mediations and contacts that name one of the order's calls (or the order itself)."""
+    refs = [c["call_id"] for c in order["calls"]]
+    condition = (FieldLogLink.target_type == "work_order") & (FieldLogLink.target_ref == str(order["id"]))
+    if refs:
+        condition = condition | ((FieldLogLink.target_type == "call") & FieldLogLink.target_ref.is_in(refs))
+    links = await FieldLogLink.select(FieldLogLink.log).where(condition)
+    ids = sorted({link["log"] for link in links}) or [-1]
+    return await FieldLog.select(FieldLog.id, FieldLog.kind, FieldLog.occurred_at, FieldLog.outcome,
+                                 FieldLog.author.name.as_alias("author_name")).where(
+        FieldLog.id.is_in(ids) & FieldLog.voided_at.is_null()).order_by(FieldLog.occurred_at)
 
 
 async def _calls_since(order: dict) -> list[dict]:

@@ -311,3 +311,21 @@ def test_categories_for_other_agencies_are_marked_for_transfer_and_not_detected(
     assert {c["non_police"] for c in run(Call.select(Call.non_police))} == {True}
     assert run(WorkOrder.count()) == 0
     assert "待移交" in admin.get("/calls").text
+
+
+def test_a_mediation_naming_a_call_shows_on_its_work_order(analyst):
+    import uuid as uuid_module
+
+    from app.services import fieldwork_lists
+
+    run(fieldwork_lists.ensure_topics())
+    order_id = order_for(analyst)
+    analyst.sign_in_as("officer")
+    place = run(Place.select(Place.id).where(Place.name == "泰和祥府").first())["id"]
+    mediation = {"client_uuid": str(uuid_module.uuid4()), "place": str(place), "dispute_type": "neighbours",
+                 "party_name_0": "赵甲", "party_name_1": "钱乙", "note": "噪音纠纷", "outcome": "agreed",
+                 "terms": "晚十点后停止施工", "call_refs": "J001 J404"}
+    log_id = analyst.post("/field/mediations/new", data=mediation, headers={"X-Outbox-Replay": "1"}).json()["id"]
+    detail = analyst.get(f"/field/logs/{log_id}", headers={"Accept-Language": "en"}).text
+    assert "J001 · " in detail and "纠纷" in detail and "not imported yet" in detail  # J404 is not a call
+    assert f"/field/logs/{log_id}" in analyst.get(f"/orders/{order_id}").text
