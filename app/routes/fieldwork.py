@@ -10,16 +10,16 @@ import uuid
 from datetime import date
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.domain import fieldwork as rules
 from app.domain import orders as order_rules
-from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
+from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
 from app.routes.guards import principal, requires
+from app.routes.uploads import fields_and_photo
 from app.services import fieldwork, fieldwork_lists, orders, volunteers
 
 WRITERS = fieldwork.WRITERS
@@ -52,21 +52,6 @@ async def form_context(request: Request, kind: str, values: dict, errors: dict, 
         "max_parties": rules.MAX_PARTIES, "max_photo": MAX_BYTES, "with_photo": kind in PHOTO_KINDS and not log_id,
         "today": fieldwork.today(request.app.state.settings.time_zone).isoformat(),
     }
-
-
-async def read_form(request: Request) -> tuple[dict, Processed | PhotoError | None]:
-    """Fields (tags as a list) and the processed photo, if one was sent."""
-    form = await request.form()
-    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
-    raw["tags"] = [v for v in form.getall("tags") if isinstance(v, str)] if "tags" in form else []
-    upload = form.get("photo")
-    photo: Processed | PhotoError | None = None
-    if isinstance(upload, UploadFile) and upload.filename:
-        try:
-            photo = process(await upload.read())
-        except PhotoError as exc:
-            photo = exc
-    return raw, photo
 
 
 def error_message(errors: dict[str, str]) -> str:
@@ -109,7 +94,7 @@ class FieldworkController(Controller):
     @post("/{segment:str}/new", name="field_create", guards=[requires(*WRITERS)], status_code=200)
     async def create(self, request: Request, segment: FromPath[str]) -> Response | Template | Redirect:
         kind = kind_of(segment)
-        raw, photo = await read_form(request)
+        raw, photo = await fields_and_photo(request, lists=("tags",))
         if kind not in PHOTO_KINDS:
             photo = None
         settings = request.app.state.settings
@@ -176,7 +161,7 @@ class FieldworkController(Controller):
         stored = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
         if stored is None:
             raise NotFoundException()
-        raw, _photo = await read_form(request)
+        raw, _photo = await fields_and_photo(request, lists=("tags",))
         outcome = await fieldwork.update(principal(request), log_id, raw,  # type: ignore[arg-type]
                                          request.app.state.settings.time_zone)
         if outcome.errors:

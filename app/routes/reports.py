@@ -6,18 +6,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
+from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.domain import reports as rules
-from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
+from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
 from app.middleware import current_request
 from app.routes.guards import admin_only, principal, requires
+from app.routes.uploads import fields_and_photo
 from app.services import ratelimit, report_lists, report_posters, reports
 from app.services.audit import actor_of
 
@@ -28,19 +28,6 @@ TOO_MANY = N_("You have sent several reports in a short time. Please wait a minu
 
 
 # --- the public form --------------------------------------------------------------------------
-
-async def _read(request: Request) -> tuple[dict, Processed | PhotoError | None]:
-    form = await request.form()
-    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
-    upload = form.get("photo")
-    photo: Processed | PhotoError | None = None
-    if isinstance(upload, UploadFile) and upload.filename:
-        try:
-            photo = process(await upload.read())
-        except PhotoError as exc:
-            photo = exc
-    return raw, photo
-
 
 async def _form(request: Request, action: str, where: reports.Where | None, values: dict, errors: dict | None = None,
                 similar: list | None = None, status_code: int = 200, poster: bool = True) -> Template:
@@ -54,7 +41,7 @@ async def _form(request: Request, action: str, where: reports.Where | None, valu
 
 
 async def _submit(request: Request, action: str, where: reports.Where | None, poster: bool) -> Template | Redirect:
-    raw, photo = await _read(request)
+    raw, photo = await fields_and_photo(request)
     raw.setdefault("client_uuid", str(uuid.uuid4()))
     settings = request.app.state.settings
     ip = current_request.get().ip or "unknown"

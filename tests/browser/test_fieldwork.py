@@ -135,6 +135,12 @@ def test_logging_in_english_with_a_mistake_corrected(new_context, screenshot):
     expect(page.get_by_label("Note")).to_have_value("Stall at the market gate")  # nothing lost
     screenshot(page, "fieldwork-08-campaign-error-en")
     page.get_by_label("Leaflets handed out").fill("50")
+    # A photo over 10 MB is refused on the phone, before minutes of upload on one bar of signal.
+    page.set_input_files("input[name=photo]", files=[{"name": "huge.jpg", "mimeType": "image/jpeg",
+                                                       "buffer": b"\xff\xd8" + b"0" * (11 * 1024 * 1024)}])
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#e-photo")).to_have_text("The photo is larger than 10 MB")
+    page.set_input_files("input[name=photo]", files=[])
     page.get_by_role("button", name="Save").click()
     saved(page, "Saved")
 

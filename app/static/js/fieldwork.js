@@ -1,5 +1,6 @@
-// Field-log forms: time of sending, phone location, place filter, more parties, photo size,
-// and the reset after a log is saved (the form stays for the next one). No inline code (CSP).
+// Field-log forms: time of sending, more parties, and the reset after a log is saved (the
+// form stays for the next one); js/forms.js does photo size, location and the place filter.
+// No inline code (CSP).
 (function () {
   "use strict";
 
@@ -29,76 +30,7 @@
     if (when && !when.value) {
       when.value = new Date().toISOString();
     }
-    const photo = form.querySelector("input[type=file][name=photo]");
-    const max = Number(form.dataset.maxPhoto || 0);
-    if (photo && photo.files && photo.files[0] && max && photo.files[0].size > max) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-      showPhotoError(form, photo);
-    }
   }, true);
-
-  function showPhotoError(form, photo) {
-    const box = photo.closest(".field");
-    let error = box.querySelector(".error");
-    if (!error) {
-      error = document.createElement("p");
-      error.className = "error";
-      error.id = "e-photo";
-      box.appendChild(error);
-    }
-    error.textContent = form.dataset.photoTooBig || "";
-    box.classList.add("has-error");
-    photo.setAttribute("aria-invalid", "true");
-    photo.setAttribute("aria-describedby", "e-photo");
-    photo.focus();
-  }
-
-  // --- Location from the phone, with its accuracy ------------------------------------------
-  function setUpLocation(form) {
-    const button = form.querySelector("button.locate");
-    if (!button || !("geolocation" in navigator)) {
-      return;
-    }
-    button.hidden = false;
-    const status = form.querySelector(".locate-status");
-    button.addEventListener("click", function () {
-      status.textContent = button.dataset.locating;
-      navigator.geolocation.getCurrentPosition(function (position) {
-        const c = position.coords;
-        form.querySelector("input[name=lat]").value = c.latitude.toFixed(6);
-        form.querySelector("input[name=lon]").value = c.longitude.toFixed(6);
-        form.querySelector("input[name=accuracy]").value = Math.round(c.accuracy);
-        status.textContent = button.dataset.located.replace("{m}", Math.round(c.accuracy));
-      }, function () {
-        status.textContent = button.dataset.failed;
-      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
-    });
-  }
-
-  // --- Place picker: type to narrow the list ------------------------------------------------
-  function setUpPlaceFilter(form) {
-    const filter = form.querySelector(".place-filter");
-    const select = form.querySelector("select[name=place]");
-    if (!filter || !select || select.options.length < 12) {
-      return;
-    }
-    filter.hidden = false;
-    filter.addEventListener("input", function () {
-      const words = filter.value.trim().toLowerCase();
-      let first = null;
-      for (const option of select.options) {
-        const match = !option.value || !words || option.text.toLowerCase().includes(words);
-        option.hidden = !match;
-        if (match && option.value && !first) {
-          first = option;
-        }
-      }
-      if (words && first && select.selectedOptions[0] && select.selectedOptions[0].hidden) {
-        select.value = first.value;
-      }
-    });
-  }
 
   // --- Mediation: more parties on demand ----------------------------------------------------
   function setUpParties(form) {
@@ -123,8 +55,6 @@
       return;
     }
     form.dataset.ready = "1";
-    setUpLocation(form);
-    setUpPlaceFilter(form);
     setUpParties(form);
   }
 

@@ -61,48 +61,6 @@
     }
   });
 
-  // --- Photo: refuse a file over the limit before it is sent --------------------------------
-  form.addEventListener("submit", function (event) {
-    const photo = form.querySelector("input[type=file][name=photo]");
-    const max = Number(form.dataset.maxPhoto || 0);
-    if (photo && photo.files && photo.files[0] && max && photo.files[0].size > max) {
-      event.preventDefault();
-      const box = photo.closest(".field");
-      let error = box.querySelector(".error");
-      if (!error) {
-        error = document.createElement("p");
-        error.className = "error";
-        error.id = "e-photo";
-        box.appendChild(error);
-      }
-      error.textContent = form.dataset.photoTooBig || "";
-      box.classList.add("has-error");
-      photo.setAttribute("aria-invalid", "true");
-      photo.setAttribute("aria-describedby", "e-photo");
-      photo.focus();
-    }
-    // A second tap sends the same client_uuid: the server answers with the first report.
-  });
-
-  // --- Location from the phone -------------------------------------------------------------
-  const locate = form.querySelector("button.locate");
-  if (locate && "geolocation" in navigator) {
-    locate.hidden = false;
-    const status = form.querySelector(".locate-status");
-    locate.addEventListener("click", function () {
-      status.textContent = locate.dataset.locating;
-      navigator.geolocation.getCurrentPosition(function (position) {
-        const c = position.coords;
-        form.querySelector("input[name=lat]").value = c.latitude.toFixed(6);
-        form.querySelector("input[name=lon]").value = c.longitude.toFixed(6);
-        form.querySelector("input[name=accuracy]").value = Math.round(c.accuracy);
-        status.textContent = locate.dataset.located.replace("{m}", Math.round(c.accuracy));
-      }, function () {
-        status.textContent = locate.dataset.failed;
-      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
-    });
-  }
-
   // --- Characters used ----------------------------------------------------------------------
   for (const counter of form.querySelectorAll("[data-counter]")) {
     const area = document.getElementById(counter.dataset.counter);
@@ -111,28 +69,5 @@
     };
     area.addEventListener("input", show);
     show();
-  }
-
-  // --- General form: type to narrow the list of places ---------------------------------------
-  const filter = form.querySelector(".place-filter");
-  const select = form.querySelector("select[name=place]");
-  if (filter && select && select.options.length > 12) {
-    filter.hidden = false;
-    filter.addEventListener("input", function () {
-      const words = filter.value.trim().toLowerCase();
-      let first = null;
-      for (const option of select.options) {
-        const match = !option.value || !words || option.text.toLowerCase().includes(words)
-          || (option.parentElement.label || "").toLowerCase().includes(words);
-        option.hidden = !match;
-        if (match && option.value && !first) {
-          first = option;
-        }
-      }
-      if (words && first && (!select.value || select.selectedOptions[0].hidden)) {
-        select.value = first.value;
-        askSimilar();
-      }
-    });
   }
 })();

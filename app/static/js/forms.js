@@ -1,0 +1,93 @@
+// What several phone forms share (field logs, resident reports, patrol observations): a
+// photo over the size limit is refused before it is sent, the phone's location fills
+// lat/lon/accuracy, and a long list of places can be narrowed by typing. No inline code (CSP).
+(function () {
+  "use strict";
+
+  // --- Photo: refuse a file over the limit before it is sent ---------------------------------
+  // Capture phase: runs before htmx or the outbox see the submission.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    const photo = form.querySelector && form.querySelector("input[type=file][name=photo]");
+    const max = Number((form.dataset && form.dataset.maxPhoto) || 0);
+    if (!photo || !photo.files || !photo.files[0] || !max || photo.files[0].size <= max) {
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const box = photo.closest(".field") || photo.parentNode;
+    let error = box.querySelector(".error");
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "error";
+      error.id = "e-photo";
+      box.appendChild(error);
+    }
+    error.textContent = form.dataset.photoTooBig || "";
+    box.classList.add("has-error");
+    photo.setAttribute("aria-invalid", "true");
+    photo.setAttribute("aria-describedby", error.id);
+    photo.focus();
+  }, true);
+
+  // --- Location from the phone, with its accuracy --------------------------------------------
+  function setUpLocation(form) {
+    const button = form.querySelector("button.locate");
+    if (!button || button.dataset.ready || !("geolocation" in navigator)) {
+      return;
+    }
+    button.dataset.ready = "1";
+    button.hidden = false;
+    const status = form.querySelector(".locate-status");
+    button.addEventListener("click", function () {
+      status.textContent = button.dataset.locating;
+      navigator.geolocation.getCurrentPosition(function (position) {
+        const c = position.coords;
+        form.querySelector("input[name=lat]").value = c.latitude.toFixed(6);
+        form.querySelector("input[name=lon]").value = c.longitude.toFixed(6);
+        form.querySelector("input[name=accuracy]").value = Math.round(c.accuracy);
+        status.textContent = button.dataset.located.replace("{m}", Math.round(c.accuracy));
+      }, function () {
+        status.textContent = button.dataset.failed;
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    });
+  }
+
+  // --- Place picker: type to narrow a long list ----------------------------------------------
+  function setUpPlaceFilter(form) {
+    const filter = form.querySelector(".place-filter");
+    const select = form.querySelector("select[name=place]");
+    if (!filter || !select || filter.dataset.ready || select.options.length <= 12) {
+      return;
+    }
+    filter.dataset.ready = "1";
+    filter.hidden = false;
+    filter.addEventListener("input", function () {
+      const words = filter.value.trim().toLowerCase();
+      let first = null;
+      for (const option of select.options) {
+        const match = !option.value || !words || option.text.toLowerCase().includes(words)
+          || (option.parentElement.label || "").toLowerCase().includes(words);
+        option.hidden = !match;
+        if (match && option.value && !first) {
+          first = option;
+        }
+      }
+      if (words && first && (!select.value || select.selectedOptions[0].hidden)) {
+        select.value = first.value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+
+  function setUpAll() {
+    for (const form of document.querySelectorAll("form")) {
+      setUpLocation(form);
+      setUpPlaceFilter(form);
+    }
+  }
+
+  // htmx may swap in a form (one with errors): set it up again.
+  document.addEventListener("htmx:afterSwap", setUpAll);
+  setUpAll();
+})();
