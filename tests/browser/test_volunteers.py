@@ -111,6 +111,18 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     expect(phone_page.locator(".flash.ok")).to_contain_text("签到成功")
     expect(phone_page.locator(".big-time")).to_contain_text("已于")
     screenshot(phone_page, "volunteers-08-checked-in")
+
+    # On patrol: an urgent observation reaches the officer's My day at once.
+    phone_page.get_by_label("您看到了什么？").fill("紫薇园东门两人争吵，快要动手")
+    phone_page.get_by_label("紧急：需要民警马上知道").check()
+    phone_page.get_by_role("button", name="发送", exact=True).click()
+    expect(phone_page.locator(".flash.ok")).to_contain_text("紧急情况已上报")
+    officer.goto("/field")
+    urgent = officer.locator(".urgent-box")
+    expect(urgent.get_by_role("heading")).to_contain_text("志愿者紧急上报")
+    expect(urgent).to_contain_text("快要动手")
+    screenshot(officer, "volunteers-08b-officer-my-day-urgent")
+    officer.goto("/volunteers")
     phone_page.get_by_role("button", name="签退").click()
     expect(phone_page.locator(".flash.ok")).to_contain_text("签退成功")
     counted = phone_page.locator(".my-part")
@@ -132,7 +144,7 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     screenshot(phone_page, "volunteers-11-certificate")
 
     # 7. The officer sees the volunteer checked in and out on the roster.
-    officer.reload()
+    officer.locator(".shift-card", has_text="紫薇园东门").first.click()
     expect(officer.locator(".roster")).to_contain_text(name)
     expect(officer.locator(".roster")).to_contain_text("签退")
 

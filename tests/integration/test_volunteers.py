@@ -442,3 +442,31 @@ def test_a_series_is_created_and_edited_after_sign_ups(vol, settings):
     assert [bool(s["cancelled_at"]) for s in run(PatrolShift.select().order_by(PatrolShift.starts_at))] == [False, True, True]
     as_person(vol, volunteer)
     assert vol.get("/volunteers/my").text.count("台风") == 2
+
+
+def test_an_observation_photo_is_re_encoded_and_shown_only_to_those_who_may_see_it(vol, settings):
+    import io
+
+    from PIL import Image
+
+    me, stranger = make_volunteer("辰"), make_volunteer("巳", "GH-01")
+    shift = make_shift(timedelta(minutes=5))
+    run(ShiftSignup.insert(ShiftSignup(shift=shift, person=me, status="confirmed")))
+    as_person(vol, me)
+    vol.post(f"/volunteers/shifts/{shift}/check-in", data={})
+    out = io.BytesIO()
+    Image.new("RGB", (2400, 1800), (10, 200, 30)).save(out, "JPEG")
+    sent = vol.post(f"/volunteers/shifts/{shift}/observations", data={"client_uuid": str(uuid.uuid4()), "note": "路灯坏了"},
+                    files={"photo": ("p.jpg", out.getvalue(), "image/jpeg")})
+    assert sent.status_code == 303
+    [row] = run(Observation.select())
+    assert row["photo"] and not row["urgent"]
+    photo = vol.get(f"/volunteers/photos/{row['photo']}")
+    assert photo.status_code == 200 and Image.open(io.BytesIO(photo.content)).size == (1600, 1200)
+    sign_in(vol, "officer")
+    assert vol.get(f"/volunteers/photos/{row['photo']}").status_code == 200
+    assert "路灯坏了" in vol.get(f"/volunteers/observations/{row['id']}").text
+    as_person(vol, stranger)
+    assert vol.get(f"/volunteers/photos/{row['photo']}").status_code == 404
+    assert vol.get(f"/volunteers/observations/{row['id']}").status_code == 404
+    assert vol.get(f"/field/photos/{row['photo']}").status_code in (403, 404)  # not a field log's photo
