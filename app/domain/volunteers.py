@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.domain import phone as phones
@@ -152,7 +152,7 @@ def local_span(day: date, start: time, end: time, tz: str) -> tuple[datetime, da
     starts = datetime.combine(day, start, zone)
     end_day = day + timedelta(days=1) if end <= start else day
     ends = datetime.combine(end_day, end, zone)
-    return starts.astimezone(timezone.utc), ends.astimezone(timezone.utc)
+    return starts.astimezone(UTC), ends.astimezone(UTC)
 
 
 def _hhmm(text: str) -> time | None:
@@ -350,6 +350,6 @@ def month_of(moment: datetime, tz: str) -> str:
 def local_day_bounds(since: date | None, until: date | None, tz: str) -> tuple[datetime | None, datetime | None]:
     """A local date range (inclusive) as UTC instants [start, end)."""
     zone = ZoneInfo(tz)
-    start = datetime.combine(since, time.min, zone).astimezone(timezone.utc) if since else None
-    end = datetime.combine(until + timedelta(days=1), time.min, zone).astimezone(timezone.utc) if until else None
+    start = datetime.combine(since, time.min, zone).astimezone(UTC) if since else None
+    end = datetime.combine(until + timedelta(days=1), time.min, zone).astimezone(UTC) if until else None
     return start, end

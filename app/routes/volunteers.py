@@ -11,15 +11,15 @@ from datetime import date, datetime
 
 import segno
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.domain import volunteers as rules
-from app.domain.photos import MAX_BYTES, PhotoError, Processed, process
+from app.domain.photos import MAX_BYTES
 from app.i18n import N_, format_datetime, gettext
 from app.routes.guards import principal, requires
+from app.routes.uploads import fields_and_photo
 from app.services import volunteers
 
 STAFF = volunteers.STAFF
@@ -254,15 +254,7 @@ class VolunteersController(Controller):
 
     @post("/shifts/{shift_id:int}/observations", name="volunteer_observe", status_code=200)
     async def observe(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
-        form = await request.form()
-        raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
-        upload = form.get("photo")
-        photo: Processed | PhotoError | None = None
-        if isinstance(upload, UploadFile) and upload.filename:
-            try:
-                photo = process(await upload.read())
-            except PhotoError as exc:
-                photo = exc
+        raw, photo = await fields_and_photo(request)
         outcome = await volunteers.observe(_me(request), shift_id, raw, photo,  # type: ignore[arg-type]
                                            _settings(request).upload_dir)
         if outcome.ok:
@@ -322,7 +314,7 @@ class VolunteersController(Controller):
             raise NotFoundException()
         issued = datetime.now().astimezone()
         return Template("volunteers/certificate.html", context={"l": ledger, "issued": issued,
-                                                                "back": f"/volunteers/hours" + (
+                                                                "back": "/volunteers/hours" + (
                                                                     f"?person={person}" if person else "")})
 
     @get("/hours/export.csv", name="volunteer_hours_export", guards=[requires(*STAFF)])

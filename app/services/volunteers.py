@@ -37,7 +37,6 @@ from app.settings import Settings
 from app.tables import (
     Grid,
     Observation,
-    Office,
     PatrolShift,
     Person,
     PersonRole,
@@ -109,7 +108,7 @@ def zone(tz: str) -> ZoneInfo:
 async def registration_choices() -> dict:
     """Active grids by office, for the public form."""
     grids = await Grid.select(Grid.id, Grid.name, Grid.office, Grid.office.name.as_alias("office_name")).where(
-        (Grid.active == True) & (Grid.office.active == True)).order_by(Grid.office.name).order_by(Grid.name)  # noqa: E712
+        Grid.active.eq(True) & Grid.office.active.eq(True)).order_by(Grid.office.name).order_by(Grid.name)
     offices: dict[tuple[int, str], list[dict]] = {}
     for g in grids:
         offices.setdefault((g["office"], g["office_name"]), []).append(g)
@@ -209,7 +208,7 @@ async def application(principal: Principal, app_id: int, reveal_phone: bool = Fa
         row["phone_shown"] = True
     # The grids the officer may approve for: the applicant's choices in scope, or the office's.
     office_grids = await Grid.select(Grid.id, Grid.name).where(
-        (Grid.active == True) & (Grid.office == row["office"] if row["office"] else Grid.id.is_in(row["grid_ids"] or [-1])))  # noqa: E712
+        Grid.active.eq(True) & (Grid.office == row["office"] if row["office"] else Grid.id.is_in(row["grid_ids"] or [-1])))
     choices = {g["id"]: g["name"] for g in office_grids if g["id"] in grids}
     choices.update({g: n for g, n in zip(row["grid_ids"], row["grid_names"]) if g in grids})
     row["grid_choices"] = sorted(choices.items(), key=lambda c: c[1])
@@ -294,14 +293,14 @@ async def leader_choices(principal: Principal) -> list[dict]:
     stations = await scope.station_ids(principal) if not principal.has("admin") else {
         r["id"] for r in await Station.select(Station.id)}
     officer_rows = await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name")).where(
-        (PersonRole.role == "officer") & (PersonRole.person.active == True) & (  # noqa: E712
+        (PersonRole.role == "officer") & PersonRole.person.active.eq(True) & (
             PersonRole.station.is_in(list(stations) or [-1]) | PersonRole.office.station.is_in(list(stations) or [-1])
             | PersonRole.grid.office.station.is_in(list(stations) or [-1])))
     senior_rows = await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name")).where(
         (PersonRole.role == "volunteer") & PersonRole.grid.is_in(list(grids) or [-1])
-        & (PersonRole.person.active == True))  # noqa: E712
+        & PersonRole.person.active.eq(True))
     seniors = {r["person"] for r in await VolunteerProfile.select(VolunteerProfile.person).where(
-        VolunteerProfile.senior == True)}  # noqa: E712
+        VolunteerProfile.senior.eq(True))}
     out: dict[int, dict] = {}
     for r in officer_rows:
         out.setdefault(r["person"], {"id": r["person"], "name": r["name"], "kind": "officer"})
@@ -314,7 +313,7 @@ async def leader_choices(principal: Principal) -> list[dict]:
 async def shift_form_choices(principal: Principal) -> dict:
     grids = await staff_grids(principal)
     rows = await Grid.select(Grid.id, Grid.name, Grid.office.name.as_alias("office_name")).where(
-        Grid.id.is_in(list(grids) or [-1]) & (Grid.active == True)).order_by(Grid.office.name).order_by(Grid.name)  # noqa: E712
+        Grid.id.is_in(list(grids) or [-1]) & Grid.active.eq(True)).order_by(Grid.office.name).order_by(Grid.name)
     return {"grids": rows, "leaders": await leader_choices(principal)}
 
 
@@ -549,7 +548,7 @@ async def shift(principal: Principal, shift_id: int, settings: Settings) -> dict
     row["roster"] = await _roster(shift_id) if row["is_staff"] or row["leader"] == principal.id else []
     row["observations"] = await _observations(principal, shift_id, row["is_staff"] or row["leader"] == principal.id)
     row["places"] = await Place.select(Place.id, Place.name).where(
-        Place.grid.is_in(rules.ids_list(row["grids"]) or [-1]) & (Place.active == True)).order_by(Place.name)  # noqa: E712
+        Place.grid.is_in(rules.ids_list(row["grids"]) or [-1]) & Place.active.eq(True)).order_by(Place.name)
     row["changed_since_signup"] = bool(mine and row["changed_at"] and row["changed_at"] > mine["created_at"])
     return row
 
@@ -878,7 +877,7 @@ async def urgent_observations(principal: Principal) -> list[dict]:
     if not grids:
         return []
     return await _observation_select().where(
-        (Observation.urgent == True) & Observation.acknowledged_at.is_null()  # noqa: E712
+        Observation.urgent.eq(True) & Observation.acknowledged_at.is_null()
         & Observation.grid.is_in(list(grids))).order_by(Observation.created_at, ascending=False).limit(20)
 
 
@@ -1048,7 +1047,7 @@ async def volunteers_list(principal: Principal) -> list[dict]:
     people_rows = await Person.select(Person.id, Person.name, Person.phone, Person.active).where(
         Person.id.is_in(list(by_person))).order_by(Person.name)
     seniors = {r["person"] for r in await VolunteerProfile.select(VolunteerProfile.person).where(
-        VolunteerProfile.senior == True)}  # noqa: E712
+        VolunteerProfile.senior.eq(True))}
     minutes: dict[int, int] = {}
     no_shows: dict[int, int] = {}
     for s in await ShiftSignup.select(ShiftSignup.person, ShiftSignup.minutes, ShiftSignup.attendance).where(
@@ -1086,7 +1085,7 @@ async def staff_overview(principal: Principal, settings: Settings) -> dict:
     flagged = await ShiftSignup.select(
         ShiftSignup.id, ShiftSignup.shift, ShiftSignup.person.name.as_alias("name"),
         ShiftSignup.shift.starts_at.as_alias("starts_at")).where(
-        (ShiftSignup.auto_closed == True) & (ShiftSignup.attendance == "")  # noqa: E712
+        ShiftSignup.auto_closed.eq(True) & (ShiftSignup.attendance == "")
         & ShiftSignup.shift.grid.is_in(list(grids) or [-1])).order_by(ShiftSignup.shift.starts_at, ascending=False).limit(20)
     return {"shifts": shifts, "pending": await pending_count(principal),
             "urgent": await urgent_observations(principal), "flagged": flagged}

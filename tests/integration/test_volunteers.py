@@ -9,7 +9,7 @@ import csv
 import io
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -36,7 +36,7 @@ def grid_id(code: str) -> int:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def make_volunteer(name: str, grid_code: str = "TH-03") -> int:

@@ -3,14 +3,13 @@ midnight, a weekly series), the sign-up, cancel and check-in windows, overlap, a
 arithmetic."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from app.domain import volunteers as rules
 
 TZ = "Asia/Shanghai"
-UTC = timezone.utc
 START = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # 19:00 in Shanghai
 
 

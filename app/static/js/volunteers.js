@@ -1,5 +1,5 @@
-// Volunteer pages: the phone's location on check-in and on an observation, the photo size
-// check, and the certificate's print button. No inline code (CSP).
+// Volunteer pages: the phone's location added to a check-in, and the certificate's print
+// button. No inline code (CSP).
 (function () {
   "use strict";
 
@@ -31,37 +31,7 @@
       { enableHighAccuracy: true, timeout: 5000, maximumAge: 60000 });
   });
 
-  // Observation: an "Add my location" button, and photos over the size limit refused before sending.
-  for (const form of document.querySelectorAll("form.observation-form")) {
-    const button = form.querySelector("button.locate");
-    const status = form.querySelector(".locate-status");
-    if (button && "geolocation" in navigator) {
-      button.hidden = false;
-      button.addEventListener("click", function () {
-        status.textContent = button.dataset.locating;
-        navigator.geolocation.getCurrentPosition(function (position) {
-          fill(form, position);
-          status.textContent = button.dataset.located.replace("{m}", Math.round(position.coords.accuracy));
-        }, function () { status.textContent = button.dataset.failed; },
-        { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
-      });
-    }
-    form.addEventListener("submit", function (event) {
-      const photo = form.querySelector("input[type=file]");
-      const max = Number(form.dataset.maxPhoto || 0);
-      if (photo && photo.files && photo.files[0] && max && photo.files[0].size > max) {
-        event.preventDefault();
-        let error = photo.parentElement.querySelector(".error");
-        if (!error) {
-          error = document.createElement("p");
-          error.className = "error";
-          photo.parentElement.appendChild(error);
-        }
-        error.textContent = form.dataset.photoTooBig;
-        photo.focus();
-      }
-    });
-  }
+  // The observation form's location button and photo size check are js/forms.js's (shared).
 
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", function () { window.print(); });
