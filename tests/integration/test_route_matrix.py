@@ -29,8 +29,6 @@ VOL_ALL = VOL_STAFF | {"volunteer"}
 VOLUNTEER = frozenset({"volunteer"})
 REPORT_STAFF = frozenset({"officer", "grid_worker", "supervisor", "admin"})  # reports
 POSTER_PRINTERS = frozenset({"officer", "admin"})  # reports
-REPORT_STAFF = frozenset({"officer", "grid_worker", "supervisor", "admin"})  # reports
-POSTER_PRINTERS = frozenset({"officer", "admin"})  # reports
 CALL_READERS = frozenset({"analyst", "supervisor", "officer", "admin"})
 CALL_IMPORTERS = frozenset({"analyst", "admin"})
 ORDER_READERS = frozenset({"officer", "grid_worker", "analyst", "supervisor", "admin"})
@@ -192,30 +190,6 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/open311/v2/requests.xml"): NOBODY,  # reports: Open311, api_key only
     ("GET", "/open311/v2/requests/{service_request_id:str}"): EVERYONE,  # reports: Open311
     ("GET", "/open311/v2/tokens/{token:str}"): EVERYONE,  # reports: Open311
-    # Resident reports: the public pages need no sign-in (rate limited); staff see their grids'.
-    ("GET", "/r/{code:str}"): EVERYONE,  # reports: a QR poster's form
-    ("POST", "/r/{code:str}"): EVERYONE,  # reports
-    ("GET", "/report"): EVERYONE,  # reports: the general form
-    ("POST", "/report"): EVERYONE,  # reports
-    ("GET", "/report/similar"): EVERYONE,  # reports: "already reported here?"
-    ("GET", "/t"): EVERYONE,  # reports: tracking-code look-up
-    ("GET", "/t/{code:str}"): EVERYONE,  # reports: the tracking code is the credential
-    ("POST", "/t/{code:str}/rate"): EVERYONE,  # reports
-    ("GET", "/t/{code:str}/photos/{photo_id:int}"): EVERYONE,  # reports
-    ("GET", "/reports"): REPORT_STAFF,  # reports: the service scopes to the person's grids
-    ("GET", "/reports/{report_id:int}"): REPORT_STAFF,  # reports
-    ("POST", "/reports/{report_id:int}/steps"): REPORT_STAFF,  # reports
-    ("POST", "/reports/{report_id:int}/phones"): REPORT_STAFF,  # reports: the service allows handlers only
-    ("GET", "/reports/photos/{photo_id:int}"): REPORT_STAFF,  # reports
-    ("GET", "/admin/reports"): ADMIN,  # reports: categories
-    ("POST", "/admin/reports/categories"): ADMIN,  # reports
-    ("GET", "/admin/reports/categories/{category_id:int}"): ADMIN,  # reports
-    ("POST", "/admin/reports/categories/{category_id:int}"): ADMIN,  # reports
-    ("POST", "/admin/reports/categories/{category_id:int}/active"): ADMIN,  # reports
-    ("GET", "/admin/reports/posters"): POSTER_PRINTERS,  # reports: officers print their station's posters
-    ("GET", "/admin/reports/posters/{kind:str}/{unit_id:int}"): POSTER_PRINTERS,  # reports
-    ("GET", "/admin/reports/posters/grid-places/{grid_id:int}"): POSTER_PRINTERS,  # reports
-    ("POST", "/admin/reports/poster-codes/{poster_id:int}/retire"): POSTER_PRINTERS,  # reports
     ("GET", "/csrf"): SIGNED_IN,  # a fresh CSRF token for the offline outbox's replays
     ("GET", "/outbox"): SIGNED_IN,
 }
