@@ -46,7 +46,9 @@ class CallsController(Controller):
     async def import_form(self) -> Template:
         return Template("calls/import.html", context={"result": None, "token": ""})
 
-    @post("/import", name="calls_preview", guards=[requires(*IMPORTERS)], status_code=200)
+    # A year of a district's calls is tens of megabytes; the file goes to disk, not to memory.
+    @post("/import", name="calls_preview", guards=[requires(*IMPORTERS)], status_code=200,
+          request_max_body_size=calls.MAX_FILE)
     async def preview(self, request: Request) -> Template:
         form = await request.form()
         upload = form.get("file")

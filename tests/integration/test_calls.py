@@ -329,3 +329,13 @@ def test_a_mediation_naming_a_call_shows_on_its_work_order(analyst):
     detail = analyst.get(f"/field/logs/{log_id}", headers={"Accept-Language": "en"}).text
     assert "J001 · " in detail and "纠纷" in detail and "not imported yet" in detail  # J404 is not a call
     assert f"/field/logs/{log_id}" in analyst.get(f"/orders/{order_id}").text
+
+
+def test_twenty_megabytes_of_garbage_is_refused_clearly(analyst):
+    import os
+
+    garbage = os.urandom(20 * 1024 * 1024)
+    response = analyst.post("/calls/import", files={"file": ("calls.csv", garbage, "text/csv")},
+                            headers={"Accept-Language": "en"})
+    assert response.status_code == 422 and "not UTF-8 or GBK" in response.text
+    assert run(Call.count()) == 0
