@@ -10,7 +10,9 @@ Signs in as the demo officer (demo sign-in form, CSRF cookie + `x-csrftoken` hea
 measures, one after the other and with the same client: GET / on hello, GET /area (a
 signed-in page), and POST /field/contacts/new (htmx partial: session, CSRF, insert + audit
 row), each with a unique client_uuid. Afterwards the field_log rows are counted: they must
-equal the successful requests, with no duplicate client_uuid.
+equal the successful requests, with no duplicate client_uuid. Last, with the servers stopped,
+the write path alone (in-process, no HTTP, the app's pool hooks): the same concurrency of a
+read plus a write transaction with a row and its audit row.
 
 The load generator shares the 2 cores, so it is a lean keep-alive HTTP/1.1 client on raw
 asyncio streams (uvloop when installed), one coroutine per connection. Traffic goes to
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import socket
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -304,7 +308,66 @@ async def run_bench(args: argparse.Namespace, app_port: int, app_pid: int, hello
     return results
 
 
-def report(args: argparse.Namespace, results: list[Result], rows: tuple[int, int, int] | None) -> None:
+# --- the write path alone ------------------------------------------------------------------------
+
+WRITE_PATH_CHILD = "--write-path-child"
+
+
+def write_path(database_url: str, total: int, concurrency: int) -> dict:
+    """The database layer without HTTP, in a child process (the engine is chosen at import)."""
+    done = subprocess.run([sys.executable, __file__, WRITE_PATH_CHILD, database_url, str(total), str(concurrency)],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "QIANMO_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf"})
+    if done.returncode != 0:
+        raise SystemExit(f"write path measurement failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def write_path_child(total: int, concurrency: int) -> dict:
+    """`concurrency` tasks, each: a read outside, then a write transaction with a row and its
+    audit row. The pool is opened by the app's own start-up hook, as in the server."""
+    sys.path.insert(0, str(ROOT))
+    from app.db import write_transaction
+    from app.main import close_pool, open_pool
+    from app.tables import Agency, AuditEvent
+
+    engine = Agency._meta.db
+    await open_pool()
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    tag = uuid.uuid4().hex[:8]
+
+    async def worker() -> None:
+        nonlocal errors
+        for i in counter:
+            started = time.perf_counter()
+            try:
+                await asyncio.sleep(0)  # a request's other awaits (body, response) let the others run
+                await Agency.exists().where(Agency.code == f"W{tag}-{i}")
+                await asyncio.sleep(0)
+                async with write_transaction(engine):
+                    await Agency.insert(Agency(name=f"压测{i}", code=f"W{tag}-{i}", kind="other"))
+                    await AuditEvent.insert(AuditEvent(action="create", object_type="agency", object_id=str(i)))
+            except Exception:  # counted, not raised: the rows are counted below
+                errors += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    try:
+        cpu, started = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        rows = await Agency.count().where(Agency.code.like(f"W{tag}-%"))
+    finally:
+        await close_pool()
+    result = Result(label="", n=total, seconds=seconds, latencies=latencies, errors=errors, server_cpu=cpu)
+    return {"n": total, "rps": result.rps, "p50": result.pct(0.5), "p99": result.pct(0.99), "errors": errors,
+            "rows": rows, "cpu_ms": cpu * 1000 / total}
+
+
+# --- the report -------------------------------------------------------------------------------------
+
+def report(args: argparse.Namespace, results: list[Result], rows: tuple[int, int, int] | None, alone: dict) -> None:
     hello = results[0]
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n{args.engine}, {args.concurrency} connections, 1 server process, "
@@ -320,6 +383,9 @@ def report(args: argparse.Namespace, results: list[Result], rows: tuple[int, int
         ratio = "1" if r is hello else f"{r.rps / hello.rps:.3f}"
         print(f"| {args.engine} | {r.label} | {r.n} | {r.rps:.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | "
               f"{r.errors} | {rows_text} | {ratio} | {r.server_cpu * 1000 / r.n:.2f} |")
+    print(f"| {args.engine} | write path alone: read + transaction (row + audit row), in-process, tx | "
+          f"{alone['n']} | {alone['rps']:.0f} | {alone['p50']:.1f} | {alone['p99']:.1f} | {alone['errors']} | "
+          f"{alone['rows']} | — | {alone['cpu_ms']:.2f} |")
     for r in results:
         for sample in r.error_samples:
             print(f"\n{r.label} error sample: {sample}")
@@ -351,11 +417,13 @@ def main(args: argparse.Namespace) -> None:
         results = asyncio.run(run_bench(args, app_port, app.pid, hello_port, hello.pid, session, places))
         rows = None
         if places is not None:
-            after = field_log_uuids(database_url)
-            new = after[len(before):] if after[:len(before)] == before else [u for u in after if u not in set(before)]
-            sent = set(results[-1].ok_ids)
-            rows = (len(after) - len(before), len(sent & set(new)), len(new) - len(set(new)))
-        report(args, results, rows)
+            after = Counter(field_log_uuids(database_url))
+            rows = (sum(after.values()) - len(before), sum(1 for u in results[-1].ok_ids if after[u]),
+                    sum(n - 1 for n in after.values() if n > 1))
+        for process in (hello, app):
+            stop(process)
+        hello = app = None
+        report(args, results, rows, write_path(database_url, args.requests, args.concurrency))
     finally:
         for process in (hello, app):
             if process is not None:
@@ -364,7 +432,15 @@ def main(args: argparse.Namespace) -> None:
             pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1:2] == [WRITE_PATH_CHILD]:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print(json.dumps(asyncio.run(write_path_child(int(sys.argv[3]), int(sys.argv[4])))))
+elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--requests", type=int, default=3000, help="per app endpoint")
