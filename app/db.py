@@ -80,16 +80,16 @@ class PooledSQLiteEngine(SQLiteEngine):
       * a write transaction running longer than YIELD_EVERY yields to the loop between statements;
       * checkpoints (copying the WAL into the database, with fsync: 4-17 ms here) run in a
         thread on a third connection every CHECKPOINT_EVERY writes, instead of on the loop
-        inside whichever COMMIT crosses SQLite's automatic threshold. Writers wait meanwhile,
-        so that the checkpoint completes and the next write starts the WAL over (a checkpoint
-        racing the writes would let the WAL grow without end).
+        inside whichever COMMIT crosses SQLite's automatic threshold. The writer that takes the
+        lock at that moment runs it first, so no write races it: the checkpoint completes and
+        the next write starts the WAL over (racing writes would let the WAL grow without end).
     Queries inside a transaction find it through Piccolo's `current_transaction` ContextVar and
     run on the writer, so they see their own writes. Without the pool (migrations, the CLI,
     in-process tests that use several event loops) every method is SQLiteEngine's own.
     """
 
     __slots__ = ("_reader", "_writer", "_writer_lock", "_writer_job", "_deadline", "_loop_since",
-                 "_checkpointer", "_checkpoint_job", "_writes")
+                 "_checkpointer", "_writes")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,8 +100,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._deadline = 0.0  # when the read on the loop must give way
         self._loop_since = 0.0  # when the writer's holder last let the loop run
         self._checkpointer: sqlite3.Connection | None = None
-        self._checkpoint_job: asyncio.Future | None = None
-        self._writes = 0
+        self._writes = 0  # since the last checkpoint
 
     @property
     def pooled(self) -> bool:
@@ -142,8 +141,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         await self._take_writer()  # a transaction still running finishes first
         self._writer = self._reader = self._checkpointer = None  # SQLiteEngine's path from here on
         self._release_writer_of(writer)
-        if self._checkpoint_job is not None:
-            await self._checkpoint_job
         for connection in (writer, reader, checkpointer):
             connection.close()  # the last one to close checkpoints what is left
 
@@ -152,7 +149,22 @@ class PooledSQLiteEngine(SQLiteEngine):
     async def _take_writer(self) -> None:
         assert self._writer_lock is not None
         await self._writer_lock.acquire()
+        try:
+            if self._writes >= CHECKPOINT_EVERY and self._checkpointer is not None:
+                self._writes = 0
+                await asyncio.to_thread(self._checkpoint, self._checkpointer)
+        except BaseException:
+            self._writer_lock.release()
+            raise
         self._loop_since = time.perf_counter()
+
+    @staticmethod
+    def _checkpoint(checkpointer: sqlite3.Connection) -> None:
+        # PASSIVE copies what no reader still needs and never waits for a lock.
+        try:
+            checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.OperationalError:
+            pass  # another process is checkpointing: the next one catches up
 
     def _release_writer(self) -> None:
         assert self._writer is not None
@@ -170,23 +182,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         assert self._writer_lock is not None
         self._writer_lock.release()
         self._writes += 1
-        if self._writes % CHECKPOINT_EVERY == 0 and self._checkpointer is not None and (
-                self._checkpoint_job is None or self._checkpoint_job.done()):
-            self._checkpoint_job = asyncio.ensure_future(self._checkpoint())
-
-    async def _checkpoint(self) -> None:
-        assert self._writer_lock is not None
-        async with self._writer_lock:  # no write lands meanwhile (see the class docstring)
-            if self._checkpointer is not None:
-                await asyncio.to_thread(self._checkpoint_now, self._checkpointer)
-
-    @staticmethod
-    def _checkpoint_now(checkpointer: sqlite3.Connection) -> None:
-        # PASSIVE copies what no reader still needs and never waits for a lock.
-        try:
-            checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.OperationalError:
-            pass  # another process is checkpointing: the next one catches up
 
     async def _write(self, query: str, args: list[Any]) -> list[dict]:
         """One statement on the writer; the caller holds the writer lock."""

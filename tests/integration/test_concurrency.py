@@ -223,7 +223,12 @@ def test_pool_checkpoints_keep_the_wal_small(db):
 
     from app.db import CHECKPOINT_EVERY, write_transaction
 
+    import sqlite3
+    from contextlib import closing
+
     engine = _pooled_engine()
+    with closing(sqlite3.connect(engine.path)) as conn:  # earlier tests' WAL out of the way
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def scenario() -> tuple[int, int]:
         await engine.start_connection_pool()
