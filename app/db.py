@@ -57,7 +57,7 @@ def write_transaction(engine: Engine):
 
 
 class PooledSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLiteEngine, plus two persistent connections once `start_connection_pool()` ran.
+    """Piccolo's SQLiteEngine, plus persistent connections once `start_connection_pool()` ran.
 
     Piccolo opens a new aiosqlite connection (a new thread, ~2 ms) for every query. With the
     pool started (app start-up, beside PostgreSQL's pool) each process keeps:
@@ -70,7 +70,7 @@ class PooledSQLiteEngine(SQLiteEngine):
     Statements run on the event loop's thread: on a local file with a warm page cache they take
     tens of microseconds, less than one hop to an aiosqlite thread (which under load also waits
     for the GIL; measured in docs/decisions.md). A transaction therefore holds the lock only for
-    its own Python work. Three ways out of the loop keep it responsive and correct:
+    its own Python work. Four ways out of the loop keep it responsive and correct:
       * another process (several uvicorn workers) holds the write lock: SQLITE_BUSY at once
         (busy timeout 0 on the loop), and the statement is retried in a worker thread that
         waits up to SQLITE_BUSY_TIMEOUT, as before;
@@ -114,7 +114,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         # synced until the next checkpoint, so a power cut (not a crash) may lose the last few.
         connection.execute("PRAGMA foreign_keys = 1")
         connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute("PRAGMA wal_autocheckpoint = 0")  # see _release_writer_of
+        connection.execute("PRAGMA wal_autocheckpoint = 0")  # the engine checkpoints: _take_writer
         if read_only:
             connection.execute("PRAGMA query_only = 1")  # a write routed here fails, never contends
             connection.set_progress_handler(self._over_budget, 1000)  # every 1000 VM steps
@@ -150,6 +150,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         assert self._writer_lock is not None
         await self._writer_lock.acquire()
         try:
+            if self._writer is None:  # queued behind close_connection_pool
+                raise RuntimeError("the SQLite connection pool is closed")
             if self._writes >= CHECKPOINT_EVERY and self._checkpointer is not None:
                 self._writes = 0
                 await asyncio.to_thread(self._checkpoint, self._checkpointer)
