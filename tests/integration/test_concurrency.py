@@ -57,21 +57,28 @@ def test_concurrent_creates_all_succeed(demo, settings):
 POOLED_WRITERS = 50
 
 
-def _pooled_engine():
-    from app.db import PooledSQLiteEngine
+@pytest.fixture
+def pooled(db, tmp_path, monkeypatch):
+    """The SQLite pool, on whichever engine the suite runs: the suite's own SQLite file, or
+    (on a PostgreSQL run) a private SQLite file with the two tables these tests write, so that
+    the pool is tested in every CI run."""
+    from app.db import PooledSQLiteEngine, engine_from_url
 
-    engine = Agency._meta.db
-    if not isinstance(engine, PooledSQLiteEngine):
-        pytest.skip("the SQLite pool only")
+    if isinstance(Agency._meta.db, PooledSQLiteEngine):
+        return Agency._meta.db
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
+    for table in (Agency, AuditEvent):
+        monkeypatch.setattr(table._meta, "db", engine)
+        run(table.create_table())
     return engine
 
 
-def test_pool_50_concurrent_write_transactions_all_land(db):
+def test_pool_50_concurrent_write_transactions_all_land(pooled):
     """One event loop, pool started as on app start-up: every transaction commits, none is lost,
     and a query inside a transaction sees that transaction's own uncommitted row."""
     from app.db import write_transaction
 
-    engine = _pooled_engine()
+    engine = pooled
 
     async def scenario() -> tuple[list[bool], int, int]:
         await engine.start_connection_pool()
@@ -98,10 +105,10 @@ def test_pool_50_concurrent_write_transactions_all_land(db):
     assert run(Agency.count().where(Agency.code.like("P-%"))) == POOLED_WRITERS
 
 
-def test_pool_reads_outside_never_see_an_open_transaction(db):
+def test_pool_reads_outside_never_see_an_open_transaction(pooled):
     from app.db import write_transaction
 
-    engine = _pooled_engine()
+    engine = pooled
 
     async def scenario() -> tuple[int, int, int]:
         await engine.start_connection_pool()
@@ -131,10 +138,10 @@ def test_pool_reads_outside_never_see_an_open_transaction(db):
     assert run(scenario()) == (0, 1, 1)
 
 
-def test_pool_failed_and_cancelled_transactions_leave_the_writer_clean(db):
+def test_pool_failed_and_cancelled_transactions_leave_the_writer_clean(pooled):
     from app.db import write_transaction
 
-    engine = _pooled_engine()
+    engine = pooled
 
     async def scenario() -> int:
         await engine.start_connection_pool()
@@ -166,14 +173,14 @@ def test_pool_failed_and_cancelled_transactions_leave_the_writer_clean(db):
     assert run(scenario()) == 1
 
 
-def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(db, monkeypatch):
+def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(pooled, monkeypatch):
     """Another connection (another uvicorn worker) holds the write lock: the pooled writer waits
     for it in a thread while the event loop keeps serving reads; a slow read still answers."""
     import sqlite3
 
     from app.db import PooledSQLiteEngine, write_transaction
 
-    engine = _pooled_engine()
+    engine = pooled
     moved: list[str] = []
     in_thread = PooledSQLiteEngine._run_in_new_connection
 
@@ -216,7 +223,7 @@ def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(db, mo
         other.close()
 
 
-def test_pool_checkpoints_keep_the_wal_small(db):
+def test_pool_checkpoints_keep_the_wal_small(pooled):
     """Automatic checkpoints are off on the pooled connections; the engine's own (in a thread,
     writers paused) must still keep the WAL from growing with every write."""
     import os
@@ -226,7 +233,7 @@ def test_pool_checkpoints_keep_the_wal_small(db):
     import sqlite3
     from contextlib import closing
 
-    engine = _pooled_engine()
+    engine = pooled
     with closing(sqlite3.connect(engine.path)) as conn:  # earlier tests' WAL out of the way
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
