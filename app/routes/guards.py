@@ -16,7 +16,8 @@ def principal(connection: ASGIConnection) -> Principal | None:
 def requires(*roles: str):
     """Signed in (else 401: the sign-in page) and holding one of `roles` (else 403)."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # async: Litestar would run a plain function in a worker thread, twice per request.
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         user = principal(connection)
         if user is None:
             raise NotAuthorizedException()
