@@ -43,6 +43,17 @@ async def record(actor: Actor, action: str, object_type: str, object_id: object,
     )
 
 
+async def record_many(actor: Actor, action: str, object_type: str, items: list[tuple[object, dict]]) -> None:
+    """One row per (object id, changes), in one statement: for writes of many objects at once."""
+    if not items:
+        return
+    meta = current_request.get()
+    await AuditEvent.insert(*[
+        AuditEvent(actor_id=actor.id, actor_role=actor.role, action=action, object_type=object_type,
+                   object_id=str(object_id), changes=changes, ip=meta.ip, request_id=meta.request_id)
+        for object_id, changes in items])
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     person: int | None = None

@@ -67,9 +67,10 @@ async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: in
 async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], actor: audit.Actor,
                        result: Detection) -> None:
     """Only the calls no order of the same rule and key holds yet: into the open order of that
-    rule and key, or into a new one."""
+    rule and key, or into a new one. New orders are written together: a first detection over
+    years of calls makes thousands."""
     open_by_key, attached = await _orders_of({(f.rule, f.key) for f in flags})
-    officers = await _responsible_officers()
+    to_create: list[tuple[call_rules.Flag, list[int]]] = []
     for flag in flags:
         key = (flag.rule, flag.key)
         new_ids = [cid for cid in flag.call_ids if cid not in attached[key]]
@@ -79,11 +80,51 @@ async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], acto
             await _attach(open_by_key[key], new_ids, actor)
             result.attached += len(new_ids)
         else:
-            grid = _most_common([grids.get(cid) for cid in new_ids])
-            open_by_key[key] = await _create(flag, new_ids, grid, officers, actor)
-            result.created += 1
-            result.order_ids.append(open_by_key[key])
+            to_create.append((flag, new_ids))
         attached[key].update(new_ids)
+    for i in range(0, len(to_create), BATCH):
+        result.order_ids += await _create_many(to_create[i:i + BATCH], grids, actor)
+    result.created = len(result.order_ids)
+
+
+BATCH = 500  # new orders per statement
+
+
+async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: dict[int, int],
+                       actor: audit.Actor) -> list[int]:
+    officers = await _responsible_officers()
+    places = await _place_names([f for f, _ids in batch])
+    moment = now()
+    orders = []
+    for flag, call_ids in batch:
+        grid = _most_common([grids.get(cid) for cid in call_ids])
+        place = int(flag.key.split(":", 1)[1]) if flag.rule == "repeat_place" and flag.key.startswith("place:") else None
+        orders.append(WorkOrder(rule=flag.rule, rule_key=flag.key[:240], title=_title(flag, places)[:200],
+                                station=flag.station, grid=grid, place=place,
+                                assignee=officers.get(grid) if grid else None, state="assigned",
+                                due_at=rules.deadline("assigned", moment)))
+    rows = await WorkOrder.insert(*orders).returning(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key)
+    # Matched by rule and key (unique within a run), not by the order rows come back in.
+    ids = {(r["rule"], r["rule_key"]): r["id"] for r in rows}
+    links, steps, events = [], [], []
+    for flag, call_ids in batch:
+        order_id = ids[(flag.rule, flag.key[:240])]
+        links += [WorkOrderCall(order=order_id, call=cid) for cid in call_ids]
+        steps.append(WorkOrderStep(order=order_id, step="create", to_state="assigned", actor_role=actor.role[:40],
+                                   note=str(len(call_ids))))
+        events.append((order_id, {"rule": [None, flag.rule], "calls": [None, len(call_ids)]}))
+    for i in range(0, len(links), 2000):  # SQLite allows only so many values in one statement
+        await WorkOrderCall.insert(*links[i:i + 2000])
+    await WorkOrderStep.insert(*steps)
+    await audit.record_many(actor, "create", "work_order", events)
+    return [order_id for order_id, _changes in events]
+
+
+async def _place_names(flags: list[call_rules.Flag]) -> dict[int, str]:
+    ids = sorted({int(f.key.split(":", 1)[1]) for f in flags if f.rule == "repeat_place" and f.key.startswith("place:")})
+    if not ids:
+        return {}
+    return {r["id"]: r["name"] for r in await Place.select(Place.id, Place.name).where(Place.id.is_in(ids))}
 
 
 async def _orders_of(keys: set[tuple[str, str]]) -> tuple[dict[tuple, int], dict[tuple, set[int]]]:
@@ -131,45 +172,19 @@ async def _responsible_officers() -> dict[int, int]:
             for g in grids}
 
 
-async def _create(flag: call_rules.Flag, call_ids: list[int], grid: int | None, officers: dict[int, int],
-                  actor: audit.Actor) -> int:
-    moment = now()
-    station = flag.station
-    place = None
-    if flag.rule == "repeat_place" and flag.key.startswith("place:"):
-        place = int(flag.key.split(":", 1)[1])
-    rows = await WorkOrder.insert(WorkOrder(
-        rule=flag.rule, rule_key=flag.key[:240], title=(await _title(flag))[:200], station=station, grid=grid,
-        place=place, assignee=officers.get(grid) if grid else None, state="assigned",
-        due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
-    order_id = rows[0]["id"]
-    await _link(order_id, call_ids)
-    await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="create", to_state="assigned",
-                                             actor_role=actor.role[:40],
-                                             note=str(len(call_ids))))
-    await audit.record(actor, "create", "work_order", order_id, {"rule": [None, flag.rule], "calls": [None, len(call_ids)]})
-    return order_id
-
-
-async def _title(flag: call_rules.Flag) -> str:
+def _title(flag: call_rules.Flag, places: dict[int, str]) -> str:
+    """The order's title, in Chinese like the 110 records it comes from."""
     if flag.rule == "repeat_caller":
         return f"一人多次 {phones.mask(flag.key)}"
+    kind, _sep, rest = flag.key.partition(":")
     if flag.rule == "repeat_place":
-        if flag.key.startswith("place:"):
-            row = await Place.select(Place.name).where(Place.id == int(flag.key.split(":", 1)[1])).first()
-            return f"一地多起 {row['name'] if row else flag.key}"
-        return f"一地多起 {flag.key.split(':', 1)[1]}"
-    return f"一类多发 {flag.key.split(':', 1)[1]}"
-
-
-async def _link(order_id: int, call_ids: list[int]) -> None:
-    # In slices: SQLite allows only so many values in one statement.
-    for i in range(0, len(call_ids), 2000):
-        await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids[i:i + 2000]])
+        return f"一地多起 {places.get(int(rest), flag.key) if kind == 'place' else rest}"
+    return f"一类多发 {rest}"
 
 
 async def _attach(order_id: int, call_ids: list[int], actor: audit.Actor) -> None:
-    await _link(order_id, call_ids)
+    for i in range(0, len(call_ids), 2000):  # SQLite allows only so many values in one statement
+        await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids[i:i + 2000]])
     await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40],
                                              note=str(len(call_ids))))
     await audit.record(actor, "attach_calls", "work_order", order_id, {"calls": [None, len(call_ids)]})
