@@ -126,6 +126,8 @@ async def run(args, url: str) -> list:
     started = time.perf_counter()
     await bulk_load(url, demo_calls.generate(args.calls, end, args.days, places, station, prefix="B"))
     print(f"  loaded in {time.perf_counter() - started:.0f} s", flush=True)
+    with timed("repeat flags of every call (once, after the bulk load)", results, "-"):
+        await calls.refresh_repeats()
 
     with timed(f"full detection over {args.calls:,} calls", results, "<= 10 s"):
         full = await orders.detect(audit.SYSTEM)

@@ -305,6 +305,7 @@ async def _import_in_transaction(rows, ctx: Context, result: ImportResult, actor
         await _run(rows, ctx, result, result.batch_id, write=True)
         if result.file_error:
             raise _Abort()  # nothing half-written
+        await refresh_repeats(result.batch_id)
         await CallImport.update({CallImport.created: result.created, CallImport.duplicates: result.duplicates,
                                  CallImport.conflicts: result.conflicts, CallImport.rejected: result.rejected,
                                  CallImport.errors: result.errors}).where(CallImport.id == result.batch_id)
@@ -441,22 +442,26 @@ async def metrics(principal: Principal | None, start: date, end: date, tz: str) 
 
 
 async def _period(principal: Principal | None, start: date, end: date, tz: str) -> tuple[int, int]:
-    """(calls, repeat calls) in [start, end], counted by the database: a repeat call is one
-    whose caller's previous call (looking 30 days further back) is at most 30 days older."""
+    """(calls, repeat calls) in [start, end]: a count over the period, since every import keeps
+    each call's is_repeat up to date (refresh_repeats)."""
     low, high = rules.period_bounds(start, end, tz)
-    where = "received_at >= {} AND received_at < {}" + await _scope_sql(principal)
-    gap = detection.days_between("received_at", "previous")
-    sql = f"""
-        SELECT COUNT(*) AS total,
-               COALESCE(SUM(CASE WHEN previous IS NOT NULL AND {gap} <= {rules.REPEAT_WINDOW.days} THEN 1 ELSE 0 END), 0)
-                   AS repeats
-        FROM (SELECT received_at,
-                     CASE WHEN caller_key IS NULL THEN NULL
-                          ELSE LAG(received_at) OVER (PARTITION BY caller_key ORDER BY received_at, id) END AS previous
-              FROM call WHERE {where}) AS recent
-        WHERE received_at >= {{}}"""
-    [row] = await Call.raw(sql, low - rules.REPEAT_WINDOW, high, low)
+    sql = ("SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN is_repeat THEN 1 ELSE 0 END), 0) AS repeats "
+           "FROM call WHERE received_at >= {} AND received_at < {}" + await _scope_sql(principal))
+    [row] = await Call.raw(sql, low, high)
     return int(row["total"]), int(row["repeats"])
+
+
+async def refresh_repeats(batch: int | None = None) -> None:
+    """Set is_repeat for the calls of the callers in an import (every caller when None): a
+    call imported late can change whether the caller's later calls are repeats."""
+    gap = detection.days_between("received_at", "LAG(received_at) OVER (PARTITION BY caller_key ORDER BY received_at, id)")
+    callers = "caller_key IS NOT NULL"
+    if batch is not None:
+        callers += f" AND caller_key IN (SELECT caller_key FROM call WHERE batch = {int(batch)} AND caller_key IS NOT NULL)"
+    await Call.raw(f"""
+        UPDATE call SET is_repeat = flagged.repeat
+        FROM (SELECT id, COALESCE({gap} <= {rules.REPEAT_WINDOW.days}, false) AS repeat FROM call WHERE {callers}) AS flagged
+        WHERE call.id = flagged.id AND call.is_repeat <> flagged.repeat""")
 
 
 async def _scope_sql(principal: Principal | None) -> str:

@@ -51,7 +51,7 @@ def now() -> datetime:
 async def load(count: int = 160, days: int = 90) -> bool:
     """The demo district's calls (once), then detection, so that orders and charts have content."""
     from app.db import write_transaction
-    from app.services import audit, orders
+    from app.services import audit, calls, orders
     from app.tables import Call, Place, Station
 
     if await Call.exists():
@@ -61,5 +61,6 @@ async def load(count: int = 160, days: int = 90) -> bool:
     async with write_transaction(Call._meta.db):
         await Call.insert(*[Call(**values) for values in generate(count, now(), days, places,
                                                                    station["id"] if station else None)])
+        await calls.refresh_repeats()
     await orders.detect(audit.SYSTEM)
     return True

@@ -38,6 +38,9 @@ class Call(Table):
     place = ForeignKey(references=Place, null=True, default=None, index=True)
     grid = ForeignKey(references=Grid, null=True, default=None, index=True)
     non_police = Boolean(default=False)  # a category an admin listed: to transfer, not a work order
+    # The caller's previous call is at most 30 days older: kept up to date by every import, so
+    # that the repeat-call share of any period is a plain count.
+    is_repeat = Boolean(default=False)
     batch = ForeignKey(references=CallImport, null=True, default=None)
 
 

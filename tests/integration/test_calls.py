@@ -238,6 +238,7 @@ def test_year_on_year_change_of_the_repeat_share(db):
         add(f"P{i}", base + timedelta(days=i), phone)
     for i, phone in enumerate(["1", "1", "1", "4"]):  # this year: 2 repeats in 4
         add(f"N{i}", base.replace(year=2026) + timedelta(days=i), phone)
+    run(calls.refresh_repeats())
     result = run(calls.metrics(None, date(2026, 3, 1), date(2026, 3, 31), "Asia/Shanghai"))
     assert (result["total_calls"], result["repeat_calls"], result["repeat_share"]) == (4, 2, 0.5)
     assert result["repeat_share_change_yoy"] == 0.25
@@ -339,3 +340,13 @@ def test_twenty_megabytes_of_garbage_is_refused_clearly(analyst):
                             headers={"Accept-Language": "en"})
     assert response.status_code == 422 and "not UTF-8 or GBK" in response.text
     assert run(Call.count()) == 0
+
+
+def test_a_call_imported_late_makes_the_later_call_a_repeat(analyst):
+    def is_repeat(call_id):
+        return run(Call.select(Call.is_repeat).where(Call.call_id == call_id).first())["is_repeat"]
+
+    confirm(analyst, upload(analyst, csv_text([("L2", "2026-03-10 10:00", "13700000007", "x", "求助", "")])))
+    assert is_repeat("L2") is False
+    confirm(analyst, upload(analyst, csv_text([("L1", "2026-03-05 10:00", "13700000007", "x", "求助", "")])))
+    assert (is_repeat("L1"), is_repeat("L2")) == (False, True)

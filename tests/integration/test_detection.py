@@ -97,6 +97,7 @@ def test_sql_repeat_counts_agree_with_the_reference(db, seed, n):
 
     run(Call.delete(force=True))
     rows = insert_random(seed, n)
+    run(calls.refresh_repeats())
     start, end = date(2026, 2, 1), date(2026, 3, 31)
     low, high = rules.period_bounds(start, end, "Asia/Shanghai")
     times: dict[str, list] = {}
