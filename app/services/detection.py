@@ -18,6 +18,15 @@ KEYS = {
 }
 
 
+# The keys an import touched, written so that the database can use its indexes.
+BATCH_KEYS = {
+    "repeat_caller": "caller_key IN (SELECT caller_key FROM call WHERE batch = {batch})",
+    "repeat_place": ("(place IN (SELECT place FROM call WHERE batch = {batch} AND place IS NOT NULL) OR "
+                     "(place IS NULL AND address_key IN "
+                     "(SELECT address_key FROM call WHERE batch = {batch} AND place IS NULL)))"),
+}
+
+
 def days_between(later: str, earlier: str) -> str:
     if isinstance(Call._meta.db, SQLiteEngine):
         return f"(julianday({later}) - julianday({earlier}))"
@@ -102,8 +111,7 @@ async def repeats(rule: str, stations: set[int] | None, batch: int | None,
         if stations is not None:
             where += f" AND {_in_list('station', stations)}"
         if batch is not None:
-            key = KEYS[rule]
-            where += f" AND {key} IN (SELECT {key} FROM call WHERE batch = {int(batch)})"
+            where += " AND " + BATCH_KEYS[rule].format(batch=int(batch))
         for row in await Call.raw(_dense_sql(rule, threshold, window, where), since):
             flag = flags.setdefault(row["k"], rules.Flag(rule, row["k"], row["station"]))
             flag.call_ids.append(row["id"])
@@ -118,21 +126,25 @@ async def surges(stations: set[int] | None, as_of: datetime) -> tuple[list[rules
     recent_start = as_of - timedelta(days=7)
     base_start = recent_start - timedelta(weeks=rules.SURGE_BASE_WEEKS)
 
-    def window():  # a new query each time: Piccolo's where() changes the query it is called on
-        query = Call.select(Call.id, Call.station, Call.category, Call.received_at, Call.grid).where(
-            Call.non_police.eq(False) & (Call.received_at > base_start) & (Call.received_at <= as_of))
-        return query if stations is None else query.where(Call.station.is_in(list(stations) or [-1]))
-
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for row in await window():
-        groups[(row["station"], row["category"])].append(row)
+    where = "" if stations is None else " AND station IN (" + ", ".join(str(int(x)) for x in stations) + ")"
+    groups = await Call.raw(
+        "SELECT station, category, SUM(CASE WHEN received_at > {} THEN 1 ELSE 0 END) AS recent, COUNT(*) AS total "
+        "FROM call WHERE non_police = false AND received_at > {} AND received_at <= {}" + where +
+        " GROUP BY station, category", recent_start, base_start, as_of)
     setting_for = await setting_lookup()
     flags, grids = [], {}
-    for (station, category), rows in groups.items():
-        recent = [r for r in rows if r["received_at"] > recent_start]
-        if rules.surge(len(recent), len(rows) - len(recent), setting_for(station, category, "category_surge")):
-            flags.append(rules.Flag("category_surge", f"{station or 0}:{category}", station, [r["id"] for r in recent]))
-            grids.update({r["id"]: r["grid"] for r in recent if r["grid"]})
+    for g in groups:
+        recent, before = int(g["recent"]), int(g["total"]) - int(g["recent"])
+        if not rules.surge(recent, before, setting_for(g["station"], g["category"], "category_surge")):
+            continue
+        query = Call.select(Call.id, Call.grid).where(
+            Call.non_police.eq(False) & (Call.category == g["category"]) & (Call.received_at > recent_start)
+            & (Call.received_at <= as_of))
+        query = query.where(Call.station.is_null() if g["station"] is None else Call.station == g["station"])
+        rows = await query
+        flags.append(rules.Flag("category_surge", f"{g['station'] or 0}:{g['category']}", g["station"],
+                                [r["id"] for r in rows]))
+        grids.update({r["id"]: r["grid"] for r in rows if r["grid"]})
     return flags, grids
 
 
