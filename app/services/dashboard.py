@@ -84,7 +84,8 @@ async def overview(principal: Principal, today: date, tz: str) -> dict:
 
 async def _weekly(start: datetime, stations: list[int] | None) -> list[int]:
     """Calls per week since `start`, counted by the database."""
-    where = "" if stations is None else f" AND station IN ({', '.join(str(int(s)) for s in stations)})"
+    # "+station": not the station index, the received_at one (see calls._scope_sql).
+    where = "" if stations is None else f" AND +station IN ({', '.join(str(int(s)) for s in stations)})"
     week = detection.whole_weeks_since("{}")
     rows = await Call.raw(f"SELECT {week} AS week, COUNT(*) AS n FROM call WHERE received_at >= {{}}{where} "
                           "GROUP BY 1", start, start)
