@@ -71,9 +71,9 @@ async def overview(principal: Principal, today: date, tz: str) -> dict:
     metrics = await calls.metrics(principal, today - timedelta(days=29), today, tz)
     start = call_rules.period_bounds(today - timedelta(weeks=TREND_WEEKS) + timedelta(days=1), today, tz)[0]
     weeks = await _weekly(start, stations)
-    states: dict[str, int] = defaultdict(int)
-    for r in await _in(WorkOrder.select(WorkOrder.state), WorkOrder.station, stations):
-        states[r["state"]] += 1
+    where = "" if stations is None else f" WHERE station IN ({', '.join(str(int(s)) for s in stations)})"
+    states = {r["state"]: int(r["n"]) for r in await WorkOrder.raw(
+        f"SELECT state, COUNT(*) AS n FROM work_order{where} GROUP BY state")}
     return {"metrics": metrics, "weeks": [{"start": (start + timedelta(weeks=i)).date(), "count": c}
                                           for i, c in enumerate(weeks)],
             "peak": max(weeks + [1]), "order_counts": dict(states), "median_hours": await _median_hours(stations),
@@ -97,9 +97,15 @@ async def _weekly(start: datetime, stations: list[int] | None) -> list[int]:
 
 
 async def _median_hours(stations: list[int] | None) -> dict[str, float]:
-    steps = await _in(WorkOrderStep.select(WorkOrderStep.order, WorkOrderStep.step, WorkOrderStep.at).where(
-        WorkOrderStep.step.is_in(["create", *order_rules.NEXT_STEP_NAMES, "unsatisfied", "reopen"])),
-        WorkOrderStep.order.station, stations)
+    """Over the orders that got past 交办 (detection makes thousands that wait there)."""
+    progressed = _in(WorkOrderStep.select(WorkOrderStep.order).where(
+        WorkOrderStep.step.is_in(list(order_rules.NEXT_STEP_NAMES))).distinct(), WorkOrderStep.order.station, stations)
+    ids = sorted({r["order"] for r in await progressed})
+    steps = []
+    for i in range(0, len(ids), 500):
+        steps += await WorkOrderStep.select(WorkOrderStep.order, WorkOrderStep.step, WorkOrderStep.at).where(
+            WorkOrderStep.order.is_in(ids[i:i + 500])
+            & WorkOrderStep.step.is_in(["create", *order_rules.NEXT_STEP_NAMES, "unsatisfied", "reopen"]))
     timelines: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     for s in sorted(steps, key=lambda s: (s["order"], s["at"])):
         timelines[s["order"]].append((s["step"], s["at"]))
