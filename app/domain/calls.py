@@ -201,12 +201,6 @@ def place_key(place_id: int | None, address_key: str) -> str | None:
     return f"address:{address_key}" if address_key else None
 
 
-def repeated(times: list[datetime], setting: RuleSetting) -> bool:
-    """At least `threshold` of the (sorted) times within any `window_days` days."""
-    n, window = setting.threshold, timedelta(days=setting.window_days)
-    return any(times[i + n - 1] - times[i] <= window for i in range(len(times) - n + 1))
-
-
 def in_some_window(times: list[datetime], setting: RuleSetting) -> list[int]:
     """Indexes of the times that lie in a window holding at least `threshold` of them."""
     n, window = setting.threshold, timedelta(days=setting.window_days)
@@ -302,11 +296,3 @@ def equal_windows(measures_on: date, today: date, longest: int = 180) -> tuple[d
     after_end = measures_on + timedelta(days=days - 1)
     return measures_on - timedelta(days=days), measures_on - timedelta(days=1), measures_on, after_end
 
-
-def weekly_buckets(times: list[datetime], start: datetime, weeks: int) -> list[int]:
-    counts = [0] * weeks
-    for t in times:
-        index = (t - start).days // 7
-        if 0 <= index < weeks:
-            counts[index] += 1
-    return counts
