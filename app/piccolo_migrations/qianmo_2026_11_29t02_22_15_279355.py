@@ -4,7 +4,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-29T02:22:15:279355"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "call is_repeat"
 
 
 async def forwards():
