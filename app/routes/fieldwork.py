@@ -19,7 +19,7 @@ from app.domain import orders as order_rules
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
 from app.routes.guards import principal, requires
-from app.routes.uploads import fields_and_photo
+from app.routes.uploads import fields_and_photo, photo_response
 from app.services import fieldwork, fieldwork_lists, orders, volunteers
 
 WRITERS = fieldwork.WRITERS
@@ -192,10 +192,7 @@ class FieldworkController(Controller):
     async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
         path = await fieldwork.photo_file(principal(request), photo_id,  # type: ignore[arg-type]
                                           request.app.state.settings.upload_dir)
-        if path is None:
-            raise NotFoundException()
-        return File(path, media_type="image/jpeg", content_disposition_type="inline",
-                    headers={"Cache-Control": "private, max-age=86400"})
+        return photo_response(path)
 
 
 async def _log_or_404(request: Request, log_id: int) -> dict:

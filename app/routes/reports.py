@@ -17,7 +17,7 @@ from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
 from app.middleware import current_request
 from app.routes.guards import admin_only, principal, requires
-from app.routes.uploads import fields_and_photo
+from app.routes.uploads import fields_and_photo, photo_response
 from app.services import ratelimit, report_lists, report_posters, reports
 from app.services.audit import actor_of
 
@@ -149,10 +149,7 @@ class ReportPublicController(Controller):
     @get("/t/{code:str}/photos/{photo_id:int}", name="report_track_photo")
     async def photo(self, request: Request, code: FromPath[str], photo_id: FromPath[int]) -> File:
         path = await reports.tracking_photo(code, photo_id, request.app.state.settings.upload_dir)
-        if path is None:
-            raise NotFoundException()
-        return File(path, media_type="image/jpeg", content_disposition_type="inline",
-                    headers={"Cache-Control": "private, max-age=86400", "Referrer-Policy": "no-referrer"})
+        return photo_response(path, {"Referrer-Policy": "no-referrer"})
 
 
 async def _track_limited(request: Request) -> bool:
@@ -222,10 +219,7 @@ class ReportStaffController(Controller):
     async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
         path = await reports.staff_photo(principal(request), photo_id,  # type: ignore[arg-type]
                                          request.app.state.settings.upload_dir)
-        if path is None:
-            raise NotFoundException()
-        return File(path, media_type="image/jpeg", content_disposition_type="inline",
-                    headers={"Cache-Control": "private, max-age=86400"})
+        return photo_response(path)
 
 
 async def _detail(request: Request, report_id: int, errors: dict | None = None, values: dict | None = None,

@@ -1,8 +1,12 @@
 """Form posts that may carry a phone photo (field logs, resident reports, patrol observations)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from litestar import Request
 from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.response import File
 
 from app.domain.photos import PhotoError, Processed, process
 
@@ -21,3 +25,11 @@ async def fields_and_photo(request: Request, lists: tuple[str, ...] = ()) -> tup
         return raw, process(await upload.read())
     except PhotoError as exc:
         return raw, exc
+
+
+def photo_response(path: Path | None, headers: dict[str, str] | None = None) -> File:
+    """A stored photo for someone the service found may see it (None: 404, as if it did not exist)."""
+    if path is None:
+        raise NotFoundException()
+    return File(path, media_type="image/jpeg", content_disposition_type="inline",
+                headers={"Cache-Control": "private, max-age=86400", **(headers or {})})

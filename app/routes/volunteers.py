@@ -19,7 +19,7 @@ from app.domain import volunteers as rules
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, format_datetime, gettext
 from app.routes.guards import principal, requires
-from app.routes.uploads import fields_and_photo
+from app.routes.uploads import fields_and_photo, photo_response
 from app.services import volunteers
 
 STAFF = volunteers.STAFF
@@ -282,10 +282,7 @@ class VolunteersController(Controller):
     @get("/photos/{photo_id:int}", name="volunteer_photo")
     async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
         path = await volunteers.photo_file(_me(request), photo_id, _settings(request).upload_dir)  # type: ignore[arg-type]
-        if path is None:
-            raise NotFoundException()
-        return File(path, media_type="image/jpeg", content_disposition_type="inline",
-                    headers={"Cache-Control": "private, max-age=86400"})
+        return photo_response(path)
 
     # --- hours ----------------------------------------------------------------------------
 

@@ -363,7 +363,10 @@ async def void(principal: Principal, log_id: int, reason: str) -> dict[str, str]
 async def photo_file(principal: Principal, photo_id: int, upload_dir):
     """The file of a photo whose log the person may see, else None."""
     row = await Photo.select(Photo.sha256, Photo.log).where(Photo.id == photo_id).first()
-    if row is None or row["log"] is None or await get(principal, row["log"]) is None:
+    if row is None or row["log"] is None:
+        return None
+    # Only whether the log is visible: not the whole log with its parties, links and photos.
+    if not await (await _visible(principal, FieldLog.select(FieldLog.id).where(FieldLog.id == row["log"]))).first():
         return None
     path = photos.path_for(upload_dir, row["sha256"])
     return path if path.exists() else None
