@@ -126,7 +126,7 @@ class CallsController(Controller):
         if place is None:
             raise NotFoundException()
         tz = request.app.state.settings.time_zone
-        weeks = await calls.weekly_counts(user, place_id, 26, today(tz), tz)  # type: ignore[arg-type]
+        weeks = await calls.weekly_counts(user, 26, today(tz), tz, place_id)  # type: ignore[arg-type]
         rows, total = await calls.search(user, place=place_id, tz=tz, limit=50)  # type: ignore[arg-type]
         return Template("calls/place.html", context={"place": place, "weeks": weeks, "rows": rows, "total": total,
                                                      "peak": max([w["count"] for w in weeks] + [1])})

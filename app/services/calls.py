@@ -394,17 +394,20 @@ async def categories(principal: Principal) -> list[str]:
     return [r["category"] for r in rows]
 
 
-async def weekly_counts(principal: Principal, place_id: int, weeks: int, today: date, tz: str) -> list[dict]:
-    """Calls at a place per week, oldest first, for the small chart."""
+async def weekly_counts(principal: Principal, weeks: int, today: date, tz: str,
+                        place_id: int | None = None) -> list[dict]:
+    """Calls per week (of a place, or of all the person may see), oldest first, counted by the
+    database: the dashboard's trend and a place's small chart."""
     start = today - timedelta(weeks=weeks) + timedelta(days=1)
     low, high = rules.period_bounds(start, today, tz)
-    rows = await (await _scoped(principal, Call.select(Call.received_at).where(
-        (Call.place == place_id) & (Call.received_at >= low) & (Call.received_at < high))))
+    week = detection.whole_weeks_since("{}")
+    where = await _scope_sql(principal) + (f" AND place = {int(place_id)}" if place_id is not None else "")
+    rows = await Call.raw(f"SELECT {week} AS week, COUNT(*) AS n FROM call "
+                          f"WHERE received_at >= {{}} AND received_at < {{}}{where} GROUP BY 1", low, low, high)
     counts = [0] * weeks
     for r in rows:
-        index = (r["received_at"] - low).days // 7
-        if 0 <= index < weeks:
-            counts[index] += 1
+        if 0 <= int(r["week"]) < weeks:
+            counts[int(r["week"])] = int(r["n"])
     return [{"start": start + timedelta(weeks=i), "count": c} for i, c in enumerate(counts)]
 
 

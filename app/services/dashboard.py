@@ -10,7 +10,7 @@ from app.domain import calls as call_rules
 from app.domain import orders as order_rules
 from app.domain.access import Principal
 from app.i18n import N_
-from app.services import audit, calls, detection, scope
+from app.services import audit, calls, scope
 from app.services.auth import now
 from app.tables import Call, FieldLog, PreventionReview, Station, WorkOrder, WorkOrderStep
 
@@ -69,31 +69,14 @@ async def overview(principal: Principal, today: date, tz: str) -> dict:
     orders by state, median hours per step, disputes closed through the loop."""
     stations = await _stations(principal)
     metrics = await calls.metrics(principal, today - timedelta(days=29), today, tz)
-    start = call_rules.period_bounds(today - timedelta(weeks=TREND_WEEKS) + timedelta(days=1), today, tz)[0]
-    weeks = await _weekly(start, stations)
+    weeks = await calls.weekly_counts(principal, TREND_WEEKS, today, tz)
     where = "" if stations is None else f" WHERE station IN ({', '.join(str(int(s)) for s in stations)})"
     states = {r["state"]: int(r["n"]) for r in await WorkOrder.raw(
         f"SELECT state, COUNT(*) AS n FROM work_order{where} GROUP BY state")}
-    return {"metrics": metrics, "weeks": [{"start": (start + timedelta(weeks=i)).date(), "count": c}
-                                          for i, c in enumerate(weeks)],
-            "peak": max(weeks + [1]), "order_counts": dict(states), "median_hours": await _median_hours(stations),
+    return {"metrics": metrics, "weeks": weeks, "peak": max([w["count"] for w in weeks] + [1]), "order_counts": dict(states), "median_hours": await _median_hours(stations),
             "disputes_closed": await _in(WorkOrder.count().where(
                 (WorkOrder.state == "closed") & (WorkOrder.rule == "manual")), WorkOrder.station, stations),
             "orders_closed": states.get("closed", 0)}
-
-
-async def _weekly(start: datetime, stations: list[int] | None) -> list[int]:
-    """Calls per week since `start`, counted by the database."""
-    # "+station": not the station index, the received_at one (see calls._scope_sql).
-    where = "" if stations is None else f" AND +station IN ({', '.join(str(int(s)) for s in stations)})"
-    week = detection.whole_weeks_since("{}")
-    rows = await Call.raw(f"SELECT {week} AS week, COUNT(*) AS n FROM call WHERE received_at >= {{}}{where} "
-                          "GROUP BY 1", start, start)
-    counts = [0] * TREND_WEEKS
-    for r in rows:
-        if 0 <= int(r["week"]) < TREND_WEEKS:
-            counts[int(r["week"])] = int(r["n"])
-    return counts
 
 
 async def _median_hours(stations: list[int] | None) -> dict[str, float]:

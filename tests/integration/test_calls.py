@@ -118,8 +118,12 @@ def test_an_unmatched_address_is_mapped_once_and_remembered(analyst):
 
 def test_an_address_containing_a_places_name_matches_it(analyst):
     place = run(Place.select(Place.id, Place.name).first())
-    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address=f"徐州市{place['name']}东门"))))
+    day = datetime.now() - timedelta(days=3)
+    confirm(analyst, upload(analyst, csv_text(sample(day, n=1, address=f"徐州市{place['name']}东门"))))
     assert run(Call.select(Call.place).first())["place"] == place["id"]
+    chart = analyst.get(f"/calls/places/{place['id']}", headers={"Accept-Language": "en"}).text
+    weekly = re.search(r'aria-label="Calls per week: ([\d, ]+)"', chart).group(1)
+    assert [int(n) for n in weekly.split(", ")][-1] == 1 and sum(int(n) for n in weekly.split(", ")) == 1
 
 
 def test_detection_on_demand_makes_no_duplicate_orders(analyst):
