@@ -4,14 +4,18 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from piccolo.columns.defaults.base import Default
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
+from piccolo.table import Table
+from piccolo.utils.sql_values import convert_to_sql_value
 
 # Seconds a writer waits for SQLite's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 30
@@ -54,6 +58,41 @@ def write_transaction(engine: Engine):
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+# Values the drivers take as they are; anything else goes through Piccolo's conversion.
+_PLAIN = (str, int, float, bool, type(None), datetime, date)
+_INSERTS: dict[type[Table], tuple[str, list]] = {}
+
+
+async def insert_row(table: type[Table], **values: Any) -> int:
+    """Insert one row of `table` and return its id; columns not given take their defaults.
+    Piccolo writes an INSERT's text anew for every row (~0.2 ms, a table instance included);
+    this writes it once per table. Values convert as in Piccolo's own insert."""
+    if table not in _INSERTS:
+        columns = [c for c in table._meta.columns if not c._meta.primary_key]
+        names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+        placeholders = ", ".join("{}" for _ in columns)
+        _INSERTS[table] = (f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) VALUES ({placeholders}) "
+                           f'RETURNING "{table._meta.primary_key._meta.db_column_name}" AS id', columns)
+    sql, columns = _INSERTS[table]
+    args = []
+    for column in columns:
+        value = values.pop(column._meta.name) if column._meta.name in values else _default(column)
+        args.append(value if isinstance(value, _PLAIN) else convert_to_sql_value(value=value, column=column))
+    if values:
+        raise ValueError(f"{table.__name__} has no column {', '.join(values)}")
+    rows = await table.raw(sql, *args)
+    return rows[0]["id"]
+
+
+def _default(column: Any) -> Any:
+    value = column.get_default_value()
+    if isinstance(value, Default):  # TimestamptzNow and its kind: the time now
+        value = value.python()
+    if value is None and not column._meta.null:
+        raise ValueError(f"{column._meta.name} wasn't provided")
+    return value
 
 
 class PooledSQLiteEngine(SQLiteEngine):

@@ -1,6 +1,7 @@
 """create_app(settings) -> Litestar: plugins, middleware, routers."""
 from __future__ import annotations
 
+import gc
 import logging
 
 from litestar import Litestar
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         request_max_body_size=MAX_BODY,
-        on_startup=[open_pool] if settings.db_pool else [],
+        on_startup=[open_pool, freeze_startup_objects] if settings.db_pool else [freeze_startup_objects],
         on_shutdown=[close_pool] if settings.db_pool else [],
         debug=False,
     )
@@ -117,6 +118,13 @@ async def open_pool() -> None:
         await engine.start_connection_pool(min_size=2, max_size=10)
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.start_connection_pool()
+
+
+async def freeze_startup_objects() -> None:
+    """The app's own objects (routes, templates, tables) live as long as the process: out of
+    the collector's sight, a full collection walks only what requests made (tail latency)."""
+    gc.collect()
+    gc.freeze()
 
 
 async def close_pool() -> None:

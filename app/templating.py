@@ -53,6 +53,8 @@ def _configure(engine: Engine, time_zone: str) -> None:
     )
     env.trim_blocks = True
     env.lstrip_blocks = True
+    # Templates change with a deploy, which restarts the server: no stat() per render.
+    env.auto_reload = False
 
 
 def template_config(time_zone: str) -> TemplateConfig:

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from app.db import insert_row
 from app.middleware import current_request
 from app.tables import AuditEvent, Person
 
@@ -29,18 +30,8 @@ def actor_of(principal) -> Actor:
 
 async def record(actor: Actor, action: str, object_type: str, object_id: object, changes: dict | None = None) -> None:
     meta = current_request.get()
-    await AuditEvent.insert(
-        AuditEvent(
-            actor_id=actor.id,
-            actor_role=actor.role,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            changes=changes or {},
-            ip=meta.ip,
-            request_id=meta.request_id,
-        )
-    )
+    await insert_row(AuditEvent, actor_id=actor.id, actor_role=actor.role, action=action, object_type=object_type,
+                     object_id=str(object_id), changes=changes or {}, ip=meta.ip, request_id=meta.request_id)
 
 
 async def record_many(actor: Actor, action: str, object_type: str, items: list[tuple[object, dict]]) -> None:

@@ -218,22 +218,25 @@ async def start_session(person_id: int, ip: str = "", user_agent: str = "", how:
     return NewSession(token=token, id=rows[0]["id"])
 
 
+# Every request asks this, so it is one statement written as SQL: building it with Piccolo
+# cost more than running it. One row per role (one with NULLs for a person without roles).
+SESSION_SQL = ("SELECT s.id, s.person, s.created_at, s.last_seen_at, p.name, p.locale, "
+               "r.role, r.station, r.office, r.grid, r.agency FROM user_session s "
+               "JOIN person p ON p.id = s.person LEFT JOIN person_role r ON r.person = s.person "
+               "WHERE s.token_hash = {} AND s.revoked_at IS NULL AND p.active = true")
+
+
 async def resolve_session(token: str, policy: SessionPolicy) -> Principal | None:
     """The signed-in principal, or None when the session is unknown, revoked, expired or the person inactive."""
-    # Every page asks this: one query for the session and its person, one for the roles.
-    row = await UserSession.select(
-        UserSession.id, UserSession.person, UserSession.created_at, UserSession.last_seen_at,
-        UserSession.person.name.as_alias("name"), UserSession.person.locale.as_alias("locale"),
-    ).where((UserSession.token_hash == token_hash(token)) & UserSession.revoked_at.is_null()
-            & (UserSession.person.active == True)).first()  # noqa: E712
+    rows = await UserSession.raw(SESSION_SQL, token_hash(token))
     moment = now()
-    if row is None or not policy.is_live(row["created_at"], row["last_seen_at"], moment):
+    if not rows or not policy.is_live(rows[0]["created_at"], rows[0]["last_seen_at"], moment):
         return None
+    row = rows[0]
     if moment - row["last_seen_at"] >= TOUCH_EVERY:
         await UserSession.update({UserSession.last_seen_at: moment}).where(UserSession.id == row["id"])
-    roles = await PersonRole.select().where(PersonRole.person == row["person"])
     person = {"id": row["person"], "name": row["name"], "locale": row["locale"]}
-    return principal_from_rows(person, roles, session_id=row["id"])
+    return principal_from_rows(person, [r for r in rows if r["role"]], session_id=row["id"])
 
 
 async def end_session(token: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from app.db import write_transaction
+from app.db import insert_row, write_transaction
 from app.domain import fieldwork as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
@@ -49,24 +49,33 @@ def _day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 
 # --- what the forms need ---------------------------------------------------------------------
 
-async def _rules(principal: Principal, tz: str, kept_follow_up: date | None = None,
-                 place_text: str = "") -> rules.Rules:
-    """The rules' view of the world; only the submitted place is looked up, not all of them."""
-    grids = await scope.grid_ids(principal)
-    if grids is scope.ALL:
-        grids = {r["id"] for r in await Grid.select(Grid.id)}
-    places: dict[int, int] = {}
-    if place_text.isdigit():
-        row = await Place.select(Place.id, Place.grid).where(
-            (Place.id == int(place_text)) & Place.active.eq(True)).first()
-        if row and row["grid"] in grids:
-            places[row["id"]] = row["grid"]
-    codes = await Topic.select(Topic.kind, Topic.code).where(Topic.active.eq(True))
-    moment = now()
+async def _rules(principal: Principal, tz: str, raw: dict, kept_follow_up: date | None = None) -> rules.Rules:
+    """The rules' view of the world: only what the form names (its place or grid, its tags and
+    topic) is looked up, and only within the person's grids."""
+    places, grids = await _where_in_scope(principal, str(raw.get("place", "")).strip())
+    named = [*(raw.get("tags") or []), raw.get("topic") or ""]
+    # More tags than allowed are refused by the rules anyway: no need to look them all up.
+    codes = list(dict.fromkeys(str(c).strip() for c in named if str(c).strip()))[:rules.MAX_TAGS + 1]
+    rows = await Topic.raw("SELECT kind, code FROM topic WHERE active = true AND code IN ("
+                           + ", ".join("{}" for _ in codes) + ")", *codes) if codes else []
     return rules.Rules(places=places, grids=grids,
-                       tags={r["code"] for r in codes if r["kind"] == "tag"},
-                       campaign_topics={r["code"] for r in codes if r["kind"] == "campaign"},
-                       today=today(tz), now=moment, kept_follow_up=kept_follow_up)
+                       tags={r["code"] for r in rows if r["kind"] == "tag"},
+                       campaign_topics={r["code"] for r in rows if r["kind"] == "campaign"},
+                       today=today(tz), now=now(), kept_follow_up=kept_follow_up)
+
+
+async def _where_in_scope(principal: Principal, text: str) -> tuple[dict[int, int], set[int]]:
+    """The submitted place (id -> grid) or grid ("grid:<id>"), when the person may log there."""
+    in_scope = scope.grid_scope_sql(principal)
+    if text.isdigit():
+        sql = "SELECT id, grid FROM place WHERE id = {} AND active = true"
+        rows = await Place.raw(sql + (f" AND grid IN ({in_scope})" if in_scope else ""), int(text))
+        return {r["id"]: r["grid"] for r in rows}, set()
+    if text.startswith("grid:") and text[5:].isdigit():
+        rows = await Grid.raw("SELECT id FROM grid WHERE id = {}" + (f" AND id IN ({in_scope})" if in_scope else ""),
+                              int(text[5:]))
+        return {}, {r["id"] for r in rows}
+    return {}, set()
 
 
 async def place_choices(principal: Principal) -> dict:
@@ -96,22 +105,22 @@ async def create(kind: str, raw: dict, photo: Processed | PhotoError | None, pri
     client_uuid = rules.valid_uuid(str(raw.get("client_uuid", "")))
     if client_uuid is None:
         return Outcome(errors={"form": N_("This form is out of date: reload the page and send it again")})
-    existing = await _by_uuid(client_uuid)
-    if existing is not None:
-        return _existing(existing, principal)
     follows = await _followed_log(principal, raw.get("follows_up"))
-    checked = rules.check(kind, raw, await _rules(principal, tz, place_text=str(raw.get("place", ""))))
+    checked = rules.check(kind, raw, await _rules(principal, tz, raw))
     if isinstance(photo, PhotoError):
         checked.errors["photo"] = str(photo)
     if checked.errors:
-        return Outcome(errors=checked.errors)
+        # A resend of a saved log gets its first answer, even when the rules have moved on
+        # since (a follow-up date that has passed while the phone was offline).
+        existing = await _by_uuid(client_uuid)
+        return _existing(existing, principal) if existing else Outcome(errors=checked.errors)
     if photo is not None:
         photos.store(upload_dir, photo)
     try:
         async with write_transaction(FieldLog._meta.db):
             log_id = await _insert(kind, client_uuid, checked, principal, follows, photo)
     except Exception:  # the drivers raise different unique-violation errors
-        # Two sends of one UUID at the same moment: the unique index let one through.
+        # A resend (the phone did not hear the answer): the unique index let only the first in.
         existing = await _by_uuid(client_uuid)
         if existing is None:
             raise
@@ -142,9 +151,8 @@ async def _insert(kind: str, client_uuid: str, checked: rules.Checked, principal
                   follows: int | None, photo: Processed | None) -> int:
     values = dict(checked.values)
     values["tags"] = rules.tags_column(values.get("tags", []))
-    rows = await FieldLog.insert(FieldLog(client_uuid=client_uuid, kind=kind, author=principal.id,
-                                          follows_up=follows, **values)).returning(FieldLog.id)
-    log_id = rows[0]["id"]
+    log_id = await insert_row(FieldLog, client_uuid=client_uuid, kind=kind, author=principal.id,
+                              follows_up=follows, **values)
     await _write_children(log_id, checked)
     if photo is not None:
         await Photo.insert(Photo(log=log_id, sha256=photo.sha256, width=photo.width, height=photo.height,
@@ -312,8 +320,7 @@ async def update(principal: Principal, log_id: int, raw: dict, tz: str) -> Outco
     log = await get(principal, log_id)
     if log is None or not log["may_edit"]:
         return Outcome(errors={"form": N_("This log can no longer be edited")})
-    checked = rules.check(log["kind"], raw, await _rules(principal, tz, log["follow_up_on"],
-                                                         place_text=str(raw.get("place", ""))))
+    checked = rules.check(log["kind"], raw, await _rules(principal, tz, raw, log["follow_up_on"]))
     if checked.errors:
         return Outcome(log_id=log_id, errors=checked.errors)
     values = {k: v for k, v in checked.values.items() if k != "occurred_at"}
