@@ -24,7 +24,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from app.db import write_transaction
+from app.db import Statement, write_transaction
 from app.domain.access import Principal, SessionPolicy, principal_from_rows, sign_count_ok
 from app.i18n import N_
 from app.services import audit
@@ -220,15 +220,15 @@ async def start_session(person_id: int, ip: str = "", user_agent: str = "", how:
 
 # Every request asks this, so it is one statement written as SQL: building it with Piccolo
 # cost more than running it. One row per role (one with NULLs for a person without roles).
-SESSION_SQL = ("SELECT s.id, s.person, s.created_at, s.last_seen_at, p.name, p.locale, "
-               "r.role, r.station, r.office, r.grid, r.agency FROM user_session s "
-               "JOIN person p ON p.id = s.person LEFT JOIN person_role r ON r.person = s.person "
-               "WHERE s.token_hash = {} AND s.revoked_at IS NULL AND p.active = true")
+SESSION = Statement("SELECT s.id, s.person, s.created_at, s.last_seen_at, p.name, p.locale, "
+                    "r.role, r.station, r.office, r.grid, r.agency FROM user_session s "
+                    "JOIN person p ON p.id = s.person LEFT JOIN person_role r ON r.person = s.person "
+                    "WHERE s.token_hash = {} AND s.revoked_at IS NULL AND p.active = true")
 
 
 async def resolve_session(token: str, policy: SessionPolicy) -> Principal | None:
     """The signed-in principal, or None when the session is unknown, revoked, expired or the person inactive."""
-    rows = await UserSession.raw(SESSION_SQL, token_hash(token))
+    rows = await SESSION.fetch(UserSession._meta.db, token_hash(token))
     moment = now()
     if not rows or not policy.is_live(rows[0]["created_at"], rows[0]["last_seen_at"], moment):
         return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from app.db import insert_row, write_transaction
+from app.db import Statement, insert_row, write_transaction
 from app.domain import fieldwork as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
@@ -69,11 +69,11 @@ async def _where_in_scope(principal: Principal, text: str) -> tuple[dict[int, in
     in_scope = scope.grid_scope_sql(principal)
     if text.isdigit():
         sql = "SELECT id, grid FROM place WHERE id = {} AND active = true"
-        rows = await Place.raw(sql + (f" AND grid IN ({in_scope})" if in_scope else ""), int(text))
+        rows = await Statement(sql + (f" AND grid IN ({in_scope})" if in_scope else "")).fetch(Place._meta.db, int(text))
         return {r["id"]: r["grid"] for r in rows}, set()
     if text.startswith("grid:") and text[5:].isdigit():
-        rows = await Grid.raw("SELECT id FROM grid WHERE id = {}" + (f" AND id IN ({in_scope})" if in_scope else ""),
-                              int(text[5:]))
+        sql = "SELECT id FROM grid WHERE id = {}" + (f" AND id IN ({in_scope})" if in_scope else "")
+        rows = await Statement(sql).fetch(Grid._meta.db, int(text[5:]))
         return {}, {r["id"] for r in rows}
     return {}, set()
 
