@@ -125,6 +125,7 @@ async def freeze_startup_objects() -> None:
     the collector's sight, a full collection walks only what requests made (tail latency)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 async def close_pool() -> None:
