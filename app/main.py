@@ -115,9 +115,14 @@ async def open_pool() -> None:
     persistent reader connections and single writer (app/db.PooledSQLiteEngine)."""
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=2, max_size=10)
+        await engine.start_connection_pool(min_size=2, max_size=10, reset=keep_session_state)
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.start_connection_pool()
+
+
+async def keep_session_state(_connection) -> None:
+    """asyncpg's default reset (UNLISTEN, RESET ALL, advisory unlocks: a round trip on every
+    release) undoes state this app never sets; an open transaction is still rolled back."""
 
 
 async def freeze_startup_objects() -> None:
