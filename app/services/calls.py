@@ -468,16 +468,18 @@ async def refresh_repeats(batch: int | None = None) -> None:
 
 
 async def _scope_sql(principal: Principal | None) -> str:
-    """The principal's scope as a condition on call (ids only: nothing from the user). The
-    unary + keeps SQLite from using the station or grid index (every call of a station has the
-    same station) instead of the one on received_at; PostgreSQL ignores it."""
+    """The principal's scope as a condition on call (ids only: nothing from the user). On
+    SQLite a unary + keeps the planner from using the station or grid index (every call of a
+    station has the same station) instead of the one on received_at. Not on PostgreSQL: there
+    it hides the column's statistics, and the planner then expects a few hundred rows."""
     if principal is None or principal.has("admin"):
         return ""
+    plus = "+" if isinstance(Call._meta.db, SQLiteEngine) else ""
     if principal.has("grid_worker") and not principal.has("officer", "analyst", "supervisor"):
         grids = await scope.grid_ids(principal) or set()
-        return f" AND +grid IN ({', '.join(str(int(g)) for g in grids) or 'NULL'})"
+        return f" AND {plus}grid IN ({', '.join(str(int(g)) for g in grids) or 'NULL'})"
     stations = await scope.station_ids(principal)
-    return f" AND +station IN ({', '.join(str(int(s)) for s in stations) or 'NULL'})"
+    return f" AND {plus}station IN ({', '.join(str(int(s)) for s in stations) or 'NULL'})"
 
 
 # --- what detection uses: thresholds per station and category, non-police categories -------
