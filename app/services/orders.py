@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from app.db import write_transaction
+from app.db import after_bulk_write, write_transaction
 from app.domain import calls as call_rules
 from app.domain import orders as rules
 from app.domain import phone as phones
@@ -30,6 +30,8 @@ IN_CHUNK = 500
 LINK_CHUNK = 1000  # call ids per lookup of the orders holding them
 # Detection looks back this far from the newest call: three of the rules' 30-day windows.
 DETECTION_HORIZON = timedelta(days=90)
+# A first detection over a district's history makes thousands of orders at once.
+BULK_ORDERS = 1000
 
 
 @dataclass
@@ -62,6 +64,8 @@ async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: in
     if flags:
         async with write_transaction(WorkOrder._meta.db):
             await _orders_from(flags, grids, actor, result)
+    if result.created >= BULK_ORDERS:
+        await after_bulk_write(WorkOrder, WorkOrderCall)
     return result
 
 
