@@ -147,6 +147,19 @@ async def insert_row(table: type[Table], **values: Any) -> int:
     return rows[0]["id"]
 
 
+async def after_bulk_write(*tables: type) -> None:
+    """PostgreSQL, after a write of many rows: statistics and visibility map now, not at
+    autovacuum's next round. Without statistics the planner expects a fresh table to be
+    empty (a cached plan then scanned 90,000 order links per lookup); without the visibility
+    map an index-only scan reads the table after all (a year's counts: 0.7 s, not 0.06 s).
+    SQLite's plans are fixed by the queries themselves (no statistics are kept)."""
+    engine = tables[0]._meta.db
+    # VACUUM cannot run inside a transaction; a caller inside one leaves the work to autovacuum.
+    if isinstance(engine, PostgresEngine) and engine.current_transaction.get() is None:
+        names = ", ".join(t._meta.tablename for t in tables)
+        await engine.run_ddl(f"VACUUM (ANALYZE) {names}")
+
+
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLiteEngine, plus persistent connections once `start_connection_pool()` ran.
 

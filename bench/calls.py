@@ -99,7 +99,7 @@ def timed(label: str, results: list, target: str):
         def __exit__(self, *exc):
             seconds = time.perf_counter() - self.start
             results.append((label, seconds, target))
-            print(f"  {label}: {seconds:.2f} s (target {target})", flush=True)
+            print(f"  {label}: {seconds:.3f} s (target {target})", flush=True)
 
     return Timer()
 
@@ -193,7 +193,7 @@ def main() -> None:
             drop_database(pg_name)
     print(f"\n| {args.engine} | seconds (or MB) | target |\n| --- | --- | --- |")
     for label, value, target in results:
-        print(f"| {label} | {value:.2f} | {target} |")
+        print(f"| {label} | {value:.3f} | {target} |")
 
 
 if __name__ == "__main__":

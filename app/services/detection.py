@@ -43,22 +43,31 @@ def whole_weeks_since(start_placeholder: str) -> str:
     return f"CAST(FLOOR({days} / 7) AS INTEGER)"
 
 
-def _dense_sql(rule: str, threshold: int, window_days: int, where: str) -> str:
+def _dense_sql(rule: str, threshold: int, window_days: int, where: str, fresh: str | None = None) -> str:
     """Calls that lie in a window of `window_days` holding `threshold` calls of the same key:
     a call ends such a window when the call threshold-1 before it is close enough; a call is
-    in one when it or one of the threshold-1 calls after it ends one."""
+    in one when it or one of the threshold-1 calls after it ends one. With `fresh` (a
+    condition marking an import's calls) only windows holding a fresh call count: what the
+    import can have changed (decisions.md, incremental detection)."""
     key, n = KEYS[rule], int(threshold)
-    span = days_between("received_at", f"LAG(received_at, {n - 1}) OVER (PARTITION BY k ORDER BY received_at, id)")
+    order = "OVER (PARTITION BY k ORDER BY received_at, id"
+    span = days_between("received_at", f"LAG(received_at, {n - 1}) {order})")
+    ends = f"span <= {float(window_days)}"
+    fresh_run = ""
+    if fresh is not None:
+        fresh_run = f", MAX(fresh) {order} ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW) AS fresh_run"
+        ends += " AND fresh_run = 1"
     return f"""
         WITH keyed AS (
-            SELECT id, station, grid, received_at, {key} AS k FROM call
+            SELECT id, station, grid, received_at, {key} AS k,
+                   {f"CASE WHEN {fresh} THEN 1 ELSE 0 END" if fresh is not None else "1"} AS fresh FROM call
             WHERE non_police = false AND {key} IS NOT NULL AND {key} <> '' AND {where}
         ), spans AS (
-            SELECT id, station, grid, received_at, k, {span} AS span FROM keyed
+            SELECT id, station, grid, received_at, k, {span} AS span{fresh_run} FROM keyed
         ), marked AS (
             SELECT id, station, grid, received_at, k,
-                   MAX(CASE WHEN span <= {float(window_days)} THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY k ORDER BY received_at, id ROWS BETWEEN CURRENT ROW AND {n - 1} FOLLOWING) AS hit
+                   MAX(CASE WHEN {ends} THEN 1 ELSE 0 END)
+                       {order} ROWS BETWEEN CURRENT ROW AND {n - 1} FOLLOWING) AS hit
             FROM spans
         )
         SELECT id, station, grid, k FROM marked WHERE hit = 1 ORDER BY k, received_at, id"""
@@ -93,10 +102,26 @@ async def newest(batch: int | None) -> datetime | None:
     return row["received_at"] if row else None
 
 
+async def _batch_span(batch: int) -> tuple[datetime, datetime] | None:
+    """The first and last time of the calls of an import that detection reads."""
+    [row] = await Call.raw("SELECT MIN(received_at) AS first, MAX(received_at) AS last FROM call "
+                           "WHERE batch = {} AND non_police = false", int(batch))
+    return None if row["first"] is None else (_as_datetime(row["first"]), _as_datetime(row["last"]))
+
+
+def _as_datetime(value) -> datetime:
+    """An aggregate over received_at comes back from SQLite as its stored text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 async def repeats(rule: str, stations: set[int] | None, batch: int | None,
                   since: datetime) -> tuple[list[rules.Flag], dict[int, int]]:
     """Flags of repeat_caller or repeat_place among the calls after `since`, and the grid of
-    every flagged call."""
+    every flagged call. With an import (`batch`): only the windows holding one of its calls,
+    so only the calls near those in time are read."""
+    span = await _batch_span(batch) if batch is not None else None
+    if batch is not None and span is None:
+        return [], {}
     settings = await _station_settings(rule)
     custom_stations = [s for group in settings.values() for s in group if s is not None]
     flags: dict[str, rules.Flag] = {}
@@ -112,9 +137,15 @@ async def repeats(rule: str, stations: set[int] | None, batch: int | None,
         where = "received_at > {} AND (" + " OR ".join(conditions) + ")"
         if stations is not None:
             where += f" AND {_in_list('station', stations)}"
-        if batch is not None:
-            where += " AND " + BATCH_KEYS[rule].format(batch=int(batch))
-        for row in await Call.raw(_dense_sql(rule, threshold, window, where), since):
+        params, fresh = [since], None
+        if span is not None:
+            # A window holding an import's call lies within `window` days of it (a day spare
+            # for the float arithmetic of days_between).
+            reach = timedelta(days=window + 1)
+            params = [max(since, span[0] - reach), span[1] + reach]
+            where += " AND received_at < {} AND " + BATCH_KEYS[rule].format(batch=int(batch))
+            fresh = f"batch = {int(batch)}"
+        for row in await Call.raw(_dense_sql(rule, threshold, window, where, fresh), *params):
             flag = flags.setdefault(row["k"], rules.Flag(rule, row["k"], row["station"]))
             flag.call_ids.append(row["id"])
             flag.station = row["station"]

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from app.db import write_transaction
+from app.db import after_bulk_write, write_transaction
 from app.domain import calls as call_rules
 from app.domain import orders as rules
 from app.domain import phone as phones
@@ -27,8 +27,11 @@ from app.tables import (
 )
 
 IN_CHUNK = 500
+LINK_CHUNK = 1000  # call ids per lookup of the orders holding them
 # Detection looks back this far from the newest call: three of the rules' 30-day windows.
 DETECTION_HORIZON = timedelta(days=90)
+# A first detection over a district's history makes thousands of orders at once.
+BULK_ORDERS = 1000
 
 
 @dataclass
@@ -61,6 +64,8 @@ async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: in
     if flags:
         async with write_transaction(WorkOrder._meta.db):
             await _orders_from(flags, grids, actor, result)
+    if result.created >= BULK_ORDERS:
+        await after_bulk_write(WorkOrder, WorkOrderCall)
     return result
 
 
@@ -69,19 +74,23 @@ async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], acto
     """Only the calls no order of the same rule and key holds yet: into the open order of that
     rule and key, or into a new one. New orders are written together: a first detection over
     years of calls makes thousands."""
-    open_by_key, attached = await _orders_of({(f.rule, f.key) for f in flags})
+    open_by_key, attached = await _orders_of({(f.rule, f.key) for f in flags},
+                                             [cid for f in flags for cid in f.call_ids])
     to_create: list[tuple[call_rules.Flag, list[int]]] = []
+    to_attach: list[tuple[int, list[int]]] = []
     for flag in flags:
         key = (flag.rule, flag.key)
         new_ids = [cid for cid in flag.call_ids if cid not in attached[key]]
         if not new_ids:
             continue
         if key in open_by_key:
-            await _attach(open_by_key[key], new_ids, actor)
+            to_attach.append((open_by_key[key], new_ids))
             result.attached += len(new_ids)
         else:
             to_create.append((flag, new_ids))
         attached[key].update(new_ids)
+    for i in range(0, len(to_attach), BATCH):
+        await _attach_many(to_attach[i:i + BATCH], actor)
     for i in range(0, len(to_create), BATCH):
         result.order_ids += await _create_many(to_create[i:i + BATCH], grids, actor)
     result.created = len(result.order_ids)
@@ -109,12 +118,11 @@ async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: di
     links, steps, events = [], [], []
     for flag, call_ids in batch:
         order_id = ids[(flag.rule, flag.key[:240])]
-        links += [WorkOrderCall(order=order_id, call=cid) for cid in call_ids]
+        links += [(order_id, cid) for cid in call_ids]
         steps.append(WorkOrderStep(order=order_id, step="create", to_state="assigned", actor_role=actor.role[:40],
                                    note=str(len(call_ids))))
         events.append((order_id, {"rule": [None, flag.rule], "calls": [None, len(call_ids)]}))
-    for i in range(0, len(links), 2000):  # SQLite allows only so many values in one statement
-        await WorkOrderCall.insert(*links[i:i + 2000])
+    await _link(links)
     await WorkOrderStep.insert(*steps)
     await audit.record_many(actor, "create", "work_order", events)
     return [order_id for order_id, _changes in events]
@@ -127,25 +135,22 @@ async def _place_names(flags: list[call_rules.Flag]) -> dict[int, str]:
     return {r["id"]: r["name"] for r in await Place.select(Place.id, Place.name).where(Place.id.is_in(ids))}
 
 
-async def _orders_of(keys: set[tuple[str, str]]) -> tuple[dict[tuple, int], dict[tuple, set[int]]]:
-    """For these (rule, key) pairs: the open order's id, and the calls any of their orders holds."""
+async def _orders_of(keys: set[tuple[str, str]], call_ids: list[int]) -> tuple[dict[tuple, int], dict[tuple, set[int]]]:
+    """For these (rule, key) pairs: the open order's id, and which of these calls their orders
+    hold already (looked up by call: a key's orders hold more calls every month)."""
     open_by_key: dict[tuple, int] = {}
     attached: dict[tuple, set[int]] = defaultdict(set)
-    order_key: dict[int, tuple] = {}
     values = sorted({k for _rule, k in keys})
     for i in range(0, len(values), IN_CHUNK):
-        for o in await WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key, WorkOrder.state).where(
-                WorkOrder.rule_key.is_in(values[i:i + IN_CHUNK])):
-            key = (o["rule"], o["rule_key"])
-            if key in keys:
-                order_key[o["id"]] = key
-                if o["state"] in rules.OPEN_STATES:
-                    open_by_key[key] = o["id"]
-    ids = sorted(order_key)
-    for i in range(0, len(ids), IN_CHUNK):
-        for link in await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call).where(
-                WorkOrderCall.order.is_in(ids[i:i + IN_CHUNK])):
-            attached[order_key[link["order"]]].add(link["call"])
+        for o in await WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key).where(
+                WorkOrder.rule_key.is_in(values[i:i + IN_CHUNK]) & WorkOrder.state.is_in(list(rules.OPEN_STATES))):
+            open_by_key[(o["rule"], o["rule_key"])] = o["id"]
+    ids = sorted(set(call_ids))
+    for i in range(0, len(ids), LINK_CHUNK):
+        for link in await WorkOrderCall.select(WorkOrderCall.call, WorkOrderCall.order.rule.as_alias("rule"),
+                                               WorkOrderCall.order.rule_key.as_alias("rule_key")).where(
+                WorkOrderCall.call.is_in(ids[i:i + LINK_CHUNK])):
+            attached[(link["rule"], link["rule_key"])].add(link["call"])
     return open_by_key, attached
 
 
@@ -182,12 +187,26 @@ def _title(flag: call_rules.Flag, places: dict[int, str]) -> str:
     return f"一类多发 {rest}"
 
 
-async def _attach(order_id: int, call_ids: list[int], actor: audit.Actor) -> None:
-    for i in range(0, len(call_ids), 2000):  # SQLite allows only so many values in one statement
-        await WorkOrderCall.insert(*[WorkOrderCall(order=order_id, call=cid) for cid in call_ids[i:i + 2000]])
-    await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40],
-                                             note=str(len(call_ids))))
-    await audit.record(actor, "attach_calls", "work_order", order_id, {"calls": [None, len(call_ids)]})
+async def _attach_many(items: list[tuple[int, list[int]]], actor: audit.Actor) -> None:
+    """Calls into open orders, with one step and one audit row per order: a day's import adds
+    to hundreds of orders, so each kind of row goes in one statement."""
+    await _link([(order_id, cid) for order_id, call_ids in items for cid in call_ids])
+    await WorkOrderStep.insert(*[WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40],
+                                               note=str(len(call_ids))) for order_id, call_ids in items])
+    await audit.record_many(actor, "attach_calls", "work_order",
+                            [(order_id, {"calls": [None, len(call_ids)]}) for order_id, call_ids in items])
+
+
+LINK_ROWS = 2000  # per statement: SQLite takes at most 32,766 values in one
+
+
+async def _link(links: list[tuple[int, int]]) -> None:
+    """(order, call) rows written as plain multi-row inserts: a Table object per row made a
+    full detection spend its time in Python."""
+    for i in range(0, len(links), LINK_ROWS):
+        part = links[i:i + LINK_ROWS]
+        await WorkOrderCall.raw('INSERT INTO work_order_call ("order", call) VALUES '
+                                + ", ".join(["({}, {})"] * len(part)), *[v for link in part for v in link])
 
 
 # --- by hand ---------------------------------------------------------------------------------

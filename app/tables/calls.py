@@ -41,7 +41,7 @@ class Call(Table):
     # The caller's previous call is at most 30 days older: kept up to date by every import, so
     # that the repeat-call share of any period is a plain count.
     is_repeat = Boolean(default=False)
-    batch = ForeignKey(references=CallImport, null=True, default=None)
+    batch = ForeignKey(references=CallImport, null=True, default=None, index=True)  # an import's calls, for incremental detection
 
 
 class AddressMapping(Table):

@@ -126,6 +126,22 @@ def test_an_address_containing_a_places_name_matches_it(analyst):
     assert [int(n) for n in weekly.split(", ")][-1] == 1 and sum(int(n) for n in weekly.split(", ")) == 1
 
 
+def test_a_large_import_leaves_the_call_table_ready_for_index_only_counts(analyst, monkeypatch):
+    """On PostgreSQL a large import ends with VACUUM (ANALYZE) of the call table; on SQLite
+    there is nothing to do and the import is the same."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    monkeypatch.setattr(calls, "BULK_IMPORT", 3)
+    postgres = isinstance(Call._meta.db, PostgresEngine)
+    if postgres:
+        started = run(Call.raw("SELECT now() AS t"))[0]["t"]
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    assert run(Call.count()) == 3
+    if postgres:
+        [stat] = run(Call.raw("SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = 'call'"))
+        assert stat["last_vacuum"] >= started and stat["last_analyze"] >= started
+
+
 def test_detection_on_demand_makes_no_duplicate_orders(analyst):
     confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=4))))
     before = run(WorkOrder.count())

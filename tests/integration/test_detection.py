@@ -10,8 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain import calls as rules
-from app.services import detection
-from app.tables import Call, DetectionSetting
+from app.services import audit, detection, orders
+from app.tables import (
+    Call,
+    CallImport,
+    DetectionSetting,
+    WorkOrder,
+    WorkOrderCall,
+    WorkOrderStep,
+)
 from tests.conftest import run
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -107,3 +114,67 @@ def test_sql_repeat_counts_agree_with_the_reference(db, seed, n):
     expected_total = sum(1 for r in rows if low <= r["received_at"] < high)
     result = run(calls.metrics(None, start, end, "Asia/Shanghai"))
     assert (result["total_calls"], result["repeat_calls"]) == (expected_total, rules.count_repeat_calls(times, low, high))
+
+
+# --- incremental detection: only the windows holding an import's calls --------------------
+
+def base_and_import(seed: int, n: int, m: int, late: bool) -> tuple[list[Call], list[Call], int]:
+    """n calls, and an import of m more: on the day after them, or (late) anywhere among them."""
+    rng = random.Random(seed)
+    batch = run(CallImport.insert(CallImport(source="api")).returning(CallImport.id))[0]["id"]
+
+    def call(i: int, day: float, import_id: int | None) -> Call:
+        phone = rng.choice(["13800000001", "13800000002", "13800000003", None])
+        return Call(call_id=f"I{seed}-{i}", received_at=T0 + timedelta(days=day, minutes=rng.choice([0, 0, 1])),
+                    caller_phone=phone or "", caller_key=phone, address="x", batch=import_id,
+                    address_key=rng.choice(["addr-a", "addr-b", "addr-c", "addr-d"]), category="纠纷")
+
+    base = [call(i, rng.choice([0, 15, 30, 45]) + rng.randrange(60), None) for i in range(n)]
+    days = [rng.randrange(105) if late else 105 + rng.random() for _ in range(m)]
+    return base, [call(n + i, day, batch) for i, day in enumerate(days)], batch
+
+
+def union(a: dict[str, set[int]], b: dict[str, set[int]]) -> dict[str, set[int]]:
+    return {k: a.get(k, set()) | b.get(k, set()) for k in a.keys() | b.keys()}
+
+
+@pytest.mark.parametrize("rule", ["repeat_caller", "repeat_place"])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 40), m=st.integers(1, 12), late=st.booleans())
+def test_an_imports_run_finds_what_a_full_run_adds_for_its_calls(db, rule, seed, n, m, late):
+    """What a full run found before the import, together with the import's own run, is exactly
+    what a full run finds after it: the import's run misses nothing and invents nothing."""
+    run(Call.delete(force=True))
+    base, imported, batch = base_and_import(seed, n, m, late)
+    run(Call.insert(*base, *imported))
+    rows = run(Call.select())
+    before = reference([r for r in rows if r["batch"] is None], rule) if n else {}
+    flags, _grids = run(detection.repeats(rule, None, batch, T0 - timedelta(days=1)))
+    found = {f.key: set(f.call_ids) for f in flags}
+    assert union(before, found) == reference(rows, rule)
+    new_ids = {r["id"] for r in rows if r["batch"] == batch}
+    assert all(ids & new_ids for ids in found.values())  # only windows holding an imported call
+
+
+def order_links() -> set[tuple[str, str, int]]:
+    links = run(WorkOrderCall.select(WorkOrderCall.call, WorkOrderCall.order.rule.as_alias("rule"),
+                                     WorkOrderCall.order.rule_key.as_alias("key")))
+    return {(r["rule"], r["key"], r["call"]) for r in links if r["rule"] != "category_surge"}
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), late=st.booleans())
+def test_orders_after_an_imports_run_hold_the_calls_a_full_run_would(db, seed, late):
+    for table in (WorkOrderStep, WorkOrderCall, WorkOrder, Call, CallImport):
+        run(table.delete(force=True))
+    years = timedelta(days=3650)  # every call inside the horizon, whichever run looks back
+    base, imported, batch = base_and_import(seed, 40, 12, late)
+    run(Call.insert(*base))
+    run(orders.detect(audit.SYSTEM, horizon=years))
+    run(Call.insert(*imported))
+    run(orders.detect(audit.SYSTEM, batch=batch, horizon=years))
+    after_import = order_links()
+    for table in (WorkOrderStep, WorkOrderCall, WorkOrder):
+        run(table.delete(force=True))
+    run(orders.detect(audit.SYSTEM, horizon=years))
+    assert after_import == order_links() != set()
