@@ -110,12 +110,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
-async def open_pool() -> None:
+async def open_pool(app: Litestar | None = None) -> None:
     """One pool per worker instead of a connection per query: PostgreSQL's pool, or SQLite's
     persistent reader connections and single writer (app/db.PooledSQLiteEngine)."""
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=2, max_size=10, reset=keep_session_state)
+        size = app.state.settings.db_pool_size if app else Settings.db_pool_size
+        await engine.start_connection_pool(min_size=2, max_size=size, reset=keep_session_state)
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.start_connection_pool()
 

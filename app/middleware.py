@@ -13,7 +13,6 @@ import uuid
 from datetime import timedelta
 from contextvars import ContextVar
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -48,18 +47,25 @@ class RequestMeta:
 current_request: ContextVar[RequestMeta] = ContextVar("qianmo_request", default=RequestMeta())
 
 
+WANTED = {b"x-request-id", b"cookie", b"accept-language"}
+
+
 def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    """The few request headers this layer reads (decoding all of them cost more than the rest)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", []) if k in WANTED}
+
+
+def _cookie(header: str, name: str) -> str | None:
+    # A plain split: SimpleCookie parses every cookie, and chokes on some real-world headers.
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value.strip('"')
+    return None
 
 
 def _locale_from(headers: dict[str, str]) -> str:
-    cookie = SimpleCookie()
-    try:
-        cookie.load(headers.get("cookie", ""))
-    except Exception:  # a malformed cookie header must not break the page
-        pass
-    chosen = cookie[LOCALE_COOKIE].value if LOCALE_COOKIE in cookie else None
-    return negotiate(chosen, headers.get("accept-language"))
+    return negotiate(_cookie(headers.get("cookie", ""), LOCALE_COOKIE), headers.get("accept-language"))
 
 
 class RequestContext:

@@ -53,6 +53,9 @@ class Settings:
     volunteer_register_per_day: int = 200
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
+    # Its size: requests beyond it wait for a connection (a long tail under load). Workers ×
+    # size must stay below PostgreSQL's max_connections (100 by default).
+    db_pool_size: int = 20
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -86,6 +89,7 @@ class Settings:
             report_per_minute=float(env("QIANMO_REPORT_PER_MINUTE", cls.report_per_minute)),
             track_per_minute=int(env("QIANMO_TRACK_PER_MINUTE", cls.track_per_minute)),
             open311_per_minute=int(env("QIANMO_OPEN311_PER_MINUTE", cls.open311_per_minute)),
+            db_pool_size=int(env("QIANMO_DB_POOL_SIZE", cls.db_pool_size)),
         )
 
     @property

@@ -18,6 +18,13 @@ def test_home_is_chinese_by_default_and_english_on_request(client, demo):
     assert '<html lang="en">' in en.text and "Qianmo" in en.text and ">Sign in</a>" in en.text and ">中文</a>" in en.text
 
 
+def test_the_language_cookie_is_read_among_others_and_a_broken_header_is_harmless(client, demo):
+    en = client.get("/", headers={"Cookie": 'a=1; qianmo_locale="en"; b=2'})
+    assert '<html lang="en">' in en.text
+    broken = client.get("/", headers={"Cookie": "=;;; qianmo_locale; x=\"unclosed"})
+    assert broken.status_code == 200 and '<html lang="zh-CN">' in broken.text
+
+
 def test_the_language_switch_is_remembered(admin):
     response = admin.get("/locale/en?next=/admin/org", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/admin/org"
