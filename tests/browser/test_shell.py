@@ -153,9 +153,15 @@ def test_manifest_service_worker_and_installable(persistent_context, live_server
 
 # --- offline ---------------------------------------------------------------------------------
 
-OFFLINE_PAGE_CACHED_IN = """async (lang) => {
-  const page = await caches.match("/offline", {ignoreVary: true});
-  return Boolean(page) && (await page.text()).includes(`<html lang="${lang}"`);
+# wait_for_function does not await a promise (an async predicate would pass at once), so the
+# predicate starts the asynchronous check and answers with the last finished one.
+OFFLINE_PAGE_CACHED_IN = """(lang) => {
+  if (!window.__offlineCheck) {
+    window.__offlineCheck = caches.match("/offline", {ignoreVary: true})
+      .then((page) => (page ? page.text() : ""))
+      .then((text) => { window.__offlineCached = text.includes(`<html lang="${lang}"`); window.__offlineCheck = null; });
+  }
+  return window.__offlineCached === true;
 }"""
 
 
