@@ -253,10 +253,12 @@ def officer_places(base: str, session: Session) -> list[str]:
     return ids
 
 
-def start_app(database_url: str, tmp: Path) -> tuple[subprocess.Popen, int, Path]:
+def start_app(database_url: str, tmp: Path, concurrency: int) -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
-    env = {**os.environ, "QIANMO_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf",
-           "QIANMO_PUBLIC_BASE_URL": f"http://localhost:{port}"}
+    # PostgreSQL: a connection for each request served at once, as an operator would size it
+    # for this load (QIANMO_DB_POOL_SIZE, 20 by default, set in the environment wins).
+    env = {"QIANMO_DB_POOL_SIZE": str(concurrency), **os.environ, "QIANMO_DATABASE_URL": database_url,
+           "PICCOLO_CONF": "piccolo_conf", "QIANMO_PUBLIC_BASE_URL": f"http://localhost:{port}"}
     log = tmp / "app.log"
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -411,7 +413,7 @@ def main(args: argparse.Namespace) -> None:
         database_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     app = hello = None
     try:
-        app, app_port, app_log = start_app(database_url, tmp)
+        app, app_port, app_log = start_app(database_url, tmp, args.concurrency)
         hello, hello_port = start_hello(tmp)
         base = f"http://127.0.0.1:{app_port}"
         session = sign_in(base)
