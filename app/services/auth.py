@@ -29,7 +29,7 @@ from app.domain.access import Principal, SessionPolicy, principal_from_rows, sig
 from app.i18n import N_
 from app.services import audit
 from app.settings import Settings
-from app.tables import AuthChallenge, Invitation, Passkey, Person, PersonRole, UserSession
+from app.tables import AuthChallenge, Invitation, Passkey, Person, UserSession
 
 log = logging.getLogger("qianmo.auth")
 CHALLENGE_TTL = timedelta(minutes=5)

@@ -68,8 +68,8 @@ async def _where_in_scope(principal: Principal, text: str) -> tuple[dict[int, in
     """The submitted place (id -> grid) or grid ("grid:<id>"), when the person may log there."""
     in_scope = scope.grid_scope_sql(principal)
     if text.isdigit():
-        sql = "SELECT id, grid FROM place WHERE id = {} AND active = true"
-        rows = await Statement(sql + (f" AND grid IN ({in_scope})" if in_scope else "")).fetch(Place._meta.db, int(text))
+        sql = "SELECT id, grid FROM place WHERE id = {} AND active = true" + (f" AND grid IN ({in_scope})" if in_scope else "")
+        rows = await Statement(sql).fetch(Place._meta.db, int(text))
         return {r["id"]: r["grid"] for r in rows}, set()
     if text.startswith("grid:") and text[5:].isdigit():
         sql = "SELECT id FROM grid WHERE id = {}" + (f" AND id IN ({in_scope})" if in_scope else "")
