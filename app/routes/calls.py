@@ -29,9 +29,8 @@ def _day(text: str) -> date | None:
 
 class CallsController(Controller):
     path = "/calls"
-    guards = [requires(*READERS)]
 
-    @get("/", name="calls")
+    @get("/", name="calls", guards=[requires(*READERS)])
     async def index(self, request: Request, q: FromQuery[str] = "", category: FromQuery[str] = "",
                     place: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Template:
         user = principal(request)
@@ -119,7 +118,7 @@ class CallsController(Controller):
             raise NotFoundException()
         return Redirect("/calls/unmatched?mapped=1", status_code=303)
 
-    @get("/places/{place_id:int}", name="calls_place")
+    @get("/places/{place_id:int}", name="calls_place", guards=[requires(*READERS)])
     async def place(self, request: Request, place_id: FromPath[int]) -> Template:
         user = principal(request)
         place = await scope.place(user, place_id)  # type: ignore[arg-type]
@@ -131,7 +130,7 @@ class CallsController(Controller):
         return Template("calls/place.html", context={"place": place, "weeks": weeks, "rows": rows, "total": total,
                                                      "peak": max([w["count"] for w in weeks] + [1])})
 
-    @get("/ranking", name="calls_ranking")
+    @get("/ranking", name="calls_ranking", guards=[requires(*READERS)])
     async def ranking(self, request: Request, by: FromQuery[str] = "place", since: FromQuery[str] = "",
                       until: FromQuery[str] = "") -> Template:
         tz = request.app.state.settings.time_zone

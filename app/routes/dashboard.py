@@ -37,17 +37,16 @@ class DashboardController(Controller):
 
 class ReviewsController(Controller):
     path = "/reviews"
-    guards = [requires(*READERS, "officer")]
 
-    @get("/", name="reviews")
+    @get("/", name="reviews", guards=[requires(*READERS, "officer")])
     async def index(self, request: Request) -> Template:
         return Template("dashboard/reviews.html", context={"rows": await dashboard.reviews(principal(request))})  # type: ignore[arg-type]
 
-    @get("/new", name="review_new")
+    @get("/new", name="review_new", guards=[requires(*READERS, "officer")])
     async def new(self, request: Request, place: FromQuery[str] = "") -> Template:
         return await _form(request, {"place": place}, {})
 
-    @post("/new", name="review_create", status_code=200)
+    @post("/new", name="review_create", guards=[requires(*READERS, "officer")], status_code=200)
     async def create(self, request: Request) -> Template | Redirect:
         data = {k: str(v) for k, v in (await request.form()).items()}
         review_id, errors = await dashboard.create_review(principal(request), data,  # type: ignore[arg-type]
@@ -56,7 +55,7 @@ class ReviewsController(Controller):
             return await _form(request, data, errors, status_code=422)
         return Redirect(f"/reviews/{review_id}", status_code=303)
 
-    @get("/{review_id:int}", name="review")
+    @get("/{review_id:int}", name="review", guards=[requires(*READERS, "officer")])
     async def detail(self, request: Request, review_id: FromPath[int]) -> Template:
         tz = request.app.state.settings.time_zone
         row = await dashboard.review(principal(request), review_id, today(tz), tz)  # type: ignore[arg-type]

@@ -68,7 +68,6 @@ def replay_answer(outcome: fieldwork.Outcome) -> Response:
 
 class FieldworkController(Controller):
     path = "/field"
-    guards = [requires(*READERS)]
 
     @get("/", name="my_day", guards=[requires(*WRITERS)])
     async def my_day(self, request: Request) -> Template:
@@ -116,7 +115,7 @@ class FieldworkController(Controller):
                             headers={"HX-Trigger": "log-saved"})
         return Redirect(f"/field/logs/{outcome.log_id}?saved=1", status_code=303)
 
-    @get("/logs", name="field_logs")
+    @get("/logs", name="field_logs", guards=[requires(*READERS)])
     async def logs(self, request: Request, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
                    place: FromQuery[str] = "", author: FromQuery[str] = "", since: FromQuery[str] = "",
                    until: FromQuery[str] = "", tag: FromQuery[str] = "", voided: FromQuery[bool] = False,
@@ -143,20 +142,20 @@ class FieldworkController(Controller):
         return Response(text, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="field-logs.csv"', "Cache-Control": "no-store"})
 
-    @get("/logs/{log_id:int}", name="field_log")
+    @get("/logs/{log_id:int}", name="field_log", guards=[requires(*READERS)])
     async def detail(self, request: Request, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
         log = await _log_or_404(request, log_id)
         return Template("fieldwork/detail.html", context={**await _labels(), "log": log, "saved": saved,
                                                       "errors": {}, "reason": ""})
 
-    @get("/logs/{log_id:int}/edit", name="field_edit")
+    @get("/logs/{log_id:int}/edit", name="field_edit", guards=[requires(*READERS)])
     async def edit(self, request: Request, log_id: FromPath[int]) -> Template:
         values = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
         if values is None:
             raise NotFoundException()
         return Template("fieldwork/form.html", context=await form_context(request, values["kind"], values, {}, log_id))
 
-    @post("/logs/{log_id:int}/edit", name="field_update", status_code=200)
+    @post("/logs/{log_id:int}/edit", name="field_update", guards=[requires(*READERS)], status_code=200)
     async def update(self, request: Request, log_id: FromPath[int]) -> Template | Redirect:
         stored = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
         if stored is None:
@@ -170,7 +169,7 @@ class FieldworkController(Controller):
                             context=await form_context(request, stored["kind"], raw, outcome.errors, log_id))
         return Redirect(f"/field/logs/{log_id}?saved=1", status_code=303)
 
-    @post("/logs/{log_id:int}/void", name="field_void", status_code=200)
+    @post("/logs/{log_id:int}/void", name="field_void", guards=[requires(*READERS)], status_code=200)
     async def void(self, request: Request, log_id: FromPath[int]) -> Template | Redirect:
         log = await _log_or_404(request, log_id)
         reason = str((await request.form()).get("reason", ""))
@@ -180,7 +179,7 @@ class FieldworkController(Controller):
                 **await _labels(), "log": log, "saved": False, "errors": errors, "reason": reason})
         return Redirect(f"/field/logs/{log_id}", status_code=303)
 
-    @get("/logs/{log_id:int}/agreement", name="field_agreement")
+    @get("/logs/{log_id:int}/agreement", name="field_agreement", guards=[requires(*READERS)])
     async def agreement(self, request: Request, log_id: FromPath[int]) -> Template:
         log = await _log_or_404(request, log_id)
         if log["kind"] != "mediation" or log["outcome"] != "agreed" or log["voided_at"]:
@@ -188,7 +187,7 @@ class FieldworkController(Controller):
         return Template("fieldwork/agreement.html", context={
             "log": log, "wording": await fieldwork_lists.agreement_template(log["dispute_type"])})
 
-    @get("/photos/{photo_id:int}", name="field_photo")
+    @get("/photos/{photo_id:int}", name="field_photo", guards=[requires(*READERS)])
     async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
         path = await fieldwork.photo_file(principal(request), photo_id,  # type: ignore[arg-type]
                                           request.app.state.settings.upload_dir)

@@ -1,5 +1,9 @@
 """Route guards: who may reach a route. What they may see inside it is the services' job
-(unit scoping), so a guard only checks that the person holds one of the roles."""
+(unit scoping), so a guard only checks that the person holds one of the roles.
+
+One guard per route: on the controller when all its routes share it, else on each route.
+Litestar hands every guard its own copy of the route handler, so a controller guard plus a
+route guard cost two copies per request (~6 % of logging a contact)."""
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection

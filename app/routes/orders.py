@@ -33,9 +33,8 @@ async def _detail(request: Request, order_id: int, error: str = "", status_code:
 
 class OrdersController(Controller):
     path = "/orders"
-    guards = [requires(*READERS)]
 
-    @get("/", name="orders")
+    @get("/", name="orders", guards=[requires(*READERS)])
     async def index(self, request: Request, rule: FromQuery[str] = "", overdue: FromQuery[bool] = False,
                     mine: FromQuery[bool] = False,
                     order_state: str = Parameter(query="state", default="open")) -> Template:
@@ -73,11 +72,11 @@ class OrdersController(Controller):
             done = await orders.bulk_assign(principal(request), ids, int(assignee), str(form.get("reason", "")))  # type: ignore[arg-type]
         return Redirect(f"/orders?assigned={done}", status_code=303)
 
-    @get("/{order_id:int}", name="order")
+    @get("/{order_id:int}", name="order", guards=[requires(*READERS)])
     async def detail(self, request: Request, order_id: FromPath[int]) -> Template:
         return await _detail(request, order_id)
 
-    @post("/{order_id:int}/step", name="order_step", status_code=200)
+    @post("/{order_id:int}/step", name="order_step", guards=[requires(*READERS)], status_code=200)
     async def step(self, request: Request, order_id: FromPath[int]) -> Template | Redirect:
         form = await request.form()
         assignee = str(form.get("assignee", ""))

@@ -43,16 +43,15 @@ async def _profile_page(request: Request, person_id: int, reveal: bool = False, 
 
 class PeopleController(Controller):
     path = "/people"
-    guards = [readers]
 
-    @get("/", name="people_list")
+    @get("/", name="people_list", guards=[readers])
     async def list_people(self, request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "",
                           unit: FromQuery[str] = "") -> Template:
         rows = await people.search(principal(request), q.strip(), role, unit)  # type: ignore[arg-type]
         return Template("people/list.html", context={"rows": rows, "q": q, "role": role, "unit": unit,
                                                      "roles": ROLES, "units": await people.unit_choices()})
 
-    @get("/qualifications", name="people_qualifications")
+    @get("/qualifications", name="people_qualifications", guards=[readers])
     async def qualification_counts(self, request: Request) -> Template:
         counts = await people.qualification_counts(principal(request))  # type: ignore[arg-type]
         return Template("people/qualifications.html", context={"counts": counts, "qualifications": QUALIFICATIONS})
@@ -70,7 +69,7 @@ class PeopleController(Controller):
         link = await auth.issue_invitation(person_id, request.app.state.settings, actor_of(principal(request)))
         return await _profile_page(request, person_id, link=link)
 
-    @get("/{person_id:int}", name="person_profile")
+    @get("/{person_id:int}", name="person_profile", guards=[readers])
     async def profile(self, request: Request, person_id: FromPath[int], reveal: FromQuery[bool] = False) -> Template:
         return await _profile_page(request, person_id, reveal)
 

@@ -179,10 +179,9 @@ def _track_page(view: dict, flags: dict, errors: dict | None = None, values: dic
 
 class ReportStaffController(Controller):
     path = "/reports"
-    guards = [requires(*reports.STAFF)]
     include_in_schema = False
 
-    @get("/", name="report_queue")
+    @get("/", name="report_queue", guards=[requires(*reports.STAFF)])
     async def queue(self, request: Request, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
                     mine: FromQuery[bool] = False) -> Template:
         criteria = reports.QueueFilter(status=status if status in (*rules.STATUSES, "open", "all") else "open",
@@ -193,11 +192,11 @@ class ReportStaffController(Controller):
             "rows": rows, "criteria": criteria, "statuses": rules.STATUSES,
             "counts": await reports.counts(user)})  # type: ignore[arg-type]
 
-    @get("/{report_id:int}", name="report_detail")
+    @get("/{report_id:int}", name="report_detail", guards=[requires(*reports.STAFF)])
     async def detail(self, request: Request, report_id: FromPath[int]) -> Template:
         return await _detail(request, report_id)
 
-    @post("/{report_id:int}/steps", name="report_step", status_code=200)
+    @post("/{report_id:int}/steps", name="report_step", guards=[requires(*reports.STAFF)], status_code=200)
     async def step(self, request: Request, report_id: FromPath[int],
                    data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         action = data.get("action", "")
@@ -208,14 +207,14 @@ class ReportStaffController(Controller):
             return await _detail(request, report_id, errors=errors, values=data, status_code=422)
         return Redirect(f"/reports/{report_id}?done={action}", status_code=303)
 
-    @post("/{report_id:int}/phones", name="report_phones", status_code=200)
+    @post("/{report_id:int}/phones", name="report_phones", guards=[requires(*reports.STAFF)], status_code=200)
     async def phones(self, request: Request, report_id: FromPath[int]) -> Template:
         shown = await reports.reveal_phones(principal(request), report_id)  # type: ignore[arg-type]
         if shown is None:
             raise NotFoundException()
         return await _detail(request, report_id, phones={r["id"]: r["phone"] for r in shown})
 
-    @get("/photos/{photo_id:int}", name="report_photo")
+    @get("/photos/{photo_id:int}", name="report_photo", guards=[requires(*reports.STAFF)])
     async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
         path = await reports.staff_photo(principal(request), photo_id,  # type: ignore[arg-type]
                                          request.app.state.settings.upload_dir)

@@ -104,7 +104,6 @@ async def _register_page(values: dict, errors: dict, message: str = "", status_c
 
 class VolunteersController(Controller):
     path = "/volunteers"
-    guards = [requires(*EVERYONE_HERE)]
 
     # --- the officer's page and the approval queue -------------------------------------------
 
@@ -160,7 +159,7 @@ class VolunteersController(Controller):
         return Template("volunteers/my.html", context={"mine": mine, "open_shifts": open_shifts,
                                                        "done": DONE.get(done, "")})
 
-    @get("/shifts", name="volunteer_shifts")
+    @get("/shifts", name="volunteer_shifts", guards=[requires(*EVERYONE_HERE)])
     async def shifts(self, request: Request) -> Template:
         rows = await volunteers.upcoming(_me(request), _settings(request))  # type: ignore[arg-type]
         return Template("volunteers/shifts.html", context={"rows": rows})
@@ -177,7 +176,7 @@ class VolunteersController(Controller):
             return await _shift_form(request, raw, outcome.errors, status_code=422)
         return Redirect(f"/volunteers/shifts/{outcome.id}?done=created", status_code=303)
 
-    @get("/shifts/{shift_id:int}", name="volunteer_shift")
+    @get("/shifts/{shift_id:int}", name="volunteer_shift", guards=[requires(*EVERYONE_HERE)])
     async def shift(self, request: Request, shift_id: FromPath[int], done: FromQuery[str] = "") -> Template:
         return await _shift_page(request, shift_id, done=DONE.get(done, ""))
 
@@ -242,7 +241,7 @@ class VolunteersController(Controller):
             return Redirect(f"/volunteers/shifts/{shift_id}?done=checked_out", status_code=303)
         return await _shift_page(request, shift_id, outcome)
 
-    @post("/shifts/{shift_id:int}/attendance", name="volunteer_attendance", status_code=200)
+    @post("/shifts/{shift_id:int}/attendance", name="volunteer_attendance", guards=[requires(*EVERYONE_HERE)], status_code=200)
     async def attendance(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
         form = await request.form()
         signup = str(form.get("signup", ""))
@@ -252,7 +251,7 @@ class VolunteersController(Controller):
             return Redirect(f"/volunteers/shifts/{shift_id}?done=marked#roster", status_code=303)
         return await _shift_page(request, shift_id, outcome)
 
-    @post("/shifts/{shift_id:int}/observations", name="volunteer_observe", status_code=200)
+    @post("/shifts/{shift_id:int}/observations", name="volunteer_observe", guards=[requires(*EVERYONE_HERE)], status_code=200)
     async def observe(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
         raw, photo = await fields_and_photo(request)
         outcome = await volunteers.observe(_me(request), shift_id, raw, photo,  # type: ignore[arg-type]
@@ -264,7 +263,7 @@ class VolunteersController(Controller):
 
     # --- observations ---------------------------------------------------------------------
 
-    @get("/observations/{observation_id:int}", name="volunteer_observation")
+    @get("/observations/{observation_id:int}", name="volunteer_observation", guards=[requires(*EVERYONE_HERE)])
     async def observation(self, request: Request, observation_id: FromPath[int], done: FromQuery[str] = "") -> Template:
         row = await volunteers.observation(_me(request), observation_id)  # type: ignore[arg-type]
         if row is None:
@@ -279,14 +278,14 @@ class VolunteersController(Controller):
             raise NotFoundException()
         return Redirect(f"/volunteers/observations/{observation_id}?done=acknowledged", status_code=303)
 
-    @get("/photos/{photo_id:int}", name="volunteer_photo")
+    @get("/photos/{photo_id:int}", name="volunteer_photo", guards=[requires(*EVERYONE_HERE)])
     async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
         path = await volunteers.photo_file(_me(request), photo_id, _settings(request).upload_dir)  # type: ignore[arg-type]
         return photo_response(path)
 
     # --- hours ----------------------------------------------------------------------------
 
-    @get("/hours", name="volunteer_hours")
+    @get("/hours", name="volunteer_hours", guards=[requires(*EVERYONE_HERE)])
     async def hours(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "",
                     person: FromQuery[int | None] = None) -> Template:
         me = _me(request)
@@ -301,7 +300,7 @@ class VolunteersController(Controller):
         return Template("volunteers/hours.html", context={"l": ledger, "since": since, "until": until,
                                                           "person_param": person})
 
-    @get("/hours/certificate", name="volunteer_certificate")
+    @get("/hours/certificate", name="volunteer_certificate", guards=[requires(*EVERYONE_HERE)])
     async def certificate(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "",
                           person: FromQuery[int | None] = None) -> Template:
         me = _me(request)
