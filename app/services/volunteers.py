@@ -363,6 +363,23 @@ async def _confirmed_count(shift_id: int) -> int:
     return await ShiftSignup.count().where((ShiftSignup.shift == shift_id) & (ShiftSignup.status == "confirmed"))
 
 
+async def _confirmed_counts(shift_ids: list[int]) -> dict[int, int]:
+    rows = await ShiftSignup.raw(
+        "SELECT shift, COUNT(*) AS n FROM shift_signup WHERE status = 'confirmed' AND shift IN ("
+        + ", ".join(str(int(i)) for i in shift_ids) + ") GROUP BY shift") if shift_ids else []
+    return {r["shift"]: r["n"] for r in rows}
+
+
+async def _shifts_to_change(principal: Principal, shift_id: int, with_series: bool) -> tuple[dict, list[dict]] | Outcome:
+    """The shift an officer edits or cancels, with the rest of its series when asked; or why not."""
+    row = await _managed_shift(principal, shift_id)
+    if row is None:
+        return refused(N_("This shift cannot be found."))
+    if row["cancelled_at"] is not None:
+        return refused(N_("This shift has been cancelled."))
+    return row, [row] + (await _series_after(row) if with_series else [])
+
+
 async def _series_after(row: dict) -> list[dict]:
     """The later shifts of the same series that have not started and are not cancelled."""
     if not row["series"]:
@@ -389,19 +406,17 @@ async def update_shift(principal: Principal, shift_id: int, raw: dict, settings:
     """Edit a shift (and, when asked, the later shifts of its series: the same details and local
     times, each on its own day). Volunteers already signed up keep their places and see that
     the shift changed; a larger maximum moves people up from the waiting list."""
-    row = await _managed_shift(principal, shift_id)
-    if row is None:
-        return refused(N_("This shift cannot be found."))
-    if row["cancelled_at"] is not None:
-        return refused(N_("This shift has been cancelled."))
-    targets = [row] + (await _series_after(row) if with_series else [])
-    counts = [await _confirmed_count(t["id"]) for t in targets]
-    checked = rules.check_shift(raw, await _shift_rules(principal, settings, max(counts), editing=True))
+    found = await _shifts_to_change(principal, shift_id, with_series)
+    if isinstance(found, Outcome):
+        return found
+    row, targets = found
+    counts = await _confirmed_counts([t["id"] for t in targets])
+    checked = rules.check_shift(raw, await _shift_rules(principal, settings, max(counts.values(), default=0),
+                                                        editing=True))
     if checked.errors:
         return Outcome(errors=checked.errors)
     values = checked.values
     moment = now()
-    changed = []
     async with write_transaction(PatrolShift._meta.db):
         for target in targets:
             await _lock(PatrolShift, target["id"])
@@ -417,7 +432,6 @@ async def update_shift(principal: Principal, shift_id: int, raw: dict, settings:
             await PatrolShift.update({**new, "changed_at": moment}).where(PatrolShift.id == target["id"])
             await audit.record(audit.actor_of(principal), "update", "patrol_shift", target["id"], diff)
             await _promote(target["id"], moment)
-            changed.append(target["id"])
     return Outcome(ok=True, id=shift_id)
 
 
@@ -430,12 +444,10 @@ async def cancel_shift(principal: Principal, shift_id: int, reason: str, with_se
     error = rules.check_reason(reason)
     if error:
         return Outcome(errors={"reason": error})
-    row = await _managed_shift(principal, shift_id)
-    if row is None:
-        return refused(N_("This shift cannot be found."))
-    if row["cancelled_at"] is not None:
-        return refused(N_("This shift has been cancelled."))
-    targets = [row] + (await _series_after(row) if with_series else [])
+    found = await _shifts_to_change(principal, shift_id, with_series)
+    if isinstance(found, Outcome):
+        return found
+    _row, targets = found
     async with write_transaction(PatrolShift._meta.db):
         for target in targets:
             await PatrolShift.update({PatrolShift.cancelled_at: now(), PatrolShift.cancel_reason: reason.strip()}).where(
