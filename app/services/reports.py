@@ -218,7 +218,7 @@ async def _by_uuid(client_uuid: str) -> Outcome | None:
 
 # --- tracking -----------------------------------------------------------------------------------
 
-async def _responsible(report: dict) -> str:
+def _responsible(report: dict) -> str:
     """The unit in charge now: the agency it was transferred to, or the place's police unit."""
     if report.get("agency_name"):
         return report["agency_name"]
@@ -233,11 +233,11 @@ def _select_report():
         Report.responsible_agency.name.as_alias("agency_name"), Report.assignee.name.as_alias("assignee_name"))
 
 
-async def _decorate(report: dict) -> dict:
-    labels = await category_labels()
+def _decorate(report: dict, labels: dict[str, str]) -> dict:
+    """Adds what every view shows; `labels` are category_labels(), read once per page."""
     report["category_label"] = labels.get(report["category_code"], report["category_code"])
     report["where"] = report["place_name"] or report["grid_name"] or report["office_name"] or report["address"]
-    report["responsible"] = await _responsible(report)
+    report["responsible"] = _responsible(report)
     return report
 
 
@@ -259,7 +259,7 @@ async def track(code: str) -> dict | None:
     reporter = await ReportReporter.select().where(ReportReporter.tracking == tracking).first()
     if reporter is None:
         return None
-    report = await _decorate(await _select_report().where(Report.id == reporter["report"]).first())
+    report = _decorate(await _select_report().where(Report.id == reporter["report"]).first(), await category_labels())
     reporter["phone"] = rules.mask_phone(reporter["phone"])
     reporter["photos"] = await ReportPhoto.select(ReportPhoto.id, ReportPhoto.width, ReportPhoto.height).where(
         ReportPhoto.reporter == reporter["id"])
@@ -345,9 +345,8 @@ async def queue(principal: Principal, criteria: QueueFilter) -> list[dict]:
         query = query.order_by(Report.reporters, ascending=False)
     query = query.order_by(Report.created_at, ascending=False).order_by(Report.id, ascending=False)
     rows = await query.limit(QUEUE_LIMIT)
-    for row in rows:
-        await _decorate(row)
-    return rows
+    labels = await category_labels()
+    return [_decorate(row, labels) for row in rows]
 
 
 async def counts(principal: Principal) -> dict[str, int]:
@@ -365,7 +364,7 @@ async def get(principal: Principal, report_id: int) -> dict | None:
     row = await (await _visible(principal, _select_report().where(Report.id == report_id))).first()
     if row is None:
         return None
-    report = await _decorate(row)
+    report = _decorate(row, await category_labels())
     reporters = await ReportReporter.select(
         ReportReporter.id, ReportReporter.description, ReportReporter.phone, ReportReporter.created_at,
         ReportReporter.lat, ReportReporter.lon, ReportReporter.accuracy, ReportReporter.rating,
@@ -534,8 +533,9 @@ async def open311_requests(ids: list[int] | None = None, codes: list[str] | None
     rows = await query.order_by(Report.created_at, ascending=False).order_by(Report.id, ascending=False).limit(limit)
     notes = await _latest_public_replies([r["id"] for r in rows])
     places = await _place_coordinates([r["place"] for r in rows if r["place"]])
+    labels = await category_labels()
     for row in rows:
-        await _decorate(row)
+        _decorate(row, labels)
         row["status_notes"] = notes.get(row["id"], "")
         row["lat"], row["long"] = places.get(row["place"], (None, None))
     return rows

@@ -363,13 +363,6 @@ async def _confirmed_count(shift_id: int) -> int:
     return await ShiftSignup.count().where((ShiftSignup.shift == shift_id) & (ShiftSignup.status == "confirmed"))
 
 
-async def _confirmed_counts(shift_ids: list[int]) -> dict[int, int]:
-    rows = await ShiftSignup.raw(
-        "SELECT shift, COUNT(*) AS n FROM shift_signup WHERE status = 'confirmed' AND shift IN ("
-        + ", ".join(str(int(i)) for i in shift_ids) + ") GROUP BY shift") if shift_ids else []
-    return {r["shift"]: r["n"] for r in rows}
-
-
 async def _shifts_to_change(principal: Principal, shift_id: int, with_series: bool) -> tuple[dict, list[dict]] | Outcome:
     """The shift an officer edits or cancels, with the rest of its series when asked; or why not."""
     row = await _managed_shift(principal, shift_id)
@@ -410,9 +403,9 @@ async def update_shift(principal: Principal, shift_id: int, raw: dict, settings:
     if isinstance(found, Outcome):
         return found
     row, targets = found
-    counts = await _confirmed_counts([t["id"] for t in targets])
-    checked = rules.check_shift(raw, await _shift_rules(principal, settings, max(counts.values(), default=0),
-                                                        editing=True))
+    counts = await _counts([t["id"] for t in targets])
+    most = max(c["confirmed"] for c in counts.values())
+    checked = rules.check_shift(raw, await _shift_rules(principal, settings, most, editing=True))
     if checked.errors:
         return Outcome(errors=checked.errors)
     values = checked.values
