@@ -21,7 +21,6 @@ from app.tables import (
     Agency,
     Grid,
     Office,
-    Person,
     PersonRole,
     Place,
     Report,
@@ -566,9 +565,3 @@ async def report_id_for_token(token: str) -> int | None:
 
 async def station_contact(station_id: int) -> dict:
     return await Station.select(Station.name, Station.phone, Station.address).where(Station.id == station_id).first() or {}
-
-
-async def people_names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.id.is_in(list(ids)))}
