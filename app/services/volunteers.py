@@ -794,6 +794,39 @@ def notify_urgent_observation(observation_id: int, grid_id: int) -> None:
     log.info("urgent observation %s in grid %s", observation_id, grid_id)
 
 
+async def _on_patrol(principal: Principal, row: dict) -> bool:
+    """A volunteer checked in and not yet out, or the leader from check-in until check-out closes."""
+    if row["cancelled_at"] is not None:
+        return False
+    mine = await _my_confirmed(principal, row["id"])
+    if mine is not None and mine["check_in_at"] is not None and mine["check_out_at"] is None:
+        return True
+    return row["leader"] == principal.id and \
+        rules.check_in_window(row["starts_at"])[0] <= now() <= rules.check_out_closes(row["ends_at"])
+
+
+async def _check_observation(raw: dict, row: dict) -> tuple[str, int | None, int, dict, dict[str, str]]:
+    """The note, the place (one of the shift's grids) and its grid, the location, and the errors."""
+    errors: dict[str, str] = {}
+    note = str(raw.get("note", "")).strip()
+    if not note:
+        errors["note"] = N_("Required")
+    elif len(note) > rules.MAX_OBSERVATION:
+        errors["note"] = N_("Too long")
+    place_text = str(raw.get("place", "")).strip()
+    place, grid = None, row["grid"]
+    if place_text:
+        found = await Place.select(Place.id, Place.grid).where(Place.id == int(place_text)).first() \
+            if place_text.isdigit() else None
+        if found is None or found["grid"] not in rules.ids_list(row["grids"]):
+            errors["place"] = N_("Choose from the list")
+        else:
+            place, grid = found["id"], found["grid"]
+    location, location_errors = _location(raw)
+    errors.update(location_errors)
+    return note, place, grid, location, errors
+
+
 async def observe(principal: Principal, shift_id: int, raw: dict, photo: Processed | PhotoError | None,
                   upload_dir) -> Outcome:
     """A note (with an optional photo, place and location) during the patrol: by a volunteer
@@ -808,31 +841,9 @@ async def observe(principal: Principal, shift_id: int, raw: dict, photo: Process
     row = await PatrolShift.select().where(PatrolShift.id == shift_id).first()
     if row is None:
         return refused(N_("This shift cannot be found."))
-    mine = await _my_confirmed(principal, shift_id)
-    moment = now()
-    on_duty = mine is not None and mine["check_in_at"] is not None and mine["check_out_at"] is None
-    leading = row["leader"] == principal.id and rules.check_in_window(row["starts_at"])[0] <= moment <= \
-        rules.check_out_closes(row["ends_at"])
-    if not (on_duty or leading) or row["cancelled_at"] is not None:
+    if not await _on_patrol(principal, row):
         return refused(N_("Observations are sent during the patrol, after you check in."))
-    errors: dict[str, str] = {}
-    note = str(raw.get("note", "")).strip()
-    if not note:
-        errors["note"] = N_("Required")
-    elif len(note) > rules.MAX_OBSERVATION:
-        errors["note"] = N_("Too long")
-    place_text = str(raw.get("place", "")).strip()
-    place = None
-    grid = row["grid"]
-    if place_text:
-        found = await Place.select(Place.id, Place.grid).where(Place.id == int(place_text)).first() \
-            if place_text.isdigit() else None
-        if found is None or found["grid"] not in rules.ids_list(row["grids"]):
-            errors["place"] = N_("Choose from the list")
-        else:
-            place, grid = found["id"], found["grid"]
-    location, location_errors = _location(raw)
-    errors.update(location_errors)
+    note, place, grid, location, errors = await _check_observation(raw, row)
     if isinstance(photo, PhotoError):
         errors["photo"] = str(photo)
     if errors:
