@@ -18,6 +18,7 @@ from app.domain import fieldwork as rules
 from app.domain import orders as order_rules
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
+from app.routes.downloads import csv_download
 from app.routes.guards import principal, requires
 from app.routes.uploads import fields_and_photo, photo_response
 from app.services import fieldwork, fieldwork_lists, orders, volunteers
@@ -139,8 +140,7 @@ class FieldworkController(Controller):
         criteria, _chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
         text = await fieldwork.export_csv(principal(request), criteria,  # type: ignore[arg-type]
                                           request.app.state.settings.time_zone, full)
-        return Response(text, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": 'attachment; filename="field-logs.csv"', "Cache-Control": "no-store"})
+        return csv_download(text, "field-logs.csv")
 
     @get("/logs/{log_id:int}", name="field_log", guards=[requires(*READERS)])
     async def detail(self, request: Request, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
