@@ -34,6 +34,8 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"geolocation=(self), camera=(self), microphone=()"),
 ]
+# Only when the public address is https: over plain http it would lock a host out of http.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -69,8 +71,9 @@ def _locale_from(headers: dict[str, str]) -> str:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,7 +94,7 @@ class RequestContext:
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
-                    *SECURITY_HEADERS,
+                    *self.headers,
                     (b"x-request-id", request_id.encode()),
                 ]
             await send(message)
