@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.i18n import N_, gettext
+from app.middleware import route_of
 
 log = logging.getLogger("qianmo.error")
 
@@ -56,7 +57,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, route_of(request.scope))
     return _render(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 

@@ -70,6 +70,16 @@ def _locale_from(headers: dict[str, str]) -> str:
     return negotiate(_cookie(headers.get("cookie", ""), LOCALE_COOKIE), headers.get("accept-language"))
 
 
+NO_ROUTE = "(no route)"
+
+
+def route_of(scope: Scope) -> str:
+    """The matched route's pattern (`/invite/{token}`), never the path itself: paths carry
+    invitation tokens, tracking codes and import tokens, query strings names and phones.
+    Litestar puts the pattern in the scope once it has routed; an unknown path has none."""
+    return scope.get("path_template") or NO_ROUTE
+
+
 class RequestContext:
     def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
@@ -102,10 +112,9 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            # The path only: query strings may carry names or phone numbers.
             log.info(json.dumps({
                 "method": scope.get("method"),
-                "path": scope.get("path"),
+                "path": route_of(scope),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "request_id": request_id,
