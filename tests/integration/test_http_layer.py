@@ -63,14 +63,19 @@ def test_the_request_log_names_the_route_never_the_secret_in_the_path(client, de
 
 @pytest.fixture
 def crashing(settings):
-    """A client of an app with a route that fails (made before the test, so that the app's
+    """A client of an app with routes that fail (made before the test, so that the app's
     logging set-up does not remove pytest's log capture)."""
     @get("/boom/{token:str}", include_in_schema=False)
     async def boom(token: str) -> str:
         raise RuntimeError("broken")
 
+    @get("/our-decode-bug", include_in_schema=False)
+    async def decode_bug() -> str:
+        return b"\xff".decode()
+
     app = create_app(settings)
     app.register(boom)
+    app.register(decode_bug)
     with TestClient(app=app, base_url="http://testserver.local") as http:
         yield http
 
@@ -80,3 +85,50 @@ def test_a_crash_is_logged_with_its_route_not_its_path(crashing, caplog):
         assert crashing.get("/boom/CRASHSECRET").status_code == 500
     [record] = [r for r in caplog.records if r.name == "qianmo.error"]
     assert record.getMessage() == "unhandled error on GET /boom/{token}"
+
+
+# --- bodies that cannot be read: a 400 on every route, never a 500 -----------------------------
+
+NOT_UTF8 = b'--XX\r\nContent-Disposition: form-data; name="note"\r\n\r\n\xff\xfe\xfa\r\n--XX--\r\n'
+NO_SUCH_CHARSET = (b'--XX\r\nContent-Disposition: form-data; name="note"\r\n'
+                   b'Content-Type: text/plain; charset=x-nope\r\n\r\nabc\r\n--XX--\r\n')
+MULTIPART = {"content-type": "multipart/form-data; boundary=XX"}
+DEEP = "[" * 5000 + "]" * 5000
+
+
+def test_a_form_that_is_not_utf8_is_a_400_page_in_the_users_language(admin):
+    from app.tables import AuditEvent, Report
+
+    before = run(AuditEvent.count())
+    # Without the token header the CSRF check reads the form, before any route; with it, the
+    # route (or its multipart parameter) does.
+    token = {"x-csrftoken": admin.csrf()}
+    cases = [(path, {}) for path in ("/report", "/admin/org/place/import", "/people/new", "/signout")]
+    cases += [(path, token) for path in ("/report", "/admin/org/place/import")]
+    for path, headers in cases:
+        for body in (NOT_UTF8, NO_SUCH_CHARSET):
+            response = admin.http.post(path, content=body, headers={**MULTIPART, **headers})
+            assert response.status_code == 400, (path, body, headers)
+            assert "请求有误" in response.text and "Traceback" not in response.text
+    english = admin.http.post("/report", content=NOT_UTF8, headers={**MULTIPART, "Accept-Language": "en"})
+    assert english.status_code == 400 and "Something in the request was not right" in english.text
+    assert run(Report.count()) == 0 and run(AuditEvent.count()) == before
+
+
+def test_deeply_nested_json_is_a_400(admin):
+    from app.services import api_keys, audit
+
+    key = run(api_keys.create("nested", "analyst", None, audit.SYSTEM))[1]
+    api = admin.http.post("/api/v1/calls", content=DEEP, headers={"content-type": "application/json",
+                                                                  "authorization": f"Bearer {key}"})
+    assert api.status_code == 400 and "nested too deeply" in api.json()["detail"]
+    for path in ("/signin/verify", "/invite/some-token/verify", "/me/passkeys/verify"):
+        response = admin.post(path, content=DEEP, headers={"content-type": "application/json"})
+        assert response.status_code == 400 and "请求有误" in response.text, path
+
+
+def test_the_same_errors_raised_by_our_own_code_are_still_a_500(crashing, caplog):
+    with caplog.at_level(logging.ERROR):
+        assert crashing.get("/our-decode-bug").status_code == 500
+    assert [r.getMessage() for r in caplog.records if r.name == "qianmo.error"] == [
+        "unhandled error on GET /our-decode-bug"]
