@@ -17,7 +17,7 @@ from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
 from app.middleware import current_request
 from app.routes.guards import admin_only, principal, requires
-from app.routes.uploads import fields_and_photo, photo_response
+from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import ratelimit, report_lists, report_posters, reports
 from app.services.audit import actor_of
 
@@ -41,12 +41,12 @@ async def _form(request: Request, action: str, where: reports.Where | None, valu
 
 
 async def _submit(request: Request, action: str, where: reports.Where | None, poster: bool) -> Template | Redirect:
-    raw, photo = await fields_and_photo(request)
-    raw.setdefault("client_uuid", str(uuid.uuid4()))
+    raw = {"client_uuid": str(uuid.uuid4()), **await form_fields(request)}
     settings = request.app.state.settings
     ip = current_request.get().ip or "unknown"
     if not await ratelimit.allow_burst(f"report:{ip}", settings.report_burst, settings.report_per_minute):
         return await _form(request, action, where, raw, {"form": TOO_MANY}, status_code=429, poster=poster)
+    photo = await form_photo(request)  # only for a post the limit lets through: decoding is the costly part
     if where is None:  # mark every field at once, not the place first and the rest next time
         errors = rules.check_submission(raw, await report_lists.category_codes()).errors
         return await _form(request, action, where, raw, {"place": N_("Choose where the problem is"), **errors},
