@@ -46,11 +46,11 @@ async def _submit(request: Request, action: str, where: reports.Where | None, po
     ip = current_request.get().ip or "unknown"
     if not await ratelimit.allow_burst(f"report:{ip}", settings.report_burst, settings.report_per_minute):
         return await _form(request, action, where, raw, {"form": TOO_MANY}, status_code=429, poster=poster)
-    photo = await form_photo(request)  # only for a post the limit lets through: decoding is the costly part
     if where is None:  # mark every field at once, not the place first and the rest next time
         errors = rules.check_submission(raw, await report_lists.category_codes()).errors
         return await _form(request, action, where, raw, {"place": N_("Choose where the problem is"), **errors},
                            status_code=422, poster=poster)
+    photo = await form_photo(request)  # only for a post that may go ahead: decoding is the costly part
     outcome = await reports.submit(where, raw, photo, settings.upload_dir, get_locale(),
                                    source="qr" if poster else "web")
     if outcome.errors:

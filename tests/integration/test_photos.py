@@ -102,3 +102,9 @@ def test_posts_that_cannot_use_a_photo_do_not_decode_one(field, decodes):
     edited = field.post(f"/field/logs/{log_id}/edit", data=contact(place_in("TH-01"), note="改"), files=files)
     assert edited.status_code == 303  # an edit never changes the photo
     assert decodes == [] and run(Photo.count()) == 0
+
+
+def test_a_general_report_without_a_place_does_not_decode_its_photo(reports_ready, decodes):
+    response = reports_ready.post("/report", data=form(), files={"photo": ("p.jpg", jpeg(), "image/jpeg")})
+    assert response.status_code == 422 and run(Report.count()) == 0
+    assert decodes == []
