@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from litestar import get
+from litestar.params import FromPath
 from litestar.testing import TestClient
 
 from app.main import create_app
@@ -66,7 +67,7 @@ def crashing(settings):
     """A client of an app with routes that fail (made before the test, so that the app's
     logging set-up does not remove pytest's log capture)."""
     @get("/boom/{token:str}", include_in_schema=False)
-    async def boom(token: str) -> str:
+    async def boom(token: FromPath[str]) -> str:
         raise RuntimeError("broken")
 
     @get("/our-decode-bug", include_in_schema=False)
