@@ -71,10 +71,10 @@ def admin_link(_args: argparse.Namespace) -> None:
 
     settings = Settings.from_env(require_secret=False)  # only the public address is needed
     migrate()
-    from app.services import auth, people
+    from app.services import audit, auth, people
 
     async def issue() -> str:
-        return await auth.issue_invitation(await people.first_admin(), settings)
+        return await auth.issue_invitation(await people.first_admin(), settings, audit.OPERATOR)
 
     link = asyncio.run(issue())
     print(f"One-time administrator link (valid {settings.invitation_hours:g} h, one use):\n{link}")

@@ -67,6 +67,7 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/people/{person_id:int}/invitation"): ADMIN,
     ("POST", "/people/{person_id:int}/lost-phone"): ADMIN,
     ("POST", "/people/{person_id:int}/active"): ADMIN,
+    ("POST", "/people/{person_id:int}/volunteer-link"): ADMIN,  # an application's role for an existing person
     ("GET", "/admin/org"): ADMIN,
     ("GET", "/admin/org/{entity_key:str}"): ADMIN,
     ("GET", "/admin/org/{entity_key:str}/new"): ADMIN,
