@@ -91,7 +91,7 @@ def api_key(args: argparse.Namespace) -> None:
             station = await api_keys.station_by_code(args.station) if args.station else None
             if args.station and station is None:
                 raise SystemExit(f"no station with code {args.station!r}")
-            errors = api_keys.form_errors(args.name, args.role, station)
+            errors = await api_keys.form_errors(args.name, args.role, station)
             if errors:
                 raise SystemExit("; ".join(f"{k}: {v}" for k, v in errors.items()) +
                                  f" (roles: {', '.join(API_ROLES)})")
