@@ -6,19 +6,13 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from app.domain.redirects import safe_next
 from app.i18n import LOCALE_COOKIE, LOCALES
 from app.routes.guards import principal
 from app.services import health, org, people
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 ONE_YEAR = 365 * 24 * 3600
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect to another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 class HomeController(Controller):
