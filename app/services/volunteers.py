@@ -9,8 +9,8 @@ row (SELECT … FOR UPDATE; at sign-up the person's row before it, for the overl
 volunteers taking the last place at the same moment are served one after the other: exactly
 one gets it and the other finds the shift full and joins the waiting list.
 
-Shifts not checked out are closed lazily, whenever shifts are read (`close_overdue`): there is
-no background scheduler to forget."""
+Sign-ups nobody checked out of are closed by `close_overdue`, which each app process runs every
+minute (services/jobs.py): reading a page never writes."""
 from __future__ import annotations
 
 import csv
@@ -584,7 +584,6 @@ def _decorate(row: dict, counts: dict[str, int], names: dict[int, str], settings
 
 async def upcoming(principal: Principal, settings: Settings, days: int = 31) -> list[dict]:
     """Shifts from now on: a volunteer's grids, or the officer's (cancelled ones too, marked)."""
-    await close_overdue()
     moment = now()
     query = _shift_select().where((PatrolShift.ends_at > moment)
                                   & (PatrolShift.starts_at < moment + timedelta(days=days))).order_by(
@@ -608,7 +607,6 @@ async def upcoming(principal: Principal, settings: Settings, days: int = 31) -> 
 async def shift(principal: Principal, shift_id: int, settings: Settings) -> dict | None:
     """One shift as the person may see it: details, counts, their own sign-up and what they may
     do now; the roster for staff and the shift's leader."""
-    await close_overdue()
     row = await _shift_select().where(PatrolShift.id == shift_id).first()
     if row is None or not await _may_see(principal, row):
         return None
@@ -660,7 +658,6 @@ async def _roster(shift_id: int) -> list[dict]:
 
 async def my_shifts(principal: Principal, settings: Settings) -> dict:
     """The volunteer's own sign-ups: upcoming (with changes and cancellations) and recent."""
-    await close_overdue()
     rows = await ShiftSignup.select(
         ShiftSignup.all_columns(), ShiftSignup.shift.starts_at.as_alias("starts_at"),
         ShiftSignup.shift.ends_at.as_alias("ends_at"), ShiftSignup.shift.meeting_point.as_alias("meeting_point"),
@@ -854,7 +851,9 @@ async def mark(principal: Principal, shift_id: int, signup_id: int, attendance: 
 
 async def close_overdue() -> int:
     """Sign-ups checked in but never checked out, past the check-out grace: closed at the
-    planned end and flagged for the leader. Called whenever shifts are read."""
+    planned end and flagged for the leader. A job (services/jobs.py): several processes may
+    run it at once, and each sign-up is closed (and audited) once, by the update that finds
+    it still open."""
     cutoff = now() - rules.CHECK_OUT_GRACE
     open_rows = await ShiftSignup.select(
         ShiftSignup.id, ShiftSignup.shift, ShiftSignup.check_in_at, ShiftSignup.attendance,
@@ -1042,7 +1041,6 @@ async def ledger(principal: Principal, person_id: int, since: date | None, until
     """One volunteer's shifts that have started, with the minutes each counts for."""
     if not await may_see_person(principal, person_id):
         return None
-    await close_overdue()
     start, end = rules.local_day_bounds(since, until, tz)
     query = ShiftSignup.select(
         ShiftSignup.all_columns(), ShiftSignup.shift.starts_at.as_alias("starts_at"),
@@ -1093,7 +1091,6 @@ async def _scoped_signups(principal: Principal, since: date | None, until: date 
 
 async def totals(principal: Principal, since: date | None, until: date | None, tz: str) -> list[dict]:
     """Per grid and month (local time): shifts, volunteers, hours served, no-shows."""
-    await close_overdue()
     groups: dict[tuple[str, str], dict] = {}
     for r in await _scoped_signups(principal, since, until, tz):
         key = (rules.month_of(r["starts_at"], tz), r["grid_name"])
@@ -1117,7 +1114,6 @@ EXPORT_COLUMNS = ["month", "grid", "shift_start", "shift_end", "volunteer", "pho
 async def export_csv(principal: Principal, since: date | None, until: date | None, tz: str) -> str:
     """One line per volunteer and shift (the totals page adds these up); phones masked; UTF-8
     with a BOM for Excel. Audited with its row count."""
-    await close_overdue()
     rows = await _scoped_signups(principal, since, until, tz)
     zone_ = zone(tz)
 
