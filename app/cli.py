@@ -71,10 +71,10 @@ def admin_link(_args: argparse.Namespace) -> None:
 
     settings = Settings.from_env(require_secret=False)  # only the public address is needed
     migrate()
-    from app.services import auth, people
+    from app.services import audit, auth, people
 
     async def issue() -> str:
-        return await auth.issue_invitation(await people.first_admin(), settings)
+        return await auth.issue_invitation(await people.first_admin(), settings, audit.OPERATOR)
 
     link = asyncio.run(issue())
     print(f"One-time administrator link (valid {settings.invitation_hours:g} h, one use):\n{link}")
@@ -91,7 +91,7 @@ def api_key(args: argparse.Namespace) -> None:
             station = await api_keys.station_by_code(args.station) if args.station else None
             if args.station and station is None:
                 raise SystemExit(f"no station with code {args.station!r}")
-            errors = api_keys.form_errors(args.name, args.role, station)
+            errors = await api_keys.form_errors(args.name, args.role, station)
             if errors:
                 raise SystemExit("; ".join(f"{k}: {v}" for k, v in errors.items()) +
                                  f" (roles: {', '.join(API_ROLES)})")

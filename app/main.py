@@ -1,6 +1,8 @@
 """create_app(settings) -> Litestar: plugins, middleware, routers."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 
@@ -35,6 +37,7 @@ from app.routes.people import PeopleController
 from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.api.open311 import Open311Controller
+from app.services import jobs
 from app.settings import Settings
 from app.templating import STATIC_DIR, template_config
 
@@ -101,8 +104,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         request_max_body_size=MAX_BODY,
-        on_startup=[open_pool, freeze_startup_objects] if settings.db_pool else [freeze_startup_objects],
-        on_shutdown=[close_pool] if settings.db_pool else [],
+        on_startup=([open_pool] if settings.db_pool else []) + [freeze_startup_objects, start_jobs],
+        on_shutdown=[stop_jobs] + ([close_pool] if settings.db_pool else []),
         debug=False,
     )
     app.state.settings = settings
@@ -132,6 +135,20 @@ async def freeze_startup_objects() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+async def start_jobs(app: Litestar) -> None:
+    """The due work of services/jobs.py, in the background of this process."""
+    every = app.state.settings.jobs_every_seconds
+    app.state.jobs = asyncio.create_task(jobs.every(every)) if every > 0 else None
+
+
+async def stop_jobs(app: Litestar) -> None:
+    task = getattr(app.state, "jobs", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def close_pool() -> None:

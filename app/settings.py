@@ -51,6 +51,9 @@ class Settings:
     cancel_hours: float = 12
     volunteer_register_per_hour: int = 5
     volunteer_register_per_day: int = 200
+    # Work that falls due by itself (services/jobs.py) runs this often in each process; 0 turns
+    # it off (tests run the jobs themselves, when they mean to).
+    jobs_every_seconds: float = 60
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
     # Its size: requests beyond it wait for a connection (a long tail under load). Workers ×
@@ -90,6 +93,7 @@ class Settings:
             track_per_minute=int(env("QIANMO_TRACK_PER_MINUTE", cls.track_per_minute)),
             open311_per_minute=int(env("QIANMO_OPEN311_PER_MINUTE", cls.open311_per_minute)),
             db_pool_size=int(env("QIANMO_DB_POOL_SIZE", cls.db_pool_size)),
+            jobs_every_seconds=float(env("QIANMO_JOBS_EVERY_SECONDS", cls.jobs_every_seconds)),
         )
 
     @property

@@ -83,7 +83,7 @@ def settings():
     from app.settings import Settings
 
     return Settings(database_url=DATABASE_URL, secret_key="test-secret", demo=True,
-                    upload_dir=_tmp / "uploads", db_pool=False)
+                    upload_dir=_tmp / "uploads", db_pool=False, jobs_every_seconds=0)
 
 
 class Browserless:

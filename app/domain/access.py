@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.domain.roles import ROLES
+from app.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,13 @@ def sign_count_ok(stored: int, presented: int) -> bool:
     if stored == 0 and presented == 0:
         return True
     return presented > stored
+
+
+def invitation_refusal(*, issuer_is_admin: bool, holds_roles: bool, has_passkeys: bool) -> str | None:
+    """An invitation link signs its holder in as the person. A person who already has an
+    account (any role, any passkey, even a revoked one) gets one only from an administrator (or
+    the operator at the server's command line); anyone else may invite only a person who has
+    nothing yet, i.e. the one their own flow has just created. None: allowed."""
+    if issuer_is_admin or not (holds_roles or has_passkeys):
+        return None
+    return N_("Only an administrator gives an invitation link to a person who already has an account.")

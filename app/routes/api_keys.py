@@ -36,7 +36,7 @@ class ApiKeysController(Controller):
     async def create(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Template:
         station = int(data["station"]) if data.get("station", "").isdigit() else None
         name, role = data.get("name", ""), data.get("role", "")
-        errors = api_keys.form_errors(name, role, station)
+        errors = await api_keys.form_errors(name, role, station)
         if errors:
             return await _page(data, errors, status_code=422)
         _key_id, key = await api_keys.create(name, role, station, actor_of(principal(request)))

@@ -13,11 +13,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
+from app.domain.redirects import safe_next
 from app.domain.roles import QUALIFICATIONS, ROLES
 from app.i18n import LOCALE_COOKIE, N_, gettext
 from app.middleware import SESSION_COOKIE
 from app.routes.guards import principal, signed_in
-from app.routes.home import safe_next
 from app.services import auth, people, ratelimit
 from app.services.audit import actor_of
 

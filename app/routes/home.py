@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from app.domain.redirects import safe_next
 from app.i18n import LOCALE_COOKIE, LOCALES
 from app.routes.guards import principal
 from app.services import health, org, people
@@ -14,11 +15,12 @@ STATIC_DIR = Path(__file__).parent.parent / "static"
 ONE_YEAR = 365 * 24 * 3600
 
 
-def safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect to another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
+def _switched(request: Request, chosen: str, next_path: str) -> Redirect:
+    response = Redirect(safe_next(next_path), status_code=303)
+    if chosen in LOCALES:
+        response.set_cookie(LOCALE_COOKIE, chosen, max_age=ONE_YEAR, httponly=True, samesite="lax",
+                            secure=request.app.state.settings.secure_cookies)
+    return response
 
 
 class HomeController(Controller):
@@ -30,17 +32,16 @@ class HomeController(Controller):
 
     @get("/locale/{chosen:str}", name="locale", status_code=303)
     async def set_locale(self, request: Request, chosen: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
-        """A plain link (works on error pages, which carry no CSRF token); it only sets a preference."""
-        response = Redirect(safe_next(next), status_code=303)
+        """A plain link (works on error pages, which carry no CSRF token): this browser's cookie only."""
+        return _switched(request, chosen, next)
+
+    @post("/locale/{chosen:str}", name="locale_save", status_code=303)
+    async def save_locale(self, request: Request, chosen: FromPath[str]) -> Redirect:
+        """The header's switch for a signed-in person: also remembered on every device they use."""
         me = principal(request)
         if chosen in LOCALES and me:
-            await people.set_locale(me.id, chosen)  # remembered on every device the person uses
-        if chosen in LOCALES:
-            response.set_cookie(
-                LOCALE_COOKIE, chosen, max_age=ONE_YEAR, httponly=True, samesite="lax",
-                secure=request.app.state.settings.secure_cookies,
-            )
-        return response
+            await people.set_locale(me.id, chosen)
+        return _switched(request, chosen, str((await request.form()).get("next", "/")))
 
     @get("/offline", name="offline")
     async def offline(self) -> Template:

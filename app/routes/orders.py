@@ -18,17 +18,31 @@ READERS = ("officer", "grid_worker", "analyst", "supervisor", "admin")
 ASSIGNERS = ("analyst", "supervisor")
 
 
-async def _detail(request: Request, order_id: int, error: str = "", status_code: int = 200) -> Template:
+async def _detail(request: Request, order_id: int, refusal: orders.Refusal | None = None,
+                  values: dict | None = None, status_code: int = 200) -> Template:
     user = principal(request)
     order = await orders.get(user, order_id)  # type: ignore[arg-type]
     if order is None:
         raise NotFoundException()
     steps = [name for name, step in rules.STEPS.items()
              if rules.allowed(name, order["state"], user.roles, order["assignee"] == user.id) is None]  # type: ignore[union-attr]
+    values = values or {}
     return Template("orders/detail.html", status_code=status_code, context={
         "order": order, "steps": steps, "step_rules": rules.STEPS, "step_titles": rules.STEP_TITLES, "states": rules.STATES, "rules": RULES,
-        "next_step": rules.NEXT_STEP.get(order["state"]), "error": error,
-        "assignees": await orders.assignee_choices(user) if "reassign" in steps else []})  # type: ignore[arg-type]
+        "next_step": rules.NEXT_STEP.get(order["state"]), "error": refusal.message if refusal else "",
+        "values": values, "errors": {refusal.field: refusal.message} if refusal and refusal.field else {},
+        "assignees": await orders.assignee_choices(user, order) if "reassign" in steps else []})  # type: ignore[arg-type]
+
+
+async def _list(request: Request, state: str = "open", rule: str = "", overdue: bool = False, mine: bool = False,
+                errors: dict | None = None, values: dict | None = None, status_code: int = 200) -> Template:
+    user = principal(request)
+    rows = await orders.search(user, state, rule, overdue, mine)  # type: ignore[arg-type]
+    may_assign = user.has(*ASSIGNERS)  # type: ignore[union-attr]
+    return Template("orders/list.html", status_code=status_code, context={
+        "rows": rows, "state": state, "rule": rule, "overdue": overdue, "mine": mine, "states": rules.STATES,
+        "rules": RULES, "may_assign": may_assign, "errors": errors or {}, "values": values or {},
+        "assignees": await orders.assignee_choices(user) if may_assign else []})  # type: ignore[arg-type]
 
 
 class OrdersController(Controller):
@@ -39,14 +53,7 @@ class OrdersController(Controller):
                     mine: FromQuery[bool] = False,
                     order_state: str = Parameter(query="state", default="open")) -> Template:
         # ("state" is a name Litestar keeps for the application state.)
-        state = order_state
-        user = principal(request)
-        rows = await orders.search(user, state, rule, overdue, mine)  # type: ignore[arg-type]
-        may_assign = user.has(*ASSIGNERS)  # type: ignore[union-attr]
-        return Template("orders/list.html", context={
-            "rows": rows, "state": state, "rule": rule, "overdue": overdue, "mine": mine, "states": rules.STATES,
-            "rules": RULES, "may_assign": may_assign,
-            "assignees": await orders.assignee_choices(user) if may_assign else []})  # type: ignore[arg-type]
+        return await _list(request, order_state, rule, overdue, mine)
 
     @get("/new", name="order_new", guards=[requires(*ASSIGNERS)])
     async def new(self, request: Request) -> Template:
@@ -62,14 +69,14 @@ class OrdersController(Controller):
             return await _form(request, data, errors, status_code=422)
         return Redirect(f"/orders/{order_id}", status_code=303)
 
-    @post("/bulk-assign", name="orders_bulk_assign", guards=[requires(*ASSIGNERS)], status_code=303)
-    async def bulk_assign(self, request: Request) -> Redirect:
+    @post("/bulk-assign", name="orders_bulk_assign", guards=[requires(*ASSIGNERS)], status_code=200)
+    async def bulk_assign(self, request: Request) -> Template | Redirect:
         form = await request.form()
-        ids = [int(v) for v in form.getall("order") if str(v).isdigit()] if "order" in form else []
-        assignee = str(form.get("assignee", ""))
-        done = 0
-        if ids and assignee.isdigit():
-            done = await orders.bulk_assign(principal(request), ids, int(assignee), str(form.get("reason", "")))  # type: ignore[arg-type]
+        ids = [int(v) for v in form.getall("order") if str(v).isdigit() and len(str(v)) < 10] if "order" in form else []
+        values = {"assignee": str(form.get("assignee", "")), "reason": str(form.get("reason", "")), "orders": ids}
+        done, errors = await orders.bulk_assign(principal(request), ids, values["assignee"], values["reason"])  # type: ignore[arg-type]
+        if errors:
+            return await _list(request, errors=errors, values=values, status_code=422)
         return Redirect(f"/orders?assigned={done}", status_code=303)
 
     @get("/{order_id:int}", name="order", guards=[requires(*READERS)])
@@ -79,14 +86,13 @@ class OrdersController(Controller):
     @post("/{order_id:int}/step", name="order_step", guards=[requires(*READERS)], status_code=200)
     async def step(self, request: Request, order_id: FromPath[int]) -> Template | Redirect:
         form = await request.form()
-        assignee = str(form.get("assignee", ""))
-        error = await orders.take_step(principal(request), order_id, str(form.get("step", "")),  # type: ignore[arg-type]
-                                       str(form.get("note", "")), int(assignee) if assignee.isdigit() else None,
-                                       timedelta(days=request.app.state.settings.review_days))
-        if error == "Not found":
+        values = {k: str(form.get(k, "")) for k in ("step", "note", "assignee")}
+        refusal = await orders.take_step(principal(request), order_id, values["step"], values["note"],  # type: ignore[arg-type]
+                                         values["assignee"], timedelta(days=request.app.state.settings.review_days))
+        if refusal is orders.NOT_FOUND:
             raise NotFoundException()
-        if error:
-            return await _detail(request, order_id, error, status_code=422)
+        if refusal:
+            return await _detail(request, order_id, refusal, values, status_code=422)
         return Redirect(f"/orders/{order_id}", status_code=303)
 
 

@@ -6,17 +6,20 @@ from typing import Annotated
 import segno
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.roles import QUALIFICATIONS, ROLE_UNITS, ROLES
+from app.i18n import N_
 from app.routes.guards import admin_only, principal, requires
-from app.services import auth, people
-from app.services.audit import actor_of
+from app.routes.volunteers import grid_ids
+from app.services import auth, people, volunteers
+from app.services.audit import Actor, actor_of
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 readers = requires("admin", "supervisor")
+LINKED = N_("The volunteer role is added. No invitation was made: the person signs in as before.")
 
 
 def _qr_svg(link: str) -> str:
@@ -31,14 +34,24 @@ async def _form_page(form: people.PersonForm, person_id: int | None = None, stat
     })
 
 
-async def _profile_page(request: Request, person_id: int, reveal: bool = False, link: str = "") -> Template:
-    person = await people.profile(principal(request), person_id, reveal_phone=reveal)  # type: ignore[arg-type]
+async def _profile_page(request: Request, person_id: int, reveal: bool = False, link: str = "",
+                        link_error: dict | None = None, status_code: int = 200) -> Template:
+    me = principal(request)
+    person = await people.profile(me, person_id, reveal_phone=reveal)  # type: ignore[arg-type]
     if person is None:
         raise NotFoundException()
-    return Template("people/profile.html", context={
+    return Template("people/profile.html", status_code=status_code, context={
         "person": person, "roles": ROLES, "qualifications": QUALIFICATIONS,
         "invitation_link": link, "invitation_qr": _qr_svg(link) if link else "",
-    })
+        "applications": await volunteers.applications_for_person(me, person_id),  # type: ignore[arg-type]
+        "link_error": link_error or {}, "done": LINKED if request.query_params.get("done") == "linked" else ""})
+
+
+async def _invite(request: Request, person_id: int, actor: Actor) -> str:
+    try:
+        return await auth.issue_invitation(person_id, request.app.state.settings, actor)
+    except auth.InvitationRefused as exc:
+        raise PermissionDeniedException(exc.message) from exc
 
 
 class PeopleController(Controller):
@@ -66,7 +79,7 @@ class PeopleController(Controller):
         person_id = await people.save(form, actor_of(principal(request)))
         if person_id is None:
             return await _form_page(form, status_code=422)
-        link = await auth.issue_invitation(person_id, request.app.state.settings, actor_of(principal(request)))
+        link = await _invite(request, person_id, actor_of(principal(request)))
         return await _profile_page(request, person_id, link=link)
 
     @get("/{person_id:int}", name="person_profile", guards=[readers])
@@ -93,7 +106,7 @@ class PeopleController(Controller):
     async def invite(self, request: Request, person_id: FromPath[int]) -> Template:
         if await people.form_for(person_id) is None:
             raise NotFoundException()
-        link = await auth.issue_invitation(person_id, request.app.state.settings, actor_of(principal(request)))
+        link = await _invite(request, person_id, actor_of(principal(request)))
         return await _profile_page(request, person_id, link=link)
 
     @post("/{person_id:int}/lost-phone", name="person_lost_phone", guards=[admin_only], status_code=200)
@@ -102,7 +115,7 @@ class PeopleController(Controller):
         actor = actor_of(principal(request))
         if not await people.revoke_all_access(person_id, actor):
             raise NotFoundException()
-        link = await auth.issue_invitation(person_id, request.app.state.settings, actor)
+        link = await _invite(request, person_id, actor)
         return await _profile_page(request, person_id, link=link)
 
     @post("/{person_id:int}/active", name="person_set_active", guards=[admin_only], status_code=303)
@@ -110,3 +123,18 @@ class PeopleController(Controller):
         if not await people.set_active(person_id, data.get("active") == "1", actor_of(principal(request))):
             raise NotFoundException()
         return Redirect(f"/people/{person_id}", status_code=303)
+
+    @post("/{person_id:int}/volunteer-link", name="person_volunteer_link", guards=[admin_only], status_code=200)
+    async def volunteer_link(self, request: Request, person_id: FromPath[int]) -> Template | Redirect:
+        """Give this existing person the volunteer role an application (made with their phone) asks
+        for: audited, and no invitation (the person already signs in)."""
+        form = await request.form()
+        application = str(form.get("application", ""))
+        app_id = int(application) if application.isdigit() and len(application) < 10 else 0
+        grids = grid_ids(form.getall("grids") if "grids" in form else [])
+        outcome = await volunteers.link(principal(request), app_id, person_id, grids)  # type: ignore[arg-type]
+        if outcome.ok:
+            return Redirect(f"/people/{person_id}?done=linked", status_code=303)
+        message = outcome.refusal.message if outcome.refusal else outcome.errors.get("person", "")
+        return await _profile_page(request, person_id, status_code=422, link_error={
+            "application": application, "message": message, "fields": outcome.errors})

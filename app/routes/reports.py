@@ -292,21 +292,40 @@ class ReportAdminController(Controller):
 
     @get("/posters/{kind:str}/{unit_id:int}", name="report_poster_print", guards=[requires(*POSTER_ROLES)])
     async def poster(self, request: Request, kind: FromPath[str], unit_id: FromPath[int]) -> Template:
+        """The poster as it prints; a unit without a code yet offers the button that issues one."""
         user = principal(request)
-        pair = await report_posters.ensure(user, kind, unit_id, actor_of(user)) if kind in report_posters.KINDS \
+        pair = await report_posters.show(user, kind, unit_id) if kind in report_posters.KINDS else None  # type: ignore[arg-type]
+        if pair is None:
+            raise NotFoundException()
+        return await _poster_page(request, [pair], back="/admin/reports/posters", single=True,
+                                  issue=f"/admin/reports/posters/{kind}/{unit_id}")
+
+    @post("/posters/{kind:str}/{unit_id:int}", name="report_poster_issue", guards=[requires(*POSTER_ROLES)],
+          status_code=303)
+    async def issue(self, request: Request, kind: FromPath[str], unit_id: FromPath[int]) -> Redirect:
+        user = principal(request)
+        pair = await report_posters.issue(user, kind, unit_id, actor_of(user)) if kind in report_posters.KINDS \
             else None  # type: ignore[arg-type]
         if pair is None:
             raise NotFoundException()
-        return await _poster_page(request, [pair], back="/admin/reports/posters", single=True)
+        return Redirect(f"/admin/reports/posters/{kind}/{unit_id}", status_code=303)
 
     @get("/posters/grid-places/{grid_id:int}", name="report_poster_batch", guards=[requires(*POSTER_ROLES)])
     async def batch(self, request: Request, grid_id: FromPath[int]) -> Template:
-        user = principal(request)
-        found = await report_posters.grid_batch(user, grid_id, actor_of(user))  # type: ignore[arg-type]
+        found = await report_posters.grid_batch(principal(request), grid_id)  # type: ignore[arg-type]
         if found is None:
             raise NotFoundException()
         _grid, pages = found
-        return await _poster_page(request, pages, back="/admin/reports/posters", single=False)
+        return await _poster_page(request, pages, back="/admin/reports/posters", single=False,
+                                  issue=f"/admin/reports/posters/grid-places/{grid_id}")
+
+    @post("/posters/grid-places/{grid_id:int}", name="report_poster_batch_issue", guards=[requires(*POSTER_ROLES)],
+          status_code=303)
+    async def issue_batch(self, request: Request, grid_id: FromPath[int]) -> Redirect:
+        user = principal(request)
+        if not await report_posters.issue_batch(user, grid_id, actor_of(user)):  # type: ignore[arg-type]
+            raise NotFoundException()
+        return Redirect(f"/admin/reports/posters/grid-places/{grid_id}", status_code=303)
 
     @post("/poster-codes/{poster_id:int}/retire", name="report_poster_retire", guards=[requires(*POSTER_ROLES)],
           status_code=303)
@@ -318,13 +337,16 @@ class ReportAdminController(Controller):
         return Redirect(f"/admin/reports/posters/{fresh['kind']}/{fresh['unit_id']}?reissued=1", status_code=303)
 
 
-async def _poster_page(request: Request, pairs: list[tuple[dict, dict]], back: str, single: bool) -> Template:
+async def _poster_page(request: Request, pairs: list[tuple[dict, dict | None]], back: str, single: bool,
+                       issue: str) -> Template:
+    """Posters that have a code print; the units without one are named, with the button (`issue`) that issues them."""
     base = request.app.state.settings.public_base_url
     pages = []
-    for unit, poster in pairs:
+    for unit, poster in [(u, p) for u, p in pairs if p]:
         url = f"{base}/r/{poster['code']}"
         contact = await reports.station_contact(unit["station"])
         pages.append({"unit": unit, "poster": poster, "url": url, "station": contact,
                       "svg": report_posters.qr_svg(url, unit["name"])})
     return Template("reports/poster.html", headers=NO_STORE, context={
-        "pages": pages, "back": back, "single": single, "reissued": request.query_params.get("reissued", "")})
+        "pages": pages, "back": back, "single": single, "reissued": request.query_params.get("reissued", ""),
+        "without_code": [u for u, p in pairs if p is None], "issue": issue})

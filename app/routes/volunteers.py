@@ -73,6 +73,11 @@ async def _form(request: Request) -> dict:
     return raw
 
 
+def grid_ids(values: object) -> list[int]:
+    """Checked grid boxes as ids; what is not a plausible id is dropped (and so not in any list)."""
+    return [int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 10]  # type: ignore[union-attr]
+
+
 def _qr_svg(link: str) -> str:
     return segno.make(link, error="m").svg_inline(scale=4, dark="#000", light="#fff")
 
@@ -130,8 +135,8 @@ class VolunteersController(Controller):
     @post("/applications/{app_id:int}/approve", name="volunteer_approve", guards=[requires(*STAFF)], status_code=200)
     async def approve(self, request: Request, app_id: FromPath[int]) -> Template:
         raw = await _form(request)
-        grids = [int(g) for g in raw["grids"] if str(g).isdigit()]  # type: ignore[union-attr]
-        outcome = await volunteers.approve(_me(request), app_id, grids, _settings(request))  # type: ignore[arg-type]
+        outcome = await volunteers.approve(_me(request), app_id, grid_ids(raw["grids"]), _settings(request),  # type: ignore[arg-type]
+                                           separate=raw.get("separate") == "1")
         row = await volunteers.application(_me(request), app_id)  # type: ignore[arg-type]
         if row is None:
             raise NotFoundException()

@@ -42,8 +42,10 @@ async def station_by_code(code: str) -> int | None:
     return row["id"] if row else None
 
 
-def form_errors(name: str, role: str, station_id: int | None) -> dict[str, str]:
+async def form_errors(name: str, role: str, station_id: int | None) -> dict[str, str]:
     errors = {}
+    if station_id is not None and station_id not in {i for i, _n in await station_choices()}:
+        errors["station"] = N_("Choose from the list")
     if not name.strip():
         errors["name"] = N_("Required")
     elif len(name.strip()) > 100:

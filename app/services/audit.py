@@ -20,6 +20,8 @@ class Actor:
 
 
 SYSTEM = Actor()
+# The operator at the server's command line (`qianmo admin-link`): trusted like an administrator.
+OPERATOR = Actor(role="operator")
 
 
 def actor_of(principal) -> Actor:

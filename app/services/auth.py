@@ -25,11 +25,11 @@ from webauthn.helpers.structs import (
 )
 
 from app.db import Statement, write_transaction
-from app.domain.access import Principal, SessionPolicy, principal_from_rows, sign_count_ok
+from app.domain.access import Principal, SessionPolicy, invitation_refusal, principal_from_rows, sign_count_ok
 from app.i18n import N_
 from app.services import audit
 from app.settings import Settings
-from app.tables import AuthChallenge, Invitation, Passkey, Person, UserSession
+from app.tables import AuthChallenge, Invitation, Passkey, Person, PersonRole, UserSession
 
 log = logging.getLogger("qianmo.auth")
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -59,18 +59,46 @@ class AuthError(Exception):
         self.message = message
 
 
+class InvitationRefused(AuthError):
+    """Someone other than an administrator asked for a link to an existing account."""
+
+
 # --- invitations -------------------------------------------------------------
 
-async def issue_invitation(person_id: int, settings: Settings, actor: audit.Actor = audit.SYSTEM) -> str:
-    """A fresh one-time link; earlier unused links of this person stop working."""
+async def issue_invitation(person_id: int, settings: Settings, actor: audit.Actor) -> str:
+    """A fresh one-time link; earlier unused links of this person stop working. Refused
+    (InvitationRefused, audited) when the person already has an account and the actor is not
+    an administrator: see domain.access.invitation_refusal. Every flow that invites comes here."""
     token, digest = new_token()
     async with write_transaction(Invitation._meta.db):
-        await Invitation.update({Invitation.used_at: now()}).where(
-            (Invitation.person == person_id) & Invitation.used_at.is_null())
-        await Invitation.insert(Invitation(person=person_id, token_hash=digest,
-                                           expires_at=now() + timedelta(hours=settings.invitation_hours)))
-        await audit.record(actor, "issue_invitation", "person", person_id)
+        refusal = await _invitation_refusal(person_id, actor)
+        if refusal is None:
+            await Invitation.update({Invitation.used_at: now()}).where(
+                (Invitation.person == person_id) & Invitation.used_at.is_null())
+            await Invitation.insert(Invitation(person=person_id, token_hash=digest,
+                                               expires_at=now() + timedelta(hours=settings.invitation_hours)))
+            await audit.record(actor, "issue_invitation", "person", person_id)
+    if refusal is not None:
+        log.warning("invitation for person %s refused to %s %s", person_id, actor.role, actor.id)
+        async with write_transaction(Invitation._meta.db):
+            await audit.record(actor, "refuse_invitation", "person", person_id)
+        raise InvitationRefused(refusal)
     return f"{settings.public_base_url}/invite/{token}"
+
+
+async def _invitation_refusal(person_id: int, actor: audit.Actor) -> str | None:
+    return invitation_refusal(
+        issuer_is_admin=await _is_admin(actor),
+        holds_roles=await PersonRole.exists().where(PersonRole.person == person_id),
+        has_passkeys=await Passkey.exists().where(Passkey.person == person_id))
+
+
+async def _is_admin(actor: audit.Actor) -> bool:
+    """The actor as the database knows them, not as the caller describes them."""
+    if actor == audit.OPERATOR:
+        return True
+    return actor.id is not None and await PersonRole.exists().where(
+        (PersonRole.person == actor.id) & (PersonRole.role == "admin") & PersonRole.person.active.eq(True))
 
 
 async def open_invitation(token: str) -> dict:

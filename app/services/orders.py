@@ -224,11 +224,13 @@ async def create_manual(principal: Principal, data: dict[str, str], grid_choices
     grid = int(data["grid"]) if data.get("grid", "").isdigit() else None
     if grid not in grid_choices:
         errors["grid"] = N_("Choose a grid")
-    assignee = int(data["assignee"]) if data.get("assignee", "").isdigit() else None
     if errors:
         return None, errors
-    officers = await _responsible_officers()
     station = (await Grid.select(Grid.office.station.as_alias("station")).where(Grid.id == grid).first())["station"]
+    assignee, error = await _chosen_assignee(principal, data.get("assignee", ""), {"grid": grid, "station": station})
+    if error:
+        return None, {"assignee": error}
+    officers = await _responsible_officers()
     moment = now()
     async with write_transaction(WorkOrder._meta.db):
         rows = await WorkOrder.insert(WorkOrder(
@@ -245,25 +247,60 @@ async def create_manual(principal: Principal, data: dict[str, str], grid_choices
 
 # --- the loop --------------------------------------------------------------------------------
 
-async def take_step(principal: Principal, order_id: int, step: str, note: str, assignee: int | None = None,
-                    review_period: timedelta = rules.REVIEW_PERIOD) -> str | None:
-    """Take one step of the loop; None when done, else why not (a message id)."""
-    note = note.strip()
+@dataclass(frozen=True)
+class Refusal:
+    """Why a step was not taken (a message id) and the form field it is about, if one."""
+
+    message: str
+    field: str = ""
+
+
+NOT_FOUND = Refusal(N_("Not found"))
+
+
+async def take_step(principal: Principal, order_id: int, step: str, note: str, assignee: str = "",
+                    review_period: timedelta = rules.REVIEW_PERIOD) -> Refusal | None:
+    """Take one step of the loop; None when done. `assignee` (reassign) is the form's text: one
+    of assignee_choices for the order, or a refusal about that field."""
     order = await get(principal, order_id)
     if order is None:
-        return N_("Not found")
-    refusal = rules.allowed(step, order["state"], principal.roles, order["assignee"] == principal.id)
+        return NOT_FOUND
+    refusal = await _step_refusal(principal, order, step, note.strip(), review_period)
     if refusal:
         return refusal
+    person = None
+    if step == "reassign":
+        person, error = await _chosen_assignee(principal, assignee, order, required=True)
+        if error:
+            return Refusal(error, "assignee")
+    return await _apply(principal, order, step, note.strip(), person)
+
+
+async def _step_refusal(principal: Principal, order: dict, step: str, note: str,
+                        review_period: timedelta) -> Refusal | None:
+    refusal = rules.allowed(step, order["state"], principal.roles, order["assignee"] == principal.id)
+    if refusal:
+        return Refusal(refusal)
     if not note and step not in ("evaluate", "close"):
-        return N_("Write what was done (a sentence is enough)")
+        return Refusal(N_("Write what was done (a sentence is enough)"), "note")
     if len(note) > 2000:
-        return N_("Too long")
+        return Refusal(N_("Too long"), "note")
     if step in ("close", "reopen") and not rules.review_ready(order["handled_at"], now(), review_period):
-        return N_("The review is due after the review period since handling")
-    if step == "reassign" and assignee is None:
-        return N_("Choose who takes the order over")
-    return await _apply(principal, order, step, note, assignee)
+        return Refusal(N_("The review is due after the review period since handling"))
+    return None
+
+
+async def _chosen_assignee(principal: Principal, text: str, order: dict,
+                           required: bool = False) -> tuple[int | None, str | None]:
+    """(person id, None) when the text names one of the order's assignee choices; (None, None)
+    when left empty and not required; else (None, why)."""
+    text = (text or "").strip()
+    if not text:
+        return None, N_("Choose who takes the order over") if required else None
+    choices = {person for person, _name in await assignee_choices(principal, order)}
+    if not text.isdigit() or int(text) not in choices:
+        return None, N_("Choose someone from the list: an officer or grid worker of the order's grid")
+    return int(text), None
 
 
 async def _apply(principal: Principal, order: dict, step: str, note: str, assignee: int | None) -> None:
@@ -288,12 +325,33 @@ async def _apply(principal: Principal, order: dict, step: str, note: str, assign
     return None
 
 
-async def bulk_assign(principal: Principal, order_ids: list[int], assignee: int, reason: str) -> int:
-    done = 0
-    for order_id in order_ids:
-        if await take_step(principal, order_id, "reassign", reason, assignee) is None:
-            done += 1
-    return done
+async def bulk_assign(principal: Principal, order_ids: list[int], assignee: str, reason: str) -> tuple[int, dict[str, str]]:
+    """Reassign several orders at once: all of them, or none when the assignee is not a choice
+    for every one of them (or the reason is missing). (How many, errors by field.)"""
+    errors: dict[str, str] = {}
+    reason = reason.strip()
+    orders = [o for o in [await get(principal, i) for i in dict.fromkeys(order_ids)] if o is not None]
+    orders = [o for o in orders if rules.allowed("reassign", o["state"], principal.roles, False) is None]
+    if not orders:
+        errors["order"] = N_("Select at least one open order")
+    if not reason:
+        errors["reason"] = N_("Required")
+    elif len(reason) > 500:
+        errors["reason"] = N_("Too long")
+    person = None
+    for order in orders:
+        person, error = await _chosen_assignee(principal, assignee, order, required=True)
+        if error:
+            errors["assignee"] = error
+            break
+    if not orders and not assignee.strip():
+        errors["assignee"] = N_("Choose who takes the order over")
+    if errors:
+        return 0, errors
+    async with write_transaction(WorkOrder._meta.db):
+        for order in orders:
+            await _apply(principal, order, "reassign", reason, person)
+    return len(orders), {}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -411,14 +469,31 @@ async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:
              "assignee_id": r["assignee"]} for r in rows]
 
 
-async def assignee_choices(principal: Principal) -> list[tuple[int, str]]:
-    """Officers and grid workers of the person's station(s)."""
-    stations = await scope.station_ids(principal)
-    rows = await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name"),
-                                   PersonRole.station, PersonRole.office.station.as_alias("office_station"),
+async def assignee_choices(principal: Principal, order: dict | None = None) -> list[tuple[int, str]]:
+    """Officers and grid workers who may take orders: those of the principal's station(s) (every
+    station for an admin); for one order (its `grid` and `station`), only those whose role
+    covers the order's grid (held for the grid, its office or its station) or, for an order
+    without a grid, its station."""
+    stations = None if principal.has("admin") else await scope.station_ids(principal)
+    rows = await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name"), PersonRole.grid,
+                                   PersonRole.office, PersonRole.station,
+                                   PersonRole.office.station.as_alias("office_station"),
                                    PersonRole.grid.office.station.as_alias("grid_station")).where(
         PersonRole.role.is_in(["officer", "grid_worker"]) & PersonRole.person.active.eq(True))
-    chosen = {r["person"]: r["name"] for r in rows
-              if principal.has("admin") or {r["station"], r["office_station"], r["grid_station"]} & stations}
+    covers = await _covering(order) if order is not None else None
+    chosen = {}
+    for r in rows:
+        station = r["station"] or r["office_station"] or r["grid_station"]
+        if (stations is None or station in stations) and (covers is None or covers(r, station)):
+            chosen[r["person"]] = r["name"]
     return sorted(chosen.items(), key=lambda kv: kv[1])
 
+
+async def _covering(order: dict):
+    """A test of whether a role row (and its station) covers the order's grid, or its station."""
+    if not order.get("grid"):
+        return lambda _row, station: station == order["station"]
+    grid = await Grid.select(Grid.id, Grid.office, Grid.office.station.as_alias("station")).where(
+        Grid.id == order["grid"]).first()
+    return lambda row, _station: bool(grid) and (
+        row["grid"] == grid["id"] or row["office"] == grid["office"] or row["station"] == grid["station"])

@@ -1,6 +1,7 @@
-"""QR posters: one active opaque code per place, grid or office, issued the first time its poster
-is printed, retired and reissued when a poster is defaced or misused (the old code then says
-"no longer in use"). Admins print any poster; officers those of their station's units."""
+"""QR posters: one active opaque code per place, grid or office, issued when someone asks to
+print a poster that has none (a POST: reading a poster page never writes), retired and reissued
+when a poster is defaced or misused (the old code then says "no longer in use"). Admins print
+any poster; officers those of their station's units."""
 from __future__ import annotations
 
 import segno
@@ -82,30 +83,53 @@ async def _issue(unit: dict, actor: audit.Actor) -> dict:
     return await ReportPoster.select().where(ReportPoster.id == rows[0]["id"]).first()
 
 
-async def ensure(principal: Principal, kind: str, unit_id: int, actor: audit.Actor) -> tuple[dict, dict] | None:
-    """(unit, its active poster), issuing a code the first time; None when not allowed."""
+async def _active(kind: str, unit_id: int) -> dict | None:
+    return await ReportPoster.select().where(_target_filter(kind, unit_id)).first()
+
+
+async def show(principal: Principal, kind: str, unit_id: int) -> tuple[dict, dict | None] | None:
+    """(unit, its active poster or None when it has no code yet); None when not allowed."""
+    unit = await target(principal, kind, unit_id)
+    if unit is None:
+        return None
+    return unit, await _active(kind, unit_id)
+
+
+async def issue(principal: Principal, kind: str, unit_id: int, actor: audit.Actor) -> tuple[dict, dict] | None:
+    """(unit, its active poster), issuing a code when it has none; None when not allowed."""
     unit = await target(principal, kind, unit_id)
     if unit is None:
         return None
     async with write_transaction(ReportPoster._meta.db):
-        poster = await ReportPoster.select().where(_target_filter(kind, unit_id)).first()
-        if poster is None:
-            poster = await _issue(unit, actor)
+        poster = await _active(kind, unit_id) or await _issue(unit, actor)
     return unit, poster
 
 
-async def grid_batch(principal: Principal, grid_id: int, actor: audit.Actor) -> tuple[dict, list[tuple[dict, dict]]] | None:
-    """A grid and the posters of all its active places, in name order, for one print run."""
+async def grid_batch(principal: Principal, grid_id: int) -> tuple[dict, list[tuple[dict, dict | None]]] | None:
+    """A grid and its active places with their posters (None: no code yet), in name order, for one print run."""
     grid = await target(principal, "grid", grid_id)
     if grid is None:
         return None
-    places = await Place.select(Place.id).where((Place.grid == grid_id) & Place.active.eq(True)).order_by(Place.name)
     pages = []
-    for place in places:
-        pair = await ensure(principal, "place", place["id"], actor)
+    for place in await _place_ids(grid_id):
+        pair = await show(principal, "place", place)
         if pair:
             pages.append(pair)
     return grid, pages
+
+
+async def issue_batch(principal: Principal, grid_id: int, actor: audit.Actor) -> bool:
+    """Codes for every active place of the grid that has none; False when not allowed."""
+    if await target(principal, "grid", grid_id) is None:
+        return False
+    for place in await _place_ids(grid_id):
+        await issue(principal, "place", place, actor)
+    return True
+
+
+async def _place_ids(grid_id: int) -> list[int]:
+    rows = await Place.select(Place.id).where((Place.grid == grid_id) & Place.active.eq(True)).order_by(Place.name)
+    return [r["id"] for r in rows]
 
 
 async def retire(principal: Principal, poster_id: int, actor: audit.Actor) -> dict | None:

@@ -9,8 +9,8 @@ row (SELECT … FOR UPDATE; at sign-up the person's row before it, for the overl
 volunteers taking the last place at the same moment are served one after the other: exactly
 one gets it and the other finds the shift full and joins the waiting list.
 
-Shifts not checked out are closed lazily, whenever shifts are read (`close_overdue`): there is
-no background scheduler to forget."""
+Sign-ups nobody checked out of are closed by `close_overdue`, which each app process runs every
+minute (services/jobs.py): reading a page never writes."""
 from __future__ import annotations
 
 import logging
@@ -89,9 +89,11 @@ async def staff_grids(principal: Principal) -> set[int]:
     if not is_staff(principal):
         return set()
     grids = await scope.grid_ids(principal)
-    if grids is scope.ALL:
-        return {r["id"] for r in await Grid.select(Grid.id)}
-    return set(grids)
+    return await _all_grids() if grids is scope.ALL else set(grids)
+
+
+async def _all_grids() -> set[int]:
+    return {r["id"] for r in await Grid.select(Grid.id)}
 
 
 def volunteer_grids(principal: Principal) -> set[int]:
@@ -192,10 +194,7 @@ def _describe_application(row: dict, names: dict[int, str]) -> None:
 
 async def application(principal: Principal, app_id: int, reveal_phone: bool = False) -> dict | None:
     grids = await staff_grids(principal)
-    row = await VolunteerApplication.select(
-        VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name"),
-        VolunteerApplication.decided_by.name.as_alias("decided_by_name")).where(
-        VolunteerApplication.id == app_id).first()
+    row = await _application_row(app_id)
     if row is None or not _application_in(row, grids, await _office_ids(grids)):
         return None
     _describe_application(row, await _grid_names())
@@ -205,64 +204,155 @@ async def application(principal: Principal, app_id: int, reveal_phone: bool = Fa
             await audit.record(audit.actor_of(principal), "view_personal_data", "volunteer_application", app_id,
                                {"field": [None, "phone"]})
         row["phone_shown"] = True
-    # The grids the officer may approve for: the applicant's choices in scope, or the office's.
+    row["grid_choices"] = await _grid_choices(row, grids)
+    # The phone may be someone's already: the officer is told, and no approval reaches that account.
+    row["existing"] = await people_with_phone(row["phone"])
+    return row
+
+
+async def _application_row(app_id: int) -> dict | None:
+    return await VolunteerApplication.select(
+        VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name"),
+        VolunteerApplication.decided_by.name.as_alias("decided_by_name"),
+        VolunteerApplication.person.name.as_alias("person_name")).where(VolunteerApplication.id == app_id).first()
+
+
+async def _grid_choices(row: dict, grids: set[int]) -> list[tuple[int, str]]:
+    """The grids one may approve for: the applicant's choices in `grids`, or their office's."""
     office_grids = await Grid.select(Grid.id, Grid.name).where(
         Grid.active.eq(True) & (Grid.office == row["office"] if row["office"] else Grid.id.is_in(row["grid_ids"] or [-1])))
     choices = {g["id"]: g["name"] for g in office_grids if g["id"] in grids}
     choices.update({g: n for g, n in zip(row["grid_ids"], row["grid_names"]) if g in grids})
-    row["grid_choices"] = sorted(choices.items(), key=lambda c: c[1])
-    return row
+    return sorted(choices.items(), key=lambda c: c[1])
 
 
-async def _person_by_phone(phone: str) -> int | None:
+async def people_with_phone(phone: str) -> list[dict]:
+    """Everyone whose stored phone is this number (however it was typed): id and name."""
     digits = phones.normalise(phone)
     if len(digits) < 4:
-        return None
-    for row in await Person.select(Person.id, Person.phone).where(Person.phone.like(f"%{digits[-4:]}")):
-        if phones.normalise(row["phone"]) == digits:
-            return row["id"]
-    return None
+        return []
+    rows = await Person.select(Person.id, Person.name, Person.phone).where(
+        Person.phone.like(f"%{digits[-4:]}")).order_by(Person.id)
+    return [{"id": r["id"], "name": r["name"]} for r in rows if phones.normalise(r["phone"]) == digits]
 
 
-async def approve(principal: Principal, app_id: int, grid_ids: list[int], settings: Settings) -> Outcome:
-    """The applicant becomes a volunteer of the chosen grids (an existing person with the same
-    phone gains the role) and gets an invitation link to register a passkey."""
+def _chosen_grids(grid_ids: list[int], choices: list[tuple[int, str]]) -> tuple[set[int], dict[str, str]]:
+    chosen = set(grid_ids)
+    if not chosen:
+        return chosen, {"grids": N_("Choose at least one grid")}
+    if chosen - {g for g, _n in choices}:
+        return chosen, {"grids": N_("Choose from the list")}
+    return chosen, {}
+
+
+async def _decide(app_id: int, principal: Principal, person_id: int | None = None) -> bool:
+    """Mark a pending application approved (inside the caller's transaction); False when it was decided already."""
+    values = {VolunteerApplication.status: "approved", VolunteerApplication.decided_by: principal.id,
+              VolunteerApplication.decided_at: now()}
+    if person_id is not None:
+        values[VolunteerApplication.person] = person_id
+    return bool(await VolunteerApplication.update(values).where(
+        (VolunteerApplication.id == app_id) & (VolunteerApplication.status == "pending")).returning(
+        VolunteerApplication.id))
+
+
+async def _make_volunteer(person_id: int, row: dict, grids: set[int]) -> list[int]:
+    """The volunteer role for the grids the person does not hold yet, and a profile if none; the grids added."""
+    held = {r["grid"] for r in await PersonRole.select(PersonRole.grid).where(
+        (PersonRole.person == person_id) & (PersonRole.role == "volunteer"))}
+    added = sorted(grids - held)
+    for grid in added:
+        await PersonRole.insert(PersonRole(person=person_id, role="volunteer", grid=grid))
+    if not await VolunteerProfile.exists().where(VolunteerProfile.person == person_id):
+        await VolunteerProfile.insert(VolunteerProfile(person=person_id, availability=row["availability"],
+                                                       skills=row["skills"], skills_note=row["skills_note"]))
+    return added
+
+
+EXISTING_PHONE = N_("This number belongs to an existing person: %(names)s. Approving makes the applicant a new, "
+                    "separate person; it gives no access to that account. To give the existing person the "
+                    "volunteer role instead, ask an administrator.")
+
+
+async def approve(principal: Principal, app_id: int, grid_ids: list[int], settings: Settings,
+                  separate: bool = False) -> Outcome:
+    """The applicant becomes a new person, a volunteer of the chosen grids, with an invitation
+    link to register a passkey. An application never reaches an existing account: when the
+    phone is someone's already, the officer must say that the applicant is a separate person
+    (`separate`); only an administrator links the role to the existing person (`link`)."""
     row = await application(principal, app_id)
     if row is None:
         return refused(N_("This application cannot be found."))
-    allowed = {g for g, _n in row["grid_choices"]}
-    chosen = set(grid_ids)
-    if not chosen:
-        return Outcome(errors={"grids": N_("Choose at least one grid")})
-    if chosen - allowed:
-        return Outcome(errors={"grids": N_("Choose from the list")})
+    chosen, errors = _chosen_grids(grid_ids, row["grid_choices"])
+    if errors:
+        return Outcome(errors=errors)
     actor = audit.actor_of(principal)
     async with write_transaction(VolunteerApplication._meta.db):
-        taken = await VolunteerApplication.update({
-            VolunteerApplication.status: "approved", VolunteerApplication.decided_by: principal.id,
-            VolunteerApplication.decided_at: now()}).where(
-            (VolunteerApplication.id == app_id) & (VolunteerApplication.status == "pending")).returning(
-            VolunteerApplication.id)
-        if not taken:
+        existing = await people_with_phone(row["phone"])
+        if existing and not separate:
+            return refused(EXISTING_PHONE, names="、".join(p["name"] for p in existing))
+        if not await _decide(app_id, principal):
             return refused(N_("This application has already been decided."))
-        person_id = await _person_by_phone(row["phone"])
-        if person_id is None:
-            rows = await Person.insert(Person(name=row["name"], phone=row["phone"])).returning(Person.id)
-            person_id = rows[0]["id"]
-            await audit.record(actor, "create", "person", person_id, {"name": [None, row["name"]], "phone": [None, "***"]})
-        held = {r["grid"] for r in await PersonRole.select(PersonRole.grid).where(
-            (PersonRole.person == person_id) & (PersonRole.role == "volunteer"))}
-        for grid in sorted(chosen - held):
-            await PersonRole.insert(PersonRole(person=person_id, role="volunteer", grid=grid))
-        if not await VolunteerProfile.exists().where(VolunteerProfile.person == person_id):
-            await VolunteerProfile.insert(VolunteerProfile(person=person_id, availability=row["availability"],
-                                                           skills=row["skills"], skills_note=row["skills_note"]))
+        rows = await Person.insert(Person(name=row["name"], phone=row["phone"])).returning(Person.id)
+        person_id = rows[0]["id"]
         await VolunteerApplication.update({VolunteerApplication.person: person_id}).where(
             VolunteerApplication.id == app_id)
-        await audit.record(actor, "approve", "volunteer_application", app_id,
-                           {"person": [None, person_id], "grids": [None, sorted(chosen)]})
+        await audit.record(actor, "create", "person", person_id, {"name": [None, row["name"]], "phone": [None, "***"]})
+        # Invited while the person holds nothing yet: the invitation policy allows it for a new person only.
         link = await auth.issue_invitation(person_id, settings, actor)
+        await _make_volunteer(person_id, row, chosen)
+        await audit.record(actor, "approve", "volunteer_application", app_id, {
+            "person": [None, person_id], "grids": [None, sorted(chosen)],
+            **({"separate_from": [None, [p["id"] for p in existing]]} if existing else {})})
     return Outcome(ok=True, id=person_id, link=link)
+
+
+async def link(principal: Principal, app_id: int, person_id: int, grid_ids: list[int]) -> Outcome:
+    """An administrator gives the volunteer role for the chosen grids to the existing person
+    whose phone the application names. No invitation: the person already signs in, and adds
+    a passkey on their own page."""
+    if not principal.has("admin"):
+        return refused(N_("Only an administrator links an application to an existing person."))
+    row = await _application_row(app_id)
+    if row is None or row["status"] != "pending":
+        return refused(N_("This application cannot be found."))
+    _describe_application(row, await _grid_names())
+    if person_id not in {p["id"] for p in await people_with_phone(row["phone"])}:
+        return Outcome(errors={"person": N_("Choose from the list")})
+    chosen, errors = _chosen_grids(grid_ids, await _grid_choices(row, await _all_grids()))
+    if errors:
+        return Outcome(errors=errors)
+    actor = audit.actor_of(principal)
+    async with write_transaction(VolunteerApplication._meta.db):
+        if not await _decide(app_id, principal, person_id):
+            return refused(N_("This application has already been decided."))
+        added = await _make_volunteer(person_id, row, chosen)
+        await audit.record(actor, "link", "volunteer_application", app_id,
+                           {"person": [None, person_id], "grids": [None, sorted(chosen)]})
+        await audit.record(actor, "update", "person", person_id, {"volunteer_grids": [None, added]})
+    return Outcome(ok=True, id=person_id)
+
+
+async def applications_for_person(principal: Principal, person_id: int) -> list[dict]:
+    """For an administrator on a person's page: the pending applications made with their phone,
+    each with the grids the role may be linked for."""
+    if not principal.has("admin"):
+        return []
+    person = await Person.select(Person.phone).where(Person.id == person_id).first()
+    digits = phones.normalise(person["phone"]) if person else ""
+    if len(digits) < 4:
+        return []
+    rows = await VolunteerApplication.select(
+        VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name")).where(
+        (VolunteerApplication.status == "pending") & VolunteerApplication.phone.like(f"%{digits[-4:]}"))
+    names, grids = await _grid_names(), await _all_grids()
+    out = []
+    for row in rows:
+        if phones.normalise(row["phone"]) == digits:
+            _describe_application(row, names)
+            row["grid_choices"] = await _grid_choices(row, grids)
+            out.append(row)
+    return out
 
 
 async def decline(principal: Principal, app_id: int, reason: str) -> Outcome:
@@ -493,7 +583,6 @@ def _decorate(row: dict, counts: dict[str, int], names: dict[int, str], settings
 
 async def upcoming(principal: Principal, settings: Settings, days: int = 31) -> list[dict]:
     """Shifts from now on: a volunteer's grids, or the officer's (cancelled ones too, marked)."""
-    await close_overdue()
     moment = now()
     query = _shift_select().where((PatrolShift.ends_at > moment)
                                   & (PatrolShift.starts_at < moment + timedelta(days=days))).order_by(
@@ -517,7 +606,6 @@ async def upcoming(principal: Principal, settings: Settings, days: int = 31) -> 
 async def shift(principal: Principal, shift_id: int, settings: Settings) -> dict | None:
     """One shift as the person may see it: details, counts, their own sign-up and what they may
     do now; the roster for staff and the shift's leader."""
-    await close_overdue()
     row = await _shift_select().where(PatrolShift.id == shift_id).first()
     if row is None or not await _may_see(principal, row):
         return None
@@ -569,7 +657,6 @@ async def _roster(shift_id: int) -> list[dict]:
 
 async def my_shifts(principal: Principal, settings: Settings) -> dict:
     """The volunteer's own sign-ups: upcoming (with changes and cancellations) and recent."""
-    await close_overdue()
     rows = await ShiftSignup.select(
         ShiftSignup.all_columns(), ShiftSignup.shift.starts_at.as_alias("starts_at"),
         ShiftSignup.shift.ends_at.as_alias("ends_at"), ShiftSignup.shift.meeting_point.as_alias("meeting_point"),
@@ -763,7 +850,9 @@ async def mark(principal: Principal, shift_id: int, signup_id: int, attendance: 
 
 async def close_overdue() -> int:
     """Sign-ups checked in but never checked out, past the check-out grace: closed at the
-    planned end and flagged for the leader. Called whenever shifts are read."""
+    planned end and flagged for the leader. A job (services/jobs.py): several processes may
+    run it at once, and each sign-up is closed (and audited) once, by the update that finds
+    it still open."""
     cutoff = now() - rules.CHECK_OUT_GRACE
     open_rows = await ShiftSignup.select(
         ShiftSignup.id, ShiftSignup.shift, ShiftSignup.check_in_at, ShiftSignup.attendance,
@@ -951,7 +1040,6 @@ async def ledger(principal: Principal, person_id: int, since: date | None, until
     """One volunteer's shifts that have started, with the minutes each counts for."""
     if not await may_see_person(principal, person_id):
         return None
-    await close_overdue()
     start, end = rules.local_day_bounds(since, until, tz)
     query = ShiftSignup.select(
         ShiftSignup.all_columns(), ShiftSignup.shift.starts_at.as_alias("starts_at"),
@@ -1002,7 +1090,6 @@ async def _scoped_signups(principal: Principal, since: date | None, until: date 
 
 async def totals(principal: Principal, since: date | None, until: date | None, tz: str) -> list[dict]:
     """Per grid and month (local time): shifts, volunteers, hours served, no-shows."""
-    await close_overdue()
     groups: dict[tuple[str, str], dict] = {}
     for r in await _scoped_signups(principal, since, until, tz):
         key = (rules.month_of(r["starts_at"], tz), r["grid_name"])
@@ -1026,7 +1113,6 @@ EXPORT_COLUMNS = ["month", "grid", "shift_start", "shift_end", "volunteer", "pho
 async def export_csv(principal: Principal, since: date | None, until: date | None, tz: str) -> str:
     """One line per volunteer and shift (the totals page adds these up); phones masked; UTF-8
     with a BOM for Excel. Audited with its row count."""
-    await close_overdue()
     rows = await _scoped_signups(principal, since, until, tz)
     zone_ = zone(tz)
 

@@ -104,3 +104,27 @@ def test_a_deactivated_person_is_thrown_out_on_the_next_request(new_context):
 
     admin.get_by_role("button", name="重新启用").click()  # leave the demo as it was
     expect(admin.locator("h1 .tag")).to_have_count(0)
+
+
+NASTY_TARGETS = ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "\t", "\n",
+                 "javascript:alert(1)", "https://evil.example/", "evil.example", "/\u3000/evil", "/\u200b/evil",
+                 "/me\u2028", " /me", ""]
+
+
+def test_a_script_navigates_only_to_a_path_on_this_site(new_context):
+    """passkey.js goes where the server's answer says only through Qianmo.safePath (app.js), the
+    browser's copy of app/domain/redirects.safe_next: a forged answer lands on "/"."""
+    context = new_context("zh-CN")
+    page = context.new_page()
+    demo_sign_in(page, "社区民警", "/me")
+    expect(page).to_have_url(re.compile(r"/me$"))
+    assert page.evaluate("(targets) => targets.map((t) => Qianmo.safePath(t))", NASTY_TARGETS) == [""] * len(
+        NASTY_TARGETS)
+    assert page.evaluate("() => ['/', '/me', '/calls?q=黄河'].map((t) => Qianmo.safePath(t))") == [
+        "/", "/me", "/calls?q=黄河"]
+    # The server never answers this, but the page must not follow it if it did.
+    page.route("**/me/passkeys/verify", lambda route: route.fulfill(
+        status=200, content_type="application/json", body='{"redirect": "/\\t/evil.example/"}'))
+    with_authenticator(context, page)
+    page.get_by_role("button", name="添加通行密钥").click()
+    expect(page).to_have_url(re.compile(r"^http://localhost:\d+/$"))

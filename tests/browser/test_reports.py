@@ -32,6 +32,7 @@ def print_poster(page, screenshot, name: str) -> str:
     page.get_by_role("link", name="二维码海报").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("二维码海报")
     page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("button", name="生成编号").click()  # the first print issues the code (a POST)
     poster = page.locator("article.poster")
     expect(poster).to_contain_text("扫码反映问题")
     expect(poster).to_contain_text(name)

@@ -43,6 +43,7 @@ def place_named(name: str) -> int:
 def poster_code(client, place: int) -> str:
     """An officer prints the place's poster; the code is read off the page like a resident would."""
     client.sign_in_as("officer")
+    assert client.post(f"/admin/reports/posters/place/{place}").status_code == 303  # issued once
     page = client.get(f"/admin/reports/posters/place/{place}")
     assert page.status_code == 200, page.text
     code = re.search(r"/r/([A-Z2-9]{8})<", page.text).group(1)
@@ -329,14 +330,17 @@ def test_batch_printing_covers_every_place_of_a_grid(reports_ready):
     reports_ready.sign_in_as("officer")
     grid = run(Grid.select(Grid.id).where(Grid.code == "TH-01").first())["id"]
     places = run(Place.count().where(Place.grid == grid))
+    assert reports_ready.post(f"/admin/reports/posters/grid-places/{grid}").status_code == 303
     page = reports_ready.get(f"/admin/reports/posters/grid-places/{grid}")
     assert page.status_code == 200
     assert page.text.count('class="poster"') == places
     assert run(ReportPoster.count()) == places
+    reports_ready.post(f"/admin/reports/posters/grid-places/{grid}")
     again = reports_ready.get(f"/admin/reports/posters/grid-places/{grid}")
     assert run(ReportPoster.count()) == places  # printed twice, same codes
     assert sorted(re.findall(r"/r/([A-Z2-9]{8})<", again.text)) == sorted(re.findall(r"/r/([A-Z2-9]{8})<", page.text))
     # The office and the grid have posters of their own.
+    reports_ready.post(f"/admin/reports/posters/grid/{grid}")
     office = reports_ready.get(f"/admin/reports/posters/grid/{grid}")
     assert office.status_code == 200 and "扫码反映问题" in office.text
 
@@ -377,6 +381,7 @@ def test_an_office_poster_reaches_the_stations_officers_only(reports_ready):
 
     office = run(Office.select(Office.id).where(Office.code == "HH-TH").first())["id"]
     reports_ready.sign_in_as("officer")
+    reports_ready.post(f"/admin/reports/posters/office/{office}")
     page = reports_ready.get(f"/admin/reports/posters/office/{office}")
     code = re.search(r"/r/([A-Z2-9]{8})<", page.text).group(1)
     reports_ready.post("/signout")

@@ -42,6 +42,7 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/sw.js"): EVERYONE,
     ("GET", "/static/{file_path:path}"): EVERYONE,
     ("GET", "/locale/{chosen:str}"): EVERYONE,
+    ("POST", "/locale/{chosen:str}"): EVERYONE,  # saved on the person when signed in
     ("GET", "/signin"): EVERYONE,
     ("POST", "/signin/options"): EVERYONE,
     ("POST", "/signin/verify"): EVERYONE,
@@ -67,6 +68,7 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/people/{person_id:int}/invitation"): ADMIN,
     ("POST", "/people/{person_id:int}/lost-phone"): ADMIN,
     ("POST", "/people/{person_id:int}/active"): ADMIN,
+    ("POST", "/people/{person_id:int}/volunteer-link"): ADMIN,  # an application's role for an existing person
     ("GET", "/admin/org"): ADMIN,
     ("GET", "/admin/org/{entity_key:str}"): ADMIN,
     ("GET", "/admin/org/{entity_key:str}/new"): ADMIN,
@@ -179,6 +181,8 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/reports/posters"): POSTER_PRINTERS,  # reports: officers print their station's posters
     ("GET", "/admin/reports/posters/{kind:str}/{unit_id:int}"): POSTER_PRINTERS,  # reports
     ("GET", "/admin/reports/posters/grid-places/{grid_id:int}"): POSTER_PRINTERS,  # reports
+    ("POST", "/admin/reports/posters/{kind:str}/{unit_id:int}"): POSTER_PRINTERS,  # reports: issues a code
+    ("POST", "/admin/reports/posters/grid-places/{grid_id:int}"): POSTER_PRINTERS,  # reports: issues codes
     ("POST", "/admin/reports/poster-codes/{poster_id:int}/retire"): POSTER_PRINTERS,  # reports
     # Open311: reading is public; filing authenticates with an api_key field, so no session role passes.
     ("GET", "/open311/v2/services.json"): EVERYONE,  # reports: Open311

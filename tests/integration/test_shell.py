@@ -36,8 +36,11 @@ def test_the_language_switch_is_remembered(admin):
 def test_a_signed_in_persons_language_follows_them_to_another_device(admin, settings):
     from app.tables import Person, PersonRole
 
-    admin.get("/locale/en")
     person = run(PersonRole.select(PersonRole.person).where(PersonRole.role == "admin").first())["person"]
+    admin.get("/locale/en")  # a plain link sets this browser's cookie only: a GET writes nothing
+    assert run(Person.select(Person.locale).where(Person.id == person).first())["locale"] == ""
+    assert 'action="/locale/zh_CN"' in admin.get("/").text  # signed in, the header's switch posts
+    admin.post("/locale/en", data={"next": "/"})
     assert run(Person.select(Person.locale).where(Person.id == person).first())["locale"] == "en"
     with TestClient(app=create_app(settings), base_url="http://testserver.local") as other_phone:
         phone = Browserless(other_phone)

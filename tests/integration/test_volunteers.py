@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from app.domain.access import Principal
 from app.main import create_app
-from app.services import auth, volunteers
+from app.services import auth, jobs, volunteers
 from app.tables import (
     AuditEvent,
     Grid,
@@ -329,7 +329,10 @@ def test_leader_marks_no_show_and_a_forgotten_check_out_is_closed_and_flagged(vo
     run(ShiftSignup.update({ShiftSignup.check_in_at: start - timedelta(minutes=2)}).where(
         ShiftSignup.person == forgetful))
     sign_in(vol, "officer")
-    page = vol.get(f"/volunteers/shifts/{shift}")  # reading closes the forgotten one
+    assert vol.get(f"/volunteers/shifts/{shift}").status_code == 200
+    assert not signups(shift)[2]["auto_closed"]  # reading writes nothing
+    run(jobs.run_due())  # what each app process does every minute
+    page = vol.get(f"/volunteers/shifts/{shift}")
     rows = {r["person"]: r for r in signups(shift)}
     assert rows[forgetful]["auto_closed"] and rows[forgetful]["minutes"] == 62
     assert rows[forgetful]["check_out_at"] == rows[forgetful]["check_out_at"].replace()  # set

@@ -293,9 +293,14 @@
       (name in values ? String(values[name]) : all));
   }
 
+  // A path on this site, else "": the rule of app/domain/redirects.safe_next (one "/", then
+  // neither "/" nor "\\", no backslash, control character or whitespace anywhere). Every target
+  // a script navigates to from a URL or a server answer goes through it (passkey.js too).
   function safePath(value) {
-    return value && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\") ? value : "";
+    return typeof value === "string" && /^\/(?![\/\\])/.test(value) && !/[\\\s\p{C}\p{Z}]/u.test(value)
+      ? value : "";
   }
+  window.Qianmo = Object.assign(window.Qianmo || {}, { safePath });
 
   function entryCard(box, entry, mine) {
     const item = document.getElementById("outbox-item").content.firstElementChild.cloneNode(true);
@@ -339,7 +344,7 @@
     const fix = item.querySelector(".outbox-fix");
     const target = new URL(entry.url, location.href);
     target.searchParams.set(PARAM, entry.uuid);
-    fix.href = target.pathname + target.search;
+    fix.href = safePath(target.pathname + target.search) || "/outbox";
     item.querySelector(".outbox-discard").addEventListener("click", async () => {
       if (!window.confirm(texts.confirm)) {
         return;

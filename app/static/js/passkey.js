@@ -67,7 +67,9 @@
         label: label ? label.value : "",
         next: button.dataset.next || "/",
       });
-      window.location.assign(done.redirect || "/");
+      // Only a path on this site, whatever the answer says (app.js: the server's rule).
+      const safePath = (window.Qianmo && window.Qianmo.safePath) || function () { return ""; };
+      window.location.assign(safePath(done.redirect) || "/");
     } catch (error) {
       const cancelled = error && (error.name === "NotAllowedError" || error.name === "AbortError");
       say(cancelled ? button.dataset.cancelled : (error.message || button.dataset.failed), true);
