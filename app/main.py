@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
+from app.browser import BrowserKey
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import RequestContext, SessionAuth
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=template_config(settings.time_zone),
         plugins=[HTMXPlugin()],
-        middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"])],
+        middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"]), BrowserKey()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=CSRF_COOKIE,

@@ -37,19 +37,29 @@ class Settings:
     invitation_hours: float = 48
     # Work orders: 问效 (review the effect) comes this many days after handling.
     review_days: float = 30
-    # Resident reports: the public form takes a burst of report_burst per client IP, then
-    # report_per_minute; tracking pages answer track_per_minute lookups per client IP; an
-    # Open311 client (API key) may file open311_per_minute reports.
+    # Public limits count per browser (app/browser.py) and, generously, per client address,
+    # which a carrier's CGNAT or an estate's Wi-Fi gives to thousands of phones at once
+    # (docs/decisions.md, issue 12). Resident reports: the public form takes a burst of
+    # report_burst per browser (and per Open311 device), then report_per_minute; per address a
+    # burst of report_address_burst, then report_address_per_minute. Tracking pages answer
+    # track_per_minute look-ups per browser and track_address_per_minute per address. An Open311
+    # client (API key: a whole city app) may file open311_per_minute reports.
     report_burst: int = 5
     report_per_minute: float = 1
+    report_address_burst: int = 50
+    report_address_per_minute: float = 10
     track_per_minute: int = 30
-    open311_per_minute: int = 60
+    track_address_per_minute: int = 300
+    open311_per_minute: int = 600
     # Volunteers: sign-up opens this many days before a shift; a place may be given back until
-    # this many hours before it; the public registration form accepts this many per client IP
-    # an hour, and this many from everyone in a day.
+    # this many hours before it; the public registration form accepts volunteer_register_per_hour
+    # per browser an hour (then refuses); beyond volunteer_register_address_per_hour from one
+    # address, or volunteer_register_per_day from everyone in a day, it still stores them, held
+    # apart for a careful look (a flood must not shut the form).
     signup_open_days: float = 14
     cancel_hours: float = 12
     volunteer_register_per_hour: int = 5
+    volunteer_register_address_per_hour: int = 50
     volunteer_register_per_day: int = 200
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
@@ -83,11 +93,16 @@ class Settings:
             signup_open_days=float(env("QIANMO_SIGNUP_OPEN_DAYS", cls.signup_open_days)),
             cancel_hours=float(env("QIANMO_CANCEL_HOURS", cls.cancel_hours)),
             volunteer_register_per_hour=int(env("QIANMO_VOLUNTEER_REGISTER_PER_HOUR", cls.volunteer_register_per_hour)),
+            volunteer_register_address_per_hour=int(env("QIANMO_VOLUNTEER_REGISTER_ADDRESS_PER_HOUR",
+                                                        cls.volunteer_register_address_per_hour)),
             volunteer_register_per_day=int(env("QIANMO_VOLUNTEER_REGISTER_PER_DAY", cls.volunteer_register_per_day)),
             review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
             report_burst=int(env("QIANMO_REPORT_BURST", cls.report_burst)),
             report_per_minute=float(env("QIANMO_REPORT_PER_MINUTE", cls.report_per_minute)),
+            report_address_burst=int(env("QIANMO_REPORT_ADDRESS_BURST", cls.report_address_burst)),
+            report_address_per_minute=float(env("QIANMO_REPORT_ADDRESS_PER_MINUTE", cls.report_address_per_minute)),
             track_per_minute=int(env("QIANMO_TRACK_PER_MINUTE", cls.track_per_minute)),
+            track_address_per_minute=int(env("QIANMO_TRACK_ADDRESS_PER_MINUTE", cls.track_address_per_minute)),
             open311_per_minute=int(env("QIANMO_OPEN311_PER_MINUTE", cls.open311_per_minute)),
             db_pool_size=int(env("QIANMO_DB_POOL_SIZE", cls.db_pool_size)),
         )
