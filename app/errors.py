@@ -7,8 +7,9 @@ from urllib.parse import quote
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
+from app.db import unavailable
 from app.i18n import N_, gettext
 
 log = logging.getLogger("qianmo.error")
@@ -56,6 +57,11 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def server_error(request: Request, exc: Exception) -> Response:
+    if unavailable(exc):  # the database is down or too slow: "try again in a moment", not a bug
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        response = _render(request, HTTP_503_SERVICE_UNAVAILABLE)
+        response.headers["Retry-After"] = "5"
+        return response
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _render(request, HTTP_500_INTERNAL_SERVER_ERROR)
 

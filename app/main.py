@@ -116,10 +116,20 @@ async def open_pool(app: Litestar | None = None) -> None:
     persistent reader connections and single writer (app/db.PooledSQLiteEngine)."""
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        size = app.state.settings.db_pool_size if app else Settings.db_pool_size
-        await engine.start_connection_pool(min_size=2, max_size=size, reset=keep_session_state)
+        await engine.start_connection_pool(**pool_options(app.state.settings if app else Settings()))
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.start_connection_pool()
+
+
+def pool_options(settings: Settings) -> dict:
+    """asyncpg's pool: its size, and how long a request waits for the server. The server cancels
+    a statement running past db_statement_timeout; the client stops waiting then too, for a
+    server that went silent, and the pool replaces the connection (asyncpg's default would wait
+    for ever). A new connection waits db_connect_timeout."""
+    timeout = settings.db_statement_timeout
+    return {"min_size": 2, "max_size": settings.db_pool_size, "reset": keep_session_state,
+            "timeout": settings.db_connect_timeout, "command_timeout": timeout,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))}}
 
 
 async def keep_session_state(_connection) -> None:

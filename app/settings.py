@@ -8,10 +8,16 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_SQLITE = "sqlite:///var/qianmo.sqlite3"
+DEFAULT_CONNECT_TIMEOUT = 5.0
 
 
 def database_url() -> str:
     return os.environ.get("QIANMO_DATABASE_URL") or DEFAULT_SQLITE
+
+
+def db_connect_timeout() -> float:
+    """Read here, not only in from_env: piccolo_conf builds the engine from the environment."""
+    return float(os.environ.get("QIANMO_DB_CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT)
 
 
 def _flag(name: str) -> bool:
@@ -66,6 +72,12 @@ class Settings:
     # Its size: requests beyond it wait for a connection (a long tail under load). Workers ×
     # size must stay below PostgreSQL's max_connections (100 by default).
     db_pool_size: int = 20
+    # PostgreSQL: seconds to wait for a new connection (every connection, the CLI's too) and for
+    # one statement (the app's pool: the server cancels it, and the client stops waiting for a
+    # server that went silent). Past either the page answers 503, and the next request tries
+    # again: the pool replaces broken connections, so the app recovers by itself.
+    db_connect_timeout: float = field(default_factory=db_connect_timeout)
+    db_statement_timeout: float = 15
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -105,6 +117,8 @@ class Settings:
             track_address_per_minute=int(env("QIANMO_TRACK_ADDRESS_PER_MINUTE", cls.track_address_per_minute)),
             open311_per_minute=int(env("QIANMO_OPEN311_PER_MINUTE", cls.open311_per_minute)),
             db_pool_size=int(env("QIANMO_DB_POOL_SIZE", cls.db_pool_size)),
+            db_connect_timeout=db_connect_timeout(),
+            db_statement_timeout=float(env("QIANMO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
         )
 
     @property
