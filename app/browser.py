@@ -5,7 +5,8 @@ limit per address alone lets neighbours throttle each other. Each browser carrie
 a cookie signed with the app's secret key (HttpOnly, SameSite=Lax, Secure on https): the strict
 limits count per browser, and generous ones per address stay as the backstop against a script
 that drops its cookie. A browser without a valid cookie gets a new one with the page it asked
-for, and that request already counts as the new browser's."""
+for; that request has no browser to count against yet (current_browser is ""), so a script that
+drops its cookie meets the address's limit only and leaves no row per request behind."""
 from __future__ import annotations
 
 import base64
@@ -25,7 +26,8 @@ BROWSER_COOKIE = "qianmo_browser"
 # Machines (API keys), files and the health check need no browser key.
 _NO_BROWSER = re.compile(r"^/(static/|sw\.js$|healthz$|api/|open311/|schema)")
 BROWSER_DAYS = 365
-# Read by the limit helpers (routes) and services/volunteers.register, like current_request.
+# The browser id the request came with ("" if none, or not signed by us): read by the limit
+# helpers (routes) and services/volunteers.register, like current_request.
 current_browser: ContextVar[str] = ContextVar("qianmo_browser", default="")
 
 
@@ -59,8 +61,8 @@ class BrowserKey(ASGIMiddleware):
             current_browser.set(browser)
             await next_app(scope, receive, send)
             return
+        current_browser.set("")
         browser = secrets.token_urlsafe(12)
-        current_browser.set(browser)
         cookie = Cookie(key=BROWSER_COOKIE, value=f"{browser}.{sign(settings.secret_key, 'browser', browser)}",
                         max_age=BROWSER_DAYS * 86400, httponly=True, samesite="lax",
                         secure=settings.secure_cookies).to_encoded_header()

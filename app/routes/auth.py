@@ -45,8 +45,8 @@ def _json_error(message: str, status: int = 400) -> Response:
 
 async def _limited(request: Request, name: str, limit: tuple[int, timedelta]) -> bool:
     """`limit` per browser, ADDRESS_LIMIT per client address (against a script dropping its cookie)."""
-    client = request.client.host if request.client else "unknown"
-    return not (await ratelimit.allow(f"{name}:browser:{current_browser.get()}", *limit)
+    client, browser = request.client.host if request.client else "unknown", current_browser.get()
+    return not ((not browser or await ratelimit.allow(f"{name}:browser:{browser}", *limit))
                 and await ratelimit.allow(f"{name}:ip:{client}", *ADDRESS_LIMIT))
 
 

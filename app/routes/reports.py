@@ -67,9 +67,9 @@ async def _report_allowed(request: Request) -> bool:
     """A burst per browser; per client address (shared by many phones) a generous one, against
     a script that drops its cookie. A browser over its burst costs its address nothing."""
     settings = request.app.state.settings
-    ip = current_request.get().ip or "unknown"
-    return (await ratelimit.allow_burst(f"report:browser:{current_browser.get()}", settings.report_burst,
-                                        settings.report_per_minute)
+    ip, browser = current_request.get().ip or "unknown", current_browser.get()
+    return ((not browser or await ratelimit.allow_burst(f"report:browser:{browser}", settings.report_burst,
+                                                        settings.report_per_minute))
             and await ratelimit.allow_burst(f"report:ip:{ip}", settings.report_address_burst,
                                             settings.report_address_per_minute))
 
@@ -175,13 +175,13 @@ async def _track_limited(request: Request, code: str = "") -> bool:
     shown right after a report does not count: its link is signed for the browser that filed
     the report, which knows the code already."""
     settings = request.app.state.settings
+    ip, browser = current_request.get().ip or "unknown", current_browser.get()
     tracking = rules.normalise_code(code)
     receipt = request.query_params.get("receipt", "")
-    if tracking and receipt and signed(settings.secret_key, receipt, "receipt", tracking, current_browser.get()):
+    if tracking and receipt and signed(settings.secret_key, receipt, "receipt", tracking, browser):
         return False
-    ip = current_request.get().ip or "unknown"
-    return not (await ratelimit.allow(f"track:browser:{current_browser.get()}", settings.track_per_minute,
-                                      LOOKUP_WINDOW)
+    return not ((not browser or await ratelimit.allow(f"track:browser:{browser}", settings.track_per_minute,
+                                                      LOOKUP_WINDOW))
                 and await ratelimit.allow(f"track:ip:{ip}", settings.track_address_per_minute, LOOKUP_WINDOW))
 
 

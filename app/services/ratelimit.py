@@ -8,6 +8,7 @@ hit racing another never meets the unique index. In DO UPDATE, `rate_limit_hit.x
 as it was before this hit (every SET expression reads the old row)."""
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import timedelta
 
@@ -38,12 +39,18 @@ _BUCKET = Statement(
 )
 
 
+# A bucket whose resets_at has passed is as good as none (a new window, a full bucket), so it
+# can go: every SWEEP_EVERY hits a process deletes them, or one row per browser would stay.
+_SWEEP = Statement("DELETE FROM rate_limit_hit WHERE resets_at < {}")
+SWEEP_EVERY = 1000
+_hits = itertools.count(1)
+
+
 async def allow(bucket: str, limit: int, window: timedelta) -> bool:
     """Count one hit in `bucket`; False when the window already holds `limit` hits. A window
     starts with its first hit and lasts `window`."""
     now = time.time()
-    rows = await _WINDOW.fetch(RateLimitHit._meta.db, bucket, now + window.total_seconds(), now, limit, now)
-    return rows[0]["count"] <= limit
+    return await _count(_WINDOW, bucket, now + window.total_seconds(), now, limit, now) <= limit
 
 
 async def allow_burst(bucket: str, burst: int, per_minute: float) -> bool:
@@ -51,6 +58,12 @@ async def allow_burst(bucket: str, burst: int, per_minute: float) -> bool:
     now = time.time()
     interval = 60 / max(per_minute, 0.001)
     tolerance = interval * (max(burst, 1) - 1)
-    rows = await _BUCKET.fetch(RateLimitHit._meta.db, bucket, now + interval, now + tolerance, now + tolerance,
-                               now, interval)
-    return rows[0]["count"] == 1
+    return await _count(_BUCKET, bucket, now + interval, now + tolerance, now + tolerance, now, interval) == 1
+
+
+async def _count(statement: Statement, *args) -> int:
+    engine = RateLimitHit._meta.db
+    rows = await statement.fetch(engine, *args)
+    if next(_hits) % SWEEP_EVERY == 0:
+        await _SWEEP.fetch(engine, time.time())
+    return rows[0]["count"]

@@ -131,9 +131,9 @@ async def register(raw: dict, settings: Settings) -> Outcome:
     checked = rules.check_application(raw, grids, offices)
     if checked.errors:
         return Outcome(errors=checked.errors)
-    hour = timedelta(hours=1)
-    if not await ratelimit.allow(f"volunteer_register:browser:{current_browser.get()}",
-                                 settings.volunteer_register_per_hour, hour):
+    hour, browser = timedelta(hours=1), current_browser.get()
+    if browser and not await ratelimit.allow(f"volunteer_register:browser:{browser}",
+                                             settings.volunteer_register_per_hour, hour):
         return refused(N_("Too many registrations from this browser. Please try again in an hour."))
     ip = current_request.get().ip or "unknown"
     # Held by its address's limit, an application does not count against everyone's day.

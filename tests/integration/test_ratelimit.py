@@ -6,14 +6,17 @@ hour and a day; the token bucket refills once in 10,000 minutes)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import time
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 
-from app.services import report_lists
-from app.tables import Grid, Place, Report, VolunteerApplication
+from app.services import ratelimit, report_lists
+from app.tables import Grid, Place, RateLimitHit, Report, VolunteerApplication
 from tests.conftest import run
 from tests.live import free_port, serving
 
@@ -86,3 +89,20 @@ def test_one_browser_registering_at_two_workers_gets_exactly_the_hours_limit(two
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] * REGISTER_PER_BROWSER + [429] * (PARALLEL - REGISTER_PER_BROWSER)
     assert run(VolunteerApplication.count()) == REGISTER_PER_BROWSER
+
+
+def test_buckets_whose_time_has_passed_are_swept(db, monkeypatch):
+    """An ended window or a refilled bucket is as good as none: they go, live ones stay."""
+    monkeypatch.setattr(ratelimit, "SWEEP_EVERY", 3)
+    monkeypatch.setattr(ratelimit, "_hits", itertools.count(1))
+    run(RateLimitHit.insert(RateLimitHit(bucket="track:browser:gone", resets_at=time.time() - 1, count=30),
+                            RateLimitHit(bucket="report:browser:gone", resets_at=time.time() - 1, count=1)))
+    assert run(ratelimit.allow("track:browser:here", 30, timedelta(days=1)))
+    assert run(ratelimit.allow_burst("report:browser:here", 5, 1))
+    assert sorted(r["bucket"] for r in run(RateLimitHit.select(RateLimitHit.bucket))) == [
+        "report:browser:gone", "report:browser:here", "track:browser:gone", "track:browser:here"]
+    assert run(ratelimit.allow("track:browser:here", 30, timedelta(days=1)))  # the third hit sweeps
+    assert sorted(r["bucket"] for r in run(RateLimitHit.select(RateLimitHit.bucket))) == [
+        "report:browser:here", "track:browser:here"]
+    assert run(RateLimitHit.select(RateLimitHit.count).where(RateLimitHit.bucket == "track:browser:here").first()) == {
+        "count": 2}
