@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import quote
 
+import litestar
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
@@ -11,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVI
 
 from app.db import unavailable
 from app.i18n import N_, gettext
+from app.middleware import route_of
 
 log = logging.getLogger("qianmo.error")
 
@@ -56,14 +59,40 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return response
 
 
+# For programs (JSON under /api and /open311, in English like the API's other details); people
+# get the 400 page in their language.
+UNREADABLE = "The request body could not be read: text that is not UTF-8, or JSON nested too deeply"
+LITESTAR = str(Path(litestar.__file__).parent)
+
+
+def unreadable_body(request: Request, exc: Exception) -> Response:
+    """Litestar could not read the body as what it says it is: bytes outside the declared charset
+    (or a charset that does not exist), JSON nested deeper than the decoder's recursion limit.
+    The sender's mistake, so a 400 on every route and in every layer (the CSRF check reads a form
+    before any route does). The same errors raised anywhere else are ours: a 500."""
+    if not _raised_in(exc, LITESTAR) or (isinstance(exc, LookupError) and type(exc) is not LookupError):
+        return server_error(request, exc)  # our bug, or a KeyError/IndexError (LookupError's kin)
+    log.info("unreadable request body on %s %s: %s", request.method, route_of(request.scope), type(exc).__name__)
+    return _render(request, 400, UNREADABLE)
+
+
+def _raised_in(exc: Exception, folder: str) -> bool:
+    """Whether the innermost Python frame of the traceback is in `folder`."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith(folder)
+
+
 def server_error(request: Request, exc: Exception) -> Response:
     if unavailable(exc):  # the database is down or too slow: "try again in a moment", not a bug
-        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        log.warning("database unavailable on %s %s: %r", request.method, route_of(request.scope), exc)
         response = _render(request, HTTP_503_SERVICE_UNAVAILABLE)
         response.headers["Retry-After"] = "5"
         return response
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, route_of(request.scope))
     return _render(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}
+EXCEPTION_HANDLERS = {HTTPException: http_error, UnicodeError: unreadable_body, RecursionError: unreadable_body,
+                      LookupError: unreadable_body, Exception: server_error}

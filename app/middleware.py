@@ -34,6 +34,8 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"geolocation=(self), camera=(self), microphone=()"),
 ]
+# Only when the public address is https: over plain http it would lock a host out of http.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -68,9 +70,20 @@ def _locale_from(headers: dict[str, str]) -> str:
     return negotiate(_cookie(headers.get("cookie", ""), LOCALE_COOKIE), headers.get("accept-language"))
 
 
+NO_ROUTE = "(no route)"
+
+
+def route_of(scope: Scope) -> str:
+    """The matched route's pattern (`/invite/{token}`), never the path itself: paths carry
+    invitation tokens, tracking codes and import tokens, query strings names and phones.
+    Litestar puts the pattern in the scope once it has routed; an unknown path has none."""
+    return scope.get("path_template") or NO_ROUTE
+
+
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,7 +104,7 @@ class RequestContext:
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
-                    *SECURITY_HEADERS,
+                    *self.headers,
                     (b"x-request-id", request_id.encode()),
                 ]
             await send(message)
@@ -99,10 +112,9 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            # The path only: query strings may carry names or phone numbers.
             log.info(json.dumps({
                 "method": scope.get("method"),
-                "path": scope.get("path"),
+                "path": route_of(scope),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "request_id": request_id,

@@ -18,8 +18,13 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 1600  # long side after downscaling: enough to read a leaflet, small to send
 QUALITY = 82
 FORMATS = {"JPEG", "PNG", "WEBP", "HEIF"}
-# A 10 MB file can still unpack to a huge bitmap; refuse beyond this many pixels.
-MAX_PIXELS = 60_000_000
+# A 58 KB PNG can claim 60 million pixels (240 MB decoded, a second of a core). Refused from the
+# header, before decoding, beyond what a phone's camera takes by default (12-24 MP; a 48 or 50 MP
+# mode is refused with a message saying what to do).
+MAX_PIXELS = 40_000_000
+TOO_MANY_PIXELS = N_("The photo has more than 40 million pixels: choose a smaller photo size in the camera")
+# Pillow's own guard, for any other way into a decoder: it refuses twice this at open.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class PhotoError(ValueError):
@@ -43,11 +48,13 @@ def process(raw: bytes) -> Processed:
         with Image.open(io.BytesIO(raw)) as image:
             if image.format not in FORMATS:
                 raise PhotoError(N_("Send a JPEG, PNG, HEIC or WebP photo"))
-            if image.width * image.height > MAX_PIXELS:
-                raise PhotoError(N_("The photo has too many pixels"))
+            if image.width * image.height > MAX_PIXELS:  # the header's claim; nothing decoded yet
+                raise PhotoError(TOO_MANY_PIXELS)
             image.load()
             upright = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise PhotoError(TOO_MANY_PIXELS) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise PhotoError(N_("This file is not a photo we can read")) from exc
     upright = upright.convert("RGB")
     upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)

@@ -7,6 +7,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
+from app.routes.downloads import csv_download
 from app.routes.guards import admin_only, principal
 from app.services import audit
 
@@ -42,6 +43,4 @@ class AuditController(Controller):
                      action: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
         criteria, _errors = _criteria(person, object_type, action, since, until)
         text = await audit.export_csv(criteria, audit.actor_of(principal(request)))
-        # A BOM so that Excel opens the UTF-8 file with the Chinese intact.
-        return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="qianmo-audit.csv"'})
+        return csv_download(text, "qianmo-audit.csv")

@@ -18,8 +18,9 @@ from app.domain import fieldwork as rules
 from app.domain import orders as order_rules
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
+from app.routes.downloads import csv_download
 from app.routes.guards import principal, requires
-from app.routes.uploads import fields_and_photo, photo_response
+from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import fieldwork, fieldwork_lists, orders, volunteers
 
 WRITERS = fieldwork.WRITERS
@@ -93,9 +94,8 @@ class FieldworkController(Controller):
     @post("/{segment:str}/new", name="field_create", guards=[requires(*WRITERS)], status_code=200)
     async def create(self, request: Request, segment: FromPath[str]) -> Response | Template | Redirect:
         kind = kind_of(segment)
-        raw, photo = await fields_and_photo(request, lists=("tags",))
-        if kind not in PHOTO_KINDS:
-            photo = None
+        raw = await form_fields(request, lists=("tags",))
+        photo = await form_photo(request) if kind in PHOTO_KINDS else None
         settings = request.app.state.settings
         outcome = await fieldwork.create(kind, raw, photo, principal(request), settings.time_zone,  # type: ignore[arg-type]
                                          settings.upload_dir)
@@ -139,8 +139,7 @@ class FieldworkController(Controller):
         criteria, _chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
         text = await fieldwork.export_csv(principal(request), criteria,  # type: ignore[arg-type]
                                           request.app.state.settings.time_zone, full)
-        return Response(text, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": 'attachment; filename="field-logs.csv"', "Cache-Control": "no-store"})
+        return csv_download(text, "field-logs.csv")
 
     @get("/logs/{log_id:int}", name="field_log", guards=[requires(*READERS)])
     async def detail(self, request: Request, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
@@ -160,7 +159,7 @@ class FieldworkController(Controller):
         stored = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
         if stored is None:
             raise NotFoundException()
-        raw, _photo = await fields_and_photo(request, lists=("tags",))
+        raw = await form_fields(request, lists=("tags",))  # an edit never changes the photo
         outcome = await fieldwork.update(principal(request), log_id, raw,  # type: ignore[arg-type]
                                          request.app.state.settings.time_zone)
         if outcome.errors:

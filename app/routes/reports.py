@@ -19,7 +19,7 @@ from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
 from app.middleware import current_request
 from app.routes.guards import admin_only, principal, requires
-from app.routes.uploads import fields_and_photo, photo_response
+from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import ratelimit, report_lists, report_posters, reports
 from app.services.audit import actor_of
 
@@ -44,8 +44,7 @@ async def _form(request: Request, action: str, where: reports.Where | None, valu
 
 
 async def _submit(request: Request, action: str, where: reports.Where | None, poster: bool) -> Template | Redirect:
-    raw, photo = await fields_and_photo(request)
-    raw.setdefault("client_uuid", str(uuid.uuid4()))
+    raw = {"client_uuid": str(uuid.uuid4()), **await form_fields(request)}
     settings = request.app.state.settings
     if not await _report_allowed(request):
         return await _form(request, action, where, raw, {"form": TOO_MANY}, status_code=429, poster=poster)
@@ -53,6 +52,7 @@ async def _submit(request: Request, action: str, where: reports.Where | None, po
         errors = rules.check_submission(raw, await report_lists.category_codes()).errors
         return await _form(request, action, where, raw, {"place": N_("Choose where the problem is"), **errors},
                            status_code=422, poster=poster)
+    photo = await form_photo(request)  # only for a post that may go ahead: decoding is the costly part
     outcome = await reports.submit(where, raw, photo, settings.upload_dir, get_locale(),
                                    source="qr" if poster else "web")
     if outcome.errors:

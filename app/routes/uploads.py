@@ -8,23 +8,34 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-from app.domain.photos import PhotoError, Processed, process
+from app.domain.photos import PhotoError, Processed
+from app.services import photos
 
 
-async def fields_and_photo(request: Request, lists: tuple[str, ...] = ()) -> tuple[dict, Processed | PhotoError | None]:
-    """The text fields (those named in `lists` as lists of values), and the `photo` field
-    checked and re-encoded, or the reason it was refused, or None when none was sent."""
+async def form_fields(request: Request, lists: tuple[str, ...] = ()) -> dict:
+    """The text fields of a form post (those named in `lists` as lists of values)."""
     form = await request.form()
     raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
     for name in lists:
         raw[name] = [v for v in form.getall(name) if isinstance(v, str)] if name in form else []
-    upload = form.get("photo")
+    return raw
+
+
+async def form_photo(request: Request) -> Processed | PhotoError | None:
+    """The `photo` field checked and re-encoded (in a worker thread), or the reason it was
+    refused, or None when none was sent. Call it only once the request may go ahead: it is the
+    costly part of a post."""
+    upload = (await request.form()).get("photo")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return raw, None
+        return None
     try:
-        return raw, process(await upload.read())
+        return await photos.process(await upload.read())
     except PhotoError as exc:
-        return raw, exc
+        return exc
+
+
+async def fields_and_photo(request: Request, lists: tuple[str, ...] = ()) -> tuple[dict, Processed | PhotoError | None]:
+    return await form_fields(request, lists), await form_photo(request)
 
 
 def photo_response(path: Path | None, headers: dict[str, str] | None = None) -> File:

@@ -18,6 +18,7 @@ from litestar.response import File, Redirect, Template
 from app.domain import volunteers as rules
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, format_datetime, gettext
+from app.routes.downloads import csv_download
 from app.routes.guards import principal, requires
 from app.routes.uploads import fields_and_photo, photo_response
 from app.services import volunteers
@@ -316,8 +317,7 @@ class VolunteersController(Controller):
     @get("/hours/export.csv", name="volunteer_hours_export", guards=[requires(*STAFF)])
     async def export(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
         text = await volunteers.export_csv(_me(request), _day(since), _day(until), _settings(request).time_zone)  # type: ignore[arg-type]
-        return Response(text, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": 'attachment; filename="volunteer-hours.csv"', "Cache-Control": "no-store"})
+        return csv_download(text, "volunteer-hours.csv")
 
     @get("/people", name="volunteer_people", guards=[requires(*STAFF)])
     async def people(self, request: Request, done: FromQuery[str] = "") -> Template:

@@ -1,13 +1,12 @@
 """Audit rows, written inside the caller's transaction so a write and its trace land together."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from app.db import insert_row
+from app.domain import csv_export
 from app.middleware import current_request
 from app.tables import AuditEvent, Person
 
@@ -89,19 +88,19 @@ async def _names(person_ids: set[int]) -> dict[int, str]:
     return {r["id"]: r["name"] for r in rows}
 
 
+EXPORT_COLUMNS = ["id", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "changes", "ip",
+                  "request_id"]
+
+
 async def export_csv(criteria: AuditFilter, actor: Actor) -> str:
-    """The filtered log as CSV; the export itself is recorded."""
+    """The filtered log as CSV (UTF-8 with BOM for Excel); the export itself is recorded."""
     rows = await criteria.apply(AuditEvent.select().order_by(AuditEvent.id))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "changes", "ip",
-                     "request_id"])
-    for r in rows:
-        writer.writerow([r["id"], r["at"].isoformat(), r["actor_id"] or "", r["actor_role"], r["action"],
-                         r["object_type"], r["object_id"], json.dumps(_changes(r), ensure_ascii=False, default=str),
-                         r["ip"], r["request_id"]])
+    text = csv_export.render(EXPORT_COLUMNS, ([
+        r["id"], r["at"].isoformat(), r["actor_id"] or "", r["actor_role"], r["action"], r["object_type"],
+        r["object_id"], json.dumps(_changes(r), ensure_ascii=False, default=str), r["ip"], r["request_id"],
+    ] for r in rows))
     await record(actor, "export", "audit_event", "", {"rows": [None, len(rows)]})
-    return out.getvalue()
+    return text
 
 
 async def choices() -> dict[str, list[str]]:

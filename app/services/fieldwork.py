@@ -2,13 +2,12 @@
 edit in the allowed window, void with a reason, My day, lists and the CSV export."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.db import Statement, insert_row, write_transaction
+from app.domain import csv_export
 from app.domain import fieldwork as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
@@ -394,23 +393,22 @@ async def export_csv(principal: Principal, criteria: LogFilter, tz: str, unmaske
     for p in await MediationParty.select().where(MediationParty.log.is_in(ids)).order_by(MediationParty.position):
         phone = p["phone"] if unmasked else phones.mask(p["phone"]) if p["phone"] else ""
         parties.setdefault(p["log"], []).append(" ".join(x for x in (p["name"], phone) if x))
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
     zone = ZoneInfo(tz)
-    for r in rows:
+
+    def line(r: dict) -> list[object]:
         phone = r["subject_phone"] if unmasked else phones.mask(r["subject_phone"]) if r["subject_phone"] else ""
-        writer.writerow([r["id"], r["kind"], r["occurred_at"].astimezone(zone).isoformat(timespec="minutes"),
-                         r["author_name"], r["station_name"], r["grid_name"], r["place_name"] or "",
-                         r["lat"] or "", r["lon"] or "", r["subject_kind"], r["subject_name"], phone,
-                         " ".join(rules.tags_list(r["tags"])), r["topic"], _blank(r["leaflets"]),
-                         _blank(r["reached"]), r["dispute_type"], r["outcome"], "; ".join(parties.get(r["id"], [])),
-                         r["note"], r["follow_up_on"] or "", r["voided_at"] or "", r["void_reason"]])
+        return [r["id"], r["kind"], r["occurred_at"].astimezone(zone).isoformat(timespec="minutes"),
+                r["author_name"], r["station_name"], r["grid_name"], r["place_name"] or "",
+                r["lat"] or "", r["lon"] or "", r["subject_kind"], r["subject_name"], phone,
+                " ".join(rules.tags_list(r["tags"])), r["topic"], _blank(r["leaflets"]),
+                _blank(r["reached"]), r["dispute_type"], r["outcome"], "; ".join(parties.get(r["id"], [])),
+                r["note"], r["follow_up_on"] or "", r["voided_at"] or "", r["void_reason"]]
+
+    text = csv_export.render(EXPORT_COLUMNS, map(line, rows))
     async with write_transaction(FieldLog._meta.db):
         await audit.record(audit.actor_of(principal), "export", "field_log", "",
                            {"rows": [None, len(rows)], "unmasked": [None, unmasked]})
-    return out.getvalue()
+    return text
 
 
 def _blank(value: object) -> object:

@@ -1,11 +1,24 @@
-"""Photo files: stored once under the upload folder by content hash, read back for the pages
-that may show them."""
+"""Photos: checked and re-encoded off the event loop; stored once under the upload folder by
+content hash, read back for the pages that may show them."""
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
 
+import anyio
+
+from app.domain import photos as rules
 from app.domain.photos import Processed
+
+# Checking and re-encoding a photo holds a core for up to a second and ~4 bytes a pixel: it runs
+# in a worker thread, never on the event loop that serves every other request, and at most this
+# many at once per process (the rest wait their turn), which bounds the memory it takes.
+DECODES = anyio.CapacityLimiter(2)
+
+
+async def process(raw: bytes) -> Processed:
+    """`domain.photos.process` in a worker thread; raises its PhotoError."""
+    return await anyio.to_thread.run_sync(rules.process, raw, limiter=DECODES)
 
 
 def path_for(upload_dir: Path, sha256: str) -> Path:

@@ -13,8 +13,6 @@ Shifts not checked out are closed lazily, whenever shifts are read (`close_overd
 no background scheduler to forget."""
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from app.browser import current_browser
 from app.db import write_transaction
+from app.domain import csv_export
 from app.domain import fieldwork as field_rules
 from app.domain import phone as phones
 from app.domain import volunteers as rules
@@ -1042,20 +1041,16 @@ async def export_csv(principal: Principal, since: date | None, until: date | Non
     def when(value: datetime | None) -> str:
         return value.astimezone(zone_).isoformat(timespec="minutes") if value else ""
 
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
-        writer.writerow([rules.month_of(r["starts_at"], tz), r["grid_name"], when(r["starts_at"]), when(r["ends_at"]),
-                         r["name"], phones.mask(r["phone"]) if r["phone"] else "", when(r["check_in_at"]),
-                         when(r["check_out_at"]), r["attendance"], "yes" if r["auto_closed"] else "", r["minutes"],
-                         rules.decimal_hours(r["minutes"])])
+    text = csv_export.render(EXPORT_COLUMNS, ([
+        rules.month_of(r["starts_at"], tz), r["grid_name"], when(r["starts_at"]), when(r["ends_at"]), r["name"],
+        phones.mask(r["phone"]) if r["phone"] else "", when(r["check_in_at"]), when(r["check_out_at"]),
+        r["attendance"], "yes" if r["auto_closed"] else "", r["minutes"], rules.decimal_hours(r["minutes"]),
+    ] for r in rows))
     async with write_transaction(ShiftSignup._meta.db):
         await audit.record(audit.actor_of(principal), "export", "volunteer_hours", "",
                            {"rows": [None, len(rows)], "since": [None, str(since or "")],
                             "until": [None, str(until or "")]})
-    return out.getvalue()
+    return text
 
 
 async def volunteers_list(principal: Principal) -> list[dict]:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from app.domain import fieldwork as rules
 from app.domain.photos import MAX_BYTES, PhotoError, process
+from tests.images import png
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 11, 29)
@@ -150,6 +151,9 @@ def test_exif_is_removed_after_turning_the_photo_upright():
     (b"GIF89a" + b"\0" * 100, "This file is not a photo we can read"),
     (b"MZ" + b"\0" * 100, "This file is not a photo we can read"),
     (b"\xff\xd8" + b"\0" * (MAX_BYTES - 1), "The photo is larger than 10 MB"),
+    # Refused from the header, before any pixel is decoded: ours just above 40 MP, Pillow's far above.
+    pytest.param(png(8000, 5001, complete=False), "The photo has more than 40 million pixels", id="40MP+1"),
+    pytest.param(png(100_000, 100_000, complete=False), "The photo has more than 40 million pixels", id="10GP"),
 ])
 def test_bad_photos_are_refused_with_a_reason(data, message):
     with pytest.raises(PhotoError, match=message):

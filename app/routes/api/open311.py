@@ -24,7 +24,7 @@ from app.settings import Settings
 
 ROLE = "open311"
 JSON_TYPE = "application/json; charset=utf-8"
-XML_TYPE = "text/xml; charset=utf-8"
+XML_TYPE = "text/xml"  # Litestar adds "; charset=utf-8" to every text/* type
 FORMATS = ("json", "xml")
 SERVICE_FIELDS = ("service_code", "service_name", "description", "metadata", "type", "keywords", "group")
 REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
