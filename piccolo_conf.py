@@ -2,8 +2,8 @@
 from piccolo.conf.apps import AppRegistry
 
 from app.db import engine_from_url
-from app.settings import database_url
+from app.settings import database_url, db_connect_timeout
 
-DB = engine_from_url(database_url())
+DB = engine_from_url(database_url(), connect_timeout=db_connect_timeout())
 
 APP_REGISTRY = AppRegistry(apps=["app.piccolo_app"])

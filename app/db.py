@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import errno
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import asyncpg
 from piccolo.columns.defaults.base import Default
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -33,7 +36,11 @@ CHECKPOINT_EVERY = 200
 WAL_RESTART_PAGES = 10_000
 
 
-def engine_from_url(url: str) -> Engine:
+def engine_from_url(url: str, connect_timeout: float = 5) -> Engine:
+    """The engine for QIANMO_DATABASE_URL. PostgreSQL: a connection not made within
+    `connect_timeout` seconds fails (asyncpg waits 60 s by default); the statement timeout
+    is the app pool's (main.pool_options). SQLite is a local file: its only wait is for
+    another process's write lock (SQLITE_BUSY_TIMEOUT)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +55,7 @@ def engine_from_url(url: str) -> Engine:
                 "user": parts.username or "postgres",
                 "password": parts.password or "",
                 "database": parts.path.lstrip("/") or "postgres",
+                "timeout": connect_timeout,
             }
         )
     raise SystemExit(f"QIANMO_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url.split(':')[0]}:…)")
@@ -57,6 +65,25 @@ def _enable_wal(path: Path) -> None:
     # WAL is a property of the file: set once, readers never block the writer.
     with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
+
+
+# Errors that mean the database did not answer, not that the request or the code was wrong.
+_NETWORK_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database is down, unreachable, too slow or busy: a request may
+    well succeed in a moment (503), unlike a bug (500). Connection refused, reset or timed out;
+    no route to the host; a name that does not resolve; PostgreSQL's connection errors, a
+    statement cancelled by statement_timeout, a server shutting down or full; SQLite's lock
+    still held by another process after the busy timeout."""
+    if isinstance(exc, (TimeoutError, ConnectionError, socket.gaierror, asyncpg.PostgresConnectionError,
+                        asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError)):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    # asyncio reports a host whose every address failed as one plain OSError.
+    return isinstance(exc, OSError) and (exc.errno in _NETWORK_ERRNOS or str(exc).startswith("Multiple exceptions"))
 
 
 def write_transaction(engine: Engine):

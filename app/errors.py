@@ -9,8 +9,9 @@ import litestar
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
+from app.db import unavailable
 from app.i18n import N_, gettext
 from app.middleware import route_of
 
@@ -84,6 +85,11 @@ def _raised_in(exc: Exception, folder: str) -> bool:
 
 
 def server_error(request: Request, exc: Exception) -> Response:
+    if unavailable(exc):  # the database is down or too slow: "try again in a moment", not a bug
+        log.warning("database unavailable on %s %s: %r", request.method, route_of(request.scope), exc)
+        response = _render(request, HTTP_503_SERVICE_UNAVAILABLE)
+        response.headers["Retry-After"] = "5"
+        return response
     log.exception("unhandled error on %s %s", request.method, route_of(request.scope))
     return _render(request, HTTP_500_INTERNAL_SERVER_ERROR)
 

@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
+from app.browser import BrowserKey
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import RequestContext, SessionAuth
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=template_config(settings.time_zone),
         plugins=[HTMXPlugin()],
-        middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"])],
+        middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"]), BrowserKey()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=CSRF_COOKIE,
@@ -118,10 +119,20 @@ async def open_pool(app: Litestar | None = None) -> None:
     persistent reader connections and single writer (app/db.PooledSQLiteEngine)."""
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        size = app.state.settings.db_pool_size if app else Settings.db_pool_size
-        await engine.start_connection_pool(min_size=2, max_size=size, reset=keep_session_state)
+        await engine.start_connection_pool(**pool_options(app.state.settings if app else Settings()))
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.start_connection_pool()
+
+
+def pool_options(settings: Settings) -> dict:
+    """asyncpg's pool: its size, and how long a request waits for the server. The server cancels
+    a statement running past db_statement_timeout; the client stops waiting then too, for a
+    server that went silent, and the pool replaces the connection (asyncpg's default would wait
+    for ever). A new connection waits db_connect_timeout."""
+    timeout = settings.db_statement_timeout
+    return {"min_size": 2, "max_size": settings.db_pool_size, "reset": keep_session_state,
+            "timeout": settings.db_connect_timeout, "command_timeout": timeout,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))}}
 
 
 async def keep_session_state(_connection) -> None:

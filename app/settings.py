@@ -8,10 +8,16 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_SQLITE = "sqlite:///var/qianmo.sqlite3"
+DEFAULT_CONNECT_TIMEOUT = 5.0
 
 
 def database_url() -> str:
     return os.environ.get("QIANMO_DATABASE_URL") or DEFAULT_SQLITE
+
+
+def db_connect_timeout() -> float:
+    """Read here, not only in from_env: piccolo_conf builds the engine from the environment."""
+    return float(os.environ.get("QIANMO_DB_CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT)
 
 
 def _flag(name: str) -> bool:
@@ -37,19 +43,29 @@ class Settings:
     invitation_hours: float = 48
     # Work orders: 问效 (review the effect) comes this many days after handling.
     review_days: float = 30
-    # Resident reports: the public form takes a burst of report_burst per client IP, then
-    # report_per_minute; tracking pages answer track_per_minute lookups per client IP; an
-    # Open311 client (API key) may file open311_per_minute reports.
+    # Public limits count per browser (app/browser.py) and, generously, per client address,
+    # which a carrier's CGNAT or an estate's Wi-Fi gives to thousands of phones at once
+    # (docs/decisions.md, issue 12). Resident reports: the public form takes a burst of
+    # report_burst per browser (and per Open311 device), then report_per_minute; per address a
+    # burst of report_address_burst, then report_address_per_minute. Tracking pages answer
+    # track_per_minute look-ups per browser and track_address_per_minute per address. An Open311
+    # client (API key: a whole city app) may file open311_per_minute reports.
     report_burst: int = 5
     report_per_minute: float = 1
+    report_address_burst: int = 50
+    report_address_per_minute: float = 10
     track_per_minute: int = 30
-    open311_per_minute: int = 60
+    track_address_per_minute: int = 300
+    open311_per_minute: int = 600
     # Volunteers: sign-up opens this many days before a shift; a place may be given back until
-    # this many hours before it; the public registration form accepts this many per client IP
-    # an hour, and this many from everyone in a day.
+    # this many hours before it; the public registration form accepts volunteer_register_per_hour
+    # per browser an hour (then refuses); beyond volunteer_register_address_per_hour from one
+    # address, or volunteer_register_per_day from everyone in a day, it still stores them, held
+    # apart for a careful look (a flood must not shut the form).
     signup_open_days: float = 14
     cancel_hours: float = 12
     volunteer_register_per_hour: int = 5
+    volunteer_register_address_per_hour: int = 50
     volunteer_register_per_day: int = 200
     # Work that falls due by itself (services/jobs.py) runs this often in each process; 0 turns
     # it off (tests run the jobs themselves, when they mean to).
@@ -59,6 +75,12 @@ class Settings:
     # Its size: requests beyond it wait for a connection (a long tail under load). Workers ×
     # size must stay below PostgreSQL's max_connections (100 by default).
     db_pool_size: int = 20
+    # PostgreSQL: seconds to wait for a new connection (every connection, the CLI's too) and for
+    # one statement (the app's pool: the server cancels it, and the client stops waiting for a
+    # server that went silent). Past either the page answers 503, and the next request tries
+    # again: the pool replaces broken connections, so the app recovers by itself.
+    db_connect_timeout: float = field(default_factory=db_connect_timeout)
+    db_statement_timeout: float = 15
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -86,14 +108,21 @@ class Settings:
             signup_open_days=float(env("QIANMO_SIGNUP_OPEN_DAYS", cls.signup_open_days)),
             cancel_hours=float(env("QIANMO_CANCEL_HOURS", cls.cancel_hours)),
             volunteer_register_per_hour=int(env("QIANMO_VOLUNTEER_REGISTER_PER_HOUR", cls.volunteer_register_per_hour)),
+            volunteer_register_address_per_hour=int(env("QIANMO_VOLUNTEER_REGISTER_ADDRESS_PER_HOUR",
+                                                        cls.volunteer_register_address_per_hour)),
             volunteer_register_per_day=int(env("QIANMO_VOLUNTEER_REGISTER_PER_DAY", cls.volunteer_register_per_day)),
             review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
             report_burst=int(env("QIANMO_REPORT_BURST", cls.report_burst)),
             report_per_minute=float(env("QIANMO_REPORT_PER_MINUTE", cls.report_per_minute)),
+            report_address_burst=int(env("QIANMO_REPORT_ADDRESS_BURST", cls.report_address_burst)),
+            report_address_per_minute=float(env("QIANMO_REPORT_ADDRESS_PER_MINUTE", cls.report_address_per_minute)),
             track_per_minute=int(env("QIANMO_TRACK_PER_MINUTE", cls.track_per_minute)),
+            track_address_per_minute=int(env("QIANMO_TRACK_ADDRESS_PER_MINUTE", cls.track_address_per_minute)),
             open311_per_minute=int(env("QIANMO_OPEN311_PER_MINUTE", cls.open311_per_minute)),
             db_pool_size=int(env("QIANMO_DB_POOL_SIZE", cls.db_pool_size)),
             jobs_every_seconds=float(env("QIANMO_JOBS_EVERY_SECONDS", cls.jobs_every_seconds)),
+            db_connect_timeout=db_connect_timeout(),
+            db_statement_timeout=float(env("QIANMO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
         )
 
     @property

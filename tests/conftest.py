@@ -10,6 +10,9 @@ import asyncio
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -114,14 +117,21 @@ class Browserless:
         return self.http.post(url, data=data, files=files, headers=headers, follow_redirects=follow_redirects, **kw)
 
 
-@pytest.fixture
-def client(db, settings):
+@contextmanager
+def client_with(settings, **changes) -> Iterator[Browserless]:
+    """A browser on an app whose settings differ from the suite's by `changes`."""
     from litestar.testing import TestClient
 
     from app.main import create_app
 
-    with TestClient(app=create_app(settings), base_url="http://testserver.local") as http:
+    with TestClient(app=create_app(replace(settings, **changes)), base_url="http://testserver.local") as http:
         yield Browserless(http)
+
+
+@pytest.fixture
+def client(db, settings):
+    with client_with(settings) as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
@@ -12,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from app.browser import current_browser, sign, signed
 from app.domain import reports as rules
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
@@ -25,6 +27,7 @@ FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 NO_STORE = {"Cache-Control": "no-store"}
 POSTER_ROLES = ("admin", "officer")
 TOO_MANY = N_("You have sent several reports in a short time. Please wait a minute and send again.")
+LOOKUP_WINDOW = timedelta(minutes=1)  # tracking look-ups are counted per minute
 
 
 # --- the public form --------------------------------------------------------------------------
@@ -43,8 +46,7 @@ async def _form(request: Request, action: str, where: reports.Where | None, valu
 async def _submit(request: Request, action: str, where: reports.Where | None, poster: bool) -> Template | Redirect:
     raw = {"client_uuid": str(uuid.uuid4()), **await form_fields(request)}
     settings = request.app.state.settings
-    ip = current_request.get().ip or "unknown"
-    if not await ratelimit.allow_burst(f"report:{ip}", settings.report_burst, settings.report_per_minute):
+    if not await _report_allowed(request):
         return await _form(request, action, where, raw, {"form": TOO_MANY}, status_code=429, poster=poster)
     if where is None:  # mark every field at once, not the place first and the rest next time
         errors = rules.check_submission(raw, await report_lists.category_codes()).errors
@@ -58,7 +60,23 @@ async def _submit(request: Request, action: str, where: reports.Where | None, po
     if outcome.similar:
         return await _form(request, action, where, raw, similar=outcome.similar, poster=poster)
     flag = "joined" if outcome.joined else "new"
-    return Redirect(f"/t/{outcome.tracking}?{flag}=1", status_code=303)
+    return Redirect(f"/t/{outcome.tracking}?{flag}=1&receipt={_receipt(request, outcome.tracking)}", status_code=303)
+
+
+async def _report_allowed(request: Request) -> bool:
+    """A burst per browser; per client address (shared by many phones) a generous one, against
+    a script that drops its cookie. A browser over its burst costs its address nothing."""
+    settings = request.app.state.settings
+    ip, browser = current_request.get().ip or "unknown", current_browser.get()
+    return ((not browser or await ratelimit.allow_burst(f"report:browser:{browser}", settings.report_burst,
+                                                        settings.report_per_minute))
+            and await ratelimit.allow_burst(f"report:ip:{ip}", settings.report_address_burst,
+                                            settings.report_address_per_minute))
+
+
+def _receipt(request: Request, tracking: str) -> str:
+    """What the receipt's link carries: the tracking code signed for the browser that filed it."""
+    return sign(request.app.state.settings.secret_key, "receipt", tracking, current_browser.get())
 
 
 async def _poster_where(code: str) -> tuple[dict | None, reports.Where | None]:
@@ -128,7 +146,7 @@ class ReportPublicController(Controller):
     @get("/t/{code:str}", name="report_track")
     async def track(self, request: Request, code: FromPath[str], new: FromQuery[bool] = False,
                     joined: FromQuery[bool] = False, rated: FromQuery[bool] = False) -> Template:
-        limited = await _track_limited(request)
+        limited = await _track_limited(request, code)
         view = None if limited else await reports.track(code)
         if view is None:
             return _unknown(code, limited)
@@ -152,11 +170,19 @@ class ReportPublicController(Controller):
         return photo_response(path, {"Referrer-Policy": "no-referrer"})
 
 
-async def _track_limited(request: Request) -> bool:
-    ip = current_request.get().ip or "unknown"
-    from datetime import timedelta
-
-    return not await ratelimit.allow(f"track:{ip}", request.app.state.settings.track_per_minute, timedelta(minutes=1))
+async def _track_limited(request: Request, code: str = "") -> bool:
+    """Look-ups (found or not) count per browser and, generously, per client address. The receipt
+    shown right after a report does not count: its link is signed for the browser that filed
+    the report, which knows the code already."""
+    settings = request.app.state.settings
+    ip, browser = current_request.get().ip or "unknown", current_browser.get()
+    tracking = rules.normalise_code(code)
+    receipt = request.query_params.get("receipt", "")
+    if tracking and receipt and signed(settings.secret_key, receipt, "receipt", tracking, browser):
+        return False
+    return not ((not browser or await ratelimit.allow(f"track:browser:{browser}", settings.track_per_minute,
+                                                      LOOKUP_WINDOW))
+                and await ratelimit.allow(f"track:ip:{ip}", settings.track_address_per_minute, LOOKUP_WINDOW))
 
 
 def _unknown(code: str, limited: bool) -> Template:

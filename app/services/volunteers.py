@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.engine.postgres import PostgresEngine
 
+from app.browser import current_browser
 from app.db import write_transaction
 from app.domain import csv_export
 from app.domain import fieldwork as field_rules
@@ -118,7 +119,10 @@ async def registration_choices() -> dict:
 
 async def register(raw: dict, settings: Settings) -> Outcome:
     """Store an application. A filled honeypot field, or a phone already waiting, answers as if
-    stored and stores nothing; too many from one address (or from everyone) is refused."""
+    stored and stores nothing; too many from one browser is refused. Beyond the usual number
+    from one client address (shared by a building, or by a carrier's thousands of phones) or from
+    everyone in a day, the application is still stored, held apart for a careful look, and the
+    applicant sees the same "received": a flood must not shut the form for real people."""
     if str(raw.get("website", "")).strip():
         log.info("volunteer registration honeypot filled")
         return Outcome(ok=True)
@@ -128,21 +132,25 @@ async def register(raw: dict, settings: Settings) -> Outcome:
     checked = rules.check_application(raw, grids, offices)
     if checked.errors:
         return Outcome(errors=checked.errors)
+    hour, browser = timedelta(hours=1), current_browser.get()
+    if browser and not await ratelimit.allow(f"volunteer_register:browser:{browser}",
+                                             settings.volunteer_register_per_hour, hour):
+        return refused(N_("Too many registrations from this browser. Please try again in an hour."))
     ip = current_request.get().ip or "unknown"
-    if not await ratelimit.allow(f"volunteer_register:{ip}", settings.volunteer_register_per_hour, timedelta(hours=1)):
-        return refused(N_("Too many registrations from this connection. Please try again in an hour."))
-    if not await ratelimit.allow("volunteer_register:all", settings.volunteer_register_per_day, timedelta(days=1)):
-        return refused(N_("We are receiving many registrations today. Please try again tomorrow."))
+    # Held by its address's limit, an application does not count against everyone's day.
+    held = not (await ratelimit.allow(f"volunteer_register:ip:{ip}", settings.volunteer_register_address_per_hour, hour)
+                and await ratelimit.allow("volunteer_register:all", settings.volunteer_register_per_day,
+                                          timedelta(days=1)))
     values = checked.values
     values["phone"] = phones.normalise(values["phone"])
     async with write_transaction(VolunteerApplication._meta.db):
         if await VolunteerApplication.exists().where((VolunteerApplication.phone == values["phone"])
                                                      & (VolunteerApplication.status == "pending")):
             return Outcome(ok=True)  # one application per phone waits at a time
-        rows = await VolunteerApplication.insert(VolunteerApplication(**values, consent_at=now())).returning(
+        rows = await VolunteerApplication.insert(VolunteerApplication(**values, consent_at=now(), held=held)).returning(
             VolunteerApplication.id)
         await audit.record(PUBLIC, "create", "volunteer_application", rows[0]["id"],
-                           {"grids": [None, values["grids"]], "office": [None, values["office"]]})
+                           {"grids": [None, values["grids"]], "office": [None, values["office"]], "held": [None, held]})
     return Outcome(ok=True, id=rows[0]["id"])
 
 

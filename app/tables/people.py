@@ -1,5 +1,5 @@
 """People, their roles (held for a unit), qualifications, passkeys, invitations and sessions."""
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -79,10 +79,16 @@ class UserSession(Table):
 
 
 class RateLimitHit(Table):
-    """Fixed-window counters for public endpoints, in the database so all workers agree."""
+    """Rate-limit counters for public endpoints, in the database so all workers agree
+    (services/ratelimit.py). Times are seconds since the epoch: plain numbers, so that the one
+    statement that counts a hit computes the same way on SQLite and PostgreSQL."""
 
     bucket = Varchar(length=200, unique=True)
-    window_start = Timestamptz()
+    # When the bucket is whole again: a fixed window's end; a token bucket's theoretical arrival
+    # time (GCRA: a burst is allowed again once it has passed).
+    resets_at = DoublePrecision(default=0)
+    # A fixed window: the hits let through in it. A token bucket: 1 if the last hit was let
+    # through, 0 if it was refused.
     count = Integer(default=0)
 
 

@@ -26,6 +26,9 @@ class VolunteerApplication(Table):
     decided_at = Timestamptz(null=True, default=None)
     decline_reason = Varchar(length=200, default="")
     person = ForeignKey(references=Person, null=True, default=None)  # the volunteer it became
+    # Received beyond the usual number from one address or from everyone in a day (a flood):
+    # stored all the same, and shown apart in the officers' queue for a careful look.
+    held = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

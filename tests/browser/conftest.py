@@ -15,19 +15,17 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
+
+from tests.live import ROOT, free_port, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,7 +37,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOAD_DEMO = "import asyncio; from app.services.demo import load_demo; asyncio.run(load_demo())"
@@ -75,20 +72,6 @@ def _pg_admin(server_url: str, sql: str) -> None:
     _in_thread(run)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _require_chromium() -> None:
     if Path(CHROMIUM).exists():
         return
@@ -111,7 +94,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         database_url = f"sqlite:///{tmp / 'browser.sqlite3'}"
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://localhost:{port}"
     env = {
         **os.environ,
@@ -126,35 +109,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "PICCOLO_CONF": "piccolo_conf",
         "PYTHONUNBUFFERED": "1",
     }
-    log_path = tmp / "server.log"
-    process: subprocess.Popen[bytes] | None = None
     try:
         for step in (["-m", "app.cli", "migrate"], ["-c", LOAD_DEMO]):
             done = subprocess.run([sys.executable, *step], cwd=ROOT, env=env, capture_output=True, text=True)
             if done.returncode != 0:
                 pytest.fail(f"server set-up `{' '.join(step)}` failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
-
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory",
-                 "--host", "127.0.0.1", "--port", str(port)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while not _healthy(f"http://127.0.0.1:{port}/healthz"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not become healthy:\n{log_path.read_text(errors='replace')}",
-                            pytrace=False)
-            time.sleep(0.1)
-        yield base_url
+        with serving(env, port, tmp / "server.log"):
+            yield base_url
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         if pg_name:
             _pg_admin(server_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 

@@ -189,6 +189,17 @@ def test_filing_is_rate_limited_per_key(demo, settings, key):
     assert answers == [201, 201, 429]
 
 
+def test_filing_is_rate_limited_per_residents_device_like_the_public_form(demo, settings, key):
+    """One key is a whole city app: its residents' devices each get the public form's burst."""
+    run(report_lists.ensure_categories())
+    app = create_app(dataclasses.replace(settings, report_burst=2, report_per_minute=0.0001))
+    with TestClient(app=app, base_url="http://testserver.local") as api:
+        one = [file(api, key, join="new", device_id="phone-1").status_code for _ in range(3)]
+        other = file(api, key, join="new", account_id="resident-2").status_code
+        anonymous = [file(api, key, join="new").status_code for _ in range(3)]
+    assert (one, other, anonymous) == ([201, 201, 429], 201, [201, 201, 201])
+
+
 def test_framework_errors_keep_the_specs_shape(api):
     wrong_method = api.delete(f"{BASE}/services.json")
     assert wrong_method.status_code == 405 and wrong_method.json()[0]["code"] == 405

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
+from app.routes import reports as report_routes
 from app.services import report_lists
 from app.services.auth import now
 from app.tables import (
@@ -25,7 +26,7 @@ from app.tables import (
     ReportReporter,
     ReportStep,
 )
-from tests.conftest import run
+from tests.conftest import client_with, run
 
 TRACKING = re.compile(r"/t/([A-Z2-9]{8})\?")
 
@@ -157,7 +158,19 @@ def test_a_retired_poster_says_so_and_links_to_the_general_form(reports_ready):
     assert run(Report.count()) == 0
 
 
-def test_the_public_form_is_rate_limited_per_client(reports_ready):
+def test_many_browsers_behind_one_address_each_file_a_report(reports_ready):
+    """An estate's Wi-Fi, a carrier's CGNAT: one client address, and every phone its own browser."""
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    answers = []
+    for i in range(12):
+        reports_ready.http.cookies.clear()  # the next phone opens the poster's form
+        assert reports_ready.get(f"/r/{code}").status_code == 200
+        answers.append(send(reports_ready, code, form(category="other", description=f"第{i}户", join="new")).status_code)
+    assert answers == [303] * 12
+    assert run(Report.count()) == 12
+
+
+def test_one_browser_sending_a_burst_is_limited_and_keeps_its_text(reports_ready):
     code = poster_code(reports_ready, place_named("泰和花园"))
     answers = [send(reports_ready, code, form(category="other", description=f"第{i}件事", join="new")).status_code
                for i in range(6)]
@@ -166,9 +179,40 @@ def test_the_public_form_is_rate_limited_per_client(reports_ready):
     assert refused.status_code == 429 and "我的文字还在" in refused.text
     assert run(Report.count()) == 5
     # One a minute after the burst: a minute later one more goes through.
-    run(RateLimitHit.update({RateLimitHit.window_start: RateLimitHit.window_start - timedelta(seconds=61)}).where(
-        RateLimitHit.bucket.like("report:%")))
+    run(RateLimitHit.raw("UPDATE rate_limit_hit SET resets_at = resets_at - 61 WHERE bucket LIKE 'report:browser:%'"))
     assert send(reports_ready, code, form(join="new")).status_code == 303
+    # A neighbour on the same address was never held up.
+    reports_ready.http.cookies.clear()
+    assert send(reports_ready, code, form(category="other", description="邻居", join="new")).status_code == 303
+
+
+def test_a_script_dropping_its_cookie_meets_the_addresses_limit(settings, demo):
+    run(report_lists.ensure_categories())
+    with client_with(settings, report_address_burst=3, report_address_per_minute=0.0001) as script:
+        code = poster_code(script, place_named("泰和花园"))
+        answers = []
+        for i in range(4):
+            script.csrf()
+            script.http.cookies.delete("qianmo_browser")  # never sends the browser key it is given
+            answers.append(send(script, code, form(category="other", description=f"#{i}", join="new")).status_code)
+    assert answers == [303] * 3 + [429]
+    assert run(Report.count()) == 3
+    # Nothing was counted per browser: a flood leaves no row per request behind.
+    assert run(RateLimitHit.select().where(RateLimitHit.bucket.like("report:browser:%"))) == []
+
+
+def test_a_browser_key_is_signed_httponly_lax_and_secure_on_https(demo, settings):
+    with client_with(settings) as browser:
+        first = browser.get("/report")
+        cookie = first.headers["set-cookie"]
+        key = browser.http.cookies["qianmo_browser"]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+        assert "qianmo_browser" not in browser.get("/report").headers.get("set-cookie", "")  # kept, not renewed
+        browser.http.cookies.set("qianmo_browser", key.split(".")[0] + ".forged", domain="testserver.local")
+        renewed = browser.get("/report")
+        assert "qianmo_browser" in renewed.headers["set-cookie"]
+    with client_with(settings, public_base_url="https://qianmo.example") as browser:
+        assert "Secure" in browser.get("/report").headers["set-cookie"]
 
 
 def test_the_honeypot_refuses_and_keeps_the_text(reports_ready):
@@ -212,10 +256,36 @@ def test_tracking_codes_tell_nothing_about_which_exist(reports_ready):
     assert reports_ready.post(f"/t/{wrong}/rate", data={"rating": "5"}).status_code == 404
 
 
-def test_tracking_lookups_are_rate_limited(reports_ready, settings):
+def test_tracking_lookups_are_limited_per_browser(reports_ready, settings):
+    reports_ready.get("/t")  # the look-up page: the browser gets its key
     codes = [f"/t/{'AB' * 4}"] * settings.track_per_minute
     assert {reports_ready.get(c).status_code for c in codes} == {404}
     assert reports_ready.get(codes[0]).status_code == 429
+    reports_ready.http.cookies.clear()  # another phone on the same address
+    assert reports_ready.get(codes[0]).status_code == 404
+
+
+def test_the_receipt_after_a_report_is_shown_even_with_the_look_ups_used_up(settings, demo, monkeypatch):
+    """The receipt is shown to the browser that filed the report, and counts as no look-up: not
+    against its own look-ups, not against its address's, which its neighbours may have used up."""
+    run(report_lists.ensure_categories())
+    monkeypatch.setattr(report_routes, "LOOKUP_WINDOW", timedelta(days=1))  # cannot end during the test
+    wrong = f"/t/{'AB' * 4}"
+    with client_with(settings, track_per_minute=2, track_address_per_minute=3) as phone:
+        code = poster_code(phone, place_named("泰和花园"))
+        phone.get("/t")  # the look-up page: the browser gets its key
+        assert [phone.get(wrong).status_code for _ in range(3)] == [404, 404, 429]  # this browser's are used up
+        receipt = send(phone, code, form())
+        page = phone.get(receipt.headers["location"])
+        assert page.status_code == 200 and "已收到" in page.text
+        tracking = tracking_of(receipt)
+        assert phone.get(f"/t/{tracking}").status_code == 429  # looking it up again is a look-up
+        phone.http.cookies.clear()  # a neighbour's phone (its key comes with the first answer) ...
+        assert [phone.get(wrong).status_code for _ in range(2)] == [404, 429]  # ... uses up the address's
+        assert phone.get(receipt.headers["location"]).status_code == 429  # the link is not this browser's
+        own = send(phone, code, form(category="other", join="new"))
+        page = phone.get(own.headers["location"])
+        assert page.status_code == 200 and "已收到" in page.text and tracking_of(own) in page.text
 
 
 def handle(client, report_id: int, action: str, **data):

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from app.domain.access import Principal
 from app.main import create_app
-from app.services import auth, jobs, volunteers
+from app.services import auth, jobs, ratelimit, volunteers
 from app.tables import (
     AuditEvent,
     Grid,
@@ -28,7 +28,7 @@ from app.tables import (
     ShiftSignup,
     VolunteerApplication,
 )
-from tests.conftest import Browserless, run
+from tests.conftest import Browserless, client_with, run
 
 
 def grid_id(code: str) -> int:
@@ -118,12 +118,44 @@ def test_registration_is_received_checked_and_limited(vol, settings):
     vol.post("/volunteer/register", data=registration())
     vol.post("/volunteer/register", data=registration(phone="13800000000", website="http://spam"))
     assert run(VolunteerApplication.count()) == 1
-    # Five an hour from one address; the sixth is refused with a clear message.
+    # Five an hour from one browser; the sixth is refused with a clear message.
     for i in range(3):
         assert vol.post("/volunteer/register", data=registration(phone=f"1370000000{i}")).status_code == 200
     refused = vol.post("/volunteer/register", data=registration(phone="13700000009"))
     assert refused.status_code == 429 and "一小时" in refused.text
     assert run(VolunteerApplication.count()) == 4
+
+
+def test_the_201st_registration_of_the_day_is_held_and_the_applicant_sees_received(vol, settings):
+    """Past the day's cap a flood must not shut the form: the application is stored, held apart
+    for the officers, and the applicant sees the usual page."""
+    first = vol.post("/volunteer/register", data=registration(name="钱早到", phone="13700000001"))
+    assert first.status_code == 200
+    for _ in range(settings.volunteer_register_per_day - 1):  # the rest of the day's 200, from elsewhere
+        run(ratelimit.allow("volunteer_register:all", settings.volunteer_register_per_day, timedelta(days=1)))
+    vol.http.cookies.clear()  # another person's phone
+    late = vol.post("/volunteer/register", data=registration(name="孙晚到", phone="13700000201"))
+    assert late.status_code == 200 and "已收到" in late.text
+    assert run(VolunteerApplication.select(VolunteerApplication.name, VolunteerApplication.held).order_by(
+        VolunteerApplication.id)) == [{"name": "钱早到", "held": False}, {"name": "孙晚到", "held": True}]
+    sign_in(vol, "officer")
+    queue = vol.get("/volunteers/applications").text
+    assert queue.index("钱早到") < queue.index("报名激增期间收到") < queue.index("孙晚到")
+    held_id = run(VolunteerApplication.select(VolunteerApplication.id).where(VolunteerApplication.held.eq(True))
+                  .first())["id"]
+    assert "请仔细核实" in vol.get(f"/volunteers/applications/{held_id}").text
+
+
+def test_past_an_addresses_hour_registrations_are_held_not_refused(settings, demo):
+    """A recruitment drive in an estate's hall: everyone on one Wi-Fi, each on their own phone."""
+    with client_with(settings, volunteer_register_address_per_hour=2) as hall:
+        answers = []
+        for i in range(4):
+            hall.http.cookies.clear()
+            answers.append(hall.post("/volunteer/register", data=registration(phone=f"1370000010{i}")).status_code)
+    assert answers == [200] * 4
+    held = run(VolunteerApplication.select(VolunteerApplication.held).order_by(VolunteerApplication.id))
+    assert [r["held"] for r in held] == [False, False, True, True]
 
 
 def test_a_registration_larger_than_a_form_is_refused(vol):

@@ -20,6 +20,7 @@ from app.domain import reports as rules
 from app.i18n import get_locale
 from app.services import api_keys, ratelimit, report_lists, reports
 from app.services.auth import now
+from app.settings import Settings
 
 ROLE = "open311"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -254,12 +255,22 @@ async def _search(fmt: str, api_key: str | None, service_request_id: str | None,
                   REQUEST_FIELDS)
 
 
+async def _allowed(key_id: int, data: NewServiceRequest, settings: Settings) -> bool:
+    """One key is a whole city app, all its residents: a generous limit per key, and the public
+    form's burst per resident's device (device_id or account_id) when the app names it."""
+    device = (data.device_id or data.account_id).strip()[:64]
+    if device and not await ratelimit.allow_burst(f"open311:{key_id}:device:{device}", settings.report_burst,
+                                                  settings.report_per_minute):
+        return False
+    return await ratelimit.allow(f"open311:{key_id}", settings.open311_per_minute, timedelta(minutes=1))
+
+
 async def _create(request: Request, fmt: str, data: NewServiceRequest) -> Response:
     settings = request.app.state.settings
     client = await api_keys.authenticate(data.api_key.strip())
     if client is None or client.role != ROLE:
         return error(fmt, 403, "Invalid api_key: ask the administrator for an Open311 key")
-    if not await ratelimit.allow(f"open311:{client.key_id}", settings.open311_per_minute, timedelta(minutes=1)):
+    if not await _allowed(client.key_id, data, settings):
         return error(fmt, 429, "Too many requests from this api_key: wait a minute")
     if not data.service_code or await report_lists.category(data.service_code) is None:
         return error(fmt, 400, "service_code: not one of GET services")
