@@ -370,3 +370,31 @@ def test_a_call_imported_late_makes_the_later_call_a_repeat(analyst):
     assert is_repeat("L2") is False
     confirm(analyst, upload(analyst, csv_text([("L1", "2026-03-05 10:00", "13700000007", "x", "求助", "")])))
     assert (is_repeat("L1"), is_repeat("L2")) == (False, True)
+
+
+def mixed_file(lines: list[str], gbk_line: int) -> bytes:
+    """UTF-8 lines, except line `gbk_line` (1 = the header), written as Excel's GBK would."""
+    return b"".join(line.encode("gbk" if number == gbk_line else "utf-8")
+                    for number, line in enumerate(lines, 1))
+
+
+def test_a_gbk_line_among_utf8_lines_refuses_the_file_with_its_line(analyst):
+    lines = csv_text(sample(datetime(2026, 3, 1, 9), n=4)).splitlines(keepends=True)
+    lines[3] = lines[3].replace("泰和祥府3号楼", "张三家门口")
+    content = mixed_file(lines, gbk_line=4)
+    assert "张三".encode("gbk") in content and "邻里吵架".encode("utf-8") in content
+    for locale, message in (("zh-CN", "第 4 行的编码与文件其他行不同"), ("en", "Line 4 is not in the same encoding")):
+        response = analyst.post("/calls/import", files={"file": ("calls.csv", content, "text/csv")},
+                                headers={"Accept-Language": locale})
+        assert response.status_code == 422 and message in response.text
+    assert run(Call.count()) == 0
+
+
+def test_a_whole_gbk_file_with_short_lines_still_imports(analyst):
+    # "路" in GBK bytes happens to be valid UTF-8 too (so is every 6th common character).
+    rows = [("G1", "2026-03-01 09:00", "", "张三家门口", "纠纷", "吵"),
+            ("G2", "2026-03-02 09:00", "", "路", "x", "")]
+    "路".encode("gbk").decode("utf-8")
+    done = confirm(analyst, upload(analyst, csv_text(rows), encoding="gbk"))
+    assert done.status_code == 200
+    assert {c["address"] for c in run(Call.select(Call.address))} == {"张三家门口", "路"}
