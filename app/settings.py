@@ -51,6 +51,9 @@ class Settings:
     cancel_hours: float = 12
     volunteer_register_per_hour: int = 5
     volunteer_register_per_day: int = 200
+    # 110 call imports: CSV files one person may upload for a preview in an hour (each up to
+    # 60 MB, kept on disk for an hour).
+    call_uploads_per_hour: int = 20
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
     # Its size: requests beyond it wait for a connection (a long tail under load). Workers ×
@@ -90,6 +93,7 @@ class Settings:
             track_per_minute=int(env("QIANMO_TRACK_PER_MINUTE", cls.track_per_minute)),
             open311_per_minute=int(env("QIANMO_OPEN311_PER_MINUTE", cls.open311_per_minute)),
             db_pool_size=int(env("QIANMO_DB_POOL_SIZE", cls.db_pool_size)),
+            call_uploads_per_hour=int(env("QIANMO_CALL_UPLOADS_PER_HOUR", cls.call_uploads_per_hour)),
         )
 
     @property

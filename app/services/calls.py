@@ -64,6 +64,31 @@ def store_upload(upload_dir: Path, chunks) -> str:
     return token
 
 
+UPLOADS_KEPT = timedelta(hours=1)  # a preview not confirmed by then is deleted
+
+
+async def cleanup(upload_dir: Path, now: datetime | None = None) -> tuple[int, int]:
+    """What imports leave behind, with no scheduler to call it: uploads whose preview was never
+    confirmed, and imports a dead process left running (discard_stale). Run before every
+    upload and by `qianmo cleanup` (cron, for days without uploads); returns (files, imports)."""
+    now = now or datetime.now(timezone.utc)
+    return remove_stale_uploads(upload_dir, now), await discard_stale(now)
+
+
+def remove_stale_uploads(upload_dir: Path, now: datetime) -> int:
+    """Delete the uploads older than UPLOADS_KEPT (by the time they were written)."""
+    oldest = (now - UPLOADS_KEPT).timestamp()
+    removed = 0
+    for path in (upload_dir / "imports").glob("*.csv"):
+        try:
+            if path.stat().st_mtime < oldest:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another worker's cleanup got there first
+            continue
+    return removed
+
+
 def _upload_path(upload_dir: Path, token: str) -> Path:
     safe = "".join(c for c in token if c.isalnum() or c in "-_")[:40]
     return upload_dir / "imports" / f"{safe}.csv"

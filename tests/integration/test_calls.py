@@ -398,3 +398,46 @@ def test_a_whole_gbk_file_with_short_lines_still_imports(analyst):
     done = confirm(analyst, upload(analyst, csv_text(rows), encoding="gbk"))
     assert done.status_code == 200
     assert {c["address"] for c in run(Call.select(Call.address))} == {"张三家门口", "路"}
+
+
+def stored_upload(settings, preview) -> object:
+    token = re.search(r'action="/calls/import/([\w-]+)"', preview.text).group(1)
+    return settings.upload_dir / "imports" / f"{token}.csv"
+
+
+def test_an_unconfirmed_upload_is_deleted_after_an_hour(analyst, settings):
+    preview = upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9))))
+    path = stored_upload(settings, preview)
+    written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    run(calls.cleanup(settings.upload_dir, now=written + timedelta(minutes=59)))
+    assert path.exists()
+    removed, _imports = run(calls.cleanup(settings.upload_dir, now=written + timedelta(minutes=61)))
+    assert removed >= 1 and not path.exists()
+    done = confirm(analyst, preview)
+    assert done.status_code == 422 and "上传的文件已不在" in done.text and run(Call.count()) == 0
+
+
+def test_the_next_upload_removes_previews_older_than_an_hour(analyst, settings):
+    import os
+
+    old = stored_upload(settings, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    two_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=2)).timestamp()
+    os.utime(old, (two_hours_ago, two_hours_ago))  # as if written then: no waiting in a test
+    fresh = stored_upload(settings, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    assert not old.exists() and fresh.exists()
+
+
+def test_uploads_per_person_are_limited_to_so_many_an_hour(analyst, settings):
+    import dataclasses
+
+    app = analyst.http.app
+    app.state.settings = dataclasses.replace(app.state.settings, call_uploads_per_hour=3)
+    text = csv_text(sample(datetime(2026, 3, 1, 9)))
+    assert [upload(analyst, text).status_code for _ in range(3)] == [200, 200, 200]
+    files = len(list((settings.upload_dir / "imports").glob("*.csv")))
+    refused = upload(analyst, text)
+    assert refused.status_code == 429
+    assert "您在过去一小时内已上传 3 个文件，已达上限" in refused.text and 'type="file"' in refused.text
+    assert len(list((settings.upload_dir / "imports").glob("*.csv"))) == files  # nothing stored
+    analyst.sign_in_as("admin")  # someone else may still upload
+    assert upload(analyst, text).status_code == 200
