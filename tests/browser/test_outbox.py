@@ -358,3 +358,77 @@ def test_chinese_outbox_and_another_users_entries(new_context, screenshot):
     expect(page.locator("#outbox-others > li")).to_have_count(0)
     rows = logs_with(new_context, marker)
     assert [(r["author"], r["subject_name"]) for r in rows] == [(officer, "张三")]
+
+
+# --- a session ended elsewhere (an administrator's "lost phone") -------------------------------
+
+# Whether the worker's pages cache still holds `arg` (the same start-then-read pattern as CACHED).
+STILL_CACHED = """(url) => {
+  if (!window.__heldCheck) {
+    window.__heldCheck = (async () => {
+      for (const name of (await caches.keys()).filter((n) => n.startsWith("qianmo-pages-"))) {
+        if (await (await caches.open(name)).match(new URL(url, location.href).href, {ignoreVary: true})) return true;
+      }
+      return false;
+    })().then((value) => { window.__held = {url, value}; window.__heldCheck = null; });
+  }
+  return Boolean(window.__held && window.__held.url === url && window.__held.value === false);
+}"""
+
+
+# A form post as htmx would send it (the page's CSRF token in the header), answered 401 when
+# the session is gone.
+POST_WITHOUT_SESSION = """async () => {
+  const token = JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"];
+  const response = await fetch("/field/contacts/new", {
+    method: "POST", body: new URLSearchParams({note: "x"}), headers: {"x-csrftoken": token}});
+  return response.status;
+}"""
+
+
+def test_a_revoked_session_leaves_no_private_page_offline_but_keeps_the_outbox(new_context, screenshot):
+    marker = f"revoked-{uuid.uuid4().hex[:8]}"
+    context = new_context("en")
+    page = context.new_page()
+    sign_in(page, "Community officer", "/field/contacts/new")
+    controlled(page)
+    offline_urls_cached(page)
+    officer = page.locator("body").get_attribute("data-person")
+    # A private page: the officer's own log, with the resident's full phone number.
+    fill_contact(page, "Resident with a phone", f"{marker} online")
+    page.locator("#f-subject_phone").fill("13912345678")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Open the log").click()
+    expect(page.locator("main")).to_contain_text("13912345678")
+    log_page = page.evaluate("location.pathname")
+    assert log_page.startswith("/field/logs/"), log_page
+    # A contact queued offline, while the session still lives.
+    context.set_offline(True)
+    page.goto("/field/contacts/new")
+    fill_contact(page, "Queued resident", f"{marker} queued")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?queued=1"))
+
+    # The administrator ends every session of the officer (a lost phone).
+    admin = new_context("en").new_page()
+    sign_in(admin, "Administrator", f"/people/{officer}")
+    admin.on("dialog", lambda dialog: dialog.accept())
+    admin.locator("form[action$='/lost-phone'] button").click()
+    expect(admin.get_by_role("heading", name="Invitation link")).to_be_visible()
+
+    # Back online, the phone's next request finds the session gone.
+    context.set_offline(False)
+    assert page.evaluate(POST_WITHOUT_SESSION) == 401
+    page.wait_for_function(STILL_CACHED, arg=log_page, timeout=30_000)
+    page.wait_for_function(STILL_CACHED, arg="/field", timeout=30_000)
+
+    # Offline again: the log (and every other signed-in page) is not shown from the phone.
+    context.set_offline(True)
+    for path in (log_page, "/field"):
+        page.goto(path)
+        expect(page).to_have_title(re.compile("You are offline"))
+        expect(page.locator("body")).not_to_contain_text("13912345678")
+    screenshot(page, "outbox-06-revoked-offline-en")
+    # The queued contact is still on the phone, waiting for its owner's next sign-in.
+    entries = page.evaluate(OUTBOX_ENTRIES)
+    assert [(e["url"], e["state"]) for e in entries] == [("/field/contacts/new", "waiting")]
