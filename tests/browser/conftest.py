@@ -39,6 +39,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+# How long Playwright waits for a page, an element or an assertion before failing. CI runs on
+# 2 cores shared with other work, where a page with its service worker can take seconds; the
+# defaults (5 s for expect, 30 s for actions, 10 s set here before) failed tests that were fine.
+# A longer wait costs nothing when things go right: every wait ends as soon as its condition holds.
+WAIT = 30_000
+# For what takes many requests in a row: precaching the offline pages, replaying an outbox.
+LONG_WAIT = 90_000
+# The server's start (migrated already; import and bind only) on a loaded machine.
+SERVER_START = 120
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -140,7 +149,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                  "--host", "127.0.0.1", "--port", str(port)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + SERVER_START
         while not _healthy(f"http://127.0.0.1:{port}/healthz"):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the server did not become healthy:\n{log_path.read_text(errors='replace')}",
@@ -162,8 +171,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def playwright_instance():
     _require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT)
     pw = sync_playwright().start()
     try:
         yield pw
@@ -190,7 +200,7 @@ def new_context(browser, live_server):
             base_url=live_server, viewport=PHONE, locale=locale, device_scale_factor=2,
             is_mobile=True, has_touch=True, **options,
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT)
         contexts.append(context)
         return context
 
@@ -208,7 +218,7 @@ def persistent_context(playwright_instance, live_server, tmp_path):
         base_url=live_server, viewport=PHONE, locale="zh-CN", device_scale_factor=2,
         is_mobile=True, has_touch=True,
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT)
     try:
         yield context
     finally:

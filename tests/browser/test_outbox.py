@@ -15,6 +15,8 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import LONG_WAIT
+
 pytestmark = pytest.mark.browser
 
 SW_READY = "async () => { await navigator.serviceWorker.ready; return true; }"
@@ -101,7 +103,7 @@ def controlled(page) -> None:
 def offline_urls_cached(page) -> list[str]:
     """Waits until every URL the page asked the worker to keep (and /outbox) is cached."""
     urls = sorted({*(page.locator("body").get_attribute("data-offline-urls") or "").split(), "/outbox"})
-    page.wait_for_function(CACHED, arg=urls, timeout=15_000)
+    page.wait_for_function(CACHED, arg=urls, timeout=LONG_WAIT)
     return urls
 
 
@@ -204,7 +206,7 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
 
     # The signal returns: everything is sent, the list empties, the badge goes.
     context.set_offline(False)
-    expect(cards).to_have_count(0, timeout=30_000)
+    expect(cards).to_have_count(0, timeout=LONG_WAIT)
     expect(badge(page)).to_be_hidden()
     expect(page.locator("#outbox-empty")).to_be_visible()
     screenshot(page, "outbox-03-sent-en")
@@ -218,7 +220,7 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
     page.goto("/outbox")
     assert page.evaluate(PUT_COPY_BACK) == 21
     page.evaluate(ASK_REPLAY)
-    expect(cards).to_have_count(0, timeout=30_000)
+    expect(cards).to_have_count(0, timeout=LONG_WAIT)
     expect(page.locator("#outbox-status")).to_have_text(re.compile(r"Sent: 21\."))
     rows = logs_with(new_context, marker)
     assert len(rows) == 21
@@ -251,7 +253,7 @@ def test_a_refused_replay_stays_listed_with_the_message_and_can_be_fixed(new_con
     context.set_offline(False)
     cards = page.locator("#outbox-list > li")
     refused = cards.filter(has_text="Late follow-up")
-    expect(refused).to_contain_text("Not accepted", timeout=30_000)
+    expect(refused).to_contain_text("Not accepted", timeout=LONG_WAIT)
     expect(refused).to_contain_text("The follow-up date cannot be in the past")
     expect(badge(page).locator("[data-outbox-count]")).to_have_text("1")
     expect(page.locator("#outbox-status")).to_contain_text("Not accepted: 1.")
@@ -333,7 +335,7 @@ def test_chinese_outbox_and_another_users_entries(new_context, screenshot):
     # The session ends (expired, or ended by an administrator) while the phone is offline.
     context.clear_cookies()
     context.set_offline(False)
-    expect(page.locator("#outbox-status")).to_have_text(_("Sign in again to send them."), timeout=15_000)
+    expect(page.locator("#outbox-status")).to_have_text(_("Sign in again to send them."), timeout=LONG_WAIT)
     expect(page.locator("#outbox-list > li")).to_have_count(1)
 
     sign_in(page, _("Grid worker"), "/outbox")
@@ -354,7 +356,7 @@ def test_chinese_outbox_and_another_users_entries(new_context, screenshot):
     page.goto("/me")
     page.locator("form[action='/signout'] button").click()
     sign_in(page, _("Community officer"), "/outbox")
-    expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=30_000)
+    expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=LONG_WAIT)
     expect(page.locator("#outbox-others > li")).to_have_count(0)
     rows = logs_with(new_context, marker)
     assert [(r["author"], r["subject_name"]) for r in rows] == [(officer, "张三")]
@@ -419,8 +421,8 @@ def test_a_revoked_session_leaves_no_private_page_offline_but_keeps_the_outbox(n
     # Back online, the phone's next request finds the session gone.
     context.set_offline(False)
     assert page.evaluate(POST_WITHOUT_SESSION) == 401
-    page.wait_for_function(STILL_CACHED, arg=log_page, timeout=30_000)
-    page.wait_for_function(STILL_CACHED, arg="/field", timeout=30_000)
+    page.wait_for_function(STILL_CACHED, arg=log_page, timeout=LONG_WAIT)
+    page.wait_for_function(STILL_CACHED, arg="/field", timeout=LONG_WAIT)
 
     # Offline again: the log (and every other signed-in page) is not shown from the phone.
     context.set_offline(True)
