@@ -1,4 +1,4 @@
-"""qianmo serve | demo | migrate"""
+"""qianmo serve | demo | migrate | admin-link | api-key | cleanup"""
 from __future__ import annotations
 
 import argparse
@@ -109,6 +109,19 @@ def api_key(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def cleanup(_args: argparse.Namespace) -> None:
+    """Delete call-import uploads never confirmed (older than an hour) and discard imports a
+    stopped process left running. Uploads do it too; cron this for the quiet days."""
+    from app.settings import Settings
+
+    settings = Settings.from_env(require_secret=False)
+    migrate()
+    from app.services import calls
+
+    files, imports = asyncio.run(calls.cleanup(settings.upload_dir))
+    print(f"removed {files} unconfirmed upload(s), discarded {imports} unfinished import(s)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qianmo", description="Qianmo (阡陌) server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     k.add_argument("id", type=int)
     keys.add_parser("list", help="list keys (never the keys themselves)")
     p.set_defaults(func=api_key)
+    p = sub.add_parser("cleanup", help="delete unconfirmed call-import uploads and unfinished imports")
+    p.set_defaults(func=cleanup)
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(func=lambda _args: migrate())
     args = parser.parse_args(argv)

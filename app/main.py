@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from app.browser import BrowserKey
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
-from app.middleware import RequestContext, SessionAuth
+from app.middleware import PrivateCache, RequestContext, SessionAuth
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
 from app.routes.calls import CallsController
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
-    app.asgi_handler = RequestContext(app.asgi_handler, https=settings.secure_cookies)
+    app.asgi_handler = RequestContext(PrivateCache(app.asgi_handler), https=settings.secure_cookies)
     return app
 
 

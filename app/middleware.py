@@ -19,6 +19,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.i18n import LOCALE_COOKIE, negotiate, set_locale
+from app.offline import kept_offline
 
 log = logging.getLogger("qianmo.request")
 
@@ -139,3 +140,34 @@ class SessionAuth(AbstractAuthenticationMiddleware):
                                    absolute=timedelta(days=settings.session_max_days))
             principal = await resolve_session(token, policy)
         return AuthenticationResult(user=principal, auth=token if principal else None)
+
+
+NO_STORE = b"no-store"
+# Kept by the service worker for offline use (app/offline.py), revalidated by any other cache.
+KEPT_OFFLINE = b"private, no-cache"
+
+
+class PrivateCache:
+    """Every answer to a signed-in request (pages, fragments, photos, exports, redirects,
+    errors) carries `Cache-Control: no-store`, replacing whatever the route set, so that neither
+    the browser nor the service worker keeps it once the session ends; except the few pages the
+    worker keeps for offline use on purpose (app/offline.kept_offline). Signed in means
+    SessionAuth found a live session (scope["user"]); it sets that before any route runs, and
+    this layer looks when the answer starts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_private(message: Message) -> None:
+            if message["type"] == "http.response.start" and scope.get("user") is not None:
+                value = KEPT_OFFLINE if kept_offline(scope["path"], scope.get("query_string", b"")) else NO_STORE
+                message["headers"] = [*(h for h in message.get("headers", []) if h[0].lower() != b"cache-control"),
+                                      (b"cache-control", value)]
+            await send(message)
+
+        await self.app(scope, receive, send_private)

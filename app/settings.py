@@ -70,6 +70,9 @@ class Settings:
     # Work that falls due by itself (services/jobs.py) runs this often in each process; 0 turns
     # it off (tests run the jobs themselves, when they mean to).
     jobs_every_seconds: float = 60
+    # 110 call imports: CSV files one person may upload for a preview in an hour (each up to
+    # 60 MB, kept on disk for an hour).
+    call_uploads_per_hour: int = 20
     # PostgreSQL connection pool per worker (off in tests, whose code runs its own event loops).
     db_pool: bool = True
     # Its size: requests beyond it wait for a connection (a long tail under load). Workers ×
@@ -123,6 +126,7 @@ class Settings:
             jobs_every_seconds=float(env("QIANMO_JOBS_EVERY_SECONDS", cls.jobs_every_seconds)),
             db_connect_timeout=db_connect_timeout(),
             db_statement_timeout=float(env("QIANMO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
+            call_uploads_per_hour=int(env("QIANMO_CALL_UPLOADS_PER_HOUR", cls.call_uploads_per_hour)),
         )
 
     @property

@@ -11,7 +11,7 @@ from jinja2 import Environment
 from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
-from app import i18n
+from app import i18n, offline
 from app.domain import phone
 from app.domain.roles import ROLES
 from app.routes.nav import nav_items
@@ -42,6 +42,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         get_locale=i18n.get_locale,
         locales=i18n.LOCALES,
         nav_items=nav_items,
+        offline_pages=offline.PRECACHED,
     )
     env.filters.update(
         date=i18n.format_date,

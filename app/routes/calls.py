@@ -12,12 +12,15 @@ from litestar.response import Redirect, Template
 
 from app.domain.calls import DEFAULT_SETTINGS, RULES
 from app.routes.guards import principal, requires
-from app.services import api_keys, calls, orders, scope
+from app.i18n import N_
+from app.services import api_keys, calls, orders, ratelimit, scope
 from app.services.audit import actor_of
 from app.services.fieldwork import today
 
 READERS = ("analyst", "supervisor", "officer", "admin")
 IMPORTERS = ("analyst", "admin")
+CHOOSE_FILE = N_("Choose a CSV file first.")
+TOO_MANY = N_("You have uploaded %(limit)s files in the last hour, the most allowed. Try again in an hour.")
 
 
 def _day(text: str) -> date | None:
@@ -49,14 +52,21 @@ class CallsController(Controller):
     @post("/import", name="calls_preview", guards=[requires(*IMPORTERS)], status_code=200,
           request_max_body_size=calls.MAX_FILE)
     async def preview(self, request: Request) -> Template:
+        settings = request.app.state.settings
+        user = principal(request)
+        # Counted before the upload is stored: a refused one leaves nothing in the upload folder.
+        if not await ratelimit.allow(f"call_upload:{user.id}", settings.call_uploads_per_hour,  # type: ignore[union-attr]
+                                     timedelta(hours=1)):
+            return Template("calls/import.html", status_code=429, context={"token": "", "result": calls.ImportResult(
+                file_error=TOO_MANY, file_error_args={"limit": str(settings.call_uploads_per_hour)})})
+        await calls.cleanup(settings.upload_dir)
         form = await request.form()
         upload = form.get("file")
-        settings = request.app.state.settings
         if not isinstance(upload, UploadFile) or not upload.filename:
             return Template("calls/import.html", status_code=422, context={
-                "result": calls.ImportResult(file_error="Choose a CSV file"), "token": ""})
+                "result": calls.ImportResult(file_error=CHOOSE_FILE), "token": ""})
         token = calls.store_upload(settings.upload_dir, _chunks(upload))
-        result = await calls.preview_file(settings.upload_dir, token, principal(request), settings.time_zone)  # type: ignore[arg-type]
+        result = await calls.preview_file(settings.upload_dir, token, user, settings.time_zone)  # type: ignore[arg-type]
         return Template("calls/import.html", status_code=422 if result.file_error else 200, context={
             "result": result, "token": token, "filename": upload.filename[:200]})
 
@@ -65,6 +75,7 @@ class CallsController(Controller):
         settings = request.app.state.settings
         user = principal(request)
         filename = str((await request.form()).get("filename", ""))
+        await calls.cleanup(settings.upload_dir)  # a preview older than an hour is gone
         result = await calls.import_file(settings.upload_dir, token, filename, user, actor_of(user),  # type: ignore[arg-type]
                                          settings.time_zone)
         detection = None

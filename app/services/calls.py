@@ -2,21 +2,21 @@
 mapping queue, the lists and rankings, and the repeat-call metrics."""
 from __future__ import annotations
 
-import codecs
 import csv
 import secrets
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.engine.sqlite import SQLiteEngine
 
 from app.db import after_bulk_write, write_transaction
 from app.domain import calls as rules
 from app.domain.access import Principal
-from app.domain.csv_import import header_positions
+from app.domain.csv_import import Encoding, header_positions, sniff
 from app.i18n import N_
 from app.services import audit, detection, scope
 from app.tables import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory, Place, Station
@@ -39,6 +39,7 @@ class ImportResult:
     errors: list[dict] = field(default_factory=list)  # {"row", "call_id", "column", "message"}
     preview: list[dict] = field(default_factory=list)
     file_error: str = ""
+    file_error_args: dict[str, str] = field(default_factory=dict)
     batch_id: int | None = None
 
     @property
@@ -63,34 +64,48 @@ def store_upload(upload_dir: Path, chunks) -> str:
     return token
 
 
+UPLOADS_KEPT = timedelta(hours=1)  # a preview not confirmed by then is deleted
+
+
+async def cleanup(upload_dir: Path, now: datetime | None = None) -> tuple[int, int]:
+    """What imports leave behind, with no scheduler to call it: uploads whose preview was never
+    confirmed, and imports a dead process left running (discard_stale). Run before every
+    upload and by `qianmo cleanup` (cron, for days without uploads); returns (files, imports)."""
+    now = now or datetime.now(timezone.utc)
+    return remove_stale_uploads(upload_dir, now), await discard_stale(now)
+
+
+def remove_stale_uploads(upload_dir: Path, now: datetime) -> int:
+    """Delete the uploads older than UPLOADS_KEPT (by the time they were written)."""
+    oldest = (now - UPLOADS_KEPT).timestamp()
+    removed = 0
+    for path in (upload_dir / "imports").glob("*.csv"):
+        try:
+            if path.stat().st_mtime < oldest:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another worker's cleanup got there first
+            continue
+    return removed
+
+
 def _upload_path(upload_dir: Path, token: str) -> Path:
     safe = "".join(c for c in token if c.isalnum() or c in "-_")[:40]
     return upload_dir / "imports" / f"{safe}.csv"
 
 
-def _encoding(path: Path) -> str | None:
-    """UTF-8 (with or without BOM) or GB18030 (Excel's GBK), checked over the whole file."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with path.open("rb") as f:
-                while chunk := f.read(1 << 16):
-                    if b"\x00" in chunk:
-                        return None  # a binary file, whatever its name
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    return None
+def _encoding(path: Path) -> Encoding:
+    """The file's encoding, checked over every line before any row is read."""
+    with path.open("rb") as f:
+        return sniff(f)
 
 
 def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str]]]:
     encoding = _encoding(path)
-    if encoding is None:
-        result.file_error = N_("The file is not UTF-8 or GBK text. Save it as CSV (UTF-8) and try again.")
+    if encoding.codec is None:
+        result.file_error, result.file_error_args = encoding.error or "", encoding.error_args
         return
-    with path.open(encoding=encoding, newline="") as f:
+    with path.open(encoding=encoding.codec, newline="") as f:
         reader = csv.reader(f)
         try:
             header = next(reader, None)
@@ -193,25 +208,46 @@ def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],
 async def _write_chunk(chunk: list[tuple[int | str, dict]], result: ImportResult, batch: int | None,
                        write: bool) -> None:
     """Compare with stored calls by call_id: new ones are inserted, same ones counted as
-    duplicates, different ones reported as conflicts (never overwritten)."""
+    duplicates, different ones reported as conflicts (never overwritten). Written, a chunk is
+    one transaction of its own (the import's calls stay invisible until _finish)."""
+    if not write:
+        _compare(chunk, await _stored(chunk), result)
+        return
+    async with write_transaction(Call._meta.db):
+        new = _compare(chunk, await _stored(chunk), result)
+        if new:
+            await _insert_calls([{**values, "batch": batch} for values in new])
+
+
+async def _stored(chunk: list[tuple[int | str, dict]]) -> dict[str, dict]:
+    """The stored calls with these call_ids, with the state of the import that wrote them."""
     ids = [values["call_id"] for _row, values in chunk]
-    stored = {r["call_id"]: r for r in await Call.select(
-        Call.call_id, Call.received_at, Call.caller_phone, Call.address, Call.category, Call.summary).where(
-        Call.call_id.is_in(ids))} if ids else {}
+    if not ids:
+        return {}
+    rows = await Call.select(Call.call_id, Call.received_at, Call.caller_phone, Call.address, Call.category,
+                             Call.summary, Call.batch.state.as_alias("state")).where(Call.call_id.is_in(ids))
+    return {r["call_id"]: r for r in rows}
+
+
+def _compare(chunk: list[tuple[int | str, dict]], stored: dict[str, dict], result: ImportResult) -> list[dict]:
+    """The chunk's new calls; duplicates, conflicts and calls another import holds counted."""
     new = []
     for row_no, values in chunk:
         old = stored.get(values["call_id"])
         if old is None:
-            new.append({**values, "batch": batch})
+            new.append(values)
+        elif old["state"] not in (None, "done"):
+            result.rejected += 1
+            result.add_error(row_no, values["call_id"], "call_id",
+                             N_("Another import that has not finished holds this call_id; import the file again afterwards"))
         elif rules.same_content(old, values):
             result.duplicates += 1
         else:
             result.conflicts += 1
             result.add_error(row_no, values["call_id"], "call_id",
                              N_("A call with this call_id exists with different content; it was not changed"))
-    if new and write:
-        await _insert_calls(new)
     result.created += len(new)
+    return new
 
 
 CALL_COLUMNS = ("call_id", "received_at", "caller_phone", "caller_key", "address", "address_key", "lat", "lon",
@@ -249,7 +285,7 @@ async def _run(rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, r
         if len(chunk) >= CHUNK:
             await _write_chunk(chunk, result, batch, write)
             chunk = []
-    if chunk:
+    if chunk and not result.file_error:  # a file error ended the rows: nothing more to write
         await _write_chunk(chunk, result, batch, write)
 
 
@@ -293,30 +329,81 @@ async def import_objects(items: list, client_principal: Principal, actor: audit.
 
 
 async def _import(rows, ctx: Context, result: ImportResult, actor: audit.Actor, source: str, filename: str) -> None:
+    """The calls in chunks of CHUNK rows, each chunk its own short transaction, so that an
+    officer's save waits for one chunk at most, never for the whole file. The calls count only
+    once the last transaction marks the import done (detection.VISIBLE): all or nothing for
+    everyone who reads, as one transaction was. An import that fails part-way is marked failed
+    and its calls deleted (a crashed one is found by discard_stale)."""
+    result.batch_id = await _open_batch(actor, source, filename)
     try:
-        await _import_in_transaction(rows, ctx, result, actor, source, filename)
-    except _Abort:  # a file-level error part-way: the transaction is rolled back
+        await _run(rows, ctx, result, result.batch_id, write=True)
+        if result.file_error or not await _finish(result, actor):
+            raise _Abort()  # a file-level error part-way, or the import was given up as stale
+    except _Abort:
+        await _discard(result.batch_id)
         result.batch_id, result.created = None, 0
+    except BaseException:
+        await _discard(result.batch_id)
+        raise
     if result.created >= BULK_IMPORT:
         await after_bulk_write(Call)  # the period counts read the index alone again at once
 
 
-async def _import_in_transaction(rows, ctx: Context, result: ImportResult, actor: audit.Actor, source: str,
-                                 filename: str) -> None:
+async def _open_batch(actor: audit.Actor, source: str, filename: str) -> int:
+    inserted = await CallImport.insert(CallImport(source=source, filename=filename[:200], actor_id=actor.id,
+                                                  actor_role=actor.role[:40], state="importing")).returning(CallImport.id)
+    return inserted[0]["id"]
+
+
+async def _finish(result: ImportResult, actor: audit.Actor) -> bool:
+    """The import's calls become visible, with the repeat flags they change, in one
+    transaction; False when the import is no longer running (discard_stale gave it up)."""
+    batch = result.batch_id
     async with write_transaction(Call._meta.db):
-        inserted = await CallImport.insert(CallImport(source=source, filename=filename[:200], actor_id=actor.id,
-                                                      actor_role=actor.role[:40])).returning(CallImport.id)
-        result.batch_id = inserted[0]["id"]
-        await _run(rows, ctx, result, result.batch_id, write=True)
-        if result.file_error:
-            raise _Abort()  # nothing half-written
-        await refresh_repeats(result.batch_id)
-        await CallImport.update({CallImport.created: result.created, CallImport.duplicates: result.duplicates,
-                                 CallImport.conflicts: result.conflicts, CallImport.rejected: result.rejected,
-                                 CallImport.errors: result.errors}).where(CallImport.id == result.batch_id)
-        await audit.record(actor, "import", "call_import", result.batch_id, {
+        done = await CallImport.update({
+            CallImport.state: "done", CallImport.created: result.created, CallImport.duplicates: result.duplicates,
+            CallImport.conflicts: result.conflicts, CallImport.rejected: result.rejected,
+            CallImport.errors: result.errors}).where(
+            (CallImport.id == batch) & (CallImport.state == "importing")).returning(CallImport.id)
+        if not done:
+            return False
+        await refresh_repeats(batch)
+        await audit.record(actor, "import", "call_import", batch, {
             "created": [None, result.created], "duplicates": [None, result.duplicates],
             "conflicts": [None, result.conflicts], "rejected": [None, result.rejected]})
+    return True
+
+
+DISCARD_ROWS = 5000  # calls deleted per transaction when an import is discarded
+
+
+async def _discard(batch: int) -> None:
+    """A failed import: marked failed at once (its calls stay invisible), then its calls are
+    deleted a few thousand at a time, so that their call_ids are free for the next try."""
+    await CallImport.update({CallImport.state: "failed"}).where(CallImport.id == batch)
+    while True:
+        async with write_transaction(Call._meta.db):
+            deleted = await Call.raw(f"DELETE FROM call WHERE id IN (SELECT id FROM call WHERE batch = {{}} "
+                                     f"LIMIT {DISCARD_ROWS}) RETURNING id", batch)
+        if len(deleted) < DISCARD_ROWS:
+            return
+
+
+STALE_IMPORT = timedelta(hours=1)  # an import still running after this long died with its process
+
+
+async def discard_stale(now: datetime | None = None) -> int:
+    """Imports left running by a process that stopped (a crash, a deploy) are given up, and
+    the calls of failed imports whose discarding was cut short are deleted. Run with the
+    upload cleanup (cleanup() below)."""
+    before = (now or datetime.now(timezone.utc)) - STALE_IMPORT
+    stale = await CallImport.select(CallImport.id).where(
+        ((CallImport.state == "importing") & (CallImport.at < before))
+        | ((CallImport.state == "failed") & WhereRaw("id IN (SELECT batch FROM call WHERE batch IN "
+                                                     "(SELECT id FROM call_import WHERE state = 'failed'))")))
+    for row in stale:
+        await _discard(row["id"])
+    return len(stale)
 
 
 class _Abort(Exception):
@@ -327,7 +414,7 @@ class _Abort(Exception):
 
 async def unmatched(principal: Principal, limit: int = 100) -> list[dict]:
     """Addresses no place matched, most calls first."""
-    query = Call.select(Call.address_key, Call.address, Call.id).where(Call.place.is_null())
+    query = Call.select(Call.address_key, Call.address, Call.id).where(Call.place.is_null() & detection.visible())
     stations = None if principal.has("admin") else await scope.station_ids(principal)
     if stations is not None:
         query = query.where(Call.station.is_in(list(stations) or [-1]))
@@ -358,6 +445,8 @@ async def map_address(principal: Principal, address_key: str, place_id: int, act
 # --- reading ---------------------------------------------------------------------------------
 
 async def _scoped(principal: Principal, query):
+    """The calls a principal sees: of finished imports (detection.VISIBLE), in their scope."""
+    query = query.where(detection.visible())
     if principal.has("admin"):
         return query
     grids = await scope.grid_ids(principal)
@@ -461,9 +550,10 @@ async def _period(principal: Principal | None, start: date, end: date, tz: str) 
 
 async def refresh_repeats(batch: int | None = None) -> None:
     """Set is_repeat for the calls of the callers in an import (every caller when None): a
-    call imported late can change whether the caller's later calls are repeats."""
+    call imported late can change whether the caller's later calls are repeats. Only visible
+    calls count (an import is marked done before its refresh, in the same transaction)."""
     gap = detection.days_between("received_at", "LAG(received_at) OVER (PARTITION BY caller_key ORDER BY received_at, id)")
-    callers = "caller_key IS NOT NULL"
+    callers = f"caller_key IS NOT NULL AND {detection.VISIBLE}"
     if batch is not None:
         callers += f" AND caller_key IN (SELECT caller_key FROM call WHERE batch = {int(batch)} AND caller_key IS NOT NULL)"
     await Call.raw(f"""
@@ -476,15 +566,16 @@ async def _scope_sql(principal: Principal | None) -> str:
     """The principal's scope as a condition on call (ids only: nothing from the user). On
     SQLite a unary + keeps the planner from using the station or grid index (every call of a
     station has the same station) instead of the one on received_at. Not on PostgreSQL: there
-    it hides the column's statistics, and the planner then expects a few hundred rows."""
+    it hides the column's statistics, and the planner then expects a few hundred rows. Only
+    calls of finished imports count (detection.VISIBLE)."""
     if principal is None or principal.has("admin"):
-        return ""
+        return f" AND {detection.VISIBLE}"
     plus = "+" if isinstance(Call._meta.db, SQLiteEngine) else ""
     if principal.has("grid_worker") and not principal.has("officer", "analyst", "supervisor"):
         grids = await scope.grid_ids(principal) or set()
-        return f" AND {plus}grid IN ({', '.join(str(int(g)) for g in grids) or 'NULL'})"
+        return f" AND {detection.VISIBLE} AND {plus}grid IN ({', '.join(str(int(g)) for g in grids) or 'NULL'})"
     stations = await scope.station_ids(principal)
-    return f" AND {plus}station IN ({', '.join(str(int(s)) for s in stations) or 'NULL'})"
+    return f" AND {detection.VISIBLE} AND {plus}station IN ({', '.join(str(int(s)) for s in stations) or 'NULL'})"
 
 
 # --- what detection uses: thresholds per station and category, non-police categories -------

@@ -10,7 +10,7 @@ from app.domain import calls as call_rules
 from app.domain import orders as order_rules
 from app.domain.access import Principal
 from app.i18n import N_
-from app.services import audit, calls, scope
+from app.services import audit, calls, detection, scope
 from app.services.auth import now
 from app.tables import Call, FieldLog, PreventionReview, Station, WorkOrder, WorkOrderStep
 
@@ -30,7 +30,8 @@ async def briefing(principal: Principal, day: date, tz: str) -> dict:
     orders, what is overdue now, and the field follow-ups due today."""
     stations = await _stations(principal)
     low, high = call_rules.period_bounds(day - timedelta(days=1), day - timedelta(days=1), tz)
-    rows = await _in(Call.select(Call.category).where((Call.received_at >= low) & (Call.received_at < high)),
+    rows = await _in(Call.select(Call.category).where((Call.received_at >= low) & (Call.received_at < high)
+                                                      & detection.visible()),
                      Call.station, stations)
     by_category: dict[str, int] = defaultdict(int)
     for r in rows:
@@ -160,4 +161,5 @@ async def review(principal: Principal, review_id: int, today: date, tz: str) -> 
 
 async def _count_at(place: int, first: date, last: date, tz: str) -> int:
     low, high = call_rules.period_bounds(first, last, tz)
-    return await Call.count().where((Call.place == place) & (Call.received_at >= low) & (Call.received_at < high))
+    return await Call.count().where((Call.place == place) & (Call.received_at >= low) & (Call.received_at < high)
+                                    & detection.visible())

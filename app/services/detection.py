@@ -6,10 +6,18 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.engine.sqlite import SQLiteEngine
 
 from app.domain import calls as rules
 from app.tables import Call, DetectionSetting
+
+# The calls that count: those of finished imports. An import commits its calls in chunks
+# (services/calls), so those of one still running, or of one that failed and is being
+# discarded, are in the table but must be neither seen nor counted. A subquery, not a list
+# read beforehand: it is evaluated within the statement's own snapshot, so a chunk committed
+# meanwhile can never slip in. The call_import.state index makes it a lookup of (usually) none.
+VISIBLE = "(batch IS NULL OR batch NOT IN (SELECT id FROM call_import WHERE state <> 'done'))"
 
 KEYS = {
     "repeat_caller": "caller_key",
@@ -27,6 +35,11 @@ BATCH_KEYS = {
                      "(place IS NULL AND address_key IN "
                      "(SELECT address_key FROM call WHERE batch = {batch} AND place IS NULL)))"),
 }
+
+
+def visible() -> WhereRaw:
+    """VISIBLE as a condition of Piccolo's queries."""
+    return WhereRaw(VISIBLE)
 
 
 def days_between(later: str, earlier: str) -> str:
@@ -61,7 +74,7 @@ def _dense_sql(rule: str, threshold: int, window_days: int, where: str, fresh: s
         WITH keyed AS (
             SELECT id, station, grid, received_at, {key} AS k,
                    {f"CASE WHEN {fresh} THEN 1 ELSE 0 END" if fresh is not None else "1"} AS fresh FROM call
-            WHERE non_police = false AND {key} IS NOT NULL AND {key} <> '' AND {where}
+            WHERE non_police = false AND {key} IS NOT NULL AND {key} <> '' AND {VISIBLE} AND {where}
         ), spans AS (
             SELECT id, station, grid, received_at, k, {span} AS span{fresh_run} FROM keyed
         ), marked AS (
@@ -94,7 +107,7 @@ def _in_list(column: str, values) -> str:
 
 async def newest(batch: int | None) -> datetime | None:
     """The time detection counts back from: the newest call (of the import, when one is given)."""
-    query = Call.select(Call.received_at).where(Call.non_police.eq(False)).order_by(
+    query = Call.select(Call.received_at).where(Call.non_police.eq(False) & visible()).order_by(
         Call.received_at, ascending=False).limit(1)
     if batch is not None:
         query = query.where(Call.batch == batch)
@@ -162,7 +175,7 @@ async def surges(stations: set[int] | None, as_of: datetime) -> tuple[list[rules
     where = "" if stations is None else " AND station IN (" + ", ".join(str(int(x)) for x in stations) + ")"
     groups = await Call.raw(
         "SELECT station, category, SUM(CASE WHEN received_at > {} THEN 1 ELSE 0 END) AS recent, COUNT(*) AS total "
-        "FROM call WHERE non_police = false AND received_at > {} AND received_at <= {}" + where +
+        f"FROM call WHERE non_police = false AND {VISIBLE} AND received_at > {{}} AND received_at <= {{}}" + where +
         " GROUP BY station, category", recent_start, base_start, as_of)
     setting_for = await setting_lookup()
     flags, grids = [], {}
@@ -171,7 +184,7 @@ async def surges(stations: set[int] | None, as_of: datetime) -> tuple[list[rules
         if not rules.surge(recent, before, setting_for(g["station"], g["category"], "category_surge")):
             continue
         query = Call.select(Call.id, Call.grid).where(
-            Call.non_police.eq(False) & (Call.category == g["category"]) & (Call.received_at > recent_start)
+            Call.non_police.eq(False) & visible() & (Call.category == g["category"]) & (Call.received_at > recent_start)
             & (Call.received_at <= as_of))
         query = query.where(Call.station.is_null() if g["station"] is None else Call.station == g["station"])
         rows = await query

@@ -13,7 +13,7 @@ from app.domain import phone as phones
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_
-from app.services import audit, photos, scope
+from app.services import audit, detection, photos, scope
 from app.services.auth import now
 from app.tables import Call, FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
 
@@ -216,7 +216,8 @@ async def _linked_calls(refs: list[str]) -> dict[str, dict]:
     """The imported 110 calls a log names, by call number (a number not imported yet stays text)."""
     if not refs:
         return {}
-    rows = await Call.select(Call.call_id, Call.received_at, Call.category).where(Call.call_id.is_in(refs))
+    rows = await Call.select(Call.call_id, Call.received_at, Call.category).where(
+        Call.call_id.is_in(refs) & detection.visible())
     return {r["call_id"]: r for r in rows}
 
 

@@ -405,7 +405,7 @@ async def _linked_logs(order: dict) -> list[dict]:
 async def _calls_since(order: dict) -> list[dict]:
     """问效: the calls of the same key since the order was handled."""
     query = Call.select(Call.id, Call.call_id, Call.received_at, Call.category, Call.address).where(
-        Call.received_at > order["handled_at"])
+        (Call.received_at > order["handled_at"]) & detection.visible())
     key = order["rule_key"]
     if order["rule"] == "repeat_caller":
         query = query.where(Call.caller_key == key)

@@ -164,9 +164,9 @@ IMPORTABLE = ("place", "grid")
 
 async def plan_import(entity: rules.Entity, data: bytes) -> ImportPlan:
     """Decode, parse and validate every row; nothing is written."""
-    text = decode(data)
+    text, encoding = decode(data)
     if text is None:
-        return ImportPlan(error=N_("The file is not UTF-8 or GBK text. Save it as CSV (UTF-8) and try again."))
+        return ImportPlan(error=encoding.error, error_args=encoding.error_args)
     sheet = read_sheet(text, entity.csv_columns, entity.csv_required)
     if sheet.error:
         return ImportPlan(error=sheet.error, error_args=sheet.error_args)

@@ -8,9 +8,12 @@ from app.tables.org import Grid, Place, Station
 
 
 class CallImport(Table):
-    """One import (a CSV file or an API request): what it did, who did it."""
+    """One import (a CSV file or an API request): what it did, who did it. Its calls are
+    written in chunks, each committed on its own; they count only once the import is `done`
+    (services/detection.VISIBLE), so nobody sees half an import and a failed one is discarded."""
 
     source = Varchar(length=8)  # csv | api
+    state = Varchar(length=10, default="done", index=True)  # importing | done | failed
     filename = Varchar(length=200, default="")
     created = Integer(default=0)
     duplicates = Integer(default=0)

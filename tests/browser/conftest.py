@@ -37,6 +37,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+# How long Playwright waits for a page, an element or an assertion before failing. CI runs on
+# 2 cores shared with other work, where a page with its service worker can take seconds; the
+# defaults (5 s for expect, 30 s for actions, 10 s set here before) failed tests that were fine.
+# A longer wait costs nothing when things go right: every wait ends as soon as its condition holds.
+WAIT = 30_000
+# For what takes many requests in a row: precaching the offline pages, replaying an outbox.
+LONG_WAIT = 90_000
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOAD_DEMO = "import asyncio; from app.services.demo import load_demo; asyncio.run(load_demo())"
@@ -124,8 +131,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def playwright_instance():
     _require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT)
     pw = sync_playwright().start()
     try:
         yield pw
@@ -152,7 +160,7 @@ def new_context(browser, live_server):
             base_url=live_server, viewport=PHONE, locale=locale, device_scale_factor=2,
             is_mobile=True, has_touch=True, **options,
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT)
         contexts.append(context)
         return context
 
@@ -170,7 +178,7 @@ def persistent_context(playwright_instance, live_server, tmp_path):
         base_url=live_server, viewport=PHONE, locale="zh-CN", device_scale_factor=2,
         is_mobile=True, has_touch=True,
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT)
     try:
         yield context
     finally:

@@ -15,6 +15,8 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import LONG_WAIT
+
 pytestmark = pytest.mark.browser
 
 SW_READY = "async () => { await navigator.serviceWorker.ready; return true; }"
@@ -101,7 +103,7 @@ def controlled(page) -> None:
 def offline_urls_cached(page) -> list[str]:
     """Waits until every URL the page asked the worker to keep (and /outbox) is cached."""
     urls = sorted({*(page.locator("body").get_attribute("data-offline-urls") or "").split(), "/outbox"})
-    page.wait_for_function(CACHED, arg=urls, timeout=15_000)
+    page.wait_for_function(CACHED, arg=urls, timeout=LONG_WAIT)
     return urls
 
 
@@ -204,7 +206,7 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
 
     # The signal returns: everything is sent, the list empties, the badge goes.
     context.set_offline(False)
-    expect(cards).to_have_count(0, timeout=30_000)
+    expect(cards).to_have_count(0, timeout=LONG_WAIT)
     expect(badge(page)).to_be_hidden()
     expect(page.locator("#outbox-empty")).to_be_visible()
     screenshot(page, "outbox-03-sent-en")
@@ -218,7 +220,7 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
     page.goto("/outbox")
     assert page.evaluate(PUT_COPY_BACK) == 21
     page.evaluate(ASK_REPLAY)
-    expect(cards).to_have_count(0, timeout=30_000)
+    expect(cards).to_have_count(0, timeout=LONG_WAIT)
     expect(page.locator("#outbox-status")).to_have_text(re.compile(r"Sent: 21\."))
     rows = logs_with(new_context, marker)
     assert len(rows) == 21
@@ -251,7 +253,7 @@ def test_a_refused_replay_stays_listed_with_the_message_and_can_be_fixed(new_con
     context.set_offline(False)
     cards = page.locator("#outbox-list > li")
     refused = cards.filter(has_text="Late follow-up")
-    expect(refused).to_contain_text("Not accepted", timeout=30_000)
+    expect(refused).to_contain_text("Not accepted", timeout=LONG_WAIT)
     expect(refused).to_contain_text("The follow-up date cannot be in the past")
     expect(badge(page).locator("[data-outbox-count]")).to_have_text("1")
     expect(page.locator("#outbox-status")).to_contain_text("Not accepted: 1.")
@@ -333,7 +335,7 @@ def test_chinese_outbox_and_another_users_entries(new_context, screenshot):
     # The session ends (expired, or ended by an administrator) while the phone is offline.
     context.clear_cookies()
     context.set_offline(False)
-    expect(page.locator("#outbox-status")).to_have_text(_("Sign in again to send them."), timeout=15_000)
+    expect(page.locator("#outbox-status")).to_have_text(_("Sign in again to send them."), timeout=LONG_WAIT)
     expect(page.locator("#outbox-list > li")).to_have_count(1)
 
     sign_in(page, _("Grid worker"), "/outbox")
@@ -354,7 +356,81 @@ def test_chinese_outbox_and_another_users_entries(new_context, screenshot):
     page.goto("/me")
     page.locator("form[action='/signout'] button").click()
     sign_in(page, _("Community officer"), "/outbox")
-    expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=30_000)
+    expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=LONG_WAIT)
     expect(page.locator("#outbox-others > li")).to_have_count(0)
     rows = logs_with(new_context, marker)
     assert [(r["author"], r["subject_name"]) for r in rows] == [(officer, "张三")]
+
+
+# --- a session ended elsewhere (an administrator's "lost phone") -------------------------------
+
+# Whether the worker's pages cache still holds `arg` (the same start-then-read pattern as CACHED).
+STILL_CACHED = """(url) => {
+  if (!window.__heldCheck) {
+    window.__heldCheck = (async () => {
+      for (const name of (await caches.keys()).filter((n) => n.startsWith("qianmo-pages-"))) {
+        if (await (await caches.open(name)).match(new URL(url, location.href).href, {ignoreVary: true})) return true;
+      }
+      return false;
+    })().then((value) => { window.__held = {url, value}; window.__heldCheck = null; });
+  }
+  return Boolean(window.__held && window.__held.url === url && window.__held.value === false);
+}"""
+
+
+# A form post as htmx would send it (the page's CSRF token in the header), answered 401 when
+# the session is gone.
+POST_WITHOUT_SESSION = """async () => {
+  const token = JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"];
+  const response = await fetch("/field/contacts/new", {
+    method: "POST", body: new URLSearchParams({note: "x"}), headers: {"x-csrftoken": token}});
+  return response.status;
+}"""
+
+
+def test_a_revoked_session_leaves_no_private_page_offline_but_keeps_the_outbox(new_context, screenshot):
+    marker = f"revoked-{uuid.uuid4().hex[:8]}"
+    context = new_context("en")
+    page = context.new_page()
+    sign_in(page, "Community officer", "/field/contacts/new")
+    controlled(page)
+    offline_urls_cached(page)
+    officer = page.locator("body").get_attribute("data-person")
+    # A private page: the officer's own log, with the resident's full phone number.
+    fill_contact(page, "Resident with a phone", f"{marker} online")
+    page.locator("#f-subject_phone").fill("13912345678")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Open the log").click()
+    expect(page.locator("main")).to_contain_text("13912345678")
+    log_page = page.evaluate("location.pathname")
+    assert log_page.startswith("/field/logs/"), log_page
+    # A contact queued offline, while the session still lives.
+    context.set_offline(True)
+    page.goto("/field/contacts/new")
+    fill_contact(page, "Queued resident", f"{marker} queued")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?queued=1"))
+
+    # The administrator ends every session of the officer (a lost phone).
+    admin = new_context("en").new_page()
+    sign_in(admin, "Administrator", f"/people/{officer}")
+    admin.on("dialog", lambda dialog: dialog.accept())
+    admin.locator("form[action$='/lost-phone'] button").click()
+    expect(admin.get_by_role("heading", name="Invitation link")).to_be_visible()
+
+    # Back online, the phone's next request finds the session gone.
+    context.set_offline(False)
+    assert page.evaluate(POST_WITHOUT_SESSION) == 401
+    page.wait_for_function(STILL_CACHED, arg=log_page, timeout=LONG_WAIT)
+    page.wait_for_function(STILL_CACHED, arg="/field", timeout=LONG_WAIT)
+
+    # Offline again: the log (and every other signed-in page) is not shown from the phone.
+    context.set_offline(True)
+    for path in (log_page, "/field"):
+        page.goto(path)
+        expect(page).to_have_title(re.compile("You are offline"))
+        expect(page.locator("body")).not_to_contain_text("13912345678")
+    screenshot(page, "outbox-06-revoked-offline-en")
+    # The queued contact is still on the phone, waiting for its owner's next sign-in.
+    entries = page.evaluate(OUTBOX_ENTRIES)
+    assert [(e["url"], e["state"]) for e in entries] == [("/field/contacts/new", "waiting")]

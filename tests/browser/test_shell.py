@@ -11,6 +11,8 @@ from urllib.parse import urljoin
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import LONG_WAIT
+
 pytestmark = pytest.mark.browser
 
 SW_READY = """async () => {
@@ -196,7 +198,7 @@ def test_offline_page_follows_a_language_switch(new_context, live_server, screen
     expect(html(page)).to_have_attribute("lang", "en")
     # The worker fetches the new /offline in the background after the switch: wait for it
     # (a person switching language and then losing the signal a moment later sees the same).
-    page.wait_for_function(OFFLINE_PAGE_CACHED_IN, arg="en", timeout=10_000)
+    page.wait_for_function(OFFLINE_PAGE_CACHED_IN, arg="en", timeout=LONG_WAIT)
     _offline_heading_shown(page, "You are offline", "Sign in", screenshot, "07-offline-en")
 
 

@@ -24,8 +24,10 @@ def sign_in_as(page, who=OFFICER) -> None:
     page.wait_for_url(re.compile(r"/$"))
 
 
-def create_shift_soon(page, minutes_ahead: int = 5, meeting_point: str = "紫薇园东门") -> None:
-    """As the signed-in officer: a one-off shift in 紫薇网格 starting a few minutes from now."""
+def create_shift_soon(page, minutes_ahead: int = 20, meeting_point: str = "紫薇园东门") -> None:
+    """As the signed-in officer: a one-off shift in 紫薇网格 starting a little later. Check-in
+    opens 30 minutes before the start and sign-up closes at it: 20 minutes leave a slow run
+    (the wall clock goes on while the test does) time to sign up, where 5 did not, always."""
     start = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=minutes_ahead)
     end = start + timedelta(hours=1)
     page.goto("/volunteers")
@@ -126,20 +128,23 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     phone_page.get_by_role("button", name="签退").click()
     expect(phone_page.locator(".flash.ok")).to_contain_text("签退成功")
     counted = phone_page.locator(".my-part")
-    expect(counted).to_contain_text(re.compile(r"计入时长：0 小时 [12] 分钟"))
+    # Every started minute counts: at least 1, and as many more as this run took (a loaded
+    # machine takes minutes, so the number itself is not asserted, only that it is carried on).
+    expect(counted).to_contain_text(re.compile(r"计入时长：0 小时 [1-9]\d* 分钟"))
+    minutes = re.search(r"计入时长：0 小时 (\d+) 分钟", counted.inner_text()).group(1)
     screenshot(phone_page, "volunteers-09-checked-out")
 
     # 6. Hours and the certificate.
     phone_page.goto("/volunteers/my")
     phone_page.get_by_role("link", name="我的时长和证明").click()
-    expect(phone_page.locator(".hours-total")).to_have_text(re.compile(r"0 小时 [12] 分钟"))
+    expect(phone_page.locator(".hours-total")).to_have_text(re.compile(f"0 小时 {minutes} 分钟"))
     screenshot(phone_page, "volunteers-10-hours")
     phone_page.get_by_role("button", name="志愿服务时长证明").click()
     certificate = phone_page.locator("article.certificate")
     expect(certificate.get_by_role("heading", level=1)).to_have_text("志愿服务时长证明")
     expect(certificate).to_contain_text(name)
     expect(certificate).to_contain_text("黄河派出所")
-    expect(certificate.locator(".cert-hours")).to_have_text(re.compile(r"0 小时 [12] 分钟"))
+    expect(certificate.locator(".cert-hours")).to_have_text(re.compile(f"0 小时 {minutes} 分钟"))
     expect(phone_page.locator(".bottomnav")).to_have_count(0)
     screenshot(phone_page, "volunteers-11-certificate")
 

@@ -370,3 +370,74 @@ def test_a_call_imported_late_makes_the_later_call_a_repeat(analyst):
     assert is_repeat("L2") is False
     confirm(analyst, upload(analyst, csv_text([("L1", "2026-03-05 10:00", "13700000007", "x", "求助", "")])))
     assert (is_repeat("L1"), is_repeat("L2")) == (False, True)
+
+
+def mixed_file(lines: list[str], gbk_line: int) -> bytes:
+    """UTF-8 lines, except line `gbk_line` (1 = the header), written as Excel's GBK would."""
+    return b"".join(line.encode("gbk" if number == gbk_line else "utf-8")
+                    for number, line in enumerate(lines, 1))
+
+
+def test_a_gbk_line_among_utf8_lines_refuses_the_file_with_its_line(analyst):
+    lines = csv_text(sample(datetime(2026, 3, 1, 9), n=4)).splitlines(keepends=True)
+    lines[3] = lines[3].replace("泰和祥府3号楼", "张三家门口")
+    content = mixed_file(lines, gbk_line=4)
+    assert "张三".encode("gbk") in content and "邻里吵架".encode("utf-8") in content
+    for locale, message in (("zh-CN", "第 4 行的编码与文件其他行不同"), ("en", "Line 4 is not in the same encoding")):
+        response = analyst.post("/calls/import", files={"file": ("calls.csv", content, "text/csv")},
+                                headers={"Accept-Language": locale})
+        assert response.status_code == 422 and message in response.text
+    assert run(Call.count()) == 0
+
+
+def test_a_whole_gbk_file_with_short_lines_still_imports(analyst):
+    # "路" in GBK bytes happens to be valid UTF-8 too (so is every 6th common character).
+    rows = [("G1", "2026-03-01 09:00", "", "张三家门口", "纠纷", "吵"),
+            ("G2", "2026-03-02 09:00", "", "路", "x", "")]
+    "路".encode("gbk").decode("utf-8")
+    done = confirm(analyst, upload(analyst, csv_text(rows), encoding="gbk"))
+    assert done.status_code == 200
+    assert {c["address"] for c in run(Call.select(Call.address))} == {"张三家门口", "路"}
+
+
+def stored_upload(settings, preview) -> object:
+    token = re.search(r'action="/calls/import/([\w-]+)"', preview.text).group(1)
+    return settings.upload_dir / "imports" / f"{token}.csv"
+
+
+def test_an_unconfirmed_upload_is_deleted_after_an_hour(analyst, settings):
+    preview = upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9))))
+    path = stored_upload(settings, preview)
+    written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    run(calls.cleanup(settings.upload_dir, now=written + timedelta(minutes=59)))
+    assert path.exists()
+    removed, _imports = run(calls.cleanup(settings.upload_dir, now=written + timedelta(minutes=61)))
+    assert removed >= 1 and not path.exists()
+    done = confirm(analyst, preview)
+    assert done.status_code == 422 and "上传的文件已不在" in done.text and run(Call.count()) == 0
+
+
+def test_the_next_upload_removes_previews_older_than_an_hour(analyst, settings):
+    import os
+
+    old = stored_upload(settings, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    two_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=2)).timestamp()
+    os.utime(old, (two_hours_ago, two_hours_ago))  # as if written then: no waiting in a test
+    fresh = stored_upload(settings, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9)))))
+    assert not old.exists() and fresh.exists()
+
+
+def test_uploads_per_person_are_limited_to_so_many_an_hour(analyst, settings):
+    import dataclasses
+
+    app = analyst.http.app
+    app.state.settings = dataclasses.replace(app.state.settings, call_uploads_per_hour=3)
+    text = csv_text(sample(datetime(2026, 3, 1, 9)))
+    assert [upload(analyst, text).status_code for _ in range(3)] == [200, 200, 200]
+    files = len(list((settings.upload_dir / "imports").glob("*.csv")))
+    refused = upload(analyst, text)
+    assert refused.status_code == 429
+    assert "您在过去一小时内已上传 3 个文件，已达上限" in refused.text and 'type="file"' in refused.text
+    assert len(list((settings.upload_dir / "imports").glob("*.csv"))) == files  # nothing stored
+    analyst.sign_in_as("admin")  # someone else may still upload
+    assert upload(analyst, text).status_code == 200

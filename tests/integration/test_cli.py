@@ -24,3 +24,19 @@ def test_the_demo_district_loads_once(db):
 def test_demo_refuses_to_listen_beyond_localhost():
     with pytest.raises(SystemExit, match="localhost"):
         main(["demo", "--host", "0.0.0.0"])
+
+
+def test_qianmo_cleanup_removes_unconfirmed_uploads(db, tmp_path, monkeypatch, capsys):
+    import os
+    import time
+
+    monkeypatch.setenv("QIANMO_UPLOAD_DIR", str(tmp_path))
+    (tmp_path / "imports").mkdir()
+    old, fresh = tmp_path / "imports" / "old.csv", tmp_path / "imports" / "fresh.csv"
+    for path in (old, fresh):
+        path.write_text("call_id\n")
+    written = time.time() - 2 * 3600
+    os.utime(old, (written, written))
+    main(["cleanup"])
+    assert not old.exists() and fresh.exists()
+    assert "removed 1 unconfirmed upload(s)" in capsys.readouterr().out

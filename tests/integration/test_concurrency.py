@@ -125,7 +125,10 @@ def test_pool_reads_outside_never_see_an_open_transaction(pooled):
             await inserted.wait()
             during = await Agency.count().where(Agency.code == "HALF-1")  # a reader, outside the transaction
             plain_write = asyncio.create_task(Agency.update({Agency.name: "改"}).where(Agency.code == "HALF-1").run())
-            await asyncio.sleep(0.05)
+            # Statements run on the loop: a few turns take the write as far as it can go, which
+            # without the writer lock would be done (turns counted, not time: no race).
+            for _turn in range(20):
+                await asyncio.sleep(0)
             queued = not plain_write.done()  # a write outside the transaction waits for the writer
             release.set()
             await task
@@ -203,8 +206,13 @@ def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(pooled
                     await Agency.insert(Agency(name="内", code="EXT-2", kind="other"))
 
             task = asyncio.create_task(ours())
-            await asyncio.sleep(0.2)
-            waited = not task.done()
+            # Its BEGIN meets the other's lock on the loop and moves to a thread to wait: a few
+            # turns of the loop (counted, not timed) take it there.
+            for _turn in range(20):
+                if engine._writer_job is not None:
+                    break
+                await asyncio.sleep(0)
+            waited = engine._writer_job is not None and not task.done()
             reads_meanwhile = await Agency.count()  # the loop is free, the reader answers
             other.execute("COMMIT")
             await task
@@ -223,40 +231,97 @@ def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(pooled
         other.close()
 
 
+class CheckpointThread:
+    """Stands in for the engine's checkpoint thread: a checkpoint runs when the test says (at
+    once, or held back as on a busy machine where the thread has not run yet), so what the test
+    sees never depends on how fast a thread gets the CPU."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.jobs: list = []
+        self.submitted = 0
+
+    def submit(self, fn, *args):
+        import concurrent.futures
+
+        self.submitted += 1
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self.jobs.append((future, fn, args))
+        if not self.held:
+            self.run()
+        return future
+
+    def run(self) -> None:
+        for future, fn, args in self.jobs:
+            future.set_result(fn(*args))
+        self.jobs = []
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.run()
+
+
 def test_pool_checkpoints_keep_the_wal_small(pooled, monkeypatch):
-    """Automatic checkpoints are off on the pooled connections; the engine's own (in a thread,
-    beside the writers, and with them paused once the WAL is long) must still keep the WAL
-    from growing with every write."""
+    """Automatic checkpoints are off on the pooled connections; the engine's own must keep the
+    WAL from growing with every write: every CHECKPOINT_EVERY writes one beside the writers
+    (in its thread), and, once a checkpoint found the WAL past WAL_RESTART_PAGES (because
+    writes kept racing the ones beside them), one with the writers paused, after which the
+    WAL starts over. The thread is driven by the test (CheckpointThread): a busy machine made
+    the real one late and the WAL longer than any bound on PostgreSQL runs."""
     import os
     import sqlite3
     from contextlib import closing
 
     from app import db
-    from app.db import CHECKPOINT_EVERY, write_transaction
+    from app.db import CHECKPOINT_EVERY, PooledSQLiteEngine, write_transaction
 
-    monkeypatch.setattr(db, "WAL_RESTART_PAGES", 500)  # the real 10,000 pages take 40 MB of writes
     engine = pooled
     with closing(sqlite3.connect(engine.path)) as conn:  # earlier tests' WAL out of the way
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page = conn.execute("PRAGMA page_size").fetchone()[0]
+    checkpoints = []
+    real_checkpoint = PooledSQLiteEngine._checkpoint
+    monkeypatch.setattr(PooledSQLiteEngine, "_checkpoint",
+                        staticmethod(lambda conn: checkpoints.append(1) or real_checkpoint(conn)))
+    thread = CheckpointThread()
 
-    async def scenario() -> list[int]:
-        await engine.start_connection_pool()
+    async def writes(n: int, start: int) -> list[int]:
+        """The WAL's length in pages after each CHECKPOINT_EVERY writes."""
         sizes = []
+        for i in range(start, start + n * CHECKPOINT_EVERY):
+            async with write_transaction(engine):
+                await AuditEvent.insert(AuditEvent(action="create", object_type="agency", object_id=str(i)))
+            if (i + 1 - start) % CHECKPOINT_EVERY == 0:
+                sizes.append(os.path.getsize(f"{engine.path}-wal") // page)
+        return sizes
+
+    async def scenario() -> dict:
+        await engine.start_connection_pool()
+        # Earlier tests' writes and WAL on this engine are not counted.
+        engine._checkpoint_thread, engine._writes, engine._wal_pages = thread, 0, 0
         try:
-            for i in range(10 * CHECKPOINT_EVERY):
-                async with write_transaction(engine):
-                    await AuditEvent.insert(AuditEvent(action="create", object_type="agency", object_id=str(i)))
-                if (i + 1) % CHECKPOINT_EVERY == 0:
-                    sizes.append(os.path.getsize(f"{engine.path}-wal") // page)
-            return sizes
+            beside = await writes(5, 0)  # checkpoints finish before the next writes: the WAL starts over
+            after_beside = (thread.submitted, len(checkpoints))
+            thread.held = True  # the thread falls behind: nothing is checkpointed, the WAL grows
+            growing = await writes(5, 5 * CHECKPOINT_EVERY)
+            monkeypatch.setattr(db, "WAL_RESTART_PAGES", growing[-1] - growing[0])
+            thread.held = False
+            thread.run()  # it finally runs, and finds the WAL long: the next one pauses the writers
+            restarted = await writes(5, 10 * CHECKPOINT_EVERY)
+            return {"beside": beside, "after_beside": after_beside, "growing": growing, "restarted": restarted,
+                    "submitted": thread.submitted, "checkpoints": len(checkpoints)}
         finally:
             await engine.close_connection_pool()
 
-    pages = run(scenario())
-    # Without checkpoints the WAL would grow by the same number of pages every 200 writes;
-    # with them it starts over (the file keeps its length) at most two checkpoints after it
-    # passed the limit: the one that measured it, and the paused one after.
-    interval = pages[0]  # the WAL was empty before the first 200
-    assert interval > 0 and max(pages) <= db.WAL_RESTART_PAGES + 2 * interval + interval // 10, pages
-    assert run(AuditEvent.count()) == 10 * CHECKPOINT_EVERY
+    seen = run(scenario())
+    interval = seen["beside"][0]  # the pages 200 writes take, the WAL empty before them
+    assert interval > 0
+    # It starts over after each checkpoint: the file stays about one interval long (a little
+    # more as the table's b-tree grows), where five intervals of writes would need five.
+    assert max(seen["beside"]) < 2 * interval, seen
+    assert seen["after_beside"] == (4, 4)  # one in the thread every 200 writes, none paused
+    assert seen["growing"] == sorted(set(seen["growing"])) and seen["growing"][-1] >= 5 * interval, seen
+    # After the late checkpoint: one with the writers paused (not in the thread), and then the
+    # WAL starts over within the file's length, which stops growing.
+    assert seen["checkpoints"] - seen["submitted"] == 1, seen
+    assert max(seen["restarted"]) <= seen["growing"][-1], seen
+    assert run(AuditEvent.count()) == 15 * CHECKPOINT_EVERY

@@ -169,6 +169,7 @@ def test_a_photo_is_downscaled_and_its_exif_location_removed(field, settings):
     assert not stored.getexif() and 0x8825 not in stored.getexif()
     served = field.get(f"/field/photos/{photo['id']}")
     assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert served.headers["cache-control"] == "no-store"  # a file behind a session stays off the phone
     field.sign_in_as("grid_worker")  # another grid: the photo is not theirs to see
     assert field.get(f"/field/photos/{photo['id']}").status_code == 404
 

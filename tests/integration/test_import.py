@@ -99,3 +99,13 @@ def test_grids_import_by_code(admin):
     confirm(admin, "grid", previewed_text(preview))
     assert run(Grid.select(Grid.name).where(Grid.code == "TH-01").first())["name"] == "泰和一网格(新)"
     assert run(Grid.count().where(Grid.code == "TH-09")) == 1
+
+
+def test_a_gbk_line_among_utf8_lines_is_refused_with_its_line(admin):
+    lines = GOOD.splitlines(keepends=True) + ["张三小区,小区,张三路1号,TH-01,,,\n"]
+    content = b"".join(line.encode("gbk" if number == 4 else "utf-8") for number, line in enumerate(lines, 1))
+    for locale, message in (("zh-CN", "第 4 行的编码与文件其他行不同"), ("en", "Line 4 is not in the same encoding")):
+        preview = admin.post("/admin/org/place/import", files={"file": ("places.csv", content, "text/csv")},
+                             headers={"Accept-Language": locale})
+        assert preview.status_code == 422 and message in preview.text
+    assert run(Place.count().where(Place.name == "张三小区")) == 0

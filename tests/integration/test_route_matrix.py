@@ -285,3 +285,35 @@ def test_every_unsafe_route_refuses_a_request_without_the_csrf_token(demo, setti
             response = http.request(method, concrete(path, ids), data={"name": "x"})
             assert response.status_code == 403, (method, path)
             assert "无权访问" in response.text
+
+
+# Served without looking at the session (main.py excludes them from SessionAuth): the same
+# bytes for everyone, cached by their own rules.
+SESSIONLESS = ("/static/{file_path:path}", "/sw.js", "/healthz")
+
+
+@pytest.mark.parametrize("who", sorted(SIGNED_IN))
+def test_every_signed_in_get_answers_no_store(demo, settings, who):
+    """No signed-in answer may stay on a phone after its session ends (the service worker keeps
+    nothing marked no-store), except the pages it keeps for offline use on purpose."""
+    from app.offline import kept_offline
+
+    grid = run(Grid.select(Grid.id).where(Grid.code == "TH-04").first())["id"]
+    ids = {"place": run(Place.select(Place.id).where(Place.grid == grid).first())["id"],
+           "person": run(PersonRole.select(PersonRole.person).where(PersonRole.role == "volunteer").first())["person"],
+           "passkey": 999999}
+    person = run(PersonRole.select(PersonRole.person).where(PersonRole.role == who).first())["person"]
+    app = create_app(settings)
+    wrong = []
+    with TestClient(app=app, base_url="http://testserver.local") as http:
+        for method, path in app_routes(app):
+            if method != "GET" or path in SESSIONLESS:
+                continue
+            http.cookies.set("qianmo_session", run(auth.start_session(person)).token)
+            url = concrete(path, ids)
+            response = http.get(url, follow_redirects=False)
+            expected = "private, no-cache" if kept_offline(url, b"") else "no-store"
+            if response.headers.get("cache-control") != expected:
+                wrong.append(f"GET {url}: {response.status_code} {response.headers.get('cache-control')!r}")
+    assert wrong == []
+    assert kept_offline("/field/contacts/new", b"outbox=1") and not kept_offline("/field/contacts/new", b"follow_up=3")

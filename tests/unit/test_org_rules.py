@@ -1,7 +1,7 @@
 import json
 
 from app.domain import org
-from app.domain.csv_import import decode, read_sheet
+from app.domain.csv_import import NOT_TEXT, decode, read_sheet
 from app.domain.phone import mask, normalise
 
 PLACE = org.ENTITIES["place"]
@@ -53,9 +53,10 @@ def test_changes_lists_only_changed_fields():
 
 
 def test_csv_decoding_handles_bom_and_gbk():
-    assert decode("名称\n".encode("utf-8-sig")) == "名称\n"
-    assert decode("名称,地址\n紫薇园,泰和路\n".encode("gbk")) == "名称,地址\n紫薇园,泰和路\n"
-    assert decode(b"\xff\xfe\x00\xd8\x00") is None
+    assert decode("名称\n".encode("utf-8-sig"))[0] == "名称\n"
+    assert decode("名称,地址\n紫薇园,泰和路\n".encode("gbk"))[0] == "名称,地址\n紫薇园,泰和路\n"
+    text, encoding = decode(b"\xff\xfe\x00\xd8\x00")
+    assert text is None and encoding.error == NOT_TEXT
 
 
 def test_sheet_maps_chinese_headers_and_reports_missing_columns():

@@ -24,7 +24,15 @@
  * - Replay of the outbox (js/outbox.js): on Background Sync ("qianmo-outbox" tag, registered
  *   when an entry is queued), and when a page asks ("replay" message: every page load, the
  *   `online` event, the outbox page's Send now). Pages hear "qianmo-outbox" messages back.
- * Only ok, same-origin, non-redirected answers without "Cache-Control: no-store" are cached.
+ * Only ok, same-origin, non-redirected answers without "Cache-Control: no-store" are cached. The
+ *   server marks every signed-in answer no-store except the pages kept for offline use on
+ *   purpose (app/offline.py), so nothing else a person opened stays on the phone.
+ * - A session that ends (signed out, revoked by an administrator, expired) takes the cached pages
+ *   with it: signing out, any answer 401, any request the server answers with the sign-in
+ *   page (it redirects GETs there), or a replay that finds nobody signed in clear the pages
+ *   cache as signing out does (forgetPages). Same-origin GETs other than pages and static
+ *   files therefore pass through the worker (network only, watched). The outbox (IndexedDB)
+ *   stays: queued logs are sent at the owner's next sign-in.
  *
  * Bump VERSION when SHELL or this file's behaviour changes: the new worker precaches the shell
  * again and, on activate, deletes every older qianmo-* cache. The outbox database is never
@@ -33,7 +41,7 @@
  */
 "use strict";
 
-const VERSION = "v2";
+const VERSION = "v3"; // v3: no more pages kept from before every private page was no-store
 const PREFIX = "qianmo-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const PAGES_CACHE = `${PREFIX}pages-${VERSION}`;
@@ -100,7 +108,7 @@ async function sendOrKeep(event, copy) {
   if (typeof uuid !== "string" || !uuid) {
     // Not an outbox form: what the browser would have done, but an offline page, not an error.
     try {
-      return await fetch(request);
+      return watched(event, await fetch(request));
     } catch (error) {
       if (request.mode === "navigate") {
         return offlinePage();
@@ -115,6 +123,7 @@ async function sendOrKeep(event, copy) {
     response = null; // no network
   }
   if (response && !GATEWAY_TROUBLE.has(response.status)) {
+    watched(event, response);
     await Outbox.removeMeta(`note:${uuid}`);
     if (response.type === "opaqueredirect" || response.status < 400) {
       // It reached the server: an older outbox copy of it (a "Fix") is done with.
@@ -172,6 +181,9 @@ async function replayOutbox(manual) {
     result = await Outbox.replay({ manual });
   } catch (error) {
     result = { error: String(error) };
+  }
+  if (result && result.signedOut) {
+    await forgetPages(); // the entries wait for their owner's next sign-in
   }
   await tellPages({ phase: "done", result });
   return result;
@@ -248,14 +260,11 @@ self.addEventListener("fetch", (event) => {
     offlinePageStale = true;
   }
   if (request.method !== "GET") {
-    if (SESSION_PATHS.test(url.pathname)) {
+    if (/^\/signout(\/|$)/.test(url.pathname)) {
+      event.waitUntil(forgetPages());
+    } else if (SESSION_PATHS.test(url.pathname)) {
       precached = { key: "", at: 0 };
       event.waitUntil(caches.delete(PAGES_CACHE));
-      if (/^\/signout(\/|$)/.test(url.pathname)) {
-        // Nobody is signed in now: what is queued next has no owner until a page says who.
-        // The outbox entries themselves stay (see docs/decisions.md, "Offline outbox").
-        event.waitUntil(Outbox.setMeta("person", null));
-      }
     }
     const answer = outbox(event);
     if (answer) {
@@ -269,9 +278,35 @@ self.addEventListener("fetch", (event) => {
   }
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(cacheFirstStatic(event));
+    return;
   }
-  // Any other GET: network only (no respondWith, so the browser fetches it itself).
+  // Any other GET (htmx, JSON): network only, watched for a session that ended.
+  event.respondWith(fetch(request).then((response) => watched(event, response)));
 });
+
+// Whose pages these were is over: the pages cache goes, as on signing out. Nobody is signed in
+// now, so what is queued next has no owner until a page says who. The outbox entries stay
+// (docs/decisions.md, "Offline outbox"); the /offline page is fetched again after the next page.
+async function forgetPages() {
+  precached = { key: "", at: 0 };
+  offlinePageStale = true;
+  await caches.delete(PAGES_CACHE);
+  await Outbox.setMeta("person", null);
+}
+
+// The session behind this request ended (revoked, expired): a 401 (unsafe requests), or the
+// sign-in page in its place (the server redirects a GET there; a navigation lands on it).
+function sessionEnded(response) {
+  const landed = new URL(response.url || "/", self.location.origin).pathname;
+  return response.status === 401 || (response.ok && /^\/signin(\/|$)/.test(landed));
+}
+
+function watched(event, response) {
+  if (sessionEnded(response)) {
+    event.waitUntil(forgetPages());
+  }
+  return response;
+}
 
 function cacheable(response) {
   return Boolean(response) && response.ok && response.status === 200 && response.type === "basic" &&
@@ -286,6 +321,7 @@ async function networkFirstPage(event) {
   } catch (error) {
     return (await cachedPage(request)) || offlinePage();
   }
+  watched(event, response);
   if (response.status >= 502 && response.status <= 504) {
     // The server (or the proxy in front of it) is unreachable: a cached copy is more useful.
     const cached = await cachedPage(request);
