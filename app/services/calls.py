@@ -148,33 +148,37 @@ async def context_for(principal: Principal, tz: str) -> Context:
 
 
 class PlaceMatcher:
-    """Finds the place of an address: an analyst's mapping, a place's name, alias or address
-    (normalised), or the longest of those contained in the address."""
+    """Finds the place of an address among its own station's places: an analyst's mapping, a
+    place's name, alias or address (normalised), or the longest of those contained in the
+    address. A call never takes a place (and so a grid) of another station."""
 
-    def __init__(self, keys: dict[str, tuple[int, int]]) -> None:
-        self.keys = keys  # normalised text -> (place id, grid id)
-        self.by_length = sorted((k for k in keys if len(k) >= 3), key=len, reverse=True)
-        self.cache: dict[str, tuple[int, int] | None] = {}
+    def __init__(self, keys: dict[int, dict[str, tuple[int, int]]]) -> None:
+        self.keys = keys  # station -> normalised text -> (place id, grid id)
+        self.by_length = {station: sorted((k for k in texts if len(k) >= 3), key=len, reverse=True)
+                          for station, texts in keys.items()}
+        self.cache: dict[tuple[int | None, str], tuple[int, int] | None] = {}
 
     @classmethod
     async def load(cls) -> "PlaceMatcher":
-        keys: dict[str, tuple[int, int]] = {}
-        for p in await Place.select(Place.id, Place.grid, Place.name, Place.aliases, Place.address).where(
-                Place.active.eq(True)):
+        keys: dict[int, dict[str, tuple[int, int]]] = {}
+        for p in await Place.select(Place.id, Place.grid, Place.name, Place.aliases, Place.address,
+                                    Place.grid.office.station.as_alias("station")).where(Place.active.eq(True)):
             for text in [p["name"], p["address"], *(p["aliases"] or "").splitlines()]:
                 key = rules.normalise_address(text)
                 if key:
-                    keys.setdefault(key, (p["id"], p["grid"]))
+                    keys.setdefault(p["station"], {}).setdefault(key, (p["id"], p["grid"]))
         for m in await AddressMapping.select(AddressMapping.address_key, AddressMapping.place,
-                                             AddressMapping.place.grid.as_alias("grid")):
-            keys[m["address_key"]] = (m["place"], m["grid"])
+                                             AddressMapping.place.grid.as_alias("grid"),
+                                             AddressMapping.place.grid.office.station.as_alias("station")):
+            keys.setdefault(m["station"], {})[m["address_key"]] = (m["place"], m["grid"])
         return cls(keys)
 
-    def match(self, address_key: str) -> tuple[int, int] | None:
-        if address_key not in self.cache:
-            self.cache[address_key] = self.keys.get(address_key) or next(
-                (self.keys[k] for k in self.by_length if k in address_key), None)
-        return self.cache[address_key]
+    def match(self, station: int | None, address_key: str) -> tuple[int, int] | None:
+        if (station, address_key) not in self.cache:
+            texts = self.keys.get(station, {}) if station is not None else {}
+            self.cache[station, address_key] = texts.get(address_key) or next(
+                (texts[k] for k in self.by_length.get(station, []) if k in address_key), None)
+        return self.cache[station, address_key]
 
 
 def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],
@@ -197,7 +201,7 @@ def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],
             result.add_error(row_no, call_id, column, message)
         return None
     seen.add(row.call_id)
-    place = ctx.places.match(row.address_key)
+    place = ctx.places.match(station, row.address_key)
     return {"call_id": row.call_id, "received_at": row.received_at, "caller_phone": row.caller_phone,
             "caller_key": row.caller_key, "address": row.address, "address_key": row.address_key, "lat": row.lat,
             "lon": row.lon, "category": row.category, "summary": row.summary, "disposition": row.disposition,
@@ -427,17 +431,26 @@ async def unmatched(principal: Principal, limit: int = 100) -> list[dict]:
 
 
 async def map_address(principal: Principal, address_key: str, place_id: int, actor: audit.Actor) -> bool:
-    """Remember that this address is that place, and attach the calls already imported."""
+    """Remember that this address is that place, and attach the calls already imported: only
+    the place's own station's calls, and only an address of calls the principal sees. False
+    (404) for anything else: a place or an address outside their scope, or an address another
+    station has already mapped (one mapping per address text)."""
     place = await scope.place(principal, place_id)
     if place is None or not address_key:
         return False
+    station = (await Place.select(Place.grid.office.station.as_alias("station")).where(
+        Place.id == place_id).first())["station"]
+    theirs = (Call.address_key == address_key) & (Call.station == station)
     async with write_transaction(Call._meta.db):
-        example = await Call.select(Call.address).where(Call.address_key == address_key).first()
+        example = await (await _scoped(principal, Call.select(Call.address).where(theirs))).first()
+        mapped = await AddressMapping.select(AddressMapping.place.grid.office.station.as_alias("station")).where(
+            AddressMapping.address_key == address_key).first()
+        if example is None or (mapped is not None and mapped["station"] != station):
+            return False
         await AddressMapping.delete().where(AddressMapping.address_key == address_key)
-        await AddressMapping.insert(AddressMapping(address_key=address_key, address=(example or {}).get(
-            "address", address_key)[:200], place=place_id, created_by=actor.id))
-        await Call.update({Call.place: place_id, Call.grid: place["grid"]}).where(
-            (Call.address_key == address_key) & Call.place.is_null())
+        await AddressMapping.insert(AddressMapping(address_key=address_key, address=example["address"][:200],
+                                                   place=place_id, created_by=actor.id))
+        await Call.update({Call.place: place_id, Call.grid: place["grid"]}).where(theirs & Call.place.is_null())
         await audit.record(actor, "map_address", "address_mapping", address_key, {"place": [None, place_id]})
     return True
 

@@ -441,3 +441,54 @@ def test_uploads_per_person_are_limited_to_so_many_an_hour(analyst, settings):
     assert len(list((settings.upload_dir / "imports").glob("*.csv"))) == files  # nothing stored
     analyst.sign_in_as("admin")  # someone else may still upload
     assert upload(analyst, text).status_code == 200
+
+
+def second_station() -> dict:
+    """运河派出所 with a grid, a place (运河花园) and 2 calls of its own at 某某路边摊, unmatched."""
+    async def make() -> dict:
+        from app.tables import Bureau, Grid, Office
+
+        bureau = (await Bureau.select(Bureau.id).first())["id"]
+        station = (await Station.insert(Station(bureau=bureau, name="运河派出所", code="YH")).returning(Station.id))[0]["id"]
+        office = (await Office.insert(Office(station=station, name="运河警务室", code="YH-1")).returning(Office.id))[0]["id"]
+        grid = (await Grid.insert(Grid(office=office, name="运河一网格", code="YH-01")).returning(Grid.id))[0]["id"]
+        place = (await Place.insert(Place(grid=grid, name="运河花园", kind="estate")).returning(Place.id))[0]["id"]
+        key = "某某路边摊"
+        for i in range(2):
+            await Call.insert(Call(call_id=f"Y{i}", received_at=datetime(2026, 3, 1, 1, tzinfo=timezone.utc),
+                                   caller_phone="13800000009", caller_key="13800000009", address=key,
+                                   address_key=key, category="纠纷", summary="", station=station))
+        return {"station": station, "grid": grid, "place": place, "key": key}
+
+    return run(make())
+
+
+def test_an_address_is_mapped_only_for_the_analysts_own_station(analyst):
+    other = second_station()
+    mine = run(Place.select(Place.id).where(Place.name != "运河花园").first())["id"]
+    # The address belongs to the other station's calls only: nothing to map here.
+    assert analyst.post("/calls/unmatched", data={"address_key": other["key"], "place": str(mine)}).status_code == 404
+    assert run(Call.select(Call.place).where(Call.station == other["station"])) == [{"place": None}] * 2
+    assert run(AddressMapping.count()) == 0
+    # The same address in this station too: mapping it attaches this station's calls, never the other's.
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address=other["key"]))))
+    key = run(Call.select(Call.address_key).where(Call.call_id == "J000").first())["address_key"]
+    assert analyst.post("/calls/unmatched", data={"address_key": key, "place": str(mine)}).status_code == 303
+    assert run(Call.select(Call.place).where(Call.call_id == "J000").first())["place"] == mine
+    assert run(Call.select(Call.place).where(Call.station == other["station"])) == [{"place": None}] * 2
+
+
+def test_an_address_mapped_by_another_station_is_not_taken_over(analyst):
+    other = second_station()
+    run(AddressMapping.insert(AddressMapping(address_key=other["key"], address=other["key"], place=other["place"])))
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address=other["key"]))))
+    mine = run(Place.select(Place.id).where(Place.name != "运河花园").first())["id"]
+    assert analyst.post("/calls/unmatched", data={"address_key": other["key"], "place": str(mine)}).status_code == 404
+    assert run(AddressMapping.select(AddressMapping.place)) == [{"place": other["place"]}]
+
+
+def test_a_call_never_takes_a_place_of_another_station(analyst):
+    second_station()
+    # 运河花园 is the other station's place: this station's call at an address naming it stays unmatched.
+    confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address="运河花园3号楼"))))
+    assert run(Call.select(Call.place, Call.grid).where(Call.call_id == "J000").first()) == {"place": None, "grid": None}
