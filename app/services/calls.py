@@ -162,7 +162,8 @@ class PlaceMatcher:
     async def load(cls) -> "PlaceMatcher":
         keys: dict[int, dict[str, tuple[int, int]]] = {}
         for p in await Place.select(Place.id, Place.grid, Place.name, Place.aliases, Place.address,
-                                    Place.grid.office.station.as_alias("station")).where(Place.active.eq(True)):
+                                    Place.grid.office.station.as_alias("station")).where(
+                Place.active.eq(True)).order_by(Place.id):
             for text in [p["name"], p["address"], *(p["aliases"] or "").splitlines()]:
                 key = rules.normalise_address(text)
                 if key:
@@ -176,9 +177,20 @@ class PlaceMatcher:
     def match(self, station: int | None, address_key: str) -> tuple[int, int] | None:
         if (station, address_key) not in self.cache:
             texts = self.keys.get(station, {}) if station is not None else {}
-            self.cache[station, address_key] = texts.get(address_key) or next(
-                (texts[k] for k in self.by_length.get(station, []) if k in address_key), None)
+            self.cache[station, address_key] = texts.get(address_key) or self._contained(station, address_key)
         return self.cache[station, address_key]
+
+    def _contained(self, station: int | None, address_key: str) -> tuple[int, int] | None:
+        """The longest name contained in the address; of two as long, the one named first
+        (徐州市世纪紫薇园东门: 世纪紫薇园, not the car park 紫薇园东门)."""
+        best: tuple[int, int, str] | None = None
+        for key in self.by_length.get(station, []):
+            if best is not None and len(key) < best[0]:
+                break
+            at = address_key.find(key)
+            if at >= 0 and (best is None or at < -best[1]):
+                best = (len(key), -at, key)
+        return self.keys[station][best[2]] if best else None
 
 
 def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],

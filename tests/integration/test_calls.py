@@ -492,3 +492,10 @@ def test_a_call_never_takes_a_place_of_another_station(analyst):
     # 运河花园 is the other station's place: this station's call at an address naming it stays unmatched.
     confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address="运河花园3号楼"))))
     assert run(Call.select(Call.place, Call.grid).where(Call.call_id == "J000").first()) == {"place": None, "grid": None}
+
+
+def test_of_two_names_as_long_the_address_names_first_wins():
+    matcher = calls.PlaceMatcher({1: {"紫薇园东门": (32, 4), "世纪紫薇园": (1, 4), "泰和": (9, 4)}})
+    assert matcher.match(1, "徐州市世纪紫薇园东门") == (1, 4)
+    assert matcher.match(1, "紫薇园东门世纪紫薇园") == (32, 4)
+    assert matcher.match(2, "徐州市世纪紫薇园东门") is None  # another station's names
