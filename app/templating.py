@@ -45,7 +45,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         offline_pages=offline.PRECACHED,
     )
     env.filters.update(
-        date=i18n.format_date,
+        date=partial(i18n.format_date, tz=time_zone),
         datetime=partial(i18n.format_datetime, tz=time_zone),
         number=i18n.format_number,
         rolename=lambda role: i18n.gettext(ROLES.get(role, role)),

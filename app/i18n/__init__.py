@@ -87,8 +87,13 @@ def _babel_locale() -> Locale:
     return Locale.parse(get_locale())
 
 
-def format_date(value: date | datetime | None, style: str = "medium") -> str:
-    return "" if value is None else dates.format_date(value, format=style, locale=_babel_locale())
+def format_date(value: date | datetime | None, style: str = "medium", tz: str = "Asia/Shanghai") -> str:
+    """A date, or the local day of an instant (a log made at 01:48 Beijing time is that day's, not UTC's)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(dates.get_timezone(tz)).date()
+    return dates.format_date(value, format=style, locale=_babel_locale())
 
 
 def format_datetime(value: datetime | None, tz: str = "Asia/Shanghai", style: str = "short") -> str:

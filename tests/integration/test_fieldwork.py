@@ -255,3 +255,18 @@ def test_the_export_masks_phones_unless_a_supervisor_asks_and_is_audited(field):
     unmasked = [(e["changes"] if isinstance(e["changes"], dict) else json.loads(e["changes"]))["unmasked"][1]
                 for e in exports]
     assert unmasked == [False, True]
+
+
+@pytest.mark.parametrize("local_time", ["00:30", "01:48", "23:30"])
+def test_a_log_shows_the_local_day_it_was_made(field, settings, local_time):
+    # 00:30 and 01:48 Beijing time are the previous day in UTC: the officer's day is Beijing's.
+    field.sign_in_as("officer")
+    log_id = field.post("/field/contacts/new", data=contact(place_in("TH-01")), headers=REPLAY).json()["id"]
+    made = datetime.fromisoformat(f"2026-11-28T{local_time}:00+08:00").astimezone(timezone.utc)
+    run(FieldLog.update({FieldLog.occurred_at: made, FieldLog.follow_up_on: fieldwork.today(settings.time_zone)})
+        .where(FieldLog.id == log_id))
+    en = {"Accept-Language": "en"}
+    card = field.get("/field", headers=en).text.split(f"follow_up={log_id}")[0].rsplit('<li class="card', 1)[1]
+    assert "Nov 28, 2026" in card and "Nov 27" not in card
+    form = field.get(f"/field/contacts/new?follow_up={log_id}", headers=en).text
+    assert "Follow-up of the log of Nov 28, 2026" in form
