@@ -126,8 +126,7 @@ class FieldworkController(Controller):
         return Template("fieldwork/list.html", context={
             "rows": rows, "total": total, "page": page, "page_size": fieldwork.PAGE_SIZE, "chosen": chosen,
             "choices": await fieldwork.filter_choices(user),  # type: ignore[arg-type]
-            "kinds": rules.KINDS, "tags": await fieldwork_lists.topic_labels("tag"),
-            "topics": await fieldwork_lists.topic_labels("campaign"), "may_export": user.has(*EXPORTERS),  # type: ignore[union-attr]
+            "kinds": rules.KINDS, "topics": await fieldwork_lists.filter_topics(), "may_export": user.has(*EXPORTERS),  # type: ignore[union-attr]
             "may_unmask": user.has(*fieldwork.PERSONAL_DATA_ROLES),  # type: ignore[union-attr]
         })
 

@@ -246,7 +246,8 @@ class LogFilter:
         if self.until:
             query = query.where(FieldLog.occurred_at < _day_bounds(self.until, tz)[1])
         if self.tag:
-            query = query.where(FieldLog.tags.like(f"%,{self.tag},%"))
+            # A contact carries tags, a campaign drop one topic: the filter is the same topic.
+            query = query.where(FieldLog.tags.like(f"%,{self.tag},%") | (FieldLog.topic == self.tag))
         if not self.voided:
             query = query.where(FieldLog.voided_at.is_null())
         return query

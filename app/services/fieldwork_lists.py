@@ -45,6 +45,13 @@ async def topic_labels(kind: str) -> dict[str, str]:
     return {r["code"]: r["label"] for r in await topics(kind, include_inactive=True)}
 
 
+async def filter_topics() -> dict[str, str]:
+    """The topic filter's choices: contact tags, then campaign topics not named so already
+    (both lists share codes such as fraud: one choice finds the contacts and the drops)."""
+    tags = await topic_labels("tag")
+    return tags | {code: name for code, name in (await topic_labels("campaign")).items() if code not in tags}
+
+
 @dataclass
 class TopicForm:
     kind: str = "tag"

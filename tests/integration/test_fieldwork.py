@@ -270,3 +270,19 @@ def test_a_log_shows_the_local_day_it_was_made(field, settings, local_time):
     assert "Nov 28, 2026" in card and "Nov 27" not in card
     form = field.get(f"/field/contacts/new?follow_up={log_id}", headers=en).text
     assert "Follow-up of the log of Nov 28, 2026" in form
+
+
+def test_the_topic_filter_finds_contacts_and_campaign_drops_of_that_topic(field):
+    field.sign_in_as("officer")
+    contact_id = field.post("/field/contacts/new", data=contact(place_in("TH-01"), tags=["fraud"]),
+                            headers=REPLAY).json()["id"]
+    drop = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "fraud",
+            "leaflets": "40", "reached": "25", "note": "小区门口摆台"}
+    drop_id = field.post("/field/campaign-drops/new", data=drop, headers=REPLAY).json()["id"]
+    other = field.post("/field/campaign-drops/new", data={**drop, "client_uuid": str(uuid.uuid4()), "topic": "cult"},
+                       headers=REPLAY).json()["id"]
+    page = field.get("/field/logs?tag=fraud", headers={"Accept-Language": "en"}).text
+    assert f"/field/logs/{contact_id}" in page and f"/field/logs/{drop_id}" in page
+    assert f"/field/logs/{other}\"" not in page
+    # A campaign-only topic is a choice of the filter too.
+    assert '<option value="cult"' in page and "Anti-cult" in page
