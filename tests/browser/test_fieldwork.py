@@ -32,6 +32,12 @@ def saved(page, text: str) -> None:
     expect(page.locator("#log-status")).to_contain_text(text)
 
 
+def no_errors_left(page) -> None:
+    """A saved answer leaves no error on the form: no message, no summary, no marked field."""
+    form = page.locator("#log-form")
+    expect(form.locator("p.error, .flash.error, .has-error, [aria-invalid]")).to_have_count(0)
+
+
 def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
     page = new_context("zh-CN").new_page()
     sign_in_as_officer(page)
@@ -45,6 +51,9 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
     page.locator(".quick-log").get_by_role("link", name="走访").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("记录走访")
     pick_place(page, "古城烧烤城")
+    page.get_by_role("button", name="保存").click()  # who was visited is missing: marked
+    expect(page.locator("#log-form .flash.error")).to_be_visible()
+    expect(page.locator("#e-subject_kind")).to_be_visible()
     page.locator("label.chip", has_text="居民").click()
     page.get_by_label("姓名（可选）").fill("张大爷")
     page.locator("label.chip", has_text="反诈").click()
@@ -54,6 +63,7 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
     screenshot(page, "fieldwork-02-contact-form")
     page.get_by_role("button", name="保存").click()
     saved(page, "已保存")
+    no_errors_left(page)
     expect(page.get_by_label("备注")).to_have_value("")  # ready for the next log, same place kept
     expect(page.locator("select[name=place] option:checked")).to_have_text("古城烧烤城")
     screenshot(page, "fieldwork-03-contact-saved")
@@ -143,6 +153,7 @@ def test_logging_in_english_with_a_mistake_corrected(new_context, screenshot):
     page.set_input_files("input[name=photo]", files=[])
     page.get_by_role("button", name="Save").click()
     saved(page, "Saved")
+    no_errors_left(page)  # "✓ Saved" never beside the old "Enter a number…"
 
     page.goto("/field/contacts/new")
     pick_place(page, "古城烧烤城")

@@ -62,6 +62,7 @@
   document.body.addEventListener("log-saved", function () {
     for (const form of forms()) {
       const place = form.querySelector("select[name=place]").value;
+      window.Qianmo.clearErrors(form);
       form.reset();
       form.querySelector("select[name=place]").value = place;
       for (const name of ["occurred_at", "lat", "lon", "accuracy", "follows_up"]) {

@@ -1,6 +1,7 @@
 // What several phone forms share (field logs, resident reports, patrol observations): a
 // photo over the size limit is refused before it is sent, the phone's location fills
-// lat/lon/accuracy, and a long list of places can be narrowed by typing. No inline code (CSP).
+// lat/lon/accuracy, a long list of places can be narrowed by typing, and a saved answer clears
+// the form's errors. No inline code (CSP).
 (function () {
   "use strict";
 
@@ -79,6 +80,24 @@
       }
     });
   }
+
+  // --- A saved answer clears every error the form shows ----------------------------------------
+  // The server's and the outbox's alike, so that "✓ Saved" never stands beside an old "Choose one".
+  function clearErrors(form) {
+    form.querySelectorAll("p.error, .flash.error").forEach((el) => el.remove());
+    form.querySelectorAll(".has-error").forEach((el) => el.classList.remove("has-error"));
+    form.querySelectorAll("[aria-invalid]").forEach((control) => {
+      control.removeAttribute("aria-invalid");
+      const kept = (control.getAttribute("aria-describedby") || "").split(/\s+/)
+        .filter((id) => id && document.getElementById(id));
+      if (kept.length) {
+        control.setAttribute("aria-describedby", kept.join(" "));
+      } else {
+        control.removeAttribute("aria-describedby");
+      }
+    });
+  }
+  window.Qianmo = Object.assign(window.Qianmo || {}, { clearErrors });
 
   function setUpAll() {
     for (const form of document.querySelectorAll("form")) {
