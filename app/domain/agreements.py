@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.i18n import N_
+from app.i18n import N_, too_long
 
 # The agreement is a Chinese legal document whatever the interface language.
 _TYPE_TITLES = {
@@ -39,8 +39,8 @@ def wording_errors(wording: Wording) -> dict[str, str]:
     if not wording.title:
         errors["title"] = N_("Required")
     elif len(wording.title) > 100:
-        errors["title"] = N_("Too long")
+        errors["title"] = too_long(100)
     for name in ("preamble", "closing"):
         if len(getattr(wording, name)) > 4000:
-            errors[name] = N_("Too long")
+            errors[name] = too_long(4000)
     return errors

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from app.domain import phone as phones
-from app.i18n import N_
+from app.i18n import N_, too_long
 
 KINDS = {
     "contact": N_("Contact"),
@@ -124,7 +124,7 @@ def _limited(raw: dict, name: str, limit: int, out: Checked, required: bool = Fa
     if required and not value:
         out.errors[name] = N_("Required")
     elif len(value) > limit:
-        out.errors[name] = N_("Too long")
+        out.errors[name] = too_long(limit)
     return value
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.domain import phone
-from app.i18n import N_
+from app.i18n import N_, too_long
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -155,7 +155,7 @@ def clean(entity: Entity, raw: dict[str, str]) -> tuple[dict[str, object], dict[
             values[f.name] = None if f.kind in {"number", "geojson", "parent"} else ""
             continue
         if len(text) > f.max_length:
-            errors[f.name] = N_("Too long")
+            errors[f.name] = too_long(f.max_length)
             continue
         value, error = _clean_value(f, text)
         if error:

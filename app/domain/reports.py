@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.domain import phone as phones
-from app.i18n import N_
+from app.i18n import N_, too_long
 
 # Codes people read, type and scan: no 0/O or 1/I look-alikes. 32^8 ≈ 1.1 × 10^12 codes.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -276,8 +276,8 @@ def check_category(code: str, name_zh: str, name_en: str, hint_zh: str, hint_en:
         if not value:
             errors[key] = N_("Required")
         elif len(value) > limit:
-            errors[key] = N_("Too long")
+            errors[key] = too_long(limit)
     for key, value in (("hint_zh", hint_zh), ("hint_en", hint_en)):
         if len(value) > 200:
-            errors[key] = N_("Too long")
+            errors[key] = too_long(200)
     return errors

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.domain import phone as phones
-from app.i18n import N_
+from app.i18n import N_, too_long
 
 AVAILABILITY = {
     "weekdays": N_("Weekdays"),
@@ -94,7 +94,7 @@ def check_application(raw: dict, grids: set[int], offices: set[int]) -> Checked:
     if not name:
         out.errors["name"] = N_("Required")
     elif len(name) > MAX_NAME:
-        out.errors["name"] = N_("Too long")
+        out.errors["name"] = too_long(MAX_NAME)
     phone = _text(raw, "phone")
     if not phone:
         out.errors["phone"] = N_("Required")
@@ -113,7 +113,7 @@ def check_application(raw: dict, grids: set[int], offices: set[int]) -> Checked:
     skills = [s for s in _list(raw, "skills") if s in SKILLS]
     skills_note = _text(raw, "skills_note")
     if len(skills_note) > MAX_SKILLS_NOTE:
-        out.errors["skills_note"] = N_("Too long")
+        out.errors["skills_note"] = too_long(MAX_SKILLS_NOTE)
     if _text(raw, "consent") != "yes":
         out.errors["consent"] = N_("Please read the notice and agree to it")
     out.values = {"name": name, "phone": phone, "grids": codes_column(chosen), "office": office,
@@ -127,7 +127,7 @@ def check_reason(text: str) -> str | None:
     if not text:
         return N_("Give a reason")
     if len(text) > MAX_REASON:
-        return N_("Too long")
+        return too_long(MAX_REASON)
     return None
 
 
@@ -208,7 +208,7 @@ def check_shift(raw: dict, rules: ShiftRules) -> Checked:
         if required and not value:
             out.errors[name] = N_("Required")
         elif len(value) > limit:
-            out.errors[name] = N_("Too long")
+            out.errors[name] = too_long(limit)
         out.values[name] = value
     low = _whole(raw, "min_volunteers", out, 1, MAX_VOLUNTEERS, N_("Enter a number from 1 to 200"))
     high = _whole(raw, "max_volunteers", out, 1, MAX_VOLUNTEERS, N_("Enter a number from 1 to 200"))

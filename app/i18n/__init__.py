@@ -21,9 +21,24 @@ CATALOGUE_DIR = Path(__file__).parent
 _current: ContextVar[str] = ContextVar("qianmo_locale", default=DEFAULT_LOCALE)
 
 
-def N_(message: str) -> str:
-    """Marks a string for extraction; it is translated where it is shown."""
-    return message
+class Message(str):
+    """A message id that carries the values it is formatted with where it is shown."""
+
+    variables: dict[str, object]
+
+
+def N_(message: str, **variables: object) -> str:
+    """Marks a string for extraction; it is translated (and formatted) where it is shown."""
+    if not variables:
+        return message
+    marked = Message(message)
+    marked.variables = variables
+    return marked
+
+
+def too_long(limit: int) -> str:
+    """Every "too long" names its limit: the user knows how much to cut."""
+    return N_("Too long: at most %(max)s characters", max=limit)
 
 
 @cache
@@ -44,6 +59,7 @@ def set_locale(locale: str) -> None:
 
 def gettext(message: str, **variables) -> str:
     text = catalogue(get_locale()).get(message, message)
+    variables = {**getattr(message, "variables", {}), **variables}
     return text % variables if variables else text
 
 

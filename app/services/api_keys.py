@@ -10,7 +10,7 @@ from datetime import timedelta
 from app.db import write_transaction
 from app.domain.access import Principal
 from app.domain.roles import API_ROLES, SCOPED_API_ROLES
-from app.i18n import N_
+from app.i18n import N_, too_long
 from app.services import audit
 from app.services.auth import now, token_hash
 from app.tables import ApiKey, Station
@@ -49,7 +49,7 @@ async def form_errors(name: str, role: str, station_id: int | None) -> dict[str,
     if not name.strip():
         errors["name"] = N_("Required")
     elif len(name.strip()) > 100:
-        errors["name"] = N_("Too long")
+        errors["name"] = too_long(100)
     if role not in API_ROLES:
         errors["role"] = N_("Choose one")
     elif role in SCOPED_API_ROLES and station_id is None:

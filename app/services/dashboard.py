@@ -9,7 +9,7 @@ from app.db import write_transaction
 from app.domain import calls as call_rules
 from app.domain import orders as order_rules
 from app.domain.access import Principal
-from app.i18n import N_
+from app.i18n import N_, too_long
 from app.services import audit, calls, detection, scope
 from app.services.auth import now
 from app.tables import Call, FieldLog, PreventionReview, Station, WorkOrder, WorkOrderStep
@@ -105,7 +105,7 @@ def review_errors(data: dict[str, str], today: date) -> tuple[dict, dict[str, st
         if not values[name]:
             errors[name] = N_("Required")
         elif len(values[name]) > 2000:
-            errors[name] = N_("Too long")
+            errors[name] = too_long(2000)
     try:
         day = date.fromisoformat(values["measures_on"])
         if day > today:

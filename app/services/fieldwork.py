@@ -12,7 +12,7 @@ from app.domain import fieldwork as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
-from app.i18n import N_
+from app.i18n import N_, too_long
 from app.services import audit, detection, photos, scope
 from app.services.auth import now
 from app.tables import Call, FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
@@ -355,7 +355,7 @@ async def void(principal: Principal, log_id: int, reason: str) -> dict[str, str]
     if not reason:
         return {"reason": N_("Say why the log is void")}
     if len(reason) > 200:
-        return {"reason": N_("Too long")}
+        return {"reason": too_long(200)}
     log = await get(principal, log_id)
     if log is None or not log["may_edit"]:
         return {"form": N_("This log can no longer be edited")}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from app.db import write_transaction
 from app.domain import agreements
 from app.domain.fieldwork import DEFAULT_TOPICS, DISPUTE_TYPES
-from app.i18n import N_, get_locale
+from app.i18n import N_, get_locale, too_long
 from app.services import audit
 from app.tables import AgreementTemplate, Topic
 
@@ -75,7 +75,7 @@ class TopicForm:
             if not value:
                 self.errors[name] = N_("Required")
             elif len(value) > 60:
-                self.errors[name] = N_("Too long")
+                self.errors[name] = too_long(60)
 
 
 async def save_topic(form: TopicForm, actor: audit.Actor, topic_id: int | None = None) -> int | None:

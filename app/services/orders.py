@@ -11,7 +11,7 @@ from app.domain import calls as call_rules
 from app.domain import orders as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
-from app.i18n import N_
+from app.i18n import N_, too_long
 from app.services import audit, detection, scope
 from app.services.auth import now
 from app.tables import (
@@ -218,9 +218,9 @@ async def create_manual(principal: Principal, data: dict[str, str], grid_choices
     if not title:
         errors["title"] = N_("Required")
     elif len(title) > 200:
-        errors["title"] = N_("Too long")
+        errors["title"] = too_long(200)
     if len(instructions) > 2000:
-        errors["instructions"] = N_("Too long")
+        errors["instructions"] = too_long(2000)
     grid = int(data["grid"]) if data.get("grid", "").isdigit() else None
     if grid not in grid_choices:
         errors["grid"] = N_("Choose a grid")
@@ -284,7 +284,7 @@ async def _step_refusal(principal: Principal, order: dict, step: str, note: str,
     if not note and step not in ("evaluate", "close"):
         return Refusal(N_("Write what was done (a sentence is enough)"), "note")
     if len(note) > 2000:
-        return Refusal(N_("Too long"), "note")
+        return Refusal(too_long(2000), "note")
     if step in ("close", "reopen") and not rules.review_ready(order["handled_at"], now(), review_period):
         return Refusal(N_("The review is due after the review period since handling"))
     return None
@@ -337,7 +337,7 @@ async def bulk_assign(principal: Principal, order_ids: list[int], assignee: str,
     if not reason:
         errors["reason"] = N_("Required")
     elif len(reason) > 500:
-        errors["reason"] = N_("Too long")
+        errors["reason"] = too_long(500)
     person = None
     for order in orders:
         person, error = await _chosen_assignee(principal, assignee, order, required=True)

@@ -9,7 +9,7 @@ from app.db import write_transaction
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.domain.roles import QUALIFICATIONS, ROLES, parse_unit, role_unit_error
-from app.i18n import N_
+from app.i18n import N_, too_long
 from app.services import audit, scope
 from app.services.auth import now, revoke_sessions
 from app.tables import Agency, Grid, Office, Passkey, Person, PersonRole, Qualification, Station
@@ -47,11 +47,11 @@ class PersonForm:
         if not self.name:
             self.errors["name"] = N_("Required")
         elif len(self.name) > 100:
-            self.errors["name"] = N_("Too long")
+            self.errors["name"] = too_long(100)
         if self.phone and not phones.is_valid(self.phone):
             self.errors["phone"] = N_("Not a phone number")
         if len(self.badge_no) > 32:
-            self.errors["badge_no"] = N_("Too long")
+            self.errors["badge_no"] = too_long(32)
         if not self.roles:
             self.errors["role_0"] = N_("Give the person at least one role")
         for i, (role, unit) in enumerate(self.roles):

@@ -139,6 +139,7 @@ def test_logging_in_english_with_a_mistake_corrected(new_context, screenshot):
     page.get_by_label("Leaflets handed out").fill("-5")
     page.get_by_label("People reached").fill("30")
     page.get_by_label("Note").fill("Stall at the market gate")
+    expect(page.locator("#f-note + .counter")).to_have_text("24 / 2000")  # the limit, shown as typed
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_have_text("Please correct the marked fields.")
     expect(page.locator("#e-leaflets")).to_have_text("Enter a number from 0 to 100,000")

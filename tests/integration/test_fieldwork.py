@@ -82,7 +82,7 @@ def test_the_same_client_uuid_twice_creates_one_log(field):
     ({"leaflets": "-5"}, "leaflets", "Enter a number from 0 to 100,000"),
     ({"leaflets": "many"}, "leaflets", "Enter a whole number"),
     ({"follow_up_on": "2020-01-01"}, "follow_up_on", "The follow-up date cannot be in the past"),
-    ({"note": "x" * 2001}, "note", "Too long"),
+    ({"note": "x" * 2001}, "note", "Too long: at most 2000 characters"),
     ({"topic": "nonsense"}, "topic", "Choose one"),
 ])
 def test_bad_campaign_input_is_answered_field_by_field_and_nothing_is_saved(field, change, field_name, message):

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from app.domain import volunteers as rules
+from app.i18n import gettext
 
 TZ = "Asia/Shanghai"
 START = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # 19:00 in Shanghai
@@ -29,7 +30,7 @@ def test_application_office_instead_of_grids_and_unknown_units():
     assert rules.check_application({"grids": ["9"]}, {1}, {7}).errors["grids"] == "Choose from the list"
     assert rules.check_application({"office": "8"}, {1}, {7}).errors["grids"] == "Choose from the list"
     assert rules.check_application({"phone": "12"}, set(), set()).errors["phone"] == "Not a phone number"
-    assert rules.check_application({"name": "名" * 51}, set(), set()).errors["name"] == "Too long"
+    assert gettext(rules.check_application({"name": "名" * 51}, set(), set()).errors["name"]) == "内容太长：最多 50 个字"
 
 
 def shift_form(**extra) -> dict:

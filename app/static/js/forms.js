@@ -1,7 +1,7 @@
 // What several phone forms share (field logs, resident reports, patrol observations): a
 // photo over the size limit is refused before it is sent, the phone's location fills
-// lat/lon/accuracy, a long list of places can be narrowed by typing, and a saved answer clears
-// the form's errors. No inline code (CSP).
+// lat/lon/accuracy, a long list of places can be narrowed by typing, long texts count their
+// characters, and a saved answer clears the form's errors. No inline code (CSP).
 (function () {
   "use strict";
 
@@ -99,10 +99,28 @@
   }
   window.Qianmo = Object.assign(window.Qianmo || {}, { clearErrors });
 
+  // --- Long texts: how much of the limit is used, shown as it is typed -----------------------
+  function setUpCounters(form) {
+    for (const area of form.querySelectorAll("textarea[maxlength]")) {
+      if (area.dataset.counted) {
+        continue;
+      }
+      area.dataset.counted = "1";
+      const counter = document.createElement("p");
+      counter.className = "counter";
+      const show = () => { counter.textContent = `${area.value.length} / ${area.maxLength}`; };
+      area.addEventListener("input", show);
+      form.addEventListener("reset", () => setTimeout(show));
+      show();
+      area.after(counter);
+    }
+  }
+
   function setUpAll() {
     for (const form of document.querySelectorAll("form")) {
       setUpLocation(form);
       setUpPlaceFilter(form);
+      setUpCounters(form);
     }
   }
 
