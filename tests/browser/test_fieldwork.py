@@ -157,6 +157,11 @@ def test_logging_in_english_with_a_mistake_corrected(new_context, screenshot):
     no_errors_left(page)  # "✓ Saved" never beside the old "Enter a number…"
 
     page.goto("/field/contacts/new")
+    # The three kind tabs fit a 390 px phone in English: no name cut ("Mediati"), no scrolling.
+    clipped = page.evaluate("""() => [document.querySelector('.kind-tabs'), ...document.querySelectorAll('.kind-tabs a')]
+        .filter((el) => el.scrollWidth > el.clientWidth).map((el) => el.textContent.trim())""")
+    assert clipped == []
+    expect(page.locator(".kind-tabs a")).to_have_text(["Contact", "Campaign drop", "Mediation"])
     pick_place(page, "古城烧烤城")
     page.locator("label.chip", has_text="Business").click()
     page.get_by_role("button", name="Save").click()
