@@ -162,6 +162,7 @@ def test_logging_in_english_with_a_mistake_corrected(new_context, screenshot):
         .filter((el) => el.scrollWidth > el.clientWidth).map((el) => el.textContent.trim())""")
     assert clipped == []
     expect(page.locator(".kind-tabs a")).to_have_text(["Contact", "Campaign drop", "Mediation"])
+    screenshot(page, "fieldwork-08b-contact-form-en")
     pick_place(page, "古城烧烤城")
     page.locator("label.chip", has_text="Business").click()
     page.get_by_role("button", name="Save").click()
