@@ -17,7 +17,7 @@ from app.browser import current_browser, sign, signed
 from app.domain import reports as rules
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
-from app.middleware import current_request
+from app.request_context import current_request
 from app.routes.guards import admin_only, principal, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import ratelimit, report_lists, report_posters, reports

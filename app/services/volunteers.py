@@ -30,7 +30,7 @@ from app.domain import volunteers as rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_
-from app.middleware import current_request
+from app.request_context import current_request
 from app.services import audit, auth, photos, ratelimit, scope
 from app.services.auth import now
 from app.settings import Settings
