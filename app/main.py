@@ -31,6 +31,7 @@ from app.routes.audit import AuditController
 from app.routes.auth import AuthController
 from app.routes.fieldwork import FieldworkController
 from app.routes.fieldwork_admin import FieldworkAdminController
+from app.routes.guards import DEPENDENCIES
 from app.routes.home import HomeController
 from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=None,
             ),
         ],
+        dependencies=DEPENDENCIES,
         template_config=template_config(settings.time_zone),
         plugins=[HTMXPlugin()],
         middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"]), BrowserKey()],
