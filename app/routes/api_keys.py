@@ -4,17 +4,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.domain.roles import API_ROLES
+from app.routes.forms import FORM
 from app.routes.guards import Me, admin_only
 from app.services import api_keys
 from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 async def _page(values: dict | None = None, errors: dict | None = None, new_key: str = "",

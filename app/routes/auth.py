@@ -8,9 +8,8 @@ from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
 from app.browser import current_browser
@@ -18,11 +17,11 @@ from app.domain.redirects import safe_next
 from app.domain.roles import QUALIFICATIONS, ROLES
 from app.i18n import LOCALE_COOKIE, N_, gettext
 from app.middleware import SESSION_COOKIE
+from app.routes.forms import FORM
 from app.routes.guards import Me, principal, signed_in
 from app.services import auth, people, ratelimit
 from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 SIGNIN_LIMIT = (20, timedelta(minutes=1))  # attempts per browser
 INVITE_LIMIT = (20, timedelta(minutes=1))
 # And per client address: a station's whole shift signs in behind one NAT address at 8:00

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from app.domain.access import Principal
 from app.domain.calls import DEFAULT_SETTINGS, RULES
+from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.i18n import N_
 from app.services import api_keys, calls, orders, ratelimit, scope
@@ -72,7 +73,7 @@ class CallsController(Controller):
     @post("/import/{token:str}", name="calls_import_confirm", guards=[requires(*IMPORTERS)], status_code=200)
     async def confirm(self, request: Request, me: Me, token: FromPath[str]) -> Template:
         settings = request.app.state.settings
-        filename = str((await request.form()).get("filename", ""))
+        filename = (await posted(request)).text("filename")
         await calls.cleanup(settings.upload_dir)  # a preview older than an hour is gone
         result = await calls.import_file(settings.upload_dir, token, filename, me, actor_of(me),
                                          settings.time_zone)
@@ -96,7 +97,7 @@ class CallsController(Controller):
     @post("/settings", name="calls_settings_save", guards=[requires("analyst", "supervisor", "admin")],
           status_code=200)
     async def save_settings(self, request: Request, me: Me) -> Template | Redirect:
-        data = {k: str(v) for k, v in (await request.form()).items()}
+        data = (await posted(request)).fields()
         errors = await calls.save_detection_setting(me, data, actor_of(me))
         if errors:
             return await _settings_page(request, me, data, errors, status_code=422)
@@ -104,9 +105,8 @@ class CallsController(Controller):
 
     @post("/non-police", name="calls_non_police", guards=[requires("admin")], status_code=303)
     async def non_police(self, request: Request, me: Me) -> Redirect:
-        form = await request.form()
-        await calls.set_non_police(str(form.get("category", "")), form.get("on") == "1",
-                                   actor_of(me))
+        form = await posted(request)
+        await calls.set_non_police(form.text("category"), form.text("on") == "1", actor_of(me))
         return Redirect("/calls/settings", status_code=303)
 
     @get("/unmatched", name="calls_unmatched", guards=[requires("analyst", "supervisor", "admin")])
@@ -116,10 +116,9 @@ class CallsController(Controller):
 
     @post("/unmatched", name="calls_map", guards=[requires("analyst", "supervisor", "admin")], status_code=303)
     async def map_address(self, request: Request, me: Me) -> Redirect:
-        form = await request.form()
-        place = str(form.get("place", ""))
-        if not place.isdigit() or not await calls.map_address(me, str(form.get("address_key", "")), int(place),
-                                                              actor_of(me)):
+        form = await posted(request)
+        place = form.text("place")
+        if not place.isdigit() or not await calls.map_address(me, form.text("address_key"), int(place), actor_of(me)):
             raise NotFoundException()
         return Redirect("/calls/unmatched?mapped=1", status_code=303)
 

@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from app.domain import orders as order_rules
 from app.domain.access import Principal
+from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.services import dashboard, scope
 from app.services.fieldwork import today
@@ -49,7 +50,7 @@ class ReviewsController(Controller):
 
     @post("/new", name="review_create", guards=[requires(*READERS, "officer")], status_code=200)
     async def create(self, request: Request, me: Me) -> Template | Redirect:
-        data = {k: str(v) for k, v in (await request.form()).items()}
+        data = (await posted(request)).fields()
         review_id, errors = await dashboard.create_review(me, data,
                                                           today(request.app.state.settings.time_zone))
         if review_id is None:

@@ -20,6 +20,7 @@ from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
 from app.routes.downloads import csv_download
+from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import fieldwork, fieldwork_lists, orders, volunteers
@@ -170,7 +171,7 @@ class FieldworkController(Controller):
     @post("/logs/{log_id:int}/void", name="field_void", guards=[requires(*READERS)], status_code=200)
     async def void(self, request: Request, me: Me, log_id: FromPath[int]) -> Template | Redirect:
         log = await _log_or_404(request, me, log_id)
-        reason = str((await request.form()).get("reason", ""))
+        reason = (await posted(request)).text("reason")
         errors = await fieldwork.void(me, log_id, reason)
         if errors:
             return Template("fieldwork/detail.html", status_code=422, context={

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.domain.fieldwork import DISPUTE_TYPES
+from app.routes.forms import FORM
 from app.routes.guards import Me, admin_only
 from app.services import fieldwork_lists
 from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 async def _index(form: fieldwork_lists.TopicForm | None = None, status_code: int = 200) -> Template:

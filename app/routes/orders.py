@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from app.domain import orders as rules
 from app.domain.access import Principal
 from app.domain.calls import RULES
+from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.services import orders, scope
 
@@ -60,7 +61,7 @@ class OrdersController(Controller):
 
     @post("/new", name="order_create", guards=[requires(*ASSIGNERS)], status_code=200)
     async def create(self, request: Request, me: Me) -> Template | Redirect:
-        data = {k: str(v) for k, v in (await request.form()).items()}
+        data = (await posted(request)).fields()
         grids = await scope.grid_ids(me)
         order_id, errors = await orders.create_manual(me, data, set(grids or []))
         if order_id is None:
@@ -69,10 +70,11 @@ class OrdersController(Controller):
 
     @post("/bulk-assign", name="orders_bulk_assign", guards=[requires(*ASSIGNERS)], status_code=200)
     async def bulk_assign(self, request: Request, me: Me) -> Template | Redirect:
-        form = await request.form()
-        ids = [int(v) for v in form.getall("order") if str(v).isdigit() and len(str(v)) < 10] if "order" in form else []
-        values = {"assignee": str(form.get("assignee", "")), "reason": str(form.get("reason", "")), "orders": ids}
-        done, errors = await orders.bulk_assign(me, ids, values["assignee"], values["reason"])
+        form = await posted(request)
+        ids = form.ids("order")
+        assignee, reason = form.text("assignee"), form.text("reason")
+        values = {"assignee": assignee, "reason": reason, "orders": ids}
+        done, errors = await orders.bulk_assign(me, ids, assignee, reason)
         if errors:
             return await _list(request, me, errors=errors, values=values, status_code=422)
         return Redirect(f"/orders?assigned={done}", status_code=303)
@@ -83,8 +85,8 @@ class OrdersController(Controller):
 
     @post("/{order_id:int}/step", name="order_step", guards=[requires(*READERS)], status_code=200)
     async def step(self, request: Request, me: Me, order_id: FromPath[int]) -> Template | Redirect:
-        form = await request.form()
-        values = {k: str(form.get(k, "")) for k in ("step", "note", "assignee")}
+        form = await posted(request)
+        values = {k: form.text(k) for k in ("step", "note", "assignee")}
         refusal = await orders.take_step(me, order_id, values["step"], values["note"],
                                          values["assignee"], timedelta(days=request.app.state.settings.review_days))
         if refusal is orders.NOT_FOUND:

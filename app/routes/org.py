@@ -6,19 +6,17 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.domain.org import ENTITIES, Entity
+from app.routes.forms import FORM, MULTIPART
 from app.routes.guards import Me, admin_only
 from app.services import org
 from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
-MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 VARY = {"Vary": "HX-Request"}
 
 

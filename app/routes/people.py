@@ -5,20 +5,18 @@ from typing import Annotated
 
 import segno
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.access import Principal
 from app.domain.roles import QUALIFICATIONS, ROLE_UNITS, ROLES
 from app.i18n import N_
+from app.routes.forms import FORM, posted
 from app.routes.guards import Me, admin_only, requires
-from app.routes.volunteers import grid_ids
 from app.services import auth, people, volunteers
 from app.services.audit import Actor, actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 readers = requires("admin", "supervisor")
 LINKED = N_("The volunteer role is added. No invitation was made: the person signs in as before.")
 
@@ -128,11 +126,9 @@ class PeopleController(Controller):
     async def volunteer_link(self, request: Request, me: Me, person_id: FromPath[int]) -> Template | Redirect:
         """Give this existing person the volunteer role an application (made with their phone) asks
         for: audited, and no invitation (the person already signs in)."""
-        form = await request.form()
-        application = str(form.get("application", ""))
-        app_id = int(application) if application.isdigit() and len(application) < 10 else 0
-        grids = grid_ids(form.getall("grids") if "grids" in form else [])
-        outcome = await volunteers.link(me, app_id, person_id, grids)
+        form = await posted(request)
+        application = form.ids("application")
+        outcome = await volunteers.link(me, application[0] if application else 0, person_id, form.ids("grids"))
         if outcome.ok:
             return Redirect(f"/people/{person_id}?done=linked", status_code=303)
         message = outcome.refusal.message if outcome.refusal else outcome.errors.get("person", "")

@@ -8,9 +8,8 @@ from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.browser import current_browser, sign, signed
@@ -19,12 +18,12 @@ from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
 from app.request_context import current_request
+from app.routes.forms import FORM, posted
 from app.routes.guards import Me, admin_only, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import ratelimit, report_lists, report_posters, reports
 from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 NO_STORE = {"Cache-Control": "no-store"}
 POSTER_ROLES = ("admin", "officer")
 TOO_MANY = N_("You have sent several reports in a short time. Please wait a minute and send again.")
@@ -120,8 +119,7 @@ class ReportPublicController(Controller):
 
     @post("/report", name="report_general_submit", status_code=200)
     async def general_submit(self, request: Request) -> Template | Redirect:
-        form = await request.form()
-        place = str(form.get("place", ""))
+        place = (await posted(request)).text("place")
         where = await reports.where_of_place(int(place)) if place.isdigit() and len(place) < 12 else None
         return await _submit(request, "/report", where, poster=False)
 

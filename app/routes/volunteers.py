@@ -7,7 +7,6 @@ a refusal re-renders the page (422) saying why, in the user's language."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import date, datetime
 
 import segno
@@ -21,6 +20,7 @@ from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, format_datetime, gettext
 from app.routes.downloads import csv_download
+from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.routes.uploads import fields_and_photo, photo_response
 from app.services import volunteers
@@ -29,6 +29,8 @@ STAFF = volunteers.STAFF
 EVERYONE_HERE = ("volunteer", *STAFF)
 # A registration is a few short fields: anything larger is not one.
 REGISTER_MAX_BODY = 16 * 1024
+# The check-box groups of the volunteer forms: read as lists even when one box (or none) is ticked.
+LISTS = ("grids", "availability", "skills")
 DONE = {
     "signed_up": N_("You have a place on this shift."),
     "waiting": N_("The shift is full: you are on the waiting list. You move up automatically if someone cancels."),
@@ -63,17 +65,8 @@ def _day(text: str) -> date | None:
         return None
 
 
-async def _form(request: Request) -> dict:
-    form = await request.form()
-    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
-    for name in ("grids", "availability", "skills"):
-        raw[name] = [v for v in form.getall(name) if isinstance(v, str)] if name in form else []
-    return raw
-
-
-def grid_ids(values: Iterable[object]) -> list[int]:
-    """Checked grid boxes as ids; what is not a plausible id is dropped (and so not in any list)."""
-    return [int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 10]
+async def _form(request: Request) -> dict[str, str | list[str]]:
+    return (await posted(request)).with_lists(*LISTS)
 
 
 def _qr_svg(link: str) -> str:
@@ -132,9 +125,9 @@ class VolunteersController(Controller):
 
     @post("/applications/{app_id:int}/approve", name="volunteer_approve", guards=[requires(*STAFF)], status_code=200)
     async def approve(self, request: Request, me: Me, app_id: FromPath[int]) -> Template:
-        raw = await _form(request)
-        outcome = await volunteers.approve(me, app_id, grid_ids(raw["grids"]), _settings(request),
-                                           separate=raw.get("separate") == "1")
+        form = await posted(request)
+        outcome = await volunteers.approve(me, app_id, form.ids("grids"), _settings(request),
+                                           separate=form.text("separate") == "1")
         row = await volunteers.application(me, app_id)
         if row is None:
             raise NotFoundException()
@@ -144,7 +137,7 @@ class VolunteersController(Controller):
 
     @post("/applications/{app_id:int}/decline", name="volunteer_decline", guards=[requires(*STAFF)], status_code=200)
     async def decline(self, request: Request, me: Me, app_id: FromPath[int]) -> Template | Redirect:
-        reason = str((await request.form()).get("reason", ""))
+        reason = (await posted(request)).text("reason")
         outcome = await volunteers.decline(me, app_id, reason)
         if outcome.ok:
             return Redirect("/volunteers/applications?done=declined", status_code=303)
@@ -207,10 +200,9 @@ class VolunteersController(Controller):
 
     @post("/shifts/{shift_id:int}/cancel", name="volunteer_shift_cancel", guards=[requires(*STAFF)], status_code=200)
     async def cancel_shift(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
-        form = await request.form()
-        reason = str(form.get("reason", ""))
-        outcome = await volunteers.cancel_shift(me, shift_id, reason,
-                                                with_series=form.get("with_series") == "1")
+        form = await posted(request)
+        reason = form.text("reason")
+        outcome = await volunteers.cancel_shift(me, shift_id, reason, with_series=form.text("with_series") == "1")
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=cancelled", status_code=303)
         return await _shift_page(request, me, shift_id, outcome, reason=reason)
@@ -247,10 +239,9 @@ class VolunteersController(Controller):
 
     @post("/shifts/{shift_id:int}/attendance", name="volunteer_attendance", guards=[requires(*EVERYONE_HERE)], status_code=200)
     async def attendance(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
-        form = await request.form()
-        signup = str(form.get("signup", ""))
-        outcome = await volunteers.mark(me, shift_id, int(signup) if signup.isdigit() else 0,
-                                        str(form.get("attendance", "")))
+        form = await posted(request)
+        signup = form.ids("signup")
+        outcome = await volunteers.mark(me, shift_id, signup[0] if signup else 0, form.text("attendance"))
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=marked#roster", status_code=303)
         return await _shift_page(request, me, shift_id, outcome)
@@ -327,8 +318,7 @@ class VolunteersController(Controller):
 
     @post("/people/{person_id:int}/senior", name="volunteer_senior", guards=[requires(*STAFF)], status_code=303)
     async def senior(self, request: Request, me: Me, person_id: FromPath[int]) -> Redirect:
-        form = await request.form()
-        outcome = await volunteers.set_senior(me, person_id, form.get("senior") == "1")
+        outcome = await volunteers.set_senior(me, person_id, (await posted(request)).text("senior") == "1")
         if not outcome.ok:
             raise NotFoundException()
         return Redirect("/volunteers/people?done=senior", status_code=303)
