@@ -8,6 +8,7 @@ deciding what else to read is read with `await posted(request)`, which gives typ
 Either way the route hands the texts to a service, whose domain rules answer with per-field
 messages (msgids, shown in the user's language by the template) and the route shows the page
 again with the same values: the input is kept on error."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ class Posted:
     def texts(self, name: str) -> list[str]:
         """Every value of a repeated field (check boxes), in order; [] when none was sent."""
         return [v for v in self.form.getall(name) if isinstance(v, str)] if name in self.form else []
+
+    def id(self, name: str) -> int:
+        """The field as a row id; 0 (which matches no row) when it is not a plausible one."""
+        value = self.text(name)
+        return int(value) if value.isdigit() and len(value) <= MAX_ID_DIGITS else 0
 
     def ids(self, name: str) -> list[int]:
         """The field's values that are plausible row ids; the rest is dropped (so matches nothing)."""

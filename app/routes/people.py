@@ -127,8 +127,8 @@ class PeopleController(Controller):
         """Give this existing person the volunteer role an application (made with their phone) asks
         for: audited, and no invitation (the person already signs in)."""
         form = await posted(request)
-        application = form.ids("application")
-        outcome = await volunteers.link(me, application[0] if application else 0, person_id, form.ids("grids"))
+        application = form.text("application")
+        outcome = await volunteers.link(me, form.id("application"), person_id, form.ids("grids"))
         if outcome.ok:
             return Redirect(f"/people/{person_id}?done=linked", status_code=303)
         message = outcome.refusal.message if outcome.refusal else outcome.errors.get("person", "")

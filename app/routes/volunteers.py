@@ -240,8 +240,7 @@ class VolunteersController(Controller):
     @post("/shifts/{shift_id:int}/attendance", name="volunteer_attendance", guards=[requires(*EVERYONE_HERE)], status_code=200)
     async def attendance(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
         form = await posted(request)
-        signup = form.ids("signup")
-        outcome = await volunteers.mark(me, shift_id, signup[0] if signup else 0, form.text("attendance"))
+        outcome = await volunteers.mark(me, shift_id, form.id("signup"), form.text("attendance"))
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=marked#roster", status_code=303)
         return await _shift_page(request, me, shift_id, outcome)
