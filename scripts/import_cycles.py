@@ -4,6 +4,7 @@ modules that import one another in a circle (exit status 1 if there is any).
 
 Every import counts, at the top of a file or inside a function: an import deferred into a
 function hides a circle from Python, not from a reader."""
+
 from __future__ import annotations
 
 import ast
@@ -35,7 +36,8 @@ def graph(root: Path = ROOT) -> dict[str, set[str]]:
                 if node.level:
                     parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*parts, base] if base else parts)
-                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+                # `from package import module` depends on that module; `from module import name` on the module.
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in found else base for alias in node.names]
             else:
                 continue
             for target in targets:
