@@ -3,6 +3,7 @@
 Set by middleware.RequestContext, read by the audit service (so a write records where it came
 from) and the public rate limits. A module of its own, below both: services must not import
 the middleware that calls them."""
+
 from __future__ import annotations
 
 from contextvars import ContextVar
@@ -15,4 +16,4 @@ class RequestMeta:
     ip: str = ""
 
 
-current_request: ContextVar[RequestMeta] = ContextVar("qianmo_request", default=RequestMeta())
+current_request: ContextVar[RequestMeta] = ContextVar("qianmo_request", default=RequestMeta())  # noqa: B039 (frozen)

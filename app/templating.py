@@ -48,7 +48,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         date=i18n.format_date,
         datetime=partial(i18n.format_datetime, tz=time_zone),
         number=i18n.format_number,
-        rolename=lambda role: i18n.gettext(ROLES.get(role, role)),
+        rolename=_role_name,
         cn_date=partial(cn_date, tz=time_zone),
         phone_mask=phone.mask,
     )
@@ -56,6 +56,10 @@ def _configure(engine: Engine, time_zone: str) -> None:
     env.lstrip_blocks = True
     # Templates change with a deploy, which restarts the server: no stat() per render.
     env.auto_reload = False
+
+
+def _role_name(role: str) -> str:
+    return i18n.gettext(ROLES.get(role) or role)
 
 
 def template_config(time_zone: str) -> TemplateConfig:

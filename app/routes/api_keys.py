@@ -15,7 +15,6 @@ from app.services import api_keys
 from app.services.audit import actor_of
 
 
-
 async def _page(values: dict | None = None, errors: dict | None = None, new_key: str = "",
                 status_code: int = 200) -> Template:
     return Template("api_keys/index.html", status_code=status_code, headers={"Cache-Control": "no-store"}, context={

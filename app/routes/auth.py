@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -22,6 +21,7 @@ from app.routes.guards import Me, principal, signed_in
 from app.services import auth, people, ratelimit
 from app.services.audit import actor_of
 
+R = TypeVar("R", bound=Response)  # the response _remember was given, with its cookies
 SIGNIN_LIMIT = (20, timedelta(minutes=1))  # attempts per browser
 INVITE_LIMIT = (20, timedelta(minutes=1))
 # And per client address: a station's whole shift signs in behind one NAT address at 8:00
@@ -49,7 +49,7 @@ async def _limited(request: Request, name: str, limit: tuple[int, timedelta]) ->
                 and await ratelimit.allow(f"{name}:ip:{client}", *ADDRESS_LIMIT))
 
 
-def _remember(request: Request, response: Response, new_session: auth.NewSession, locale: str = "") -> Response:
+def _remember(request: Request, response: R, new_session: auth.NewSession, locale: str = "") -> R:
     """Set the session cookie (and the person's saved language) on a sign-in response."""
     settings = request.app.state.settings
     response.set_cookie(SESSION_COOKIE, new_session.token, httponly=True, samesite="lax",

@@ -12,9 +12,9 @@ from litestar.response import Redirect, Template
 
 from app.domain.access import Principal
 from app.domain.calls import DEFAULT_SETTINGS, RULES
+from app.i18n import N_
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
-from app.i18n import N_
 from app.services import api_keys, calls, orders, ratelimit, scope
 from app.services.audit import actor_of
 from app.services.fieldwork import today

@@ -16,7 +16,6 @@ from app.services import fieldwork_lists
 from app.services.audit import actor_of
 
 
-
 async def _index(form: fieldwork_lists.TopicForm | None = None, status_code: int = 200) -> Template:
     lists = {kind: await fieldwork_lists.topics(kind, include_inactive=True) for kind in fieldwork_lists.TOPIC_KINDS}
     return Template("fieldwork/admin.html", status_code=status_code, context={

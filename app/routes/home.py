@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template

@@ -326,7 +326,7 @@ class ReportAdminController(Controller):
           status_code=303)
     async def issue(self, me: Me, kind: FromPath[str], unit_id: FromPath[int]) -> Redirect:
         pair = await report_posters.issue(me, kind, unit_id, actor_of(me)) if kind in report_posters.KINDS \
-            else None  # type: ignore[arg-type]
+            else None
         if pair is None:
             raise NotFoundException()
         return Redirect(f"/admin/reports/posters/{kind}/{unit_id}", status_code=303)

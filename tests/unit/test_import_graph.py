@@ -1,4 +1,5 @@
 """The app's modules import one another in one direction only (scripts/import_cycles.py)."""
+
 import importlib.util
 from pathlib import Path
 
