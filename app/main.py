@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Other systems authenticate with an API key, not a browser cookie: no CSRF there.
             exclude=API_PATHS,
         ),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Qianmo API", version="1", path="/schema",
             components=Components(security_schemes={"bearer": SecurityScheme(

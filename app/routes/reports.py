@@ -103,14 +103,14 @@ class ReportPublicController(Controller):
         poster, where = await _poster_where(code)
         if where is None:
             return _gone(poster)
-        return await _form(request, f"/r/{poster['code']}", where, {"client_uuid": str(uuid.uuid4())})  # type: ignore[index]
+        return await _form(request, f"/r/{poster['code']}", where, {"client_uuid": str(uuid.uuid4())})  # type: ignore[index]  # a where means a poster
 
     @post("/r/{code:str}", name="report_poster_submit", status_code=200)
     async def poster_submit(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         poster, where = await _poster_where(code)
         if where is None:
             return _gone(poster)
-        return await _submit(request, f"/r/{poster['code']}", where, poster=True)  # type: ignore[index]
+        return await _submit(request, f"/r/{poster['code']}", where, poster=True)  # type: ignore[index]  # a where means a poster
 
     @get("/report", name="report_general_form")
     async def general_form(self, request: Request, place: FromQuery[int | None] = None) -> Template:
@@ -160,7 +160,7 @@ class ReportPublicController(Controller):
             return _unknown(code, limited)
         if errors:
             view = await reports.track(code)
-            return _track_page(view, {}, errors=errors, values=data, status_code=422)  # type: ignore[arg-type]
+            return _track_page(view, {}, errors=errors, values=data, status_code=422)  # type: ignore[arg-type]  # rate found the code
         return Redirect(f"/t/{rules.normalise_code(code)}?rated=1", status_code=303)
 
     @get("/t/{code:str}/photos/{photo_id:int}", name="report_track_photo")
