@@ -13,7 +13,7 @@ from app.i18n import N_
 from app.request_context import current_request
 from app.services import audit, auth, ratelimit
 from app.services.volunteers import common
-from app.services.volunteers.common import PUBLIC, Outcome, _all_grids, log, refused, staff_grids
+from app.services.volunteers.common import PUBLIC, Outcome, _all_grids, _grid_names, log, refused, staff_grids
 from app.settings import Settings
 from app.tables import (
     Grid,
@@ -104,10 +104,6 @@ async def applications(principal: Principal, status: str = "pending") -> list[di
 
 async def pending_count(principal: Principal) -> int:
     return len(await applications(principal, "pending"))
-
-
-async def _grid_names() -> dict[int, str]:
-    return {r["id"]: r["name"] for r in await Grid.select(Grid.id, Grid.name)}
 
 
 def _describe_application(row: dict, names: dict[int, str]) -> None:

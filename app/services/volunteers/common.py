@@ -67,6 +67,10 @@ async def _all_grids() -> set[int]:
     return {r["id"] for r in await Grid.select(Grid.id)}
 
 
+async def _grid_names() -> dict[int, str]:
+    return {r["id"]: r["name"] for r in await Grid.select(Grid.id, Grid.name)}
+
+
 def volunteer_grids(principal: Principal) -> set[int]:
     return set(principal.grid_ids) if principal.has("volunteer") else set()
 

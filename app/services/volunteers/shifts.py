@@ -12,10 +12,10 @@ from app.domain.access import Principal
 from app.i18n import N_
 from app.services import audit, scope
 from app.services.volunteers import common
-from app.services.volunteers.applications import _grid_names
 from app.services.volunteers.common import (
     ACTIVE,
     Outcome,
+    _grid_names,
     _lock,
     _visible_to_volunteer,
     refused,
