@@ -54,7 +54,7 @@ class BrowserKey(ASGIMiddleware):
     should_bypass_for_scope = staticmethod(lambda scope: bool(_NO_BROWSER.match(scope["path"])))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        connection = ASGIConnection(scope)
+        connection: ASGIConnection = ASGIConnection(scope)
         settings = connection.app.state.settings
         browser = browser_of(connection.cookies.get(BROWSER_COOKIE, ""), settings.secret_key)
         if browser:

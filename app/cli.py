@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -155,4 +154,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import asyncpg
@@ -122,7 +122,7 @@ class _Compiled(QueryString):
         self.query_type, self.table = "generic", None
 
     def compile_string(self, engine_type: str = "postgres") -> tuple[str, list]:
-        return self.sql, self.args
+        return self.sql, cast(list, self.args)  # the list __init__ made
 
     def __str__(self) -> str:
         return self.sql
@@ -178,7 +178,7 @@ async def insert_row(table: type[Table], **values: Any) -> int:
     return rows[0]["id"]
 
 
-async def after_bulk_write(*tables: type) -> None:
+async def after_bulk_write(*tables: type[Table]) -> None:
     """PostgreSQL, after a write of many rows: statistics and visibility map now, not at
     autovacuum's next round. Without statistics the planner expects a fresh table to be
     empty (a cached plan then scanned 90,000 order links per lookup); without the visibility
@@ -265,7 +265,7 @@ class PooledSQLiteEngine(SQLiteEngine):
     def _over_budget(self) -> bool:
         return time.perf_counter() > self._deadline
 
-    async def start_connection_pool(self) -> None:  # type: ignore[override]
+    async def start_connection_pool(self) -> None:
         if self.pooled:
             return
         # RETURNING (3.35) is how inserts report their ids on these connections.
@@ -276,7 +276,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
         self._writer = self._connect(read_only=False)
 
-    async def close_connection_pool(self) -> None:  # type: ignore[override]
+    async def close_connection_pool(self) -> None:
         if not self.pooled:
             return
         writer, reader, checkpointer = self._writer, self._reader, self._checkpointer
@@ -332,7 +332,12 @@ class PooledSQLiteEngine(SQLiteEngine):
         job = self._writer_job
         if job is not None and not job.done():
             # Its holder was cancelled while a thread still runs a statement on the writer.
-            job.add_done_callback(lambda done: (done.cancelled() or done.exception(), self._release_writer_of(writer)))
+            def release(done: asyncio.Future) -> None:
+                if not done.cancelled():
+                    done.exception()  # retrieved, so it is not logged as never retrieved
+                self._release_writer_of(writer)
+
+            job.add_done_callback(release)
             return
         self._writer_job = None
         if writer.in_transaction:  # the holder failed or was cancelled mid-transaction

@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.types import ExceptionHandlersMap
 
 from app.db import unavailable
 from app.i18n import N_, gettext
@@ -94,5 +95,5 @@ def server_error(request: Request, exc: Exception) -> Response:
     return _render(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_error, UnicodeError: unreadable_body, RecursionError: unreadable_body,
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {HTTPException: http_error, UnicodeError: unreadable_body, RecursionError: unreadable_body,
                       LookupError: unreadable_body, Exception: server_error}

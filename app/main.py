@@ -7,8 +7,6 @@ import gc
 import logging
 
 from litestar import Litestar
-from piccolo.engine import engine_finder
-from piccolo.engine.postgres import PostgresEngine
 from litestar.config.csrf import CSRFConfig
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
@@ -16,28 +14,31 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
 
 from app.browser import BrowserKey
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import PrivateCache, RequestContext, SessionAuth
+from app.routes.api.open311 import Open311Controller
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
-from app.routes.calls import CallsController
-from app.routes.dashboard import DashboardController, ReviewsController
-from app.routes.orders import OrdersController
 from app.routes.area import AreaController
 from app.routes.audit import AuditController
 from app.routes.auth import AuthController
+from app.routes.calls import CallsController
+from app.routes.dashboard import DashboardController, ReviewsController
 from app.routes.fieldwork import FieldworkController
 from app.routes.fieldwork_admin import FieldworkAdminController
+from app.routes.guards import DEPENDENCIES
 from app.routes.home import HomeController
+from app.routes.orders import OrdersController
 from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
-from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
-from app.routes.api.open311 import Open311Controller
+from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.services import jobs
 from app.settings import Settings
 from app.templating import STATIC_DIR, template_config
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=None,
             ),
         ],
+        dependencies=DEPENDENCIES,
         template_config=template_config(settings.time_zone),
         plugins=[HTMXPlugin()],
         middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"]), BrowserKey()],
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Other systems authenticate with an API key, not a browser cookie: no CSRF there.
             exclude=API_PATHS,
         ),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Qianmo API", version="1", path="/schema",
             components=Components(security_schemes={"bearer": SecurityScheme(

@@ -11,15 +11,16 @@ import re
 import time
 import uuid
 from datetime import timedelta
-from contextvars import ContextVar
-from dataclasses import dataclass
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.domain.access import SessionPolicy
 from app.i18n import LOCALE_COOKIE, negotiate, set_locale
 from app.offline import kept_offline
+from app.request_context import RequestMeta, current_request
+from app.services.auth import resolve_session
 
 log = logging.getLogger("qianmo.request")
 
@@ -38,16 +39,6 @@ SECURITY_HEADERS = [
 # Only when the public address is https: over plain http it would lock a host out of http.
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-@dataclass(frozen=True)
-class RequestMeta:
-    request_id: str = ""
-    ip: str = ""
-
-
-# Read by the audit service, so a write made during a request records where it came from.
-current_request: ContextVar[RequestMeta] = ContextVar("qianmo_request", default=RequestMeta())
 
 
 WANTED = {b"x-request-id", b"cookie", b"accept-language"}
@@ -129,9 +120,6 @@ class SessionAuth(AbstractAuthenticationMiddleware):
     """Puts the signed-in Principal (or None) on scope["user"]; guards decide what it may do."""
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        from app.domain.access import SessionPolicy
-        from app.services.auth import resolve_session
-
         token = connection.cookies.get(SESSION_COOKIE)
         principal = None
         if token:

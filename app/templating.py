@@ -36,7 +36,7 @@ def cn_date(value: datetime, tz: str, year_only: bool = False) -> str:
 def _configure(engine: Engine, time_zone: str) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]  # added by the extension
     env.globals.update(
         static_url=static_url,
         get_locale=i18n.get_locale,
@@ -48,7 +48,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         date=partial(i18n.format_date, tz=time_zone),
         datetime=partial(i18n.format_datetime, tz=time_zone),
         number=i18n.format_number,
-        rolename=lambda role: i18n.gettext(ROLES.get(role, role)),
+        rolename=_role_name,
         cn_date=partial(cn_date, tz=time_zone),
         phone_mask=phone.mask,
     )
@@ -56,6 +56,10 @@ def _configure(engine: Engine, time_zone: str) -> None:
     env.lstrip_blocks = True
     # Templates change with a deploy, which restarts the server: no stat() per render.
     env.auto_reload = False
+
+
+def _role_name(role: str) -> str:
+    return i18n.gettext(ROLES.get(role) or role)
 
 
 def template_config(time_zone: str) -> TemplateConfig:

@@ -10,7 +10,8 @@
 # - Debian's chromium (the browser tests drive /usr/bin/chromium through Playwright; no
 #   browser is ever downloaded by Playwright itself) and fonts-noto-cjk, so that Chinese
 #   renders in screenshots, installed with apt-get when missing (needs root or sudo);
-# - then `python -m pytest "$@"`. The exit status is pytest's: non-zero when anything fails.
+# - then `ruff check` and `mypy` (a finding fails the script), then `python -m pytest "$@"`.
+#   The exit status is non-zero when anything fails.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +62,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 /usr/bin/chromium --version 2>/dev/null | head -n 1 || true
+
+# --- lint and types: a failure stops here, before the suite ---------------------------------
+say "ruff check (rules in pyproject.toml)"
+"$venv/bin/ruff" check app tests scripts bench
+say "mypy app"
+"$venv/bin/mypy"
 
 # --- the suite ------------------------------------------------------------------------------
 if [ -n "${QIANMO_TEST_DATABASE_URL:-}" ]; then

@@ -138,7 +138,7 @@ def read_row(raw: dict[str, str], tz: str) -> tuple[CallRow | None, dict[str, st
         errors["lat" if lat is None else "lon"] = N_("Give both latitude and longitude, or neither")
     if errors:
         return None, errors
-    return CallRow(values["call_id"], received, caller, values["caller_phone"], values["address"],  # type: ignore[arg-type]
+    return CallRow(values["call_id"], received, caller, values["caller_phone"], values["address"],  # type: ignore[arg-type]  # no errors: the required time was read
                    normalise_address(values["address"]), lat, lon, values["category"], values["summary"],
                    values["disposition"], values["station"]), {}
 

@@ -94,7 +94,7 @@ def read_sheet(text: str, columns: dict[str, tuple[str, ...]], required: tuple[s
     missing = [columns[f][0] for f in required if f not in positions]
     if missing:
         return Sheet([], N_("Missing column: %(columns)s"), {"columns": ", ".join(missing)})
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for values in reader:
         if not any(v.strip() for v in values):
             continue

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-
 # Mobile, landline with area code and extension, or +86: digits and the usual separators.
 VALID = re.compile(r"^\+?[0-9(][0-9 \-()]{2,30}$")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -71,7 +72,7 @@ def _list(raw: dict, name: str) -> list[str]:
     return [v for v in value if isinstance(v, str)]
 
 
-def codes_column(codes: list[str] | set[str]) -> str:
+def codes_column(codes: Collection[object]) -> str:
     """["a", "b"] -> ",a,b," (searchable with LIKE '%,a,%' on both engines)."""
     return "," + ",".join(sorted(str(c) for c in codes)) + "," if codes else ""
 

@@ -46,7 +46,8 @@ def catalogue(locale: str) -> dict[str, str]:
     path = CATALOGUE_DIR / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as f:
         cat = read_po(f, locale=locale)
-    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+    # No plural entries (the app uses none), so each id and text is one string.
+    return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
 
 
 def get_locale() -> str:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
 from app.routes.downloads import csv_download
-from app.routes.guards import admin_only, principal
+from app.routes.guards import Me, admin_only
 from app.services import audit
 
 
@@ -39,8 +39,8 @@ class AuditController(Controller):
         })
 
     @get("/export.csv", name="audit_export")
-    async def export(self, request: Request, person: FromQuery[str] = "", object_type: FromQuery[str] = "",
+    async def export(self, me: Me, person: FromQuery[str] = "", object_type: FromQuery[str] = "",
                      action: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
         criteria, _errors = _criteria(person, object_type, action, since, until)
-        text = await audit.export_csv(criteria, audit.actor_of(principal(request)))
+        text = await audit.export_csv(criteria, audit.actor_of(me))
         return csv_download(text, "qianmo-audit.csv")

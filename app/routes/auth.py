@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
 from app.browser import current_browser
@@ -18,11 +16,12 @@ from app.domain.redirects import safe_next
 from app.domain.roles import QUALIFICATIONS, ROLES
 from app.i18n import LOCALE_COOKIE, N_, gettext
 from app.middleware import SESSION_COOKIE
-from app.routes.guards import principal, signed_in
+from app.routes.forms import FORM
+from app.routes.guards import Me, principal, signed_in
 from app.services import auth, people, ratelimit
 from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+R = TypeVar("R", bound=Response)  # the response _remember was given, with its cookies
 SIGNIN_LIMIT = (20, timedelta(minutes=1))  # attempts per browser
 INVITE_LIMIT = (20, timedelta(minutes=1))
 # And per client address: a station's whole shift signs in behind one NAT address at 8:00
@@ -50,7 +49,7 @@ async def _limited(request: Request, name: str, limit: tuple[int, timedelta]) ->
                 and await ratelimit.allow(f"{name}:ip:{client}", *ADDRESS_LIMIT))
 
 
-def _remember(request: Request, response: Response, new_session: auth.NewSession, locale: str = "") -> Response:
+def _remember(request: Request, response: R, new_session: auth.NewSession, locale: str = "") -> R:
     """Set the session cookie (and the person's saved language) on a sign-in response."""
     settings = request.app.state.settings
     response.set_cookie(SESSION_COOKIE, new_session.token, httponly=True, samesite="lax",
@@ -152,22 +151,20 @@ class AuthController(Controller):
     # --- the person's own page -------------------------------------------------
 
     @get("/me", name="me", guards=[signed_in])
-    async def me(self, request: Request) -> Template:
-        me = principal(request)
-        person = await people.profile(me, me.id)  # type: ignore[union-attr]
+    async def me(self, request: Request, me: Me) -> Template:
+        person = await people.profile(me, me.id)
         return Template("auth/me.html", context={"person": person, "welcome": "welcome" in request.query_params,
                                                  "roles": ROLES, "qualifications": QUALIFICATIONS})
 
     @post("/me/passkeys/options", name="passkey_add_options", guards=[signed_in], status_code=200)
-    async def add_options(self, request: Request) -> Response:
-        options, challenge = await auth.registration_options(principal(request).id, request.app.state.settings)  # type: ignore[union-attr]
+    async def add_options(self, request: Request, me: Me) -> Response:
+        options, challenge = await auth.registration_options(me.id, request.app.state.settings)
         return Response({"options": options, "challenge": challenge})
 
     @post("/me/passkeys/verify", name="passkey_add_verify", guards=[signed_in], status_code=200)
-    async def add_verify(self, request: Request, data: JSONBody[CredentialIn]) -> Response:
-        me = principal(request)
+    async def add_verify(self, request: Request, me: Me, data: JSONBody[CredentialIn]) -> Response:
         try:
-            await auth.register_passkey(me.id, json.dumps(data.credential), data.challenge,  # type: ignore[union-attr]
+            await auth.register_passkey(me.id, json.dumps(data.credential), data.challenge,
                                         data.label or gettext("Another device"), request.app.state.settings,
                                         actor=actor_of(me))
         except auth.AuthError as exc:
@@ -175,13 +172,13 @@ class AuthController(Controller):
         return Response({"redirect": "/me"})
 
     @post("/me/passkeys/{passkey_id:int}/label", name="passkey_rename", guards=[signed_in], status_code=303)
-    async def rename(self, request: Request, passkey_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Redirect:
-        if not await people.rename_passkey(principal(request), passkey_id, data.get("label", "")):  # type: ignore[arg-type]
+    async def rename(self, me: Me, passkey_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Redirect:
+        if not await people.rename_passkey(me, passkey_id, data.get("label", "")):
             raise NotFoundException()
         return Redirect("/me", status_code=303)
 
     @post("/me/passkeys/{passkey_id:int}/revoke", name="passkey_revoke", guards=[signed_in], status_code=303)
-    async def revoke(self, request: Request, passkey_id: FromPath[int]) -> Redirect:
-        if not await people.revoke_passkey(principal(request), passkey_id):  # type: ignore[arg-type]
+    async def revoke(self, me: Me, passkey_id: FromPath[int]) -> Redirect:
+        if not await people.revoke_passkey(me, passkey_id):
             raise NotFoundException()
         return Redirect("/me", status_code=303)

@@ -10,9 +10,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app.domain.access import Principal
 from app.domain.calls import DEFAULT_SETTINGS, RULES
-from app.routes.guards import principal, requires
 from app.i18n import N_
+from app.routes.forms import posted
+from app.routes.guards import Me, requires
 from app.services import api_keys, calls, orders, ratelimit, scope
 from app.services.audit import actor_of
 from app.services.fieldwork import today
@@ -34,15 +36,14 @@ class CallsController(Controller):
     path = "/calls"
 
     @get("/", name="calls", guards=[requires(*READERS)])
-    async def index(self, request: Request, q: FromQuery[str] = "", category: FromQuery[str] = "",
+    async def index(self, request: Request, me: Me, q: FromQuery[str] = "", category: FromQuery[str] = "",
                     place: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Template:
-        user = principal(request)
         tz = request.app.state.settings.time_zone
-        rows, total = await calls.search(user, q.strip()[:100], category, int(place) if place.isdigit() else None,  # type: ignore[arg-type]
+        rows, total = await calls.search(me, q.strip()[:100], category, int(place) if place.isdigit() else None,
                                          _day(since), _day(until), tz)
         return Template("calls/list.html", context={
             "rows": rows, "total": total, "q": q, "category": category, "since": since, "until": until,
-            "categories": await calls.categories(user), "may_import": user.has(*IMPORTERS)})  # type: ignore[union-attr,arg-type]
+            "categories": await calls.categories(me), "may_import": me.has(*IMPORTERS)})
 
     @get("/import", name="calls_import", guards=[requires(*IMPORTERS)])
     async def import_form(self) -> Template:
@@ -51,11 +52,10 @@ class CallsController(Controller):
     # A year of a district's calls is tens of megabytes; the file goes to disk, not to memory.
     @post("/import", name="calls_preview", guards=[requires(*IMPORTERS)], status_code=200,
           request_max_body_size=calls.MAX_FILE)
-    async def preview(self, request: Request) -> Template:
+    async def preview(self, request: Request, me: Me) -> Template:
         settings = request.app.state.settings
-        user = principal(request)
         # Counted before the upload is stored: a refused one leaves nothing in the upload folder.
-        if not await ratelimit.allow(f"call_upload:{user.id}", settings.call_uploads_per_hour,  # type: ignore[union-attr]
+        if not await ratelimit.allow(f"call_upload:{me.id}", settings.call_uploads_per_hour,
                                      timedelta(hours=1)):
             return Template("calls/import.html", status_code=429, context={"token": "", "result": calls.ImportResult(
                 file_error=TOO_MANY, file_error_args={"limit": str(settings.call_uploads_per_hour)})})
@@ -66,99 +66,90 @@ class CallsController(Controller):
             return Template("calls/import.html", status_code=422, context={
                 "result": calls.ImportResult(file_error=CHOOSE_FILE), "token": ""})
         token = calls.store_upload(settings.upload_dir, _chunks(upload))
-        result = await calls.preview_file(settings.upload_dir, token, user, settings.time_zone)  # type: ignore[arg-type]
+        result = await calls.preview_file(settings.upload_dir, token, me, settings.time_zone)
         return Template("calls/import.html", status_code=422 if result.file_error else 200, context={
             "result": result, "token": token, "filename": upload.filename[:200]})
 
     @post("/import/{token:str}", name="calls_import_confirm", guards=[requires(*IMPORTERS)], status_code=200)
-    async def confirm(self, request: Request, token: FromPath[str]) -> Template:
+    async def confirm(self, request: Request, me: Me, token: FromPath[str]) -> Template:
         settings = request.app.state.settings
-        user = principal(request)
-        filename = str((await request.form()).get("filename", ""))
+        filename = (await posted(request)).text("filename")
         await calls.cleanup(settings.upload_dir)  # a preview older than an hour is gone
-        result = await calls.import_file(settings.upload_dir, token, filename, user, actor_of(user),  # type: ignore[arg-type]
+        result = await calls.import_file(settings.upload_dir, token, filename, me, actor_of(me),
                                          settings.time_zone)
         detection = None
         if result.created:
-            stations = None if user.has("admin") else await scope.station_ids(user)  # type: ignore[union-attr,arg-type]
-            detection = await orders.detect(actor_of(user), stations, batch=result.batch_id)
+            stations = None if me.has("admin") else await scope.station_ids(me)
+            detection = await orders.detect(actor_of(me), stations, batch=result.batch_id)
         return Template("calls/imported.html", status_code=422 if result.file_error else 200,
                         context={"result": result, "detection": detection})
 
     @post("/detect", name="calls_detect", guards=[requires("analyst", "supervisor", "admin")], status_code=200)
-    async def detect(self, request: Request) -> Template:
-        user = principal(request)
-        stations = None if user.has("admin") else await scope.station_ids(user)  # type: ignore[union-attr,arg-type]
-        detection = await orders.detect(actor_of(user), stations)
+    async def detect(self, me: Me) -> Template:
+        stations = None if me.has("admin") else await scope.station_ids(me)
+        detection = await orders.detect(actor_of(me), stations)
         return Template("calls/imported.html", context={"result": None, "detection": detection})
 
     @get("/settings", name="calls_settings", guards=[requires("analyst", "supervisor", "admin")])
-    async def settings(self, request: Request) -> Template:
-        return await _settings_page(request, {}, {})
+    async def settings(self, request: Request, me: Me) -> Template:
+        return await _settings_page(request, me, {}, {})
 
     @post("/settings", name="calls_settings_save", guards=[requires("analyst", "supervisor", "admin")],
           status_code=200)
-    async def save_settings(self, request: Request) -> Template | Redirect:
-        user = principal(request)
-        data = {k: str(v) for k, v in (await request.form()).items()}
-        errors = await calls.save_detection_setting(user, data, actor_of(user))  # type: ignore[arg-type]
+    async def save_settings(self, request: Request, me: Me) -> Template | Redirect:
+        data = (await posted(request)).fields()
+        errors = await calls.save_detection_setting(me, data, actor_of(me))
         if errors:
-            return await _settings_page(request, data, errors, status_code=422)
+            return await _settings_page(request, me, data, errors, status_code=422)
         return Redirect("/calls/settings?saved=1", status_code=303)
 
     @post("/non-police", name="calls_non_police", guards=[requires("admin")], status_code=303)
-    async def non_police(self, request: Request) -> Redirect:
-        form = await request.form()
-        await calls.set_non_police(str(form.get("category", "")), form.get("on") == "1",
-                                   actor_of(principal(request)))
+    async def non_police(self, request: Request, me: Me) -> Redirect:
+        form = await posted(request)
+        await calls.set_non_police(form.text("category"), form.text("on") == "1", actor_of(me))
         return Redirect("/calls/settings", status_code=303)
 
     @get("/unmatched", name="calls_unmatched", guards=[requires("analyst", "supervisor", "admin")])
-    async def unmatched(self, request: Request) -> Template:
-        user = principal(request)
+    async def unmatched(self, me: Me) -> Template:
         return Template("calls/unmatched.html", context={
-            "rows": await calls.unmatched(user), "places": await scope.places(user)})  # type: ignore[arg-type]
+            "rows": await calls.unmatched(me), "places": await scope.places(me)})
 
     @post("/unmatched", name="calls_map", guards=[requires("analyst", "supervisor", "admin")], status_code=303)
-    async def map_address(self, request: Request) -> Redirect:
-        form = await request.form()
-        user = principal(request)
-        place = str(form.get("place", ""))
-        if not place.isdigit() or not await calls.map_address(user, str(form.get("address_key", "")), int(place),  # type: ignore[arg-type]
-                                                              actor_of(user)):
+    async def map_address(self, request: Request, me: Me) -> Redirect:
+        form = await posted(request)
+        place = form.text("place")
+        if not place.isdigit() or not await calls.map_address(me, form.text("address_key"), int(place), actor_of(me)):
             raise NotFoundException()
         return Redirect("/calls/unmatched?mapped=1", status_code=303)
 
     @get("/places/{place_id:int}", name="calls_place", guards=[requires(*READERS)])
-    async def place(self, request: Request, place_id: FromPath[int]) -> Template:
-        user = principal(request)
-        place = await scope.place(user, place_id)  # type: ignore[arg-type]
+    async def place(self, request: Request, me: Me, place_id: FromPath[int]) -> Template:
+        place = await scope.place(me, place_id)
         if place is None:
             raise NotFoundException()
         tz = request.app.state.settings.time_zone
-        weeks = await calls.weekly_counts(user, 26, today(tz), tz, place_id)  # type: ignore[arg-type]
-        rows, total = await calls.search(user, place=place_id, tz=tz, limit=50)  # type: ignore[arg-type]
+        weeks = await calls.weekly_counts(me, 26, today(tz), tz, place_id)
+        rows, total = await calls.search(me, place=place_id, tz=tz, limit=50)
         return Template("calls/place.html", context={"place": place, "weeks": weeks, "rows": rows, "total": total,
                                                      "peak": max([w["count"] for w in weeks] + [1])})
 
     @get("/ranking", name="calls_ranking", guards=[requires(*READERS)])
-    async def ranking(self, request: Request, by: FromQuery[str] = "place", since: FromQuery[str] = "",
+    async def ranking(self, request: Request, me: Me, by: FromQuery[str] = "place", since: FromQuery[str] = "",
                       until: FromQuery[str] = "") -> Template:
         tz = request.app.state.settings.time_zone
         last = _day(until) or today(tz)
         first = _day(since) or last - timedelta(days=89)
         by = "caller" if by == "caller" else "place"
-        result = await calls.ranking(principal(request), by, first, last, tz)  # type: ignore[arg-type]
+        result = await calls.ranking(me, by, first, last, tz)
         return Template("calls/ranking.html", context={"by": by, "since": first.isoformat(),
                                                        "until": last.isoformat(), **result, "rules": RULES})
 
 
-async def _settings_page(request: Request, values: dict, errors: dict, status_code: int = 200) -> Template:
-    user = principal(request)
+async def _settings_page(request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200) -> Template:
     return Template("calls/settings.html", status_code=status_code, context={
-        "rows": await calls.detection_settings(user), "rules": RULES, "defaults": DEFAULT_SETTINGS,  # type: ignore[arg-type]
+        "rows": await calls.detection_settings(me), "rules": RULES, "defaults": DEFAULT_SETTINGS,
         "values": values, "errors": errors, "non_police": await calls.non_police_categories(),
-        "stations": await api_keys.station_choices(), "categories": await calls.categories(user)})  # type: ignore[arg-type]
+        "stations": await api_keys.station_choices(), "categories": await calls.categories(me)})
 
 
 def _chunks(upload: UploadFile):

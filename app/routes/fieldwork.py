@@ -16,10 +16,12 @@ from litestar.response import File, Redirect, Template
 
 from app.domain import fieldwork as rules
 from app.domain import orders as order_rules
+from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
 from app.routes.downloads import csv_download
-from app.routes.guards import principal, requires
+from app.routes.forms import posted
+from app.routes.guards import Me, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import fieldwork, fieldwork_lists, orders, volunteers
 
@@ -43,11 +45,10 @@ def segment_of(kind: str) -> str:
     return {v: k for k, v in FORMS.items()}[kind]
 
 
-async def form_context(request: Request, kind: str, values: dict, errors: dict, log_id: int | None = None) -> dict:
-    user = principal(request)
+async def form_context(request: Request, me: Principal, kind: str, values: dict, errors: dict, log_id: int | None = None) -> dict:
     return {
         "kind": kind, "segment": segment_of(kind), "page_title": TITLES[kind], "kind_names": rules.KINDS, "values": values, "errors": errors, "log_id": log_id,
-        "choices": await fieldwork.place_choices(user),  # type: ignore[arg-type]
+        "choices": await fieldwork.place_choices(me),
         "tags": await fieldwork_lists.topics("tag"), "campaign_topics": await fieldwork_lists.topics("campaign"),
         "subject_kinds": rules.SUBJECT_KINDS, "dispute_types": rules.DISPUTE_TYPES, "outcomes": rules.OUTCOMES,
         "max_parties": rules.MAX_PARTIES, "max_photo": MAX_BYTES, "with_photo": kind in PHOTO_KINDS and not log_id,
@@ -71,40 +72,40 @@ class FieldworkController(Controller):
     path = "/field"
 
     @get("/", name="my_day", guards=[requires(*WRITERS)])
-    async def my_day(self, request: Request) -> Template:
-        day = await fieldwork.my_day(principal(request), request.app.state.settings.time_zone)  # type: ignore[arg-type]
+    async def my_day(self, request: Request, me: Me) -> Template:
+        day = await fieldwork.my_day(me, request.app.state.settings.time_zone)
         return Template("fieldwork/today.html", context={
             "day": day, "kinds": rules.KINDS,
-            "urgent_observations": await volunteers.urgent_observations(principal(request)),  # type: ignore[arg-type]
-            "work_orders": await orders.for_my_day(principal(request)),  # type: ignore[arg-type]
+            "urgent_observations": await volunteers.urgent_observations(me),
+            "work_orders": await orders.for_my_day(me),
             "order_states": order_rules.STATES})
 
     @get("/{segment:str}/new", name="field_new", guards=[requires(*WRITERS)])
-    async def new(self, request: Request, segment: FromPath[str], follow_up: FromQuery[int | None] = None) -> Template:
+    async def new(self, request: Request, me: Me, segment: FromPath[str], follow_up: FromQuery[int | None] = None) -> Template:
         kind = kind_of(segment)
         values: dict = {"client_uuid": str(uuid.uuid4())}
         if follow_up:
-            earlier = await fieldwork.get(principal(request), follow_up)  # type: ignore[arg-type]
+            earlier = await fieldwork.get(me, follow_up)
             if earlier is not None:
                 values.update(follows_up=str(follow_up), place=rules.where_value(earlier["grid"], earlier["place"]),
                               subject_kind=earlier["subject_kind"] or "resident",
                               subject_name=earlier["subject_name"] or "", _follows=earlier)
-        return Template("fieldwork/form.html", context=await form_context(request, kind, values, {}))
+        return Template("fieldwork/form.html", context=await form_context(request, me, kind, values, {}))
 
     @post("/{segment:str}/new", name="field_create", guards=[requires(*WRITERS)], status_code=200)
-    async def create(self, request: Request, segment: FromPath[str]) -> Response | Template | Redirect:
+    async def create(self, request: Request, me: Me, segment: FromPath[str]) -> Response | Template | Redirect:
         kind = kind_of(segment)
         raw = await form_fields(request, lists=("tags",))
         photo = await form_photo(request) if kind in PHOTO_KINDS else None
         settings = request.app.state.settings
-        outcome = await fieldwork.create(kind, raw, photo, principal(request), settings.time_zone,  # type: ignore[arg-type]
+        outcome = await fieldwork.create(kind, raw, photo, me, settings.time_zone,
                                          settings.upload_dir)
         if request.headers.get(REPLAY_HEADER):
             return replay_answer(outcome)
         htmx = bool(request.headers.get("hx-request"))
         if outcome.errors:
             raw["client_uuid"] = raw.get("client_uuid") or str(uuid.uuid4())
-            context = await form_context(request, kind, raw, outcome.errors)
+            context = await form_context(request, me, kind, raw, outcome.errors)
             if htmx:
                 return Template("fieldwork/_form.html", context=context, status_code=422,
                                 headers={"HX-Retarget": "#log-form", "HX-Reswap": "outerHTML"})
@@ -116,84 +117,83 @@ class FieldworkController(Controller):
         return Redirect(f"/field/logs/{outcome.log_id}?saved=1", status_code=303)
 
     @get("/logs", name="field_logs", guards=[requires(*READERS)])
-    async def logs(self, request: Request, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
+    async def logs(self, request: Request, me: Me, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
                    place: FromQuery[str] = "", author: FromQuery[str] = "", since: FromQuery[str] = "",
                    until: FromQuery[str] = "", tag: FromQuery[str] = "", voided: FromQuery[bool] = False,
                    page: FromQuery[int] = 1) -> Template:
         criteria, chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
-        user = principal(request)
-        rows, total = await fieldwork.search(user, criteria, request.app.state.settings.time_zone, page)  # type: ignore[arg-type]
+        rows, total = await fieldwork.search(me, criteria, request.app.state.settings.time_zone, page)
         return Template("fieldwork/list.html", context={
             "rows": rows, "total": total, "page": page, "page_size": fieldwork.PAGE_SIZE, "chosen": chosen,
-            "choices": await fieldwork.filter_choices(user),  # type: ignore[arg-type]
-            "kinds": rules.KINDS, "topics": await fieldwork_lists.filter_topics(), "may_export": user.has(*EXPORTERS),  # type: ignore[union-attr]
-            "may_unmask": user.has(*fieldwork.PERSONAL_DATA_ROLES),  # type: ignore[union-attr]
+            "choices": await fieldwork.filter_choices(me),
+            "kinds": rules.KINDS, "topics": await fieldwork_lists.filter_topics(), "may_export": me.has(*EXPORTERS),
+            "may_unmask": me.has(*fieldwork.PERSONAL_DATA_ROLES),
         })
 
     @get("/logs/export.csv", name="field_export", guards=[requires(*EXPORTERS)])
-    async def export(self, request: Request, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
+    async def export(self, request: Request, me: Me, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
                      place: FromQuery[str] = "", author: FromQuery[str] = "", since: FromQuery[str] = "",
                      until: FromQuery[str] = "", tag: FromQuery[str] = "", voided: FromQuery[bool] = False,
                      full: FromQuery[bool] = False) -> Response:
         criteria, _chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
-        text = await fieldwork.export_csv(principal(request), criteria,  # type: ignore[arg-type]
+        text = await fieldwork.export_csv(me, criteria,
                                           request.app.state.settings.time_zone, full)
         return csv_download(text, "field-logs.csv")
 
     @get("/logs/{log_id:int}", name="field_log", guards=[requires(*READERS)])
-    async def detail(self, request: Request, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
-        log = await _log_or_404(request, log_id)
+    async def detail(self, request: Request, me: Me, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
+        log = await _log_or_404(request, me, log_id)
         return Template("fieldwork/detail.html", context={**await _labels(), "log": log, "saved": saved,
                                                       "errors": {}, "reason": ""})
 
     @get("/logs/{log_id:int}/edit", name="field_edit", guards=[requires(*READERS)])
-    async def edit(self, request: Request, log_id: FromPath[int]) -> Template:
-        values = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
+    async def edit(self, request: Request, me: Me, log_id: FromPath[int]) -> Template:
+        values = await fieldwork.form_values(me, log_id)
         if values is None:
             raise NotFoundException()
-        return Template("fieldwork/form.html", context=await form_context(request, values["kind"], values, {}, log_id))
+        return Template("fieldwork/form.html", context=await form_context(request, me, values["kind"], values, {}, log_id))
 
     @post("/logs/{log_id:int}/edit", name="field_update", guards=[requires(*READERS)], status_code=200)
-    async def update(self, request: Request, log_id: FromPath[int]) -> Template | Redirect:
-        stored = await fieldwork.form_values(principal(request), log_id)  # type: ignore[arg-type]
+    async def update(self, request: Request, me: Me, log_id: FromPath[int]) -> Template | Redirect:
+        stored = await fieldwork.form_values(me, log_id)
         if stored is None:
             raise NotFoundException()
         raw = await form_fields(request, lists=("tags",))  # an edit never changes the photo
-        outcome = await fieldwork.update(principal(request), log_id, raw,  # type: ignore[arg-type]
+        outcome = await fieldwork.update(me, log_id, raw,
                                          request.app.state.settings.time_zone)
         if outcome.errors:
             raw["_log"] = stored["_log"]
             return Template("fieldwork/form.html", status_code=422,
-                            context=await form_context(request, stored["kind"], raw, outcome.errors, log_id))
+                            context=await form_context(request, me, stored["kind"], raw, outcome.errors, log_id))
         return Redirect(f"/field/logs/{log_id}?saved=1", status_code=303)
 
     @post("/logs/{log_id:int}/void", name="field_void", guards=[requires(*READERS)], status_code=200)
-    async def void(self, request: Request, log_id: FromPath[int]) -> Template | Redirect:
-        log = await _log_or_404(request, log_id)
-        reason = str((await request.form()).get("reason", ""))
-        errors = await fieldwork.void(principal(request), log_id, reason)  # type: ignore[arg-type]
+    async def void(self, request: Request, me: Me, log_id: FromPath[int]) -> Template | Redirect:
+        log = await _log_or_404(request, me, log_id)
+        reason = (await posted(request)).text("reason")
+        errors = await fieldwork.void(me, log_id, reason)
         if errors:
             return Template("fieldwork/detail.html", status_code=422, context={
                 **await _labels(), "log": log, "saved": False, "errors": errors, "reason": reason})
         return Redirect(f"/field/logs/{log_id}", status_code=303)
 
     @get("/logs/{log_id:int}/agreement", name="field_agreement", guards=[requires(*READERS)])
-    async def agreement(self, request: Request, log_id: FromPath[int]) -> Template:
-        log = await _log_or_404(request, log_id)
+    async def agreement(self, request: Request, me: Me, log_id: FromPath[int]) -> Template:
+        log = await _log_or_404(request, me, log_id)
         if log["kind"] != "mediation" or log["outcome"] != "agreed" or log["voided_at"]:
             raise NotFoundException()
         return Template("fieldwork/agreement.html", context={
             "log": log, "wording": await fieldwork_lists.agreement_template(log["dispute_type"])})
 
     @get("/photos/{photo_id:int}", name="field_photo", guards=[requires(*READERS)])
-    async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
-        path = await fieldwork.photo_file(principal(request), photo_id,  # type: ignore[arg-type]
+    async def photo(self, request: Request, me: Me, photo_id: FromPath[int]) -> File:
+        path = await fieldwork.photo_file(me, photo_id,
                                           request.app.state.settings.upload_dir)
         return photo_response(path)
 
 
-async def _log_or_404(request: Request, log_id: int) -> dict:
-    log = await fieldwork.get(principal(request), log_id)  # type: ignore[arg-type]
+async def _log_or_404(request: Request, me: Principal, log_id: int) -> dict:
+    log = await fieldwork.get(me, log_id)
     if log is None:
         raise NotFoundException()
     return log

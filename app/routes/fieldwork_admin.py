@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
+from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.domain.fieldwork import DISPUTE_TYPES
-from app.routes.guards import admin_only, principal
+from app.routes.forms import FORM
+from app.routes.guards import Me, admin_only
 from app.services import fieldwork_lists
 from app.services.audit import actor_of
-
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 async def _index(form: fieldwork_lists.TopicForm | None = None, status_code: int = 200) -> Template:
@@ -33,12 +31,12 @@ class FieldworkAdminController(Controller):
         return await _index()
 
     @post("/lists/{kind:str}", name="topic_create", status_code=200)
-    async def create_topic(self, request: Request, kind: FromPath[str],
+    async def create_topic(self, me: Me, kind: FromPath[str],
                            data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         if kind not in fieldwork_lists.TOPIC_KINDS:
             raise NotFoundException()
         form = fieldwork_lists.TopicForm.from_data(kind, data)
-        if await fieldwork_lists.save_topic(form, actor_of(principal(request))) is None:
+        if await fieldwork_lists.save_topic(form, actor_of(me)) is None:
             return await _index(form, status_code=422)
         return Redirect("/admin/field", status_code=303)
 
@@ -51,20 +49,20 @@ class FieldworkAdminController(Controller):
         return Template("fieldwork/admin_topic.html", context={"topic": topic, "form": form})
 
     @post("/topics/{topic_id:int}", name="topic_update", status_code=200)
-    async def update_topic(self, request: Request, topic_id: FromPath[int],
+    async def update_topic(self, me: Me, topic_id: FromPath[int],
                            data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         topic = await fieldwork_lists.get_topic(topic_id)
         if topic is None:
             raise NotFoundException()
         form = fieldwork_lists.TopicForm.from_data(topic["kind"], {**data, "code": topic["code"]})
-        if await fieldwork_lists.save_topic(form, actor_of(principal(request)), topic_id) is None:
+        if await fieldwork_lists.save_topic(form, actor_of(me), topic_id) is None:
             return Template("fieldwork/admin_topic.html", status_code=422, context={"topic": topic, "form": form})
         return Redirect("/admin/field", status_code=303)
 
     @post("/topics/{topic_id:int}/active", name="topic_set_active", status_code=303)
-    async def set_active(self, request: Request, topic_id: FromPath[int],
+    async def set_active(self, me: Me, topic_id: FromPath[int],
                          data: Annotated[dict[str, str], FORM]) -> Redirect:
-        if not await fieldwork_lists.set_topic_active(topic_id, data.get("active") == "1", actor_of(principal(request))):
+        if not await fieldwork_lists.set_topic_active(topic_id, data.get("active") == "1", actor_of(me)):
             raise NotFoundException()
         return Redirect("/admin/field", status_code=303)
 
@@ -78,11 +76,11 @@ class FieldworkAdminController(Controller):
             "errors": {}})
 
     @post("/agreements/{dispute_type:str}", name="agreement_template_save", status_code=200)
-    async def save_agreement(self, request: Request, dispute_type: FromPath[str],
+    async def save_agreement(self, me: Me, dispute_type: FromPath[str],
                              data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         if dispute_type not in DISPUTE_TYPES:
             raise NotFoundException()
-        errors = await fieldwork_lists.save_agreement_template(dispute_type, data, actor_of(principal(request)))
+        errors = await fieldwork_lists.save_agreement_template(dispute_type, data, actor_of(me))
         if errors:
             return Template("fieldwork/admin_agreement.html", status_code=422, context={
                 "dispute_type": dispute_type, "label": DISPUTE_TYPES[dispute_type], "values": data, "errors": errors})

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.domain.redirects import safe_next
 from app.i18n import LOCALE_COOKIE, LOCALES
+from app.routes.forms import posted
 from app.routes.guards import principal
 from app.services import health, org, people
 
@@ -41,7 +43,7 @@ class HomeController(Controller):
         me = principal(request)
         if chosen in LOCALES and me:
             await people.set_locale(me.id, chosen)
-        return _switched(request, chosen, str((await request.form()).get("next", "/")))
+        return _switched(request, chosen, (await posted(request)).text("next", "/"))
 
     @get("/offline", name="offline")
     async def offline(self) -> Template:

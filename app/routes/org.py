@@ -4,21 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.domain.org import ENTITIES, Entity
-from app.routes.guards import admin_only, principal
+from app.routes.forms import FORM, MULTIPART
+from app.routes.guards import Me, admin_only
 from app.services import org
-from app.services.audit import Actor, actor_of
+from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
-MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 VARY = {"Vary": "HX-Request"}
 
 
@@ -26,10 +24,6 @@ VARY = {"Vary": "HX-Request"}
 class ImportForm:
     file: UploadFile | None = None
     text: str = ""
-
-
-def actor(request: Request) -> Actor:
-    return actor_of(principal(request))
 
 
 def entity_or_404(key: str) -> Entity:
@@ -75,10 +69,10 @@ class OrgController(Controller):
         return await form_page(entity_or_404(entity_key), {}, {})
 
     @post("/{entity_key:str}/new", name="org_create", status_code=200)
-    async def create(self, request: Request, entity_key: FromPath[str],
+    async def create(self, me: Me, entity_key: FromPath[str],
                      data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         entity = entity_or_404(entity_key)
-        result = await org.save(entity, data, actor=actor(request))
+        result = await org.save(entity, data, actor=actor_of(me))
         if not result.ok:
             return await form_page(entity, data, result.errors, status_code=422)
         return Redirect(f"/admin/org/{entity.key}?saved={result.id}", status_code=303)
@@ -93,10 +87,10 @@ class OrgController(Controller):
         return await form_page(entity, values, {}, item_id, item["active"])
 
     @post("/{entity_key:str}/{item_id:int}", name="org_update", status_code=200)
-    async def update(self, request: Request, entity_key: FromPath[str], item_id: FromPath[int],
+    async def update(self, me: Me, entity_key: FromPath[str], item_id: FromPath[int],
                      data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         entity = entity_or_404(entity_key)
-        result = await org.save(entity, data, item_id, actor=actor(request))
+        result = await org.save(entity, data, item_id, actor=actor_of(me))
         if "_" in result.errors:
             raise NotFoundException()
         if not result.ok:
@@ -104,10 +98,10 @@ class OrgController(Controller):
         return Redirect(f"/admin/org/{entity.key}?saved={item_id}", status_code=303)
 
     @post("/{entity_key:str}/{item_id:int}/active", name="org_set_active", status_code=303)
-    async def set_active(self, request: Request, entity_key: FromPath[str], item_id: FromPath[int],
+    async def set_active(self, me: Me, entity_key: FromPath[str], item_id: FromPath[int],
                          data: Annotated[dict[str, str], FORM]) -> Redirect:
         entity = entity_or_404(entity_key)
-        if not await org.set_active(entity, item_id, data.get("active") == "1", actor(request)):
+        if not await org.set_active(entity, item_id, data.get("active") == "1", actor_of(me)):
             raise NotFoundException()
         return Redirect(f"/admin/org/{entity.key}/{item_id}", status_code=303)
 
@@ -116,7 +110,7 @@ class OrgController(Controller):
         return Template("org/import.html", context={"entity": importable_or_404(entity_key), "plan": None})
 
     @post("/{entity_key:str}/import", name="org_import", status_code=200)
-    async def import_file(self, request: Request, entity_key: FromPath[str],
+    async def import_file(self, me: Me, entity_key: FromPath[str],
                           data: Annotated[ImportForm, MULTIPART]) -> Template:
         """Step 1 (a file): preview. Step 2 (confirm, with the previewed text): write."""
         entity = importable_or_404(entity_key)
@@ -127,7 +121,7 @@ class OrgController(Controller):
         if not data.text:
             return Template("org/import.html", context={"entity": entity, "plan": None, "missing_file": True},
                             status_code=422)
-        plan = await org.apply_import(entity, data.text.encode("utf-8"), actor(request))
+        plan = await org.apply_import(entity, data.text.encode("utf-8"), actor_of(me))
         return Template("org/import.html", context={"entity": entity, "plan": plan, "done": not plan.error})
 
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get
 from litestar.response import Template
 from litestar.utils.scope.state import ScopeState
 
-from app.routes.guards import principal, signed_in
+from app.routes.guards import Me, signed_in
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -18,7 +18,7 @@ class OutboxController(Controller):
     guards = [signed_in]
 
     @get("/csrf", name="csrf_token")
-    async def csrf(self, request: Request) -> Response[dict[str, object]]:
+    async def csrf(self, request: Request, me: Me) -> Response[dict[str, object]]:
         """A token that validates against the CSRF cookie the browser holds after this answer.
 
         Litestar's CSRF middleware, on a safe request, uses the cookie's token (or makes a new
@@ -26,7 +26,6 @@ class OutboxController(Controller):
         csrf_token() reads the same value. The person's id tells a replaying service worker
         whose session this is, so that it sends only that person's entries."""
         token = ScopeState.from_scope(request.scope).csrf_token
-        me = principal(request)
         return Response({"token": token, "person": me.id if me else None}, headers=NO_STORE)
 
     @get("/outbox", name="outbox")

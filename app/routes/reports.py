@@ -8,22 +8,22 @@ from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.browser import current_browser, sign, signed
 from app.domain import reports as rules
+from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, get_locale
-from app.middleware import current_request
-from app.routes.guards import admin_only, principal, requires
+from app.request_context import current_request
+from app.routes.forms import FORM, posted
+from app.routes.guards import Me, admin_only, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import ratelimit, report_lists, report_posters, reports
 from app.services.audit import actor_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 NO_STORE = {"Cache-Control": "no-store"}
 POSTER_ROLES = ("admin", "officer")
 TOO_MANY = N_("You have sent several reports in a short time. Please wait a minute and send again.")
@@ -103,14 +103,14 @@ class ReportPublicController(Controller):
         poster, where = await _poster_where(code)
         if where is None:
             return _gone(poster)
-        return await _form(request, f"/r/{poster['code']}", where, {"client_uuid": str(uuid.uuid4())})  # type: ignore[index]
+        return await _form(request, f"/r/{poster['code']}", where, {"client_uuid": str(uuid.uuid4())})  # type: ignore[index]  # a where means a poster
 
     @post("/r/{code:str}", name="report_poster_submit", status_code=200)
     async def poster_submit(self, request: Request, code: FromPath[str]) -> Template | Redirect:
         poster, where = await _poster_where(code)
         if where is None:
             return _gone(poster)
-        return await _submit(request, f"/r/{poster['code']}", where, poster=True)  # type: ignore[index]
+        return await _submit(request, f"/r/{poster['code']}", where, poster=True)  # type: ignore[index]  # a where means a poster
 
     @get("/report", name="report_general_form")
     async def general_form(self, request: Request, place: FromQuery[int | None] = None) -> Template:
@@ -119,8 +119,7 @@ class ReportPublicController(Controller):
 
     @post("/report", name="report_general_submit", status_code=200)
     async def general_submit(self, request: Request) -> Template | Redirect:
-        form = await request.form()
-        place = str(form.get("place", ""))
+        place = (await posted(request)).text("place")
         where = await reports.where_of_place(int(place)) if place.isdigit() and len(place) < 12 else None
         return await _submit(request, "/report", where, poster=False)
 
@@ -161,7 +160,7 @@ class ReportPublicController(Controller):
             return _unknown(code, limited)
         if errors:
             view = await reports.track(code)
-            return _track_page(view, {}, errors=errors, values=data, status_code=422)  # type: ignore[arg-type]
+            return _track_page(view, {}, errors=errors, values=data, status_code=422)  # type: ignore[arg-type]  # rate found the code
         return Redirect(f"/t/{rules.normalise_code(code)}?rated=1", status_code=303)
 
     @get("/t/{code:str}/photos/{photo_id:int}", name="report_track_photo")
@@ -208,48 +207,47 @@ class ReportStaffController(Controller):
     include_in_schema = False
 
     @get("/", name="report_queue", guards=[requires(*reports.STAFF)])
-    async def queue(self, request: Request, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
+    async def queue(self, me: Me, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
                     mine: FromQuery[bool] = False) -> Template:
         criteria = reports.QueueFilter(status=status if status in (*rules.STATUSES, "open", "all") else "open",
                                        sort="joined" if sort == "joined" else "newest", mine=mine)
-        user = principal(request)
-        rows = await reports.queue(user, criteria)  # type: ignore[arg-type]
+        rows = await reports.queue(me, criteria)
         return Template("reports/queue.html", context={
             "rows": rows, "criteria": criteria, "statuses": rules.STATUSES,
-            "counts": await reports.counts(user)})  # type: ignore[arg-type]
+            "counts": await reports.counts(me)})
 
     @get("/{report_id:int}", name="report_detail", guards=[requires(*reports.STAFF)])
-    async def detail(self, request: Request, report_id: FromPath[int]) -> Template:
-        return await _detail(request, report_id)
+    async def detail(self, request: Request, me: Me, report_id: FromPath[int]) -> Template:
+        return await _detail(request, me, report_id)
 
     @post("/{report_id:int}/steps", name="report_step", guards=[requires(*reports.STAFF)], status_code=200)
-    async def step(self, request: Request, report_id: FromPath[int],
+    async def step(self, request: Request, me: Me, report_id: FromPath[int],
                    data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         action = data.get("action", "")
-        errors = await reports.act(principal(request), report_id, action, data)  # type: ignore[arg-type]
+        errors = await reports.act(me, report_id, action, data)
         if errors is None:
             raise NotFoundException()
         if errors:
-            return await _detail(request, report_id, errors=errors, values=data, status_code=422)
+            return await _detail(request, me, report_id, errors=errors, values=data, status_code=422)
         return Redirect(f"/reports/{report_id}?done={action}", status_code=303)
 
     @post("/{report_id:int}/phones", name="report_phones", guards=[requires(*reports.STAFF)], status_code=200)
-    async def phones(self, request: Request, report_id: FromPath[int]) -> Template:
-        shown = await reports.reveal_phones(principal(request), report_id)  # type: ignore[arg-type]
+    async def phones(self, request: Request, me: Me, report_id: FromPath[int]) -> Template:
+        shown = await reports.reveal_phones(me, report_id)
         if shown is None:
             raise NotFoundException()
-        return await _detail(request, report_id, phones={r["id"]: r["phone"] for r in shown})
+        return await _detail(request, me, report_id, phones={r["id"]: r["phone"] for r in shown})
 
     @get("/photos/{photo_id:int}", name="report_photo", guards=[requires(*reports.STAFF)])
-    async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
-        path = await reports.staff_photo(principal(request), photo_id,  # type: ignore[arg-type]
+    async def photo(self, request: Request, me: Me, photo_id: FromPath[int]) -> File:
+        path = await reports.staff_photo(me, photo_id,
                                          request.app.state.settings.upload_dir)
         return photo_response(path)
 
 
-async def _detail(request: Request, report_id: int, errors: dict | None = None, values: dict | None = None,
+async def _detail(request: Request, me: Principal, report_id: int, errors: dict | None = None, values: dict | None = None,
                   phones: dict | None = None, status_code: int = 200) -> Template:
-    report = await reports.get(principal(request), report_id)  # type: ignore[arg-type]
+    report = await reports.get(me, report_id)
     if report is None:
         raise NotFoundException()
     return Template("reports/detail.html", status_code=status_code, headers=NO_STORE, context={
@@ -275,9 +273,9 @@ class ReportAdminController(Controller):
         return await _categories_page()
 
     @post("/categories", name="report_category_create", guards=[admin_only], status_code=200)
-    async def create_category(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def create_category(self, me: Me, data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         form = report_lists.CategoryForm.from_data(data)
-        if await report_lists.save_category(form, actor_of(principal(request))) is None:
+        if await report_lists.save_category(form, actor_of(me)) is None:
             return await _categories_page(form, status_code=422)
         return Redirect("/admin/reports", status_code=303)
 
@@ -290,37 +288,35 @@ class ReportAdminController(Controller):
         return Template("reports/admin_category.html", context={"category": row, "form": form})
 
     @post("/categories/{category_id:int}", name="report_category_update", guards=[admin_only], status_code=200)
-    async def update_category(self, request: Request, category_id: FromPath[int],
+    async def update_category(self, me: Me, category_id: FromPath[int],
                               data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
         row = await report_lists.category(category_id)
         if row is None:
             raise NotFoundException()
         form = report_lists.CategoryForm.from_data({**data, "code": row["code"]})
-        if await report_lists.save_category(form, actor_of(principal(request)), category_id) is None:
+        if await report_lists.save_category(form, actor_of(me), category_id) is None:
             return Template("reports/admin_category.html", status_code=422, context={"category": row, "form": form})
         return Redirect("/admin/reports", status_code=303)
 
     @post("/categories/{category_id:int}/active", name="report_category_active", guards=[admin_only],
           status_code=303)
-    async def toggle_category(self, request: Request, category_id: FromPath[int],
+    async def toggle_category(self, me: Me, category_id: FromPath[int],
                               data: Annotated[dict[str, str], FORM]) -> Redirect:
-        if not await report_lists.set_active(category_id, data.get("active") == "1", actor_of(principal(request))):
+        if not await report_lists.set_active(category_id, data.get("active") == "1", actor_of(me)):
             raise NotFoundException()
         return Redirect("/admin/reports", status_code=303)
 
     @get("/posters", name="report_posters", guards=[requires(*POSTER_ROLES)])
-    async def posters(self, request: Request) -> Template:
-        user = principal(request)
+    async def posters(self, request: Request, me: Me) -> Template:
         return Template("reports/posters.html", context={
-            "grids": await report_posters.overview(user),  # type: ignore[arg-type]
-            "offices": await report_posters.offices(user),  # type: ignore[arg-type]
+            "grids": await report_posters.overview(me),
+            "offices": await report_posters.offices(me),
             "retired": request.query_params.get("retired", "")})
 
     @get("/posters/{kind:str}/{unit_id:int}", name="report_poster_print", guards=[requires(*POSTER_ROLES)])
-    async def poster(self, request: Request, kind: FromPath[str], unit_id: FromPath[int]) -> Template:
+    async def poster(self, request: Request, me: Me, kind: FromPath[str], unit_id: FromPath[int]) -> Template:
         """The poster as it prints; a unit without a code yet offers the button that issues one."""
-        user = principal(request)
-        pair = await report_posters.show(user, kind, unit_id) if kind in report_posters.KINDS else None  # type: ignore[arg-type]
+        pair = await report_posters.show(me, kind, unit_id) if kind in report_posters.KINDS else None
         if pair is None:
             raise NotFoundException()
         return await _poster_page(request, [pair], back="/admin/reports/posters", single=True,
@@ -328,17 +324,16 @@ class ReportAdminController(Controller):
 
     @post("/posters/{kind:str}/{unit_id:int}", name="report_poster_issue", guards=[requires(*POSTER_ROLES)],
           status_code=303)
-    async def issue(self, request: Request, kind: FromPath[str], unit_id: FromPath[int]) -> Redirect:
-        user = principal(request)
-        pair = await report_posters.issue(user, kind, unit_id, actor_of(user)) if kind in report_posters.KINDS \
-            else None  # type: ignore[arg-type]
+    async def issue(self, me: Me, kind: FromPath[str], unit_id: FromPath[int]) -> Redirect:
+        pair = await report_posters.issue(me, kind, unit_id, actor_of(me)) if kind in report_posters.KINDS \
+            else None
         if pair is None:
             raise NotFoundException()
         return Redirect(f"/admin/reports/posters/{kind}/{unit_id}", status_code=303)
 
     @get("/posters/grid-places/{grid_id:int}", name="report_poster_batch", guards=[requires(*POSTER_ROLES)])
-    async def batch(self, request: Request, grid_id: FromPath[int]) -> Template:
-        found = await report_posters.grid_batch(principal(request), grid_id)  # type: ignore[arg-type]
+    async def batch(self, request: Request, me: Me, grid_id: FromPath[int]) -> Template:
+        found = await report_posters.grid_batch(me, grid_id)
         if found is None:
             raise NotFoundException()
         _grid, pages = found
@@ -347,17 +342,15 @@ class ReportAdminController(Controller):
 
     @post("/posters/grid-places/{grid_id:int}", name="report_poster_batch_issue", guards=[requires(*POSTER_ROLES)],
           status_code=303)
-    async def issue_batch(self, request: Request, grid_id: FromPath[int]) -> Redirect:
-        user = principal(request)
-        if not await report_posters.issue_batch(user, grid_id, actor_of(user)):  # type: ignore[arg-type]
+    async def issue_batch(self, me: Me, grid_id: FromPath[int]) -> Redirect:
+        if not await report_posters.issue_batch(me, grid_id, actor_of(me)):
             raise NotFoundException()
         return Redirect(f"/admin/reports/posters/grid-places/{grid_id}", status_code=303)
 
     @post("/poster-codes/{poster_id:int}/retire", name="report_poster_retire", guards=[requires(*POSTER_ROLES)],
           status_code=303)
-    async def retire(self, request: Request, poster_id: FromPath[int]) -> Redirect:
-        user = principal(request)
-        fresh = await report_posters.retire(user, poster_id, actor_of(user))  # type: ignore[arg-type]
+    async def retire(self, me: Me, poster_id: FromPath[int]) -> Redirect:
+        fresh = await report_posters.retire(me, poster_id, actor_of(me))
         if fresh is None:
             raise NotFoundException()
         return Redirect(f"/admin/reports/posters/{fresh['kind']}/{fresh['unit_id']}?reissued=1", status_code=303)

@@ -9,16 +9,13 @@ from litestar.exceptions import NotFoundException
 from litestar.response import File
 
 from app.domain.photos import PhotoError, Processed
+from app.routes.forms import posted
 from app.services import photos
 
 
-async def form_fields(request: Request, lists: tuple[str, ...] = ()) -> dict:
+async def form_fields(request: Request, lists: tuple[str, ...] = ()) -> dict[str, str | list[str]]:
     """The text fields of a form post (those named in `lists` as lists of values)."""
-    form = await request.form()
-    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
-    for name in lists:
-        raw[name] = [v for v in form.getall(name) if isinstance(v, str)] if name in form else []
-    return raw
+    return (await posted(request)).with_lists(*lists)
 
 
 async def form_photo(request: Request) -> Processed | PhotoError | None:
@@ -34,7 +31,7 @@ async def form_photo(request: Request) -> Processed | PhotoError | None:
         return exc
 
 
-async def fields_and_photo(request: Request, lists: tuple[str, ...] = ()) -> tuple[dict, Processed | PhotoError | None]:
+async def fields_and_photo(request: Request, lists: tuple[str, ...] = ()) -> tuple[dict[str, str | list[str]], Processed | PhotoError | None]:
     return await form_fields(request, lists), await form_photo(request)
 
 

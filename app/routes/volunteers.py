@@ -16,10 +16,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from app.domain import volunteers as rules
+from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, format_datetime, gettext
 from app.routes.downloads import csv_download
-from app.routes.guards import principal, requires
+from app.routes.forms import posted
+from app.routes.guards import Me, requires
 from app.routes.uploads import fields_and_photo, photo_response
 from app.services import volunteers
 
@@ -27,6 +29,8 @@ STAFF = volunteers.STAFF
 EVERYONE_HERE = ("volunteer", *STAFF)
 # A registration is a few short fields: anything larger is not one.
 REGISTER_MAX_BODY = 16 * 1024
+# The check-box groups of the volunteer forms: read as lists even when one box (or none) is ticked.
+LISTS = ("grids", "availability", "skills")
 DONE = {
     "signed_up": N_("You have a place on this shift."),
     "waiting": N_("The shift is full: you are on the waiting list. You move up automatically if someone cancels."),
@@ -45,10 +49,6 @@ DONE = {
 }
 
 
-def _me(request: Request):
-    return principal(request)
-
-
 def _settings(request: Request):
     return request.app.state.settings
 
@@ -65,17 +65,8 @@ def _day(text: str) -> date | None:
         return None
 
 
-async def _form(request: Request) -> dict:
-    form = await request.form()
-    raw: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str)}
-    for name in ("grids", "availability", "skills"):
-        raw[name] = [v for v in form.getall(name) if isinstance(v, str)] if name in form else []
-    return raw
-
-
-def grid_ids(values: object) -> list[int]:
-    """Checked grid boxes as ids; what is not a plausible id is dropped (and so not in any list)."""
-    return [int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 10]  # type: ignore[union-attr]
+async def _form(request: Request) -> dict[str, str | list[str]]:
+    return (await posted(request)).with_lists(*LISTS)
 
 
 def _qr_svg(link: str) -> str:
@@ -114,30 +105,30 @@ class VolunteersController(Controller):
     # --- the officer's page and the approval queue -------------------------------------------
 
     @get("/", name="volunteers_home", guards=[requires(*STAFF)])
-    async def home(self, request: Request, done: FromQuery[str] = "") -> Template:
-        overview = await volunteers.staff_overview(_me(request), _settings(request))  # type: ignore[arg-type]
+    async def home(self, request: Request, me: Me, done: FromQuery[str] = "") -> Template:
+        overview = await volunteers.staff_overview(me, _settings(request))
         return Template("volunteers/hub.html", context={"o": overview, "done": DONE.get(done, "")})
 
     @get("/applications", name="volunteer_applications", guards=[requires(*STAFF)])
-    async def applications(self, request: Request, status: FromQuery[str] = "pending", done: FromQuery[str] = "") -> Template:
-        rows = await volunteers.applications(_me(request), status)  # type: ignore[arg-type]
+    async def applications(self, me: Me, status: FromQuery[str] = "pending", done: FromQuery[str] = "") -> Template:
+        rows = await volunteers.applications(me, status)
         return Template("volunteers/applications.html", context={
             "rows": rows, "status": status if status in rules.STATUSES else "pending", "statuses": rules.STATUSES,
             "availability": rules.AVAILABILITY, "skills": rules.SKILLS, "done": DONE.get(done, "")})
 
     @get("/applications/{app_id:int}", name="volunteer_application", guards=[requires(*STAFF)])
-    async def application(self, request: Request, app_id: FromPath[int], reveal: FromQuery[bool] = False) -> Template:
-        row = await volunteers.application(_me(request), app_id, reveal_phone=reveal)  # type: ignore[arg-type]
+    async def application(self, me: Me, app_id: FromPath[int], reveal: FromQuery[bool] = False) -> Template:
+        row = await volunteers.application(me, app_id, reveal_phone=reveal)
         if row is None:
             raise NotFoundException()
         return _application_page(row)
 
     @post("/applications/{app_id:int}/approve", name="volunteer_approve", guards=[requires(*STAFF)], status_code=200)
-    async def approve(self, request: Request, app_id: FromPath[int]) -> Template:
-        raw = await _form(request)
-        outcome = await volunteers.approve(_me(request), app_id, grid_ids(raw["grids"]), _settings(request),  # type: ignore[arg-type]
-                                           separate=raw.get("separate") == "1")
-        row = await volunteers.application(_me(request), app_id)  # type: ignore[arg-type]
+    async def approve(self, request: Request, me: Me, app_id: FromPath[int]) -> Template:
+        form = await posted(request)
+        outcome = await volunteers.approve(me, app_id, form.ids("grids"), _settings(request),
+                                           separate=form.text("separate") == "1")
+        row = await volunteers.application(me, app_id)
         if row is None:
             raise NotFoundException()
         if not outcome.ok:
@@ -145,12 +136,12 @@ class VolunteersController(Controller):
         return _application_page(row, link=outcome.link)
 
     @post("/applications/{app_id:int}/decline", name="volunteer_decline", guards=[requires(*STAFF)], status_code=200)
-    async def decline(self, request: Request, app_id: FromPath[int]) -> Template | Redirect:
-        reason = str((await request.form()).get("reason", ""))
-        outcome = await volunteers.decline(_me(request), app_id, reason)  # type: ignore[arg-type]
+    async def decline(self, request: Request, me: Me, app_id: FromPath[int]) -> Template | Redirect:
+        reason = (await posted(request)).text("reason")
+        outcome = await volunteers.decline(me, app_id, reason)
         if outcome.ok:
             return Redirect("/volunteers/applications?done=declined", status_code=303)
-        row = await volunteers.application(_me(request), app_id)  # type: ignore[arg-type]
+        row = await volunteers.application(me, app_id)
         if row is None:
             raise NotFoundException()
         return _application_page(row, outcome, _settings(request).time_zone, reason=reason, status_code=422)
@@ -158,159 +149,154 @@ class VolunteersController(Controller):
     # --- shifts ----------------------------------------------------------------------------
 
     @get("/my", name="volunteer_my_shifts", guards=[requires("volunteer")])
-    async def my(self, request: Request, done: FromQuery[str] = "") -> Template:
-        mine = await volunteers.my_shifts(_me(request), _settings(request))  # type: ignore[arg-type]
-        open_shifts = [s for s in await volunteers.upcoming(_me(request), _settings(request))  # type: ignore[arg-type]
+    async def my(self, request: Request, me: Me, done: FromQuery[str] = "") -> Template:
+        mine = await volunteers.my_shifts(me, _settings(request))
+        open_shifts = [s for s in await volunteers.upcoming(me, _settings(request))
                        if not s["my_status"]]
         return Template("volunteers/my.html", context={"mine": mine, "open_shifts": open_shifts,
                                                        "done": DONE.get(done, "")})
 
     @get("/shifts", name="volunteer_shifts", guards=[requires(*EVERYONE_HERE)])
-    async def shifts(self, request: Request) -> Template:
-        rows = await volunteers.upcoming(_me(request), _settings(request))  # type: ignore[arg-type]
+    async def shifts(self, request: Request, me: Me) -> Template:
+        rows = await volunteers.upcoming(me, _settings(request))
         return Template("volunteers/shifts.html", context={"rows": rows})
 
     @get("/shifts/new", name="volunteer_shift_new", guards=[requires(*STAFF)])
-    async def new_shift(self, request: Request) -> Template:
-        return await _shift_form(request, {"weeks": "1", "min_volunteers": "2", "max_volunteers": "6"}, {})
+    async def new_shift(self, request: Request, me: Me) -> Template:
+        return await _shift_form(request, me, {"weeks": "1", "min_volunteers": "2", "max_volunteers": "6"}, {})
 
     @post("/shifts/new", name="volunteer_shift_create", guards=[requires(*STAFF)], status_code=200)
-    async def create_shift(self, request: Request) -> Template | Redirect:
+    async def create_shift(self, request: Request, me: Me) -> Template | Redirect:
         raw = await _form(request)
-        outcome = await volunteers.create_shifts(_me(request), raw, _settings(request))  # type: ignore[arg-type]
+        outcome = await volunteers.create_shifts(me, raw, _settings(request))
         if not outcome.ok:
-            return await _shift_form(request, raw, outcome.errors, status_code=422)
+            return await _shift_form(request, me, raw, outcome.errors, status_code=422)
         return Redirect(f"/volunteers/shifts/{outcome.id}?done=created", status_code=303)
 
     @get("/shifts/{shift_id:int}", name="volunteer_shift", guards=[requires(*EVERYONE_HERE)])
-    async def shift(self, request: Request, shift_id: FromPath[int], done: FromQuery[str] = "") -> Template:
-        return await _shift_page(request, shift_id, done=DONE.get(done, ""))
+    async def shift(self, request: Request, me: Me, shift_id: FromPath[int], done: FromQuery[str] = "") -> Template:
+        return await _shift_page(request, me, shift_id, done=DONE.get(done, ""))
 
     @get("/shifts/{shift_id:int}/edit", name="volunteer_shift_edit", guards=[requires(*STAFF)])
-    async def edit_shift(self, request: Request, shift_id: FromPath[int]) -> Template:
-        values = await volunteers.shift_form_values(_me(request), shift_id, _settings(request).time_zone)  # type: ignore[arg-type]
+    async def edit_shift(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template:
+        values = await volunteers.shift_form_values(me, shift_id, _settings(request).time_zone)
         if values is None:
             raise NotFoundException()
-        return await _shift_form(request, values, {}, shift_id=shift_id)
+        return await _shift_form(request, me, values, {}, shift_id=shift_id)
 
     @post("/shifts/{shift_id:int}/edit", name="volunteer_shift_update", guards=[requires(*STAFF)], status_code=200)
-    async def update_shift(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
-        stored = await volunteers.shift_form_values(_me(request), shift_id, _settings(request).time_zone)  # type: ignore[arg-type]
+    async def update_shift(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
+        stored = await volunteers.shift_form_values(me, shift_id, _settings(request).time_zone)
         if stored is None:
             raise NotFoundException()
         raw = await _form(request)
-        outcome = await volunteers.update_shift(_me(request), shift_id, raw, _settings(request),  # type: ignore[arg-type]
+        outcome = await volunteers.update_shift(me, shift_id, raw, _settings(request),
                                                 with_series=raw.get("with_series") == "1")
         if not outcome.ok:
             raw.update(_shift=stored["_shift"], _later=stored["_later"])
             message = refusal_text(outcome.refusal, _settings(request).time_zone) if outcome.refusal else ""
-            return await _shift_form(request, raw, outcome.errors, shift_id=shift_id, status_code=422, message=message)
+            return await _shift_form(request, me, raw, outcome.errors, shift_id=shift_id, status_code=422, message=message)
         return Redirect(f"/volunteers/shifts/{shift_id}?done=saved", status_code=303)
 
     @post("/shifts/{shift_id:int}/cancel", name="volunteer_shift_cancel", guards=[requires(*STAFF)], status_code=200)
-    async def cancel_shift(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
-        form = await request.form()
-        reason = str(form.get("reason", ""))
-        outcome = await volunteers.cancel_shift(_me(request), shift_id, reason,  # type: ignore[arg-type]
-                                                with_series=form.get("with_series") == "1")
+    async def cancel_shift(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
+        form = await posted(request)
+        reason = form.text("reason")
+        outcome = await volunteers.cancel_shift(me, shift_id, reason, with_series=form.text("with_series") == "1")
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=cancelled", status_code=303)
-        return await _shift_page(request, shift_id, outcome, reason=reason)
+        return await _shift_page(request, me, shift_id, outcome, reason=reason)
 
     @post("/shifts/{shift_id:int}/signup", name="volunteer_signup", guards=[requires("volunteer")], status_code=200)
-    async def sign_up(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
-        outcome = await volunteers.sign_up(_me(request), shift_id, _settings(request))  # type: ignore[arg-type]
+    async def sign_up(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
+        outcome = await volunteers.sign_up(me, shift_id, _settings(request))
         if outcome.ok:
             done = "signed_up" if outcome.status == "confirmed" else "waiting"
             return Redirect(f"/volunteers/shifts/{shift_id}?done={done}", status_code=303)
-        return await _shift_page(request, shift_id, outcome)
+        return await _shift_page(request, me, shift_id, outcome)
 
     @post("/shifts/{shift_id:int}/withdraw", name="volunteer_withdraw", guards=[requires("volunteer")], status_code=200)
-    async def withdraw(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
-        outcome = await volunteers.withdraw(_me(request), shift_id, _settings(request))  # type: ignore[arg-type]
+    async def withdraw(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
+        outcome = await volunteers.withdraw(me, shift_id, _settings(request))
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=withdrawn", status_code=303)
-        return await _shift_page(request, shift_id, outcome)
+        return await _shift_page(request, me, shift_id, outcome)
 
     @post("/shifts/{shift_id:int}/check-in", name="volunteer_check_in", guards=[requires("volunteer")], status_code=200)
-    async def check_in(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+    async def check_in(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
         raw = await _form(request)
-        outcome = await volunteers.check_in(_me(request), shift_id, raw)  # type: ignore[arg-type]
+        outcome = await volunteers.check_in(me, shift_id, raw)
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=checked_in", status_code=303)
-        return await _shift_page(request, shift_id, outcome)
+        return await _shift_page(request, me, shift_id, outcome)
 
     @post("/shifts/{shift_id:int}/check-out", name="volunteer_check_out", guards=[requires("volunteer")], status_code=200)
-    async def check_out(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
-        outcome = await volunteers.check_out(_me(request), shift_id)  # type: ignore[arg-type]
+    async def check_out(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
+        outcome = await volunteers.check_out(me, shift_id)
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=checked_out", status_code=303)
-        return await _shift_page(request, shift_id, outcome)
+        return await _shift_page(request, me, shift_id, outcome)
 
     @post("/shifts/{shift_id:int}/attendance", name="volunteer_attendance", guards=[requires(*EVERYONE_HERE)], status_code=200)
-    async def attendance(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
-        form = await request.form()
-        signup = str(form.get("signup", ""))
-        outcome = await volunteers.mark(_me(request), shift_id, int(signup) if signup.isdigit() else 0,  # type: ignore[arg-type]
-                                        str(form.get("attendance", "")))
+    async def attendance(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
+        form = await posted(request)
+        outcome = await volunteers.mark(me, shift_id, form.id("signup"), form.text("attendance"))
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=marked#roster", status_code=303)
-        return await _shift_page(request, shift_id, outcome)
+        return await _shift_page(request, me, shift_id, outcome)
 
     @post("/shifts/{shift_id:int}/observations", name="volunteer_observe", guards=[requires(*EVERYONE_HERE)], status_code=200)
-    async def observe(self, request: Request, shift_id: FromPath[int]) -> Template | Redirect:
+    async def observe(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
         raw, photo = await fields_and_photo(request)
-        outcome = await volunteers.observe(_me(request), shift_id, raw, photo,  # type: ignore[arg-type]
+        outcome = await volunteers.observe(me, shift_id, raw, photo,
                                            _settings(request).upload_dir)
         if outcome.ok:
             done = "observed_urgent" if raw.get("urgent") else "observed"
             return Redirect(f"/volunteers/shifts/{shift_id}?done={done}", status_code=303)
-        return await _shift_page(request, shift_id, outcome, observation=raw)
+        return await _shift_page(request, me, shift_id, outcome, observation=raw)
 
     # --- observations ---------------------------------------------------------------------
 
     @get("/observations/{observation_id:int}", name="volunteer_observation", guards=[requires(*EVERYONE_HERE)])
-    async def observation(self, request: Request, observation_id: FromPath[int], done: FromQuery[str] = "") -> Template:
-        row = await volunteers.observation(_me(request), observation_id)  # type: ignore[arg-type]
+    async def observation(self, me: Me, observation_id: FromPath[int], done: FromQuery[str] = "") -> Template:
+        row = await volunteers.observation(me, observation_id)
         if row is None:
             raise NotFoundException()
         return Template("volunteers/observation.html", context={"o": row, "done": DONE.get(done, "")})
 
     @post("/observations/{observation_id:int}/acknowledge", name="volunteer_acknowledge",
           guards=[requires(*STAFF)], status_code=303)
-    async def acknowledge(self, request: Request, observation_id: FromPath[int]) -> Redirect:
-        outcome = await volunteers.acknowledge(_me(request), observation_id)  # type: ignore[arg-type]
+    async def acknowledge(self, me: Me, observation_id: FromPath[int]) -> Redirect:
+        outcome = await volunteers.acknowledge(me, observation_id)
         if not outcome.ok:
             raise NotFoundException()
         return Redirect(f"/volunteers/observations/{observation_id}?done=acknowledged", status_code=303)
 
     @get("/photos/{photo_id:int}", name="volunteer_photo", guards=[requires(*EVERYONE_HERE)])
-    async def photo(self, request: Request, photo_id: FromPath[int]) -> File:
-        path = await volunteers.photo_file(_me(request), photo_id, _settings(request).upload_dir)  # type: ignore[arg-type]
+    async def photo(self, request: Request, me: Me, photo_id: FromPath[int]) -> File:
+        path = await volunteers.photo_file(me, photo_id, _settings(request).upload_dir)
         return photo_response(path)
 
     # --- hours ----------------------------------------------------------------------------
 
     @get("/hours", name="volunteer_hours", guards=[requires(*EVERYONE_HERE)])
-    async def hours(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "",
+    async def hours(self, request: Request, me: Me, since: FromQuery[str] = "", until: FromQuery[str] = "",
                     person: FromQuery[int | None] = None) -> Template:
-        me = _me(request)
         tz = _settings(request).time_zone
         start, end = _day(since), _day(until)
-        if person is None and volunteers.is_staff(me):  # type: ignore[arg-type]
-            rows = await volunteers.totals(me, start, end, tz)  # type: ignore[arg-type]
+        if person is None and volunteers.is_staff(me):
+            rows = await volunteers.totals(me, start, end, tz)
             return Template("volunteers/totals.html", context={"rows": rows, "since": since, "until": until})
-        ledger = await volunteers.ledger(me, person or me.id, start, end, tz)  # type: ignore[arg-type, union-attr]
+        ledger = await volunteers.ledger(me, person or me.id, start, end, tz)
         if ledger is None:
             raise NotFoundException()
         return Template("volunteers/hours.html", context={"l": ledger, "since": since, "until": until,
                                                           "person_param": person})
 
     @get("/hours/certificate", name="volunteer_certificate", guards=[requires(*EVERYONE_HERE)])
-    async def certificate(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "",
+    async def certificate(self, request: Request, me: Me, since: FromQuery[str] = "", until: FromQuery[str] = "",
                           person: FromQuery[int | None] = None) -> Template:
-        me = _me(request)
-        ledger = await volunteers.ledger(me, person or me.id, _day(since), _day(until),  # type: ignore[arg-type, union-attr]
+        ledger = await volunteers.ledger(me, person or me.id, _day(since), _day(until),
                                          _settings(request).time_zone)
         if ledger is None:
             raise NotFoundException()
@@ -320,19 +306,18 @@ class VolunteersController(Controller):
                                                                     f"?person={person}" if person else "")})
 
     @get("/hours/export.csv", name="volunteer_hours_export", guards=[requires(*STAFF)])
-    async def export(self, request: Request, since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
-        text = await volunteers.export_csv(_me(request), _day(since), _day(until), _settings(request).time_zone)  # type: ignore[arg-type]
+    async def export(self, request: Request, me: Me, since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
+        text = await volunteers.export_csv(me, _day(since), _day(until), _settings(request).time_zone)
         return csv_download(text, "volunteer-hours.csv")
 
     @get("/people", name="volunteer_people", guards=[requires(*STAFF)])
-    async def people(self, request: Request, done: FromQuery[str] = "") -> Template:
-        rows = await volunteers.volunteers_list(_me(request))  # type: ignore[arg-type]
+    async def people(self, me: Me, done: FromQuery[str] = "") -> Template:
+        rows = await volunteers.volunteers_list(me)
         return Template("volunteers/people.html", context={"rows": rows, "done": DONE.get(done, "")})
 
     @post("/people/{person_id:int}/senior", name="volunteer_senior", guards=[requires(*STAFF)], status_code=303)
-    async def senior(self, request: Request, person_id: FromPath[int]) -> Redirect:
-        form = await request.form()
-        outcome = await volunteers.set_senior(_me(request), person_id, form.get("senior") == "1")  # type: ignore[arg-type]
+    async def senior(self, request: Request, me: Me, person_id: FromPath[int]) -> Redirect:
+        outcome = await volunteers.set_senior(me, person_id, (await posted(request)).text("senior") == "1")
         if not outcome.ok:
             raise NotFoundException()
         return Redirect("/volunteers/people?done=senior", status_code=303)
@@ -347,18 +332,18 @@ def _application_page(row: dict, outcome: volunteers.Outcome | None = None, tz: 
         "skills": rules.SKILLS, "statuses": rules.STATUSES})
 
 
-async def _shift_form(request: Request, values: dict, errors: dict, shift_id: int | None = None,
+async def _shift_form(request: Request, me: Principal, values: dict, errors: dict, shift_id: int | None = None,
                       status_code: int = 200, message: str = "") -> Template:
     return Template("volunteers/shift_form.html", status_code=status_code, context={
         "values": values, "errors": errors, "shift_id": shift_id, "message": message,
-        "choices": await volunteers.shift_form_choices(_me(request)),  # type: ignore[arg-type]
+        "choices": await volunteers.shift_form_choices(me),
         "max_weeks": rules.MAX_WEEKS})
 
 
-async def _shift_page(request: Request, shift_id: int, outcome: volunteers.Outcome | None = None, done: str = "",
+async def _shift_page(request: Request, me: Principal, shift_id: int, outcome: volunteers.Outcome | None = None, done: str = "",
                       reason: str = "", observation: dict | None = None) -> Template:
     settings = _settings(request)
-    row = await volunteers.shift(_me(request), shift_id, settings)  # type: ignore[arg-type]
+    row = await volunteers.shift(me, shift_id, settings)
     if row is None:
         raise NotFoundException()
     message = ""

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from app.db import insert_row
 from app.domain import csv_export
-from app.middleware import current_request
+from app.request_context import current_request
 from app.tables import AuditEvent, Person
 
 

@@ -33,6 +33,8 @@ def generate(n: int, end: datetime, days: int, places: list[tuple[int, int, str]
         else:
             phone = f"13{rng.randrange(10**9):09d}"
         if places and rng.random() < 0.75:
+            place_id: int | None
+            grid_id: int | None
             place_id, grid_id, name = rng.choice(hot_places) if rng.random() < 0.3 else rng.choice(places)
             address = f"{name}{rng.randrange(1, 20)}号楼"
         else:

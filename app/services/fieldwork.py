@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.db import Statement, insert_row, write_transaction
@@ -306,7 +307,7 @@ async def form_values(principal: Principal, log_id: int) -> dict | None:
     log = await get(principal, log_id)
     if log is None or not log["may_edit"]:
         return None
-    values = {k: "" if log[k] is None else str(log[k]) for k in EDITABLE if k not in ("grid", "place", "tags")}
+    values: dict[str, Any] = {k: "" if log[k] is None else str(log[k]) for k in EDITABLE if k not in ("grid", "place", "tags")}
     values.update(kind=log["kind"], place=rules.where_value(log["grid"], log["place"]), tags=log["tags"],
                   follow_up_on=log["follow_up_on"].isoformat() if log["follow_up_on"] else "",
                   call_refs=" ".join(link["target_ref"] for link in log["links"]))

@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from piccolo.columns.combination import Combinable
+
 from app.db import after_bulk_write, write_transaction
 from app.domain import calls as call_rules
 from app.domain import orders as rules
@@ -162,13 +164,13 @@ def _most_common(values: list) -> int | None:
     return max(counts, key=counts.get) if counts else None
 
 
-async def _responsible_officers() -> dict[int, int]:
+async def _responsible_officers() -> dict[int, int | None]:
     """grid -> the community officer responsible: held for the grid, else for its office,
     else for its station (the lowest id when several)."""
     grids = await Grid.select(Grid.id, Grid.office, Grid.office.station.as_alias("station"))
     holders = await PersonRole.select(PersonRole.person, PersonRole.grid, PersonRole.office, PersonRole.station).where(
         (PersonRole.role == "officer") & PersonRole.person.active.eq(True)).order_by(PersonRole.person)
-    by = {"grid": {}, "office": {}, "station": {}}
+    by: dict[str, dict[int, int]] = {"grid": {}, "office": {}, "station": {}}
     for h in holders:
         for unit in by:
             if h[unit]:
@@ -273,7 +275,8 @@ async def take_step(principal: Principal, order_id: int, step: str, note: str, a
         person, error = await _chosen_assignee(principal, assignee, order, required=True)
         if error:
             return Refusal(error, "assignee")
-    return await _apply(principal, order, step, note.strip(), person)
+    await _apply(principal, order, step, note.strip(), person)
+    return None
 
 
 async def _step_refusal(principal: Principal, order: dict, step: str, note: str,
@@ -392,7 +395,7 @@ async def get(principal: Principal, order_id: int) -> dict | None:
 async def _linked_logs(order: dict) -> list[dict]:
     """Mediations and contacts that name one of the order's calls (or the order itself)."""
     refs = [c["call_id"] for c in order["calls"]]
-    condition = (FieldLogLink.target_type == "work_order") & (FieldLogLink.target_ref == str(order["id"]))
+    condition: Combinable = (FieldLogLink.target_type == "work_order") & (FieldLogLink.target_ref == str(order["id"]))
     if refs:
         condition = condition | ((FieldLogLink.target_type == "call") & FieldLogLink.target_ref.is_in(refs))
     links = await FieldLogLink.select(FieldLogLink.log).where(condition)

@@ -179,7 +179,7 @@ async def plan_import(entity: rules.Entity, data: bytes) -> ImportPlan:
 
 
 async def _parent_codes(entity: rules.Entity) -> dict[str, int]:
-    parent = TABLES[entity.parent]  # type: ignore[index]
+    parent = TABLES[entity.parent]
     rows = await parent.select(parent.id, parent.code).where(parent.active == True)  # noqa: E712
     return {r["code"].lower(): r["id"] for r in rows}
 
@@ -189,12 +189,12 @@ async def _plan_row(entity: rules.Entity, line: int, raw: dict[str, str], lookup
     row = ImportRow(line=line, raw=raw)
     form = dict(raw)
     parent_code = raw.get(entity.parent or "", "")
-    form[entity.parent] = str(lookup.get(parent_code.lower(), "")) if parent_code else ""  # type: ignore[index]
+    form[entity.parent] = str(lookup.get(parent_code.lower(), "")) if parent_code else ""
     if entity.key == "place":
         form["kind"] = rules.place_kind(raw.get("kind", "")) or "other"
     row.values, row.errors = rules.clean(entity, form)
-    if parent_code and not form[entity.parent]:  # type: ignore[index]
-        row.errors[entity.parent] = N_("Unknown grid code") if entity.key == "place" else N_("Unknown office code")  # type: ignore[index]
+    if parent_code and not form[entity.parent]:
+        row.errors[entity.parent] = N_("Unknown grid code") if entity.key == "place" else N_("Unknown office code")
     key = _natural_key(entity, row.values)
     if key in seen and not row.errors:
         row.errors["name"] = N_("Repeats line %(line)s")
@@ -214,15 +214,15 @@ def _natural_key(entity: rules.Entity, values: dict) -> tuple:
     """What makes a row the same thing on re-import: grid code; place name within its grid."""
     if entity.has_code:
         return (str(values.get("code") or "").lower(),)
-    return (values.get(entity.parent), values.get("name"))  # type: ignore[arg-type]
+    return (values.get(entity.parent), values.get("name"))
 
 
 async def _find_existing(entity: rules.Entity, values: dict) -> dict | None:
     table = TABLES[entity.key]
     if entity.has_code:
         return await table.select().where(table.code == values["code"]).first()
-    parent_col = getattr(table, entity.parent)  # type: ignore[arg-type]
-    return await table.select().where((parent_col == values[entity.parent]) & (table.name == values["name"])).first()  # type: ignore[index]
+    parent_col = getattr(table, entity.parent)
+    return await table.select().where((parent_col == values[entity.parent]) & (table.name == values["name"])).first()
 
 
 async def apply_import(entity: rules.Entity, data: bytes, actor: audit.Actor = audit.SYSTEM) -> ImportPlan:
@@ -237,8 +237,8 @@ async def apply_import(entity: rules.Entity, data: bytes, actor: audit.Actor = a
                 new_id = await insert(table, row.values)
                 await audit.record(actor, "import", entity.key, new_id, rules.changes({}, row.values))
             elif row.action == "update":
-                before = await get_item(entity, row.existing_id)  # type: ignore[arg-type]
-                await table.update({**row.values, "active": True}).where(table.id == row.existing_id)
+                before = await get_item(entity, row.existing_id)
+                await table.update(dict(row.values, active=True)).where(table.id == row.existing_id)
                 await audit.record(actor, "import", entity.key, row.existing_id,
                                    rules.changes(before or {}, {**row.values, "active": True}))
     return plan

@@ -233,7 +233,7 @@ async def qualification_counts(principal: Principal) -> list[dict]:
         officer_ids &= visible
     rows = await Qualification.select(Qualification.kind, Qualification.person).where(
         Qualification.person.is_in(list(officer_ids) or [-1]))
-    counts = {kind: set() for kind in QUALIFICATIONS}
+    counts: dict[str, set[int]] = {kind: set() for kind in QUALIFICATIONS}
     for row in rows:
         counts.setdefault(row["kind"], set()).add(row["person"])
     return [{"kind": k, "count": len(v), "officers": len(officer_ids)} for k, v in counts.items()]

@@ -5,6 +5,8 @@ any poster; officers those of their station's units."""
 from __future__ import annotations
 
 import segno
+from piccolo.columns import Column
+from piccolo.columns.combination import Combinable
 
 from app.db import write_transaction
 from app.domain import reports as rules
@@ -56,8 +58,9 @@ async def _may_print(principal: Principal, unit: dict) -> bool:
 
 
 def _target_filter(kind: str, unit_id: int):
-    column = {"place": ReportPoster.place, "grid": ReportPoster.grid, "office": ReportPoster.office}[kind]
-    condition = (column == unit_id) & ReportPoster.retired_at.is_null()
+    columns: dict[str, Column] = {"place": ReportPoster.place, "grid": ReportPoster.grid, "office": ReportPoster.office}
+    column = columns[kind]
+    condition: Combinable = (column == unit_id) & ReportPoster.retired_at.is_null()
     if kind != "place":
         condition = condition & ReportPoster.place.is_null()
     if kind == "office":
@@ -80,7 +83,9 @@ async def _issue(unit: dict, actor: audit.Actor) -> dict:
               "place": unit["id"] if kind == "place" else None, "created_by": actor.id}
     rows = await ReportPoster.insert(ReportPoster(code=code, **values)).returning(ReportPoster.id)
     await audit.record(actor, "issue", "report_poster", rows[0]["id"], {kind: [None, unit["id"]]})
-    return await ReportPoster.select().where(ReportPoster.id == rows[0]["id"]).first()
+    poster = await ReportPoster.select().where(ReportPoster.id == rows[0]["id"]).first()
+    assert poster is not None  # inserted just above
+    return poster
 
 
 async def _active(kind: str, unit_id: int) -> dict | None:

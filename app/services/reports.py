@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from piccolo.columns.combination import Combinable
+
 from app.db import write_transaction
 from app.domain import reports as rules
 from app.domain.access import Principal
@@ -314,7 +316,7 @@ async def _visible(principal: Principal, query):
     grids = await scope.grid_ids(principal)
     if grids is scope.ALL:
         return query
-    condition = Report.grid.is_in(list(grids) or [-1])
+    condition: Combinable = Report.grid.is_in(list(grids) or [-1])
     if principal.has("officer", "supervisor", "analyst"):
         stations = await scope.station_ids(principal)
         if stations:

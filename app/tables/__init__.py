@@ -1,4 +1,6 @@
 """Piccolo Table classes, one module per area (schema only)."""
+from piccolo.table import Table as PiccoloTable
+
 from app.tables.audit import AuditEvent
 from app.tables.calls import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory
 from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
@@ -19,7 +21,7 @@ from app.tables.reports import Report, ReportCategory, ReportPhoto, ReportPoster
 from app.tables.reviews import PreventionReview
 from app.tables.volunteers import Observation, PatrolShift, ShiftSignup, VolunteerApplication, VolunteerProfile
 
-ALL_TABLES = [
+ALL_TABLES: list[type[PiccoloTable]] = [
     Bureau, Station, Office, Grid, Place, Agency,
     Person, PersonRole, Qualification, Passkey, Invitation, AuthChallenge, UserSession, RateLimitHit, ApiKey,
     AuditEvent,

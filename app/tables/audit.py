@@ -1,7 +1,8 @@
 """The append-only audit log: every write and every view of unmasked personal data."""
 from piccolo.columns import JSON, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
+
+from app.tables.base import Table
 
 
 class AuditEvent(Table):

@@ -2,8 +2,8 @@
 analyst makes once, and the settings of the detection rules."""
 from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
+from app.tables.base import Table
 from app.tables.org import Grid, Place, Station
 
 

@@ -3,8 +3,8 @@ in one table (the common part is most of it: who, where, when, note, follow-up),
 parties of a mediation, links to calls or work orders, photos, and the admin-edited lists."""
 from piccolo.columns import Boolean, Date, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
+from app.tables.base import Table
 from app.tables.org import Grid, Place
 from app.tables.people import Person
 

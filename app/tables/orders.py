@@ -1,8 +1,8 @@
 """Work orders (警单) and every step of their closed loop."""
 from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
+from app.tables.base import Table
 from app.tables.calls import Call
 from app.tables.org import Grid, Place, Station
 from app.tables.people import Person

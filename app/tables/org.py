@@ -8,7 +8,8 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
+
+from app.tables.base import Table
 
 
 class Bureau(Table):

@@ -3,8 +3,8 @@ opaque code per place, grid or office), the reports, each resident who reported 
 (with their own tracking code), their photos, and the timeline of steps."""
 from piccolo.columns import Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
+from app.tables.base import Table
 from app.tables.org import Agency, Grid, Office, Place, Station
 from app.tables.people import Person
 

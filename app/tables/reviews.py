@@ -1,8 +1,8 @@
 """Prevention reviews (复盘): a weak point found at a place, the measures taken and when."""
 from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
+from app.tables.base import Table
 from app.tables.org import Place
 
 

@@ -3,8 +3,8 @@ weekly series), sign-ups with their check-in / check-out and attendance, and obs
 made during a patrol."""
 from piccolo.columns import Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
+from app.tables.base import Table
 from app.tables.fieldwork import Photo
 from app.tables.org import Grid, Office, Place
 from app.tables.people import Person

@@ -7,7 +7,7 @@ from app.cli import migrate
 from app.tables import ALL_TABLES
 from tests.conftest import run
 
-MIGRATIONS = [p for p in (Path(__file__).parents[2] / "app/piccolo_migrations").glob("qianmo_*.py")]
+MIGRATIONS = list((Path(__file__).parents[2] / "app/piccolo_migrations").glob("qianmo_*.py"))
 
 
 def test_every_table_exists_after_migrating_from_empty():

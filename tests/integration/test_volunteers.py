@@ -299,15 +299,15 @@ def test_check_in_window_check_out_and_hours(vol, settings, monkeypatch):
     early = vol.post(f"/volunteers/shifts/{shift}/check-in", data={})
     assert early.status_code == 422 and "太早" in early.text
     start = run(PatrolShift.select().where(PatrolShift.id == shift).first())["starts_at"]
-    monkeypatch.setattr(volunteers, "now", lambda: start + timedelta(minutes=31))
+    monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(minutes=31))
     late = vol.post(f"/volunteers/shifts/{shift}/check-in", data={})
     assert late.status_code == 422 and "太晚" in late.text
-    monkeypatch.setattr(volunteers, "now", lambda: start - timedelta(minutes=30))  # the edge is inside
+    monkeypatch.setattr(volunteers.common, "now", lambda: start - timedelta(minutes=30))  # the edge is inside
     ok = vol.post(f"/volunteers/shifts/{shift}/check-in", data={"lat": "33.9405", "lon": "118.3010", "accuracy": "12"})
     assert ok.status_code == 303
     again = vol.post(f"/volunteers/shifts/{shift}/check-in", data={})
     assert again.status_code == 422 and "已于" in again.text
-    monkeypatch.setattr(volunteers, "now", lambda: start + timedelta(hours=2, seconds=5))
+    monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(hours=2, seconds=5))
     assert vol.post(f"/volunteers/shifts/{shift}/check-out").status_code == 303
     [row] = signups(shift)
     assert row["check_in_lat"] == pytest.approx(33.9405, abs=1e-4)  # a float4 on PostgreSQL
@@ -337,12 +337,12 @@ def test_hours_across_midnight_and_the_certificate(vol, settings, monkeypatch):
     run(ShiftSignup.insert(ShiftSignup(shift=shift["id"], person=me, status="confirmed")))
     start = shift["starts_at"]
     as_person(vol, me)
-    monkeypatch.setattr(volunteers, "now", lambda: start - timedelta(minutes=5))
+    monkeypatch.setattr(volunteers.common, "now", lambda: start - timedelta(minutes=5))
     vol.post(f"/volunteers/shifts/{shift['id']}/check-in", data={})
-    monkeypatch.setattr(volunteers, "now", lambda: start + timedelta(hours=4, minutes=10))
+    monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(hours=4, minutes=10))
     vol.post(f"/volunteers/shifts/{shift['id']}/check-out")
     assert signups(shift["id"])[0]["minutes"] == 4 * 60 + 15
-    monkeypatch.setattr(volunteers, "now", lambda: start + timedelta(days=1))
+    monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(days=1))
     page = vol.get(f"/volunteers/hours/certificate?since={future.isoformat()}&until={(future + timedelta(days=1)).isoformat()}")
     assert "志愿服务时长证明" in page.text and "4 小时 15 分钟" in page.text and "黄河派出所" in page.text
     assert "戊" in page.text
@@ -402,7 +402,7 @@ def test_an_urgent_observation_reaches_my_day_and_the_seam_is_called(vol, settin
     shift = make_shift(timedelta(minutes=5))
     run(ShiftSignup.insert(ShiftSignup(shift=shift, person=me, status="confirmed")))
     called = []
-    monkeypatch.setattr(volunteers, "notify_urgent_observation", lambda oid, grid: called.append((oid, grid)))
+    monkeypatch.setattr(volunteers.observations, "notify_urgent_observation", lambda oid, grid: called.append((oid, grid)))
     as_person(vol, me)
     before = vol.post(f"/volunteers/shifts/{shift}/observations", data={"client_uuid": str(uuid.uuid4()), "note": "x"})
     assert before.status_code == 422  # not checked in yet

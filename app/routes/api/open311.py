@@ -7,17 +7,17 @@ own words) is only returned to a caller that sends a valid open311 key."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from app.domain import reports as rules
 from app.i18n import get_locale
+from app.routes.forms import FORM
 from app.services import api_keys, ratelimit, report_lists, reports
 from app.services.auth import now
 from app.settings import Settings
@@ -120,7 +120,6 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
     return {code: ResponseSpec(data_container=list[Open311Error], description=descriptions[code]) for code in codes}
 
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 JURISDICTION = "Accepted and ignored: this server serves one jurisdiction."
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import Parameter
 

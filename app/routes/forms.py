@@ -1,0 +1,64 @@
+"""Reading a posted form, the one way routes do it.
+
+A form whose fields are all single texts is declared in the route's signature and decoded by
+Litestar: `data: Annotated[dict[str, str], FORM]` (or a dataclass, with MULTIPART for files).
+A form with repeated fields (check boxes), a photo beside its fields, or a field read before
+deciding what else to read is read with `await posted(request)`, which gives typed access.
+
+Either way the route hands the texts to a service, whose domain rules answer with per-field
+messages (msgids, shown in the user's language by the template) and the route shows the page
+again with the same values: the input is kept on error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request
+from litestar.datastructures import FormMultiDict
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+# Longer is not a row id: keeps int() of a tampered field small.
+MAX_ID_DIGITS = 9
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A form post's text fields (files are read apart: uploads.form_photo)."""
+
+    form: FormMultiDict
+
+    def text(self, name: str, default: str = "") -> str:
+        """The field's text; `default` when it was not sent (a file: "")."""
+        value = self.form.get(name, default)
+        return value if isinstance(value, str) else ""
+
+    def texts(self, name: str) -> list[str]:
+        """Every value of a repeated field (check boxes), in order; [] when none was sent."""
+        return [v for v in self.form.getall(name) if isinstance(v, str)] if name in self.form else []
+
+    def id(self, name: str) -> int:
+        """The field as a row id; 0 (which matches no row) when it is not a plausible one."""
+        value = self.text(name)
+        return int(value) if value.isdigit() and len(value) <= MAX_ID_DIGITS else 0
+
+    def ids(self, name: str) -> list[int]:
+        """The field's values that are plausible row ids; the rest is dropped (so matches nothing)."""
+        return [int(v) for v in self.texts(name) if v.isdigit() and len(v) <= MAX_ID_DIGITS]
+
+    def fields(self) -> dict[str, str]:
+        """Every text field by name (a repeated name: its last value), for a service to validate."""
+        return {k: v for k, v in self.form.items() if isinstance(v, str)}
+
+    def with_lists(self, *lists: str) -> dict[str, str | list[str]]:
+        """fields(), with the fields named in `lists` as lists of every value."""
+        values: dict[str, str | list[str]] = {**self.fields()}
+        for name in lists:
+            values[name] = self.texts(name)
+        return values
+
+
+async def posted(request: Request) -> Posted:
+    return Posted(await request.form())
