@@ -359,4 +359,5 @@ async def _shift_page(request: Request, me: Principal, shift_id: int, outcome: v
     return Template("volunteers/shift.html", status_code=422 if outcome else 200, context={
         "s": row, "done": done, "message": message, "errors": outcome.errors if outcome else {}, "reason": reason,
         "signup_refusal": refusal_text(refusal, settings.time_zone) if refusal else "",
+        "withdraw_refusal": refusal_text(row["withdraw_refusal"], settings.time_zone) if row["withdraw_refusal"] else "",
         "attendance": rules.ATTENDANCE, "observation": observation, "max_photo": MAX_BYTES})

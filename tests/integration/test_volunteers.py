@@ -318,6 +318,34 @@ def test_check_in_window_check_out_and_hours(vol, settings, monkeypatch):
     assert events == ["check_in", "check_out"]
 
 
+def test_after_checking_out_the_shift_shows_as_done_not_open_for_check_in(vol, monkeypatch):
+    me = make_volunteer("丁二")
+    shift = make_shift(timedelta(minutes=20), hours=1)
+    run(ShiftSignup.insert(ShiftSignup(shift=shift, person=me, status="confirmed")))
+    as_person(vol, me)
+    start = run(PatrolShift.select().where(PatrolShift.id == shift).first())["starts_at"]
+    monkeypatch.setattr(volunteers.common, "now", lambda: start - timedelta(minutes=10))
+    assert "现在可以签到" in vol.get("/volunteers/my").text
+    assert vol.post(f"/volunteers/shifts/{shift}/check-in", data={}).status_code == 303
+    monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(minutes=5))  # left early, window open
+    assert vol.post(f"/volunteers/shifts/{shift}/check-out").status_code == 303
+    card = vol.get("/volunteers/my", headers={"Accept-Language": "en"}).text.split(f"/volunteers/shifts/{shift}")[1]
+    card = card.split("</li>")[0]
+    assert "Done: checked out at" in card and "Check-in is open" not in card and "On patrol" not in card
+
+
+def test_a_cancel_limit_that_has_passed_is_said_to_have_passed(vol, settings):
+    me = make_volunteer("丁三")
+    shift = make_shift(timedelta(hours=settings.cancel_hours - 2))  # the limit passed two hours ago
+    as_person(vol, me)
+    page = vol.get(f"/volunteers/shifts/{shift}", headers={"Accept-Language": "en"}).text
+    assert "the limit" in page and "has passed" in page and "You can cancel until" not in page
+    assert vol.post(f"/volunteers/shifts/{shift}/signup").status_code in (200, 303)
+    page = vol.get(f"/volunteers/shifts/{shift}", headers={"Accept-Language": "en"}).text
+    assert "It is too late to cancel here" in page and "Please tell the shift leader" in page
+    assert "Possible until" not in page and "Cancel my sign-up" not in page
+
+
 def test_hours_across_midnight_and_the_certificate(vol, settings, monkeypatch):
     me = make_volunteer("戊")
     # A night patrol 22:00-02:00 Shanghai time, in the past.

@@ -286,8 +286,10 @@ async def shift(principal: Principal, shift_id: int, settings: Settings) -> dict
         row, volunteer_grids(principal))
     row["signup_refusal"] = rules.signup_refusal(row["starts_at"], cancelled, moment, settings.signup_open_days)
     row["cancel_deadline"] = rules.cancel_deadline(row["starts_at"], settings.cancel_hours)
-    row["may_withdraw"] = active and not cancelled and rules.withdraw_refusal(
-        row["starts_at"], mine["status"] == "confirmed", moment, settings.cancel_hours) is None
+    row["cancel_deadline_passed"] = moment >= row["cancel_deadline"]
+    row["withdraw_refusal"] = rules.withdraw_refusal(
+        row["starts_at"], mine["status"] == "confirmed", moment, settings.cancel_hours) if active else None
+    row["may_withdraw"] = active and not cancelled and row["withdraw_refusal"] is None
     opens, closes = rules.check_in_window(row["starts_at"])
     row["check_in_opens"], row["check_in_closes"] = opens, closes
     confirmed = mine is not None and mine["status"] == "confirmed" and not cancelled
