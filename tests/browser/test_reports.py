@@ -163,3 +163,22 @@ def test_the_general_form_in_english_keeps_the_text_after_a_mistake(new_context,
     page.get_by_role("button", name="Show my report").click()
     expect(page.get_by_role("alert")).to_contain_text("No report has this tracking code")
     screenshot(page, "reports-14-unknown-code-en")
+
+
+def test_retiring_a_poster_code_asks_first(new_context, screenshot):
+    page = new_context("zh-CN").new_page()
+    sign_in(page)
+    page.goto("/")
+    page.get_by_role("link", name="二维码海报").click()
+    page.get_by_role("link", name="古城烧烤城", exact=True).click()
+    page.get_by_role("button", name="生成编号").click()
+    code = page.locator(".poster-code").inner_text()
+    asked = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+    page.get_by_role("button", name="停用此编码并生成新编码").click()  # returns once answered
+    assert asked == ["停用此编码？这张海报所有已张贴的印刷件都将失效。"]
+    expect(page.locator(".poster-code")).to_have_text(code)  # "no": the printed posters keep working
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="停用此编码并生成新编码").click()
+    expect(page.locator(".flash.ok")).to_have_text("旧海报已停用。请打印并张贴这张新海报。")
+    expect(page.locator(".poster-code")).not_to_have_text(code)

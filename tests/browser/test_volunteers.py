@@ -125,6 +125,12 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     expect(urgent).to_contain_text("快要动手")
     screenshot(officer, "volunteers-08b-officer-my-day-urgent")
     officer.goto("/volunteers")
+    # Checking out asks first: "no" keeps the patrol going, "yes" checks out.
+    asked = []
+    phone_page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+    phone_page.get_by_role("button", name="签退").click()  # returns once the question is answered
+    assert asked == ["现在签退？时长计算到此刻为止。"]
+    phone_page.once("dialog", lambda dialog: dialog.accept())
     phone_page.get_by_role("button", name="签退").click()
     expect(phone_page.locator(".flash.ok")).to_contain_text("签退成功")
     counted = phone_page.locator(".my-part")

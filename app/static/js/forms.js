@@ -1,7 +1,8 @@
 // What several phone forms share (field logs, resident reports, patrol observations): a
 // photo over the size limit is refused before it is sent, the phone's location fills
 // lat/lon/accuracy, a long list of places can be narrowed by typing, long texts count their
-// characters, and a saved answer clears the form's errors. No inline code (CSP).
+// characters, a saved answer clears the form's errors, and a step that cannot be undone asks
+// first. No inline code (CSP).
 (function () {
   "use strict";
 
@@ -29,6 +30,16 @@
     photo.setAttribute("aria-invalid", "true");
     photo.setAttribute("aria-describedby", error.id);
     photo.focus();
+  }, true);
+
+  // --- A step that cannot be undone asks first (data-confirm holds the translated question) ---
+  // Capture phase, like the photo check: a "no" stops htmx and the outbox from sending too.
+  document.addEventListener("submit", function (event) {
+    const question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
   }, true);
 
   // --- Location from the phone, with its accuracy --------------------------------------------
