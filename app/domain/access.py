@@ -70,3 +70,13 @@ def invitation_refusal(*, issuer_is_admin: bool, holds_roles: bool, has_passkeys
     if issuer_is_admin or not (holds_roles or has_passkeys):
         return None
     return N_("Only an administrator gives an invitation link to a person who already has an account.")
+
+
+# The page of each role's daily work, most field-bound first: where a sign-in lands when no
+# page was asked for (an officer on patrol opens the app to log, not to read a link list).
+LANDINGS = (("officer", "/field"), ("grid_worker", "/field"), ("supervisor", "/field"),
+            ("volunteer", "/volunteers/my"))
+
+
+def landing(roles: set[str]) -> str:
+    return next((path for role, path in LANDINGS if role in roles), "/")

@@ -88,7 +88,7 @@ class AuthController(Controller):
         except auth.AuthError as exc:
             return _json_error(exc.message)
         session = await _start(request, person_id, "passkey")
-        return _remember(request, Response({"redirect": safe_next(data.next)}), session,
+        return _remember(request, Response({"redirect": await auth.landing_page(person_id, data.next)}), session,
                          await people.saved_locale(person_id))
 
     @post("/signin/demo", name="signin_demo", status_code=303)
@@ -100,7 +100,7 @@ class AuthController(Controller):
             raise NotFoundException()
         person_id = int(data["person"])
         session = await _start(request, person_id, "demo")
-        return _remember(request, Redirect(safe_next(data.get("next")), status_code=303), session,
+        return _remember(request, Redirect(await auth.landing_page(person_id, data.get("next")), status_code=303), session,
                          await people.saved_locale(person_id))
 
     @post("/signout", name="signout", status_code=303)
@@ -146,7 +146,7 @@ class AuthController(Controller):
         except auth.AuthError as exc:
             return _json_error(exc.message)
         session = await _start(request, invitation["person"], "invitation")
-        return _remember(request, Response({"redirect": "/me?welcome=1"}), session)
+        return _remember(request, Response({"redirect": await auth.welcome_page(invitation["person"])}), session)
 
     # --- the person's own page -------------------------------------------------
 

@@ -25,7 +25,8 @@ from webauthn.helpers.structs import (
 )
 
 from app.db import Statement, write_transaction
-from app.domain.access import Principal, SessionPolicy, invitation_refusal, principal_from_rows, sign_count_ok
+from app.domain.access import Principal, SessionPolicy, invitation_refusal, landing, principal_from_rows, sign_count_ok
+from app.domain.redirects import safe_next
 from app.i18n import N_
 from app.services import audit
 from app.settings import Settings
@@ -265,6 +266,25 @@ async def resolve_session(token: str, policy: SessionPolicy) -> Principal | None
         await UserSession.update({UserSession.last_seen_at: moment}).where(UserSession.id == row["id"])
     person = {"id": row["person"], "name": row["name"], "locale": row["locale"]}
     return principal_from_rows(person, [r for r in rows if r["role"]], session_id=row["id"])
+
+
+async def landing_page(person_id: int, asked: str | None) -> str:
+    """Where a sign-in goes: the page asked for (checked by safe_next), else the person's work."""
+    target = safe_next(asked)
+    if target != "/":
+        return target
+    return landing(await _roles(person_id))
+
+
+async def welcome_page(person_id: int) -> str:
+    """After the first passkey: a volunteer goes to the shifts (what they came for); staff to
+    their page, which says how to add a second passkey."""
+    page = landing(await _roles(person_id))
+    return page if page == "/volunteers/my" else "/me?welcome=1"
+
+
+async def _roles(person_id: int) -> set[str]:
+    return {r["role"] for r in await PersonRole.select(PersonRole.role).where(PersonRole.person == person_id)}
 
 
 async def end_session(token: str) -> None:

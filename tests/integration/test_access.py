@@ -357,3 +357,13 @@ def test_a_challenge_answers_only_once(admin, officer_with_passkey):
     assert admin.post("/signin/verify", json={"credential": credential, "challenge": started["challenge"]}).status_code == 200
     replay = admin.post("/signin/verify", json={"credential": credential, "challenge": started["challenge"]})
     assert replay.status_code == 400 and "超时" in replay.json()["error"]
+
+
+@pytest.mark.parametrize("role, lands", [("officer", "/field"), ("grid_worker", "/field"), ("supervisor", "/field"),
+                                         ("volunteer", "/volunteers/my"), ("analyst", "/"), ("admin", "/")])
+def test_a_sign_in_without_a_page_asked_for_lands_where_the_role_works(client, demo, role, lands):
+    person = run(PersonRole.select(PersonRole.person).where(PersonRole.role == role).first())["person"]
+    signed_in = client.post("/signin/demo", data={"person": str(person), "next": "/"})
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == lands
+    asked = client.post("/signin/demo", data={"person": str(person), "next": "/area"})
+    assert asked.headers["location"] == "/area"  # a page asked for wins
