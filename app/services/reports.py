@@ -14,7 +14,7 @@ from app.domain import reports as rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, photos, scope
+from app.services import audit, photos, routing, scope
 from app.services.auth import now
 from app.services.report_lists import category_codes, category_labels
 from app.tables import (
@@ -156,7 +156,8 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
         existing = await _by_uuid(client_uuid)
         if existing is not None:
             return existing
-    checked = rules.check_submission(raw, await category_codes())
+    codes = await category_codes()
+    checked = rules.check_submission(raw, codes)
     if isinstance(photo, PhotoError):
         checked.errors["photo"] = str(photo)
     if checked.errors:
@@ -172,6 +173,8 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
     tracking = await _new_tracking()
     token = secrets.token_urlsafe(18) if client is not None else None
     actor = client.actor if client is not None else RESIDENT
+    code = next(c for c, i in codes.items() if i == values["category"])
+    rule = None if join else await routing.rule_for("report", code, where.station, where.office, where.grid)
     try:
         async with write_transaction(Report._meta.db):
             report_id = join or await _insert_report(where, values, source)
@@ -191,6 +194,8 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
             await audit.record(actor, "join" if join else "create", "report", report_id,
                                {"reporter": [None, reporter_id], "source": [None, source],
                                 "photo": [None, photo is not None], "phone": [None, bool(values["phone"])]})
+            if rule is not None:
+                await routing.route_new(report_id, rule, now())
     except Exception:  # the drivers raise different unique-violation errors
         if client_uuid is None:
             raise
