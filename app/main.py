@@ -36,6 +36,7 @@ from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
 from app.routes.volunteers import VolunteerRegisterController, VolunteersController
+from app.routes.agency import AgencyController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.api.open311 import Open311Controller
 from app.services import jobs
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VolunteersController,
             ReportPublicController,
             ReportStaffController,
+            AgencyController,
             ReportAdminController,
             Open311Controller,
             OutboxController,

@@ -268,7 +268,11 @@ async def track(code: str) -> dict | None:
     reporter["photos"] = await ReportPhoto.select(ReportPhoto.id, ReportPhoto.width, ReportPhoto.height).where(
         ReportPhoto.reporter == reporter["id"])
     reporter["may_rate"] = rules.may_rate(report["status"], report["done_at"], reporter["rated_at"])
-    return {"report": report, "reporter": reporter, "steps": await _steps(report["id"], public_only=True)}
+    steps = await _steps(report["id"], public_only=True)
+    for step in steps:
+        if step["kind"] in rules.TEXT_FOR_STAFF:
+            step["text"] = ""
+    return {"report": report, "reporter": reporter, "steps": steps}
 
 
 async def rate(code: str, raw: dict) -> dict[str, str] | None:
@@ -418,6 +422,11 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
     if errors:
         return errors
     moment = now()
+    if action == "transfer":  # by hand: the rule's deadlines when the rule names this agency
+        rule = await routing.rule_for("report", report["category_code"], report["station"], report["office"],
+                                      report["grid"])
+        rule = rule if rule and rule["agency"] == values["agency"] else None
+        accept_due, finish_due = await routing.deadlines(rule, moment)
     async with write_transaction(Report._meta.db):
         current = await Report.select(Report.status).where(Report.id == report_id).first()
         if not rules.may_act(action, current["status"]):  # someone else moved it meanwhile
@@ -430,7 +439,7 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
             changes[Report.assignee] = values["assignee"]
             changes[Report.accepted_at] = report["accepted_at"] or moment
         if action == "transfer":
-            changes[Report.responsible_agency] = values["agency"]
+            changes.update(routing.routed_changes(values["agency"], rule, accept_due, finish_due, moment))
         if action == "done":
             changes[Report.done_at] = moment
         if action == "close":
@@ -474,7 +483,7 @@ async def staff_photo(principal: Principal, photo_id: int, upload_dir: Path) -> 
 
 def step_label(step: dict) -> str:
     label, _public = rules.STEPS.get(step["kind"], (step["kind"], False))
-    if step["kind"] == "transferred":
+    if step["kind"] in rules.AGENCY_STEP_KINDS:
         return gettext(label, agency=step.get("agency_name") or "")
     return gettext(label)
 
@@ -549,7 +558,8 @@ async def _latest_public_replies(report_ids: list[int]) -> dict[int, str]:
     if not report_ids:
         return {}
     rows = await ReportStep.select(ReportStep.report, ReportStep.text).where(
-        ReportStep.report.is_in(report_ids) & ReportStep.public.eq(True) & (ReportStep.text != "")).order_by(
+        ReportStep.report.is_in(report_ids) & ReportStep.public.eq(True) & (ReportStep.text != "")
+        & ReportStep.kind.not_in(list(rules.TEXT_FOR_STAFF))).order_by(
         ReportStep.id)
     return {r["report"]: r["text"] for r in rows}  # the last one wins
 

@@ -33,6 +33,7 @@ CALL_READERS = frozenset({"analyst", "supervisor", "officer", "admin"})
 CALL_IMPORTERS = frozenset({"analyst", "admin"})
 ORDER_READERS = frozenset({"officer", "grid_worker", "analyst", "supervisor", "admin"})
 ORDER_ASSIGNERS = frozenset({"analyst", "supervisor"})
+AGENCY_STAFF = frozenset({"agency_staff"})  # agencies: the service scopes to the person's agency
 NOBODY: frozenset[str] = frozenset()
 
 DECISIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -168,6 +169,9 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/t/{code:str}"): EVERYONE,  # reports: the tracking code is the credential
     ("POST", "/t/{code:str}/rate"): EVERYONE,  # reports
     ("GET", "/t/{code:str}/photos/{photo_id:int}"): EVERYONE,  # reports
+    ("GET", "/agency"): AGENCY_STAFF,
+    ("GET", "/agency/{report_id:int}"): AGENCY_STAFF,
+    ("POST", "/agency/{report_id:int}/steps"): AGENCY_STAFF,
     ("GET", "/reports"): REPORT_STAFF,  # reports: the service scopes to the person's grids
     ("GET", "/reports/{report_id:int}"): REPORT_STAFF,  # reports
     ("POST", "/reports/{report_id:int}/steps"): REPORT_STAFF,  # reports

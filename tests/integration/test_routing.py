@@ -84,3 +84,136 @@ def test_the_holiday_calendar_is_shipped_once(db):
     rows = run(Holiday.select())
     assert len(rows) == len({r["day"] for r in rows}) > 30
     assert all(r["provisional"] == (r["day"].year == 2027) for r in rows)
+
+
+# --- the agency's side ----------------------------------------------------------------------
+
+def matter_id() -> int:
+    from tests.conftest import run
+    return run(Report.select(Report.id).order_by(Report.id, ascending=False).first())["id"]
+
+
+def staff_of(code: str) -> int:
+    """A second agency's staff member (the demo has one for 城管 only)."""
+    from tests.conftest import run
+    from app.tables import Person, PersonRole
+    person = run(Person.insert(Person(name="物业客服小李")).returning(Person.id))[0]["id"]
+    run(PersonRole.insert(PersonRole(person=person, role="agency_staff", agency=agency(code)["id"])))
+    return person
+
+
+def sign_in(client, person: int) -> None:
+    from tests.conftest import run
+    from app.services import auth
+    client.http.cookies.clear()
+    client.http.cookies.set("qianmo_session", run(auth.start_session(person)).token)
+
+
+def test_agency_staff_accept_and_answer_and_the_resident_sees_it_and_rates_the_agency(ready):
+    from tests.conftest import run
+    tracking = report(ready, "environment")
+    report_id = matter_id()
+    ready.sign_in_as("agency_staff")
+    home = ready.get("/")
+    assert "本单位待办事项" in home.text and 'href="/agency?tab=new"' in home.text
+    queue = ready.get("/agency")
+    assert queue.status_code == 200 and f"/agency/{report_id}" in queue.text and "前签收" in queue.text
+    assert ready.post(f"/agency/{report_id}/steps", data={"action": "accept"}).status_code == 303
+    empty = ready.post(f"/agency/{report_id}/steps", data={"action": "answer", "text": ""})
+    assert empty.status_code == 422 and "请填写公开答复" in empty.text
+    assert ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": "已派清运车"}).status_code == 303
+    assert ready.post(f"/agency/{report_id}/steps",
+                      data={"action": "answer", "text": "垃圾已清运，已安排每日巡查"}).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["status"], row["agency_state"], row["answered_by"]) == ("done", "answered", agency("CG")["id"])
+    actions = [e["action"] for e in run(AuditEvent.select().where(AuditEvent.object_type == "report")
+                                        .order_by(AuditEvent.id))]
+    assert actions == ["create", "route", "agency_accept", "agency_note", "agency_answer"]
+    ready.post("/signout")
+    ready.http.cookies.clear()
+    page = ready.get(f"/t/{tracking}")
+    assert "经开区城市管理局已签收" in page.text and "垃圾已清运，已安排每日巡查" in page.text
+    assert "已派清运车" not in page.text  # the agency's internal note
+    assert ready.post(f"/t/{tracking}/rate", data={"rating": "5"}).status_code == 303
+    rated = run(Report.select(Report.answered_by).where(Report.id == report_id).first())
+    assert rated["answered_by"] == agency("CG")["id"]  # the rating rates the unit that answered
+
+
+def test_a_return_with_a_reason_goes_back_to_the_police_queue_visibly(ready):
+    from tests.conftest import run
+    tracking = report(ready, "environment")
+    report_id = matter_id()
+    ready.sign_in_as("agency_staff")
+    missing = ready.post(f"/agency/{report_id}/steps", data={"action": "return", "reason": "", "text": ""})
+    assert missing.status_code == 422 and "请选择退回原因" in missing.text
+    assert run(Report.select(Report.agency_state).where(Report.id == report_id).first())["agency_state"] == "new"
+    back = ready.post(f"/agency/{report_id}/steps",
+                      data={"action": "return", "reason": "not_ours", "text": "属物业管理范围"})
+    assert back.status_code == 303
+    again = ready.post(f"/agency/{report_id}/steps",
+                       data={"action": "return", "reason": "not_ours", "text": "再退一次"})
+    assert again.status_code == 404  # no longer the agency's: nothing written
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["status"], row["responsible_agency"], row["agency_state"], row["returns"]) == (
+        "received", None, "returned", 1)
+    assert "属物业管理范围" not in ready.get("/agency?tab=returned").text
+    ready.post("/signout")
+    ready.sign_in_as("officer")
+    queue = ready.get("/reports")
+    assert f"/reports/{report_id}" in queue.text and "承办单位退回" in queue.text
+    detail = ready.get(f"/reports/{report_id}")
+    assert "经开区城市管理局已退回" in detail.text and "属物业管理范围" in detail.text
+    ready.post("/signout")
+    ready.http.cookies.clear()
+    page = ready.get(f"/t/{tracking}")
+    assert "经开区城市管理局已退回" in page.text and "属物业管理范围" not in page.text
+
+
+def test_an_agency_sees_only_its_own_matters_and_never_police_notes(ready):
+    from tests.conftest import run
+    report(ready, "environment")
+    report_id = matter_id()
+    ready.sign_in_as("officer")
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "note", "text": "嫌疑人前科"}).status_code == 303
+    ready.post("/signout")
+    sign_in(ready, staff_of("WY"))
+    assert ready.get(f"/agency/{report_id}").status_code == 404
+    assert f"/agency/{report_id}" not in ready.get("/agency").text
+    assert ready.post(f"/agency/{report_id}/steps", data={"action": "accept"}).status_code == 404
+    ready.http.cookies.clear()
+    ready.sign_in_as("agency_staff")
+    page = ready.get(f"/agency/{report_id}")
+    assert page.status_code == 200 and "嫌疑人前科" not in page.text
+    police = ready.get(f"/reports/{report_id}")
+    assert police.status_code == 403, police.text[-3000:]  # the police pages stay the police's
+
+
+def test_a_transfer_on_needs_another_agency_and_a_reason(ready):
+    from tests.conftest import run
+    report(ready, "environment")
+    report_id = matter_id()
+    ready.sign_in_as("agency_staff")
+    same = ready.post(f"/agency/{report_id}/steps",
+                      data={"action": "transfer", "agency": str(agency("CG")["id"]), "text": "x"})
+    assert same.status_code == 422 and "已在本单位" in same.text
+    bare = ready.post(f"/agency/{report_id}/steps", data={"action": "transfer", "agency": str(agency("WY")["id"])})
+    assert bare.status_code == 422
+    assert run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())[
+        "responsible_agency"] == agency("CG")["id"]
+    on = ready.post(f"/agency/{report_id}/steps",
+                    data={"action": "transfer", "agency": str(agency("WY")["id"]), "text": "小区内部道路归物业"})
+    assert on.status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["responsible_agency"], row["agency_state"], row["returns"]) == (agency("WY")["id"], "new", 1)
+    assert f"/agency/{report_id}" not in ready.get("/agency").text
+    assert "紫薇物业服务中心" in ready.get("/agency?tab=returned").text
+
+
+def test_an_agency_person_without_an_agency_is_told_so(ready):
+    from tests.conftest import run
+    from app.tables import Person, PersonRole
+    person = run(Person.insert(Person(name="未关联")).returning(Person.id))[0]["id"]
+    run(PersonRole.insert(PersonRole(person=person, role="agency_staff")))
+    sign_in(ready, person)
+    assert "尚未关联承办单位" in ready.get("/agency").text
+    assert "尚未关联承办单位" in ready.get("/").text
