@@ -242,7 +242,17 @@ def _decorate(report: dict, labels: dict[str, str]) -> dict:
     report["category_label"] = labels.get(report["category_code"], report["category_code"])
     report["where"] = report["place_name"] or report["grid_name"] or report["office_name"] or report["address"]
     report["responsible"] = _responsible(report)
+    report["expected"] = expected(report)
     return report
+
+
+def expected(report: dict):
+    """The current deadline while an agency has the matter: to accept, then to finish."""
+    if report.get("status") != "transferred":
+        return None
+    if report.get("agency_state") == "new" and report.get("accept_due"):
+        return report["accept_due"]
+    return report.get("finish_due")
 
 
 async def _steps(report_id: int, public_only: bool) -> list[dict]:

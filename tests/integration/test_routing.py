@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from app.routes.api.open311 import iso
 from app.services import routing
 from app.tables import Agency, AuditEvent, Holiday, Place, Report, ReportStep, RoutingRule
 
@@ -49,7 +50,7 @@ def test_a_report_with_a_rule_goes_to_the_agency_at_once(ready):
     routed = run(AuditEvent.select().where(AuditEvent.action == "route"))
     assert [(e["object_id"], e["actor_role"]) for e in routed] == [(str(row["id"]), "system")]
     page = ready.get(f"/t/{tracking}")
-    assert "经开区城市管理局" in page.text
+    assert "经开区城市管理局" in page.text and "办理时限" in page.text
 
 
 def test_a_report_without_a_rule_stays_with_the_police(ready):
@@ -217,3 +218,31 @@ def test_an_agency_person_without_an_agency_is_told_so(ready):
     sign_in(ready, person)
     assert "尚未关联承办单位" in ready.get("/agency").text
     assert "尚未关联承办单位" in ready.get("/").text
+
+
+# --- Open311 -----------------------------------------------------------------------------------
+
+def test_open311_shows_the_routing_from_filing_to_the_answer(ready):
+    from tests.conftest import run
+    from app.services import api_keys, audit
+    key = run(api_keys.create("城市App", "open311", None, audit.SYSTEM))[1]
+    site = run(Place.select().where(Place.name == "泰和花园").first())
+    filed = ready.http.post("/open311/v2/requests.json", data={
+        "api_key": key, "service_code": "environment", "description": "路边垃圾没人清",
+        "lat": str(site["lat"]), "long": str(site["lon"])})
+    assert filed.status_code in (200, 201), filed.text
+    request_id = filed.json()[0]["service_request_id"]
+    [first] = ready.http.get(f"/open311/v2/requests/{request_id}.json").json()
+    assert (first["agency_responsible"], first["status"], first["status_notes"]) == ("经开区城市管理局", "open", None)
+    row = run(Report.select().where(Report.id == int(request_id)).first())
+    assert first["expected_datetime"] == iso(row["accept_due"])
+    ready.sign_in_as("agency_staff")
+    ready.post(f"/agency/{request_id}/steps", data={"action": "accept"})
+    [accepted] = ready.http.get(f"/open311/v2/requests/{request_id}.json").json()
+    row = run(Report.select().where(Report.id == int(request_id)).first())
+    assert accepted["expected_datetime"] == iso(row["finish_due"])
+    ready.post(f"/agency/{request_id}/steps", data={"action": "answer", "text": "已清运"})
+    [answered] = ready.http.get(f"/open311/v2/requests/{request_id}.json").json()
+    assert (answered["status"], answered["status_notes"], answered["agency_responsible"],
+            answered["expected_datetime"]) == ("closed", "已清运", "经开区城市管理局", None)
+    assert answered["updated_datetime"] >= accepted["updated_datetime"]
