@@ -37,6 +37,7 @@ from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
 from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.routes.agency import AgencyController
+from app.routes.routing_admin import RoutingAdminController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.api.open311 import Open311Controller
 from app.services import jobs
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportPublicController,
             ReportStaffController,
             AgencyController,
+            RoutingAdminController,
             ReportAdminController,
             Open311Controller,
             OutboxController,

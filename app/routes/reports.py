@@ -210,10 +210,12 @@ class ReportStaffController(Controller):
     @get("/", name="report_queue", guards=[requires(*reports.STAFF)])
     async def queue(self, request: Request, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
                     mine: FromQuery[bool] = False) -> Template:
-        criteria = reports.QueueFilter(status=status if status in (*rules.STATUSES, "open", "all") else "open",
-                                       sort="joined" if sort == "joined" else "newest", mine=mine)
+        criteria = reports.QueueFilter(
+            status=status if status in (*rules.STATUSES, "open", "all", "escalated") else "open",
+            sort="joined" if sort == "joined" else "newest", mine=mine)
         user = principal(request)
-        rows = await reports.queue(user, criteria)  # type: ignore[arg-type]
+        hours = request.app.state.settings.escalate_after_hours
+        rows = await reports.queue(user, criteria, timedelta(hours=hours))  # type: ignore[arg-type]
         return Template("reports/queue.html", context={
             "rows": rows, "criteria": criteria, "statuses": rules.STATUSES,
             "counts": await reports.counts(user)})  # type: ignore[arg-type]

@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.db import write_transaction
 from app.domain import reports as rules
+from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
@@ -349,10 +350,15 @@ class QueueFilter:
     mine: bool = False
 
 
-async def queue(principal: Principal, criteria: QueueFilter) -> list[dict]:
+async def queue(principal: Principal, criteria: QueueFilter, escalate_after: timedelta = timedelta(hours=24),
+                moment: datetime | None = None) -> list[dict]:
+    """The queue; `transferred` lists what went to agencies with where each stands against its
+    deadline, `escalated` those past a missed deadline by `escalate_after` (the supervisor's)."""
     query = await _visible(principal, _select_report())
     if criteria.status == "open":
         query = query.where(Report.status.is_in(list(rules.OPEN_STATUSES)))
+    elif criteria.status == "escalated":
+        query = query.where(Report.status == "transferred")
     elif criteria.status in rules.STATUSES:
         query = query.where(Report.status == criteria.status)
     if criteria.grid:
@@ -364,7 +370,12 @@ async def queue(principal: Principal, criteria: QueueFilter) -> list[dict]:
     query = query.order_by(Report.created_at, ascending=False).order_by(Report.id, ascending=False)
     rows = await query.limit(QUEUE_LIMIT)
     labels = await category_labels()
-    return [_decorate(row, labels) for row in rows]
+    moment = moment or now()
+    for row in rows:
+        _decorate(row, labels)
+        row["standing"] = routing_rules.standing(row["agency_state"], row["accept_due"], row["finish_due"], moment,
+                                                 escalate_after) if row["status"] == "transferred" else "on_time"
+    return [r for r in rows if r["standing"] == "escalated"] if criteria.status == "escalated" else rows
 
 
 async def counts(principal: Principal) -> dict[str, int]:

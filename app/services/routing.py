@@ -16,12 +16,13 @@ DEFAULT_FINISH = (5, "workdays")
 
 
 async def ensure_holidays() -> None:
-    """First run: this year's and next year's official calendar. Idempotent: a day the admin
-    has already entered or edited is left alone."""
+    """The shipped calendars (2026 official, 2027 provisional), each only into a year that has
+    no days yet: a year the admin has edited (or emptied a day of) is left as it is."""
     async with write_transaction(Holiday._meta.db):
-        known = {r["day"] for r in await Holiday.select(Holiday.day)}
+        years = {r["day"].year for r in await Holiday.select(Holiday.day)}
         fresh = [Holiday(day=day, workday=work, name=name, provisional=day.year == 2027)
-                 for day, work, name in (*rules.HOLIDAYS_2026, *rules.HOLIDAYS_2027_PROVISIONAL) if day not in known]
+                 for day, work, name in (*rules.HOLIDAYS_2026, *rules.HOLIDAYS_2027_PROVISIONAL)
+                 if day.year not in years]
         if fresh:
             await Holiday.insert(*fresh)
 

@@ -246,3 +246,115 @@ def test_open311_shows_the_routing_from_filing_to_the_answer(ready):
     assert (answered["status"], answered["status_notes"], answered["agency_responsible"],
             answered["expected_datetime"]) == ("closed", "已清运", "经开区城市管理局", None)
     assert answered["updated_datetime"] >= accepted["updated_datetime"]
+
+
+# --- the admin's rule list and calendar -----------------------------------------------------------
+
+def rule_form(**changes) -> dict:
+    from tests.conftest import run
+    from app.tables import Station
+    station = run(Station.select(Station.id).first())["id"]
+    return {"kind": "report", "category": "noise", "unit": f"station:{station}", "agency": str(agency("CG")["id"]),
+            "accept_amount": "1", "accept_unit": "workdays", "finish_amount": "3", "finish_unit": "workdays",
+            **changes}
+
+
+def test_bad_rules_are_refused_with_a_message_and_nothing_written(ready):
+    from tests.conftest import run
+    from app.tables import RoutingRuleChange
+    ready.sign_in_as("admin")
+    before = run(RoutingRule.count())
+    retired = agency("MZ")
+    run(Agency.update({Agency.active: False}).where(Agency.id == retired["id"]))
+    cases = [
+        (rule_form(agency=""), "请选择"),
+        (rule_form(agency=str(retired["id"])), "该单位已停用或不存在"),
+        (rule_form(accept_amount="0"), "必须大于零"),
+        (rule_form(finish_amount="-1"), "必须大于零"),
+        (rule_form(category="environment"), "该类别和单位已有规则"),
+    ]
+    for data, message in cases:
+        page = ready.post("/admin/routing", data=data)
+        assert page.status_code == 422, data
+        assert message in page.text
+        assert 'value="noise"' in page.text or 'value="environment"' in page.text  # the input is kept
+    assert run(RoutingRule.count()) == before and run(RoutingRuleChange.count()) == before
+
+
+def test_a_rule_is_created_changed_and_retired_with_its_history_and_exported(ready):
+    from tests.conftest import run
+    admin = ready.sign_in_as("admin")
+    created = ready.post("/admin/routing", data=rule_form())
+    assert created.status_code == 303
+    rule_id = int(created.headers["location"].split("/")[-1].split("?")[0])
+    changed = ready.post(f"/admin/routing/{rule_id}", data=rule_form(agency=str(agency("WY")["id"]), finish_amount="5"))
+    assert changed.status_code == 303
+    row = run(RoutingRule.select().where(RoutingRule.id == rule_id).first())
+    assert (row["agency"], row["finish_amount"], row["created_by"]) == (agency("WY")["id"], 5, admin)
+    page = ready.get(f"/admin/routing/{rule_id}")
+    assert "已创建" in page.text and f"agency: {agency('CG')['id']} → {agency('WY')['id']}" in page.text
+    csv = ready.get("/admin/routing/export.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "紫薇物业服务中心" in csv.text
+    assert "经开区城市管理局" in ready.get("/admin/routing/print").text
+    assert ready.post(f"/admin/routing/{rule_id}/retire").status_code == 303
+    row = run(RoutingRule.select().where(RoutingRule.id == rule_id).first())
+    assert row["retired_at"] is not None and row["retired_by"] == admin
+    assert ready.post(f"/admin/routing/{rule_id}", data=rule_form()).status_code == 422  # retired: no edit
+    report(ready, "noise")
+    assert run(Report.select(Report.responsible_agency).order_by(Report.id, ascending=False).first())[
+        "responsible_agency"] is None
+    assert "已停用" in ready.get(f"/admin/routing/{rule_id}").text
+    assert run(RoutingRule.exists().where(RoutingRule.id == rule_id))  # retired, never deleted
+
+
+def test_the_admin_edits_the_holiday_calendar(ready):
+    from datetime import date
+    from tests.conftest import run
+    ready.sign_in_as("admin")
+    page = ready.get("/admin/routing/holidays?year=2027")
+    assert "暂定" in page.text
+    bad = ready.post("/admin/routing/holidays", data={"day": "2027-02-30", "workday": "1", "name": ""})
+    assert bad.status_code == 422 and "请输入日期" in bad.text
+    saved = ready.post("/admin/routing/holidays", data={"day": "2027-02-06", "workday": "0", "name": "春节"})
+    assert saved.status_code == 303
+    day = run(Holiday.select().where(Holiday.day == date(2027, 2, 6)).first())
+    assert (day["workday"], day["provisional"]) == (False, False)
+    run(routing.ensure_holidays())  # a later start leaves the admin's day alone
+    assert run(Holiday.select().where(Holiday.day == date(2027, 2, 6)).first())["name"] == "春节"
+    assert ready.post(f"/admin/routing/holidays/{day['id']}/remove").status_code == 303
+    run(routing.ensure_holidays())
+    assert not run(Holiday.exists().where(Holiday.day == date(2027, 2, 6)))  # removed stays removed
+
+
+def test_overdue_for_the_agency_then_escalated_to_the_supervisor_with_a_frozen_clock(ready):
+    from datetime import timedelta
+    from tests.conftest import run
+    from app.domain.access import principal_from_rows
+    from app.services import agency as agency_service
+    from app.services import reports as report_service
+    from app.tables import Person, PersonRole
+    report(ready, "environment")
+    report_id = matter_id()
+    row = run(Report.select().where(Report.id == report_id).first())
+
+    def who(role: str):
+        person_id = run(PersonRole.select(PersonRole.person).where(PersonRole.role == role).first())["person"]
+        person = run(Person.select().where(Person.id == person_id).first())
+        return principal_from_rows(person, run(PersonRole.select().where(PersonRole.person == person_id)))
+
+    staff, supervisor, day = who("agency_staff"), who("supervisor"), timedelta(hours=24)
+    on_time = row["accept_due"] - timedelta(minutes=1)
+    late = row["accept_due"] + timedelta(hours=1)
+    later = row["accept_due"] + timedelta(hours=25)
+    assert run(agency_service.queue(staff, "overdue", on_time)) == []
+    assert [r["id"] for r in run(agency_service.queue(staff, "overdue", late))] == [report_id]
+    assert run(agency_service.counts(staff, late))["overdue"] == 1
+    escalated = report_service.QueueFilter(status="escalated")
+    assert run(report_service.queue(supervisor, escalated, day, late)) == []
+    assert [r["id"] for r in run(report_service.queue(supervisor, escalated, day, later))] == [report_id]
+    [listed] = run(report_service.queue(supervisor, report_service.QueueFilter(status="transferred"), day, late))
+    assert (listed["standing"], listed["agency_name"]) == ("overdue", "经开区城市管理局")
+    # Accepting in time for the finish deadline takes it off the overdue lists.
+    run(Report.update({Report.agency_state: "accepted"}).where(Report.id == report_id))
+    assert run(agency_service.queue(staff, "overdue", later)) == []
+    assert run(report_service.queue(supervisor, escalated, day, later)) == []

@@ -99,3 +99,14 @@ def test_bad_rules_say_what_is_wrong():
 def test_a_return_needs_a_reason_and_words():
     assert rules.check_return({"reason": "not_ours", "text": "归住建"})[1] == {}
     assert set(rules.check_return({"reason": "", "text": ""})[1]) == {"reason", "text"}
+
+
+def test_overdue_then_escalated_past_the_second_threshold():
+    accept, finish = beijing(2026, 12, 8, 0), beijing(2026, 12, 11, 0)
+    day = rules.timedelta(hours=24)
+    assert rules.standing("new", accept, finish, beijing(2026, 12, 7, 23), day) == "on_time"
+    assert rules.standing("new", accept, finish, beijing(2026, 12, 8, 1), day) == "overdue"
+    assert rules.standing("new", accept, finish, beijing(2026, 12, 9, 1), day) == "escalated"
+    assert rules.standing("accepted", accept, finish, beijing(2026, 12, 9, 1), day) == "on_time"
+    assert rules.standing("accepted", accept, finish, beijing(2026, 12, 11, 1), day) == "overdue"
+    assert rules.standing("answered", accept, finish, beijing(2026, 12, 30), day) == "on_time"
