@@ -28,7 +28,8 @@ class AgencyController(Controller):
         user = principal(request)
         tab = tab if tab in agency.TABS else "new"
         return Template("agency/queue.html", headers=NO_STORE, context={
-            "rows": await agency.queue(user, tab), "tab": tab, "tabs": agency.TABS,  # type: ignore[arg-type]
+            "rows": [] if tab == "calls" else await agency.queue(user, tab), "tab": tab,
+            "calls": await agency.calls(user) if tab == "calls" else [], "tabs": agency.TABS,  # type: ignore[arg-type]
             "counts": await agency.counts(user), "no_agency": not user.agency_ids,  # type: ignore[union-attr,arg-type]
             "no_agency_message": agency.NO_AGENCY, "statuses": report_rules.STATUSES})
 

@@ -16,7 +16,7 @@ from app.services import audit, routing
 from app.services.auth import now
 from app.services.report_lists import category_labels
 from app.services.reports import _decorate, _select_report, _steps
-from app.tables import Agency, Report, ReportReporter, ReportStep
+from app.tables import Agency, Call, Report, ReportReporter, ReportStep
 
 ROLE = "agency_staff"
 TABS = {
@@ -25,6 +25,7 @@ TABS = {
     "overdue": N_("Overdue"),
     "answered": N_("Answered"),
     "returned": N_("Returned"),
+    "calls": N_("110 calls"),
 }
 # An agency's steps: the agency states each may start from.
 ACTIONS = {
@@ -89,6 +90,15 @@ async def queue(principal: Principal, tab: str, moment: datetime | None = None) 
         query = query.where(Report.agency_state.is_in(["new", "accepted"]))
     rows = _with_flags(await query.order_by(Report.finish_due).order_by(Report.id).limit(QUEUE_LIMIT), labels, moment)
     return [r for r in rows if r["flags"].overdue] if tab == "overdue" else rows
+
+
+async def calls(principal: Principal) -> list[dict]:
+    """110 calls of categories routed to the agency on import, newest first: what the caller
+    reported and where (never the caller's number)."""
+    return await Call.select(Call.id, Call.received_at, Call.category, Call.address, Call.summary,
+                             Call.place.name.as_alias("place_name")).where(
+        Call.responsible_agency.is_in(list(principal.agency_ids) or [-1])).order_by(
+        Call.received_at, ascending=False).limit(QUEUE_LIMIT)
 
 
 async def _colleagues(principal: Principal) -> list[int]:

@@ -39,6 +39,14 @@ async def active_rules(kind: str, category: str) -> list[rules.Rule]:
                        office=r["office"], grid=r["grid"]) for r in rows]
 
 
+async def active_call_rules() -> list[rules.Rule]:
+    """Every active rule for calls, read once per import (each row then chooses in Python)."""
+    rows = await RoutingRule.select().where(
+        (RoutingRule.kind == "call") & RoutingRule.retired_at.is_null() & RoutingRule.agency.active.eq(True))
+    return [rules.Rule(id=r["id"], kind=r["kind"], category=r["category"], agency=r["agency"], station=r["station"],
+                       office=r["office"], grid=r["grid"]) for r in rows]
+
+
 async def rule_for(kind: str, category: str, station: int, office: int | None, grid: int | None) -> dict | None:
     """The rule row that routes a matter of this category at this place, or None."""
     chosen = rules.choose(await active_rules(kind, category), kind, category, station, office, grid)

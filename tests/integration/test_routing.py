@@ -358,3 +358,27 @@ def test_overdue_for_the_agency_then_escalated_to_the_supervisor_with_a_frozen_c
     run(Report.update({Report.agency_state: "accepted"}).where(Report.id == report_id))
     assert run(agency_service.queue(staff, "overdue", later)) == []
     assert run(report_service.queue(supervisor, escalated, day, later)) == []
+
+
+def test_imported_calls_of_a_routed_category_go_to_the_agency(ready):
+    from datetime import datetime, timezone
+    from tests.conftest import run
+    from app.services import api_keys, audit
+    from app.tables import Call, Station
+    station = run(Station.select(Station.id).first())["id"]
+    auth = {"Authorization": f"Bearer {run(api_keys.create('接警', 'analyst', station, audit.SYSTEM))[1]}"}
+    items = [{"call_id": "R1", "received_at": datetime(2026, 11, 30, 20, tzinfo=timezone.utc).isoformat(),
+              "address": "紫薇菜市场门口", "category": "占道经营", "summary": "门口摆摊堵路"},
+             {"call_id": "R2", "received_at": datetime(2026, 11, 30, 21, tzinfo=timezone.utc).isoformat(),
+              "address": "泰和祥府5号楼", "category": "纠纷", "caller_phone": "13900000002"}]
+    assert ready.http.post("/api/v1/calls", json=items, headers=auth).json()["created"] == 2
+    rows = {r["call_id"]: r for r in run(Call.select())}
+    rule = run(RoutingRule.select().where(RoutingRule.category == "占道经营").first())
+    assert (rows["R1"]["responsible_agency"], rows["R1"]["routing_rule"], rows["R1"]["non_police"]) == (
+        agency("CG")["id"], rule["id"], True)
+    assert (rows["R2"]["responsible_agency"], rows["R2"]["non_police"]) == (None, False)
+    ready.sign_in_as("agency_staff")
+    page = ready.get("/agency?tab=calls")
+    assert "门口摆摊堵路" in page.text and "纠纷" not in page.text
+    sign_in(ready, staff_of("WY"))
+    assert "门口摆摊堵路" not in ready.get("/agency?tab=calls").text
