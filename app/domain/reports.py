@@ -55,10 +55,11 @@ STEPS = {
     "agency_note": (N_("Agency's internal note"), False),
     "answered": (N_("Answered by %(agency)s"), True),
     "returned": (N_("Returned by %(agency)s"), True),
+    "taken_back": (N_("Taken back from %(agency)s"), True),
 }
-AGENCY_STEP_KINDS = ("agency_accepted", "answered", "returned", "transferred")
+AGENCY_STEP_KINDS = ("agency_accepted", "answered", "returned", "transferred", "taken_back")
 # Public steps whose text is for staff only (the reasons of transfers and returns).
-TEXT_FOR_STAFF = ("transferred", "returned")
+TEXT_FOR_STAFF = ("transferred", "returned", "taken_back")
 
 # Staff actions: the statuses each may start from and the status it leaves.
 ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -69,9 +70,10 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "note": (tuple(STATUSES), None),
     "done": (("received", "accepted", "in_progress", "transferred"), "done"),
     "close": (("received", "accepted", "in_progress", "transferred", "done"), "closed"),
+    "take_back": (("transferred",), "accepted"),  # from the agency, to the police unit again
 }
 ACTION_STEP = {"accept": "accepted", "assign": "assigned", "transfer": "transferred", "reply": "reply",
-               "note": "note", "done": "done", "close": "closed"}
+               "note": "note", "done": "done", "close": "closed", "take_back": "taken_back"}
 # Actions whose text is required (a reply or note without words says nothing).
 TEXT_REQUIRED = {"reply", "note", "transfer"}
 

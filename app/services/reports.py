@@ -461,6 +461,9 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
             changes[Report.accepted_at] = report["accepted_at"] or moment
         if action == "transfer":
             changes.update(routing.routed_changes(values["agency"], rule, accept_due, finish_due, moment))
+        if action == "take_back":
+            changes.update({Report.responsible_agency: None, Report.agency_state: "", Report.accept_due: None,
+                            Report.finish_due: None, Report.accepted_at: report["accepted_at"] or moment})
         if action == "done":
             changes[Report.done_at] = moment
         if action == "close":
@@ -469,7 +472,8 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
         step = rules.ACTION_STEP[action]
         await ReportStep.insert(ReportStep(
             report=report_id, kind=step, public=rules.STEPS[step][1], text=values.get("text", ""),
-            actor=principal.id, assignee=values.get("assignee"), agency=values.get("agency")))
+            actor=principal.id, assignee=values.get("assignee"),
+            agency=report["responsible_agency"] if action == "take_back" else values.get("agency")))
         audit_changes: dict = {"status": [current["status"], status]}
         for key in ("assignee", "agency"):
             if key in values:

@@ -382,3 +382,20 @@ def test_imported_calls_of_a_routed_category_go_to_the_agency(ready):
     assert "门口摆摊堵路" in page.text and "纠纷" not in page.text
     sign_in(ready, staff_of("WY"))
     assert "门口摆摊堵路" not in ready.get("/agency?tab=calls").text
+
+
+def test_an_officer_takes_a_matter_back_from_the_agency(ready):
+    from tests.conftest import run
+    tracking = report(ready, "environment")
+    report_id = matter_id()
+    ready.sign_in_as("officer")
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "take_back", "text": "民警已到场处理"}).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["status"], row["responsible_agency"], row["agency_state"]) == ("accepted", None, "")
+    assert "已从经开区城市管理局收回" in ready.get(f"/reports/{report_id}").text
+    ready.http.cookies.clear()
+    ready.sign_in_as("agency_staff")
+    assert ready.get(f"/agency/{report_id}").status_code == 404
+    ready.http.cookies.clear()
+    page = ready.get(f"/t/{tracking}")
+    assert "已从经开区城市管理局收回" in page.text and "民警已到场处理" not in page.text
