@@ -70,3 +70,23 @@ def test_a_resident_report_goes_to_the_agency_which_answers_it_and_is_rated(new_
     resident.get_by_role("button", name=t["rate"]).click()
     expect(resident.get_by_role("status")).to_have_text(t["thanks"])
     screenshot(resident, f"agencies-08-rated-{tag}")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_the_admin_keeps_the_rule_list_and_the_holiday_calendar(new_context, screenshot, locale):
+    tag = locale[:2]
+    admin = new_context(locale).new_page()
+    sign_in(admin, re.compile("管理员"))
+    admin.goto("/admin/routing")
+    expect(admin.locator(".cards")).to_contain_text(AGENCY)
+    screenshot(admin, f"agencies-09-rules-{tag}")
+    admin.locator("details.add-topic summary").click()
+    admin.locator("button.primary", has_text="添加" if tag == "zh" else "Add").click()  # empty: marked, nothing saved
+    expect(admin.locator(".flash.error")).to_be_visible()
+    screenshot(admin, f"agencies-10-rule-errors-{tag}")
+    admin.goto("/admin/routing/print")
+    expect(admin.locator("table")).to_contain_text(AGENCY)
+    screenshot(admin, f"agencies-11-print-{tag}")
+    admin.goto("/admin/routing/holidays?year=2026")
+    expect(admin.locator(".cards")).to_contain_text("春节")
+    screenshot(admin, f"agencies-12-holidays-{tag}")
