@@ -142,7 +142,7 @@ async def export_csv() -> str:
     """The published 清单: the active rules, one line each."""
     rows = await rule_list()
     return csv_export.render(
-        [gettext(N_("Kind")), gettext(N_("Category")), gettext(N_("Unit")), gettext(N_("Agency")),
+        [gettext(N_("Kind")), gettext(N_("Matter category")), gettext(N_("Unit")), gettext(N_("Agency")),
          gettext(N_("Time to accept")), gettext(N_("Time to finish")), gettext(N_("Note"))],
         [[gettext(rules.KINDS[r["kind"]]), r["category_label"], r["unit_label"], r["agency_name"],
           _deadline(r["accept_amount"], r["accept_unit"]), _deadline(r["finish_amount"], r["finish_unit"]),

@@ -81,7 +81,7 @@ def test_the_admin_keeps_the_rule_list_and_the_holiday_calendar(new_context, scr
     expect(admin.locator(".cards")).to_contain_text(AGENCY)
     screenshot(admin, f"agencies-09-rules-{tag}")
     admin.locator("details.add-topic summary").click()
-    admin.locator("button.primary", has_text="添加" if tag == "zh" else "Add").click()  # empty: marked, nothing saved
+    admin.locator("button.primary", has_text="新增" if tag == "zh" else "Add").click()  # empty: marked, nothing saved
     expect(admin.locator(".flash.error")).to_be_visible()
     screenshot(admin, f"agencies-10-rule-errors-{tag}")
     admin.goto("/admin/routing/print")
