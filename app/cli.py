@@ -22,9 +22,11 @@ def migrate() -> None:
         raise SystemExit(f"migration failed: {result.message}")
     from app.services.fieldwork_lists import ensure_topics
     from app.services.report_lists import ensure_categories
+    from app.services.routing import ensure_holidays
 
     asyncio.run(ensure_topics())
     asyncio.run(ensure_categories())
+    asyncio.run(ensure_holidays())
 
 
 def _serve(host: str, port: int, workers: int) -> None:

@@ -21,6 +21,7 @@ from app.browser import BrowserKey
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import PrivateCache, RequestContext, SessionAuth
+from app.routes.agency import AgencyController
 from app.routes.api.open311 import Open311Controller
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
@@ -38,6 +39,7 @@ from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
+from app.routes.routing_admin import RoutingAdminController
 from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.services import jobs
 from app.settings import Settings
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VolunteersController,
             ReportPublicController,
             ReportStaffController,
+            AgencyController,
+            RoutingAdminController,
             ReportAdminController,
             Open311Controller,
             OutboxController,

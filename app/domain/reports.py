@@ -49,7 +49,17 @@ STEPS = {
     "closed": (N_("Closed"), True),
     "rated": (N_("Rated"), False),
     "reopened": (N_("Reopened for review"), True),
+    # An agency's steps (the agency is the step's): accepted, its internal note, its answer, and
+    # a return. A return's and a transfer's reasons are for staff: the resident sees the step only.
+    "agency_accepted": (N_("Accepted by %(agency)s"), True),
+    "agency_note": (N_("Agency's internal note"), False),
+    "answered": (N_("Answered by %(agency)s"), True),
+    "returned": (N_("Returned by %(agency)s"), True),
+    "taken_back": (N_("Taken back from %(agency)s"), True),
 }
+AGENCY_STEP_KINDS = ("agency_accepted", "answered", "returned", "transferred", "taken_back")
+# Public steps whose text is for staff only (the reasons of transfers and returns).
+TEXT_FOR_STAFF = ("transferred", "returned", "taken_back")
 
 # Staff actions: the statuses each may start from and the status it leaves.
 ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -60,11 +70,12 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "note": (tuple(STATUSES), None),
     "done": (("received", "accepted", "in_progress", "transferred"), "done"),
     "close": (("received", "accepted", "in_progress", "transferred", "done"), "closed"),
+    "take_back": (("transferred",), "accepted"),  # from the agency, to the police unit again
 }
 ACTION_STEP = {"accept": "accepted", "assign": "assigned", "transfer": "transferred", "reply": "reply",
-               "note": "note", "done": "done", "close": "closed"}
+               "note": "note", "done": "done", "close": "closed", "take_back": "taken_back"}
 # Actions whose text is required (a reply or note without words says nothing).
-TEXT_REQUIRED = {"reply", "note"}
+TEXT_REQUIRED = {"reply", "note", "transfer"}
 
 
 def new_code() -> str:

@@ -11,7 +11,7 @@ from app.domain.redirects import safe_next
 from app.i18n import LOCALE_COOKIE, LOCALES
 from app.routes.forms import posted
 from app.routes.guards import principal
-from app.services import health, org, people
+from app.services import agency, health, org, people
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 ONE_YEAR = 365 * 24 * 3600
@@ -30,7 +30,8 @@ class HomeController(Controller):
     async def home(self, request: Request) -> Template:
         me = principal(request)
         counts = await org.counts() if me and me.has("admin") else None
-        return Template("home/index.html", context={"counts": counts})
+        matters = await agency.counts(me) if me and me.has(agency.ROLE) and me.agency_ids else None
+        return Template("home/index.html", context={"counts": counts, "matters": matters})
 
     @get("/locale/{chosen:str}", name="locale", status_code=303)
     async def set_locale(self, request: Request, chosen: FromPath[str], next: FromQuery[str] = "/") -> Redirect:

@@ -26,6 +26,7 @@ NAV = [
     NavItem("area", "/area", N_("My area"), "fieldwork", FIELD_ROLES),
     # Resident reports: grid workers here; officers' bar is full (home page links it for them).
     NavItem("reports", "/reports", N_("Reports"), "requests", ("grid_worker",)),
+    NavItem("agency", "/agency", N_("Matters"), "requests", ("agency_staff",)),
     NavItem("my_shifts", "/volunteers/my", N_("My shifts"), "volunteers", ("volunteer",)),
     NavItem("volunteers", "/volunteers", N_("Volunteers"), "volunteers", ("officer",)),
     NavItem("people", "/people", N_("People"), "volunteers", ("admin", "supervisor")),

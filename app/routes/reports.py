@@ -207,11 +207,13 @@ class ReportStaffController(Controller):
     include_in_schema = False
 
     @get("/", name="report_queue", guards=[requires(*reports.STAFF)])
-    async def queue(self, me: Me, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
+    async def queue(self, request: Request, me: Me, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
                     mine: FromQuery[bool] = False) -> Template:
-        criteria = reports.QueueFilter(status=status if status in (*rules.STATUSES, "open", "all") else "open",
-                                       sort="joined" if sort == "joined" else "newest", mine=mine)
-        rows = await reports.queue(me, criteria)
+        criteria = reports.QueueFilter(
+            status=status if status in (*rules.STATUSES, "open", "all", "escalated") else "open",
+            sort="joined" if sort == "joined" else "newest", mine=mine)
+        hours = request.app.state.settings.escalate_after_hours
+        rows = await reports.queue(me, criteria, timedelta(hours=hours))
         return Template("reports/queue.html", context={
             "rows": rows, "criteria": criteria, "statuses": rules.STATUSES,
             "counts": await reports.counts(me)})

@@ -15,11 +15,12 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from app.db import after_bulk_write, write_transaction
 from app.domain import calls as rules
+from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.csv_import import Encoding, header_positions, sniff
 from app.i18n import N_
-from app.services import audit, detection, scope
-from app.tables import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory, Place, Station
+from app.services import audit, detection, routing, scope
+from app.tables import AddressMapping, Call, CallImport, DetectionSetting, Grid, NonPoliceCategory, Place, Station
 
 CHUNK = 1000  # rows checked and written together
 # An import this large tidies the table for PostgreSQL's planner itself (db.after_bulk_write);
@@ -136,6 +137,8 @@ class Context:
     default_station: int | None
     places: "PlaceMatcher"
     non_police: set[str]
+    call_rules: list = field(default_factory=list)  # the active routing rules for calls
+    grid_offices: dict = field(default_factory=dict)  # grid -> office, for choosing the rule
 
 
 async def context_for(principal: Principal, tz: str) -> Context:
@@ -144,7 +147,9 @@ async def context_for(principal: Principal, tz: str) -> Context:
     allowed = None if principal.has("admin") else await scope.station_ids(principal)
     default = next(iter(allowed)) if allowed and len(allowed) == 1 else (rows[0]["id"] if len(rows) == 1 else None)
     non_police = {r["category"] for r in await NonPoliceCategory.select(NonPoliceCategory.category)}
-    return Context(tz, stations, allowed, default, await PlaceMatcher.load(), non_police)
+    grid_offices = {r["id"]: r["office"] for r in await Grid.select(Grid.id, Grid.office)}
+    return Context(tz, stations, allowed, default, await PlaceMatcher.load(), non_police,
+                   await routing.active_call_rules(), grid_offices)
 
 
 class PlaceMatcher:
@@ -214,11 +219,15 @@ def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],
         return None
     seen.add(row.call_id)
     place = ctx.places.match(station, row.address_key)
+    grid = place[1] if place else None
+    rule = routing_rules.choose(ctx.call_rules, "call", row.category, station, ctx.grid_offices.get(grid), grid) \
+        if station else None
     return {"call_id": row.call_id, "received_at": row.received_at, "caller_phone": row.caller_phone,
             "caller_key": row.caller_key, "address": row.address, "address_key": row.address_key, "lat": row.lat,
             "lon": row.lon, "category": row.category, "summary": row.summary, "disposition": row.disposition,
             "station": station, "place": place[0] if place else None, "grid": place[1] if place else None,
-            "non_police": row.category in ctx.non_police}
+            "non_police": row.category in ctx.non_police or rule is not None,
+            "responsible_agency": rule.agency if rule else None, "routing_rule": rule.id if rule else None}
 
 
 async def _write_chunk(chunk: list[tuple[int | str, dict]], result: ImportResult, batch: int | None,
@@ -267,7 +276,8 @@ def _compare(chunk: list[tuple[int | str, dict]], stored: dict[str, dict], resul
 
 
 CALL_COLUMNS = ("call_id", "received_at", "caller_phone", "caller_key", "address", "address_key", "lat", "lon",
-                "category", "summary", "disposition", "station", "place", "grid", "non_police", "batch")
+                "category", "summary", "disposition", "station", "place", "grid", "non_police", "batch",
+                "responsible_agency", "routing_rule")
 INSERT_ROWS = 500  # per statement: SQLite takes at most 32,766 values in one
 
 
@@ -281,7 +291,7 @@ async def _insert_calls(rows: list[dict]) -> None:
         values = []
         for row in part:
             for column in CALL_COLUMNS:
-                value = row[column]
+                value = row.get(column)  # the routing columns are absent for a call no rule routed
                 if sqlite and column == "received_at":
                     value = str(value)  # the text Piccolo stores: "2026-03-01 06:30:00+00:00"
                 values.append(value)

@@ -6,7 +6,21 @@ from __future__ import annotations
 from app.db import write_transaction
 from app.services import audit
 from app.services.org import insert
-from app.tables import Agency, Bureau, Grid, Office, Person, PersonRole, Place, Station
+from app.services.report_lists import ensure_categories
+from app.services.routing import ensure_holidays
+from app.tables import (
+    Agency,
+    Bureau,
+    Grid,
+    Office,
+    Person,
+    PersonRole,
+    Place,
+    ReportCategory,
+    RoutingRule,
+    RoutingRuleChange,
+    Station,
+)
 
 BUREAU_CODE = "SQJK"
 
@@ -70,6 +84,24 @@ AGENCIES = [
     ("GD", "宿迁供电公司经开区供电所", "power_supply", "供电服务热线", "0527-84300005"),
     ("WY", "紫薇物业服务中心", "property_management", "物业客服", "0527-84300006"),
 ]
+# The demo district's 分流转办清单: (kind, category, unit (kind, code), agency code, accept, finish),
+# each deadline as (amount, hours | workdays). Call categories are the call system's own words.
+RULES = [
+    ("report", "environment", ("station", "HH"), "CG", (1, "workdays"), (3, "workdays")),
+    ("report", "facility", ("station", "HH"), "ZJ", (1, "workdays"), (5, "workdays")),
+    ("report", "power_cut", ("station", "HH"), "GD", (2, "hours"), (24, "hours")),
+    ("report", "property", ("station", "HH"), "WY", (1, "workdays"), (5, "workdays")),
+    ("call", "占道经营", ("station", "HH"), "CG", (1, "workdays"), (3, "workdays")),
+    ("call", "路灯损坏", ("station", "HH"), "CG", (1, "workdays"), (5, "workdays")),
+    ("call", "商铺噪音", ("station", "HH"), "CG", (1, "workdays"), (3, "workdays")),
+    ("call", "停电", ("station", "HH"), "GD", (2, "hours"), (24, "hours")),
+]
+# Report categories the rules need beyond the defaults (code, 中文, English, hints).
+EXTRA_CATEGORIES = [
+    ("power_cut", "停电断电", "Power cut", "小区、楼栋或路段停电", "No power in an estate, building or street"),
+    ("property", "物业服务", "Property management", "电梯、门禁、楼道保洁等物业问题",
+     "Lifts, entrance doors, stairwell cleaning and other property matters"),
+]
 # name, phone, role, unit (kind, code)
 PEOPLE = [
     ("邵韦杰", "13805270001", "officer", ("office", "HH-TH")),
@@ -85,6 +117,8 @@ PEOPLE = [
 
 async def load_demo() -> bool:
     """Load the district unless it is there. Returns True when it was loaded now."""
+    await ensure_categories()  # the defaults first: they are only written into an empty list
+    await ensure_holidays()
     async with write_transaction(Bureau._meta.db):
         if await Bureau.exists().where(Bureau.code == BUREAU_CODE):
             return False
@@ -108,8 +142,24 @@ async def load_demo() -> bool:
         for name, phone, role, (unit_kind, unit_code) in PEOPLE:
             person = await _add(Person, name=name, phone=phone)
             await _add(PersonRole, person=person, role=role, **{unit_kind: units[(unit_kind, unit_code)]})
+        await _add_rules(units)
         await audit.record(audit.SYSTEM, "load_demo", "bureau", bureau)
     return True
+
+
+async def _add_rules(units: dict[tuple[str, str], int]) -> None:
+    known = {r["code"] for r in await ReportCategory.select(ReportCategory.code)}
+    for position, (code, zh, en, hint_zh, hint_en) in enumerate(EXTRA_CATEGORIES, start=50):
+        if code not in known:
+            await _add(ReportCategory, code=code, name_zh=zh, name_en=en, hint_zh=hint_zh, hint_en=hint_en,
+                       position=position)
+    for kind, category, (unit_kind, unit_code), agency, accept, finish in RULES:
+        unit = units[(unit_kind, unit_code)]
+        rule = await _add(RoutingRule, kind=kind, category=category, station=units[("station", "HH")],
+                          office=unit if unit_kind == "office" else None, grid=unit if unit_kind == "grid" else None,
+                          agency=units[("agency", agency)], accept_amount=accept[0], accept_unit=accept[1],
+                          finish_amount=finish[0], finish_unit=finish[1])
+        await _add(RoutingRuleChange, rule=rule, action="create", changes="{}")
 
 
 async def _add(table, **values) -> int:

@@ -6,17 +6,18 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from piccolo.columns.combination import Combinable
 
 from app.db import write_transaction
 from app.domain import reports as rules
+from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, photos, scope
+from app.services import audit, photos, routing, scope
 from app.services.auth import now
 from app.services.report_lists import category_codes, category_labels
 from app.tables import (
@@ -158,7 +159,8 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
         existing = await _by_uuid(client_uuid)
         if existing is not None:
             return existing
-    checked = rules.check_submission(raw, await category_codes())
+    codes = await category_codes()
+    checked = rules.check_submission(raw, codes)
     if isinstance(photo, PhotoError):
         checked.errors["photo"] = str(photo)
     if checked.errors:
@@ -174,6 +176,8 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
     tracking = await _new_tracking()
     token = secrets.token_urlsafe(18) if client is not None else None
     actor = client.actor if client is not None else RESIDENT
+    code = next(c for c, i in codes.items() if i == values["category"])
+    rule = None if join else await routing.rule_for("report", code, where.station, where.office, where.grid)
     try:
         async with write_transaction(Report._meta.db):
             report_id = join or await _insert_report(where, values, source)
@@ -193,6 +197,8 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
             await audit.record(actor, "join" if join else "create", "report", report_id,
                                {"reporter": [None, reporter_id], "source": [None, source],
                                 "photo": [None, photo is not None], "phone": [None, bool(values["phone"])]})
+            if rule is not None:
+                await routing.route_new(report_id, rule, now())
     except Exception:  # the drivers raise different unique-violation errors
         if client_uuid is None:
             raise
@@ -239,7 +245,17 @@ def _decorate(report: dict, labels: dict[str, str]) -> dict:
     report["category_label"] = labels.get(report["category_code"], report["category_code"])
     report["where"] = report["place_name"] or report["grid_name"] or report["office_name"] or report["address"]
     report["responsible"] = _responsible(report)
+    report["expected"] = expected(report)
     return report
+
+
+def expected(report: dict):
+    """The current deadline while an agency has the matter: to accept, then to finish."""
+    if report.get("status") != "transferred":
+        return None
+    if report.get("agency_state") == "new" and report.get("accept_due"):
+        return report["accept_due"]
+    return report.get("finish_due")
 
 
 async def _steps(report_id: int, public_only: bool) -> list[dict]:
@@ -265,7 +281,11 @@ async def track(code: str) -> dict | None:
     reporter["photos"] = await ReportPhoto.select(ReportPhoto.id, ReportPhoto.width, ReportPhoto.height).where(
         ReportPhoto.reporter == reporter["id"])
     reporter["may_rate"] = rules.may_rate(report["status"], report["done_at"], reporter["rated_at"])
-    return {"report": report, "reporter": reporter, "steps": await _steps(report["id"], public_only=True)}
+    steps = await _steps(report["id"], public_only=True)
+    for step in steps:
+        if step["kind"] in rules.TEXT_FOR_STAFF:
+            step["text"] = ""
+    return {"report": report, "reporter": reporter, "steps": steps}
 
 
 async def rate(code: str, raw: dict) -> dict[str, str] | None:
@@ -332,10 +352,15 @@ class QueueFilter:
     mine: bool = False
 
 
-async def queue(principal: Principal, criteria: QueueFilter) -> list[dict]:
+async def queue(principal: Principal, criteria: QueueFilter, escalate_after: timedelta = timedelta(hours=24),
+                moment: datetime | None = None) -> list[dict]:
+    """The queue; `transferred` lists what went to agencies with where each stands against its
+    deadline, `escalated` those past a missed deadline by `escalate_after` (the supervisor's)."""
     query = await _visible(principal, _select_report())
     if criteria.status == "open":
         query = query.where(Report.status.is_in(list(rules.OPEN_STATUSES)))
+    elif criteria.status == "escalated":
+        query = query.where(Report.status == "transferred")
     elif criteria.status in rules.STATUSES:
         query = query.where(Report.status == criteria.status)
     if criteria.grid:
@@ -347,7 +372,12 @@ async def queue(principal: Principal, criteria: QueueFilter) -> list[dict]:
     query = query.order_by(Report.created_at, ascending=False).order_by(Report.id, ascending=False)
     rows = await query.limit(QUEUE_LIMIT)
     labels = await category_labels()
-    return [_decorate(row, labels) for row in rows]
+    moment = moment or now()
+    for row in rows:
+        _decorate(row, labels)
+        row["standing"] = routing_rules.standing(row["agency_state"], row["accept_due"], row["finish_due"], moment,
+                                                 escalate_after) if row["status"] == "transferred" else "on_time"
+    return [r for r in rows if r["standing"] == "escalated"] if criteria.status == "escalated" else rows
 
 
 async def counts(principal: Principal) -> dict[str, int]:
@@ -415,6 +445,11 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
     if errors:
         return errors
     moment = now()
+    if action == "transfer":  # by hand: the rule's deadlines when the rule names this agency
+        rule = await routing.rule_for("report", report["category_code"], report["station"], report["office"],
+                                      report["grid"])
+        rule = rule if rule and rule["agency"] == values["agency"] else None
+        accept_due, finish_due = await routing.deadlines(rule, moment)
     async with write_transaction(Report._meta.db):
         current = await Report.select(Report.status).where(Report.id == report_id).first()
         if not rules.may_act(action, current["status"]):  # someone else moved it meanwhile
@@ -427,7 +462,10 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
             changes[Report.assignee] = values["assignee"]
             changes[Report.accepted_at] = report["accepted_at"] or moment
         if action == "transfer":
-            changes[Report.responsible_agency] = values["agency"]
+            changes.update(routing.routed_changes(values["agency"], rule, accept_due, finish_due, moment))
+        if action == "take_back":
+            changes.update({Report.responsible_agency: None, Report.agency_state: "", Report.accept_due: None,
+                            Report.finish_due: None, Report.accepted_at: report["accepted_at"] or moment})
         if action == "done":
             changes[Report.done_at] = moment
         if action == "close":
@@ -436,7 +474,8 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
         step = rules.ACTION_STEP[action]
         await ReportStep.insert(ReportStep(
             report=report_id, kind=step, public=rules.STEPS[step][1], text=values.get("text", ""),
-            actor=principal.id, assignee=values.get("assignee"), agency=values.get("agency")))
+            actor=principal.id, assignee=values.get("assignee"),
+            agency=report["responsible_agency"] if action == "take_back" else values.get("agency")))
         audit_changes: dict = {"status": [current["status"], status]}
         for key in ("assignee", "agency"):
             if key in values:
@@ -471,7 +510,7 @@ async def staff_photo(principal: Principal, photo_id: int, upload_dir: Path) -> 
 
 def step_label(step: dict) -> str:
     label, _public = rules.STEPS.get(step["kind"], (step["kind"], False))
-    if step["kind"] == "transferred":
+    if step["kind"] in rules.AGENCY_STEP_KINDS:
         return gettext(label, agency=step.get("agency_name") or "")
     return gettext(label)
 
@@ -546,7 +585,8 @@ async def _latest_public_replies(report_ids: list[int]) -> dict[int, str]:
     if not report_ids:
         return {}
     rows = await ReportStep.select(ReportStep.report, ReportStep.text).where(
-        ReportStep.report.is_in(report_ids) & ReportStep.public.eq(True) & (ReportStep.text != "")).order_by(
+        ReportStep.report.is_in(report_ids) & ReportStep.public.eq(True) & (ReportStep.text != "")
+        & ReportStep.kind.not_in(list(rules.TEXT_FOR_STAFF))).order_by(
         ReportStep.id)
     return {r["report"]: r["text"] for r in rows}  # the last one wins
 

@@ -19,6 +19,7 @@ from app.tables.people import (
 )
 from app.tables.reports import Report, ReportCategory, ReportPhoto, ReportPoster, ReportReporter, ReportStep
 from app.tables.reviews import PreventionReview
+from app.tables.routing import Holiday, RoutingRule, RoutingRuleChange
 from app.tables.volunteers import Observation, PatrolShift, ShiftSignup, VolunteerApplication, VolunteerProfile
 
 ALL_TABLES: list[type[PiccoloTable]] = [
@@ -28,6 +29,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     Topic, FieldLog, MediationParty, FieldLogLink, Photo, AgreementTemplate,
     CallImport, Call, AddressMapping, NonPoliceCategory, DetectionSetting, WorkOrder, WorkOrderCall, WorkOrderStep,
     PreventionReview,
+    Holiday, RoutingRule, RoutingRuleChange,
     ReportCategory, ReportPoster, Report, ReportReporter, ReportPhoto, ReportStep,
     VolunteerApplication, VolunteerProfile, PatrolShift, ShiftSignup, Observation,
 ]

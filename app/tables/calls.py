@@ -4,7 +4,8 @@ from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Real, Text, Time
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from app.tables.base import Table
-from app.tables.org import Grid, Place, Station
+from app.tables.org import Agency, Grid, Place, Station
+from app.tables.routing import RoutingRule
 
 
 class CallImport(Table):
@@ -45,6 +46,9 @@ class Call(Table):
     # that the repeat-call share of any period is a plain count.
     is_repeat = Boolean(default=False)
     batch = ForeignKey(references=CallImport, null=True, default=None, index=True)  # an import's calls, for incremental detection
+    # A category with a routing rule: the agency it went to on import, and the rule.
+    responsible_agency = ForeignKey(references=Agency, null=True, default=None, index=True)
+    routing_rule = ForeignKey(references=RoutingRule, null=True, default=None)
 
 
 class AddressMapping(Table):

@@ -7,6 +7,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from app.tables.base import Table
 from app.tables.org import Agency, Grid, Office, Place, Station
 from app.tables.people import Person
+from app.tables.routing import RoutingRule
 
 
 class ReportCategory(Table):
@@ -60,6 +61,17 @@ class Report(Table):
     done_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     reopened_at = Timestamptz(null=True, default=None)  # a report reopens once, at most
+    # Routing to an agency: the rule that routed it (null: by hand or not routed), the agency's
+    # own state (new | accepted | answered; returned once it came back), and the deadlines.
+    routing_rule = ForeignKey(references=RoutingRule, null=True, default=None)
+    agency_state = Varchar(length=12, default="", index=True)
+    routed_at = Timestamptz(null=True, default=None)
+    accept_due = Timestamptz(null=True, default=None)
+    finish_due = Timestamptz(null=True, default=None)
+    agency_accepted_at = Timestamptz(null=True, default=None)
+    answered_by = ForeignKey(references=Agency, null=True, default=None)  # the unit a rating rates
+    returns = Integer(default=0)  # returns and transfers on (a metric)
+    escalated_at = Timestamptz(null=True, default=None)
 
 
 class ReportReporter(Table):

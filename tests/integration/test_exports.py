@@ -51,7 +51,15 @@ def seed_audit_log(client) -> tuple[str, list[str]]:
     return "/admin/audit/export.csv", ["-1-1-1-1-1-1"]
 
 
+def seed_routing_rules(client) -> tuple[str, list[str]]:
+    from tests.integration.test_routing import rule_form
+    client.sign_in_as("admin")
+    assert client.post("/admin/routing", data=rule_form(note=HYPERLINK)).status_code == 303
+    return "/admin/routing/export.csv", [HYPERLINK]
+
+
 SEEDS = {
+    "/admin/routing/export.csv": seed_routing_rules,
     "/field/logs/export.csv": seed_field_logs,
     "/volunteers/hours/export.csv": seed_volunteer_hours,
     "/admin/audit/export.csv": seed_audit_log,

@@ -33,6 +33,7 @@ CALL_READERS = frozenset({"analyst", "supervisor", "officer", "admin"})
 CALL_IMPORTERS = frozenset({"analyst", "admin"})
 ORDER_READERS = frozenset({"officer", "grid_worker", "analyst", "supervisor", "admin"})
 ORDER_ASSIGNERS = frozenset({"analyst", "supervisor"})
+AGENCY_STAFF = frozenset({"agency_staff"})  # agencies: the service scopes to the person's agency
 NOBODY: frozenset[str] = frozenset()
 
 DECISIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -168,6 +169,19 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/t/{code:str}"): EVERYONE,  # reports: the tracking code is the credential
     ("POST", "/t/{code:str}/rate"): EVERYONE,  # reports
     ("GET", "/t/{code:str}/photos/{photo_id:int}"): EVERYONE,  # reports
+    ("GET", "/agency"): AGENCY_STAFF,
+    ("GET", "/agency/{report_id:int}"): AGENCY_STAFF,
+    ("POST", "/agency/{report_id:int}/steps"): AGENCY_STAFF,
+    ("GET", "/admin/routing"): ADMIN,
+    ("POST", "/admin/routing"): ADMIN,
+    ("GET", "/admin/routing/print"): ADMIN,
+    ("GET", "/admin/routing/export.csv"): ADMIN,
+    ("GET", "/admin/routing/{rule_id:int}"): ADMIN,
+    ("POST", "/admin/routing/{rule_id:int}"): ADMIN,
+    ("POST", "/admin/routing/{rule_id:int}/retire"): ADMIN,
+    ("GET", "/admin/routing/holidays"): ADMIN,
+    ("POST", "/admin/routing/holidays"): ADMIN,
+    ("POST", "/admin/routing/holidays/{holiday_id:int}/remove"): ADMIN,
     ("GET", "/reports"): REPORT_STAFF,  # reports: the service scopes to the person's grids
     ("GET", "/reports/{report_id:int}"): REPORT_STAFF,  # reports
     ("POST", "/reports/{report_id:int}/steps"): REPORT_STAFF,  # reports
@@ -237,7 +251,7 @@ def concrete(path: str, ids: dict[str, int]) -> str:
             .replace("{path:str}", "openapi.json").replace("{segment:str}", "contacts")
             .replace("{log_id:int}", "999999").replace("{photo_id:int}", "999999").replace("{kind:str}", "tag")
             .replace("{topic_id:int}", "999999").replace("{dispute_type:str}", "family")
-            .replace("{key_id:int}", "999999")
+            .replace("{key_id:int}", "999999").replace("{rule_id:int}", "999999").replace("{holiday_id:int}", "999999")
             .replace("{order_id:int}", "999999").replace("{review_id:int}", "999999"))
 
 

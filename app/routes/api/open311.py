@@ -208,7 +208,7 @@ def _request_row(row: dict, with_description: bool) -> dict:
         "service_code": row["category_code"], "description": row["description"] if with_description else None,
         "agency_responsible": row["responsible"], "service_notice": None,
         "requested_datetime": iso(row["created_at"]), "updated_datetime": iso(row["updated_at"]),
-        "expected_datetime": None, "address": row["where"] or None,
+        "expected_datetime": iso(row["expected"]) if row["expected"] else None, "address": row["where"] or None,
         "address_id": str(row["place"]) if row["place"] else None, "zipcode": None,
         "lat": row["lat"], "long": row["long"], "media_url": None,
     }

@@ -1,0 +1,61 @@
+"""The agency's desk (/agency): its queue of routed matters and the steps its staff take."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from app.domain import reports as report_rules
+from app.domain import routing as rules
+from app.domain.access import Principal
+from app.routes.forms import FORM
+from app.routes.guards import Me, requires
+from app.services import agency, reports
+
+NO_STORE = {"Cache-Control": "no-store"}
+staff = requires(agency.ROLE)
+
+
+class AgencyController(Controller):
+    path = "/agency"
+    include_in_schema = False
+
+    @get("/", name="agency_queue", guards=[staff])
+    async def queue(self, me: Me, tab: FromQuery[str] = "new") -> Template:
+        tab = tab if tab in agency.TABS else "new"
+        return Template("agency/queue.html", headers=NO_STORE, context={
+            "rows": [] if tab == "calls" else await agency.queue(me, tab), "tab": tab,
+            "calls": await agency.calls(me) if tab == "calls" else [], "tabs": agency.TABS,
+            "counts": await agency.counts(me), "no_agency": not me.agency_ids,
+            "no_agency_message": agency.NO_AGENCY, "statuses": report_rules.STATUSES})
+
+    @get("/{report_id:int}", name="agency_matter", guards=[staff])
+    async def matter(self, request: Request, me: Me, report_id: FromPath[int]) -> Template:
+        return await _matter(request, me, report_id)
+
+    @post("/{report_id:int}/steps", name="agency_step", guards=[staff], status_code=200)
+    async def step(self, request: Request, me: Me, report_id: FromPath[int],
+                   data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+        action = data.get("action", "")
+        errors = await agency.act(me, report_id, action, data)
+        if errors is None:
+            raise NotFoundException()
+        if errors:
+            return await _matter(request, me, report_id, errors=errors, values=data, status_code=422)
+        if action in ("return", "transfer"):  # no longer this agency's: back to the queue
+            return Redirect(f"/agency?tab=returned&done={action}", status_code=303)
+        return Redirect(f"/agency/{report_id}?done={action}", status_code=303)
+
+
+async def _matter(request: Request, me: Principal, report_id: int, errors: dict | None = None, values: dict | None = None,
+                  status_code: int = 200) -> Template:
+    report = await agency.get(me, report_id)
+    if report is None:
+        raise NotFoundException()
+    return Template("agency/matter.html", status_code=status_code, headers=NO_STORE, context={
+        "report": report, "errors": errors or {}, "values": values or {}, "reasons": rules.RETURN_REASONS,
+        "agencies": await agency.other_agencies(me), "statuses": report_rules.STATUSES,
+        "step_label": reports.step_label, "done": request.query_params.get("done", "")})

@@ -1,0 +1,234 @@
+"""The agency's side of routed matters: agency staff see only their agency's matters (a queue with
+deadlines and overdue flags) and take the steps: accept (签收), return (退回, back to the police
+queue), internal notes, answer (办结, the public reply) and transfer on to another agency.
+Every step is a timeline row and an audit row in one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.db import write_transaction
+from app.domain import reports as report_rules
+from app.domain import routing as rules
+from app.domain.access import Principal
+from app.i18n import N_, gettext
+from app.services import audit, routing
+from app.services.auth import now
+from app.services.report_lists import category_labels
+from app.services.reports import _decorate, _select_report, _steps
+from app.tables import Agency, Call, Report, ReportReporter, ReportStep
+
+ROLE = "agency_staff"
+TABS = {
+    "new": N_("New"),
+    "accepted": N_("Accepted"),
+    "overdue": N_("Overdue"),
+    "answered": N_("Answered"),
+    "returned": N_("Returned"),
+    "calls": N_("110 calls"),
+}
+# An agency's steps: the agency states each may start from.
+ACTIONS = {
+    "accept": ("new",),
+    "return": ("new", "accepted"),
+    "note": ("new", "accepted", "answered"),
+    "answer": ("new", "accepted"),
+    "transfer": ("new", "accepted"),
+}
+NO_AGENCY = N_("Your role is not linked to an agency yet: ask the administrator to link it.")
+QUEUE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Where a matter stands against its deadlines at `moment`."""
+
+    accept_overdue: bool
+    finish_overdue: bool
+
+    @property
+    def overdue(self) -> bool:
+        return self.accept_overdue or self.finish_overdue
+
+
+def flags(report: dict, moment: datetime) -> Flags:
+    state = report.get("agency_state")
+    accept = state == "new" and report["accept_due"] is not None and moment > report["accept_due"]
+    finish = state in ("new", "accepted") and report["finish_due"] is not None and moment > report["finish_due"]
+    return Flags(accept, finish)
+
+
+def _mine(principal: Principal):
+    return Report.responsible_agency.is_in(list(principal.agency_ids) or [-1])
+
+
+def _with_flags(rows: list[dict], labels: dict, moment: datetime) -> list[dict]:
+    for row in rows:
+        _decorate(row, labels)
+        row["flags"] = flags(row, moment)
+    return rows
+
+
+async def queue(principal: Principal, tab: str, moment: datetime | None = None) -> list[dict]:
+    """The agency's matters in one tab; `returned`: those it sent back or on (now elsewhere)."""
+    moment = moment or now()
+    labels = await category_labels()
+    if tab == "returned":
+        gone = await ReportStep.select(ReportStep.report).where(
+            (ReportStep.kind == "returned") & ReportStep.agency.is_in(list(principal.agency_ids) or [-1]))
+        moved = await ReportStep.select(ReportStep.report).where(
+            (ReportStep.kind == "transferred") & ReportStep.actor.is_in(await _colleagues(principal)))
+        ids = list({r["report"] for r in [*gone, *moved]})
+        rows = await _select_report().where(Report.id.is_in(ids or [-1])).order_by(
+            Report.updated_at, ascending=False).limit(QUEUE_LIMIT)
+        rows = [r for r in rows if r["responsible_agency"] not in principal.agency_ids]
+        return _with_flags(rows, labels, moment)
+    query = _select_report().where(_mine(principal))
+    if tab in ("new", "accepted", "answered"):
+        query = query.where(Report.agency_state == tab)
+    else:  # overdue: filtered below, the deadlines being per row
+        query = query.where(Report.agency_state.is_in(["new", "accepted"]))
+    rows = _with_flags(await query.order_by(Report.finish_due).order_by(Report.id).limit(QUEUE_LIMIT), labels, moment)
+    return [r for r in rows if r["flags"].overdue] if tab == "overdue" else rows
+
+
+async def calls(principal: Principal) -> list[dict]:
+    """110 calls of categories routed to the agency on import, newest first: what the caller
+    reported and where (never the caller's number)."""
+    return await Call.select(Call.id, Call.received_at, Call.category, Call.address, Call.summary,
+                             Call.place.name.as_alias("place_name")).where(
+        Call.responsible_agency.is_in(list(principal.agency_ids) or [-1])).order_by(
+        Call.received_at, ascending=False).limit(QUEUE_LIMIT)
+
+
+async def _colleagues(principal: Principal) -> list[int]:
+    """The people holding a role for the principal's agencies (whose transfers on are theirs)."""
+    from app.tables import PersonRole
+    rows = await PersonRole.select(PersonRole.person).where(
+        (PersonRole.role == ROLE) & PersonRole.agency.is_in(list(principal.agency_ids) or [-1]))
+    return [r["person"] for r in rows] or [-1]
+
+
+async def counts(principal: Principal, moment: datetime | None = None) -> dict[str, int]:
+    """Open matters by tab, for the tabs and the home page."""
+    moment = moment or now()
+    rows = await Report.select(Report.agency_state, Report.accept_due, Report.finish_due).where(
+        _mine(principal) & Report.agency_state.is_in(["new", "accepted"]))
+    result = {"new": 0, "accepted": 0, "overdue": 0}
+    for row in rows:
+        result[row["agency_state"]] += 1
+        result["overdue"] += flags(row, moment).overdue
+    return result
+
+
+async def get(principal: Principal, report_id: int, moment: datetime | None = None) -> dict | None:
+    """A matter of the principal's agency with its timeline: the public steps and the agency's own
+    notes (never the police's internal notes); None for anything else."""
+    row = await _select_report().where((Report.id == report_id) & _mine(principal)).first()
+    if row is None:
+        return None
+    report = _with_flags([row], await category_labels(), moment or now())[0]
+    steps = await _steps(report_id, public_only=False)
+    report["steps"] = [s for s in steps if s["public"] or (
+        s["kind"] == "agency_note" and s["agency"] in principal.agency_ids)]
+    report["descriptions"] = await ReportReporter.select(ReportReporter.description, ReportReporter.created_at).where(
+        ReportReporter.report == report_id).order_by(ReportReporter.id)
+    report["actions"] = [a for a, states in ACTIONS.items() if report["agency_state"] in states]
+    return report
+
+
+async def other_agencies(principal: Principal) -> list[dict]:
+    return await Agency.select(Agency.id, Agency.name).where(
+        Agency.active.eq(True) & Agency.id.not_in(list(principal.agency_ids) or [-1])).order_by(Agency.name)
+
+
+def _check(action: str, raw: dict, own: int, active: set[int]) -> tuple[dict, dict[str, str]]:
+    text = str(raw.get("text", "")).replace("\r\n", "\n").strip()
+    if action == "return":
+        return rules.check_return(raw)
+    errors: dict[str, str] = {}
+    if action in ("note", "answer", "transfer") and not text:
+        errors["text"] = N_("Write the public reply") if action == "answer" else N_("Write the message") \
+            if action == "note" else N_("Say why, so the next unit knows")
+    elif len(text) > report_rules.MAX_REPLY:
+        errors["text"] = N_("At most 2,000 characters")
+    values: dict = {"text": text}
+    if action == "transfer":
+        target = str(raw.get("agency", "")).strip()
+        if target == str(own):
+            errors["agency"] = N_("It is with this agency already: choose another one")
+        elif not target.isdigit() or int(target) not in active:
+            errors["agency"] = N_("Choose the agency")
+        else:
+            values["agency"] = int(target)
+    return values, errors
+
+
+async def act(principal: Principal, report_id: int, action: str, raw: dict) -> dict[str, str] | None:
+    """One agency step; {} when done, the errors otherwise, None when the matter is not theirs."""
+    if action not in ACTIONS:
+        return {"form": N_("Unknown action")}
+    report = await get(principal, report_id)
+    if report is None:
+        return None
+    own = report["responsible_agency"]
+    active = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active.eq(True))}
+    values, errors = _check(action, raw, own, active)
+    if report["agency_state"] not in ACTIONS[action]:
+        errors = {"form": _state_message(report["agency_state"])}
+    if errors:
+        return errors
+    moment = now()
+    target = values.get("agency")
+    rule = None
+    if target:
+        found = await routing.rule_for("report", report["category_code"], report["station"], report["office"],
+                                       report["grid"])
+        rule = found if found and found["agency"] == target else None
+        accept_due, finish_due = await routing.deadlines(rule, moment)
+    async with write_transaction(Report._meta.db):
+        current = await Report.select(Report.agency_state, Report.responsible_agency).where(
+            Report.id == report_id).first()
+        if current["responsible_agency"] != own or current["agency_state"] not in ACTIONS[action]:
+            return {"form": _state_message(current["agency_state"])}  # someone moved it meanwhile
+        changes, step = _step(action, values, own, moment)
+        if target:
+            changes = {**routing.routed_changes(target, rule, accept_due, finish_due, moment),
+                       Report.returns: Report.returns + 1}
+        await Report.update(changes).where(Report.id == report_id)
+        await ReportStep.insert(ReportStep(report=report_id, actor=principal.id, **step))
+        await audit.record(audit.actor_of(principal), f"agency_{action}", "report", report_id,
+                           {"agency_state": [current["agency_state"], _state_after(action)],
+                            "agency": [own, target or (None if action == "return" else own)]})
+    return {}
+
+
+def _state_message(state: str) -> str:
+    if state == "returned" or state == "":
+        return N_("This matter has already been returned: it is no longer with your agency")
+    return N_("This step is not possible in the matter's present state")
+
+
+def _state_after(action: str) -> str:
+    return {"accept": "accepted", "return": "returned", "answer": "answered", "transfer": "new"}.get(action, "")
+
+
+def _step(action: str, values: dict, own: int, moment: datetime) -> tuple[dict, dict]:
+    """(the report's changes, the timeline step) for an agency step."""
+    if action == "accept":
+        return ({Report.agency_state: "accepted", Report.agency_accepted_at: moment, Report.updated_at: moment},
+                {"kind": "agency_accepted", "public": True, "agency": own})
+    if action == "note":
+        return {Report.updated_at: moment}, {"kind": "agency_note", "public": False, "agency": own,
+                                             "text": values["text"]}
+    if action == "answer":
+        return ({Report.agency_state: "answered", Report.status: "done", Report.done_at: moment,
+                 Report.answered_by: own, Report.updated_at: moment},
+                {"kind": "answered", "public": True, "agency": own, "text": values["text"]})
+    if action == "return":
+        reason = gettext(rules.RETURN_REASONS[values["reason"]])
+        return ({Report.agency_state: "returned", Report.status: "received", Report.responsible_agency: None,
+                 Report.accept_due: None, Report.finish_due: None, Report.returns: Report.returns + 1,
+                 Report.updated_at: moment},
+                {"kind": "returned", "public": True, "agency": own, "text": f"{reason}: {values['text']}"})
+    return {}, {"kind": "transferred", "public": True, "agency": values["agency"], "text": values["text"]}

@@ -1,0 +1,80 @@
+"""Routing non-police matters to agencies (分流转办): the holiday calendar, the choice of rule when
+a report arrives, and the deadlines it sets. The writes here run inside the caller's
+transaction (the report and its routing land together)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.db import write_transaction
+from app.domain import routing as rules
+from app.services import audit
+from app.tables import Holiday, Report, ReportStep, RoutingRule
+
+# A transfer by hand to an agency without a rule for it: these deadlines.
+DEFAULT_ACCEPT = (1, "workdays")
+DEFAULT_FINISH = (5, "workdays")
+
+
+async def ensure_holidays() -> None:
+    """The shipped calendars (2026 official, 2027 provisional), each only into a year that has
+    no days yet: a year the admin has edited (or emptied a day of) is left as it is."""
+    async with write_transaction(Holiday._meta.db):
+        years = {r["day"].year for r in await Holiday.select(Holiday.day)}
+        fresh = [Holiday(day=day, workday=work, name=name, provisional=day.year == 2027)
+                 for day, work, name in (*rules.HOLIDAYS_2026, *rules.HOLIDAYS_2027_PROVISIONAL)
+                 if day.year not in years]
+        if fresh:
+            await Holiday.insert(*fresh)
+
+
+async def calendar() -> rules.Calendar:
+    return rules.Calendar.of((r["day"], r["workday"]) for r in await Holiday.select(Holiday.day, Holiday.workday))
+
+
+async def active_rules(kind: str, category: str) -> list[rules.Rule]:
+    rows = await RoutingRule.select().where(
+        (RoutingRule.kind == kind) & (RoutingRule.category == category) & RoutingRule.retired_at.is_null()
+        & RoutingRule.agency.active.eq(True))
+    return [rules.Rule(id=r["id"], kind=r["kind"], category=r["category"], agency=r["agency"], station=r["station"],
+                       office=r["office"], grid=r["grid"]) for r in rows]
+
+
+async def active_call_rules() -> list[rules.Rule]:
+    """Every active rule for calls, read once per import (each row then chooses in Python)."""
+    rows = await RoutingRule.select().where(
+        (RoutingRule.kind == "call") & RoutingRule.retired_at.is_null() & RoutingRule.agency.active.eq(True))
+    return [rules.Rule(id=r["id"], kind=r["kind"], category=r["category"], agency=r["agency"], station=r["station"],
+                       office=r["office"], grid=r["grid"]) for r in rows]
+
+
+async def rule_for(kind: str, category: str, station: int, office: int | None, grid: int | None) -> dict | None:
+    """The rule row that routes a matter of this category at this place, or None."""
+    chosen = rules.choose(await active_rules(kind, category), kind, category, station, office, grid)
+    return await RoutingRule.select().where(RoutingRule.id == chosen.id).first() if chosen else None
+
+
+async def deadlines(rule: dict | None, moment: datetime) -> tuple[datetime, datetime]:
+    accept = (rule["accept_amount"], rule["accept_unit"]) if rule else DEFAULT_ACCEPT
+    finish = (rule["finish_amount"], rule["finish_unit"]) if rule else DEFAULT_FINISH
+    days = await calendar()
+    return rules.due(moment, accept[0], accept[1], days), rules.due(moment, finish[0], finish[1], days)
+
+
+def routed_changes(agency: int, rule: dict | None, accept_due: datetime, finish_due: datetime,
+                   moment: datetime) -> dict:
+    """The report's columns once it is with an agency (routed by a rule, by hand or on)."""
+    return {Report.status: "transferred", Report.responsible_agency: agency, Report.agency_state: "new",
+            Report.routing_rule: rule["id"] if rule else None, Report.routed_at: moment,
+            Report.accept_due: accept_due, Report.finish_due: finish_due, Report.agency_accepted_at: None,
+            Report.escalated_at: None, Report.updated_at: moment}
+
+
+async def route_new(report_id: int, rule: dict, moment: datetime) -> None:
+    """A new report whose category has a rule: to the rule's agency at once."""
+    accept_due, finish_due = await deadlines(rule, moment)
+    await Report.update(routed_changes(rule["agency"], rule, accept_due, finish_due, moment)).where(
+        Report.id == report_id)
+    await ReportStep.insert(ReportStep(report=report_id, kind="transferred", public=True, agency=rule["agency"],
+                                       text=""))
+    await audit.record(audit.SYSTEM, "route", "report", report_id,
+                       {"agency": [None, rule["agency"]], "rule": [None, rule["id"]]})

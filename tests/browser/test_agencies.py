@@ -1,0 +1,92 @@
+"""A non-police matter on phones (390×844), in Chinese and in English: a resident files an
+`environment` report from a poster; it goes to 经开区城市管理局 at once; the agency's staff
+member accepts and answers it on the phone; the resident sees the answer and rates it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_reports import print_poster, sign_in
+
+AGENCY = "经开区城市管理局"
+TEXT = {
+    "zh-CN": {"category": "环境卫生", "what": "发生了什么？", "send": "提交反映", "received": "您的反映已收到",
+              "deadline": "办理时限", "home": "本单位待办事项", "accept": "签收", "accepted": f"{AGENCY}已签收",
+              "reply": "公开答复：办理结果（群众可见）", "answer": "答复并办结", "done": "已办结",
+              "stars": "5 分", "rate": "提交评价", "thanks": "感谢您的评价。", "place": "紫薇菜市场"},
+    "en-GB": {"category": "Litter and sanitation", "what": "What is happening?", "send": "Send report",
+              "received": "Your report was received", "deadline": "Deadline", "home": "Matters for our agency",
+              "accept": "Accept (签收)", "accepted": f"Accepted by {AGENCY}",
+              "reply": "Public reply: what was done (the residents see it)", "answer": "Answer and finish (办结)",
+              "done": "Done", "stars": "5 of 5", "rate": "Send rating", "thanks": "Thank you for your rating.",
+              "place": "古城小区"},
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_a_resident_report_goes_to_the_agency_which_answers_it_and_is_rated(new_context, screenshot, locale):
+    t, tag = TEXT[locale], locale[:2]
+    officer = new_context("zh-CN").new_page()
+    sign_in(officer)
+    url = print_poster(officer, lambda *a, **k: None, t["place"])
+
+    resident = new_context(locale).new_page()
+    resident.goto(url)
+    resident.locator("label.chip", has_text=t["category"]).click()
+    resident.get_by_label(t["what"]).fill("菜市场后门垃圾堆了三天没人清，味道很大")
+    resident.get_by_role("button", name=t["send"]).click()
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t["received"])
+    code = resident.locator(".tracking-code").inner_text().strip()
+    expect(resident.locator(".report-head")).to_contain_text(AGENCY)
+    expect(resident.locator(".report-head")).to_contain_text(t["deadline"])
+    screenshot(resident, f"agencies-01-tracking-routed-{tag}")
+
+    staff = new_context(locale).new_page()
+    sign_in(staff, re.compile("张伟"))
+    expect(staff.locator("main")).to_contain_text(t["home"])
+    screenshot(staff, f"agencies-02-home-{tag}")
+    staff.goto("/agency")
+    card = staff.locator(".agency-queue .card", has_text=t["place"])
+    expect(card).to_have_count(1)
+    screenshot(staff, f"agencies-03-queue-{tag}")
+    card.get_by_role("link").click()
+    expect(staff.get_by_role("heading", level=1)).to_contain_text(t["category"])
+    screenshot(staff, f"agencies-04-matter-{tag}")
+    staff.get_by_role("button", name=t["accept"], exact=True).click()
+    expect(staff.locator(".timeline")).to_contain_text(t["accepted"])
+    staff.get_by_label(t["reply"]).fill("垃圾已清运，已增加每日两次保洁")
+    screenshot(staff, f"agencies-05-answer-{tag}")
+    staff.get_by_role("button", name=t["answer"]).click()
+    expect(staff.locator("h1 .status-badge").first).to_have_text(t["done"])
+    screenshot(staff, f"agencies-06-answered-{tag}")
+
+    resident.goto(f"/t/{code}")
+    expect(resident.locator(".timeline")).to_contain_text(t["accepted"])
+    expect(resident.locator(".timeline")).to_contain_text("垃圾已清运，已增加每日两次保洁")
+    screenshot(resident, f"agencies-07-tracking-answered-{tag}")
+    resident.locator("label.chip", has_text=t["stars"]).click()
+    resident.get_by_role("button", name=t["rate"]).click()
+    expect(resident.get_by_role("status")).to_have_text(t["thanks"])
+    screenshot(resident, f"agencies-08-rated-{tag}")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_the_admin_keeps_the_rule_list_and_the_holiday_calendar(new_context, screenshot, locale):
+    tag = locale[:2]
+    admin = new_context(locale).new_page()
+    sign_in(admin, re.compile("管理员"))
+    admin.goto("/admin/routing")
+    expect(admin.locator(".cards")).to_contain_text(AGENCY)
+    screenshot(admin, f"agencies-09-rules-{tag}")
+    admin.locator("details.add-topic summary").click()
+    admin.locator("button.primary", has_text="新增" if tag == "zh" else "Add").click()  # empty: marked, nothing saved
+    expect(admin.locator(".flash.error")).to_be_visible()
+    screenshot(admin, f"agencies-10-rule-errors-{tag}")
+    admin.goto("/admin/routing/print")
+    expect(admin.locator("table")).to_contain_text(AGENCY)
+    screenshot(admin, f"agencies-11-print-{tag}")
+    admin.goto("/admin/routing/holidays?year=2026")
+    expect(admin.locator(".cards")).to_contain_text("春节")
+    screenshot(admin, f"agencies-12-holidays-{tag}")
