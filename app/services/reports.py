@@ -458,6 +458,8 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
         changes: dict = {Report.status: status, Report.updated_at: moment}
         if action == "accept":
             changes[Report.accepted_at] = moment
+        if action in ("accept", "done") and report["assignee"] is None and principal.id in assignees:
+            changes[Report.assignee] = principal.id  # who took it on handles it, unless assigned
         if action == "assign":
             changes[Report.assignee] = values["assignee"]
             changes[Report.accepted_at] = report["accepted_at"] or moment

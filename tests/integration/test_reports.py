@@ -18,6 +18,7 @@ from app.services.auth import now
 from app.tables import (
     AuditEvent,
     Grid,
+    Person,
     Place,
     RateLimitHit,
     Report,
@@ -292,6 +293,19 @@ def handle(client, report_id: int, action: str, **data):
     response = client.post(f"/reports/{report_id}/steps", data={"action": action, **data})
     assert response.status_code == 303, response.text[:3000]
     return response
+
+
+def test_who_accepts_a_report_is_shown_as_handling_it(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    send(reports_ready, code, form())
+    report_id = run(Report.select(Report.id).first())["id"]
+    officer = reports_ready.sign_in_as("officer")
+    handle(reports_ready, report_id, "accept")
+    name = run(Person.select(Person.name).where(Person.id == officer).first())["name"]
+    facts = reports_ready.get(f"/reports/{report_id}", headers={"Accept-Language": "en"}).text
+    facts = facts.split('<dl class="facts">')[1].split("</dl>")[0]
+    assert f"<dt>Handled by</dt><dd>{name}</dd>" in facts and "nobody yet" not in facts
+    assert run(Report.select(Report.assignee).where(Report.id == report_id).first())["assignee"] == officer
 
 
 def test_staff_accept_reply_and_finish_and_the_resident_rates(reports_ready):
