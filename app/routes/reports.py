@@ -56,7 +56,8 @@ async def _submit(request: Request, action: str, where: reports.Where | None, po
     outcome = await reports.submit(where, raw, photo, settings.upload_dir, get_locale(),
                                    source="qr" if poster else "web")
     if outcome.errors:
-        return await _form(request, action, where, raw, outcome.errors, status_code=422, poster=poster)
+        return await _form(request, action, where, raw, outcome.errors, similar=outcome.similar, status_code=422,
+                           poster=poster)
     if outcome.similar:
         return await _form(request, action, where, raw, similar=outcome.similar, poster=poster)
     flag = "joined" if outcome.joined else "new"

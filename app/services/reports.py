@@ -168,8 +168,9 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
     values = checked.values
     similar = await similar_open(where, values["category"])
     choice = rules.join_choice(raw) if client is None else "new"
-    if choice is None and similar:
-        return Outcome(similar=similar)
+    if choice is None and similar:  # asked once and not answered: say so; else ask
+        return Outcome(similar=similar, errors={"join": N_("Choose: add yours to a report above, or send a new one")}
+                       if raw.get("join_asked") else {})
     join = choice if isinstance(choice, int) and choice in {r["id"] for r in similar} else None
     if photo is not None:
         photos.store(upload_dir, photo)

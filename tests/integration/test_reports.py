@@ -126,6 +126,10 @@ def test_a_second_resident_is_asked_and_joins_instead_of_duplicating(reports_rea
     asked = send(reports_ready, code, data)
     assert asked.status_code == 200 and 'name="join"' in asked.text
     assert "同一个装修噪音" in asked.text  # the resident's text is kept
+    assert "checked" not in asked.text.split('id="similar-box"')[1].split("</fieldset>")[0]  # nothing chosen for them
+    unanswered = send(reports_ready, code, {**data, "join_asked": "1"})
+    assert unanswered.status_code == 422 and "请选择：把你的反映加到上面的反映中，或作为新反映提交" in unanswered.text
+    assert 'id="e-join"' in unanswered.text and "同一个装修噪音" in unanswered.text
     assert run(ReportReporter.count()) == 1
     [report] = run(Report.select(Report.id))
     second = tracking_of(send(reports_ready, code, {**data, "join": str(report["id"])}))
