@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from app.domain.call_times import TimeError, parse_call_time
 from app.i18n import N_
 
 # Column names in English or in Chinese, as the 110 system exports them.
@@ -87,18 +88,6 @@ def normalise_address(raw: str) -> str:
     return re.sub(r"[\s\-_,.;:()（）【】\[\]，。；：、·#]+", "", text)
 
 
-def parse_time(text: str, tz: str) -> datetime | None:
-    """ISO 8601 (with or without offset) or 'YYYY-MM-DD HH:MM[:SS]' in the station's zone."""
-    text = (text or "").strip().replace("/", "-")
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(timezone.utc)
-
-
 @dataclass
 class CallRow:
     call_id: str
@@ -126,9 +115,12 @@ def read_row(raw: dict[str, str], tz: str) -> tuple[CallRow | None, dict[str, st
     for name, limit in LIMITS.items():
         if len(values[name]) > limit:
             errors[name] = N_("Too long")
-    received = parse_time(values["received_at"], tz) if values["received_at"] else None
-    if values["received_at"] and received is None:
-        errors["received_at"] = N_("Not a date and time (use 2026-03-01 14:30)")
+    received = None
+    if values["received_at"]:
+        try:
+            received = parse_call_time(values["received_at"], tz)
+        except TimeError as exc:
+            errors["received_at"] = str(exc)
     try:
         caller = normalise_phone(values["caller_phone"])
     except PhoneError as exc:

@@ -41,6 +41,8 @@ class ImportResult:
     file_error: str = ""
     file_error_args: dict[str, str] = field(default_factory=dict)
     batch_id: int | None = None
+    # A CSV's own header for each field: errors name the column as the analyst's file does.
+    columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -48,7 +50,8 @@ class ImportResult:
 
     def add_error(self, row: int | str, call_id: str, column: str, message: str) -> None:
         if len(self.errors) < KEPT_ERRORS:
-            self.errors.append({"row": row, "call_id": call_id, "column": column, "message": message})
+            self.errors.append({"row": row, "call_id": call_id, "column": self.columns.get(column, column),
+                                "message": message})
 
 
 # --- reading files without holding them in memory --------------------------------------------
@@ -117,6 +120,7 @@ def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str
             if missing:
                 result.file_error = N_("This is not a call list: the columns call_id, received_at, address and category are needed")
                 return
+            result.columns = {c: header[i].strip() for c, i in positions.items()}
             for values in reader:
                 if any(v.strip() for v in values):
                     yield reader.line_num, {c: values[i] if i < len(values) else "" for c, i in positions.items()}

@@ -95,7 +95,7 @@ def test_bad_rows_are_listed_and_the_good_ones_imported(analyst):
     ]
     preview = upload(analyst, csv_text(rows), name="mixed.csv")
     assert preview.status_code == 200
-    for text in ("B1", "B2", "received_at", "caller_phone", "J000"):
+    for text in ("B1", "B2", "报警时间", "报警电话", "J000"):
         assert text in preview.text
     confirm(analyst, preview)
     assert sorted(c["call_id"] for c in run(Call.select(Call.call_id))) == ["J000", "J001"]
@@ -201,6 +201,41 @@ def test_an_order_is_not_seen_outside_its_station_or_grid(analyst):
 
 
 # --- the API ---------------------------------------------------------------------------------
+
+MIXED_TIMES = {"T1": "2026/11/27 9:27", "T2": "2026-11-30 8:05", "T3": "2026.12.1 7:00:30",
+               "T4": "2026年12月2日 6:15", "T5": "2026-12-03T05:10:00+08:00", "T6": "46359.25"}
+MIXED_UTC = {"T1": datetime(2026, 11, 27, 1, 27), "T2": datetime(2026, 11, 30, 0, 5),
+             "T3": datetime(2026, 11, 30, 23, 0, 30), "T4": datetime(2026, 12, 1, 22, 15),
+             "T5": datetime(2026, 12, 2, 21, 10), "T6": datetime(2026, 12, 2, 22, 0)}
+
+
+def stored_times() -> dict[str, datetime]:
+    return {c["call_id"]: c["received_at"].astimezone(timezone.utc).replace(tzinfo=None)
+            for c in run(Call.select(Call.call_id, Call.received_at))}
+
+
+def test_times_as_excel_and_110_exports_write_them_are_read_and_the_ambiguous_refused_by_row(analyst):
+    rows = [(call_id, text, "", "泰和祥府3号楼", "纠纷", "") for call_id, text in MIXED_TIMES.items()]
+    rows.append(("T7", "03/04/2026 10:00", "", "泰和祥府3号楼", "纠纷", ""))
+    preview = upload(analyst, csv_text(rows))
+    # Line 8 of the file, named by the file's own header.
+    assert "<td>8</td><td>T7</td><td>报警时间</td><td>Ambiguous date: write the year first" in preview.text
+    confirm(analyst, preview)
+    assert stored_times() == MIXED_UTC  # T7 was not written
+
+
+def test_the_api_reads_the_same_spellings(client, demo):
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    items = [{"call_id": call_id, "received_at": text, "address": "泰和祥府3号楼", "category": "纠纷"}
+             for call_id, text in MIXED_TIMES.items()]
+    items[-1]["received_at"] = 46359.25  # a serial number as a JSON number
+    items.append({"call_id": "T7", "received_at": "03/04/2026 10:00", "address": "x", "category": "纠纷"})
+    body = client.http.post("/api/v1/calls", json=items, headers=auth).json()
+    assert (body["created"], body["rejected"]) == (6, 1)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(6, "received_at")]
+    assert "year first" in body["errors"][0]["message"]
+    assert stored_times() == MIXED_UTC
+
 
 def key_for(role="analyst") -> str:
     station = run(Station.select(Station.id).first())["id"]

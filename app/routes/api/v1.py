@@ -91,8 +91,10 @@ class ApiV1Controller(Controller):
 
     @post("/calls", name="api_calls", status_code=200, summary="Import 110 call records")
     async def import_calls(self, request: Request, data: list[dict[str, Any]]) -> ImportAnswer:
-        """A list of call objects with the fields `call_id`, `received_at` (ISO 8601, or
-        `YYYY-MM-DD HH:MM[:SS]` in the server's time zone), `caller_phone`, `address`, `lat`,
+        """A list of call objects with the fields `call_id`, `received_at` (ISO 8601
+        with an offset; or year-first local time in the server's time zone, such as
+        `2026/11/27 9:27`, `2026-11-27 09:27:30`, `2026年11月27日 9:27`; or an Excel serial
+        date number; a year written last is refused as ambiguous), `caller_phone`, `address`, `lat`,
         `lon`, `category`, `summary`, `disposition`, `station` (code or name). Calls already
         imported count as duplicates; the same `call_id` with other content is a conflict and
         is not changed. Detection runs after the import."""
