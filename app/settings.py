@@ -43,6 +43,10 @@ class Settings:
     invitation_hours: float = 48
     # Work orders: 问效 (review the effect) comes this many days after handling.
     review_days: float = 30
+    # Detection: a pattern becomes work (a new order, or calls joining an open one) only when
+    # its newest call is at most this many days older than the station's newest call; older
+    # ones (a backfill of last year's calls) are history for the rankings and place pages.
+    detection_recent_days: float = 30
     # Public limits count per browser (app/browser.py) and, generously, per client address,
     # which a carrier's CGNAT or an estate's Wi-Fi gives to thousands of phones at once
     # (docs/decisions.md, issue 12). Resident reports: the public form takes a burst of
@@ -115,6 +119,7 @@ class Settings:
                                                         cls.volunteer_register_address_per_hour)),
             volunteer_register_per_day=int(env("QIANMO_VOLUNTEER_REGISTER_PER_DAY", cls.volunteer_register_per_day)),
             review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
+            detection_recent_days=float(env("QIANMO_DETECTION_RECENT_DAYS", cls.detection_recent_days)),
             report_burst=int(env("QIANMO_REPORT_BURST", cls.report_burst)),
             report_per_minute=float(env("QIANMO_REPORT_PER_MINUTE", cls.report_per_minute)),
             report_address_burst=int(env("QIANMO_REPORT_ADDRESS_BURST", cls.report_address_burst)),

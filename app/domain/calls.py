@@ -185,6 +185,31 @@ class Flag:
     key: str
     station: int | None
     call_ids: list[int] = field(default_factory=list)
+    times: dict[int, datetime] = field(default_factory=dict)  # call id -> received_at, when known
+
+
+RECENT_DAYS = 30  # the default of Settings.detection_recent_days
+
+
+def recent_calls(flag: Flag, station_newest: datetime | None, recent_days: float, window_days: int) -> list[int]:
+    """What of a flag is today's work: nothing when its newest call is older than
+    `recent_days` before the station's newest call (a backfill of last year's calls is
+    history, for the rankings and place pages); else its calls that can share a window with
+    a recent one. Calls without a known time are kept (the flag knows none)."""
+    if not flag.times or station_newest is None:
+        return list(flag.call_ids)
+    cutoff = station_newest - timedelta(days=recent_days)
+    if max(flag.times.values()) < cutoff:
+        return []
+    start = cutoff - timedelta(days=window_days)
+    return [cid for cid in flag.call_ids if flag.times.get(cid, start) >= start]
+
+
+def order_start(created_at: datetime, newest_held: datetime | None, window_days: int) -> datetime:
+    """The oldest call an open order may still take: its creation (in the calls' own time,
+    when those run behind the clock: an import of past data) less the rule's window."""
+    made = min(created_at, newest_held) if newest_held is not None else created_at
+    return made - timedelta(days=window_days)
 
 
 def place_key(place_id: int | None, address_key: str) -> str | None:

@@ -81,7 +81,8 @@ class CallsController(Controller):
         detection = None
         if result.created:
             stations = None if user.has("admin") else await scope.station_ids(user)  # type: ignore[union-attr,arg-type]
-            detection = await orders.detect(actor_of(user), stations, batch=result.batch_id)
+            detection = await orders.detect(actor_of(user), stations, batch=result.batch_id,
+                                            recent_days=settings.detection_recent_days)
         return Template("calls/imported.html", status_code=422 if result.file_error else 200,
                         context={"result": result, "detection": detection})
 
@@ -89,7 +90,8 @@ class CallsController(Controller):
     async def detect(self, request: Request) -> Template:
         user = principal(request)
         stations = None if user.has("admin") else await scope.station_ids(user)  # type: ignore[union-attr,arg-type]
-        detection = await orders.detect(actor_of(user), stations)
+        detection = await orders.detect(actor_of(user), stations,
+                                        recent_days=request.app.state.settings.detection_recent_days)
         return Template("calls/imported.html", context={"result": None, "detection": detection})
 
     @get("/settings", name="calls_settings", guards=[requires("analyst", "supervisor", "admin")])

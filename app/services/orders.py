@@ -45,10 +45,12 @@ class Detection:
 # --- detection -------------------------------------------------------------------------------
 
 async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: int | None = None,
-                 horizon: timedelta = DETECTION_HORIZON) -> Detection:
+                 horizon: timedelta = DETECTION_HORIZON,
+                 recent_days: float = call_rules.RECENT_DAYS) -> Detection:
     """Run the three rules over the calls of the `horizon` before the newest call: all keys (on
     demand), or the keys an import touched (`batch`). Older patterns are history (rankings,
-    place pages). Flags become work orders, or join the open order of the same rule and key."""
+    place pages). Flags become work orders, or join the open order of the same rule and key,
+    only when their newest call lies within `recent_days` of the station's newest call."""
     as_of = await detection.newest(batch)
     if as_of is None:
         return Detection()
@@ -61,12 +63,33 @@ async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: in
         flags += found
         grids.update(found_grids)
     result = Detection(flags=len(flags))
+    flags = await _recent(flags, stations, recent_days)
     if flags:
         async with write_transaction(WorkOrder._meta.db):
             await _orders_from(flags, grids, actor, result)
     if result.created >= BULK_ORDERS:
         await after_bulk_write(WorkOrder, WorkOrderCall)
     return result
+
+
+def _window(setting_for, flag: call_rules.Flag) -> int:
+    category = flag.key.partition(":")[2] if flag.rule == "category_surge" else ""
+    return setting_for(flag.station, category, flag.rule).window_days
+
+
+async def _recent(flags: list[call_rules.Flag], stations: set[int] | None,
+                  recent_days: float) -> list[call_rules.Flag]:
+    """The flags that are today's work, each with only its calls that can be (the rest is
+    history: call_rules.recent_calls)."""
+    newest = await detection.newest_by_station(stations)
+    setting_for = await detection.setting_lookup()
+    kept = []
+    for flag in flags:
+        ids = call_rules.recent_calls(flag, newest.get(flag.station), recent_days, _window(setting_for, flag))
+        if ids:
+            kept.append(call_rules.Flag(flag.rule, flag.key, flag.station, ids,
+                                        {cid: flag.times[cid] for cid in ids if cid in flag.times}))
+    return kept
 
 
 async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], actor: audit.Actor,
@@ -76,11 +99,15 @@ async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], acto
     years of calls makes thousands."""
     open_by_key, attached = await _orders_of({(f.rule, f.key) for f in flags},
                                              [cid for f in flags for cid in f.call_ids])
+    starts = await _order_starts(flags, open_by_key)
     to_create: list[tuple[call_rules.Flag, list[int]]] = []
     to_attach: list[tuple[int, list[int]]] = []
     for flag in flags:
         key = (flag.rule, flag.key)
         new_ids = [cid for cid in flag.call_ids if cid not in attached[key]]
+        if key in open_by_key:  # an open order takes no call from before its own time
+            start = starts[open_by_key[key]]
+            new_ids = [cid for cid in new_ids if cid not in flag.times or flag.times[cid] >= start]
         if not new_ids:
             continue
         if key in open_by_key:
@@ -97,6 +124,25 @@ async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], acto
 
 
 BATCH = 500  # new orders per statement
+
+
+async def _order_starts(flags: list[call_rules.Flag], open_by_key: dict[tuple, int]) -> dict[int, object]:
+    """Open order -> the oldest call it may take (call_rules.order_start)."""
+    setting_for = await detection.setting_lookup()
+    windows = {open_by_key[(f.rule, f.key)]: _window(setting_for, f) for f in flags if (f.rule, f.key) in open_by_key}
+    starts = {}
+    ids = sorted(windows)
+    for i in range(0, len(ids), IN_CHUNK):
+        chunk = ids[i:i + IN_CHUNK]
+        created = {o["id"]: o["created_at"] for o in await WorkOrder.select(WorkOrder.id, WorkOrder.created_at).where(
+            WorkOrder.id.is_in(chunk))}
+        held = {r["order"]: detection.as_datetime(r["newest"]) for r in await WorkOrderCall.raw(
+            "SELECT work_order_call.\"order\" AS \"order\", MAX(call.received_at) AS newest FROM work_order_call "
+            "JOIN call ON call.id = work_order_call.call WHERE " + detection.in_list('work_order_call."order"', chunk) +
+            ' GROUP BY work_order_call."order"') if r["newest"] is not None}
+        for order_id in chunk:
+            starts[order_id] = call_rules.order_start(created[order_id], held.get(order_id), windows[order_id])
+    return starts
 
 
 async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: dict[int, int],

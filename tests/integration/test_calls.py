@@ -219,7 +219,7 @@ def test_times_as_excel_and_110_exports_write_them_are_read_and_the_ambiguous_re
     rows.append(("T7", "03/04/2026 10:00", "", "泰和祥府3号楼", "纠纷", ""))
     preview = upload(analyst, csv_text(rows))
     # Line 8 of the file, named by the file's own header.
-    assert "<td>8</td><td>T7</td><td>报警时间</td><td>Ambiguous date: write the year first" in preview.text
+    assert "<td>8</td><td>T7</td><td>报警时间</td><td>日期有歧义：请把年份写在前面" in preview.text
     confirm(analyst, preview)
     assert stored_times() == MIXED_UTC  # T7 was not written
 
@@ -265,6 +265,38 @@ def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
     metrics = client.http.get("/api/v1/metrics/calls?start=2025-03-01&end=2025-03-31", headers=auth).json()
     assert metrics == {"start": "2025-03-01", "end": "2025-03-31", "total_calls": 3, "repeat_calls": 2,
                        "repeat_share": 0.6667, "repeat_share_change_yoy": None}
+
+
+def test_backfilling_a_year_of_history_through_the_api_makes_no_work_of_it(client, demo):
+    auth = {"Authorization": f"Bearer {key_for()}"}
+
+    def calls(prefix, phone, address, *days):
+        return [{"call_id": f"{prefix}{i}", "received_at": f"{day} 9:{i:02d}", "caller_phone": phone,
+                 "address": address, "category": "纠纷"} for i, day in enumerate(days)]
+
+    def post(items):
+        return client.http.post("/api/v1/calls", json=items, headers=auth).json()
+
+    today = post(calls("N", "13900000001", "解放南路10号", "2026/11/25", "2026/11/27", "2026/11/30"))
+    assert today["work_orders_created"] == 2  # the caller and the place
+    history = (
+        calls("H", "13900000001", "解放南路20号", "2025/11/3", "2025/11/5", "2025/11/9", "2025/11/20")  # the same caller a year ago
+        + calls("Y", "13900000002", "解放南路30号", "2026/3/1", "2026/3/2", "2026/3/3", "2026/3/4")  # spring: history
+        + calls("L", "13900000001", "解放南路20号", "2026/11/5")  # a month ago: joins the caller's order
+        + calls("Z", "13900000003", "解放南路40号", "2026/11/2", "2026/11/3", "2026/11/4"))  # recent: new work
+    answer = post(history)
+    assert answer["created"] == 12
+    listed = client.http.get("/api/v1/work-orders?status=open", headers=auth).json()
+    assert (answer["work_orders_created"], answer["calls_attached_to_open_orders"]) == (2, 1)
+    assert sorted((o["rule"], o["key"], sorted(o["call_ids"])) for o in listed) == [
+        ("repeat_caller", "13900000001", ["L0", "N0", "N1", "N2"]),
+        ("repeat_caller", "13900000003", ["Z0", "Z1", "Z2"]),
+        ("repeat_place", "address:解放南路10号", ["N0", "N1", "N2"]),
+        ("repeat_place", "address:解放南路40号", ["Z0", "Z1", "Z2"])]
+    # Run again on demand, the history still makes nothing.
+    client.sign_in_as("analyst")
+    client.post("/calls/detect")
+    assert len(client.http.get("/api/v1/work-orders?status=open", headers=auth).json()) == 4
 
 
 @pytest.mark.parametrize("headers, status", [

@@ -104,7 +104,8 @@ class ApiV1Controller(Controller):
         settings = request.app.state.settings
         result = await calls.import_objects(data, client.principal(), client.actor, settings.time_zone)
         detection = await orders.detect(client.actor, {client.station_id} if client.station_id else None,
-                                        batch=result.batch_id) if result.created else orders.Detection()
+                                        batch=result.batch_id, recent_days=settings.detection_recent_days,
+                                        ) if result.created else orders.Detection()
         return ImportAnswer(result.created, result.duplicates, result.conflicts, result.rejected,
                             [ItemError(e["row"], e["call_id"], e["column"], e["message"]) for e in result.errors],
                             detection.created, detection.attached)
