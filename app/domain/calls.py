@@ -42,6 +42,46 @@ RULES = {
 }
 
 
+# Category families: what the analyst counts a place's repeats by (thefts, disputes …). A
+# 110 system's categories vary by city; a category's family is the first word it contains
+# (an admin may map a category otherwise).
+FAMILIES = {
+    "dispute": N_("Disputes"),
+    "theft": N_("Thefts"),
+    "noise": N_("Noise"),
+    "fraud": N_("Fraud"),
+    "traffic": N_("Traffic"),
+    "help": N_("Requests for help"),
+    "suspicious": N_("Suspicious activity"),
+    "other": N_("Other"),
+}
+FAMILY_WORDS = (("纠纷", "dispute"), ("dispute", "dispute"), ("盗", "theft"), ("窃", "theft"), ("抢", "theft"),
+                ("theft", "theft"), ("噪", "noise"), ("扰民", "noise"), ("noise", "noise"), ("诈骗", "fraud"),
+                ("fraud", "fraud"), ("交通", "traffic"), ("traffic", "traffic"), ("求助", "help"),
+                ("可疑", "suspicious"))
+
+
+def family_of(category: str, mapped: dict[str, str] | None = None) -> str:
+    """A category's family: the admin's mapping, else the first family word it contains."""
+    if mapped and category in mapped:
+        return mapped[category]
+    text = category.lower()
+    return next((family for word, family in FAMILY_WORDS if word in text), "other")
+
+
+def closed_complex_dispute(rule: str, state: str, categories: dict[str, int],
+                           mapped: dict[str, str] | None = None) -> bool:
+    """What "disputes closed through the loop" counts: an order through all six steps (closed
+    at 问效) that is a dispute — entered by hand (the form is for complex disputes), or made
+    by detection of calls most of which are disputes (a family feud calling again and again)."""
+    if state != "closed":
+        return False
+    if rule == "manual":
+        return True
+    disputes = sum(n for category, n in categories.items() if family_of(category, mapped) == "dispute")
+    return disputes * 2 > sum(categories.values())
+
+
 @dataclass(frozen=True)
 class RuleSetting:
     """A rule's threshold and window; an analyst may set them per station and category."""

@@ -566,3 +566,33 @@ def test_of_two_names_as_long_the_address_names_first_wins():
     assert matcher.match(1, "徐州市世纪紫薇园东门") == (1, 4)
     assert matcher.match(1, "紫薇园东门世纪紫薇园") == (32, 4)
     assert matcher.match(2, "徐州市世纪紫薇园东门") is None  # another station's names
+
+
+def walk_the_six_steps(client, order_id: int) -> None:
+    client.sign_in_as("officer")
+    for name in ("verify", "handle", "feed_back"):
+        assert step(client, order_id, name).status_code == 303, name
+    client.sign_in_as("supervisor")
+    assert step(client, order_id, "evaluate", "").status_code == 303
+    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+        WorkOrder.id == order_id))
+    assert step(client, order_id, "close", "无新警情").status_code == 303
+
+
+def test_a_family_dispute_closed_through_the_six_steps_counts_as_a_dispute_closed(analyst, settings):
+    from app.services.fieldwork import today
+
+    start = datetime.combine(today(settings.time_zone) - timedelta(days=9), datetime.min.time()).replace(hour=9)
+    rows = [(f"F{i}", (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"), "13900000007", f"泰和祥府{i + 1}号楼", "家庭纠纷",
+             "夫妻吵架") for i in range(3)]
+    rows += [(f"Q{i}", (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"), "13900000008", f"泰和祥府{i + 5}号楼", "噪音扰民",
+              "") for i in range(3)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    by_phone = {o["rule_key"]: o["id"] for o in run(WorkOrder.select().where(WorkOrder.rule == "repeat_caller"))}
+    for order_id in by_phone.values():  # a dispute and a noise complaint, both through the loop
+        walk_the_six_steps(analyst, order_id)
+    analyst.sign_in_as("analyst")
+    page = analyst.get("/dashboard", headers={"Accept-Language": "en"})
+    closed = re.search(r"<strong>(\d+)</strong><span class=\"sub\">Work orders closed", page.text).group(1)
+    disputes = re.search(r"<strong>(\d+)</strong><span class=\"sub\">Disputes closed", page.text).group(1)
+    assert (closed, disputes) == ("2", "1")

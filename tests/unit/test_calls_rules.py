@@ -186,3 +186,20 @@ def test_median_hours_per_step():
     other = [("create", T0), ("verify", T0 + timedelta(hours=4))]
     third = [("create", T0), ("verify", T0 + timedelta(hours=9))]
     assert orders.median_step_hours([timeline, other, third]) == {"verify": 4.0, "handle": 10.0}
+
+
+@pytest.mark.parametrize("category, family", [
+    ("家庭纠纷", "dispute"), ("邻里纠纷", "dispute"), ("纠纷", "dispute"), ("盗窃", "theft"), ("电动车被盗", "theft"),
+    ("噪音扰民", "noise"), ("电信诈骗", "fraud"), ("交通事故", "traffic"), ("求助", "help"), ("走失", "other")])
+def test_a_categorys_family_is_the_first_family_word_it_holds(category, family):
+    assert rules.family_of(category) == family
+
+
+def test_a_closed_complex_dispute_is_a_closed_manual_order_or_one_of_mostly_dispute_calls():
+    assert rules.closed_complex_dispute("manual", "closed", {})
+    assert not rules.closed_complex_dispute("manual", "evaluated", {})
+    assert rules.closed_complex_dispute("repeat_caller", "closed", {"家庭纠纷": 3})
+    assert rules.closed_complex_dispute("repeat_place", "closed", {"纠纷": 2, "盗窃": 1})
+    assert not rules.closed_complex_dispute("repeat_place", "closed", {"纠纷": 2, "盗窃": 2})
+    assert not rules.closed_complex_dispute("repeat_caller", "closed", {"噪音扰民": 3})
+    assert rules.closed_complex_dispute("repeat_caller", "closed", {"投诉": 3}, {"投诉": "dispute"})
