@@ -325,6 +325,12 @@ def count_repeat_calls(times_by_caller: dict[str, list[datetime]], period_start:
     return repeats
 
 
+def relative_change(now: int, before: int) -> float | None:
+    """(now - before) / before as a fraction: -0.276 is the seed's "down 27.6%"; None when
+    there was nothing before (no change can be stated)."""
+    return round((now - before) / before, 4) if before else None
+
+
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 

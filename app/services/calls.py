@@ -557,14 +557,16 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
 
 
 async def metrics(principal: Principal | None, start: date, end: date, tz: str) -> dict:
-    """Total calls, repeat calls and their share in [start, end] (inclusive, local dates), and
-    the share's change against the same dates a year earlier (None without data then)."""
+    """Total calls, repeat calls and their share in [start, end] (inclusive, local dates), the
+    share's change against the same dates a year earlier in points (None without data then),
+    and the relative change of the number of repeat calls (None without repeats then)."""
     total, repeats = await _period(principal, start, end, tz)
     before_total, before_repeats = await _period(principal, rules.year_earlier(start), rules.year_earlier(end), tz)
     now_share, then_share = rules.share(repeats, total), rules.share(before_repeats, before_total)
     change = None if now_share is None or then_share is None else round(now_share - then_share, 4)
     return {"start": start.isoformat(), "end": end.isoformat(), "total_calls": total, "repeat_calls": repeats,
-            "repeat_share": now_share, "repeat_share_change_yoy": change}
+            "repeat_share": now_share, "repeat_share_change_yoy": change,
+            "repeat_calls_change_yoy": rules.relative_change(repeats, before_repeats)}
 
 
 async def _period(principal: Principal | None, start: date, end: date, tz: str) -> tuple[int, int]:

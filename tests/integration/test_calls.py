@@ -264,7 +264,7 @@ def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
 
     metrics = client.http.get("/api/v1/metrics/calls?start=2025-03-01&end=2025-03-31", headers=auth).json()
     assert metrics == {"start": "2025-03-01", "end": "2025-03-31", "total_calls": 3, "repeat_calls": 2,
-                       "repeat_share": 0.6667, "repeat_share_change_yoy": None}
+                       "repeat_share": 0.6667, "repeat_share_change_yoy": None, "repeat_calls_change_yoy": None}
 
 
 def test_backfilling_a_year_of_history_through_the_api_makes_no_work_of_it(client, demo):
@@ -329,6 +329,26 @@ def test_year_on_year_change_of_the_repeat_share(db):
     result = run(calls.metrics(None, date(2026, 3, 1), date(2026, 3, 31), "Asia/Shanghai"))
     assert (result["total_calls"], result["repeat_calls"], result["repeat_share"]) == (4, 2, 0.5)
     assert result["repeat_share_change_yoy"] == 0.25
+    assert result["repeat_calls_change_yoy"] == 1.0  # 2 repeat calls against 1: up 100%
+
+
+def test_the_seeds_year_on_year_figure_is_the_change_of_the_number_of_repeat_calls(analyst, settings):
+    from app.domain.calls import year_earlier
+    from app.services.fieldwork import today
+
+    day = today(settings.time_zone)
+    first = year_earlier(day - timedelta(days=29))
+    then = [first + timedelta(days=i) for i in range(30)]  # 29 repeat calls a year ago
+    now = [day - timedelta(days=22 - i) for i in range(22)]  # 21 now
+    rows = [(f"Y{i}", f"{d:%Y/%m/%d} 9:00", "13900000005", "解放南路1号", "纠纷", "") for i, d in enumerate(then + now)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    metrics = analyst.http.get(f"/api/v1/metrics/calls?start={day - timedelta(days=29)}&end={day}", headers=auth).json()
+    assert (metrics["repeat_calls"], metrics["repeat_calls_change_yoy"]) == (21, -0.2759)  # (21 - 29) / 29
+    assert metrics["repeat_share_change_yoy"] == -0.0122  # 95.45% - 96.67%: in points, as before
+    page = analyst.get("/dashboard")
+    assert "重复报警同比下降27.6%" in page.text
+    assert "Repeat calls down 27.6% year on year" in analyst.get("/dashboard", headers={"Accept-Language": "en"}).text
 
 
 # --- briefing, dashboard, prevention reviews -------------------------------------------------

@@ -73,7 +73,10 @@ class CallMetrics:
     total_calls: int
     repeat_calls: int
     repeat_share: float | None
+    # The repeat share now less the share in the same dates a year earlier (points, a fraction).
     repeat_share_change_yoy: float | None
+    # (repeat calls now - repeat calls a year earlier) / the latter; null when that is 0.
+    repeat_calls_change_yoy: float | None
 
 
 def _day(text: str, name: str) -> date:
