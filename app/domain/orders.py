@@ -93,6 +93,11 @@ def review_ready(handled_at: datetime | None, now: datetime, period: timedelta =
     return handled_at is not None and now - handled_at >= period
 
 
+def review_from(handled_at: datetime | None, period: timedelta = REVIEW_PERIOD) -> datetime | None:
+    """When 问效 (close or reopen) may be done: the review period after handling."""
+    return handled_at + period if handled_at is not None else None
+
+
 def overdue(state: str, due_at: datetime | None, now: datetime) -> bool:
     return state in OPEN_STATES and due_at is not None and now > due_at
 

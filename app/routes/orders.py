@@ -13,6 +13,7 @@ from app.domain import orders as rules
 from app.domain.calls import RULES
 from app.routes.guards import principal, requires
 from app.services import orders, scope
+from app.services.auth import now
 
 READERS = ("officer", "grid_worker", "analyst", "supervisor", "admin")
 ASSIGNERS = ("analyst", "supervisor")
@@ -26,10 +27,16 @@ async def _detail(request: Request, order_id: int, refusal: orders.Refusal | Non
         raise NotFoundException()
     steps = [name for name, step in rules.STEPS.items()
              if rules.allowed(name, order["state"], user.roles, order["assignee"] == user.id) is None]  # type: ignore[union-attr]
+    period = timedelta(days=request.app.state.settings.review_days)
+    review_from = None
+    if not rules.review_ready(order["handled_at"], now(), period):  # 问效 is offered once it is due
+        review_from = rules.review_from(order["handled_at"], period) if {"close", "reopen"} & set(steps) else None
+        steps = [name for name in steps if name not in ("close", "reopen")]
     values = values or {}
     return Template("orders/detail.html", status_code=status_code, context={
         "order": order, "steps": steps, "step_rules": rules.STEPS, "step_titles": rules.STEP_TITLES, "states": rules.STATES, "rules": RULES,
         "next_step": rules.NEXT_STEP.get(order["state"]), "error": refusal.message if refusal else "",
+        "review_from": review_from,
         "values": values, "errors": {refusal.field: refusal.message} if refusal and refusal.field else {},
         "assignees": await orders.assignee_choices(user, order) if "reassign" in steps else []})  # type: ignore[arg-type]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -616,3 +617,25 @@ def test_a_family_dispute_closed_through_the_six_steps_counts_as_a_dispute_close
     closed = re.search(r"<strong>(\d+)</strong><span class=\"sub\">Work orders closed", page.text).group(1)
     disputes = re.search(r"<strong>(\d+)</strong><span class=\"sub\">Disputes closed", page.text).group(1)
     assert (closed, disputes) == ("2", "1")
+
+
+def test_the_review_is_offered_only_when_due_and_says_from_when(analyst):
+    order_id = order_for(analyst)
+    analyst.sign_in_as("officer")
+    for name in ("verify", "handle", "feed_back"):
+        assert step(analyst, order_id, name).status_code == 303
+    analyst.sign_in_as("supervisor")
+    assert step(analyst, order_id, "evaluate", "").status_code == 303
+    handled = run(WorkOrder.select(WorkOrder.handled_at).where(WorkOrder.id == order_id).first())["handled_at"]
+    page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
+    assert 'value="close"' not in page and 'value="reopen"' not in page
+    due = (handled + timedelta(days=30)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert re.search(rf"can be done from [^<]*{due.day}", page)
+    zh = analyst.get(f"/orders/{order_id}").text
+    assert "起可以问效" in zh and "复盘" not in zh
+    early = analyst.post(f"/orders/{order_id}/step", data={"step": "close", "note": ""})  # posted anyway
+    assert early.status_code == 422 and "问效须在处置满观察期后进行" in early.text  # refused, with the right word
+    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+        WorkOrder.id == order_id))
+    page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
+    assert 'value="close"' in page and 'value="reopen"' in page and "can be done from" not in page
