@@ -20,7 +20,7 @@ ASSIGNERS = ("analyst", "supervisor")
 
 
 async def _detail(request: Request, order_id: int, refusal: orders.Refusal | None = None,
-                  values: dict | None = None, status_code: int = 200) -> Template:
+                  values: dict | None = None, status_code: int = 200, caller_phone: str = "") -> Template:
     user = principal(request)
     order = await orders.get(user, order_id)  # type: ignore[arg-type]
     if order is None:
@@ -36,7 +36,8 @@ async def _detail(request: Request, order_id: int, refusal: orders.Refusal | Non
     return Template("orders/detail.html", status_code=status_code, context={
         "order": order, "steps": steps, "step_rules": rules.STEPS, "step_titles": rules.STEP_TITLES, "states": rules.STATES, "rules": RULES,
         "next_step": rules.NEXT_STEP.get(order["state"]), "error": refusal.message if refusal else "",
-        "review_from": review_from,
+        "review_from": review_from, "caller_phone": caller_phone,
+        "may_reveal_caller": orders.may_reveal_caller(user, order),  # type: ignore[arg-type]
         "values": values, "errors": {refusal.field: refusal.message} if refusal and refusal.field else {},
         "assignees": await orders.assignee_choices(user, order) if "reassign" in steps else []})  # type: ignore[arg-type]
 
@@ -101,6 +102,14 @@ class OrdersController(Controller):
         if refusal:
             return await _detail(request, order_id, refusal, values, status_code=422)
         return Redirect(f"/orders/{order_id}", status_code=303)
+
+
+    @post("/{order_id:int}/caller", name="order_caller", guards=[requires(*orders.REVEALERS)], status_code=200)
+    async def caller(self, request: Request, order_id: FromPath[int]) -> Template:
+        phone = await orders.reveal_caller(principal(request), order_id)  # type: ignore[arg-type]
+        if phone is None:
+            raise NotFoundException()
+        return await _detail(request, order_id, caller_phone=phone)
 
 
 async def _form(request: Request, values: dict, errors: dict, status_code: int = 200) -> Template:

@@ -435,6 +435,26 @@ async def get(principal: Principal, order_id: int) -> dict | None:
     return order
 
 
+REVEALERS = ("officer", "grid_worker", "supervisor")
+
+
+def may_reveal_caller(principal: Principal, order: dict) -> bool:
+    """一人多次: the officer calls the caller back. The assignee and supervisors may see the
+    number (as with a resident report's call-back number)."""
+    return order["rule"] == "repeat_caller" and (order["assignee"] == principal.id or principal.has("supervisor"))
+
+
+async def reveal_caller(principal: Principal, order_id: int) -> str | None:
+    """The caller's full number, to those who may call back; every view is audited."""
+    order = await (await _visible(principal, _select().where(WorkOrder.id == order_id))).first()
+    if order is None or not may_reveal_caller(principal, order):
+        return None
+    async with write_transaction(WorkOrder._meta.db):
+        await audit.record(audit.actor_of(principal), "view_personal_data", "work_order", order_id,
+                           {"caller_phone": [None, "shown"]})
+    return order["rule_key"]
+
+
 async def _linked_logs(order: dict) -> list[dict]:
     """Mediations and contacts that name one of the order's calls (or the order itself)."""
     refs = [c["call_id"] for c in order["calls"]]

@@ -639,3 +639,28 @@ def test_the_review_is_offered_only_when_due_and_says_from_when(analyst):
         WorkOrder.id == order_id))
     page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
     assert 'value="close"' in page and 'value="reopen"' in page and "can be done from" not in page
+
+
+def test_the_assignee_and_supervisors_reveal_a_repeat_callers_number_each_view_audited(analyst):
+    from app.tables import AuditEvent
+
+    order_id = order_for(analyst)
+    place_order = run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_place").first())["id"]
+    assert "/caller" not in analyst.get(f"/orders/{order_id}").text  # the analyst does not call back
+    assert analyst.post(f"/orders/{order_id}/caller").status_code == 403
+    officer = analyst.sign_in_as("officer")
+    assert run(WorkOrder.select(WorkOrder.assignee).where(WorkOrder.id == order_id).first())["assignee"] == officer
+    page = analyst.get(f"/orders/{order_id}").text
+    assert "138****0001" in page and "13800000001" not in page and f'action="/orders/{order_id}/caller"' in page
+    shown = analyst.post(f"/orders/{order_id}/caller")
+    assert shown.status_code == 200 and '<a href="tel:13800000001">13800000001</a>' in shown.text
+    assert analyst.post(f"/orders/{place_order}/caller").status_code == 404  # 一地多起: no caller to call
+    analyst.sign_in_as("supervisor")
+    assert 'href="tel:13800000001"' in analyst.post(f"/orders/{order_id}/caller").text
+    views = run(AuditEvent.select().where((AuditEvent.action == "view_personal_data")
+                                          & (AuditEvent.object_type == "work_order")))
+    assert len(views) == 2
+    run(WorkOrder.update({WorkOrder.assignee: None}).where(WorkOrder.id == order_id))
+    analyst.sign_in_as("officer")  # no longer the assignee
+    assert analyst.post(f"/orders/{order_id}/caller").status_code == 404
+    assert "/caller" not in analyst.get(f"/orders/{order_id}").text
