@@ -19,10 +19,14 @@ from app.tables import Call, DetectionSetting
 # meanwhile can never slip in. The call_import.state index makes it a lookup of (usually) none.
 VISIBLE = "(batch IS NULL OR batch NOT IN (SELECT id FROM call_import WHERE state <> 'done'))"
 
+# A category's family (rules.family_of) in SQL: the first family word it holds. The words are
+# constants of the code, never user input.
+FAMILY_SQL = ("CASE " + " ".join(f"WHEN LOWER(category) LIKE '%{word}%' THEN '{family}'"
+                                 for word, family in rules.FAMILY_WORDS) + " ELSE 'other' END")
 KEYS = {
     "repeat_caller": "caller_key",
-    "repeat_place": ("CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
-                     "ELSE 'address:' || address_key END"),
+    "repeat_place": ("(CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
+                     f"ELSE 'address:' || address_key END) || ':' || ({FAMILY_SQL})"),
 }
 
 

@@ -149,12 +149,14 @@ async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: di
                        actor: audit.Actor) -> list[int]:
     officers = await _responsible_officers()
     places = await _place_names([f for f, _ids in batch])
+    setting_for = await detection.setting_lookup()
     moment = now()
     orders = []
     for flag, call_ids in batch:
         grid = _most_common([grids.get(cid) for cid in call_ids])
-        place = int(flag.key.split(":", 1)[1]) if flag.rule == "repeat_place" and flag.key.startswith("place:") else None
-        orders.append(WorkOrder(rule=flag.rule, rule_key=flag.key[:240], title=_title(flag, places)[:200],
+        place = _place_of(flag) if flag.rule == "repeat_place" else None
+        title = _title(flag, places, len(call_ids), _window(setting_for, flag))
+        orders.append(WorkOrder(rule=flag.rule, rule_key=flag.key[:240], title=title[:200],
                                 station=flag.station, grid=grid, place=place,
                                 assignee=officers.get(grid) if grid else None, state="assigned",
                                 due_at=rules.deadline("assigned", moment)))
@@ -175,7 +177,7 @@ async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: di
 
 
 async def _place_names(flags: list[call_rules.Flag]) -> dict[int, str]:
-    ids = sorted({int(f.key.split(":", 1)[1]) for f in flags if f.rule == "repeat_place" and f.key.startswith("place:")})
+    ids = sorted({_place_of(f) for f in flags if f.rule == "repeat_place" and _place_of(f)})
     if not ids:
         return {}
     return {r["id"]: r["name"] for r in await Place.select(Place.id, Place.name).where(Place.id.is_in(ids))}
@@ -223,14 +225,25 @@ async def _responsible_officers() -> dict[int, int]:
             for g in grids}
 
 
-def _title(flag: call_rules.Flag, places: dict[int, str]) -> str:
-    """The order's title, in Chinese like the 110 records it comes from."""
+def _place_of(flag: call_rules.Flag) -> int | None:
+    base, _family = call_rules.split_place_key(flag.key)
+    kind, _sep, rest = base.partition(":")
+    return int(rest) if kind == "place" and rest.isdigit() else None
+
+
+def _title(flag: call_rules.Flag, places: dict[int, str], calls: int, window_days: int) -> str:
+    """The order's title, in Chinese like the 110 records it comes from: 一地多起 马赛公馆：30天内
+    盗窃5起."""
     if flag.rule == "repeat_caller":
         return f"一人多次 {phones.mask(flag.key)}"
-    kind, _sep, rest = flag.key.partition(":")
     if flag.rule == "repeat_place":
-        return f"一地多起 {places.get(int(rest), flag.key) if kind == 'place' else rest}"
-    return f"一类多发 {rest}"
+        base, family = call_rules.split_place_key(flag.key)
+        kind, _sep, rest = base.partition(":")
+        name = places.get(int(rest), base) if kind == "place" else rest
+        if not family:
+            return f"一地多起 {name}"
+        return f"一地多起 {name}：{window_days}天内{call_rules.FAMILY_TITLES[family]}{calls}起"
+    return f"一类多发 {flag.key.partition(':')[2]}"
 
 
 async def _attach_many(items: list[tuple[int, list[int]]], actor: audit.Actor) -> None:
@@ -472,7 +485,9 @@ async def _calls_since(order: dict) -> list[dict]:
     """问效: the calls of the same key since the order was handled."""
     query = Call.select(Call.id, Call.call_id, Call.received_at, Call.category, Call.address).where(
         (Call.received_at > order["handled_at"]) & detection.visible())
-    key = order["rule_key"]
+    key, family = order["rule_key"], ""
+    if order["rule"] == "repeat_place":
+        key, family = call_rules.split_place_key(key)
     if order["rule"] == "repeat_caller":
         query = query.where(Call.caller_key == key)
     elif order["rule"] == "repeat_place" and key.startswith("place:"):
@@ -486,7 +501,8 @@ async def _calls_since(order: dict) -> list[dict]:
         query = query.where(Call.place == order["place"])
     else:
         return []
-    return await query.order_by(Call.received_at)
+    found = await query.order_by(Call.received_at)
+    return [c for c in found if call_rules.family_of(c["category"]) == family] if family else found
 
 
 async def search(principal: Principal, state: str = "", rule: str = "", overdue: bool = False,

@@ -292,8 +292,8 @@ def test_backfilling_a_year_of_history_through_the_api_makes_no_work_of_it(clien
     assert sorted((o["rule"], o["key"], sorted(o["call_ids"])) for o in listed) == [
         ("repeat_caller", "13900000001", ["L0", "N0", "N1", "N2"]),
         ("repeat_caller", "13900000003", ["Z0", "Z1", "Z2"]),
-        ("repeat_place", "address:解放南路10号", ["N0", "N1", "N2"]),
-        ("repeat_place", "address:解放南路40号", ["Z0", "Z1", "Z2"])]
+        ("repeat_place", "address:解放南路10号:dispute", ["N0", "N1", "N2"]),
+        ("repeat_place", "address:解放南路40号:dispute", ["Z0", "Z1", "Z2"])]
     # Run again on demand, the history still makes nothing.
     client.sign_in_as("analyst")
     client.post("/calls/detect")
@@ -664,3 +664,16 @@ def test_the_assignee_and_supervisors_reveal_a_repeat_callers_number_each_view_a
     analyst.sign_in_as("officer")  # no longer the assignee
     assert analyst.post(f"/orders/{order_id}/caller").status_code == 404
     assert "/caller" not in analyst.get(f"/orders/{order_id}").text
+
+
+def test_a_places_repeats_are_counted_per_category_family(analyst):
+    start = datetime(2026, 3, 1, 9)
+    kinds = ["盗窃", "纠纷", "电动车被盗", "噪音扰民", "盗窃", "求助", "盗窃", "纠纷", "盗窃"]
+    rows = [(f"M{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390000{i:04d}", "泰和祥府南门", kind, "")
+            for i, kind in enumerate(kinds)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    [order] = run(WorkOrder.select().where(WorkOrder.rule == "repeat_place"))  # the thefts only
+    assert order["title"] == "一地多起 泰和祥府：30天内盗窃5起" and order["rule_key"].endswith(":theft")
+    held = run(WorkOrderCall.select(WorkOrderCall.call.call_id.as_alias("call_id")).where(
+        WorkOrderCall.order == order["id"]))
+    assert sorted(h["call_id"] for h in held) == ["M0", "M2", "M4", "M6", "M8"]

@@ -62,7 +62,17 @@ def test_withheld_numbers_never_form_a_repeat_key():
 def test_one_place_many_incidents_and_only_the_calls_in_dense_windows():
     group = calls_at(0 * DAY, 60 * DAY, 61 * DAY, 62 * DAY, caller=None, place="address:泰和小区3号楼")
     [flag] = rules.detect_repeats(group, "repeat_place", setting_for)
-    assert (flag.rule, flag.key, flag.call_ids) == ("repeat_place", "address:泰和小区3号楼", [2, 3, 4])
+    assert (flag.rule, flag.key, flag.call_ids) == ("repeat_place", "address:泰和小区3号楼:dispute", [2, 3, 4])
+
+
+def test_a_places_repeats_count_per_category_family():
+    thefts = [rules.Call(i + 1, T0 + i * DAY, None, "place:7", 1, "盗窃") for i in range(3)]
+    mixed = [rules.Call(10 + i, T0 + i * DAY, None, "place:7", 1, c) for i, c in enumerate(["纠纷", "噪音扰民", "电动车被盗"])]
+    flags = rules.detect_repeats(thefts + mixed, "repeat_place", setting_for)
+    assert [(f.key, f.call_ids) for f in flags] == [("place:7:theft", [1, 2, 3, 12])]
+    assert rules.split_place_key("place:7:theft") == ("place:7", "theft")
+    assert rules.split_place_key("place:7") == ("place:7", "")  # an order made before families
+    assert rules.split_place_key("address:泰和小区3号楼:noise") == ("address:泰和小区3号楼", "noise")
 
 
 def test_a_station_may_raise_the_threshold():
