@@ -677,3 +677,16 @@ def test_a_places_repeats_are_counted_per_category_family(analyst):
     held = run(WorkOrderCall.select(WorkOrderCall.call.call_id.as_alias("call_id")).where(
         WorkOrderCall.order == order["id"]))
     assert sorted(h["call_id"] for h in held) == ["M0", "M2", "M4", "M6", "M8"]
+
+
+def test_after_lowering_a_threshold_the_analyst_reruns_detection_and_sees_the_result(analyst):
+    rows = [(f"W{i}", f"2026/3/{i + 1} 9:00", "13900000011", f"解放南路{i}号", "纠纷", "") for i in range(2)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    assert run(WorkOrder.count()) == 0  # two calls: under the default of three
+    assert analyst.post("/calls/settings", data={"rule": "repeat_caller", "threshold": "2",
+                                                 "window_days": "30"}).status_code == 303
+    page = analyst.get("/calls/settings?saved=1", headers={"Accept-Language": "en"}).text
+    assert 'action="/calls/detect"' in page and "Run detection now" in page
+    result = analyst.post("/calls/detect", headers={"Accept-Language": "en"})
+    assert result.status_code == 200 and "1 new work orders" in result.text
+    assert [o["rule"] for o in run(WorkOrder.select(WorkOrder.rule))] == ["repeat_caller"]
