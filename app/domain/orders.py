@@ -63,6 +63,7 @@ STEP_TITLES = {
     "close": N_("Closed after review"),
     "reopen": N_("Reopened"),
     "reassign": N_("Reassigned"),
+    "split": N_("Split into orders per grid"),
 }
 
 

@@ -37,6 +37,8 @@ async def _detail(request: Request, order_id: int, refusal: orders.Refusal | Non
         "order": order, "steps": steps, "step_rules": rules.STEPS, "step_titles": rules.STEP_TITLES, "states": rules.STATES, "rules": RULES,
         "next_step": rules.NEXT_STEP.get(order["state"]), "error": refusal.message if refusal else "",
         "review_from": review_from, "caller_phone": caller_phone,
+        "may_split": user.has(*ASSIGNERS) and order["rule"] == "category_surge"  # type: ignore[union-attr]
+        and orders.GRID_PART not in order["rule_key"] and order["state"] in rules.OPEN_STATES,
         "may_reveal_caller": orders.may_reveal_caller(user, order),  # type: ignore[arg-type]
         "values": values, "errors": {refusal.field: refusal.message} if refusal and refusal.field else {},
         "assignees": await orders.assignee_choices(user, order) if "reassign" in steps else []})  # type: ignore[arg-type]
@@ -103,6 +105,12 @@ class OrdersController(Controller):
             return await _detail(request, order_id, refusal, values, status_code=422)
         return Redirect(f"/orders/{order_id}", status_code=303)
 
+
+    @post("/{order_id:int}/split", name="order_split", guards=[requires(*ASSIGNERS)], status_code=303)
+    async def split(self, request: Request, order_id: FromPath[int]) -> Redirect:
+        if await orders.split_by_grid(principal(request), order_id) is None:  # type: ignore[arg-type]
+            raise NotFoundException()
+        return Redirect(f"/orders/{order_id}?split=1", status_code=303)
 
     @post("/{order_id:int}/caller", name="order_caller", guards=[requires(*orders.REVEALERS)], status_code=200)
     async def caller(self, request: Request, order_id: FromPath[int]) -> Template:

@@ -156,6 +156,8 @@ async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: di
         grid = _most_common([grids.get(cid) for cid in call_ids])
         place = _place_of(flag) if flag.rule == "repeat_place" else None
         title = _title(flag, places, len(call_ids), _window(setting_for, flag))
+        if flag.rule == "category_surge":  # the station's matter: the analysts' and supervisors' queue
+            grid = None
         orders.append(WorkOrder(rule=flag.rule, rule_key=flag.key[:240], title=title[:200],
                                 station=flag.station, grid=grid, place=place,
                                 assignee=officers.get(grid) if grid else None, state="assigned",
@@ -445,7 +447,68 @@ async def get(principal: Principal, order_id: int) -> dict | None:
     order["overdue"] = rules.overdue(order["state"], order["due_at"], now())
     order["since_handling"] = await _calls_since(order) if order["handled_at"] else []
     order["field_logs"] = await _linked_logs(order)
+    order["grids_touched"] = await _grids_touched(order["calls"]) if order["rule"] == "category_surge" else []
     return order
+
+
+async def _grids_touched(calls: list[dict]) -> list[dict]:
+    """A surge's grids, most calls first: {"id", "name", "calls"}."""
+    counts: dict[int, int] = defaultdict(int)
+    for c in calls:
+        if c["grid"]:
+            counts[c["grid"]] += 1
+    names = {g["id"]: g["name"] for g in await Grid.select(Grid.id, Grid.name).where(
+        Grid.id.is_in(list(counts) or [-1]))}
+    return [{"id": g, "name": names.get(g, ""), "calls": n} for g, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+GRID_PART = "@grid:"  # a surge's per-grid order: its key is the surge's and this
+
+
+async def split_by_grid(principal: Principal, order_id: int) -> int | None:
+    """An open surge order split into one order per grid it touches, each with that grid's
+    calls, for the grid's officer; the surge stays open with the station. Calls already in a
+    grid's order are not added twice. None when not allowed; else the orders made or added to."""
+    order = await get(principal, order_id)
+    if (order is None or order["rule"] != "category_surge" or GRID_PART in order["rule_key"]
+            or order["state"] not in rules.OPEN_STATES or not principal.has("analyst", "supervisor")):
+        return None
+    by_grid: dict[int, list[int]] = defaultdict(list)
+    for c in order["calls"]:
+        if c["grid"]:
+            by_grid[c["grid"]].append(c["id"])
+    if not by_grid:
+        return 0
+    officers, names = await _responsible_officers(), {g["id"]: g["name"] for g in order["grids_touched"]}
+    actor, moment, touched = audit.actor_of(principal), now(), 0
+    async with write_transaction(WorkOrder._meta.db):
+        for grid, call_ids in sorted(by_grid.items()):
+            key = f"{order['rule_key']}{GRID_PART}{grid}"[:240]
+            existing = await WorkOrder.select(WorkOrder.id).where(
+                (WorkOrder.rule_key == key) & WorkOrder.state.is_in(list(rules.OPEN_STATES))).first()
+            if existing:
+                held = {r["call"] for r in await WorkOrderCall.select(WorkOrderCall.call).where(
+                    WorkOrderCall.order == existing["id"])}
+                new = [cid for cid in call_ids if cid not in held]
+                if new:
+                    await _attach_many([(existing["id"], new)], actor)
+                    touched += 1
+                continue
+            rows = await WorkOrder.insert(WorkOrder(
+                rule="category_surge", rule_key=key, title=f"{order['title']} · {names.get(grid, '')}"[:200],
+                station=order["station"], grid=grid, assignee=officers.get(grid), state="assigned",
+                due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
+            await _link([(rows[0]["id"], cid) for cid in call_ids])
+            await WorkOrderStep.insert(WorkOrderStep(order=rows[0]["id"], step="create", to_state="assigned",
+                                                     actor=principal.id, actor_role=principal.role_label[:40],
+                                                     note=str(len(call_ids))))
+            await audit.record(actor, "create", "work_order", rows[0]["id"],
+                               {"rule": [None, "category_surge"], "split_from": [None, order_id]})
+            touched += 1
+        await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="split", actor=principal.id,
+                                                 actor_role=principal.role_label[:40], note=str(len(by_grid))))
+        await audit.record(actor, "split", "work_order", order_id, {"grids": [None, len(by_grid)]})
+    return touched
 
 
 REVEALERS = ("officer", "grid_worker", "supervisor")
@@ -495,7 +558,7 @@ async def _calls_since(order: dict) -> list[dict]:
     elif order["rule"] == "repeat_place":
         query = query.where(Call.address_key == key.split(":", 1)[1])
     elif order["rule"] == "category_surge":
-        station, _sep, category = key.partition(":")
+        station, _sep, category = key.partition(GRID_PART)[0].partition(":")
         query = query.where((Call.category == category) & (Call.station == int(station or 0)))
     elif order["place"]:
         query = query.where(Call.place == order["place"])

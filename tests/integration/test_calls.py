@@ -690,3 +690,27 @@ def test_after_lowering_a_threshold_the_analyst_reruns_detection_and_sees_the_re
     result = analyst.post("/calls/detect", headers={"Accept-Language": "en"})
     assert result.status_code == 200 and "1 new work orders" in result.text
     assert [o["rule"] for o in run(WorkOrder.select(WorkOrder.rule))] == ["repeat_caller"]
+
+
+def test_a_surge_goes_to_the_stations_queue_lists_its_grids_and_splits_per_grid(analyst):
+    start = datetime(2026, 3, 1, 9)
+    places = ["泰和祥府1号楼", "世纪紫薇园2号楼", "泰和祥府3号楼", "世纪紫薇园4号楼", "泰和祥府5号楼", "世纪紫薇园6号楼"]
+    rows = [(f"S{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390001{i:04d}", address, "电信诈骗", "")
+            for i, address in enumerate(places)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    surge = run(WorkOrder.select().where(WorkOrder.rule == "category_surge").first())
+    assert (surge["assignee"], surge["grid"]) == (None, None)  # not one grid officer's
+    page = analyst.get(f"/orders/{surge['id']}").text
+    touched = re.findall(r"<li>([^<·]+) · 3 起警情</li>", page.split("涉及网格")[1])
+    assert len(touched) == 2, touched
+    assert f'action="/orders/{surge["id"]}/split"' in page
+    assert analyst.post(f"/orders/{surge['id']}/split").status_code == 303
+    analyst.post(f"/orders/{surge['id']}/split")  # twice: nothing doubled
+    parts = run(WorkOrder.select().where(WorkOrder.rule_key.like(f"{surge['rule_key']}@grid:%")).order_by(WorkOrder.grid))
+    assert len(parts) == 2 and all(p["assignee"] is not None and p["grid"] is not None for p in parts)
+    held = {p["grid"]: sorted(r["call"] for r in run(WorkOrderCall.select(WorkOrderCall.call).where(
+        WorkOrderCall.order == p["id"]))) for p in parts}
+    assert sorted(len(ids) for ids in held.values()) == [3, 3]
+    assert run(WorkOrder.select(WorkOrder.state).where(WorkOrder.id == surge["id"]).first())["state"] == "assigned"
+    other = run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_place").first())["id"]
+    assert analyst.post(f"/orders/{other}/split").status_code == 404  # only a surge splits
