@@ -349,6 +349,17 @@ def relative_change(now: int, before: int) -> float | None:
     return round((now - before) / before, 4) if before else None
 
 
+def pareto_count(counts: list[int], total: int, part: float = 0.8) -> int | None:
+    """How many keys, most calls first, make `part` of all `total` calls (the 80/20 line);
+    None when all of them together do not (the rest lies at addresses without a place)."""
+    running = 0
+    for n, count in enumerate(sorted(counts, reverse=True), 1):
+        running += count
+        if running >= part * total:
+            return n
+    return None
+
+
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 

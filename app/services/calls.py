@@ -553,7 +553,11 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
         running += n
         ranked.append({"key": key, "name": names[key], "calls": n, "share": rules.share(n, total),
                        "cumulative": rules.share(running, total)})
-    return {"total": total, "rows": ranked, "keys": len(counts)}
+    # Calls without a key (an address without a place, a withheld number) are a row of their
+    # own: dropped, the cumulative share would end short of 100% without a word.
+    keyless = total - sum(counts.values())
+    return {"total": total, "rows": ranked, "keys": len(counts), "keyless": keyless,
+            "keyless_share": rules.share(keyless, total), "pareto": rules.pareto_count(list(counts.values()), total)}
 
 
 async def metrics(principal: Principal | None, start: date, end: date, tz: str) -> dict:

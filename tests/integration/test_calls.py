@@ -714,3 +714,15 @@ def test_a_surge_goes_to_the_stations_queue_lists_its_grids_and_splits_per_grid(
     assert run(WorkOrder.select(WorkOrder.state).where(WorkOrder.id == surge["id"]).first())["state"] == "assigned"
     other = run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_place").first())["id"]
     assert analyst.post(f"/orders/{other}/split").status_code == 404  # only a surge splits
+
+
+def test_the_80_20_ranking_shows_calls_at_unmatched_addresses_as_a_row_and_the_80_percent_line(analyst):
+    start = datetime(2026, 3, 1, 9)
+    addresses = ["泰和祥府1号楼"] * 6 + ["世纪紫薇园2号楼"] * 2 + ["解放南路7号"] * 2  # 2 calls match no place
+    rows = [(f"R{i}", f"{start + timedelta(hours=i):%Y/%m/%d %H:%M}", "", address, "求助", "")
+            for i, address in enumerate(addresses)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    page = analyst.get("/calls/ranking?by=place&since=2026-03-01&until=2026-03-02", headers={"Accept-Language": "en"}).text
+    assert "2 places make 80% of calls" in page  # 6 + 2 of 10
+    assert re.search(r'<tr class="keyless">.*?At addresses without a place</a></td>\s*<td>2</td><td>20% of all</td>',
+                     page, re.S)
