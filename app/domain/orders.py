@@ -99,6 +99,21 @@ def review_from(handled_at: datetime | None, period: timedelta = REVIEW_PERIOD) 
     return handled_at + period if handled_at is not None else None
 
 
+# Words in a call's summary that put its order first on the officer's day: a life at risk.
+SELF_HARM_WORDS = ("自杀", "轻生", "跳楼", "跳河", "割腕", "寻死", "不想活", "服毒", "喝药", "自残", "suicide", "self-harm")
+
+
+def at_risk(summaries: list[str]) -> bool:
+    text = " ".join(summaries).lower()
+    return any(word in text for word in SELF_HARM_WORDS)
+
+
+def urgency(overdue: bool, urgent: bool, created_at: datetime) -> tuple:
+    """My day's order: overdue first, then a life at risk (self-harm words in the calls),
+    then the oldest."""
+    return (not overdue, not urgent, created_at)
+
+
 def overdue(state: str, due_at: datetime | None, now: datetime) -> bool:
     return state in OPEN_STATES and due_at is not None and now > due_at
 

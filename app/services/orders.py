@@ -589,9 +589,18 @@ async def search(principal: Principal, state: str = "", rule: str = "", overdue:
 
 
 async def for_my_day(principal: Principal) -> list[dict]:
-    """The person's open orders, overdue first."""
+    """The person's open orders by urgency (rules.urgency), each marked `urgent` when a call's
+    summary speaks of self-harm."""
     rows = await search(principal, state="open", mine=True)
-    return sorted(rows, key=lambda r: (not r["overdue"], r["due_at"] or now()))
+    summaries: dict[int, list[str]] = defaultdict(list)
+    ids = [r["id"] for r in rows]
+    for i in range(0, len(ids), IN_CHUNK):
+        for link in await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call.summary.as_alias("summary")).where(
+                WorkOrderCall.order.is_in(ids[i:i + IN_CHUNK])):
+            summaries[link["order"]].append(link["summary"] or "")
+    for r in rows:
+        r["urgent"] = rules.at_risk(summaries[r["id"]])
+    return sorted(rows, key=lambda r: rules.urgency(r["overdue"], r["urgent"], r["created_at"]))
 
 
 async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:

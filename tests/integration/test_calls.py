@@ -726,3 +726,20 @@ def test_the_80_20_ranking_shows_calls_at_unmatched_addresses_as_a_row_and_the_8
     assert "2 places make 80% of calls" in page  # 6 + 2 of 10
     assert re.search(r'<tr class="keyless">.*?At addresses without a place</a></td>\s*<td>2</td><td>20% of all</td>',
                      page, re.S)
+
+
+def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgent(analyst):
+    start = datetime(2026, 3, 1, 9)
+    rows = []
+    for n, (phone, summary) in enumerate([("13900000021", "邻里吵架"), ("13900000022", "噪音"),
+                                          ("13900000023", "噪音"), ("13900000024", "噪音"),
+                                          ("13900000025", "噪音"), ("13900000026", "称不想活了要跳楼")]):
+        rows += [(f"U{n}{i}", f"{start + timedelta(days=n, hours=i):%Y/%m/%d %H:%M}", phone, f"泰和祥府{n}号楼", "求助",
+                  summary) for i in range(3)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    analyst.sign_in_as("officer")
+    page = analyst.get("/field").text
+    titles = re.findall(r'<li class="card order[^"]*"><a href="/orders/\d+">\s*<strong>(.*?)</strong>', page, re.S)
+    assert "紧急" in titles[0] and "139****0026" in titles[0], titles  # the newest, yet first
+    # The caller's order and the place's (泰和祥府 holds all the calls) speak of it.
+    assert [("紧急" in t) for t in titles[:3]] == [True, True, False] and "2 件紧急" in page
