@@ -96,3 +96,13 @@ def _serial(text: str, tz: str) -> datetime:
     # To the second: Excel keeps milliseconds, a CSV's few decimals round to them.
     local = EXCEL_EPOCH + timedelta(seconds=round(number * 86400))
     return local.replace(tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+# A time this far ahead of the import, or back, is most likely a typing or export slip.
+AHEAD = timedelta(hours=1)
+BACK = timedelta(days=3653)
+
+
+def implausible(at: datetime, now: datetime) -> bool:
+    """A call dated in the future or decades back: imported, but flagged for a look."""
+    return at > now + AHEAD or at < now - BACK

@@ -16,6 +16,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 from app.db import after_bulk_write, write_transaction
 from app.domain import calls as rules
 from app.domain.access import Principal
+from app.domain.call_times import implausible
 from app.domain.csv_import import Encoding, header_positions, sniff
 from app.i18n import N_
 from app.services import audit, detection, scope
@@ -41,6 +42,12 @@ class ImportResult:
     file_error: str = ""
     file_error_args: dict[str, str] = field(default_factory=dict)
     batch_id: int | None = None
+    # Of the rows read well: at a known place, at an address without one, for other agencies;
+    # and those whose time deserves a look (call_times.implausible).
+    matched: int = 0
+    unmatched: int = 0
+    non_police: int = 0
+    odd_times: list[dict] = field(default_factory=list)
     # A CSV's own header for each field: errors name the column as the analyst's file does.
     columns: dict[str, str] = field(default_factory=dict)
 
@@ -296,10 +303,12 @@ async def _run(rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, r
                batch: int | None, write: bool) -> None:
     seen: set[str] = set()
     chunk: list[tuple[int | str, dict]] = []
+    moment = datetime.now(timezone.utc)
     for row_no, raw in rows:
         values = _check(raw, row_no, ctx, seen, result)
         if values is not None:
             chunk.append((row_no, values))
+            _tally(result, row_no, values, moment)
             if len(result.preview) < PREVIEW_ROWS:
                 result.preview.append({"row": row_no, **values})
         if len(chunk) >= CHUNK:
@@ -307,6 +316,17 @@ async def _run(rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, r
             chunk = []
     if chunk and not result.file_error:  # a file error ended the rows: nothing more to write
         await _write_chunk(chunk, result, batch, write)
+
+
+def _tally(result: ImportResult, row_no: int | str, values: dict, moment: datetime) -> None:
+    if values["non_police"]:
+        result.non_police += 1
+    elif values["place"]:
+        result.matched += 1
+    else:
+        result.unmatched += 1
+    if implausible(values["received_at"], moment) and len(result.odd_times) < PREVIEW_ROWS:
+        result.odd_times.append({"row": row_no, "call_id": values["call_id"], "received_at": values["received_at"]})
 
 
 async def preview_file(upload_dir: Path, token: str, principal: Principal, tz: str) -> ImportResult:

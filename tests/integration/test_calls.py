@@ -743,3 +743,13 @@ def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgen
     assert "紧急" in titles[0] and "139****0026" in titles[0], titles  # the newest, yet first
     # The caller's order and the place's (泰和祥府 holds all the calls) speak of it.
     assert [("紧急" in t) for t in titles[:3]] == [True, True, False] and "2 件紧急" in page
+
+
+def test_the_preview_summarises_places_and_flags_times_in_the_future_or_decades_back(analyst):
+    rows = [("P1", "2026/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""), ("P2", "2026/3/1 9:05", "", "解放南路9号", "纠纷", ""),
+            ("P3", "2099/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""), ("P4", "1996/3/1 9:00", "", "泰和祥府1号楼", "纠纷", "")]
+    page = upload(analyst, csv_text(rows)).text
+    assert "可导入：3 条匹配到地点，1 条地址未匹配地点，0 条属非警务事项。" in page
+    flagged = page.split("请核对以下时间")[1].split("</ul>")[0]
+    assert "P3" in flagged and "P4" in flagged and "P1" not in flagged and "P2" not in flagged
+    assert "前 4 行：" in page
