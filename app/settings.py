@@ -46,6 +46,10 @@ class Settings:
     # Routed matters: this many hours past a missed deadline (to accept or to finish) a matter
     # escalates to the station's supervisor.
     escalate_after_hours: float = 24
+    # Detection: a pattern becomes work (a new order, or calls joining an open one) only when
+    # its newest call is at most this many days older than the station's newest call; older
+    # ones (a backfill of last year's calls) are history for the rankings and place pages.
+    detection_recent_days: float = 30
     # Public limits count per browser (app/browser.py) and, generously, per client address,
     # which a carrier's CGNAT or an estate's Wi-Fi gives to thousands of phones at once
     # (docs/decisions.md, issue 12). Resident reports: the public form takes a burst of
@@ -119,6 +123,7 @@ class Settings:
             volunteer_register_per_day=int(env("QIANMO_VOLUNTEER_REGISTER_PER_DAY", cls.volunteer_register_per_day)),
             review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
             escalate_after_hours=float(env("QIANMO_ESCALATE_AFTER_HOURS", cls.escalate_after_hours)),
+            detection_recent_days=float(env("QIANMO_DETECTION_RECENT_DAYS", cls.detection_recent_days)),
             report_burst=int(env("QIANMO_REPORT_BURST", cls.report_burst)),
             report_per_minute=float(env("QIANMO_REPORT_PER_MINUTE", cls.report_per_minute)),
             report_address_burst=int(env("QIANMO_REPORT_ADDRESS_BURST", cls.report_address_burst)),

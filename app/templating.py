@@ -36,7 +36,8 @@ def cn_date(value: datetime, tz: str, year_only: bool = False) -> str:
 def _configure(engine: Engine, time_zone: str) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]  # added by the extension
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True,  # type: ignore[attr-defined]  # added by the extension
+                                  pgettext=i18n.pgettext)
     env.globals.update(
         static_url=static_url,
         get_locale=i18n.get_locale,

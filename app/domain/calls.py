@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from app.domain.call_times import TimeError, parse_call_time
 from app.i18n import N_
 
 # Column names in English or in Chinese, as the 110 system exports them.
@@ -39,6 +40,51 @@ RULES = {
     "repeat_place": N_("One place, many incidents (一地多起)"),
     "category_surge": N_("One kind surging (一类多发)"),
 }
+
+
+# Category families: what the analyst counts a place's repeats by (thefts, disputes …). A
+# 110 system's categories vary by city; a category's family is the first word it contains
+# (an admin may map a category otherwise).
+FAMILIES = {
+    "dispute": N_("Disputes"),
+    "theft": N_("Thefts"),
+    "noise": N_("Noise"),
+    "fraud": N_("Fraud"),
+    "traffic": N_("Traffic"),
+    "help": N_("Requests for help"),
+    "suspicious": N_("Suspicious activity"),
+    "other": N_("Other"),
+}
+FAMILY_WORDS = (("纠纷", "dispute"), ("dispute", "dispute"), ("盗", "theft"), ("窃", "theft"), ("抢", "theft"),
+                ("theft", "theft"), ("噪", "noise"), ("扰民", "noise"), ("noise", "noise"), ("诈骗", "fraud"),
+                ("fraud", "fraud"), ("交通", "traffic"), ("traffic", "traffic"), ("求助", "help"),
+                ("可疑", "suspicious"))
+
+
+# The family's word in a work order's title (titles are Chinese, like the 110 records).
+FAMILY_TITLES = {"dispute": "纠纷", "theft": "盗窃", "noise": "噪音扰民", "fraud": "诈骗", "traffic": "交通",
+                 "help": "求助", "suspicious": "可疑情况", "other": "其他警情"}
+
+
+def family_of(category: str, mapped: dict[str, str] | None = None) -> str:
+    """A category's family: the admin's mapping, else the first family word it contains."""
+    if mapped and category in mapped:
+        return mapped[category]
+    text = category.lower()
+    return next((family for word, family in FAMILY_WORDS if word in text), "other")
+
+
+def closed_complex_dispute(rule: str, state: str, categories: dict[str, int],
+                           mapped: dict[str, str] | None = None) -> bool:
+    """What "disputes closed through the loop" counts: an order through all six steps (closed
+    at 问效) that is a dispute — entered by hand (the form is for complex disputes), or made
+    by detection of calls most of which are disputes (a family feud calling again and again)."""
+    if state != "closed":
+        return False
+    if rule == "manual":
+        return True
+    disputes = sum(n for category, n in categories.items() if family_of(category, mapped) == "dispute")
+    return disputes * 2 > sum(categories.values())
 
 
 @dataclass(frozen=True)
@@ -87,18 +133,6 @@ def normalise_address(raw: str) -> str:
     return re.sub(r"[\s\-_,.;:()（）【】\[\]，。；：、·#]+", "", text)
 
 
-def parse_time(text: str, tz: str) -> datetime | None:
-    """ISO 8601 (with or without offset) or 'YYYY-MM-DD HH:MM[:SS]' in the station's zone."""
-    text = (text or "").strip().replace("/", "-")
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(timezone.utc)
-
-
 @dataclass
 class CallRow:
     call_id: str
@@ -126,9 +160,12 @@ def read_row(raw: dict[str, str], tz: str) -> tuple[CallRow | None, dict[str, st
     for name, limit in LIMITS.items():
         if len(values[name]) > limit:
             errors[name] = N_("Too long")
-    received = parse_time(values["received_at"], tz) if values["received_at"] else None
-    if values["received_at"] and received is None:
-        errors["received_at"] = N_("Not a date and time (use 2026-03-01 14:30)")
+    received = None
+    if values["received_at"]:
+        try:
+            received = parse_call_time(values["received_at"], tz)
+        except TimeError as exc:
+            errors["received_at"] = str(exc)
     try:
         caller = normalise_phone(values["caller_phone"])
     except PhoneError as exc:
@@ -193,6 +230,44 @@ class Flag:
     key: str
     station: int | None
     call_ids: list[int] = field(default_factory=list)
+    times: dict[int, datetime] = field(default_factory=dict)  # call id -> received_at, when known
+
+
+RECENT_DAYS = 30  # the default of Settings.detection_recent_days
+
+
+def recent_calls(flag: Flag, station_newest: datetime | None, recent_days: float, window_days: int) -> list[int]:
+    """What of a flag is today's work: nothing when its newest call is older than
+    `recent_days` before the station's newest call (a backfill of last year's calls is
+    history, for the rankings and place pages); else its calls that can share a window with
+    a recent one. Calls without a known time are kept (the flag knows none)."""
+    if not flag.times or station_newest is None:
+        return list(flag.call_ids)
+    cutoff = station_newest - timedelta(days=recent_days)
+    if max(flag.times.values()) < cutoff:
+        return []
+    start = cutoff - timedelta(days=window_days)
+    return [cid for cid in flag.call_ids if flag.times.get(cid, start) >= start]
+
+
+def order_start(created_at: datetime, newest_held: datetime | None, window_days: int) -> datetime:
+    """The oldest call an open order may still take: its creation (in the calls' own time,
+    when those run behind the clock: an import of past data) less the rule's window."""
+    made = min(created_at, newest_held) if newest_held is not None else created_at
+    return made - timedelta(days=window_days)
+
+
+def place_family_key(place: str, category: str) -> str:
+    """一地多起 counts a place's calls per family: "place:12:theft" (five gate e-bike thefts
+    are an order of their own, not buried among 28 mixed calls)."""
+    return f"{place}:{family_of(category)}"
+
+
+def split_place_key(key: str) -> tuple[str, str]:
+    """("place:12", "theft") of "place:12:theft"; ("place:12", "") of an order made before
+    families (a normalised address never holds a colon)."""
+    base, _sep, family = key.rpartition(":")
+    return (base, family) if family in FAMILIES and base.count(":") == 1 else (key, "")
 
 
 def place_key(place_id: int | None, address_key: str) -> str | None:
@@ -219,7 +294,7 @@ def detect_repeats(calls: Iterable[Call], rule: str, setting_for) -> list[Flag]:
     `setting_for(station, category, rule)` gives the threshold and window."""
     groups: dict[str, list[Call]] = defaultdict(list)
     for call in calls:
-        key = call.caller if rule == "repeat_caller" else call.place
+        key = call.caller if rule == "repeat_caller" else call.place and place_family_key(call.place, call.category)
         if key:
             groups[key].append(call)
     flags = []
@@ -266,6 +341,23 @@ def count_repeat_calls(times_by_caller: dict[str, list[datetime]], period_start:
             if times[i] - times[i - 1] <= REPEAT_WINDOW:
                 repeats += 1
     return repeats
+
+
+def relative_change(now: int, before: int) -> float | None:
+    """(now - before) / before as a fraction: -0.276 is the seed's "down 27.6%"; None when
+    there was nothing before (no change can be stated)."""
+    return round((now - before) / before, 4) if before else None
+
+
+def pareto_count(counts: list[int], total: int, part: float = 0.8) -> int | None:
+    """How many keys, most calls first, make `part` of all `total` calls (the 80/20 line);
+    None when all of them together do not (the rest lies at addresses without a place)."""
+    running = 0
+    for n, count in enumerate(sorted(counts, reverse=True), 1):
+        running += count
+        if running >= part * total:
+            return n
+    return None
 
 
 def share(part: int, whole: int) -> float | None:

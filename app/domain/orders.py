@@ -63,6 +63,7 @@ STEP_TITLES = {
     "close": N_("Closed after review"),
     "reopen": N_("Reopened"),
     "reassign": N_("Reassigned"),
+    "split": N_("Split into orders per grid"),
 }
 
 
@@ -91,6 +92,26 @@ def deadline(state: str, since: datetime) -> datetime | None:
 def review_ready(handled_at: datetime | None, now: datetime, period: timedelta = REVIEW_PERIOD) -> bool:
     """问效 looks at the calls since handling: only after the review period."""
     return handled_at is not None and now - handled_at >= period
+
+
+def review_from(handled_at: datetime | None, period: timedelta = REVIEW_PERIOD) -> datetime | None:
+    """When 问效 (close or reopen) may be done: the review period after handling."""
+    return handled_at + period if handled_at is not None else None
+
+
+# Words in a call's summary that put its order first on the officer's day: a life at risk.
+SELF_HARM_WORDS = ("自杀", "轻生", "跳楼", "跳河", "割腕", "寻死", "不想活", "服毒", "喝药", "自残", "suicide", "self-harm")
+
+
+def at_risk(summaries: list[str]) -> bool:
+    text = " ".join(summaries).lower()
+    return any(word in text for word in SELF_HARM_WORDS)
+
+
+def urgency(overdue: bool, urgent: bool, created_at: datetime) -> tuple:
+    """My day's order: overdue first, then a life at risk (self-harm words in the calls),
+    then the oldest."""
+    return (not overdue, not urgent, created_at)
 
 
 def overdue(state: str, due_at: datetime | None, now: datetime) -> bool:

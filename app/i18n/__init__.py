@@ -47,7 +47,13 @@ def catalogue(locale: str) -> dict[str, str]:
     with path.open("rb") as f:
         cat = read_po(f, locale=locale)
     # No plural entries (the app uses none), so each id and text is one string.
-    return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
+    return {key(str(m.id), m.context): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
+
+
+def key(message: str, context: str | None = None) -> str:
+    """A catalogue entry's key: a message with a context (pgettext) is gettext's context,
+    EOT, message."""
+    return f"{context}\x04{message}" if context else message
 
 
 def get_locale() -> str:
@@ -65,6 +71,13 @@ def gettext(message: str, **variables) -> str:
 
 
 _ = gettext
+
+
+def pgettext(context: str, message: str, **variables) -> str:
+    """A message whose English is the same as another's with another meaning ("To" a date,
+    "To" a person): the context tells the translator which."""
+    text = catalogue(get_locale()).get(key(message, context), message)
+    return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, n: int, **variables) -> str:

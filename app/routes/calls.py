@@ -80,14 +80,16 @@ class CallsController(Controller):
         detection = None
         if result.created:
             stations = None if me.has("admin") else await scope.station_ids(me)
-            detection = await orders.detect(actor_of(me), stations, batch=result.batch_id)
+            detection = await orders.detect(actor_of(me), stations, batch=result.batch_id,
+                                            recent_days=settings.detection_recent_days)
         return Template("calls/imported.html", status_code=422 if result.file_error else 200,
                         context={"result": result, "detection": detection})
 
     @post("/detect", name="calls_detect", guards=[requires("analyst", "supervisor", "admin")], status_code=200)
-    async def detect(self, me: Me) -> Template:
+    async def detect(self, request: Request, me: Me) -> Template:
         stations = None if me.has("admin") else await scope.station_ids(me)
-        detection = await orders.detect(actor_of(me), stations)
+        detection = await orders.detect(actor_of(me), stations,
+                                        recent_days=request.app.state.settings.detection_recent_days)
         return Template("calls/imported.html", context={"result": None, "detection": detection})
 
     @get("/settings", name="calls_settings", guards=[requires("analyst", "supervisor", "admin")])

@@ -15,22 +15,32 @@ from app.domain.calls import RULES
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.services import orders, scope
+from app.services.auth import now
 
 READERS = ("officer", "grid_worker", "analyst", "supervisor", "admin")
 ASSIGNERS = ("analyst", "supervisor")
 
 
 async def _detail(request: Request, me: Principal, order_id: int, refusal: orders.Refusal | None = None,
-                  values: dict | None = None, status_code: int = 200) -> Template:
+                  values: dict | None = None, status_code: int = 200, caller_phone: str = "") -> Template:
     order = await orders.get(me, order_id)
     if order is None:
         raise NotFoundException()
     steps = [name for name, step in rules.STEPS.items()
              if rules.allowed(name, order["state"], me.roles, order["assignee"] == me.id) is None]
+    period = timedelta(days=request.app.state.settings.review_days)
+    review_from = None
+    if not rules.review_ready(order["handled_at"], now(), period):  # 问效 is offered once it is due
+        review_from = rules.review_from(order["handled_at"], period) if {"close", "reopen"} & set(steps) else None
+        steps = [name for name in steps if name not in ("close", "reopen")]
     values = values or {}
     return Template("orders/detail.html", status_code=status_code, context={
         "order": order, "steps": steps, "step_rules": rules.STEPS, "step_titles": rules.STEP_TITLES, "states": rules.STATES, "rules": RULES,
         "next_step": rules.NEXT_STEP.get(order["state"]), "error": refusal.message if refusal else "",
+        "review_from": review_from, "caller_phone": caller_phone,
+        "may_split": me.has(*ASSIGNERS) and order["rule"] == "category_surge"
+        and orders.GRID_PART not in order["rule_key"] and order["state"] in rules.OPEN_STATES,
+        "may_reveal_caller": orders.may_reveal_caller(me, order),
         "values": values, "errors": {refusal.field: refusal.message} if refusal and refusal.field else {},
         "assignees": await orders.assignee_choices(me, order) if "reassign" in steps else []})
 
@@ -94,6 +104,20 @@ class OrdersController(Controller):
         if refusal:
             return await _detail(request, me, order_id, refusal, values, status_code=422)
         return Redirect(f"/orders/{order_id}", status_code=303)
+
+
+    @post("/{order_id:int}/split", name="order_split", guards=[requires(*ASSIGNERS)], status_code=303)
+    async def split(self, me: Me, order_id: FromPath[int]) -> Redirect:
+        if await orders.split_by_grid(me, order_id) is None:
+            raise NotFoundException()
+        return Redirect(f"/orders/{order_id}?split=1", status_code=303)
+
+    @post("/{order_id:int}/caller", name="order_caller", guards=[requires(*orders.REVEALERS)], status_code=200)
+    async def caller(self, request: Request, me: Me, order_id: FromPath[int]) -> Template:
+        phone = await orders.reveal_caller(me, order_id)
+        if phone is None:
+            raise NotFoundException()
+        return await _detail(request, me, order_id, caller_phone=phone)
 
 
 async def _form(request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200) -> Template:

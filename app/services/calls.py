@@ -17,6 +17,7 @@ from app.db import after_bulk_write, write_transaction
 from app.domain import calls as rules
 from app.domain import routing as routing_rules
 from app.domain.access import Principal
+from app.domain.call_times import implausible
 from app.domain.csv_import import Encoding, header_positions, sniff
 from app.i18n import N_
 from app.services import audit, detection, routing, scope
@@ -42,6 +43,14 @@ class ImportResult:
     file_error: str = ""
     file_error_args: dict[str, str] = field(default_factory=dict)
     batch_id: int | None = None
+    # Of the rows read well: at a known place, at an address without one, for other agencies;
+    # and those whose time deserves a look (call_times.implausible).
+    matched: int = 0
+    unmatched: int = 0
+    non_police: int = 0
+    odd_times: list[dict] = field(default_factory=list)
+    # A CSV's own header for each field: errors name the column as the analyst's file does.
+    columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -49,7 +58,8 @@ class ImportResult:
 
     def add_error(self, row: int | str, call_id: str, column: str, message: str) -> None:
         if len(self.errors) < KEPT_ERRORS:
-            self.errors.append({"row": row, "call_id": call_id, "column": column, "message": message})
+            self.errors.append({"row": row, "call_id": call_id, "column": self.columns.get(column, column),
+                                "message": message})
 
 
 # --- reading files without holding them in memory --------------------------------------------
@@ -118,6 +128,7 @@ def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str
             if missing:
                 result.file_error = N_("This is not a call list: the columns call_id, received_at, address and category are needed")
                 return
+            result.columns = {c: header[i].strip() for c, i in positions.items()}
             for values in reader:
                 if any(v.strip() for v in values):
                     yield reader.line_num, {c: values[i] if i < len(values) else "" for c, i in positions.items()}
@@ -302,10 +313,12 @@ async def _run(rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, r
                batch: int | None, write: bool) -> None:
     seen: set[str] = set()
     chunk: list[tuple[int | str, dict]] = []
+    moment = datetime.now(timezone.utc)
     for row_no, raw in rows:
         values = _check(raw, row_no, ctx, seen, result)
         if values is not None:
             chunk.append((row_no, values))
+            _tally(result, row_no, values, moment)
             if len(result.preview) < PREVIEW_ROWS:
                 result.preview.append({"row": row_no, **values})
         if len(chunk) >= CHUNK:
@@ -313,6 +326,17 @@ async def _run(rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, r
             chunk = []
     if chunk and not result.file_error:  # a file error ended the rows: nothing more to write
         await _write_chunk(chunk, result, batch, write)
+
+
+def _tally(result: ImportResult, row_no: int | str, values: dict, moment: datetime) -> None:
+    if values["non_police"]:
+        result.non_police += 1
+    elif values["place"]:
+        result.matched += 1
+    else:
+        result.unmatched += 1
+    if implausible(values["received_at"], moment) and len(result.odd_times) < PREVIEW_ROWS:
+        result.odd_times.append({"row": row_no, "call_id": values["call_id"], "received_at": values["received_at"]})
 
 
 async def preview_file(upload_dir: Path, token: str, principal: Principal, tz: str) -> ImportResult:
@@ -559,18 +583,24 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
         running += n
         ranked.append({"key": key, "name": names[key], "calls": n, "share": rules.share(n, total),
                        "cumulative": rules.share(running, total)})
-    return {"total": total, "rows": ranked, "keys": len(counts)}
+    # Calls without a key (an address without a place, a withheld number) are a row of their
+    # own: dropped, the cumulative share would end short of 100% without a word.
+    keyless = total - sum(counts.values())
+    return {"total": total, "rows": ranked, "keys": len(counts), "keyless": keyless,
+            "keyless_share": rules.share(keyless, total), "pareto": rules.pareto_count(list(counts.values()), total)}
 
 
 async def metrics(principal: Principal | None, start: date, end: date, tz: str) -> dict:
-    """Total calls, repeat calls and their share in [start, end] (inclusive, local dates), and
-    the share's change against the same dates a year earlier (None without data then)."""
+    """Total calls, repeat calls and their share in [start, end] (inclusive, local dates), the
+    share's change against the same dates a year earlier in points (None without data then),
+    and the relative change of the number of repeat calls (None without repeats then)."""
     total, repeats = await _period(principal, start, end, tz)
     before_total, before_repeats = await _period(principal, rules.year_earlier(start), rules.year_earlier(end), tz)
     now_share, then_share = rules.share(repeats, total), rules.share(before_repeats, before_total)
     change = None if now_share is None or then_share is None else round(now_share - then_share, 4)
     return {"start": start.isoformat(), "end": end.isoformat(), "total_calls": total, "repeat_calls": repeats,
-            "repeat_share": now_share, "repeat_share_change_yoy": change}
+            "repeat_share": now_share, "repeat_share_change_yoy": change,
+            "repeat_calls_change_yoy": rules.relative_change(repeats, before_repeats)}
 
 
 async def _period(principal: Principal | None, start: date, end: date, tz: str) -> tuple[int, int]:

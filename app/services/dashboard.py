@@ -75,9 +75,23 @@ async def overview(principal: Principal, today: date, tz: str) -> dict:
     states = {r["state"]: int(r["n"]) for r in await WorkOrder.raw(
         f"SELECT state, COUNT(*) AS n FROM work_order{where} GROUP BY state")}
     return {"metrics": metrics, "weeks": weeks, "peak": max([w["count"] for w in weeks] + [1]), "order_counts": dict(states), "median_hours": await _median_hours(stations),
-            "disputes_closed": await _in(WorkOrder.count().where(
-                (WorkOrder.state == "closed") & (WorkOrder.rule == "manual")), WorkOrder.station, stations),
+            "disputes_closed": await disputes_closed(stations),
             "orders_closed": states.get("closed", 0)}
+
+
+async def disputes_closed(stations: list[int] | None) -> int:
+    """Closed orders that are complex disputes (call_rules.closed_complex_dispute)."""
+    where = "" if stations is None else f" AND wo.station IN ({', '.join(str(int(s)) for s in stations)})"
+    orders = {r["id"]: r["rule"] for r in await WorkOrder.raw(
+        f"SELECT wo.id AS id, wo.rule AS rule FROM work_order wo WHERE wo.state = 'closed'{where}")}
+    categories: dict[int, dict[str, int]] = defaultdict(dict)
+    for r in await WorkOrder.raw(
+            "SELECT woc.\"order\" AS order_id, c.category AS category, COUNT(*) AS n FROM work_order_call woc "
+            "JOIN call c ON c.id = woc.call JOIN work_order wo ON wo.id = woc.\"order\" "
+            f"WHERE wo.state = 'closed'{where} GROUP BY woc.\"order\", c.category"):
+        categories[r["order_id"]][r["category"]] = int(r["n"])
+    return sum(call_rules.closed_complex_dispute(rule, "closed", categories[order_id])
+               for order_id, rule in orders.items())
 
 
 async def _median_hours(stations: list[int] | None) -> dict[str, float]:

@@ -4,7 +4,7 @@ Python; tests/integration/test_detection.py checks that both agree on random cal
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.sqlite import SQLiteEngine
@@ -19,10 +19,14 @@ from app.tables import Call, DetectionSetting
 # meanwhile can never slip in. The call_import.state index makes it a lookup of (usually) none.
 VISIBLE = "(batch IS NULL OR batch NOT IN (SELECT id FROM call_import WHERE state <> 'done'))"
 
+# A category's family (rules.family_of) in SQL: the first family word it holds. The words are
+# constants of the code, never user input.
+FAMILY_SQL = ("CASE " + " ".join(f"WHEN LOWER(category) LIKE '%{word}%' THEN '{family}'"
+                                 for word, family in rules.FAMILY_WORDS) + " ELSE 'other' END")
 KEYS = {
     "repeat_caller": "caller_key",
-    "repeat_place": ("CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
-                     "ELSE 'address:' || address_key END"),
+    "repeat_place": ("(CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
+                     f"ELSE 'address:' || address_key END) || ':' || ({FAMILY_SQL})"),
 }
 
 
@@ -83,7 +87,7 @@ def _dense_sql(rule: str, threshold: int, window_days: int, where: str, fresh: s
                        {order} ROWS BETWEEN CURRENT ROW AND {n - 1} FOLLOWING) AS hit
             FROM spans
         )
-        SELECT id, station, grid, k FROM marked WHERE hit = 1 ORDER BY k, received_at, id"""
+        SELECT id, station, grid, k, received_at FROM marked WHERE hit = 1 ORDER BY k, received_at, id"""
 
 
 async def _station_settings(rule: str) -> dict[tuple[int, int], list[int | None]]:
@@ -101,7 +105,7 @@ async def _station_settings(rule: str) -> dict[tuple[int, int], list[int | None]
     return custom
 
 
-def _in_list(column: str, values) -> str:
+def in_list(column: str, values) -> str:
     return f"{column} IN ({', '.join(str(int(v)) for v in values) or 'NULL'})"
 
 
@@ -115,16 +119,26 @@ async def newest(batch: int | None) -> datetime | None:
     return row["received_at"] if row else None
 
 
+async def newest_by_station(stations: set[int] | None) -> dict[int | None, datetime]:
+    """The newest call of each station: what "recent" is measured from (an import of last
+    year's calls must not make today's work)."""
+    where = "" if stations is None else f" AND {in_list('station', stations)}"
+    rows = await Call.raw(f"SELECT station, MAX(received_at) AS newest FROM call WHERE non_police = false AND {VISIBLE}"
+                          f"{where} GROUP BY station")
+    return {r["station"]: as_datetime(r["newest"]) for r in rows if r["newest"] is not None}
+
+
 async def _batch_span(batch: int) -> tuple[datetime, datetime] | None:
     """The first and last time of the calls of an import that detection reads."""
     [row] = await Call.raw("SELECT MIN(received_at) AS first, MAX(received_at) AS last FROM call "
                            "WHERE batch = {} AND non_police = false", int(batch))
-    return None if row["first"] is None else (_as_datetime(row["first"]), _as_datetime(row["last"]))
+    return None if row["first"] is None else (as_datetime(row["first"]), as_datetime(row["last"]))
 
 
-def _as_datetime(value) -> datetime:
+def as_datetime(value) -> datetime:
     """An aggregate over received_at comes back from SQLite as its stored text."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    value = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 async def repeats(rule: str, stations: set[int] | None, batch: int | None,
@@ -143,13 +157,13 @@ async def repeats(rule: str, stations: set[int] | None, batch: int | None,
         named = [s for s in applies if s is not None]
         conditions = []
         if None in applies:  # the default: stations without their own setting
-            conditions.append(f"(station IS NULL OR NOT {_in_list('station', custom_stations)})"
+            conditions.append(f"(station IS NULL OR NOT {in_list('station', custom_stations)})"
                               if custom_stations else "1 = 1")
         if named:
-            conditions.append(_in_list("station", named))
+            conditions.append(in_list("station", named))
         where = "received_at > {} AND (" + " OR ".join(conditions) + ")"
         if stations is not None:
-            where += f" AND {_in_list('station', stations)}"
+            where += f" AND {in_list('station', stations)}"
         params, fresh = [since], None
         if span is not None:
             # A window holding an import's call lies within `window` days of it (a day spare
@@ -161,6 +175,7 @@ async def repeats(rule: str, stations: set[int] | None, batch: int | None,
         for row in await Call.raw(_dense_sql(rule, threshold, window, where, fresh), *params):
             flag = flags.setdefault(row["k"], rules.Flag(rule, row["k"], row["station"]))
             flag.call_ids.append(row["id"])
+            flag.times[row["id"]] = as_datetime(row["received_at"])
             flag.station = row["station"]
             if row["grid"]:
                 grids[row["id"]] = row["grid"]
@@ -183,13 +198,13 @@ async def surges(stations: set[int] | None, as_of: datetime) -> tuple[list[rules
         recent, before = int(g["recent"]), int(g["total"]) - int(g["recent"])
         if not rules.surge(recent, before, setting_for(g["station"], g["category"], "category_surge")):
             continue
-        query = Call.select(Call.id, Call.grid).where(
+        query = Call.select(Call.id, Call.grid, Call.received_at).where(
             Call.non_police.eq(False) & visible() & (Call.category == g["category"]) & (Call.received_at > recent_start)
             & (Call.received_at <= as_of))
         query = query.where(Call.station.is_null() if g["station"] is None else Call.station == g["station"])
         rows = await query
         flags.append(rules.Flag("category_surge", f"{g['station'] or 0}:{g['category']}", g["station"],
-                                [r["id"] for r in rows]))
+                                [r["id"] for r in rows], {r["id"]: r["received_at"] for r in rows}))
         grids.update({r["id"]: r["grid"] for r in rows if r["grid"]})
     return flags, grids
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from piccolo.columns.combination import Combinable
 
@@ -47,10 +47,12 @@ class Detection:
 # --- detection -------------------------------------------------------------------------------
 
 async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: int | None = None,
-                 horizon: timedelta = DETECTION_HORIZON) -> Detection:
+                 horizon: timedelta = DETECTION_HORIZON,
+                 recent_days: float = call_rules.RECENT_DAYS) -> Detection:
     """Run the three rules over the calls of the `horizon` before the newest call: all keys (on
     demand), or the keys an import touched (`batch`). Older patterns are history (rankings,
-    place pages). Flags become work orders, or join the open order of the same rule and key."""
+    place pages). Flags become work orders, or join the open order of the same rule and key,
+    only when their newest call lies within `recent_days` of the station's newest call."""
     as_of = await detection.newest(batch)
     if as_of is None:
         return Detection()
@@ -63,12 +65,33 @@ async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: in
         flags += found
         grids.update(found_grids)
     result = Detection(flags=len(flags))
+    flags = await _recent(flags, stations, recent_days)
     if flags:
         async with write_transaction(WorkOrder._meta.db):
             await _orders_from(flags, grids, actor, result)
     if result.created >= BULK_ORDERS:
         await after_bulk_write(WorkOrder, WorkOrderCall)
     return result
+
+
+def _window(setting_for, flag: call_rules.Flag) -> int:
+    category = flag.key.partition(":")[2] if flag.rule == "category_surge" else ""
+    return setting_for(flag.station, category, flag.rule).window_days
+
+
+async def _recent(flags: list[call_rules.Flag], stations: set[int] | None,
+                  recent_days: float) -> list[call_rules.Flag]:
+    """The flags that are today's work, each with only its calls that can be (the rest is
+    history: call_rules.recent_calls)."""
+    newest = await detection.newest_by_station(stations)
+    setting_for = await detection.setting_lookup()
+    kept = []
+    for flag in flags:
+        ids = call_rules.recent_calls(flag, newest.get(flag.station), recent_days, _window(setting_for, flag))
+        if ids:
+            kept.append(call_rules.Flag(flag.rule, flag.key, flag.station, ids,
+                                        {cid: flag.times[cid] for cid in ids if cid in flag.times}))
+    return kept
 
 
 async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], actor: audit.Actor,
@@ -78,11 +101,15 @@ async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], acto
     years of calls makes thousands."""
     open_by_key, attached = await _orders_of({(f.rule, f.key) for f in flags},
                                              [cid for f in flags for cid in f.call_ids])
+    starts = await _order_starts(flags, open_by_key)
     to_create: list[tuple[call_rules.Flag, list[int]]] = []
     to_attach: list[tuple[int, list[int]]] = []
     for flag in flags:
         key = (flag.rule, flag.key)
         new_ids = [cid for cid in flag.call_ids if cid not in attached[key]]
+        if key in open_by_key:  # an open order takes no call from before its own time
+            start = starts[open_by_key[key]]
+            new_ids = [cid for cid in new_ids if cid not in flag.times or flag.times[cid] >= start]
         if not new_ids:
             continue
         if key in open_by_key:
@@ -101,16 +128,39 @@ async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], acto
 BATCH = 500  # new orders per statement
 
 
+async def _order_starts(flags: list[call_rules.Flag], open_by_key: dict[tuple, int]) -> dict[int, datetime]:
+    """Open order -> the oldest call it may take (call_rules.order_start)."""
+    setting_for = await detection.setting_lookup()
+    windows = {open_by_key[(f.rule, f.key)]: _window(setting_for, f) for f in flags if (f.rule, f.key) in open_by_key}
+    starts = {}
+    ids = sorted(windows)
+    for i in range(0, len(ids), IN_CHUNK):
+        chunk = ids[i:i + IN_CHUNK]
+        created = {o["id"]: o["created_at"] for o in await WorkOrder.select(WorkOrder.id, WorkOrder.created_at).where(
+            WorkOrder.id.is_in(chunk))}
+        held = {r["order"]: detection.as_datetime(r["newest"]) for r in await WorkOrderCall.raw(
+            "SELECT work_order_call.\"order\" AS \"order\", MAX(call.received_at) AS newest FROM work_order_call "
+            "JOIN call ON call.id = work_order_call.call WHERE " + detection.in_list('work_order_call."order"', chunk) +
+            ' GROUP BY work_order_call."order"') if r["newest"] is not None}
+        for order_id in chunk:
+            starts[order_id] = call_rules.order_start(created[order_id], held.get(order_id), windows[order_id])
+    return starts
+
+
 async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: dict[int, int],
                        actor: audit.Actor) -> list[int]:
     officers = await _responsible_officers()
     places = await _place_names([f for f, _ids in batch])
+    setting_for = await detection.setting_lookup()
     moment = now()
     orders = []
     for flag, call_ids in batch:
         grid = _most_common([grids.get(cid) for cid in call_ids])
-        place = int(flag.key.split(":", 1)[1]) if flag.rule == "repeat_place" and flag.key.startswith("place:") else None
-        orders.append(WorkOrder(rule=flag.rule, rule_key=flag.key[:240], title=_title(flag, places)[:200],
+        place = _place_of(flag) if flag.rule == "repeat_place" else None
+        title = _title(flag, places, len(call_ids), _window(setting_for, flag))
+        if flag.rule == "category_surge":  # the station's matter: the analysts' and supervisors' queue
+            grid = None
+        orders.append(WorkOrder(rule=flag.rule, rule_key=flag.key[:240], title=title[:200],
                                 station=flag.station, grid=grid, place=place,
                                 assignee=officers.get(grid) if grid else None, state="assigned",
                                 due_at=rules.deadline("assigned", moment)))
@@ -131,7 +181,7 @@ async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: di
 
 
 async def _place_names(flags: list[call_rules.Flag]) -> dict[int, str]:
-    ids = sorted({int(f.key.split(":", 1)[1]) for f in flags if f.rule == "repeat_place" and f.key.startswith("place:")})
+    ids = sorted({place for f in flags if f.rule == "repeat_place" and (place := _place_of(f))})
     if not ids:
         return {}
     return {r["id"]: r["name"] for r in await Place.select(Place.id, Place.name).where(Place.id.is_in(ids))}
@@ -179,14 +229,25 @@ async def _responsible_officers() -> dict[int, int | None]:
             for g in grids}
 
 
-def _title(flag: call_rules.Flag, places: dict[int, str]) -> str:
-    """The order's title, in Chinese like the 110 records it comes from."""
+def _place_of(flag: call_rules.Flag) -> int | None:
+    base, _family = call_rules.split_place_key(flag.key)
+    kind, _sep, rest = base.partition(":")
+    return int(rest) if kind == "place" and rest.isdigit() else None
+
+
+def _title(flag: call_rules.Flag, places: dict[int, str], calls: int, window_days: int) -> str:
+    """The order's title, in Chinese like the 110 records it comes from: 一地多起 马赛公馆：30天内
+    盗窃5起."""
     if flag.rule == "repeat_caller":
         return f"一人多次 {phones.mask(flag.key)}"
-    kind, _sep, rest = flag.key.partition(":")
     if flag.rule == "repeat_place":
-        return f"一地多起 {places.get(int(rest), flag.key) if kind == 'place' else rest}"
-    return f"一类多发 {rest}"
+        base, family = call_rules.split_place_key(flag.key)
+        kind, _sep, rest = base.partition(":")
+        name = places.get(int(rest), base) if kind == "place" else rest
+        if not family:
+            return f"一地多起 {name}"
+        return f"一地多起 {name}：{window_days}天内{call_rules.FAMILY_TITLES[family]}{calls}起"
+    return f"一类多发 {flag.key.partition(':')[2]}"
 
 
 async def _attach_many(items: list[tuple[int, list[int]]], actor: audit.Actor) -> None:
@@ -389,7 +450,88 @@ async def get(principal: Principal, order_id: int) -> dict | None:
     order["overdue"] = rules.overdue(order["state"], order["due_at"], now())
     order["since_handling"] = await _calls_since(order) if order["handled_at"] else []
     order["field_logs"] = await _linked_logs(order)
+    order["grids_touched"] = await _grids_touched(order["calls"]) if order["rule"] == "category_surge" else []
     return order
+
+
+async def _grids_touched(calls: list[dict]) -> list[dict]:
+    """A surge's grids, most calls first: {"id", "name", "calls"}."""
+    counts: dict[int, int] = defaultdict(int)
+    for c in calls:
+        if c["grid"]:
+            counts[c["grid"]] += 1
+    names = {g["id"]: g["name"] for g in await Grid.select(Grid.id, Grid.name).where(
+        Grid.id.is_in(list(counts) or [-1]))}
+    return [{"id": g, "name": names.get(g, ""), "calls": n} for g, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+GRID_PART = "@grid:"  # a surge's per-grid order: its key is the surge's and this
+
+
+async def split_by_grid(principal: Principal, order_id: int) -> int | None:
+    """An open surge order split into one order per grid it touches, each with that grid's
+    calls, for the grid's officer; the surge stays open with the station. Calls already in a
+    grid's order are not added twice. None when not allowed; else the orders made or added to."""
+    order = await get(principal, order_id)
+    if (order is None or order["rule"] != "category_surge" or GRID_PART in order["rule_key"]
+            or order["state"] not in rules.OPEN_STATES or not principal.has("analyst", "supervisor")):
+        return None
+    by_grid: dict[int, list[int]] = defaultdict(list)
+    for c in order["calls"]:
+        if c["grid"]:
+            by_grid[c["grid"]].append(c["id"])
+    if not by_grid:
+        return 0
+    officers, names = await _responsible_officers(), {g["id"]: g["name"] for g in order["grids_touched"]}
+    actor, moment, touched = audit.actor_of(principal), now(), 0
+    async with write_transaction(WorkOrder._meta.db):
+        for grid, call_ids in sorted(by_grid.items()):
+            key = f"{order['rule_key']}{GRID_PART}{grid}"[:240]
+            existing = await WorkOrder.select(WorkOrder.id).where(
+                (WorkOrder.rule_key == key) & WorkOrder.state.is_in(list(rules.OPEN_STATES))).first()
+            if existing:
+                held = {r["call"] for r in await WorkOrderCall.select(WorkOrderCall.call).where(
+                    WorkOrderCall.order == existing["id"])}
+                new = [cid for cid in call_ids if cid not in held]
+                if new:
+                    await _attach_many([(existing["id"], new)], actor)
+                    touched += 1
+                continue
+            rows = await WorkOrder.insert(WorkOrder(
+                rule="category_surge", rule_key=key, title=f"{order['title']} · {names.get(grid, '')}"[:200],
+                station=order["station"], grid=grid, assignee=officers.get(grid), state="assigned",
+                due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
+            await _link([(rows[0]["id"], cid) for cid in call_ids])
+            await WorkOrderStep.insert(WorkOrderStep(order=rows[0]["id"], step="create", to_state="assigned",
+                                                     actor=principal.id, actor_role=principal.role_label[:40],
+                                                     note=str(len(call_ids))))
+            await audit.record(actor, "create", "work_order", rows[0]["id"],
+                               {"rule": [None, "category_surge"], "split_from": [None, order_id]})
+            touched += 1
+        await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="split", actor=principal.id,
+                                                 actor_role=principal.role_label[:40], note=str(len(by_grid))))
+        await audit.record(actor, "split", "work_order", order_id, {"grids": [None, len(by_grid)]})
+    return touched
+
+
+REVEALERS = ("officer", "grid_worker", "supervisor")
+
+
+def may_reveal_caller(principal: Principal, order: dict) -> bool:
+    """一人多次: the officer calls the caller back. The assignee and supervisors may see the
+    number (as with a resident report's call-back number)."""
+    return order["rule"] == "repeat_caller" and (order["assignee"] == principal.id or principal.has("supervisor"))
+
+
+async def reveal_caller(principal: Principal, order_id: int) -> str | None:
+    """The caller's full number, to those who may call back; every view is audited."""
+    order = await (await _visible(principal, _select().where(WorkOrder.id == order_id))).first()
+    if order is None or not may_reveal_caller(principal, order):
+        return None
+    async with write_transaction(WorkOrder._meta.db):
+        await audit.record(audit.actor_of(principal), "view_personal_data", "work_order", order_id,
+                           {"caller_phone": [None, "shown"]})
+    return order["rule_key"]
 
 
 async def _linked_logs(order: dict) -> list[dict]:
@@ -409,7 +551,9 @@ async def _calls_since(order: dict) -> list[dict]:
     """问效: the calls of the same key since the order was handled."""
     query = Call.select(Call.id, Call.call_id, Call.received_at, Call.category, Call.address).where(
         (Call.received_at > order["handled_at"]) & detection.visible())
-    key = order["rule_key"]
+    key, family = order["rule_key"], ""
+    if order["rule"] == "repeat_place":
+        key, family = call_rules.split_place_key(key)
     if order["rule"] == "repeat_caller":
         query = query.where(Call.caller_key == key)
     elif order["rule"] == "repeat_place" and key.startswith("place:"):
@@ -417,13 +561,14 @@ async def _calls_since(order: dict) -> list[dict]:
     elif order["rule"] == "repeat_place":
         query = query.where(Call.address_key == key.split(":", 1)[1])
     elif order["rule"] == "category_surge":
-        station, _sep, category = key.partition(":")
+        station, _sep, category = key.partition(GRID_PART)[0].partition(":")
         query = query.where((Call.category == category) & (Call.station == int(station or 0)))
     elif order["place"]:
         query = query.where(Call.place == order["place"])
     else:
         return []
-    return await query.order_by(Call.received_at)
+    found = await query.order_by(Call.received_at)
+    return [c for c in found if call_rules.family_of(c["category"]) == family] if family else found
 
 
 async def search(principal: Principal, state: str = "", rule: str = "", overdue: bool = False,
@@ -447,9 +592,18 @@ async def search(principal: Principal, state: str = "", rule: str = "", overdue:
 
 
 async def for_my_day(principal: Principal) -> list[dict]:
-    """The person's open orders, overdue first."""
+    """The person's open orders by urgency (rules.urgency), each marked `urgent` when a call's
+    summary speaks of self-harm."""
     rows = await search(principal, state="open", mine=True)
-    return sorted(rows, key=lambda r: (not r["overdue"], r["due_at"] or now()))
+    summaries: dict[int, list[str]] = defaultdict(list)
+    ids = [r["id"] for r in rows]
+    for i in range(0, len(ids), IN_CHUNK):
+        for link in await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call.summary.as_alias("summary")).where(
+                WorkOrderCall.order.is_in(ids[i:i + IN_CHUNK])):
+            summaries[link["order"]].append(link["summary"] or "")
+    for r in rows:
+        r["urgent"] = rules.at_risk(summaries[r["id"]])
+    return sorted(rows, key=lambda r: rules.urgency(r["overdue"], r["urgent"], r["created_at"]))
 
 
 async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:

@@ -129,3 +129,9 @@ def test_an_order_by_hand_takes_only_an_assignee_of_its_grid(client, order):
 def test_an_api_key_for_an_unknown_station_is_refused_not_a_server_error(admin):
     answer = admin.post("/admin/api-keys", data={"name": "外部系统", "role": "analyst", "station": "999999"})
     assert answer.status_code == 422 and run(ApiKey.count()) == 0
+
+
+def test_the_assignee_field_is_labelled_as_a_person_not_a_date(client, order):
+    for page in (client.get(f"/orders/{order['id']}").text, client.get("/orders").text):
+        label = re.search(r'<label for="[rb]-assignee">([^<]+)</label>', page).group(1)
+        assert label == "交给", label

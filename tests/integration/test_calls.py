@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_bad_rows_are_listed_and_the_good_ones_imported(analyst):
     ]
     preview = upload(analyst, csv_text(rows), name="mixed.csv")
     assert preview.status_code == 200
-    for text in ("B1", "B2", "received_at", "caller_phone", "J000"):
+    for text in ("B1", "B2", "报警时间", "报警电话", "J000"):
         assert text in preview.text
     confirm(analyst, preview)
     assert sorted(c["call_id"] for c in run(Call.select(Call.call_id))) == ["J000", "J001"]
@@ -202,6 +203,41 @@ def test_an_order_is_not_seen_outside_its_station_or_grid(analyst):
 
 # --- the API ---------------------------------------------------------------------------------
 
+MIXED_TIMES = {"T1": "2026/11/27 9:27", "T2": "2026-11-30 8:05", "T3": "2026.12.1 7:00:30",
+               "T4": "2026年12月2日 6:15", "T5": "2026-12-03T05:10:00+08:00", "T6": "46359.25"}
+MIXED_UTC = {"T1": datetime(2026, 11, 27, 1, 27), "T2": datetime(2026, 11, 30, 0, 5),
+             "T3": datetime(2026, 11, 30, 23, 0, 30), "T4": datetime(2026, 12, 1, 22, 15),
+             "T5": datetime(2026, 12, 2, 21, 10), "T6": datetime(2026, 12, 2, 22, 0)}
+
+
+def stored_times() -> dict[str, datetime]:
+    return {c["call_id"]: c["received_at"].astimezone(timezone.utc).replace(tzinfo=None)
+            for c in run(Call.select(Call.call_id, Call.received_at))}
+
+
+def test_times_as_excel_and_110_exports_write_them_are_read_and_the_ambiguous_refused_by_row(analyst):
+    rows = [(call_id, text, "", "泰和祥府3号楼", "纠纷", "") for call_id, text in MIXED_TIMES.items()]
+    rows.append(("T7", "03/04/2026 10:00", "", "泰和祥府3号楼", "纠纷", ""))
+    preview = upload(analyst, csv_text(rows))
+    # Line 8 of the file, named by the file's own header.
+    assert "<td>8</td><td>T7</td><td>报警时间</td><td>日期有歧义：请把年份写在前面" in preview.text
+    confirm(analyst, preview)
+    assert stored_times() == MIXED_UTC  # T7 was not written
+
+
+def test_the_api_reads_the_same_spellings(client, demo):
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    items = [{"call_id": call_id, "received_at": text, "address": "泰和祥府3号楼", "category": "纠纷"}
+             for call_id, text in MIXED_TIMES.items()]
+    items[-1]["received_at"] = 46359.25  # a serial number as a JSON number
+    items.append({"call_id": "T7", "received_at": "03/04/2026 10:00", "address": "x", "category": "纠纷"})
+    body = client.http.post("/api/v1/calls", json=items, headers=auth).json()
+    assert (body["created"], body["rejected"]) == (6, 1)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(6, "received_at")]
+    assert "year first" in body["errors"][0]["message"]
+    assert stored_times() == MIXED_UTC
+
+
 def key_for(role="analyst") -> str:
     station = run(Station.select(Station.id).first())["id"]
     return run(api_keys.create("test", role, station if role == "analyst" else None, audit.SYSTEM))[1]
@@ -229,7 +265,39 @@ def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
 
     metrics = client.http.get("/api/v1/metrics/calls?start=2025-03-01&end=2025-03-31", headers=auth).json()
     assert metrics == {"start": "2025-03-01", "end": "2025-03-31", "total_calls": 3, "repeat_calls": 2,
-                       "repeat_share": 0.6667, "repeat_share_change_yoy": None}
+                       "repeat_share": 0.6667, "repeat_share_change_yoy": None, "repeat_calls_change_yoy": None}
+
+
+def test_backfilling_a_year_of_history_through_the_api_makes_no_work_of_it(client, demo):
+    auth = {"Authorization": f"Bearer {key_for()}"}
+
+    def calls(prefix, phone, address, *days):
+        return [{"call_id": f"{prefix}{i}", "received_at": f"{day} 9:{i:02d}", "caller_phone": phone,
+                 "address": address, "category": "纠纷"} for i, day in enumerate(days)]
+
+    def post(items):
+        return client.http.post("/api/v1/calls", json=items, headers=auth).json()
+
+    today = post(calls("N", "13900000001", "解放南路10号", "2026/11/25", "2026/11/27", "2026/11/30"))
+    assert today["work_orders_created"] == 2  # the caller and the place
+    history = (
+        calls("H", "13900000001", "解放南路20号", "2025/11/3", "2025/11/5", "2025/11/9", "2025/11/20")  # the same caller a year ago
+        + calls("Y", "13900000002", "解放南路30号", "2026/3/1", "2026/3/2", "2026/3/3", "2026/3/4")  # spring: history
+        + calls("L", "13900000001", "解放南路20号", "2026/11/5")  # a month ago: joins the caller's order
+        + calls("Z", "13900000003", "解放南路40号", "2026/11/2", "2026/11/3", "2026/11/4"))  # recent: new work
+    answer = post(history)
+    assert answer["created"] == 12
+    listed = client.http.get("/api/v1/work-orders?status=open", headers=auth).json()
+    assert (answer["work_orders_created"], answer["calls_attached_to_open_orders"]) == (2, 1)
+    assert sorted((o["rule"], o["key"], sorted(o["call_ids"])) for o in listed) == [
+        ("repeat_caller", "13900000001", ["L0", "N0", "N1", "N2"]),
+        ("repeat_caller", "13900000003", ["Z0", "Z1", "Z2"]),
+        ("repeat_place", "address:解放南路10号:dispute", ["N0", "N1", "N2"]),
+        ("repeat_place", "address:解放南路40号:dispute", ["Z0", "Z1", "Z2"])]
+    # Run again on demand, the history still makes nothing.
+    client.sign_in_as("analyst")
+    client.post("/calls/detect")
+    assert len(client.http.get("/api/v1/work-orders?status=open", headers=auth).json()) == 4
 
 
 @pytest.mark.parametrize("headers, status", [
@@ -262,6 +330,26 @@ def test_year_on_year_change_of_the_repeat_share(db):
     result = run(calls.metrics(None, date(2026, 3, 1), date(2026, 3, 31), "Asia/Shanghai"))
     assert (result["total_calls"], result["repeat_calls"], result["repeat_share"]) == (4, 2, 0.5)
     assert result["repeat_share_change_yoy"] == 0.25
+    assert result["repeat_calls_change_yoy"] == 1.0  # 2 repeat calls against 1: up 100%
+
+
+def test_the_seeds_year_on_year_figure_is_the_change_of_the_number_of_repeat_calls(analyst, settings):
+    from app.domain.calls import year_earlier
+    from app.services.fieldwork import today
+
+    day = today(settings.time_zone)
+    first = year_earlier(day - timedelta(days=29))
+    then = [first + timedelta(days=i) for i in range(30)]  # 29 repeat calls a year ago
+    now = [day - timedelta(days=22 - i) for i in range(22)]  # 21 now
+    rows = [(f"Y{i}", f"{d:%Y/%m/%d} 9:00", "13900000005", "解放南路1号", "纠纷", "") for i, d in enumerate(then + now)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    metrics = analyst.http.get(f"/api/v1/metrics/calls?start={day - timedelta(days=29)}&end={day}", headers=auth).json()
+    assert (metrics["repeat_calls"], metrics["repeat_calls_change_yoy"]) == (21, -0.2759)  # (21 - 29) / 29
+    assert metrics["repeat_share_change_yoy"] == -0.0122  # 95.45% - 96.67%: in points, as before
+    page = analyst.get("/dashboard")
+    assert "重复报警同比下降27.6%" in page.text
+    assert "Repeat calls down 27.6% year on year" in analyst.get("/dashboard", headers={"Accept-Language": "en"}).text
 
 
 # --- briefing, dashboard, prevention reviews -------------------------------------------------
@@ -499,3 +587,169 @@ def test_of_two_names_as_long_the_address_names_first_wins():
     assert matcher.match(1, "徐州市世纪紫薇园东门") == (1, 4)
     assert matcher.match(1, "紫薇园东门世纪紫薇园") == (32, 4)
     assert matcher.match(2, "徐州市世纪紫薇园东门") is None  # another station's names
+
+
+def walk_the_six_steps(client, order_id: int) -> None:
+    client.sign_in_as("officer")
+    for name in ("verify", "handle", "feed_back"):
+        assert step(client, order_id, name).status_code == 303, name
+    client.sign_in_as("supervisor")
+    assert step(client, order_id, "evaluate", "").status_code == 303
+    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+        WorkOrder.id == order_id))
+    assert step(client, order_id, "close", "无新警情").status_code == 303
+
+
+def test_a_family_dispute_closed_through_the_six_steps_counts_as_a_dispute_closed(analyst, settings):
+    from app.services.fieldwork import today
+
+    start = datetime.combine(today(settings.time_zone) - timedelta(days=9), datetime.min.time()).replace(hour=9)
+    rows = [(f"F{i}", (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"), "13900000007", f"泰和祥府{i + 1}号楼", "家庭纠纷",
+             "夫妻吵架") for i in range(3)]
+    rows += [(f"Q{i}", (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"), "13900000008", f"泰和祥府{i + 5}号楼", "噪音扰民",
+              "") for i in range(3)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    by_phone = {o["rule_key"]: o["id"] for o in run(WorkOrder.select().where(WorkOrder.rule == "repeat_caller"))}
+    for order_id in by_phone.values():  # a dispute and a noise complaint, both through the loop
+        walk_the_six_steps(analyst, order_id)
+    analyst.sign_in_as("analyst")
+    page = analyst.get("/dashboard", headers={"Accept-Language": "en"})
+    closed = re.search(r"<strong>(\d+)</strong><span class=\"sub\">Work orders closed", page.text).group(1)
+    disputes = re.search(r"<strong>(\d+)</strong><span class=\"sub\">Disputes closed", page.text).group(1)
+    assert (closed, disputes) == ("2", "1")
+
+
+def test_the_review_is_offered_only_when_due_and_says_from_when(analyst):
+    order_id = order_for(analyst)
+    analyst.sign_in_as("officer")
+    for name in ("verify", "handle", "feed_back"):
+        assert step(analyst, order_id, name).status_code == 303
+    analyst.sign_in_as("supervisor")
+    assert step(analyst, order_id, "evaluate", "").status_code == 303
+    handled = run(WorkOrder.select(WorkOrder.handled_at).where(WorkOrder.id == order_id).first())["handled_at"]
+    page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
+    assert 'value="close"' not in page and 'value="reopen"' not in page
+    due = (handled + timedelta(days=30)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert re.search(rf"can be done from [^<]*{due.day}", page)
+    zh = analyst.get(f"/orders/{order_id}").text
+    assert "起可以问效" in zh and "复盘" not in zh
+    early = analyst.post(f"/orders/{order_id}/step", data={"step": "close", "note": ""})  # posted anyway
+    assert early.status_code == 422 and "问效须在处置满观察期后进行" in early.text  # refused, with the right word
+    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+        WorkOrder.id == order_id))
+    page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
+    assert 'value="close"' in page and 'value="reopen"' in page and "can be done from" not in page
+
+
+def test_the_assignee_and_supervisors_reveal_a_repeat_callers_number_each_view_audited(analyst):
+    from app.tables import AuditEvent
+
+    order_id = order_for(analyst)
+    place_order = run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_place").first())["id"]
+    assert "/caller" not in analyst.get(f"/orders/{order_id}").text  # the analyst does not call back
+    assert analyst.post(f"/orders/{order_id}/caller").status_code == 403
+    officer = analyst.sign_in_as("officer")
+    assert run(WorkOrder.select(WorkOrder.assignee).where(WorkOrder.id == order_id).first())["assignee"] == officer
+    page = analyst.get(f"/orders/{order_id}").text
+    assert "138****0001" in page and "13800000001" not in page and f'action="/orders/{order_id}/caller"' in page
+    shown = analyst.post(f"/orders/{order_id}/caller")
+    assert shown.status_code == 200 and '<a href="tel:13800000001">13800000001</a>' in shown.text
+    assert analyst.post(f"/orders/{place_order}/caller").status_code == 404  # 一地多起: no caller to call
+    analyst.sign_in_as("supervisor")
+    assert 'href="tel:13800000001"' in analyst.post(f"/orders/{order_id}/caller").text
+    views = run(AuditEvent.select().where((AuditEvent.action == "view_personal_data")
+                                          & (AuditEvent.object_type == "work_order")))
+    assert len(views) == 2
+    run(WorkOrder.update({WorkOrder.assignee: None}).where(WorkOrder.id == order_id))
+    analyst.sign_in_as("officer")  # no longer the assignee
+    assert analyst.post(f"/orders/{order_id}/caller").status_code == 404
+    assert "/caller" not in analyst.get(f"/orders/{order_id}").text
+
+
+def test_a_places_repeats_are_counted_per_category_family(analyst):
+    start = datetime(2026, 3, 1, 9)
+    kinds = ["盗窃", "纠纷", "电动车被盗", "噪音扰民", "盗窃", "求助", "盗窃", "纠纷", "盗窃"]
+    rows = [(f"M{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390000{i:04d}", "泰和祥府南门", kind, "")
+            for i, kind in enumerate(kinds)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    [order] = run(WorkOrder.select().where(WorkOrder.rule == "repeat_place"))  # the thefts only
+    assert order["title"] == "一地多起 泰和祥府：30天内盗窃5起" and order["rule_key"].endswith(":theft")
+    held = run(WorkOrderCall.select(WorkOrderCall.call.call_id.as_alias("call_id")).where(
+        WorkOrderCall.order == order["id"]))
+    assert sorted(h["call_id"] for h in held) == ["M0", "M2", "M4", "M6", "M8"]
+
+
+def test_after_lowering_a_threshold_the_analyst_reruns_detection_and_sees_the_result(analyst):
+    rows = [(f"W{i}", f"2026/3/{i + 1} 9:00", "13900000011", f"解放南路{i}号", "纠纷", "") for i in range(2)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    assert run(WorkOrder.count()) == 0  # two calls: under the default of three
+    assert analyst.post("/calls/settings", data={"rule": "repeat_caller", "threshold": "2",
+                                                 "window_days": "30"}).status_code == 303
+    page = analyst.get("/calls/settings?saved=1", headers={"Accept-Language": "en"}).text
+    assert 'action="/calls/detect"' in page and "Run detection now" in page
+    result = analyst.post("/calls/detect", headers={"Accept-Language": "en"})
+    assert result.status_code == 200 and "1 new work orders" in result.text
+    assert [o["rule"] for o in run(WorkOrder.select(WorkOrder.rule))] == ["repeat_caller"]
+
+
+def test_a_surge_goes_to_the_stations_queue_lists_its_grids_and_splits_per_grid(analyst):
+    start = datetime(2026, 3, 1, 9)
+    places = ["泰和祥府1号楼", "世纪紫薇园2号楼", "泰和祥府3号楼", "世纪紫薇园4号楼", "泰和祥府5号楼", "世纪紫薇园6号楼"]
+    rows = [(f"S{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390001{i:04d}", address, "电信诈骗", "")
+            for i, address in enumerate(places)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    surge = run(WorkOrder.select().where(WorkOrder.rule == "category_surge").first())
+    assert (surge["assignee"], surge["grid"]) == (None, None)  # not one grid officer's
+    page = analyst.get(f"/orders/{surge['id']}").text
+    touched = re.findall(r"<li>([^<·]+) · 3 起警情</li>", page.split("涉及网格")[1])
+    assert len(touched) == 2, touched
+    assert f'action="/orders/{surge["id"]}/split"' in page
+    assert analyst.post(f"/orders/{surge['id']}/split").status_code == 303
+    analyst.post(f"/orders/{surge['id']}/split")  # twice: nothing doubled
+    parts = run(WorkOrder.select().where(WorkOrder.rule_key.like(f"{surge['rule_key']}@grid:%")).order_by(WorkOrder.grid))
+    assert len(parts) == 2 and all(p["assignee"] is not None and p["grid"] is not None for p in parts)
+    held = {p["grid"]: sorted(r["call"] for r in run(WorkOrderCall.select(WorkOrderCall.call).where(
+        WorkOrderCall.order == p["id"]))) for p in parts}
+    assert sorted(len(ids) for ids in held.values()) == [3, 3]
+    assert run(WorkOrder.select(WorkOrder.state).where(WorkOrder.id == surge["id"]).first())["state"] == "assigned"
+    other = run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_place").first())["id"]
+    assert analyst.post(f"/orders/{other}/split").status_code == 404  # only a surge splits
+
+
+def test_the_80_20_ranking_shows_calls_at_unmatched_addresses_as_a_row_and_the_80_percent_line(analyst):
+    start = datetime(2026, 3, 1, 9)
+    addresses = ["泰和祥府1号楼"] * 6 + ["世纪紫薇园2号楼"] * 2 + ["解放南路7号"] * 2  # 2 calls match no place
+    rows = [(f"R{i}", f"{start + timedelta(hours=i):%Y/%m/%d %H:%M}", "", address, "求助", "")
+            for i, address in enumerate(addresses)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    page = analyst.get("/calls/ranking?by=place&since=2026-03-01&until=2026-03-02", headers={"Accept-Language": "en"}).text
+    assert "2 places make 80% of calls" in page  # 6 + 2 of 10
+    assert re.search(r'<tr class="keyless">.*?At addresses without a place</a></td>\s*<td>2</td><td>20% of all</td>',
+                     page, re.S)
+
+
+def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgent(analyst):
+    start = datetime(2026, 3, 1, 9)
+    rows = []
+    for n, (phone, summary) in enumerate([("13900000021", "邻里吵架"), ("13900000022", "噪音"),
+                                          ("13900000023", "噪音"), ("13900000024", "噪音"),
+                                          ("13900000025", "噪音"), ("13900000026", "称不想活了要跳楼")]):
+        rows += [(f"U{n}{i}", f"{start + timedelta(days=n, hours=i):%Y/%m/%d %H:%M}", phone, f"泰和祥府{n}号楼", "求助",
+                  summary) for i in range(3)]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    analyst.sign_in_as("officer")
+    page = analyst.get("/field").text
+    titles = re.findall(r'<li class="card order[^"]*"><a href="/orders/\d+">\s*<strong>(.*?)</strong>', page, re.S)
+    assert "紧急" in titles[0] and "139****0026" in titles[0], titles  # the newest, yet first
+    # The caller's order and the place's (泰和祥府 holds all the calls) speak of it.
+    assert [("紧急" in t) for t in titles[:3]] == [True, True, False] and "2 件紧急" in page
+
+
+def test_the_preview_summarises_places_and_flags_times_in_the_future_or_decades_back(analyst):
+    rows = [("P1", "2026/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""), ("P2", "2026/3/1 9:05", "", "解放南路9号", "纠纷", ""),
+            ("P3", "2099/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""), ("P4", "1996/3/1 9:00", "", "泰和祥府1号楼", "纠纷", "")]
+    page = upload(analyst, csv_text(rows)).text
+    assert "可导入：3 条匹配到地点，1 条地址未匹配地点，0 条属非警务事项。" in page
+    flagged = page.split("请核对以下时间")[1].split("</ul>")[0]
+    assert "P3" in flagged and "P4" in flagged and "P1" not in flagged and "P2" not in flagged
+    assert "前 4 行：" in page

@@ -168,13 +168,23 @@ def test_orders_after_an_imports_run_hold_the_calls_a_full_run_would(db, seed, l
     for table in (WorkOrderStep, WorkOrderCall, WorkOrder, Call, CallImport):
         run(table.delete(force=True))
     years = timedelta(days=3650)  # every call inside the horizon, whichever run looks back
+    everything = years.days  # and every pattern recent (the backfill rule is tested on its own)
     base, imported, batch = base_and_import(seed, 40, 12, late)
     run(Call.insert(*base))
-    run(orders.detect(audit.SYSTEM, horizon=years))
+    run(orders.detect(audit.SYSTEM, horizon=years, recent_days=everything))
+    first = order_links()
     run(Call.insert(*imported))
-    run(orders.detect(audit.SYSTEM, batch=batch, horizon=years))
+    run(orders.detect(audit.SYSTEM, batch=batch, horizon=years, recent_days=everything))
     after_import = order_links()
     for table in (WorkOrderStep, WorkOrderCall, WorkOrder):
         run(table.delete(force=True))
-    run(orders.detect(audit.SYSTEM, horizon=years))
-    assert after_import == order_links() != set()
+    run(orders.detect(audit.SYSTEM, horizon=years, recent_days=everything))
+    # Except: an open order takes no call from before its newest call of then less the window
+    # (a call imported late, or one it makes dense, belongs to history).
+    at = {r["id"]: r["received_at"] for r in run(Call.select(Call.id, Call.received_at))}
+    start = {}
+    for rule, key, call in first:
+        start[(rule, key)] = max(start.get((rule, key), at[call]), at[call])
+    too_old = {(rule, key, call) for rule, key, call in order_links() if (rule, key, call) not in first
+               and (rule, key) in start and at[call] < start[(rule, key)] - timedelta(days=30)}
+    assert after_import == order_links() - too_old != set()

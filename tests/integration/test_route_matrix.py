@@ -102,6 +102,9 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/orders/bulk-assign"): ORDER_ASSIGNERS,
     ("GET", "/orders/{order_id:int}"): ORDER_READERS,  # the service scopes; others' orders answer 404
     ("POST", "/orders/{order_id:int}/step"): ORDER_READERS,
+    ("POST", "/orders/{order_id:int}/split"): ORDER_ASSIGNERS,  # surges only; others answer 404
+    # The service allows the order's assignee and supervisors, on 一人多次 orders only.
+    ("POST", "/orders/{order_id:int}/caller"): frozenset({"officer", "grid_worker", "supervisor"}),
     ("GET", "/dashboard"): ORDER_ASSIGNERS | ADMIN,
     ("GET", "/briefing"): ORDER_ASSIGNERS | ADMIN | {"officer"},
     ("GET", "/reviews"): ORDER_ASSIGNERS | ADMIN | {"officer"},

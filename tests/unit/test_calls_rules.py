@@ -62,7 +62,17 @@ def test_withheld_numbers_never_form_a_repeat_key():
 def test_one_place_many_incidents_and_only_the_calls_in_dense_windows():
     group = calls_at(0 * DAY, 60 * DAY, 61 * DAY, 62 * DAY, caller=None, place="address:泰和小区3号楼")
     [flag] = rules.detect_repeats(group, "repeat_place", setting_for)
-    assert (flag.rule, flag.key, flag.call_ids) == ("repeat_place", "address:泰和小区3号楼", [2, 3, 4])
+    assert (flag.rule, flag.key, flag.call_ids) == ("repeat_place", "address:泰和小区3号楼:dispute", [2, 3, 4])
+
+
+def test_a_places_repeats_count_per_category_family():
+    thefts = [rules.Call(i + 1, T0 + i * DAY, None, "place:7", 1, "盗窃") for i in range(3)]
+    mixed = [rules.Call(10 + i, T0 + i * DAY, None, "place:7", 1, c) for i, c in enumerate(["纠纷", "噪音扰民", "电动车被盗"])]
+    flags = rules.detect_repeats(thefts + mixed, "repeat_place", setting_for)
+    assert [(f.key, f.call_ids) for f in flags] == [("place:7:theft", [1, 2, 3, 12])]
+    assert rules.split_place_key("place:7:theft") == ("place:7", "theft")
+    assert rules.split_place_key("place:7") == ("place:7", "")  # an order made before families
+    assert rules.split_place_key("address:泰和小区3号楼:noise") == ("address:泰和小区3号楼", "noise")
 
 
 def test_a_station_may_raise_the_threshold():
@@ -186,3 +196,20 @@ def test_median_hours_per_step():
     other = [("create", T0), ("verify", T0 + timedelta(hours=4))]
     third = [("create", T0), ("verify", T0 + timedelta(hours=9))]
     assert orders.median_step_hours([timeline, other, third]) == {"verify": 4.0, "handle": 10.0}
+
+
+@pytest.mark.parametrize("category, family", [
+    ("家庭纠纷", "dispute"), ("邻里纠纷", "dispute"), ("纠纷", "dispute"), ("盗窃", "theft"), ("电动车被盗", "theft"),
+    ("噪音扰民", "noise"), ("电信诈骗", "fraud"), ("交通事故", "traffic"), ("求助", "help"), ("走失", "other")])
+def test_a_categorys_family_is_the_first_family_word_it_holds(category, family):
+    assert rules.family_of(category) == family
+
+
+def test_a_closed_complex_dispute_is_a_closed_manual_order_or_one_of_mostly_dispute_calls():
+    assert rules.closed_complex_dispute("manual", "closed", {})
+    assert not rules.closed_complex_dispute("manual", "evaluated", {})
+    assert rules.closed_complex_dispute("repeat_caller", "closed", {"家庭纠纷": 3})
+    assert rules.closed_complex_dispute("repeat_place", "closed", {"纠纷": 2, "盗窃": 1})
+    assert not rules.closed_complex_dispute("repeat_place", "closed", {"纠纷": 2, "盗窃": 2})
+    assert not rules.closed_complex_dispute("repeat_caller", "closed", {"噪音扰民": 3})
+    assert rules.closed_complex_dispute("repeat_caller", "closed", {"投诉": 3}, {"投诉": "dispute"})

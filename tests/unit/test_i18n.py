@@ -1,4 +1,6 @@
 """Every message marked in code or templates has a Chinese and an English translation."""
+import re
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -10,16 +12,50 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def extracted_messages() -> set[str]:
+    """Catalogue keys (i18n.key: a pgettext message with its context)."""
     method_map = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
     options = {"app/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     keywords = {**DEFAULT_KEYWORDS, "N_": None}
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options, keywords):
-        found.add(message if isinstance(message, str) else message[0])
+    for _file, _line, message, _comments, context in extract_from_dir(str(ROOT), method_map, options, keywords):
+        found.add(i18n.key(message if isinstance(message, str) else message[0], context))
     return found
 
 
 MESSAGES = sorted(extracted_messages())
+TEMPLATES = ROOT / "app/templates"
+LABEL = re.compile(r'<label for="([^"]+)"[^>]*>\s*\{\{ _\("([^"]+)"\) \}\}')
+
+
+def labelled_fields() -> dict[str, set[str]]:
+    """A label's English text (a context-free msgid) -> the names of the fields it labels."""
+    fields: dict[str, set[str]] = defaultdict(set)
+    for path in TEMPLATES.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for field_id, message in LABEL.findall(text):
+            element = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{re.escape(field_id)}"[^>]*>', text)
+            name = re.search(r'\bname="([^"]+)"', element.group(0)) if element else None
+            fields[message].add(name.group(1) if name else field_id)
+    return fields
+
+
+def test_a_short_label_means_one_thing_or_has_a_context():
+    """One English word can need two translations ("To" a date: 截止日期; "To" a person:
+    交给): a one- or two-word label on fields of different names must say which with
+    pgettext, or the one translation is wrong on some of them."""
+    short = {message: names for message, names in labelled_fields().items() if len(message.split()) <= 2}
+    assert "To" in short and "Grid" in short  # the check sees the labels
+    ambiguous = {message: sorted(names) for message, names in short.items() if len(names) > 1}
+    assert ambiguous == {}, f"give these labels a context (pgettext): {ambiguous}"
+
+
+def test_a_message_with_a_context_is_translated_by_its_context():
+    i18n.set_locale("zh_CN")
+    try:
+        assert i18n.pgettext("assign to a person", "To") == "交给"
+        assert i18n.gettext("To") == "截止日期"  # the date range's
+    finally:
+        i18n.set_locale(i18n.DEFAULT_LOCALE)
 
 
 def test_extraction_finds_the_app_messages():

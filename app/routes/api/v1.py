@@ -73,7 +73,10 @@ class CallMetrics:
     total_calls: int
     repeat_calls: int
     repeat_share: float | None
+    # The repeat share now less the share in the same dates a year earlier (points, a fraction).
     repeat_share_change_yoy: float | None
+    # (repeat calls now - repeat calls a year earlier) / the latter; null when that is 0.
+    repeat_calls_change_yoy: float | None
 
 
 def _day(text: str, name: str) -> date:
@@ -91,8 +94,10 @@ class ApiV1Controller(Controller):
 
     @post("/calls", name="api_calls", status_code=200, summary="Import 110 call records")
     async def import_calls(self, request: Request, data: list[dict[str, Any]]) -> ImportAnswer:
-        """A list of call objects with the fields `call_id`, `received_at` (ISO 8601, or
-        `YYYY-MM-DD HH:MM[:SS]` in the server's time zone), `caller_phone`, `address`, `lat`,
+        """A list of call objects with the fields `call_id`, `received_at` (ISO 8601
+        with an offset; or year-first local time in the server's time zone, such as
+        `2026/11/27 9:27`, `2026-11-27 09:27:30`, `2026年11月27日 9:27`; or an Excel serial
+        date number; a year written last is refused as ambiguous), `caller_phone`, `address`, `lat`,
         `lon`, `category`, `summary`, `disposition`, `station` (code or name). Calls already
         imported count as duplicates; the same `call_id` with other content is a conflict and
         is not changed. Detection runs after the import."""
@@ -102,7 +107,8 @@ class ApiV1Controller(Controller):
         settings = request.app.state.settings
         result = await calls.import_objects(data, client.principal(), client.actor, settings.time_zone)
         detection = await orders.detect(client.actor, {client.station_id} if client.station_id else None,
-                                        batch=result.batch_id) if result.created else orders.Detection()
+                                        batch=result.batch_id, recent_days=settings.detection_recent_days,
+                                        ) if result.created else orders.Detection()
         return ImportAnswer(result.created, result.duplicates, result.conflicts, result.rejected,
                             [ItemError(e["row"], e["call_id"], e["column"], e["message"]) for e in result.errors],
                             detection.created, detection.attached)
