@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.domain.call_times import TimeError, parse_call_time
-from app.i18n import N_
+from app.i18n import N_, too_long
 
 # Column names in English or in Chinese, as the 110 system exports them.
 COLUMNS = {
@@ -159,7 +159,7 @@ def read_row(raw: dict[str, str], tz: str) -> tuple[CallRow | None, dict[str, st
             errors[name] = N_("Required")
     for name, limit in LIMITS.items():
         if len(values[name]) > limit:
-            errors[name] = N_("Too long")
+            errors[name] = too_long(limit)
     received = None
     if values["received_at"]:
         try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from app.i18n import N_
+from app.i18n import N_, too_long
 
 TIME_ZONE = ZoneInfo("Asia/Shanghai")
 KINDS = {"report": N_("Resident report"), "call": N_("110 call")}
@@ -186,7 +186,7 @@ def check_rule(raw: dict, categories: set[str], units: dict[str, int], agencies:
         values[f"{step}_amount"] = _amount(raw.get(f"{step}_amount", ""), step_unit, errors, f"{step}_amount")
     note = str(raw.get("note", "")).strip()
     if len(note) > MAX_NOTE:
-        errors["note"] = N_("Too long")
+        errors["note"] = too_long(MAX_NOTE)
     values["note"] = note
     if not errors and (kind, category, unit) in taken:
         errors["unit"] = N_("A rule for this category and unit exists already: edit or retire that one")
@@ -222,7 +222,7 @@ def check_holiday(raw: dict) -> tuple[dict, dict[str, str]]:
     if not name:
         errors["name"] = N_("Required")
     elif len(name) > 40:
-        errors["name"] = N_("Too long")
+        errors["name"] = too_long(40)
     return {"day": day, "workday": kind == "1", "name": name}, errors
 
 

@@ -19,7 +19,7 @@ from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.call_times import implausible
 from app.domain.csv_import import Encoding, header_positions, sniff
-from app.i18n import N_
+from app.i18n import N_, too_long
 from app.services import audit, detection, routing, scope
 from app.tables import AddressMapping, Call, CallImport, DetectionSetting, Grid, NonPoliceCategory, Place, Station
 
@@ -663,7 +663,7 @@ async def save_detection_setting(principal: Principal, data: dict[str, str], act
     if category and rule != "category_surge":
         errors["category"] = N_("A category applies to the surge rule only")
     if len(category) > 60:
-        errors["category"] = N_("Too long")
+        errors["category"] = too_long(60)
     numbers = {}
     for name, low, high in (("threshold", 2, 1000), ("window_days", 1, 365)):
         text = data.get(name, "").strip()

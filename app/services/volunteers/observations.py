@@ -7,7 +7,7 @@ from app.domain import fieldwork as field_rules
 from app.domain import volunteers as rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
-from app.i18n import N_
+from app.i18n import N_, too_long
 from app.services import audit, photos
 from app.services.volunteers import common
 from app.services.volunteers.common import Outcome, is_staff, log, refused, staff_grids
@@ -45,7 +45,7 @@ async def _check_observation(raw: dict, row: dict) -> tuple[str, int | None, int
     if not note:
         errors["note"] = N_("Required")
     elif len(note) > rules.MAX_OBSERVATION:
-        errors["note"] = N_("Too long")
+        errors["note"] = too_long(rules.MAX_OBSERVATION)
     place_text = str(raw.get("place", "")).strip()
     place, grid = None, row["grid"]
     if place_text:
