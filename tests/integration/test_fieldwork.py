@@ -286,3 +286,13 @@ def test_the_topic_filter_finds_contacts_and_campaign_drops_of_that_topic(field)
     assert f"/field/logs/{other}\"" not in page
     # A campaign-only topic is a choice of the filter too.
     assert '<option value="cult"' in page and "Anti-cult" in page
+
+
+def test_a_phone_the_viewer_may_see_is_one_tap_from_a_call(field):
+    field.sign_in_as("officer")
+    log_id = field.post("/field/contacts/new", data=contact(place_in("TH-01")), headers=REPLAY).json()["id"]
+    page = field.get(f"/field/logs/{log_id}").text
+    assert '<a class="tel" href="tel:13912345678">13912345678</a>' in page
+    field.sign_in_as("analyst")  # reads the log, not its personal data: masked, no link
+    page = field.get(f"/field/logs/{log_id}").text
+    assert "139****5678" in page and "tel:" not in page.split("<main", 1)[1]
