@@ -434,3 +434,8 @@ def test_a_revoked_session_leaves_no_private_page_offline_but_keeps_the_outbox(n
     # The queued contact is still on the phone, waiting for its owner's next sign-in.
     entries = page.evaluate(OUTBOX_ENTRIES)
     assert [(e["url"], e["state"]) for e in entries] == [("/field/contacts/new", "waiting")]
+    # The sign-in page says so: the officer knows the contact is not lost.
+    context.set_offline(False)
+    page.goto("/signin")
+    expect(page.locator("[data-outbox-waiting]")).to_have_text(
+        "Records waiting on this phone: 1. Sign in and they are sent.")

@@ -123,6 +123,17 @@
   }
 
   // --- badge in the header: what this person has waiting (everyone's when signed out) -------
+  // The sign-in page after a session ended: what the phone still holds is not lost.
+  async function tellWhatWaits() {
+    const note = document.querySelector("[data-outbox-waiting]");
+    if (!note) {
+      return;
+    }
+    const counts = await Outbox.counts(null);
+    note.textContent = (note.dataset.text || "").replace("{n}", String(counts.total));
+    note.hidden = counts.total === 0;
+  }
+
   async function updateBadge() {
     const badge = document.querySelector("[data-outbox-badge]");
     if (!badge) {
@@ -495,6 +506,7 @@
     setUpOutboxPage();
     await refillFromOutbox();
     await updateBadge();
+    await tellWhatWaits();
     await replayIfWaiting();
   }
 
