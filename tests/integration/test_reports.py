@@ -361,10 +361,13 @@ def test_an_unsatisfied_rating_reopens_once_within_seven_days(reports_ready):
     tracking = tracking_of(send(reports_ready, code, form()))
     report_id = run(Report.select(Report.id).first())["id"]
     finish(reports_ready, report_id)
-    assert reports_ready.post(f"/t/{tracking}/rate", data={"rating": "2"}).status_code == 303
+    rated = reports_ready.post(f"/t/{tracking}/rate", data={"rating": "2", "comment": "噪音还在"})
+    assert rated.status_code == 303
     report = run(Report.select().first())
     assert report["status"] == "in_progress" and report["reopened_at"] is not None
-    assert "重新" in reports_ready.get(f"/t/{tracking}").text
+    page = reports_ready.get(rated.headers["location"]).text
+    assert "你对处理结果不满意，此反映已重新办理" in page  # said, not only a step in the list
+    assert "<blockquote class=\"prose\">噪音还在</blockquote>" in page  # the resident's own words, shown back
     # Done again, unsatisfied again: no second reopening.
     finish(reports_ready, report_id)
     assert reports_ready.post(f"/t/{tracking}/rate", data={"rating": "1"}).status_code == 303
