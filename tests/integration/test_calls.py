@@ -753,3 +753,10 @@ def test_the_preview_summarises_places_and_flags_times_in_the_future_or_decades_
     flagged = page.split("请核对以下时间")[1].split("</ul>")[0]
     assert "P3" in flagged and "P4" in flagged and "P1" not in flagged and "P2" not in flagged
     assert "前 4 行：" in page
+
+
+def test_an_orders_states_read_in_english_in_english(analyst):
+    order_id = order_for(analyst)
+    page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
+    assert "Assigned" in page and "(交办)" not in page
+    assert "交办" in analyst.get(f"/orders/{order_id}").text  # Chinese keeps its term
