@@ -13,8 +13,8 @@ from app.domain import fieldwork as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
-from app.i18n import N_, too_long
-from app.services import audit, detection, photos, scope
+from app.i18n import N_, gettext, too_long
+from app.services import audit, detection, fieldwork_lists, photos, scope
 from app.services.auth import now
 from app.tables import Call, FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
 
@@ -381,9 +381,12 @@ async def photo_file(principal: Principal, photo_id: int, upload_dir):
     return path if path.exists() else None
 
 
-EXPORT_COLUMNS = ["id", "kind", "occurred_at", "author", "station", "grid", "place", "lat", "lon", "subject_kind",
-                  "subject_name", "subject_phone", "tags", "topic", "leaflets", "reached", "dispute_type", "outcome",
-                  "parties", "note", "follow_up_on", "voided_at", "void_reason"]
+# The export's columns, in the reader's language: a station head opens it in Excel.
+EXPORT_COLUMNS = [N_("Number"), N_("Kind of log"), N_("Time"), N_("Author"), N_("Station"), N_("Grid"), N_("Where"),
+                  N_("Latitude"), N_("Longitude"), N_("Whom"), N_("Full name"), N_("Phone"), N_("Topics"), N_("Topic"),
+                  N_("Leaflets handed out"), N_("People reached"), N_("Dispute type"), N_("Outcome"), N_("Parties"),
+                  N_("Mediators"), N_("Agreement terms"), N_("Note"), N_("Follow-up date"), N_("Void since"),
+                  N_("Void reason")]
 
 
 async def export_csv(principal: Principal, criteria: LogFilter, tz: str, unmasked: bool) -> str:
@@ -397,17 +400,25 @@ async def export_csv(principal: Principal, criteria: LogFilter, tz: str, unmaske
         phone = p["phone"] if unmasked else phones.mask(p["phone"]) if p["phone"] else ""
         parties.setdefault(p["log"], []).append(" ".join(x for x in (p["name"], phone) if x))
     zone = ZoneInfo(tz)
+    tags, topics = await fieldwork_lists.topic_labels("tag"), await fieldwork_lists.topic_labels("campaign")
+
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    def named(labels: dict[str, str], code: str) -> str:
+        return gettext(labels[code]) if code in labels else code
 
     def line(r: dict) -> list[object]:
         phone = r["subject_phone"] if unmasked else phones.mask(r["subject_phone"]) if r["subject_phone"] else ""
-        return [r["id"], r["kind"], r["occurred_at"].astimezone(zone).isoformat(timespec="minutes"),
-                r["author_name"], r["station_name"], r["grid_name"], r["place_name"] or "",
-                r["lat"] or "", r["lon"] or "", r["subject_kind"], r["subject_name"], phone,
-                " ".join(rules.tags_list(r["tags"])), r["topic"], _blank(r["leaflets"]),
-                _blank(r["reached"]), r["dispute_type"], r["outcome"], "; ".join(parties.get(r["id"], [])),
-                r["note"], r["follow_up_on"] or "", r["voided_at"] or "", r["void_reason"]]
+        return [r["id"], named(rules.KINDS, r["kind"]), local(r["occurred_at"]), r["author_name"], r["station_name"],
+                r["grid_name"], r["place_name"] or "", r["lat"] or "", r["lon"] or "",
+                named(rules.SUBJECT_KINDS, r["subject_kind"] or ""), r["subject_name"], phone,
+                " ".join(tags.get(t, t) for t in rules.tags_list(r["tags"])), topics.get(r["topic"], r["topic"]),
+                _blank(r["leaflets"]), _blank(r["reached"]), named(rules.DISPUTE_TYPES, r["dispute_type"] or ""),
+                named(rules.OUTCOMES, r["outcome"] or ""), "; ".join(parties.get(r["id"], [])), r["mediators"],
+                r["terms"], r["note"], r["follow_up_on"] or "", local(r["voided_at"]), r["void_reason"]]
 
-    text = csv_export.render(EXPORT_COLUMNS, map(line, rows))
+    text = csv_export.render([gettext(c) for c in EXPORT_COLUMNS], map(line, rows))
     async with write_transaction(FieldLog._meta.db):
         await audit.record(audit.actor_of(principal), "export", "field_log", "",
                            {"rows": [None, len(rows)], "unmasked": [None, unmasked]})

@@ -247,10 +247,10 @@ def test_the_export_masks_phones_unless_a_supervisor_asks_and_is_audited(field):
     field.post("/field/contacts/new", data=contact(place_in("TH-01")), headers=REPLAY)
     field.sign_in_as("analyst")
     masked = list(csv.DictReader(io.StringIO(field.get("/field/logs/export.csv?full=true").text.lstrip("\ufeff"))))
-    assert masked[0]["subject_phone"] == "139****5678"
+    assert masked[0]["电话"] == "139****5678"
     field.sign_in_as("supervisor")
     full = list(csv.DictReader(io.StringIO(field.get("/field/logs/export.csv?full=true").text.lstrip("\ufeff"))))
-    assert full[0]["subject_phone"] == "13912345678" and full[0]["subject_name"] == "张大爷"
+    assert full[0]["电话"] == "13912345678" and full[0]["姓名"] == "张大爷"
     exports = run(AuditEvent.select().where(AuditEvent.action == "export").order_by(AuditEvent.id))
     unmasked = [(e["changes"] if isinstance(e["changes"], dict) else json.loads(e["changes"]))["unmasked"][1]
                 for e in exports]
@@ -296,3 +296,19 @@ def test_a_phone_the_viewer_may_see_is_one_tap_from_a_call(field):
     field.sign_in_as("analyst")  # reads the log, not its personal data: masked, no link
     page = field.get(f"/field/logs/{log_id}").text
     assert "139****5678" in page and "tel:" not in page.split("<main", 1)[1]
+
+
+def test_the_export_reads_in_chinese_with_local_times_and_the_agreement(field):
+    field.sign_in_as("officer")
+    data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "dispute_type": "neighbours",
+            "party_name_0": "赵甲", "party_name_1": "钱乙", "note": "楼上装修噪音", "outcome": "agreed",
+            "terms": "一、施工限于8:00至18:00。", "mediators": "王调解员"}
+    log_id = field.post("/field/mediations/new", data=data, headers=REPLAY).json()["id"]
+    made = datetime(2026, 11, 27, 17, 48, tzinfo=timezone.utc)  # 01:48 on the 28th in Beijing
+    run(FieldLog.update({FieldLog.occurred_at: made}).where(FieldLog.id == log_id))
+    field.sign_in_as("supervisor")
+    [row] = csv.DictReader(io.StringIO(field.get("/field/logs/export.csv").text.lstrip("\ufeff")))
+    assert row["记录类型"] == "现场调解" and row["时间"] == "2026-11-28 01:48"  # the local time, not UTC's
+    assert row["纠纷类型"] == "噪音／邻里" and row["调解结果"] == "达成协议"  # names, not codes
+    assert row["调解人员"] == "王调解员" and row["协议内容"] == "一、施工限于8:00至18:00。"
+    assert row["当事人"].startswith("赵甲") and "钱乙" in row["当事人"]
