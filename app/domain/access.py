@@ -75,7 +75,7 @@ def invitation_refusal(*, issuer_is_admin: bool, holds_roles: bool, has_passkeys
 # The page of each role's daily work, most field-bound first: where a sign-in lands when no
 # page was asked for (an officer on patrol opens the app to log, not to read a link list).
 LANDINGS = (("officer", "/field"), ("grid_worker", "/field"), ("supervisor", "/field"),
-            ("volunteer", "/volunteers/my"))
+            ("agency_staff", "/agency"), ("volunteer", "/volunteers/my"))
 
 
 def landing(roles: set[str]) -> str:

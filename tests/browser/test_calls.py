@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 def sign_in(page, role_label: str) -> None:
     page.goto("/signin")
     page.get_by_role("button", name=f"{role_label} · ").click()
-    page.wait_for_url(re.compile(r"/(field|volunteers/my)?$"))  # where the role works
+    page.wait_for_url(re.compile(r"/(field|volunteers/my|agency)?$"))  # where the role works
 
 
 def calls_csv() -> bytes:

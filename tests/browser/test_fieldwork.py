@@ -21,7 +21,7 @@ def jpeg_bytes() -> bytes:
 def sign_in_as_officer(page, officer=OFFICER) -> None:
     page.goto("/signin")
     page.get_by_role("button", name=officer).click()
-    page.wait_for_url(re.compile(r"/(field|volunteers/my)?$"))  # where the role works
+    page.wait_for_url(re.compile(r"/(field|volunteers/my|agency)?$"))  # where the role works
 
 
 def pick_place(page, name: str) -> None:

@@ -23,7 +23,7 @@ def jpeg_bytes() -> bytes:
 def sign_in(page, who=OFFICER) -> None:
     page.goto("/signin")
     page.get_by_role("button", name=who).click()
-    page.wait_for_url(re.compile(r"/(field|volunteers/my)?$"))  # where the role works
+    page.wait_for_url(re.compile(r"/(field|volunteers/my|agency)?$"))  # where the role works
 
 
 def print_poster(page, screenshot, name: str) -> str:

@@ -21,7 +21,7 @@ OFFICER = re.compile("邵韦杰")
 def sign_in_as(page, who=OFFICER) -> None:
     page.goto("/signin")
     page.get_by_role("button", name=who).click()
-    page.wait_for_url(re.compile(r"/(field|volunteers/my)?$"))  # where the role works
+    page.wait_for_url(re.compile(r"/(field|volunteers/my|agency)?$"))  # where the role works
 
 
 def create_shift_soon(page, minutes_ahead: int = 20, meeting_point: str = "紫薇园东门") -> None:
@@ -177,7 +177,7 @@ def test_volunteer_pages_in_english(new_context, screenshot):
     screenshot(page, "volunteers-en-04-totals")
     page.goto("/signin")
     page.get_by_role("button", name=re.compile("李明")).click()
-    page.wait_for_url(re.compile(r"/(field|volunteers/my)?$"))  # where the role works
+    page.wait_for_url(re.compile(r"/(field|volunteers/my|agency)?$"))  # where the role works
     page.locator(".bottomnav").get_by_role("link", name="My shifts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My shifts")
     screenshot(page, "volunteers-en-05-my-shifts")

@@ -360,7 +360,8 @@ def test_a_challenge_answers_only_once(admin, officer_with_passkey):
 
 
 @pytest.mark.parametrize("role, lands", [("officer", "/field"), ("grid_worker", "/field"), ("supervisor", "/field"),
-                                         ("volunteer", "/volunteers/my"), ("analyst", "/"), ("admin", "/")])
+                                         ("volunteer", "/volunteers/my"), ("agency_staff", "/agency"),
+                                         ("analyst", "/"), ("admin", "/")])
 def test_a_sign_in_without_a_page_asked_for_lands_where_the_role_works(client, demo, role, lands):
     person = run(PersonRole.select(PersonRole.person).where(PersonRole.role == role).first())["person"]
     signed_in = client.post("/signin/demo", data={"person": str(person), "next": "/"})
