@@ -86,8 +86,12 @@ def test_report_follow_join_handle_and_rate_in_chinese(new_context, screenshot):
     expect(similar).to_contain_text("这里已有人反映同类问题")
     expect(similar).not_to_contain_text("楼道里")  # never another resident's words
     screenshot(neighbour, "reports-06-already-reported")
-    expect(similar.locator("input[name=join]").first).to_be_checked()
+    expect(similar.locator("input[name=join]:checked")).to_have_count(0)  # the resident chooses
     neighbour.get_by_label("发生了什么？").fill("同样的问题，晚上十点还在充电，很危险")
+    neighbour.get_by_role("button", name="提交反映").click()  # without choosing: asked plainly
+    expect(neighbour.locator("#e-join")).to_have_text("请选择：把您的反映加到上面的反映中，或作为新反映提交")
+    expect(neighbour.get_by_label("发生了什么？")).to_have_value("同样的问题，晚上十点还在充电，很危险")
+    neighbour.locator("#similar-box input[name=join]").first.check()
     neighbour.get_by_role("button", name="提交反映").click()
     expect(neighbour.get_by_role("heading", level=1)).to_have_text("您的反映已并入此条")
     neighbour_code = neighbour.locator(".tracking-code").inner_text().strip()

@@ -128,7 +128,7 @@ def test_a_second_resident_is_asked_and_joins_instead_of_duplicating(reports_rea
     assert "同一个装修噪音" in asked.text  # the resident's text is kept
     assert "checked" not in asked.text.split('id="similar-box"')[1].split("</fieldset>")[0]  # nothing chosen for them
     unanswered = send(reports_ready, code, {**data, "join_asked": "1"})
-    assert unanswered.status_code == 422 and "请选择：把你的反映加到上面的反映中，或作为新反映提交" in unanswered.text
+    assert unanswered.status_code == 422 and "请选择：把您的反映加到上面的反映中，或作为新反映提交" in unanswered.text
     assert 'id="e-join"' in unanswered.text and "同一个装修噪音" in unanswered.text
     assert run(ReportReporter.count()) == 1
     [report] = run(Report.select(Report.id))
@@ -366,7 +366,7 @@ def test_an_unsatisfied_rating_reopens_once_within_seven_days(reports_ready):
     report = run(Report.select().first())
     assert report["status"] == "in_progress" and report["reopened_at"] is not None
     page = reports_ready.get(rated.headers["location"]).text
-    assert "你对处理结果不满意，此反映已重新办理" in page  # said, not only a step in the list
+    assert "您对处理结果不满意，此反映已重新办理" in page  # said, not only a step in the list
     assert "<blockquote class=\"prose\">噪音还在</blockquote>" in page  # the resident's own words, shown back
     # Done again, unsatisfied again: no second reopening.
     finish(reports_ready, report_id)
