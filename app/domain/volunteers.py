@@ -273,6 +273,10 @@ def signup_refusal(starts_at: datetime, cancelled: bool, now: datetime, open_day
     return None
 
 
+# What a signed-up volunteer must check again when a shift is edited: when and where.
+NOTICED_CHANGES = {"starts_at", "ends_at", "grid", "grids", "route", "meeting_point"}
+
+
 def cancel_deadline(starts_at: datetime, cancel_hours: float) -> datetime:
     return starts_at - timedelta(hours=cancel_hours)
 

@@ -507,6 +507,29 @@ def test_a_series_is_created_and_edited_after_sign_ups(vol, settings):
     assert vol.get("/volunteers/my").text.count("台风") == 2
 
 
+def test_a_new_leader_or_size_alone_does_not_tell_volunteers_to_check_again(vol, settings):
+    from zoneinfo import ZoneInfo
+
+    sign_in(vol, "officer")
+    day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
+    data = {"day": day.isoformat(), "start": "19:00", "end": "21:00", "grids": [str(grid_id("TH-03"))],
+            "route": "紫薇园一圈", "meeting_point": "东门", "min_volunteers": "1", "max_volunteers": "2"}
+    assert vol.post("/volunteers/shifts/new", data=data).status_code == 303
+    shift = run(PatrolShift.select().first())
+    volunteer = make_volunteer("辰")
+    run(ShiftSignup.insert(ShiftSignup(shift=shift["id"], person=volunteer, status="confirmed",
+                                       created_at=utcnow() - timedelta(minutes=1))))
+    assert vol.post(f"/volunteers/shifts/{shift['id']}/edit", data={**data, "max_volunteers": "4"}).status_code == 303
+    assert run(PatrolShift.select().first())["max_volunteers"] == 4
+    as_person(vol, volunteer)
+    assert "已变更" not in vol.get("/volunteers/my").text  # same time, same place: nothing to re-check
+    sign_in(vol, "officer")
+    assert vol.post(f"/volunteers/shifts/{shift['id']}/edit", data={**data, "max_volunteers": "4",
+                                                                    "meeting_point": "西门"}).status_code == 303
+    as_person(vol, volunteer)
+    assert "已变更" in vol.get("/volunteers/my").text
+
+
 def test_an_observation_photo_is_re_encoded_and_shown_only_to_those_who_may_see_it(vol, settings):
     import io
 

@@ -173,7 +173,9 @@ async def update_shift(principal: Principal, shift_id: int, raw: dict, settings:
             diff = {k: [_plain(target[k]), _plain(v)] for k, v in new.items() if target[k] != v}
             if not diff:
                 continue
-            await PatrolShift.update({**new, "changed_at": moment}).where(PatrolShift.id == target["id"])
+            # Only a new time or place asks volunteers to look again (not a new leader or size).
+            noticed = {"changed_at": moment} if rules.NOTICED_CHANGES & diff.keys() else {}
+            await PatrolShift.update({**new, **noticed}).where(PatrolShift.id == target["id"])
             await audit.record(audit.actor_of(principal), "update", "patrol_shift", target["id"], diff)
             await _promote(target["id"], moment)
     return Outcome(ok=True, id=shift_id)
