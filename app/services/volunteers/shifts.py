@@ -174,8 +174,9 @@ async def update_shift(principal: Principal, shift_id: int, raw: dict, settings:
             if not diff:
                 continue
             # Only a new time or place asks volunteers to look again (not a new leader or size).
-            noticed = {"changed_at": moment} if rules.NOTICED_CHANGES & diff.keys() else {}
-            await PatrolShift.update({**new, **noticed}).where(PatrolShift.id == target["id"])
+            if rules.NOTICED_CHANGES & diff.keys():
+                new["changed_at"] = moment
+            await PatrolShift.update(new).where(PatrolShift.id == target["id"])
             await audit.record(audit.actor_of(principal), "update", "patrol_shift", target["id"], diff)
             await _promote(target["id"], moment)
     return Outcome(ok=True, id=shift_id)
