@@ -401,3 +401,29 @@ def test_an_officer_takes_a_matter_back_from_the_agency(ready):
     ready.http.cookies.clear()
     page = ready.get(f"/t/{tracking}")
     assert "已从经开区城市管理局收回" in page.text and "民警已到场处理" not in page.text
+
+
+def test_a_grid_worker_transfers_by_hand_and_takes_back_only_in_their_grids(ready):
+    from tests.conftest import run
+    report(ready, "noise", place="泰和祥府")  # TH-04, the demo grid worker's grid
+    report_id = matter_id()
+    report(ready, "noise", place="泰和花园")  # TH-01: not theirs
+    elsewhere = matter_id()
+    ready.sign_in_as("grid_worker")
+    no_reason = ready.post(f"/reports/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"])})
+    assert no_reason.status_code == 422
+    assert run(Report.select(Report.status).where(Report.id == report_id).first())["status"] == "received"
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"]),
+                                                           "text": "商铺噪音，城管处理"}).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["status"], row["responsible_agency"], row["agency_state"]) == ("transferred", agency("CG")["id"], "new")
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "take_back", "text": "网格员已协调"}).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["status"], row["responsible_agency"]) == ("accepted", None)
+    denied = ready.post(f"/reports/{elsewhere}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"]),
+                                                             "text": "不是我的网格"})
+    assert denied.status_code == 404
+    assert run(Report.select(Report.status).where(Report.id == elsewhere).first())["status"] == "received"
+    kinds = [s["kind"] for s in run(ReportStep.select(ReportStep.kind).where(ReportStep.report == report_id)
+                                    .order_by(ReportStep.id))]
+    assert kinds == ["received", "transferred", "taken_back"]
