@@ -427,3 +427,37 @@ def test_a_grid_worker_transfers_by_hand_and_takes_back_only_in_their_grids(read
     kinds = [s["kind"] for s in run(ReportStep.select(ReportStep.kind).where(ReportStep.report == report_id)
                                     .order_by(ReportStep.id))]
     assert kinds == ["received", "transferred", "taken_back"]
+
+
+def test_a_change_of_category_re_routes_to_the_new_rule_s_agency(ready):
+    from tests.conftest import run
+    tracking = report(ready, "environment")  # with 城管
+    report_id = matter_id()
+    before = run(Report.select().where(Report.id == report_id).first())
+    ready.sign_in_as("officer")
+    same = ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "environment"})
+    assert same.status_code == 422 and "已是这个类别" in same.text
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "power_cut"}
+                      ).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    rule = run(RoutingRule.select().where(RoutingRule.category == "power_cut").first())
+    assert (row["status"], row["responsible_agency"], row["agency_state"], row["routing_rule"]) == (
+        "transferred", agency("GD")["id"], "new", rule["id"])
+    assert row["finish_due"] != before["finish_due"]  # the new rule's deadlines (24 hours)
+    steps = run(ReportStep.select(ReportStep.kind, ReportStep.public, ReportStep.agency).where(
+        ReportStep.report == report_id).order_by(ReportStep.id))
+    assert [s["kind"] for s in steps] == ["received", "transferred", "recategorised", "transferred"]
+    assert steps[-1] == {"kind": "transferred", "public": True, "agency": agency("GD")["id"]}
+    ready.sign_in_as("agency_staff")  # 城管 no longer has it
+    assert ready.get(f"/agency/{report_id}").status_code == 404
+    ready.http.cookies.clear()
+    page = ready.get(f"/t/{tracking}")
+    responsible = page.text.split("宿迁供电公司经开区供电所")
+    assert len(responsible) >= 3  # responsible now, and the public step of the move
+    assert "类别已更改" not in page.text  # the correction itself is for staff
+    # A category without a rule leaves the matter where it is.
+    ready.sign_in_as("officer")
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "noise"}
+                      ).status_code == 303
+    assert run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())[
+        "responsible_agency"] == agency("GD")["id"]
