@@ -461,3 +461,30 @@ def test_a_change_of_category_re_routes_to_the_new_rule_s_agency(ready):
                       ).status_code == 303
     assert run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())[
         "responsible_agency"] == agency("GD")["id"]
+
+
+def test_the_agency_s_handling_photo_is_for_its_staff_only(ready):
+    from app.tables import ReportStepPhoto
+    from tests.conftest import run
+    from tests.images import png
+    tracking = report(ready, "environment")
+    report_id = matter_id()
+    ready.sign_in_as("agency_staff")
+    bad = ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": "清运前"},
+                     files={"photo": ("x.png", b"not a photo", "image/png")})
+    assert bad.status_code == 422 and "清运前" in bad.text
+    assert run(ReportStepPhoto.count()) == 0 and run(ReportStep.count().where(ReportStep.kind == "agency_note")) == 0
+    sent = ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": ""},
+                      files={"photo": ("p.png", png(40, 30), "image/png")})
+    assert sent.status_code == 303
+    [photo] = run(ReportStepPhoto.select())
+    assert (photo["width"], photo["height"]) == (40, 30)
+    page = ready.get(f"/agency/{report_id}")
+    assert f'/agency/photos/{photo["id"]}' in page.text
+    shown = ready.get(f'/agency/photos/{photo["id"]}')
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    sign_in(ready, staff_of("WY"))  # another agency
+    assert ready.get(f'/agency/photos/{photo["id"]}').status_code == 404
+    ready.http.cookies.clear()
+    assert "/agency/photos/" not in ready.get(f"/t/{tracking}").text
+    assert ready.get(f'/agency/photos/{photo["id"]}', follow_redirects=False).status_code in (302, 303, 401, 403)
