@@ -488,3 +488,36 @@ def test_the_agency_s_handling_photo_is_for_its_staff_only(ready):
     ready.http.cookies.clear()
     assert "/agency/photos/" not in ready.get(f"/t/{tracking}").text
     assert ready.get(f'/agency/photos/{photo["id"]}', follow_redirects=False).status_code in (302, 303, 401, 403)
+
+
+def test_the_job_marks_escalated_matters_as_the_supervisor_s_list_shows_them(ready):
+    from datetime import timedelta
+
+    from app.services import jobs
+    from app.services import reports as report_service
+    from app.tables import Person, PersonRole
+    from tests.conftest import run
+    report(ready, "environment")
+    report_id = matter_id()
+    row = run(Report.select().where(Report.id == report_id).first())
+    day = timedelta(hours=24)
+    late, later = row["accept_due"] + timedelta(hours=1), row["accept_due"] + timedelta(hours=25)
+    assert run(routing.mark_escalated(day, late)) == 0  # overdue only
+    assert run(routing.mark_escalated(day, later)) == 1
+    assert run(routing.mark_escalated(day, later)) == 0  # once
+    stamped = run(Report.select(Report.escalated_at).where(Report.id == report_id).first())["escalated_at"]
+    assert stamped == later
+    person_id = run(PersonRole.select(PersonRole.person).where(PersonRole.role == "supervisor").first())["person"]
+    from app.domain.access import principal_from_rows
+    supervisor = principal_from_rows(run(Person.select().where(Person.id == person_id).first()),
+                                     run(PersonRole.select().where(PersonRole.person == person_id)))
+    listed = run(report_service.queue(supervisor, report_service.QueueFilter(status="escalated"), day, later))
+    assert [r["id"] for r in listed] == [report_id] and listed[0]["escalated_at"] == stamped
+    assert [e["object_id"] for e in run(AuditEvent.select().where(AuditEvent.action == "escalate"))] == [str(report_id)]
+    # The app's timer runs it: a second matter whose deadlines passed long ago is stamped by run_due.
+    report(ready, "environment")
+    second = matter_id()
+    run(Report.update({Report.accept_due: row["routed_at"] - timedelta(days=3),
+                       Report.finish_due: row["routed_at"] - timedelta(days=2)}).where(Report.id == second))
+    run(jobs.run_due(day))
+    assert run(Report.select(Report.escalated_at).where(Report.id == second).first())["escalated_at"] is not None
