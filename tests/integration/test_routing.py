@@ -521,3 +521,26 @@ def test_the_job_marks_escalated_matters_as_the_supervisor_s_list_shows_them(rea
                        Report.finish_due: row["routed_at"] - timedelta(days=2)}).where(Report.id == second))
     run(jobs.run_due(day))
     assert run(Report.select(Report.escalated_at).where(Report.id == second).first())["escalated_at"] is not None
+
+
+def test_overdue_is_flagged_for_every_holder_of_the_agency_s_role_the_head_included(ready, monkeypatch):
+    from datetime import timedelta
+
+    from app.services import agency as agency_service
+    from app.tables import Person, PersonRole
+    from tests.conftest import run
+    report(ready, "environment")
+    report_id = matter_id()
+    due = run(Report.select(Report.accept_due).where(Report.id == report_id).first())["accept_due"]
+    head = run(Person.insert(Person(name="城管局长")).returning(Person.id))[0]["id"]
+    run(PersonRole.insert(PersonRole(person=head, role="agency_staff", agency=agency("CG")["id"])))
+    monkeypatch.setattr(agency_service, "now", lambda: due + timedelta(hours=1))
+    for person in (run(PersonRole.select(PersonRole.person).where(PersonRole.role == "agency_staff").first())["person"],
+                   head):
+        sign_in(ready, person)
+        home = ready.get("/")
+        assert 'href="/agency?tab=overdue" class="late"' in home.text
+        overdue = ready.get("/agency?tab=overdue")
+        assert f"/agency/{report_id}" in overdue.text and "status-overdue" in overdue.text
+    sign_in(ready, staff_of("WY"))  # another agency's head or staff: nothing of 城管's
+    assert f"/agency/{report_id}" not in ready.get("/agency?tab=overdue").text
