@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+from datetime import timedelta
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -157,7 +158,8 @@ async def freeze_startup_objects() -> None:
 async def start_jobs(app: Litestar) -> None:
     """The due work of services/jobs.py, in the background of this process."""
     every = app.state.settings.jobs_every_seconds
-    app.state.jobs = asyncio.create_task(jobs.every(every)) if every > 0 else None
+    escalate_after = timedelta(hours=app.state.settings.escalate_after_hours)
+    app.state.jobs = asyncio.create_task(jobs.every(every, escalate_after)) if every > 0 else None
 
 
 async def stop_jobs(app: Litestar) -> None:

@@ -56,6 +56,9 @@ STEPS = {
     "answered": (N_("Answered by %(agency)s"), True),
     "returned": (N_("Returned by %(agency)s"), True),
     "taken_back": (N_("Taken back from %(agency)s"), True),
+    # Staff's correction of the category (the text names the old and the new one); a move to
+    # another agency that it causes is its own public `transferred` step.
+    "recategorised": (N_("Category changed"), False),
 }
 AGENCY_STEP_KINDS = ("agency_accepted", "answered", "returned", "transferred", "taken_back")
 # Public steps whose text is for staff only (the reasons of transfers and returns).
@@ -71,9 +74,11 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "done": (("received", "accepted", "in_progress", "transferred"), "done"),
     "close": (("received", "accepted", "in_progress", "transferred", "done"), "closed"),
     "take_back": (("transferred",), "accepted"),  # from the agency, to the police unit again
+    "category": (("received", "accepted", "in_progress", "transferred"), None),  # may re-route (services)
 }
 ACTION_STEP = {"accept": "accepted", "assign": "assigned", "transfer": "transferred", "reply": "reply",
-               "note": "note", "done": "done", "close": "closed", "take_back": "taken_back"}
+               "note": "note", "done": "done", "close": "closed", "take_back": "taken_back",
+               "category": "recategorised"}
 # Actions whose text is required (a reply or note without words says nothing).
 TEXT_REQUIRED = {"reply", "note", "transfer"}
 
@@ -166,8 +171,10 @@ def join_choice(raw: dict) -> int | str | None:
 
 # --- staff steps -------------------------------------------------------------------------------
 
-def check_step(action: str, status: str, raw: dict, assignees: set[int], agencies: set[int]) -> tuple[dict, dict]:
-    """(values, errors) for one staff step on a report in `status`."""
+def check_step(action: str, status: str, raw: dict, assignees: set[int], agencies: set[int],
+               categories: dict[str, int] | None = None, current: str = "") -> tuple[dict, dict]:
+    """(values, errors) for one staff step on a report in `status`; `categories`: the active
+    codes -> ids, `current` the report's category code (for a change of category)."""
     values: dict = {}
     errors: dict[str, str] = {}
     if action not in ACTIONS:
@@ -192,6 +199,14 @@ def check_step(action: str, status: str, raw: dict, assignees: set[int], agencie
             errors["agency"] = N_("Choose the agency")
         else:
             values["agency"] = int(agency)
+    if action == "category":
+        code = str(raw.get("category", "")).strip()
+        if code == current:
+            errors["category"] = N_("The report has this category already")
+        elif code not in (categories or {}):
+            errors["category"] = N_("Choose what the problem is about")
+        else:
+            values["category"] = code
     return values, errors
 
 

@@ -1,18 +1,16 @@
 """The agency's desk (/agency): its queue of routed matters and the steps its staff take."""
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 
 from app.domain import reports as report_rules
 from app.domain import routing as rules
 from app.domain.access import Principal
-from app.routes.forms import FORM
 from app.routes.guards import Me, requires
+from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import agency, reports
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -37,10 +35,12 @@ class AgencyController(Controller):
         return await _matter(request, me, report_id)
 
     @post("/{report_id:int}/steps", name="agency_step", guards=[staff], status_code=200)
-    async def step(self, request: Request, me: Me, report_id: FromPath[int],
-                   data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
-        action = data.get("action", "")
-        errors = await agency.act(me, report_id, action, data)
+    async def step(self, request: Request, me: Me, report_id: FromPath[int]) -> Template | Redirect:
+        # Form or multipart: the internal note may bring a photo (read only for a note).
+        data = await form_fields(request)
+        action = str(data.get("action", ""))
+        photo = await form_photo(request) if action == "note" else None
+        errors = await agency.act(me, report_id, action, data, photo, request.app.state.settings.upload_dir)
         if errors is None:
             raise NotFoundException()
         if errors:
@@ -48,6 +48,10 @@ class AgencyController(Controller):
         if action in ("return", "transfer"):  # no longer this agency's: back to the queue
             return Redirect(f"/agency?tab=returned&done={action}", status_code=303)
         return Redirect(f"/agency/{report_id}?done={action}", status_code=303)
+
+    @get("/photos/{photo_id:int}", name="agency_photo", guards=[staff])
+    async def photo(self, request: Request, me: Me, photo_id: FromPath[int]) -> File:
+        return photo_response(await agency.step_photo(me, photo_id, request.app.state.settings.upload_dir))
 
 
 async def _matter(request: Request, me: Principal, report_id: int, errors: dict | None = None, values: dict | None = None,

@@ -256,7 +256,8 @@ async def _detail(request: Request, me: Principal, report_id: int, errors: dict 
     return Template("reports/detail.html", status_code=status_code, headers=NO_STORE, context={
         "report": report, "errors": errors or {}, "values": values or {}, "phones": phones or {},
         "statuses": rules.STATUSES, "step_label": reports.step_label, "done": request.query_params.get("done", ""),
-        "assignees": await reports.assignee_choices(report), "agencies": await reports.agency_choices()})
+        "assignees": await reports.assignee_choices(report), "agencies": await reports.agency_choices(),
+        "categories": await report_lists.categories() if "category" in report["actions"] else []})
 
 
 # --- admin: categories and posters ---------------------------------------------------------------

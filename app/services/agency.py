@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from app.db import write_transaction
 from app.domain import reports as report_rules
 from app.domain import routing as rules
 from app.domain.access import Principal
+from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, routing
+from app.services import audit, photos, routing
 from app.services.auth import now
 from app.services.report_lists import category_labels
 from app.services.reports import _decorate, _select_report, _steps
-from app.tables import Agency, Call, Report, ReportReporter, ReportStep
+from app.tables import Agency, Call, Report, ReportReporter, ReportStep, ReportStepPhoto
 
 ROLE = "agency_staff"
 TABS = {
@@ -131,6 +133,11 @@ async def get(principal: Principal, report_id: int, moment: datetime | None = No
     steps = await _steps(report_id, public_only=False)
     report["steps"] = [s for s in steps if s["public"] or (
         s["kind"] == "agency_note" and s["agency"] in principal.agency_ids)]
+    pictures = await ReportStepPhoto.select(ReportStepPhoto.id, ReportStepPhoto.step, ReportStepPhoto.width,
+                                            ReportStepPhoto.height).where(
+        ReportStepPhoto.step.is_in([s["id"] for s in report["steps"] if s["kind"] == "agency_note"] or [-1]))
+    for step in report["steps"]:
+        step["photos"] = [p for p in pictures if p["step"] == step["id"]]
     report["descriptions"] = await ReportReporter.select(ReportReporter.description, ReportReporter.created_at).where(
         ReportReporter.report == report_id).order_by(ReportReporter.id)
     report["actions"] = [a for a, states in ACTIONS.items() if report["agency_state"] in states]
@@ -142,12 +149,17 @@ async def other_agencies(principal: Principal) -> list[dict]:
         Agency.active.eq(True) & Agency.id.not_in(list(principal.agency_ids) or [-1])).order_by(Agency.name)
 
 
-def _check(action: str, raw: dict, own: int, active: set[int]) -> tuple[dict, dict[str, str]]:
+def _check(action: str, raw: dict, own: int, active: set[int],
+           photo: Processed | PhotoError | None) -> tuple[dict, dict[str, str]]:
     text = str(raw.get("text", "")).replace("\r\n", "\n").strip()
     if action == "return":
         return rules.check_return(raw)
     errors: dict[str, str] = {}
-    if action in ("note", "answer", "transfer") and not text:
+    if isinstance(photo, PhotoError):
+        errors["photo"] = str(photo)
+    if action == "note" and not text and isinstance(photo, Processed):
+        pass  # a photo says something on its own
+    elif action in ("note", "answer", "transfer") and not text:
         errors["text"] = N_("Write the public reply") if action == "answer" else N_("Write the message") \
             if action == "note" else N_("Say why, so the next unit knows")
     elif len(text) > report_rules.MAX_REPLY:
@@ -164,8 +176,10 @@ def _check(action: str, raw: dict, own: int, active: set[int]) -> tuple[dict, di
     return values, errors
 
 
-async def act(principal: Principal, report_id: int, action: str, raw: dict) -> dict[str, str] | None:
-    """One agency step; {} when done, the errors otherwise, None when the matter is not theirs."""
+async def act(principal: Principal, report_id: int, action: str, raw: dict,
+              photo: Processed | PhotoError | None = None, upload_dir: Path | None = None) -> dict[str, str] | None:
+    """One agency step; {} when done, the errors otherwise, None when the matter is not theirs.
+    A photo goes with an internal note only (the handling), kept from the resident."""
     if action not in ACTIONS:
         return {"form": N_("Unknown action")}
     report = await get(principal, report_id)
@@ -173,7 +187,8 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
         return None
     own = report["responsible_agency"]
     active = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active.eq(True))}
-    values, errors = _check(action, raw, own, active)
+    photo = photo if action == "note" else None
+    values, errors = _check(action, raw, own, active, photo)
     if report["agency_state"] not in ACTIONS[action]:
         errors = {"form": _state_message(report["agency_state"])}
     if errors:
@@ -186,6 +201,8 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
                                        report["grid"])
         rule = found if found and found["agency"] == target else None
         accept_due, finish_due = await routing.deadlines(rule, moment)
+    if isinstance(photo, Processed) and upload_dir is not None:
+        photos.store(upload_dir, photo)
     async with write_transaction(Report._meta.db):
         current = await Report.select(Report.agency_state, Report.responsible_agency).where(
             Report.id == report_id).first()
@@ -196,11 +213,26 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
             changes = {**routing.routed_changes(target, rule, accept_due, finish_due, moment),
                        Report.returns: Report.returns + 1}
         await Report.update(changes).where(Report.id == report_id)
-        await ReportStep.insert(ReportStep(report=report_id, actor=principal.id, **step))
+        [inserted] = await ReportStep.insert(ReportStep(report=report_id, actor=principal.id, **step)).returning(
+            ReportStep.id)
+        if isinstance(photo, Processed):
+            await ReportStepPhoto.insert(ReportStepPhoto(step=inserted["id"], sha256=photo.sha256, width=photo.width,
+                                                         height=photo.height, size=len(photo.data)))
         await audit.record(audit.actor_of(principal), f"agency_{action}", "report", report_id,
                            {"agency_state": [current["agency_state"], _state_after(action)],
                             "agency": [own, target or (None if action == "return" else own)]})
     return {}
+
+
+async def step_photo(principal: Principal, photo_id: int, upload_dir: Path) -> Path | None:
+    """A photo of the principal's agency's own note on a matter it still has; None otherwise."""
+    row = await ReportStepPhoto.select(ReportStepPhoto.sha256, ReportStepPhoto.step.report.as_alias("report"),
+                                       ReportStepPhoto.step.agency.as_alias("agency")).where(
+        ReportStepPhoto.id == photo_id).first()
+    if row is None or row["agency"] not in principal.agency_ids or await get(principal, row["report"]) is None:
+        return None
+    path = photos.path_for(upload_dir, row["sha256"])
+    return path if path.exists() else None
 
 
 def _state_message(state: str) -> str:

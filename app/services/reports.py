@@ -442,10 +442,12 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
         return None
     assignees = {p["id"] for p in await assignee_choices(report)}
     agencies = {a["id"] for a in await agency_choices()}
-    values, errors = rules.check_step(action, report["status"], raw, assignees, agencies)
+    codes = await category_codes() if action == "category" else {}
+    values, errors = rules.check_step(action, report["status"], raw, assignees, agencies, codes, report["category_code"])
     if errors:
         return errors
     moment = now()
+    reroute = await _reroute(report, values["category"], moment) if action == "category" else None
     if action == "transfer":  # by hand: the rule's deadlines when the rule names this agency
         rule = await routing.rule_for("report", report["category_code"], report["station"], report["office"],
                                       report["grid"])
@@ -473,18 +475,41 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
             changes[Report.done_at] = moment
         if action == "close":
             changes[Report.closed_at] = moment
+        if action == "category":
+            changes[Report.category] = codes[values["category"]]
+            values["text"] = f'{report["category_label"]} → {(await category_labels())[values["category"]]}'
+            if reroute:
+                changes.update(reroute)
+                status = "transferred"
         await Report.update(changes).where(Report.id == report_id)
         step = rules.ACTION_STEP[action]
         await ReportStep.insert(ReportStep(
             report=report_id, kind=step, public=rules.STEPS[step][1], text=values.get("text", ""),
             actor=principal.id, assignee=values.get("assignee"),
             agency=report["responsible_agency"] if action == "take_back" else values.get("agency")))
+        if reroute:  # the move it causes, on the resident's timeline too
+            await ReportStep.insert(ReportStep(report=report_id, kind="transferred", public=True, text="",
+                                               actor=principal.id, agency=reroute[Report.responsible_agency]))
         audit_changes: dict = {"status": [current["status"], status]}
+        if action == "category":
+            audit_changes["category"] = [report["category_code"], values["category"]]
+            if reroute:
+                audit_changes["agency"] = [report["responsible_agency"], reroute[Report.responsible_agency]]
         for key in ("assignee", "agency"):
             if key in values:
                 audit_changes[key] = [None, values[key]]
         await audit.record(audit.actor_of(principal), action, "report", report_id, audit_changes)
     return {}
+
+
+async def _reroute(report: dict, code: str, moment: datetime) -> dict | None:
+    """A new category whose rule names another agency than the one in charge moves the matter
+    there, with the rule's deadlines (the report's changes); None leaves it where it is."""
+    rule = await routing.rule_for("report", code, report["station"], report["office"], report["grid"])
+    if rule is None or rule["agency"] == report["responsible_agency"]:
+        return None
+    accept_due, finish_due = await routing.deadlines(rule, moment)
+    return routing.routed_changes(rule["agency"], rule, accept_due, finish_due, moment)
 
 
 async def reveal_phones(principal: Principal, report_id: int) -> list[dict] | None:

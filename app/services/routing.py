@@ -3,11 +3,12 @@ a report arrives, and the deadlines it sets. The writes here run inside the call
 transaction (the report and its routing land together)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.db import write_transaction
 from app.domain import routing as rules
 from app.services import audit
+from app.services.auth import now
 from app.tables import Holiday, Report, ReportStep, RoutingRule
 
 # A transfer by hand to an agency without a rule for it: these deadlines.
@@ -78,3 +79,23 @@ async def route_new(report_id: int, rule: dict, moment: datetime) -> None:
                                        text=""))
     await audit.record(audit.SYSTEM, "route", "report", report_id,
                        {"agency": [None, rule["agency"]], "rule": [None, rule["id"]]})
+
+
+async def mark_escalated(escalate_after: timedelta, moment: datetime | None = None) -> int:
+    """A job: stamp `escalated_at` on the matters past a missed deadline by `escalate_after`,
+    as the lists compute it (domain.routing.standing), so a stored flag and the lists agree.
+    The update is conditional (still with the agency, not yet stamped): safe in every process."""
+    moment = moment or now()
+    rows = await Report.select(Report.id, Report.agency_state, Report.accept_due, Report.finish_due).where(
+        (Report.status == "transferred") & Report.agency_state.is_in(["new", "accepted"])
+        & Report.escalated_at.is_null())
+    due = [r["id"] for r in rows
+           if rules.standing(r["agency_state"], r["accept_due"], r["finish_due"], moment, escalate_after) == "escalated"]
+    if not due:
+        return 0
+    async with write_transaction(Report._meta.db):
+        await Report.update({Report.escalated_at: moment}).where(
+            Report.id.is_in(due) & Report.escalated_at.is_null() & (Report.status == "transferred"))
+        for report_id in due:
+            await audit.record(audit.SYSTEM, "escalate", "report", report_id, {"escalated_at": [None, moment.isoformat()]})
+    return len(due)

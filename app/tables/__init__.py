@@ -17,7 +17,15 @@ from app.tables.people import (
     RateLimitHit,
     UserSession,
 )
-from app.tables.reports import Report, ReportCategory, ReportPhoto, ReportPoster, ReportReporter, ReportStep
+from app.tables.reports import (
+    Report,
+    ReportCategory,
+    ReportPhoto,
+    ReportPoster,
+    ReportReporter,
+    ReportStep,
+    ReportStepPhoto,
+)
 from app.tables.reviews import PreventionReview
 from app.tables.routing import Holiday, RoutingRule, RoutingRuleChange
 from app.tables.volunteers import Observation, PatrolShift, ShiftSignup, VolunteerApplication, VolunteerProfile
@@ -30,6 +38,6 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     CallImport, Call, AddressMapping, NonPoliceCategory, DetectionSetting, WorkOrder, WorkOrderCall, WorkOrderStep,
     PreventionReview,
     Holiday, RoutingRule, RoutingRuleChange,
-    ReportCategory, ReportPoster, Report, ReportReporter, ReportPhoto, ReportStep,
+    ReportCategory, ReportPoster, Report, ReportReporter, ReportPhoto, ReportStep, ReportStepPhoto,
     VolunteerApplication, VolunteerProfile, PatrolShift, ShiftSignup, Observation,
 ]

@@ -117,3 +117,15 @@ class ReportStep(Table):
     assignee = ForeignKey(references=Person, null=True, default=None)
     agency = ForeignKey(references=Agency, null=True, default=None)
     at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class ReportStepPhoto(Table):
+    """A photo on an agency's internal note (the handling): for that agency's staff only, never
+    on the resident's page. Stored like a resident's photo (re-encoded JPEG by content hash)."""
+
+    step = ForeignKey(references=ReportStep, index=True)
+    sha256 = Varchar(length=64, index=True)
+    width = Integer()
+    height = Integer()
+    size = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -90,3 +90,45 @@ def test_the_admin_keeps_the_rule_list_and_the_holiday_calendar(new_context, scr
     admin.goto("/admin/routing/holidays?year=2026")
     expect(admin.locator(".cards")).to_contain_text("春节")
     screenshot(admin, f"agencies-12-holidays-{tag}")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_a_handling_photo_for_the_agency_and_a_change_of_category_that_re_routes(new_context, screenshot, locale,
+                                                                                 tmp_path):
+    from tests.integration.test_fieldwork import jpeg
+    t, tag = TEXT[locale], locale[:2]
+    printer = new_context("zh-CN").new_page()
+    sign_in(printer)
+    url = print_poster(printer, lambda *a, **k: None, t["place"])
+    resident = new_context(locale).new_page()
+    resident.goto(url)
+    resident.locator("label.chip", has_text=t["category"]).click()
+    resident.get_by_label(t["what"]).fill("路边垃圾桶满了没人清")
+    resident.get_by_role("button", name=t["send"]).click()
+    code = resident.locator(".tracking-code").inner_text().strip()
+
+    staff = new_context(locale).new_page()
+    sign_in(staff, re.compile("张伟"))
+    staff.goto("/agency")
+    staff.locator(".agency-queue .card", has_text=t["place"]).first.get_by_role("link").click()
+    matter = staff.url
+    picture = tmp_path / "handling.jpg"
+    picture.write_bytes(jpeg(size=(800, 600)))
+    staff.locator("#f-note").fill("现场已拍照")
+    staff.locator("#f-note-photo").set_input_files(str(picture))
+    staff.get_by_role("button", name="添加内部备注" if tag == "zh" else "Add internal note").click()
+    expect(staff.locator(".timeline img.photo")).to_have_count(1)
+    screenshot(staff, f"agencies-13-handling-photo-{tag}")
+
+    officer = new_context(locale).new_page()
+    sign_in(officer)
+    officer.goto("/reports/" + matter.rsplit("/", 1)[1])
+    officer.locator("summary", has_text="更改类别" if tag == "zh" else "Change the category").click()
+    officer.locator("#f-category").select_option("power_cut")
+    screenshot(officer, f"agencies-14-change-category-{tag}")
+    officer.get_by_role("button", name="更改" if tag == "zh" else "Change", exact=True).click()
+    expect(officer.locator("main")).to_contain_text("宿迁供电公司经开区供电所")
+    resident.goto(f"/t/{code}")
+    expect(resident.locator(".report-head")).to_contain_text("宿迁供电公司经开区供电所")
+    expect(resident.locator("img[src^='/agency/photos/']")).to_have_count(0)
+    screenshot(resident, f"agencies-15-tracking-re-routed-{tag}")

@@ -175,6 +175,7 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/agency"): AGENCY_STAFF,
     ("GET", "/agency/{report_id:int}"): AGENCY_STAFF,
     ("POST", "/agency/{report_id:int}/steps"): AGENCY_STAFF,
+    ("GET", "/agency/photos/{photo_id:int}"): AGENCY_STAFF,
     ("GET", "/admin/routing"): ADMIN,
     ("POST", "/admin/routing"): ADMIN,
     ("GET", "/admin/routing/print"): ADMIN,

@@ -401,3 +401,146 @@ def test_an_officer_takes_a_matter_back_from_the_agency(ready):
     ready.http.cookies.clear()
     page = ready.get(f"/t/{tracking}")
     assert "已从经开区城市管理局收回" in page.text and "民警已到场处理" not in page.text
+
+
+def test_a_grid_worker_transfers_by_hand_and_takes_back_only_in_their_grids(ready):
+    from tests.conftest import run
+    report(ready, "noise", place="泰和祥府")  # TH-04, the demo grid worker's grid
+    report_id = matter_id()
+    report(ready, "noise", place="泰和花园")  # TH-01: not theirs
+    elsewhere = matter_id()
+    ready.sign_in_as("grid_worker")
+    no_reason = ready.post(f"/reports/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"])})
+    assert no_reason.status_code == 422
+    assert run(Report.select(Report.status).where(Report.id == report_id).first())["status"] == "received"
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"]),
+                                                           "text": "商铺噪音，城管处理"}).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["status"], row["responsible_agency"], row["agency_state"]) == ("transferred", agency("CG")["id"], "new")
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "take_back", "text": "网格员已协调"}).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    assert (row["status"], row["responsible_agency"]) == ("accepted", None)
+    denied = ready.post(f"/reports/{elsewhere}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"]),
+                                                             "text": "不是我的网格"})
+    assert denied.status_code == 404
+    assert run(Report.select(Report.status).where(Report.id == elsewhere).first())["status"] == "received"
+    kinds = [s["kind"] for s in run(ReportStep.select(ReportStep.kind).where(ReportStep.report == report_id)
+                                    .order_by(ReportStep.id))]
+    assert kinds == ["received", "transferred", "taken_back"]
+
+
+def test_a_change_of_category_re_routes_to_the_new_rule_s_agency(ready):
+    from tests.conftest import run
+    tracking = report(ready, "environment")  # with 城管
+    report_id = matter_id()
+    before = run(Report.select().where(Report.id == report_id).first())
+    ready.sign_in_as("officer")
+    same = ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "environment"})
+    assert same.status_code == 422 and "已是这个类别" in same.text
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "power_cut"}
+                      ).status_code == 303
+    row = run(Report.select().where(Report.id == report_id).first())
+    rule = run(RoutingRule.select().where(RoutingRule.category == "power_cut").first())
+    assert (row["status"], row["responsible_agency"], row["agency_state"], row["routing_rule"]) == (
+        "transferred", agency("GD")["id"], "new", rule["id"])
+    assert row["finish_due"] != before["finish_due"]  # the new rule's deadlines (24 hours)
+    steps = run(ReportStep.select(ReportStep.kind, ReportStep.public, ReportStep.agency).where(
+        ReportStep.report == report_id).order_by(ReportStep.id))
+    assert [s["kind"] for s in steps] == ["received", "transferred", "recategorised", "transferred"]
+    assert steps[-1] == {"kind": "transferred", "public": True, "agency": agency("GD")["id"]}
+    ready.sign_in_as("agency_staff")  # 城管 no longer has it
+    assert ready.get(f"/agency/{report_id}").status_code == 404
+    ready.http.cookies.clear()
+    page = ready.get(f"/t/{tracking}")
+    responsible = page.text.split("宿迁供电公司经开区供电所")
+    assert len(responsible) >= 3  # responsible now, and the public step of the move
+    assert "类别已更改" not in page.text  # the correction itself is for staff
+    # A category without a rule leaves the matter where it is.
+    ready.sign_in_as("officer")
+    assert ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "noise"}
+                      ).status_code == 303
+    assert run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())[
+        "responsible_agency"] == agency("GD")["id"]
+
+
+def test_the_agency_s_handling_photo_is_for_its_staff_only(ready):
+    from app.tables import ReportStepPhoto
+    from tests.conftest import run
+    from tests.images import png
+    tracking = report(ready, "environment")
+    report_id = matter_id()
+    ready.sign_in_as("agency_staff")
+    bad = ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": "清运前"},
+                     files={"photo": ("x.png", b"not a photo", "image/png")})
+    assert bad.status_code == 422 and "清运前" in bad.text
+    assert run(ReportStepPhoto.count()) == 0 and run(ReportStep.count().where(ReportStep.kind == "agency_note")) == 0
+    sent = ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": ""},
+                      files={"photo": ("p.png", png(40, 30), "image/png")})
+    assert sent.status_code == 303
+    [photo] = run(ReportStepPhoto.select())
+    assert (photo["width"], photo["height"]) == (40, 30)
+    page = ready.get(f"/agency/{report_id}")
+    assert f'/agency/photos/{photo["id"]}' in page.text
+    shown = ready.get(f'/agency/photos/{photo["id"]}')
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    sign_in(ready, staff_of("WY"))  # another agency
+    assert ready.get(f'/agency/photos/{photo["id"]}').status_code == 404
+    ready.http.cookies.clear()
+    assert "/agency/photos/" not in ready.get(f"/t/{tracking}").text
+    assert ready.get(f'/agency/photos/{photo["id"]}', follow_redirects=False).status_code in (302, 303, 401, 403)
+
+
+def test_the_job_marks_escalated_matters_as_the_supervisor_s_list_shows_them(ready):
+    from datetime import timedelta
+
+    from app.services import jobs
+    from app.services import reports as report_service
+    from app.tables import Person, PersonRole
+    from tests.conftest import run
+    report(ready, "environment")
+    report_id = matter_id()
+    row = run(Report.select().where(Report.id == report_id).first())
+    day = timedelta(hours=24)
+    late, later = row["accept_due"] + timedelta(hours=1), row["accept_due"] + timedelta(hours=25)
+    assert run(routing.mark_escalated(day, late)) == 0  # overdue only
+    assert run(routing.mark_escalated(day, later)) == 1
+    assert run(routing.mark_escalated(day, later)) == 0  # once
+    stamped = run(Report.select(Report.escalated_at).where(Report.id == report_id).first())["escalated_at"]
+    assert stamped == later
+    person_id = run(PersonRole.select(PersonRole.person).where(PersonRole.role == "supervisor").first())["person"]
+    from app.domain.access import principal_from_rows
+    supervisor = principal_from_rows(run(Person.select().where(Person.id == person_id).first()),
+                                     run(PersonRole.select().where(PersonRole.person == person_id)))
+    listed = run(report_service.queue(supervisor, report_service.QueueFilter(status="escalated"), day, later))
+    assert [r["id"] for r in listed] == [report_id] and listed[0]["escalated_at"] == stamped
+    assert [e["object_id"] for e in run(AuditEvent.select().where(AuditEvent.action == "escalate"))] == [str(report_id)]
+    # The app's timer runs it: a second matter whose deadlines passed long ago is stamped by run_due.
+    report(ready, "environment")
+    second = matter_id()
+    run(Report.update({Report.accept_due: row["routed_at"] - timedelta(days=3),
+                       Report.finish_due: row["routed_at"] - timedelta(days=2)}).where(Report.id == second))
+    run(jobs.run_due(day))
+    assert run(Report.select(Report.escalated_at).where(Report.id == second).first())["escalated_at"] is not None
+
+
+def test_overdue_is_flagged_for_every_holder_of_the_agency_s_role_the_head_included(ready, monkeypatch):
+    from datetime import timedelta
+
+    from app.services import agency as agency_service
+    from app.tables import Person, PersonRole
+    from tests.conftest import run
+    report(ready, "environment")
+    report_id = matter_id()
+    due = run(Report.select(Report.accept_due).where(Report.id == report_id).first())["accept_due"]
+    head = run(Person.insert(Person(name="城管局长")).returning(Person.id))[0]["id"]
+    run(PersonRole.insert(PersonRole(person=head, role="agency_staff", agency=agency("CG")["id"])))
+    monkeypatch.setattr(agency_service, "now", lambda: due + timedelta(hours=1))
+    for person in (run(PersonRole.select(PersonRole.person).where(PersonRole.role == "agency_staff").first())["person"],
+                   head):
+        sign_in(ready, person)
+        home = ready.get("/")
+        assert 'href="/agency?tab=overdue" class="late"' in home.text
+        overdue = ready.get("/agency?tab=overdue")
+        assert f"/agency/{report_id}" in overdue.text and "status-overdue" in overdue.text
+    sign_in(ready, staff_of("WY"))  # another agency's head or staff: nothing of 城管's
+    assert f"/agency/{report_id}" not in ready.get("/agency?tab=overdue").text
