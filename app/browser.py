@@ -7,6 +7,7 @@ limits count per browser, and generous ones per address stay as the backstop aga
 that drops its cookie. A browser without a valid cookie gets a new one with the page it asked
 for; that request has no browser to count against yet (current_browser is ""), so a script that
 drops its cookie meets the address's limit only and leaves no row per request behind."""
+
 from __future__ import annotations
 
 import base64
@@ -63,9 +64,14 @@ class BrowserKey(ASGIMiddleware):
             return
         current_browser.set("")
         browser = secrets.token_urlsafe(12)
-        cookie = Cookie(key=BROWSER_COOKIE, value=f"{browser}.{sign(settings.secret_key, 'browser', browser)}",
-                        max_age=BROWSER_DAYS * 86400, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies).to_encoded_header()
+        cookie = Cookie(
+            key=BROWSER_COOKIE,
+            value=f"{browser}.{sign(settings.secret_key, 'browser', browser)}",
+            max_age=BROWSER_DAYS * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+        ).to_encoded_header()
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":

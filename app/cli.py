@@ -1,4 +1,5 @@
 """qianmo serve | demo | migrate | admin-link | api-key | cleanup"""
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,14 @@ def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run(
-        "app.main:app_factory", factory=True, host=host, port=port, workers=workers,
-        access_log=False, proxy_headers=True, forwarded_allow_ips=os.environ.get("QIANMO_TRUSTED_PROXIES", "127.0.0.1"),
+        "app.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("QIANMO_TRUSTED_PROXIES", "127.0.0.1"),
     )
 
 
@@ -94,8 +101,9 @@ def api_key(args: argparse.Namespace) -> None:
                 raise SystemExit(f"no station with code {args.station!r}")
             errors = await api_keys.form_errors(args.name, args.role, station)
             if errors:
-                raise SystemExit("; ".join(f"{k}: {v}" for k, v in errors.items()) +
-                                 f" (roles: {', '.join(API_ROLES)})")
+                raise SystemExit(
+                    "; ".join(f"{k}: {v}" for k, v in errors.items()) + f" (roles: {', '.join(API_ROLES)})"
+                )
             key_id, key = await api_keys.create(args.name, args.role, station, audit.SYSTEM)
             print(f"API key {key_id} ({args.role}) for {args.name!r}; it is shown this once:\n{key}")
         elif args.action == "revoke":
@@ -105,7 +113,9 @@ def api_key(args: argparse.Namespace) -> None:
         else:
             for row in await api_keys.list_keys():
                 state = "revoked" if row["revoked_at"] else "active"
-                print(f"{row['id']}\t{row['prefix']}…\t{row['role']}\t{row['station_name'] or '-'}\t{state}\t{row['name']}")
+                print(
+                    f"{row['id']}\t{row['prefix']}…\t{row['role']}\t{row['station_name'] or '-'}\t{state}\t{row['name']}"
+                )
 
     asyncio.run(run())
 

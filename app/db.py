@@ -1,4 +1,5 @@
 """Engine construction and the write transaction every service uses."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,17 @@ def unavailable(exc: BaseException) -> bool:
     no route to the host; a name that does not resolve; PostgreSQL's connection errors, a
     statement cancelled by statement_timeout, a server shutting down or full; SQLite's lock
     still held by another process after the busy timeout."""
-    if isinstance(exc, (TimeoutError, ConnectionError, socket.gaierror, asyncpg.PostgresConnectionError,
-                        asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError)):
+    if isinstance(
+        exc,
+        (
+            TimeoutError,
+            ConnectionError,
+            socket.gaierror,
+            asyncpg.PostgresConnectionError,
+            asyncpg.exceptions.OperatorInterventionError,
+            asyncpg.exceptions.TooManyConnectionsError,
+        ),
+    ):
         return True
     if isinstance(exc, sqlite3.OperationalError):
         return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -139,8 +149,10 @@ class _Insert:
         self.columns = [(c._meta.name, c, _default_of(c)) for c in table._meta.columns if not c._meta.primary_key]
         names = ", ".join(f'"{c._meta.db_column_name}"' for _, c, _ in self.columns)
         placeholders = ", ".join("{}" for _ in self.columns)
-        self.statement = Statement(f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
-                                   f'VALUES ({placeholders}) RETURNING "{table._meta.primary_key._meta.db_column_name}" AS id')
+        self.statement = Statement(
+            f"INSERT INTO {table._meta.get_formatted_tablename()} ({names}) "
+            f'VALUES ({placeholders}) RETURNING "{table._meta.primary_key._meta.db_column_name}" AS id'
+        )
 
 
 def _default_of(column: Any) -> Callable[[], Any]:
@@ -154,8 +166,10 @@ def _default_of(column: Any) -> Callable[[], Any]:
     if callable(default):
         return default
     if default is None and not column._meta.null:
+
         def missing() -> Any:
             raise ValueError(f"{column._meta.name} wasn't provided")
+
         return missing
     return lambda: default
 
@@ -225,8 +239,19 @@ class PooledSQLiteEngine(SQLiteEngine):
     in-process tests that use several event loops) every method is SQLiteEngine's own.
     """
 
-    __slots__ = ("_reader", "_writer", "_writer_lock", "_writer_job", "_deadline", "_loop_since",
-                 "_checkpointer", "_writes", "_checkpointing", "_wal_pages", "_checkpoint_thread")
+    __slots__ = (
+        "_reader",
+        "_writer",
+        "_writer_lock",
+        "_writer_job",
+        "_deadline",
+        "_loop_since",
+        "_checkpointer",
+        "_writes",
+        "_checkpointing",
+        "_wal_pages",
+        "_checkpoint_thread",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -321,8 +346,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         except sqlite3.Error:
             return 0  # another process is checkpointing: the next one catches up
         return int(row["log"]) if row else 0
-
-
 
     def _release_writer(self) -> None:
         assert self._writer is not None

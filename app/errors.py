@@ -1,4 +1,5 @@
 """Error pages in the user's language; never a stack trace."""
+
 from __future__ import annotations
 
 import logging
@@ -95,5 +96,10 @@ def server_error(request: Request, exc: Exception) -> Response:
     return _render(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-EXCEPTION_HANDLERS: ExceptionHandlersMap = {HTTPException: http_error, UnicodeError: unreadable_body, RecursionError: unreadable_body,
-                      LookupError: unreadable_body, Exception: server_error}
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTPException: http_error,
+    UnicodeError: unreadable_body,
+    RecursionError: unreadable_body,
+    LookupError: unreadable_body,
+    Exception: server_error,
+}

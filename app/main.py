@@ -1,4 +1,5 @@
 """create_app(settings) -> Litestar: plugins, middleware, routers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -81,7 +82,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Open311Controller,
             OutboxController,
             create_static_files_router(
-                path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False,
+                path="/static",
+                directories=[STATIC_DIR],
+                name="static",
+                include_in_schema=False,
                 cache_control=None,
             ),
         ],
@@ -101,9 +105,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
-            title="Qianmo API", version="1", path="/schema",
-            components=Components(security_schemes={"bearer": SecurityScheme(
-                type="http", scheme="bearer", description="An API key issued by an administrator")}),
+            title="Qianmo API",
+            version="1",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="An API key issued by an administrator"
+                    )
+                }
+            ),
         ),
         logging_config=LoggingConfig(
             # A plain stream handler: the queue listener's thread cost ~0.7 ms per request line.
@@ -137,9 +148,14 @@ def pool_options(settings: Settings) -> dict:
     server that went silent, and the pool replaces the connection (asyncpg's default would wait
     for ever). A new connection waits db_connect_timeout."""
     timeout = settings.db_statement_timeout
-    return {"min_size": 2, "max_size": settings.db_pool_size, "reset": keep_session_state,
-            "timeout": settings.db_connect_timeout, "command_timeout": timeout,
-            "server_settings": {"statement_timeout": str(int(timeout * 1000))}}
+    return {
+        "min_size": 2,
+        "max_size": settings.db_pool_size,
+        "reset": keep_session_state,
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": timeout,
+        "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+    }
 
 
 async def keep_session_state(_connection) -> None:

@@ -3,6 +3,7 @@
 It wraps Litestar's whole ASGI handler (not a route middleware) so that 404s for
 unknown paths and static files get the same headers and log line.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,13 +105,17 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            log.info(json.dumps({
-                "method": scope.get("method"),
-                "path": route_of(scope),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "request_id": request_id,
-            }))
+            log.info(
+                json.dumps(
+                    {
+                        "method": scope.get("method"),
+                        "path": route_of(scope),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "request_id": request_id,
+                    }
+                )
+            )
 
 
 SESSION_COOKIE = "qianmo_session"
@@ -124,8 +129,9 @@ class SessionAuth(AbstractAuthenticationMiddleware):
         principal = None
         if token:
             settings = connection.app.state.settings
-            policy = SessionPolicy(idle=timedelta(hours=settings.session_idle_hours),
-                                   absolute=timedelta(days=settings.session_max_days))
+            policy = SessionPolicy(
+                idle=timedelta(hours=settings.session_idle_hours), absolute=timedelta(days=settings.session_max_days)
+            )
             principal = await resolve_session(token, policy)
         return AuthenticationResult(user=principal, auth=token if principal else None)
 
@@ -154,8 +160,10 @@ class PrivateCache:
         async def send_private(message: Message) -> None:
             if message["type"] == "http.response.start" and scope.get("user") is not None:
                 value = KEPT_OFFLINE if kept_offline(scope["path"], scope.get("query_string", b"")) else NO_STORE
-                message["headers"] = [*(h for h in message.get("headers", []) if h[0].lower() != b"cache-control"),
-                                      (b"cache-control", value)]
+                message["headers"] = [
+                    *(h for h in message.get("headers", []) if h[0].lower() != b"cache-control"),
+                    (b"cache-control", value),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_private)

@@ -10,13 +10,13 @@ places, My area and a place's facts (name, kind, address, grid), the outbox's sh
 string makes it another page (a follow-up form names a person), except the parameters only
 the page's script reads, which the worker leaves out of its keys.
 """
+
 from __future__ import annotations
 
 import re
 from urllib.parse import parse_qsl
 
-PRECACHED = ("/field", "/field/contacts/new", "/field/campaign-drops/new", "/field/mediations/new", "/area",
-             "/outbox")
+PRECACHED = ("/field", "/field/contacts/new", "/field/campaign-drops/new", "/field/mediations/new", "/area", "/outbox")
 FALLBACK = "/offline"
 PLACE_PAGE = re.compile(r"/area/places/\d+")
 CLIENT_PARAMS = frozenset({"outbox", "queued", "again"})  # sw.js CLIENT_PARAMS
@@ -25,5 +25,6 @@ CLIENT_PARAMS = frozenset({"outbox", "queued", "again"})  # sw.js CLIENT_PARAMS
 def kept_offline(path: str, query_string: bytes) -> bool:
     if path not in PRECACHED and path != FALLBACK and not PLACE_PAGE.fullmatch(path):
         return False
-    return all(name in CLIENT_PARAMS for name, _value in parse_qsl(query_string.decode("latin-1"),
-                                                                    keep_blank_values=True))
+    return all(
+        name in CLIENT_PARAMS for name, _value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    )

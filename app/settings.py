@@ -1,4 +1,5 @@
 """Every setting in one place, read from the environment (see README)."""
+
 from __future__ import annotations
 
 import os
@@ -100,8 +101,7 @@ class Settings:
         if not secret:
             if require_secret and not demo:
                 raise SystemExit(
-                    "QIANMO_SECRET_KEY is not set: set a long random value "
-                    "(the same for every worker) before serving."
+                    "QIANMO_SECRET_KEY is not set: set a long random value (the same for every worker) before serving."
                 )
             secret = secrets.token_urlsafe(32)
         return cls(
@@ -118,8 +118,9 @@ class Settings:
             signup_open_days=float(env("QIANMO_SIGNUP_OPEN_DAYS", cls.signup_open_days)),
             cancel_hours=float(env("QIANMO_CANCEL_HOURS", cls.cancel_hours)),
             volunteer_register_per_hour=int(env("QIANMO_VOLUNTEER_REGISTER_PER_HOUR", cls.volunteer_register_per_hour)),
-            volunteer_register_address_per_hour=int(env("QIANMO_VOLUNTEER_REGISTER_ADDRESS_PER_HOUR",
-                                                        cls.volunteer_register_address_per_hour)),
+            volunteer_register_address_per_hour=int(
+                env("QIANMO_VOLUNTEER_REGISTER_ADDRESS_PER_HOUR", cls.volunteer_register_address_per_hour)
+            ),
             volunteer_register_per_day=int(env("QIANMO_VOLUNTEER_REGISTER_PER_DAY", cls.volunteer_register_per_day)),
             review_days=float(env("QIANMO_REVIEW_DAYS", cls.review_days)),
             escalate_after_hours=float(env("QIANMO_ESCALATE_AFTER_HOURS", cls.escalate_after_hours)),

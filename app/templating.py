@@ -1,4 +1,5 @@
 """The Jinja environment: gettext, locale formatting, static URLs, navigation."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,12 @@ def cn_date(value: datetime, tz: str, year_only: bool = False) -> str:
 def _configure(engine: Engine, time_zone: str) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True,  # type: ignore[attr-defined]  # added by the extension
-                                  pgettext=i18n.pgettext)
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+        i18n.gettext,
+        i18n.ngettext,
+        newstyle=True,
+        pgettext=i18n.pgettext,
+    )
     env.globals.update(
         static_url=static_url,
         get_locale=i18n.get_locale,
@@ -64,5 +69,6 @@ def _role_name(role: str) -> str:
 
 
 def template_config(time_zone: str) -> TemplateConfig:
-    return TemplateConfig(directory=TEMPLATE_DIR, engine=Engine,
-                          engine_callback=partial(_configure, time_zone=time_zone))
+    return TemplateConfig(
+        directory=TEMPLATE_DIR, engine=Engine, engine_callback=partial(_configure, time_zone=time_zone)
+    )

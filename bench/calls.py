@@ -11,6 +11,7 @@ Measures (targets from issue 6, on this 2-core machine):
   the metrics query (and dashboard) over all calls <= 200 ms
 The bulk data is loaded with the drivers directly (setup, not measured); everything measured
 goes through the app's own services."""
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,23 @@ def drop_database(name: str) -> None:
     asyncio.run(drop())
 
 
-COLUMNS = ["call_id", "received_at", "caller_phone", "caller_key", "address", "address_key", "category",
-           "summary", "disposition", "station", "place", "grid", "lat", "lon", "non_police"]
+COLUMNS = [
+    "call_id",
+    "received_at",
+    "caller_phone",
+    "caller_key",
+    "address",
+    "address_key",
+    "category",
+    "summary",
+    "disposition",
+    "station",
+    "place",
+    "grid",
+    "lat",
+    "lon",
+    "non_police",
+]
 
 
 async def bulk_load(url: str, rows) -> None:
@@ -155,8 +171,12 @@ async def run(args, url: str) -> list:
     analyst = Principal(id=-1, name="bench", roles=frozenset({"analyst"}), station_ids=frozenset({station}))
     daily = list(demo_calls.generate(3000, end + timedelta(days=1), 1, places, station, seed=11, prefix="N"))
     with timed("import 3,000 calls (API path)", results, "-"):
-        result = await calls.import_objects([{**v, "received_at": v["received_at"].isoformat(), "station": ""}
-                                             for v in daily], analyst, audit.SYSTEM, "Asia/Shanghai")
+        result = await calls.import_objects(
+            [{**v, "received_at": v["received_at"].isoformat(), "station": ""} for v in daily],
+            analyst,
+            audit.SYSTEM,
+            "Asia/Shanghai",
+        )
     with timed("incremental detection after 3,000 calls", results, "<= 1 s"):
         await orders.detect(audit.SYSTEM, batch=result.batch_id)
 
@@ -166,8 +186,9 @@ async def run(args, url: str) -> list:
         writer = csv.writer(f)
         writer.writerow(["call_id", "received_at", "caller_phone", "address", "category", "summary"])
         for v in demo_calls.generate(args.csv_rows, end, 365, places, station, seed=13, prefix="C"):
-            writer.writerow([v["call_id"], v["received_at"].isoformat(), v["caller_phone"], v["address"],
-                             v["category"], "bench"])
+            writer.writerow(
+                [v["call_id"], v["received_at"].isoformat(), v["caller_phone"], v["address"], v["category"], "bench"]
+            )
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with timed(f"import {args.csv_rows:,} CSV rows (preview + import)", results, "<= 30 s"):
         await calls.preview_file(tmp, "bench", analyst, "Asia/Shanghai")
@@ -186,14 +207,17 @@ async def run(args, url: str) -> list:
 
     last = end.date()
     for label, coro in (
-        ("metrics, last 30 days + a year before", lambda: calls.metrics(analyst, last - timedelta(days=29), last,
-                                                                         "Asia/Shanghai")),
+        (
+            "metrics, last 30 days + a year before",
+            lambda: calls.metrics(analyst, last - timedelta(days=29), last, "Asia/Shanghai"),
+        ),
         ("metrics, a whole year", lambda: calls.metrics(analyst, last - timedelta(days=364), last, "Asia/Shanghai")),
     ):
         await coro()  # warm
         with timed(label, results, "<= 0.2 s"):
             await coro()
     from app.services import dashboard
+
     await dashboard.overview(analyst, last, "Asia/Shanghai")
     with timed("dashboard page data", results, "<= 0.2 s"):
         await dashboard.overview(analyst, last, "Asia/Shanghai")

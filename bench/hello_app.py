@@ -4,6 +4,7 @@ Served the same way as the app (uvicorn, one worker, no access log) so that the 
 app req/s ÷ hello req/s measured in the same run says what the app costs on this machine.
     uvicorn --app-dir bench hello_app:app --port 8001
 """
+
 from litestar import Litestar, get
 
 

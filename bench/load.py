@@ -10,6 +10,7 @@ Targets (one bar of 4G is ~150 ms RTT; the server must not be the slow part):
   GET pages p95 < 50 ms at concurrency 10; 25 concurrent creates all succeed.
 Usage: python bench/load.py [--requests 400] [--concurrency 10] [--workers 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,14 +39,37 @@ def free_port() -> int:
 def start_server(workers: int) -> tuple[subprocess.Popen, str]:
     tmp = Path(tempfile.mkdtemp(prefix="qianmo-bench-"))
     port = free_port()
-    env = {**os.environ, "QIANMO_DEMO": "1", "QIANMO_SECRET_KEY": "bench", "PICCOLO_CONF": "piccolo_conf",
-           "QIANMO_DATABASE_URL": os.environ.get("QIANMO_BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}"),
-           "QIANMO_PUBLIC_BASE_URL": f"http://localhost:{port}", "QIANMO_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "QIANMO_DEMO": "1",
+        "QIANMO_SECRET_KEY": "bench",
+        "PICCOLO_CONF": "piccolo_conf",
+        "QIANMO_DATABASE_URL": os.environ.get("QIANMO_BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}"),
+        "QIANMO_PUBLIC_BASE_URL": f"http://localhost:{port}",
+        "QIANMO_LOG_LEVEL": "WARNING",
+    }
     for step in (["-m", "app.cli", "migrate"], ["-c", DEMO]):
         subprocess.run([sys.executable, *step], cwd=ROOT, env=env, check=True, capture_output=True)
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory", "--host",
-                               "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app_factory",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -85,16 +109,30 @@ async def measure(client: httpx.AsyncClient, path: str, total: int, concurrency:
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"path": path, "n": total, "rps": total / elapsed, "p50": statistics.median(latencies),
-            "p95": latencies[int(len(latencies) * 0.95) - 1], "max": latencies[-1], "errors": errors}
+    return {
+        "path": path,
+        "n": total,
+        "rps": total / elapsed,
+        "p50": statistics.median(latencies),
+        "p95": latencies[int(len(latencies) * 0.95) - 1],
+        "max": latencies[-1],
+        "errors": errors,
+    }
 
 
 async def concurrent_creates(admin: httpx.AsyncClient, count: int) -> tuple[int, float]:
     token = admin.cookies["qianmo_csrf"]
     started = time.perf_counter()
-    responses = await asyncio.gather(*(admin.post(
-        "/admin/org/agency/new", data={"name": f"压测{i}", "code": f"B-{i}", "kind": "other"},
-        headers={"x-csrftoken": token}) for i in range(count)))
+    responses = await asyncio.gather(
+        *(
+            admin.post(
+                "/admin/org/agency/new",
+                data={"name": f"压测{i}", "code": f"B-{i}", "kind": "other"},
+                headers={"x-csrftoken": token},
+            )
+            for i in range(count)
+        )
+    )
     return sum(r.status_code in (200, 303) for r in responses), (time.perf_counter() - started) * 1000
 
 
@@ -112,7 +150,9 @@ async def main(args: argparse.Namespace) -> None:
         ]
         print(f"{'path':32} {'n':>5} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} errors")
         for r in results:
-            print(f"{r['path']:32} {r['n']:5d} {r['rps']:7.0f} {r['p50']:7.1f} {r['p95']:7.1f} {r['max']:7.1f} {r['errors']}")
+            print(
+                f"{r['path']:32} {r['n']:5d} {r['rps']:7.0f} {r['p50']:7.1f} {r['p95']:7.1f} {r['max']:7.1f} {r['errors']}"
+            )
         ok, ms = await concurrent_creates(admin, 25)
         print(f"25 concurrent creates: {ok} succeeded in {ms:.0f} ms")
         for client in (officer, admin, anonymous):

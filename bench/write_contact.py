@@ -21,6 +21,7 @@ asyncio streams (uvloop when installed), one coroutine per connection. Traffic g
 Targets (issue): contact req/s ÷ hello req/s ≥ 0.15, p99 ≤ 50 ms, zero errors, rows = successes.
 Usage: python bench/write_contact.py [--engine sqlite|postgres] [--requests 3000] [--concurrency 50]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,6 +76,7 @@ def cpu_seconds(pid: int) -> float:
 
 # --- databases -------------------------------------------------------------------------------
 
+
 def pg_admin(sql: str) -> None:
     import asyncpg
 
@@ -107,6 +109,7 @@ def field_log_uuids(database_url: str) -> list[str]:
 
 
 # --- a lean HTTP/1.1 keep-alive client ------------------------------------------------------------
+
 
 class Connection:
     def __init__(self, host: str, port: int) -> None:
@@ -198,8 +201,9 @@ async def load(label: str, port: int, make, total: int, concurrency: int, pid: i
                 request = make(i)
                 started = time.perf_counter()
                 try:
-                    status, body = await conn.request(raw_request(request.method, request.path, host,
-                                                                  request.headers, request.body))
+                    status, body = await conn.request(
+                        raw_request(request.method, request.path, host, request.headers, request.body)
+                    )
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     status, body = 0, repr(exc).encode()
                     await conn.close()
@@ -223,6 +227,7 @@ async def load(label: str, port: int, make, total: int, concurrency: int, pid: i
 
 # --- the app -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Session:
     cookie: str
@@ -233,7 +238,7 @@ def sign_in(base: str) -> Session:
     with httpx.Client(base_url=base, timeout=30) as client:
         page = client.get("/signin").text
         csrf = client.cookies["qianmo_csrf"]
-        person = page[:page.index(OFFICER_LABEL)].rsplit('name="person" value="', 1)[1].split('"', 1)[0]
+        person = page[: page.index(OFFICER_LABEL)].rsplit('name="person" value="', 1)[1].split('"', 1)[0]
         response = client.post("/signin/demo", data={"person": person, "next": "/"}, headers={"x-csrftoken": csrf})
         if response.status_code not in (200, 303) or "qianmo_session" not in client.cookies:
             raise SystemExit(f"demo sign-in failed: {response.status_code}")
@@ -249,7 +254,7 @@ def officer_places(base: str, session: Session) -> list[str]:
     select = re.search(r'<select[^>]*name="place"[^>]*>(.*?)</select>', page.text, re.S)
     ids = re.findall(r'<option[^>]*value="(\d+)"', select.group(1) if select else "")
     if not ids:
-        raise SystemExit("no place in the contact form's <select name=\"place\">")
+        raise SystemExit('no place in the contact form\'s <select name="place">')
     return ids
 
 
@@ -257,11 +262,21 @@ def start_app(database_url: str, tmp: Path, concurrency: int) -> tuple[subproces
     port = free_port()
     # PostgreSQL: a connection for each request served at once, as an operator would size it
     # for this load (QIANMO_DB_POOL_SIZE, 20 by default, set in the environment wins).
-    env = {"QIANMO_DB_POOL_SIZE": str(concurrency), **os.environ, "QIANMO_DATABASE_URL": database_url,
-           "PICCOLO_CONF": "piccolo_conf", "QIANMO_PUBLIC_BASE_URL": f"http://localhost:{port}"}
+    env = {
+        "QIANMO_DB_POOL_SIZE": str(concurrency),
+        **os.environ,
+        "QIANMO_DATABASE_URL": database_url,
+        "PICCOLO_CONF": "piccolo_conf",
+        "QIANMO_PUBLIC_BASE_URL": f"http://localhost:{port}",
+    }
     log = tmp / "app.log"
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     wait_healthy(f"http://127.0.0.1:{port}/healthz", process, log)
     return process, port, log
 
@@ -269,9 +284,26 @@ def start_app(database_url: str, tmp: Path, concurrency: int) -> tuple[subproces
 def start_hello(tmp: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     log = tmp / "hello.log"
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "hello_app:app",
-                                "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"],
-                               cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "hello_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     wait_healthy(f"http://127.0.0.1:{port}/", process, log)
     return process, port
 
@@ -285,18 +317,40 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-async def run_bench(args: argparse.Namespace, app_port: int, app_pid: int, hello_port: int, hello_pid: int,
-                    session: Session, places: list[str] | None) -> tuple[list[Result], Result | None]:
+async def run_bench(
+    args: argparse.Namespace,
+    app_port: int,
+    app_pid: int,
+    hello_port: int,
+    hello_pid: int,
+    session: Session,
+    places: list[str] | None,
+) -> tuple[list[Result], Result | None]:
     hello = Request("GET", "/", {})
     area = Request("GET", "/area", {"Cookie": session.cookie})
 
     def contact(i: int) -> Request:
         client_uuid = str(uuid.uuid4())
-        body = urlencode({"client_uuid": client_uuid, "subject_kind": "resident", "place": places[i % len(places)],
-                          "note": f"走访记录 {i}：住户在家，情况正常。"}).encode()
-        return Request("POST", CONTACT_PATH, {
-            "Cookie": session.cookie, "x-csrftoken": session.csrf, "HX-Request": "true",
-            "Content-Type": "application/x-www-form-urlencoded"}, body, client_uuid)
+        body = urlencode(
+            {
+                "client_uuid": client_uuid,
+                "subject_kind": "resident",
+                "place": places[i % len(places)],
+                "note": f"走访记录 {i}：住户在家，情况正常。",
+            }
+        ).encode()
+        return Request(
+            "POST",
+            CONTACT_PATH,
+            {
+                "Cookie": session.cookie,
+                "x-csrftoken": session.csrf,
+                "HX-Request": "true",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            body,
+            client_uuid,
+        )
 
     results = []
     n = args.concurrency
@@ -320,9 +374,13 @@ WRITE_PATH_CHILD = "--write-path-child"
 
 def write_path(database_url: str, total: int, concurrency: int) -> dict:
     """The database layer without HTTP, in a child process (the engine is chosen at import)."""
-    done = subprocess.run([sys.executable, __file__, WRITE_PATH_CHILD, database_url, str(total), str(concurrency)],
-                          cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "QIANMO_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf"})
+    done = subprocess.run(
+        [sys.executable, __file__, WRITE_PATH_CHILD, database_url, str(total), str(concurrency)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QIANMO_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf"},
+    )
     if done.returncode != 0:
         raise SystemExit(f"write path measurement failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -366,19 +424,31 @@ async def write_path_child(total: int, concurrency: int) -> dict:
     finally:
         await close_pool()
     result = Result(label="", n=total, seconds=seconds, latencies=latencies, errors=errors, server_cpu=cpu)
-    return {"n": total, "rps": result.rps, "p50": result.pct(0.5), "p99": result.pct(0.99), "errors": errors,
-            "rows": rows, "cpu_ms": cpu * 1000 / total}
+    return {
+        "n": total,
+        "rps": result.rps,
+        "p50": result.pct(0.5),
+        "p99": result.pct(0.99),
+        "errors": errors,
+        "rows": rows,
+        "cpu_ms": cpu * 1000 / total,
+    }
 
 
 # --- the report -------------------------------------------------------------------------------------
 
+
 def report(args: argparse.Namespace, results: list[Result], rows: tuple[int, int, int] | None, alone: dict) -> None:
     hello = results[0]
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\n{args.engine}, {args.concurrency} connections, 1 server process, "
-          f"{os.cpu_count()} cores shared with the load generator, load average {load_avg}\n")
-    print("| engine | endpoint | requests | req/s | p50 ms | p99 ms | errors | rows counted | ratio to hello "
-          "| server CPU ms/req |")
+    print(
+        f"\n{args.engine}, {args.concurrency} connections, 1 server process, "
+        f"{os.cpu_count()} cores shared with the load generator, load average {load_avg}\n"
+    )
+    print(
+        "| engine | endpoint | requests | req/s | p50 ms | p99 ms | errors | rows counted | ratio to hello "
+        "| server CPU ms/req |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         rows_text = "—"
@@ -386,11 +456,15 @@ def report(args: argparse.Namespace, results: list[Result], rows: tuple[int, int
             new_rows, matched, duplicates = rows
             rows_text = f"{new_rows} ({matched} of {len(r.ok_ids)} sent, {duplicates} dup.)"
         ratio = "1" if r is hello else f"{r.rps / hello.rps:.3f}"
-        print(f"| {args.engine} | {r.label} | {r.n} | {r.rps:.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | "
-              f"{r.errors} | {rows_text} | {ratio} | {r.server_cpu * 1000 / r.n:.2f} |")
-    print(f"| {args.engine} | write path alone: read + transaction (row + audit row), in-process, tx | "
-          f"{alone['n']} | {alone['rps']:.0f} | {alone['p50']:.1f} | {alone['p99']:.1f} | {alone['errors']} | "
-          f"{alone['rows']} | — | {alone['cpu_ms']:.2f} |")
+        print(
+            f"| {args.engine} | {r.label} | {r.n} | {r.rps:.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} | "
+            f"{r.errors} | {rows_text} | {ratio} | {r.server_cpu * 1000 / r.n:.2f} |"
+        )
+    print(
+        f"| {args.engine} | write path alone: read + transaction (row + audit row), in-process, tx | "
+        f"{alone['n']} | {alone['rps']:.0f} | {alone['p50']:.1f} | {alone['p99']:.1f} | {alone['errors']} | "
+        f"{alone['rows']} | — | {alone['cpu_ms']:.2f} |"
+    )
     for r in results:
         for sample in r.error_samples:
             print(f"\n{r.label} error sample: {sample}")
@@ -419,14 +493,16 @@ def main(args: argparse.Namespace) -> None:
         session = sign_in(base)
         places = None if args.skip_contact else officer_places(base, session)
         before = [] if args.skip_contact else field_log_uuids(database_url)
-        results, warm_contacts = asyncio.run(run_bench(args, app_port, app.pid, hello_port, hello.pid, session,
-                                                       places))
+        results, warm_contacts = asyncio.run(run_bench(args, app_port, app.pid, hello_port, hello.pid, session, places))
         rows = None
         if places is not None:
             after = Counter(field_log_uuids(database_url))
             warm_rows = len(warm_contacts.ok_ids) if warm_contacts else 0
-            rows = (sum(after.values()) - len(before) - warm_rows, sum(1 for u in results[-1].ok_ids if after[u]),
-                    sum(n - 1 for n in after.values() if n > 1))
+            rows = (
+                sum(after.values()) - len(before) - warm_rows,
+                sum(1 for u in results[-1].ok_ids if after[u]),
+                sum(n - 1 for n in after.values() if n > 1),
+            )
         for process in (hello, app):
             stop(process)
         hello = app = None

@@ -6,6 +6,7 @@ msgid; Chinese ones are listed for a translator. tests/unit/test_i18n.py fails w
 any message lacks either translation.
 Usage: python scripts/i18n.py
 """
+
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +18,31 @@ POT = ROOT / "app/i18n/messages.pot"
 
 
 def run(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], cwd=ROOT, check=True, stderr=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", *args],
+        cwd=ROOT,
+        check=True,
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def main() -> None:
-    run("extract", "-F", "babel.cfg", "-k", "N_", "-k", "_", "--no-location", "--sort-output",
-        "--omit-header", "-o", str(POT), ".")
+    run(
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "N_",
+        "-k",
+        "_",
+        "--no-location",
+        "--sort-output",
+        "--omit-header",
+        "-o",
+        str(POT),
+        ".",
+    )
     run("update", "-i", str(POT), "-d", "app/i18n", "--no-fuzzy-matching", "--ignore-obsolete", "--omit-header")
     en_path = ROOT / "app/i18n/en/LC_MESSAGES/messages.po"
     with en_path.open("rb") as f:

@@ -11,6 +11,7 @@ carrying the character 阡 (the north-south field path of 阡陌) in the same bl
 Deterministic: the same Pillow and font give byte-identical files (no timestamps or text
 chunks are written). The glyph comes from Noto Sans CJK SC Bold (Debian: fonts-noto-cjk).
 """
+
 from __future__ import annotations
 
 import math
@@ -49,7 +50,9 @@ def find_font(size: int) -> ImageFont.FreeTypeFont:
     sys.exit("make_icons: Noto Sans CJK SC Bold not found (Debian/Ubuntu: apt-get install fonts-noto-cjk)")
 
 
-def quad(p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, float], steps: int = 96) -> list[tuple[float, float]]:
+def quad(
+    p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, float], steps: int = 96
+) -> list[tuple[float, float]]:
     """Points along a quadratic Bezier curve, both ends included."""
     out = []
     for i in range(steps + 1):

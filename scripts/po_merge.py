@@ -10,6 +10,7 @@ other left alone) goes. Register it once per clone:
 
 (.gitattributes names the driver; without the config git falls back to its line merge).
 """
+
 import sys
 
 from babel.messages.catalog import Catalog

@@ -10,7 +10,7 @@
 # - Debian's chromium (the browser tests drive /usr/bin/chromium through Playwright; no
 #   browser is ever downloaded by Playwright itself) and fonts-noto-cjk, so that Chinese
 #   renders in screenshots, installed with apt-get when missing (needs root or sudo);
-# - then `ruff check` and `mypy` (a finding fails the script), then `python -m pytest "$@"`.
+# - then `ruff check`, `ruff format --check` and `mypy` (a finding fails the script), then `python -m pytest "$@"`.
 #   The exit status is non-zero when anything fails.
 set -euo pipefail
 
@@ -66,6 +66,8 @@ fi
 # --- lint and types: a failure stops here, before the suite ---------------------------------
 say "ruff check (rules in pyproject.toml)"
 "$venv/bin/ruff" check app tests scripts bench
+say "ruff format --check"
+"$venv/bin/ruff" format --check app tests scripts bench
 say "mypy app"
 "$venv/bin/mypy"
 

@@ -4,6 +4,7 @@ QIANMO_TEST_DATABASE_URL names a server), emptied before each test.
 The environment is set before the app is imported: Piccolo binds tables to the engine
 that piccolo_conf builds from QIANMO_DATABASE_URL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,6 +53,7 @@ os.environ["PICCOLO_CONF"] = "piccolo_conf"
 
 def run(awaitable):
     """Await a coroutine or a Piccolo query from synchronous test code."""
+
     async def wait():
         return await awaitable
 
@@ -85,8 +87,14 @@ def db():
 def settings():
     from app.settings import Settings
 
-    return Settings(database_url=DATABASE_URL, secret_key="test-secret", demo=True,
-                    upload_dir=_tmp / "uploads", db_pool=False, jobs_every_seconds=0)
+    return Settings(
+        database_url=DATABASE_URL,
+        secret_key="test-secret",
+        demo=True,
+        upload_dir=_tmp / "uploads",
+        db_pool=False,
+        jobs_every_seconds=0,
+    )
 
 
 class Browserless:

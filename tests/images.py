@@ -1,4 +1,5 @@
 """Images made byte by byte for the photo limits: a PNG whose header claims any size."""
+
 from __future__ import annotations
 
 import struct

@@ -1,5 +1,6 @@
 """Real app servers in subprocesses (uvicorn on a free loopback port), for the tests that need
 what only separate processes show: browsers, and workers sharing one database."""
+
 from __future__ import annotations
 
 import socket
@@ -39,16 +40,29 @@ def serving(env: dict[str, str], port: int, log_path: Path) -> Iterator[subproce
     """`uvicorn app.main:app_factory` on 127.0.0.1:port with `env`, once /healthz answers 200."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app_factory",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + START_DEADLINE
         while not healthy(f"http://127.0.0.1:{port}/healthz"):
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not become healthy:\n{log_path.read_text(errors='replace')}",
-                            pytrace=False)
+                pytest.fail(
+                    f"the server did not become healthy:\n{log_path.read_text(errors='replace')}", pytrace=False
+                )
             time.sleep(0.1)
         yield process
     finally:

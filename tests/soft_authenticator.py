@@ -1,5 +1,6 @@
 """A software passkey (ES256, "none" attestation) that answers WebAuthn ceremonies
 the way a phone's platform authenticator does, for tests without a browser."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,9 @@ class SoftAuthenticator:
         self.user_handle = b""
 
     def _client_data(self, kind: str, options: dict) -> bytes:
-        return json.dumps({"type": kind, "challenge": options["challenge"], "origin": self.origin,
-                           "crossOrigin": False}).encode()
+        return json.dumps(
+            {"type": kind, "challenge": options["challenge"], "origin": self.origin, "crossOrigin": False}
+        ).encode()
 
     def _cose_key(self) -> bytes:
         numbers = self.key.public_key().public_numbers()
@@ -35,14 +37,21 @@ class SoftAuthenticator:
         options = json.loads(options_json)
         self.user_handle = base64url_to_bytes(options["user"]["id"])
         attested = bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + self._cose_key()
-        auth_data = hashlib.sha256(self.rp_id.encode()).digest() + bytes([UP | UV | AT]) + struct.pack(">I", 0) + attested
+        auth_data = (
+            hashlib.sha256(self.rp_id.encode()).digest() + bytes([UP | UV | AT]) + struct.pack(">I", 0) + attested
+        )
         encoded = bytes_to_base64url(self.credential_id)
         return {
-            "id": encoded, "rawId": encoded, "type": "public-key", "authenticatorAttachment": "platform",
+            "id": encoded,
+            "rawId": encoded,
+            "type": "public-key",
+            "authenticatorAttachment": "platform",
             "clientExtensionResults": {},
             "response": {
                 "clientDataJSON": bytes_to_base64url(self._client_data("webauthn.create", options)),
-                "attestationObject": bytes_to_base64url(cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})),
+                "attestationObject": bytes_to_base64url(
+                    cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+                ),
                 "transports": ["internal"],
             },
         }
@@ -56,7 +65,10 @@ class SoftAuthenticator:
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         encoded = bytes_to_base64url(self.credential_id)
         return {
-            "id": encoded, "rawId": encoded, "type": "public-key", "authenticatorAttachment": "platform",
+            "id": encoded,
+            "rawId": encoded,
+            "type": "public-key",
+            "authenticatorAttachment": "platform",
             "clientExtensionResults": {},
             "response": {
                 "clientDataJSON": bytes_to_base64url(client_data),

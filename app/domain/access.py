@@ -1,4 +1,5 @@
 """Who is acting, and what their roles let them see: pure rules, no I/O."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,11 +39,15 @@ def principal_from_rows(person: dict, role_rows: list[dict], session_id: int | N
             if row.get(kind):
                 ids.add(row[kind])
     return Principal(
-        id=person["id"], name=person["name"],
+        id=person["id"],
+        name=person["name"],
         roles=frozenset(r["role"] for r in role_rows if r["role"] in ROLES),
-        station_ids=frozenset(units["station"]), office_ids=frozenset(units["office"]),
-        grid_ids=frozenset(units["grid"]), agency_ids=frozenset(units["agency"]),
-        session_id=session_id, locale=person.get("locale") or "",
+        station_ids=frozenset(units["station"]),
+        office_ids=frozenset(units["office"]),
+        grid_ids=frozenset(units["grid"]),
+        agency_ids=frozenset(units["agency"]),
+        session_id=session_id,
+        locale=person.get("locale") or "",
     )
 
 
@@ -74,8 +79,13 @@ def invitation_refusal(*, issuer_is_admin: bool, holds_roles: bool, has_passkeys
 
 # The page of each role's daily work, most field-bound first: where a sign-in lands when no
 # page was asked for (an officer on patrol opens the app to log, not to read a link list).
-LANDINGS = (("officer", "/field"), ("grid_worker", "/field"), ("supervisor", "/field"),
-            ("agency_staff", "/agency"), ("volunteer", "/volunteers/my"))
+LANDINGS = (
+    ("officer", "/field"),
+    ("grid_worker", "/field"),
+    ("supervisor", "/field"),
+    ("agency_staff", "/agency"),
+    ("volunteer", "/volunteers/my"),
+)
 
 
 def landing(roles: set[str]) -> str:

@@ -1,5 +1,6 @@
 """The written agreement (书面和解协议) of a mediation: its wording per dispute type. The page
 itself lays out parties, terms, date, place and signature lines around this wording."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,11 +16,12 @@ _TYPE_TITLES = {
     "labour": "劳动纠纷",
     "other": "民间纠纷",
 }
-_PREAMBLE = ("{type}一案，经现场调解，双方当事人在平等、自愿、合法的基础上，"
-             "经充分协商，达成如下协议：")
-_CLOSING = ("一、本协议经双方当事人签字（按手印）后生效，双方应自觉履行。\n"
-            "二、本协议一式三份，双方当事人各执一份，调解组织留存一份。\n"
-            "三、一方不履行协议的，另一方可依法申请司法确认或向人民法院提起诉讼。")
+_PREAMBLE = "{type}一案，经现场调解，双方当事人在平等、自愿、合法的基础上，经充分协商，达成如下协议："
+_CLOSING = (
+    "一、本协议经双方当事人签字（按手印）后生效，双方应自觉履行。\n"
+    "二、本协议一式三份，双方当事人各执一份，调解组织留存一份。\n"
+    "三、一方不履行协议的，另一方可依法申请司法确认或向人民法院提起诉讼。"
+)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ time is the station's. An Excel serial date number (days since 1899-12-30, the d
 the time) is read in the station's zone too. Refused: a year written last (03/04/2026 is
 4 March in one country and 3 April in another), two-digit years, and a date without a time
 (a call has one; midnight put in its place would skew every hour-of-day figure)."""
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,12 @@ NO_TIME = N_("The time of day is missing (2026-03-01 14:30)")
 
 _DATE = r"(?P<y>\d{4})(?:(?P<sep>[/\-.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})|年(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日?)"
 _MERIDIEM = r"(?P<ap>上午|下午|凌晨|早上|中午|晚上|am|pm|a\.m\.|p\.m\.)"
-_TIME = (r"(?P<H>\d{1,2})(?::|时|點|点)(?P<M>\d{2})(?:(?::|分)(?P<S>\d{2})(?:[.,](?P<f>\d{1,6}))?秒?|分)?")
+_TIME = r"(?P<H>\d{1,2})(?::|时|點|点)(?P<M>\d{2})(?:(?::|分)(?P<S>\d{2})(?:[.,](?P<f>\d{1,6}))?秒?|分)?"
 _OFFSET = r"(?P<z>z|[+\-]\d{2}(?::?\d{2})?)"
-FULL = re.compile(rf"{_DATE}(?:\s*t\s*|\s+|(?<=日))(?:{_MERIDIEM}\s*)?{_TIME}\s*(?:{_MERIDIEM.replace('ap', 'ap2')})?"
-                  rf"\s*{_OFFSET}?")
+FULL = re.compile(
+    rf"{_DATE}(?:\s*t\s*|\s+|(?<=日))(?:{_MERIDIEM}\s*)?{_TIME}\s*(?:{_MERIDIEM.replace('ap', 'ap2')})?"
+    rf"\s*{_OFFSET}?"
+)
 DATE_ONLY = re.compile(rf"{_DATE}")
 YEAR_LAST = re.compile(r"\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}(\s.*)?")
 SERIAL = re.compile(r"\d{4,5}(\.\d+)?")
@@ -56,8 +59,15 @@ def parse_call_time(text: str, tz: str) -> datetime:
     hour = _hour(int(parts["H"]), parts["ap"] or parts["ap2"])
     fraction = (parts["f"] or "").ljust(6, "0")
     try:
-        local = datetime(int(parts["y"]), int(parts["m"] or parts["m2"]), int(parts["d"] or parts["d2"]), hour,
-                         int(parts["M"]), int(parts["S"] or 0), int(fraction))
+        local = datetime(
+            int(parts["y"]),
+            int(parts["m"] or parts["m2"]),
+            int(parts["d"] or parts["d2"]),
+            hour,
+            int(parts["M"]),
+            int(parts["S"] or 0),
+            int(fraction),
+        )
     except ValueError:
         raise TimeError(INVALID) from None
     zone = _offset(parts["z"]) or ZoneInfo(tz)

@@ -2,6 +2,7 @@
 source-governance rules that find what keeps generating calls (警源治理). Pure: no I/O.
 
 Windows are inclusive: "within 30 days" means at most 30 days apart."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,15 @@ COLUMNS = {
     "station": ("station", "管辖单位"),
 }
 REQUIRED = ("call_id", "received_at", "address", "category")
-LIMITS = {"call_id": 64, "caller_phone": 32, "address": 200, "category": 60, "summary": 2000,
-          "disposition": 500, "station": 100}
+LIMITS = {
+    "call_id": 64,
+    "caller_phone": 32,
+    "address": 200,
+    "category": 60,
+    "summary": 2000,
+    "disposition": 500,
+    "station": 100,
+}
 # What a 110 system writes when the number was not shown.
 WITHHELD = {"", "-", "—", "无", "未知", "不详", "匿名", "隐藏", "withheld", "unknown", "anonymous", "private", "none"}
 
@@ -55,15 +63,36 @@ FAMILIES = {
     "suspicious": N_("Suspicious activity"),
     "other": N_("Other"),
 }
-FAMILY_WORDS = (("纠纷", "dispute"), ("dispute", "dispute"), ("盗", "theft"), ("窃", "theft"), ("抢", "theft"),
-                ("theft", "theft"), ("噪", "noise"), ("扰民", "noise"), ("noise", "noise"), ("诈骗", "fraud"),
-                ("fraud", "fraud"), ("交通", "traffic"), ("traffic", "traffic"), ("求助", "help"),
-                ("可疑", "suspicious"))
+FAMILY_WORDS = (
+    ("纠纷", "dispute"),
+    ("dispute", "dispute"),
+    ("盗", "theft"),
+    ("窃", "theft"),
+    ("抢", "theft"),
+    ("theft", "theft"),
+    ("噪", "noise"),
+    ("扰民", "noise"),
+    ("noise", "noise"),
+    ("诈骗", "fraud"),
+    ("fraud", "fraud"),
+    ("交通", "traffic"),
+    ("traffic", "traffic"),
+    ("求助", "help"),
+    ("可疑", "suspicious"),
+)
 
 
 # The family's word in a work order's title (titles are Chinese, like the 110 records).
-FAMILY_TITLES = {"dispute": "纠纷", "theft": "盗窃", "noise": "噪音扰民", "fraud": "诈骗", "traffic": "交通",
-                 "help": "求助", "suspicious": "可疑情况", "other": "其他警情"}
+FAMILY_TITLES = {
+    "dispute": "纠纷",
+    "theft": "盗窃",
+    "noise": "噪音扰民",
+    "fraud": "诈骗",
+    "traffic": "交通",
+    "help": "求助",
+    "suspicious": "可疑情况",
+    "other": "其他警情",
+}
 
 
 def family_of(category: str, mapped: dict[str, str] | None = None) -> str:
@@ -74,8 +103,9 @@ def family_of(category: str, mapped: dict[str, str] | None = None) -> str:
     return next((family for word, family in FAMILY_WORDS if word in text), "other")
 
 
-def closed_complex_dispute(rule: str, state: str, categories: dict[str, int],
-                           mapped: dict[str, str] | None = None) -> bool:
+def closed_complex_dispute(
+    rule: str, state: str, categories: dict[str, int], mapped: dict[str, str] | None = None
+) -> bool:
     """What "disputes closed through the loop" counts: an order through all six steps (closed
     at 问效) that is a dispute — entered by hand (the form is for complex disputes), or made
     by detection of calls most of which are disputes (a family feud calling again and again)."""
@@ -175,9 +205,20 @@ def read_row(raw: dict[str, str], tz: str) -> tuple[CallRow | None, dict[str, st
         errors["lat" if lat is None else "lon"] = N_("Give both latitude and longitude, or neither")
     if errors:
         return None, errors
-    return CallRow(values["call_id"], received, caller, values["caller_phone"], values["address"],  # type: ignore[arg-type]  # no errors: the required time was read
-                   normalise_address(values["address"]), lat, lon, values["category"], values["summary"],
-                   values["disposition"], values["station"]), {}
+    return CallRow(
+        values["call_id"],
+        received,  # type: ignore[arg-type]  # no errors: the required time was read
+        caller,
+        values["caller_phone"],
+        values["address"],
+        normalise_address(values["address"]),
+        lat,
+        lon,
+        values["category"],
+        values["summary"],
+        values["disposition"],
+        values["station"],
+    ), {}
 
 
 def _value(raw: dict[str, str], names: tuple[str, ...]) -> str:
@@ -211,6 +252,7 @@ def same_content(stored: dict, new: dict) -> bool:
 
 
 # --- detection -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Call:
@@ -324,13 +366,14 @@ def detect_surges(calls: Iterable[Call], as_of: datetime, setting_for) -> list[F
             recent[key].append(call.id)
         elif start_base < call.at <= start_recent:
             base[key] += 1
-    return [Flag("category_surge", f"{station or 0}:{category}", station, ids)
-            for (station, category), ids in recent.items()
-            if surge(len(ids), base[(station, category)], setting_for(station, category, "category_surge"))]
+    return [
+        Flag("category_surge", f"{station or 0}:{category}", station, ids)
+        for (station, category), ids in recent.items()
+        if surge(len(ids), base[(station, category)], setting_for(station, category, "category_surge"))
+    ]
 
 
-def count_repeat_calls(times_by_caller: dict[str, list[datetime]], period_start: datetime,
-                       period_end: datetime) -> int:
+def count_repeat_calls(times_by_caller: dict[str, list[datetime]], period_start: datetime, period_end: datetime) -> int:
     """Calls in [start, end) whose caller had called within the 30 days before. Each list is
     sorted and reaches back at least 30 days before the period."""
     repeats = 0
@@ -367,8 +410,10 @@ def share(part: int, whole: int) -> float | None:
 def period_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     """Inclusive dates in the station's zone as a half-open UTC interval."""
     zone = ZoneInfo(tz)
-    return (datetime.combine(start, datetime.min.time(), zone).astimezone(timezone.utc),
-            datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(timezone.utc))
+    return (
+        datetime.combine(start, datetime.min.time(), zone).astimezone(timezone.utc),
+        datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(timezone.utc),
+    )
 
 
 def year_earlier(day: date) -> date:
@@ -387,4 +432,3 @@ def equal_windows(measures_on: date, today: date, longest: int = 180) -> tuple[d
         return None
     after_end = measures_on + timedelta(days=days - 1)
     return measures_on - timedelta(days=days), measures_on - timedelta(days=1), measures_on, after_end
-

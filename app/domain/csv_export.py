@@ -5,6 +5,7 @@ when the file is opened (`=HYPERLINK(...)` typed into a public form, a call summ
 OWASP's rule: such a cell gets a leading apostrophe, which makes it text. Numbers the app
 writes itself (ints, floats, Decimals: counts, ids, coordinates) are not text and stay as they
 are, so a negative count stays a number; a string that looks like one is still prefixed."""
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """Reading spreadsheets exported by hand: UTF-8 (with or without BOM) or GBK/GB18030."""
+
 from __future__ import annotations
 
 import codecs
@@ -20,8 +21,10 @@ class Sheet:
 
 
 NOT_TEXT = N_("The file is not UTF-8 or GBK text. Save it as CSV (UTF-8) and try again.")
-MIXED = N_("Line %(line)s is not in the same encoding as the rest of the file (UTF-8 and GBK mixed). "
-           "Save the whole file as CSV (UTF-8) and try again.")
+MIXED = N_(
+    "Line %(line)s is not in the same encoding as the rest of the file (UTF-8 and GBK mixed). "
+    "Save the whole file as CSV (UTF-8) and try again."
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def sniff(lines: Iterable[bytes]) -> Encoding:
         if b"\x00" in line:
             return Encoding(None, NOT_TEXT)
         if number == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[len(codecs.BOM_UTF8):]
+            line = line[len(codecs.BOM_UTF8) :]
             utf8.append(1)  # the file says so itself
         if line.isascii():
             continue
@@ -61,7 +64,7 @@ def sniff(lines: Iterable[bytes]) -> Encoding:
 
 
 def _kind(line: bytes) -> str | None:
-    """"utf-8", "gbk", "" (either: a short line of GBK can happen to be valid UTF-8) or None."""
+    """ "utf-8", "gbk", "" (either: a short line of GBK can happen to be valid UTF-8) or None."""
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:

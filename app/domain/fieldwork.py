@@ -1,6 +1,7 @@
 """Field logs (走访, 宣传, 现场调解): their kinds, lists of choices and validation rules.
 Pure: no database. Services pass in what the rules need to know (the places the officer may
 use, the topics that exist, today's date)."""
+
 from __future__ import annotations
 
 import re
@@ -37,11 +38,22 @@ OUTCOMES = {
 }
 # Topic lists an admin can edit; these are the first entries (code, 中文, English).
 DEFAULT_TOPICS = {
-    "tag": [("fraud", "反诈", "Anti-fraud"), ("drugs", "禁毒", "Anti-drug"), ("safety", "安全防范", "Safety"),
-            ("dispute", "矛盾纠纷", "Disputes"), ("key_person", "重点人员", "Key persons"), ("other", "其他", "Other")],
-    "campaign": [("fraud", "反诈", "Anti-fraud"), ("drugs", "禁毒", "Anti-drug"), ("safety", "安全防范", "Safety"),
-                 ("cult", "反邪教", "Anti-cult"), ("drink_driving", "拒酒驾", "No drink-driving"),
-                 ("other", "其他", "Other")],
+    "tag": [
+        ("fraud", "反诈", "Anti-fraud"),
+        ("drugs", "禁毒", "Anti-drug"),
+        ("safety", "安全防范", "Safety"),
+        ("dispute", "矛盾纠纷", "Disputes"),
+        ("key_person", "重点人员", "Key persons"),
+        ("other", "其他", "Other"),
+    ],
+    "campaign": [
+        ("fraud", "反诈", "Anti-fraud"),
+        ("drugs", "禁毒", "Anti-drug"),
+        ("safety", "安全防范", "Safety"),
+        ("cult", "反邪教", "Anti-cult"),
+        ("drink_driving", "拒酒驾", "No drink-driving"),
+        ("other", "其他", "Other"),
+    ],
 }
 
 EDIT_WINDOW = timedelta(hours=24)
@@ -110,7 +122,9 @@ def check(kind: str, raw: dict[str, object], rules: Rules) -> Checked:
     """Validate a submitted form of `kind`; raw maps field names to strings (lists for tags)."""
     out = Checked()
     _check_common(raw, rules, out)
-    {"contact": _check_contact, "campaign_drop": _check_campaign_drop, "mediation": _check_mediation}[kind](raw, rules, out)
+    {"contact": _check_contact, "campaign_drop": _check_campaign_drop, "mediation": _check_mediation}[kind](
+        raw, rules, out
+    )
     return out
 
 
@@ -208,16 +222,25 @@ def _check_contact(raw: dict, rules: Rules, out: Checked) -> None:
     tags = _list(raw, "tags")
     if not set(tags) <= rules.tags or len(tags) > MAX_TAGS:
         out.errors["tags"] = N_("Choose from the list")
-    out.values.update(subject_kind=kind, subject_name=_limited(raw, "subject_name", 100, out),
-                      subject_phone=phone, tags=tags, note=_limited(raw, "note", MAX_NOTE, out))
+    out.values.update(
+        subject_kind=kind,
+        subject_name=_limited(raw, "subject_name", 100, out),
+        subject_phone=phone,
+        tags=tags,
+        note=_limited(raw, "note", MAX_NOTE, out),
+    )
 
 
 def _check_campaign_drop(raw: dict, rules: Rules, out: Checked) -> None:
     topic = _text(raw, "topic")
     if topic not in rules.campaign_topics:
         out.errors["topic"] = N_("Choose one")
-    out.values.update(topic=topic, leaflets=_count(raw, "leaflets", out), reached=_count(raw, "reached", out),
-                      note=_limited(raw, "note", MAX_NOTE, out))
+    out.values.update(
+        topic=topic,
+        leaflets=_count(raw, "leaflets", out),
+        reached=_count(raw, "reached", out),
+        note=_limited(raw, "note", MAX_NOTE, out),
+    )
 
 
 def _check_mediation(raw: dict, rules: Rules, out: Checked) -> None:
@@ -228,9 +251,13 @@ def _check_mediation(raw: dict, rules: Rules, out: Checked) -> None:
     if outcome not in OUTCOMES:
         out.errors["outcome"] = N_("Choose one")
     terms = _limited(raw, "terms", MAX_NOTE, out, required=outcome == "agreed")
-    out.values.update(dispute_type=dispute, outcome=outcome, terms=terms,
-                      mediators=_limited(raw, "mediators", 500, out),
-                      note=_limited(raw, "note", MAX_NOTE, out, required=True))
+    out.values.update(
+        dispute_type=dispute,
+        outcome=outcome,
+        terms=terms,
+        mediators=_limited(raw, "mediators", 500, out),
+        note=_limited(raw, "note", MAX_NOTE, out, required=True),
+    )
     out.parties = _parties(raw, out)
     out.links = _links(raw, out)
 
@@ -238,8 +265,10 @@ def _check_mediation(raw: dict, rules: Rules, out: Checked) -> None:
 def _parties(raw: dict, out: Checked) -> list[dict]:
     parties = []
     for i in range(MAX_PARTIES):
-        party = {k: _limited(raw, f"party_{k}_{i}", limit, out)
-                 for k, limit in (("name", 100), ("phone", 32), ("role", 40), ("address", 200))}
+        party = {
+            k: _limited(raw, f"party_{k}_{i}", limit, out)
+            for k, limit in (("name", 100), ("phone", 32), ("role", 40), ("address", 200))
+        }
         if not any(party.values()):
             continue
         if not party["name"]:

@@ -3,6 +3,7 @@ Pure: which step may follow which, who may take it, and when each step is due.
 
 The state is the last step done. "Unsatisfied" at 评价 sends the order back to 处置 (state
 `verified`: handling is due again); "reopen" at 问效 sends it back to 核查 (`assigned`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ class Step:
 STEPS = {
     "verify": Step("verify", ("assigned",), "verified", ("assignee",), N_("Facts found on the spot")),
     "handle": Step("handle", ("verified",), "handled", ("assignee",), N_("Actions taken")),
-    "feed_back": Step("feed_back", ("handled",), "fed_back", ("assignee",), N_("What the caller or residents were told")),
+    "feed_back": Step(
+        "feed_back", ("handled",), "fed_back", ("assignee",), N_("What the caller or residents were told")
+    ),
     "evaluate": Step("evaluate", ("fed_back",), "evaluated", ("supervisor",), N_("Evaluation")),
     "unsatisfied": Step("unsatisfied", ("fed_back",), "verified", ("supervisor",), N_("Why it is not satisfactory")),
     "close": Step("close", ("evaluated",), "closed", ("analyst", "supervisor"), N_("Review")),
@@ -100,7 +103,20 @@ def review_from(handled_at: datetime | None, period: timedelta = REVIEW_PERIOD) 
 
 
 # Words in a call's summary that put its order first on the officer's day: a life at risk.
-SELF_HARM_WORDS = ("自杀", "轻生", "跳楼", "跳河", "割腕", "寻死", "不想活", "服毒", "喝药", "自残", "suicide", "self-harm")
+SELF_HARM_WORDS = (
+    "自杀",
+    "轻生",
+    "跳楼",
+    "跳河",
+    "割腕",
+    "寻死",
+    "不想活",
+    "服毒",
+    "喝药",
+    "自残",
+    "suicide",
+    "self-harm",
+)
 
 
 def at_risk(summaries: list[str]) -> bool:

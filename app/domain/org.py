@@ -3,6 +3,7 @@
 The same field specs drive the admin forms, their validation and the CSV import,
 so a rule is written once.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,20 @@ AGENCY_KINDS = (
 )
 # Chinese names people write in spreadsheets, for the CSV import.
 PLACE_KIND_ALIASES = {
-    "小区": "estate", "住宅小区": "estate", "街道": "street", "道路": "street", "公园": "park",
-    "商铺": "shop", "商店": "shop", "店铺": "shop", "市场": "market", "学校": "school",
-    "医院": "hospital", "企业": "company", "公司": "company", "其他": "other",
+    "小区": "estate",
+    "住宅小区": "estate",
+    "街道": "street",
+    "道路": "street",
+    "公园": "park",
+    "商铺": "shop",
+    "商店": "shop",
+    "店铺": "shop",
+    "市场": "market",
+    "学校": "school",
+    "医院": "hospital",
+    "企业": "company",
+    "公司": "company",
+    "其他": "other",
 }
 
 
@@ -78,22 +90,34 @@ ENTITIES: dict[str, Entity] = {
     e.key: e
     for e in (
         Entity(
-            "station", N_("Police station"), N_("Police stations"),
+            "station",
+            N_("Police station"),
+            N_("Police stations"),
             (Field("bureau", N_("Bureau"), kind="parent", required=True), NAME, CODE, ADDRESS, PHONE),
             parent="bureau",
         ),
         Entity(
-            "office", N_("Community police office"), N_("Community police offices"),
+            "office",
+            N_("Community police office"),
+            N_("Community police offices"),
             (Field("station", N_("Police station"), kind="parent", required=True), NAME, CODE, ADDRESS),
             parent="station",
         ),
         Entity(
-            "grid", N_("Grid"), N_("Grids"),
+            "grid",
+            N_("Grid"),
+            N_("Grids"),
             (
                 Field("office", N_("Community police office"), kind="parent", required=True),
-                NAME, CODE,
-                Field("boundary", N_("Boundary (GeoJSON)"), kind="geojson", max_length=200_000,
-                      hint=N_("Optional: a GeoJSON Polygon or MultiPolygon")),
+                NAME,
+                CODE,
+                Field(
+                    "boundary",
+                    N_("Boundary (GeoJSON)"),
+                    kind="geojson",
+                    max_length=200_000,
+                    hint=N_("Optional: a GeoJSON Polygon or MultiPolygon"),
+                ),
             ),
             parent="office",
             csv_columns={
@@ -105,7 +129,9 @@ ENTITIES: dict[str, Entity] = {
             csv_required=("code", "name", "office"),
         ),
         Entity(
-            "place", N_("Place"), N_("Places"),
+            "place",
+            N_("Place"),
+            N_("Places"),
             (
                 Field("grid", N_("Grid"), kind="parent", required=True),
                 NAME,
@@ -113,8 +139,13 @@ ENTITIES: dict[str, Entity] = {
                 ADDRESS,
                 Field("lat", N_("Latitude"), kind="number", max_length=20),
                 Field("lon", N_("Longitude"), kind="number", max_length=20),
-                Field("aliases", N_("Other names"), kind="lines", max_length=1000,
-                      hint=N_("One per line: names residents use for this place")),
+                Field(
+                    "aliases",
+                    N_("Other names"),
+                    kind="lines",
+                    max_length=1000,
+                    hint=N_("One per line: names residents use for this place"),
+                ),
             ),
             parent="grid",
             search=("name", "address", "aliases"),
@@ -131,9 +162,12 @@ ENTITIES: dict[str, Entity] = {
             csv_required=("name", "grid"),
         ),
         Entity(
-            "agency", N_("Agency"), N_("Agencies"),
+            "agency",
+            N_("Agency"),
+            N_("Agencies"),
             (
-                NAME, CODE,
+                NAME,
+                CODE,
                 Field("kind", N_("Kind"), kind="select", required=True, choices=AGENCY_KINDS),
                 Field("contact", N_("Contact person"), max_length=100),
                 PHONE,
@@ -248,9 +282,11 @@ def _valid_polygons(geometry: dict) -> bool:
 
 def _valid_point(point: object) -> bool:
     return (
-        isinstance(point, list) and len(point) >= 2
+        isinstance(point, list)
+        and len(point) >= 2
         and all(isinstance(v, (int, float)) for v in point[:2])
-        and -180 <= point[0] <= 180 and -90 <= point[1] <= 90
+        and -180 <= point[0] <= 180
+        and -90 <= point[1] <= 90
     )
 
 

@@ -1,4 +1,5 @@
 """Phone numbers: normalised for matching, masked for lists."""
+
 from __future__ import annotations
 
 import re

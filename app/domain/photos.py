@@ -1,6 +1,7 @@
 """Photos from a phone camera: check that the bytes are an image we accept, then downscale and
 re-encode as JPEG. Re-encoding from pixels drops every EXIF field (GPS, device, time), after
 the EXIF orientation has been applied to the pixels so the photo stays upright."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Where a redirect may send the browser: only to a path on this site."""
+
 from __future__ import annotations
 
 import unicodedata

@@ -1,6 +1,7 @@
 """Resident reports (群众诉求): codes, statuses, the steps staff may take, what a resident may
 send, ratings and the reopen rule, and the Open311 mapping. Pure: no database, no clock
 (services pass `now` in)."""
+
 from __future__ import annotations
 
 import re
@@ -76,9 +77,17 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "take_back": (("transferred",), "accepted"),  # from the agency, to the police unit again
     "category": (("received", "accepted", "in_progress", "transferred"), None),  # may re-route (services)
 }
-ACTION_STEP = {"accept": "accepted", "assign": "assigned", "transfer": "transferred", "reply": "reply",
-               "note": "note", "done": "done", "close": "closed", "take_back": "taken_back",
-               "category": "recategorised"}
+ACTION_STEP = {
+    "accept": "accepted",
+    "assign": "assigned",
+    "transfer": "transferred",
+    "reply": "reply",
+    "note": "note",
+    "done": "done",
+    "close": "closed",
+    "take_back": "taken_back",
+    "category": "recategorised",
+}
 # Actions whose text is required (a reply or note without words says nothing).
 TEXT_REQUIRED = {"reply", "note", "transfer"}
 
@@ -90,7 +99,7 @@ def new_code() -> str:
 
 def normalise_code(text: str) -> str | None:
     """What a person typed (lower case, spaces, dashes) to a code, or None when it cannot be one."""
-    cleaned = re.sub(r"[\s\-]", "", (text or "")).upper()[:CODE_LENGTH + 4]
+    cleaned = re.sub(r"[\s\-]", "", (text or "")).upper()[: CODE_LENGTH + 4]
     return cleaned if CODE.match(cleaned) else None
 
 
@@ -111,6 +120,7 @@ def next_status(action: str, status: str) -> str:
 
 
 # --- what a resident sends ---------------------------------------------------------------------
+
 
 @dataclass
 class Submission:
@@ -171,8 +181,16 @@ def join_choice(raw: dict) -> int | str | None:
 
 # --- staff steps -------------------------------------------------------------------------------
 
-def check_step(action: str, status: str, raw: dict, assignees: set[int], agencies: set[int],
-               categories: dict[str, int] | None = None, current: str = "") -> tuple[dict, dict]:
+
+def check_step(
+    action: str,
+    status: str,
+    raw: dict,
+    assignees: set[int],
+    agencies: set[int],
+    categories: dict[str, int] | None = None,
+    current: str = "",
+) -> tuple[dict, dict]:
     """(values, errors) for one staff step on a report in `status`; `categories`: the active
     codes -> ids, `current` the report's category code (for a change of category)."""
     values: dict = {}
@@ -212,6 +230,7 @@ def check_step(action: str, status: str, raw: dict, assignees: set[int], agencie
 
 # --- rating and the reopen rule ------------------------------------------------------------------
 
+
 def may_rate(status: str, done_at: datetime | None, rated_at: datetime | None) -> bool:
     """Once the report is done: each reporter rates once per time it was done (a reopened and
     done-again report may be rated again)."""
@@ -241,6 +260,7 @@ def reopens(rating: int, done_at: datetime | None, reopened_at: datetime | None,
 
 # --- Open311 ---------------------------------------------------------------------------------
 
+
 def open311_status(status: str) -> str:
     return "closed" if status in FINISHED_STATUSES else "open"
 
@@ -268,30 +288,58 @@ def mask_phone(phone: str) -> str:
 
 # The first categories (code, 中文, English, hint 中文, hint English); admins edit the list.
 DEFAULT_CATEGORIES = [
-    ("noise", "噪音扰民", "Noise",
-     "装修、广场舞、商铺外放等，请写明时间段", "Renovation, square dancing, loud shops: say when it happens"),
-    ("safety", "治安隐患", "Safety hazard",
-     "门禁损坏、路灯不亮、可疑人员等", "Broken entrance locks, dark street lights, suspicious people"),
-    ("fraud", "疑似诈骗", "Suspected fraud",
-     "可疑电话、短信、链接，请写明号码或内容；正在转账请立即拨打110",
-     "Suspicious calls, messages or links: give the number or text. Paying right now? Call 110"),
-    ("dispute", "邻里纠纷", "Neighbour dispute",
-     "漏水、占道、宠物等邻里矛盾", "Leaks, blocked passages, pets and other quarrels"),
-    ("ebike", "电动车违规充电", "E-bike charging",
-     "楼道停放、飞线充电、电瓶入户", "Parked in stairwells, cables from windows, batteries indoors"),
-    ("traffic", "交通与停车", "Traffic and parking",
-     "乱停车、占用消防通道", "Bad parking, blocked fire lanes"),
-    ("environment", "环境卫生", "Litter and sanitation",
-     "垃圾堆放、污水、异味", "Rubbish, sewage, bad smells"),
-    ("facility", "公共设施损坏", "Broken public facilities",
-     "井盖、护栏、健身器材等", "Manhole covers, railings, fitness equipment"),
+    (
+        "noise",
+        "噪音扰民",
+        "Noise",
+        "装修、广场舞、商铺外放等，请写明时间段",
+        "Renovation, square dancing, loud shops: say when it happens",
+    ),
+    (
+        "safety",
+        "治安隐患",
+        "Safety hazard",
+        "门禁损坏、路灯不亮、可疑人员等",
+        "Broken entrance locks, dark street lights, suspicious people",
+    ),
+    (
+        "fraud",
+        "疑似诈骗",
+        "Suspected fraud",
+        "可疑电话、短信、链接，请写明号码或内容；正在转账请立即拨打110",
+        "Suspicious calls, messages or links: give the number or text. Paying right now? Call 110",
+    ),
+    (
+        "dispute",
+        "邻里纠纷",
+        "Neighbour dispute",
+        "漏水、占道、宠物等邻里矛盾",
+        "Leaks, blocked passages, pets and other quarrels",
+    ),
+    (
+        "ebike",
+        "电动车违规充电",
+        "E-bike charging",
+        "楼道停放、飞线充电、电瓶入户",
+        "Parked in stairwells, cables from windows, batteries indoors",
+    ),
+    ("traffic", "交通与停车", "Traffic and parking", "乱停车、占用消防通道", "Bad parking, blocked fire lanes"),
+    ("environment", "环境卫生", "Litter and sanitation", "垃圾堆放、污水、异味", "Rubbish, sewage, bad smells"),
+    (
+        "facility",
+        "公共设施损坏",
+        "Broken public facilities",
+        "井盖、护栏、健身器材等",
+        "Manhole covers, railings, fitness equipment",
+    ),
     ("other", "其他", "Other", "", ""),
 ]
 CATEGORY_CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
-def check_category(code: str, name_zh: str, name_en: str, hint_zh: str, hint_en: str, taken: set[str],
-                   editing: bool) -> dict[str, str]:
+def check_category(
+    code: str, name_zh: str, name_en: str, hint_zh: str, hint_en: str, taken: set[str], editing: bool
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not editing:
         if not CATEGORY_CODE.match(code):

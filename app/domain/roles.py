@@ -1,4 +1,5 @@
 """The roles of PRODUCT.md; `resident` is anonymous and never stored."""
+
 from app.i18n import N_
 
 ROLES = {

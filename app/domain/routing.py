@@ -5,6 +5,7 @@ A rule is (kind of matter, category) × unit → agency. The unit is a grid, an 
 whole station; the most specific rule that covers the matter's place wins. Deadlines are in
 hours (the clock runs day and night) or in working days, which follow China's holiday calendar
 (days off and the make-up workdays 调休), in Beijing time: the calendar is China's."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,14 +34,19 @@ RETURN_REASONS = {
 # of 4 Nov 2025; 2027 is provisional (the notice was not out when this was written): the
 # statutory days only, without make-up workdays, for the admin to correct.
 HOLIDAYS_2026 = [
-    *[(date(2026, 1, d), False, "元旦") for d in (1, 2, 3)], (date(2026, 1, 4), True, "元旦调休上班"),
-    (date(2026, 2, 14), True, "春节调休上班"), *[(date(2026, 2, d), False, "春节") for d in range(15, 24)],
+    *[(date(2026, 1, d), False, "元旦") for d in (1, 2, 3)],
+    (date(2026, 1, 4), True, "元旦调休上班"),
+    (date(2026, 2, 14), True, "春节调休上班"),
+    *[(date(2026, 2, d), False, "春节") for d in range(15, 24)],
     (date(2026, 2, 28), True, "春节调休上班"),
     *[(date(2026, 4, d), False, "清明节") for d in (4, 5, 6)],
-    *[(date(2026, 5, d), False, "劳动节") for d in range(1, 6)], (date(2026, 5, 9), True, "劳动节调休上班"),
+    *[(date(2026, 5, d), False, "劳动节") for d in range(1, 6)],
+    (date(2026, 5, 9), True, "劳动节调休上班"),
     *[(date(2026, 6, d), False, "端午节") for d in (19, 20, 21)],
-    (date(2026, 9, 20), True, "国庆节调休上班"), *[(date(2026, 9, d), False, "中秋节") for d in (25, 26, 27)],
-    *[(date(2026, 10, d), False, "国庆节") for d in range(1, 8)], (date(2026, 10, 10), True, "国庆节调休上班"),
+    (date(2026, 9, 20), True, "国庆节调休上班"),
+    *[(date(2026, 9, d), False, "中秋节") for d in (25, 26, 27)],
+    *[(date(2026, 10, d), False, "国庆节") for d in range(1, 8)],
+    (date(2026, 10, 10), True, "国庆节调休上班"),
 ]
 HOLIDAYS_2027_PROVISIONAL = [
     (date(2027, 1, 1), False, "元旦"),
@@ -103,14 +109,22 @@ def specificity(rule: Rule) -> int:
     return 3 if rule.grid else 2 if rule.office else 1
 
 
-def choose(rules: list[Rule], kind: str, category: str, station: int, office: int | None,
-           grid: int | None) -> Rule | None:
+def choose(
+    rules: list[Rule], kind: str, category: str, station: int, office: int | None, grid: int | None
+) -> Rule | None:
     """The most specific active rule covering the place (grid, then office, then station);
     `rules` are the active ones. None: no rule, the police unit handles it."""
-    fitting = [r for r in rules if r.kind == kind and r.category == category and (
-        (r.grid is not None and r.grid == grid)
-        or (r.grid is None and r.office is not None and r.office == office)
-        or (r.grid is None and r.office is None and r.station == station))]
+    fitting = [
+        r
+        for r in rules
+        if r.kind == kind
+        and r.category == category
+        and (
+            (r.grid is not None and r.grid == grid)
+            or (r.grid is None and r.office is not None and r.office == office)
+            or (r.grid is None and r.office is None and r.station == station)
+        )
+    ]
     return max(fitting, key=specificity, default=None)
 
 
@@ -122,8 +136,13 @@ def missed(agency_state: str, accept_due: datetime | None, finish_due: datetime 
     return finish_due if agency_state == "accepted" else None
 
 
-def standing(agency_state: str, accept_due: datetime | None, finish_due: datetime | None, now: datetime,
-             escalate_after: timedelta) -> str:
+def standing(
+    agency_state: str,
+    accept_due: datetime | None,
+    finish_due: datetime | None,
+    now: datetime,
+    escalate_after: timedelta,
+) -> str:
     """on_time | overdue (a deadline passed: flagged for the agency) | escalated (past it by
     `escalate_after` too: the station's supervisor is to act)."""
     deadline = missed(agency_state, accept_due, finish_due)
@@ -133,6 +152,7 @@ def standing(agency_state: str, accept_due: datetime | None, finish_due: datetim
 
 
 # --- the admin's form ---------------------------------------------------------------------------
+
 
 def _amount(text: str, unit: str, errors: dict, key: str) -> int | None:
     value = str(text or "").strip()
@@ -148,8 +168,9 @@ def _amount(text: str, unit: str, errors: dict, key: str) -> int | None:
     return number
 
 
-def check_rule(raw: dict, categories: set[str], units: dict[str, int], agencies: set[int],
-               taken: set[tuple[str, str, str]]) -> tuple[dict, dict[str, str]]:
+def check_rule(
+    raw: dict, categories: set[str], units: dict[str, int], agencies: set[int], taken: set[tuple[str, str, str]]
+) -> tuple[dict, dict[str, str]]:
     """(values, errors) for a rule. `categories`: the codes of its kind; `units`: 'grid:3' → the
     station it lies in; `agencies`: the active agencies; `taken`: (kind, category, unit) of the
     other active rules."""

@@ -1,6 +1,7 @@
 """Volunteers (平安志愿者): the application form, patrol shifts and their weekly series, the
 sign-up, cancel and check-in windows, overlap, and the hours arithmetic.
 Pure: no database, no clock. Services pass in "now", the settings and what exists."""
+
 from __future__ import annotations
 
 import math
@@ -87,6 +88,7 @@ def ids_list(column: str) -> list[int]:
 
 # --- the public application ------------------------------------------------------------------
 
+
 def check_application(raw: dict, grids: set[int], offices: set[int]) -> Checked:
     """The registration form: name, phone, preferred grids or an office, availability, skills,
     consent. `grids` and `offices` are the active units one may choose."""
@@ -117,9 +119,15 @@ def check_application(raw: dict, grids: set[int], offices: set[int]) -> Checked:
         out.errors["skills_note"] = too_long(MAX_SKILLS_NOTE)
     if _text(raw, "consent") != "yes":
         out.errors["consent"] = N_("Please read the notice and agree to it")
-    out.values = {"name": name, "phone": phone, "grids": codes_column(chosen), "office": office,
-                  "availability": codes_column(availability), "skills": codes_column(skills),
-                  "skills_note": skills_note}
+    out.values = {
+        "name": name,
+        "phone": phone,
+        "grids": codes_column(chosen),
+        "office": office,
+        "availability": codes_column(availability),
+        "skills": codes_column(skills),
+        "skills_note": skills_note,
+    }
     return out
 
 
@@ -133,6 +141,7 @@ def check_reason(text: str) -> str | None:
 
 
 # --- shifts and series -----------------------------------------------------------------------
+
 
 @dataclass
 class ShiftRules:
@@ -203,8 +212,11 @@ def check_shift(raw: dict, rules: ShiftRules) -> Checked:
     elif set(grids) - rules.grids:
         out.errors["grids"] = N_("Choose from the list")
     out.values["grids"] = grids
-    for name, limit, required in (("route", MAX_ROUTE, True), ("meeting_point", MAX_MEETING_POINT, True),
-                                  ("notes", MAX_NOTES, False)):
+    for name, limit, required in (
+        ("route", MAX_ROUTE, True),
+        ("meeting_point", MAX_MEETING_POINT, True),
+        ("notes", MAX_NOTES, False),
+    ):
         value = _text(raw, name)
         if required and not value:
             out.errors[name] = N_("Required")
@@ -243,8 +255,9 @@ def series_spans(starts_at: datetime, ends_at: datetime, weeks: int, tz: str) ->
     return spans
 
 
-def moved_to_day(template_start: datetime, template_end: datetime, other_start: datetime,
-                 tz: str) -> tuple[datetime, datetime]:
+def moved_to_day(
+    template_start: datetime, template_end: datetime, other_start: datetime, tz: str
+) -> tuple[datetime, datetime]:
     """An edited series: the edited shift's local times, on another shift's own local day."""
     zone = ZoneInfo(tz)
     day = other_start.astimezone(zone).date()
@@ -252,6 +265,7 @@ def moved_to_day(template_start: datetime, template_end: datetime, other_start: 
 
 
 # --- sign-up, cancel, check-in ---------------------------------------------------------------
+
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     """Two shifts overlap when one starts before the other ends (touching ends do not)."""
@@ -288,8 +302,10 @@ def withdraw_refusal(starts_at: datetime, confirmed: bool, now: datetime, cancel
         return Refusal(N_("This shift has already started."))
     deadline = cancel_deadline(starts_at, cancel_hours)
     if confirmed and now >= deadline:
-        return Refusal(N_("It is too late to cancel here (the limit was %(when)s). Please tell the shift leader."),
-                       {"when": deadline})
+        return Refusal(
+            N_("It is too late to cancel here (the limit was %(when)s). Please tell the shift leader."),
+            {"when": deadline},
+        )
     return None
 
 
@@ -302,8 +318,12 @@ def check_in_refusal(starts_at: datetime, now: datetime) -> Refusal | None:
     if now < opens:
         return Refusal(N_("Too early: check-in opens at %(when)s, 30 minutes before the start."), {"when": opens})
     if now > closes:
-        return Refusal(N_("Too late: check-in closed at %(when)s, 30 minutes after the start. Ask the leader to "
-                          "mark you present."), {"when": closes})
+        return Refusal(
+            N_(
+                "Too late: check-in closed at %(when)s, 30 minutes after the start. Ask the leader to mark you present."
+            ),
+            {"when": closes},
+        )
     return None
 
 
@@ -318,14 +338,16 @@ def should_auto_close(ends_at: datetime, now: datetime) -> bool:
 
 # --- hours -----------------------------------------------------------------------------------
 
+
 def minutes_between(start: datetime, end: datetime) -> int:
     """Whole minutes served, each started minute counted (5 s on the spot is 1 minute; 0 s is 0)."""
     seconds = (end - start).total_seconds()
     return max(0, math.ceil(seconds / 60))
 
 
-def served_minutes(starts_at: datetime, ends_at: datetime, check_in: datetime | None, check_out: datetime | None,
-                   attendance: str) -> int:
+def served_minutes(
+    starts_at: datetime, ends_at: datetime, check_in: datetime | None, check_out: datetime | None, attendance: str
+) -> int:
     """The minutes a sign-up counts for: 0 for a no-show; check-in to check-out when both are
     there; the planned length when the leader marked the volunteer present without them."""
     if attendance == "no_show":

@@ -3,6 +3,7 @@
 The current locale lives in a ContextVar: requests run concurrently on one
 thread, so a module global or thread-local would leak between them.
 """
+
 from __future__ import annotations
 
 from contextvars import ContextVar

@@ -1,4 +1,5 @@
 """The agency's desk (/agency): its queue of routed matters and the steps its staff take."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
@@ -24,11 +25,20 @@ class AgencyController(Controller):
     @get("/", name="agency_queue", guards=[staff])
     async def queue(self, me: Me, tab: FromQuery[str] = "new") -> Template:
         tab = tab if tab in agency.TABS else "new"
-        return Template("agency/queue.html", headers=NO_STORE, context={
-            "rows": [] if tab == "calls" else await agency.queue(me, tab), "tab": tab,
-            "calls": await agency.calls(me) if tab == "calls" else [], "tabs": agency.TABS,
-            "counts": await agency.counts(me), "no_agency": not me.agency_ids,
-            "no_agency_message": agency.NO_AGENCY, "statuses": report_rules.STATUSES})
+        return Template(
+            "agency/queue.html",
+            headers=NO_STORE,
+            context={
+                "rows": [] if tab == "calls" else await agency.queue(me, tab),
+                "tab": tab,
+                "calls": await agency.calls(me) if tab == "calls" else [],
+                "tabs": agency.TABS,
+                "counts": await agency.counts(me),
+                "no_agency": not me.agency_ids,
+                "no_agency_message": agency.NO_AGENCY,
+                "statuses": report_rules.STATUSES,
+            },
+        )
 
     @get("/{report_id:int}", name="agency_matter", guards=[staff])
     async def matter(self, request: Request, me: Me, report_id: FromPath[int]) -> Template:
@@ -54,12 +64,29 @@ class AgencyController(Controller):
         return photo_response(await agency.step_photo(me, photo_id, request.app.state.settings.upload_dir))
 
 
-async def _matter(request: Request, me: Principal, report_id: int, errors: dict | None = None, values: dict | None = None,
-                  status_code: int = 200) -> Template:
+async def _matter(
+    request: Request,
+    me: Principal,
+    report_id: int,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status_code: int = 200,
+) -> Template:
     report = await agency.get(me, report_id)
     if report is None:
         raise NotFoundException()
-    return Template("agency/matter.html", status_code=status_code, headers=NO_STORE, context={
-        "report": report, "errors": errors or {}, "values": values or {}, "reasons": rules.RETURN_REASONS,
-        "agencies": await agency.other_agencies(me), "statuses": report_rules.STATUSES,
-        "step_label": reports.step_label, "done": request.query_params.get("done", "")})
+    return Template(
+        "agency/matter.html",
+        status_code=status_code,
+        headers=NO_STORE,
+        context={
+            "report": report,
+            "errors": errors or {},
+            "values": values or {},
+            "reasons": rules.RETURN_REASONS,
+            "agencies": await agency.other_agencies(me),
+            "statuses": report_rules.STATUSES,
+            "step_label": reports.step_label,
+            "done": request.query_params.get("done", ""),
+        },
+    )

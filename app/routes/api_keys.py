@@ -1,4 +1,5 @@
 """Admin: API keys for other systems (issued, shown once, revoked)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -15,11 +16,22 @@ from app.services import api_keys
 from app.services.audit import actor_of
 
 
-async def _page(values: dict | None = None, errors: dict | None = None, new_key: str = "",
-                status_code: int = 200) -> Template:
-    return Template("api_keys/index.html", status_code=status_code, headers={"Cache-Control": "no-store"}, context={
-        "keys": await api_keys.list_keys(), "roles": API_ROLES, "stations": await api_keys.station_choices(),
-        "values": values or {}, "errors": errors or {}, "new_key": new_key})
+async def _page(
+    values: dict | None = None, errors: dict | None = None, new_key: str = "", status_code: int = 200
+) -> Template:
+    return Template(
+        "api_keys/index.html",
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+        context={
+            "keys": await api_keys.list_keys(),
+            "roles": API_ROLES,
+            "stations": await api_keys.station_choices(),
+            "values": values or {},
+            "errors": errors or {},
+            "new_key": new_key,
+        },
+    )
 
 
 class ApiKeysController(Controller):

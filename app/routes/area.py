@@ -1,4 +1,5 @@
 """My area: the grids and places a person works in (scoped by the services)."""
+
 from __future__ import annotations
 
 from litestar import Controller, get
@@ -18,8 +19,11 @@ class AreaController(Controller):
     @get("/", name="area")
     async def index(self, me: Me, q: FromQuery[str] = "") -> Template:
         places = await scope.places(me, q.strip())
-        return Template("area/index.html", context={"places": places, "q": q, "kinds": dict(PLACE_KINDS)},
-                        headers={"Vary": "HX-Request"})
+        return Template(
+            "area/index.html",
+            context={"places": places, "q": q, "kinds": dict(PLACE_KINDS)},
+            headers={"Vary": "HX-Request"},
+        )
 
     @get("/places/{place_id:int}", name="area_place")
     async def place(self, me: Me, place_id: FromPath[int]) -> Template:

@@ -1,4 +1,5 @@
 """The audit log for administrators: filter, read, export."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,8 +22,9 @@ def _criteria(person: str, object_type: str, action: str, since: str, until: str
         except ValueError:
             errors[name] = "Not a date"
             dates[name] = None
-    return audit.AuditFilter(person=int(person) if person.isdigit() else None, object_type=object_type,
-                             action=action, **dates), errors
+    return audit.AuditFilter(
+        person=int(person) if person.isdigit() else None, object_type=object_type, action=action, **dates
+    ), errors
 
 
 class AuditController(Controller):
@@ -30,17 +32,41 @@ class AuditController(Controller):
     guards = [admin_only]
 
     @get("/", name="audit_list")
-    async def list_events(self, person: FromQuery[str] = "", object_type: FromQuery[str] = "",
-                          action: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Template:
+    async def list_events(
+        self,
+        person: FromQuery[str] = "",
+        object_type: FromQuery[str] = "",
+        action: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+    ) -> Template:
         criteria, errors = _criteria(person, object_type, action, since, until)
-        return Template("audit/list.html", context={
-            "rows": await audit.search(criteria), "choices": await audit.choices(), "errors": errors,
-            "filters": {"person": person, "object_type": object_type, "action": action, "since": since, "until": until},
-        })
+        return Template(
+            "audit/list.html",
+            context={
+                "rows": await audit.search(criteria),
+                "choices": await audit.choices(),
+                "errors": errors,
+                "filters": {
+                    "person": person,
+                    "object_type": object_type,
+                    "action": action,
+                    "since": since,
+                    "until": until,
+                },
+            },
+        )
 
     @get("/export.csv", name="audit_export")
-    async def export(self, me: Me, person: FromQuery[str] = "", object_type: FromQuery[str] = "",
-                     action: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
+    async def export(
+        self,
+        me: Me,
+        person: FromQuery[str] = "",
+        object_type: FromQuery[str] = "",
+        action: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+    ) -> Response:
         criteria, _errors = _criteria(person, object_type, action, since, until)
         text = await audit.export_csv(criteria, audit.actor_of(me))
         return csv_download(text, "qianmo-audit.csv")

@@ -1,4 +1,5 @@
 """Signing in and out with passkeys, invitations, and the person's own page (/me)."""
+
 from __future__ import annotations
 
 import json
@@ -45,32 +46,47 @@ def _json_error(message: str, status: int = 400) -> Response:
 async def _limited(request: Request, name: str, limit: tuple[int, timedelta]) -> bool:
     """`limit` per browser, ADDRESS_LIMIT per client address (against a script dropping its cookie)."""
     client, browser = request.client.host if request.client else "unknown", current_browser.get()
-    return not ((not browser or await ratelimit.allow(f"{name}:browser:{browser}", *limit))
-                and await ratelimit.allow(f"{name}:ip:{client}", *ADDRESS_LIMIT))
+    return not (
+        (not browser or await ratelimit.allow(f"{name}:browser:{browser}", *limit))
+        and await ratelimit.allow(f"{name}:ip:{client}", *ADDRESS_LIMIT)
+    )
 
 
 def _remember(request: Request, response: R, new_session: auth.NewSession, locale: str = "") -> R:
     """Set the session cookie (and the person's saved language) on a sign-in response."""
     settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, new_session.token, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies, max_age=int(settings.session_max_days * 86400))
+    response.set_cookie(
+        SESSION_COOKIE,
+        new_session.token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_max_days * 86400),
+    )
     if locale:
-        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax",
-                            secure=settings.secure_cookies)
+        response.set_cookie(
+            LOCALE_COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax", secure=settings.secure_cookies
+        )
     return response
 
 
 async def _start(request: Request, person_id: int, how: str) -> auth.NewSession:
-    return await auth.start_session(person_id, ip=request.client.host if request.client else "",
-                                    user_agent=request.headers.get("user-agent", ""), how=how)
+    return await auth.start_session(
+        person_id,
+        ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", ""),
+        how=how,
+    )
 
 
 class AuthController(Controller):
     @get("/signin", name="signin")
     async def signin_page(self, request: Request, next: FromQuery[str] = "/") -> Template:
         demo = await people.demo_people() if request.app.state.settings.demo else []
-        return Template("auth/signin.html", context={"next": safe_next(next), "demo_people": demo,
-                                                     "me": principal(request), "roles": ROLES})
+        return Template(
+            "auth/signin.html",
+            context={"next": safe_next(next), "demo_people": demo, "me": principal(request), "roles": ROLES},
+        )
 
     @post("/signin/options", name="signin_options", status_code=200)
     async def signin_options(self, request: Request) -> Response:
@@ -88,8 +104,12 @@ class AuthController(Controller):
         except auth.AuthError as exc:
             return _json_error(exc.message)
         session = await _start(request, person_id, "passkey")
-        return _remember(request, Response({"redirect": await auth.landing_page(person_id, data.next)}), session,
-                         await people.saved_locale(person_id))
+        return _remember(
+            request,
+            Response({"redirect": await auth.landing_page(person_id, data.next)}),
+            session,
+            await people.saved_locale(person_id),
+        )
 
     @post("/signin/demo", name="signin_demo", status_code=303)
     async def signin_demo(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Redirect:
@@ -100,8 +120,12 @@ class AuthController(Controller):
             raise NotFoundException()
         person_id = int(data["person"])
         session = await _start(request, person_id, "demo")
-        return _remember(request, Redirect(await auth.landing_page(person_id, data.get("next")), status_code=303), session,
-                         await people.saved_locale(person_id))
+        return _remember(
+            request,
+            Redirect(await auth.landing_page(person_id, data.get("next")), status_code=303),
+            session,
+            await people.saved_locale(person_id),
+        )
 
     @post("/signout", name="signout", status_code=303)
     async def signout(self, request: Request) -> Redirect:
@@ -117,8 +141,7 @@ class AuthController(Controller):
     @get("/invite/{token:str}", name="invite")
     async def invite_page(self, request: Request, token: FromPath[str]) -> Template:
         if await _limited(request, "invite", INVITE_LIMIT):
-            return Template("auth/invite.html", context={"error": TOO_MANY},
-                            status_code=429)
+            return Template("auth/invite.html", context={"error": TOO_MANY}, status_code=429)
         try:
             invitation = await auth.open_invitation(token)
         except auth.AuthError as exc:
@@ -140,9 +163,14 @@ class AuthController(Controller):
     async def invite_verify(self, request: Request, token: FromPath[str], data: JSONBody[CredentialIn]) -> Response:
         try:
             invitation = await auth.open_invitation(token)
-            await auth.register_passkey(invitation["person"], json.dumps(data.credential), data.challenge,
-                                        data.label or gettext("My phone"), request.app.state.settings,
-                                        invitation_id=invitation["id"])
+            await auth.register_passkey(
+                invitation["person"],
+                json.dumps(data.credential),
+                data.challenge,
+                data.label or gettext("My phone"),
+                request.app.state.settings,
+                invitation_id=invitation["id"],
+            )
         except auth.AuthError as exc:
             return _json_error(exc.message)
         session = await _start(request, invitation["person"], "invitation")
@@ -153,8 +181,15 @@ class AuthController(Controller):
     @get("/me", name="me", guards=[signed_in])
     async def me(self, request: Request, me: Me) -> Template:
         person = await people.profile(me, me.id)
-        return Template("auth/me.html", context={"person": person, "welcome": "welcome" in request.query_params,
-                                                 "roles": ROLES, "qualifications": QUALIFICATIONS})
+        return Template(
+            "auth/me.html",
+            context={
+                "person": person,
+                "welcome": "welcome" in request.query_params,
+                "roles": ROLES,
+                "qualifications": QUALIFICATIONS,
+            },
+        )
 
     @post("/me/passkeys/options", name="passkey_add_options", guards=[signed_in], status_code=200)
     async def add_options(self, request: Request, me: Me) -> Response:
@@ -164,9 +199,14 @@ class AuthController(Controller):
     @post("/me/passkeys/verify", name="passkey_add_verify", guards=[signed_in], status_code=200)
     async def add_verify(self, request: Request, me: Me, data: JSONBody[CredentialIn]) -> Response:
         try:
-            await auth.register_passkey(me.id, json.dumps(data.credential), data.challenge,
-                                        data.label or gettext("Another device"), request.app.state.settings,
-                                        actor=actor_of(me))
+            await auth.register_passkey(
+                me.id,
+                json.dumps(data.credential),
+                data.challenge,
+                data.label or gettext("Another device"),
+                request.app.state.settings,
+                actor=actor_of(me),
+            )
         except auth.AuthError as exc:
             return _json_error(exc.message)
         return Response({"redirect": "/me"})

@@ -1,5 +1,6 @@
 """110 calls: import with a preview, the unmatched-address queue, lists, a place's calls over
 time and the 80/20 ranking. Detection runs after each import and on demand."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -36,68 +37,108 @@ class CallsController(Controller):
     path = "/calls"
 
     @get("/", name="calls", guards=[requires(*READERS)])
-    async def index(self, request: Request, me: Me, q: FromQuery[str] = "", category: FromQuery[str] = "",
-                    place: FromQuery[str] = "", since: FromQuery[str] = "", until: FromQuery[str] = "") -> Template:
+    async def index(
+        self,
+        request: Request,
+        me: Me,
+        q: FromQuery[str] = "",
+        category: FromQuery[str] = "",
+        place: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+    ) -> Template:
         tz = request.app.state.settings.time_zone
-        rows, total = await calls.search(me, q.strip()[:100], category, int(place) if place.isdigit() else None,
-                                         _day(since), _day(until), tz)
-        return Template("calls/list.html", context={
-            "rows": rows, "total": total, "q": q, "category": category, "since": since, "until": until,
-            "categories": await calls.categories(me), "may_import": me.has(*IMPORTERS)})
+        rows, total = await calls.search(
+            me, q.strip()[:100], category, int(place) if place.isdigit() else None, _day(since), _day(until), tz
+        )
+        return Template(
+            "calls/list.html",
+            context={
+                "rows": rows,
+                "total": total,
+                "q": q,
+                "category": category,
+                "since": since,
+                "until": until,
+                "categories": await calls.categories(me),
+                "may_import": me.has(*IMPORTERS),
+            },
+        )
 
     @get("/import", name="calls_import", guards=[requires(*IMPORTERS)])
     async def import_form(self) -> Template:
         return Template("calls/import.html", context={"result": None, "token": ""})
 
     # A year of a district's calls is tens of megabytes; the file goes to disk, not to memory.
-    @post("/import", name="calls_preview", guards=[requires(*IMPORTERS)], status_code=200,
-          request_max_body_size=calls.MAX_FILE)
+    @post(
+        "/import",
+        name="calls_preview",
+        guards=[requires(*IMPORTERS)],
+        status_code=200,
+        request_max_body_size=calls.MAX_FILE,
+    )
     async def preview(self, request: Request, me: Me) -> Template:
         settings = request.app.state.settings
         # Counted before the upload is stored: a refused one leaves nothing in the upload folder.
-        if not await ratelimit.allow(f"call_upload:{me.id}", settings.call_uploads_per_hour,
-                                     timedelta(hours=1)):
-            return Template("calls/import.html", status_code=429, context={"token": "", "result": calls.ImportResult(
-                file_error=TOO_MANY, file_error_args={"limit": str(settings.call_uploads_per_hour)})})
+        if not await ratelimit.allow(f"call_upload:{me.id}", settings.call_uploads_per_hour, timedelta(hours=1)):
+            return Template(
+                "calls/import.html",
+                status_code=429,
+                context={
+                    "token": "",
+                    "result": calls.ImportResult(
+                        file_error=TOO_MANY, file_error_args={"limit": str(settings.call_uploads_per_hour)}
+                    ),
+                },
+            )
         await calls.cleanup(settings.upload_dir)
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            return Template("calls/import.html", status_code=422, context={
-                "result": calls.ImportResult(file_error=CHOOSE_FILE), "token": ""})
+            return Template(
+                "calls/import.html",
+                status_code=422,
+                context={"result": calls.ImportResult(file_error=CHOOSE_FILE), "token": ""},
+            )
         token = calls.store_upload(settings.upload_dir, _chunks(upload))
         result = await calls.preview_file(settings.upload_dir, token, me, settings.time_zone)
-        return Template("calls/import.html", status_code=422 if result.file_error else 200, context={
-            "result": result, "token": token, "filename": upload.filename[:200]})
+        return Template(
+            "calls/import.html",
+            status_code=422 if result.file_error else 200,
+            context={"result": result, "token": token, "filename": upload.filename[:200]},
+        )
 
     @post("/import/{token:str}", name="calls_import_confirm", guards=[requires(*IMPORTERS)], status_code=200)
     async def confirm(self, request: Request, me: Me, token: FromPath[str]) -> Template:
         settings = request.app.state.settings
         filename = (await posted(request)).text("filename")
         await calls.cleanup(settings.upload_dir)  # a preview older than an hour is gone
-        result = await calls.import_file(settings.upload_dir, token, filename, me, actor_of(me),
-                                         settings.time_zone)
+        result = await calls.import_file(settings.upload_dir, token, filename, me, actor_of(me), settings.time_zone)
         detection = None
         if result.created:
             stations = None if me.has("admin") else await scope.station_ids(me)
-            detection = await orders.detect(actor_of(me), stations, batch=result.batch_id,
-                                            recent_days=settings.detection_recent_days)
-        return Template("calls/imported.html", status_code=422 if result.file_error else 200,
-                        context={"result": result, "detection": detection})
+            detection = await orders.detect(
+                actor_of(me), stations, batch=result.batch_id, recent_days=settings.detection_recent_days
+            )
+        return Template(
+            "calls/imported.html",
+            status_code=422 if result.file_error else 200,
+            context={"result": result, "detection": detection},
+        )
 
     @post("/detect", name="calls_detect", guards=[requires("analyst", "supervisor", "admin")], status_code=200)
     async def detect(self, request: Request, me: Me) -> Template:
         stations = None if me.has("admin") else await scope.station_ids(me)
-        detection = await orders.detect(actor_of(me), stations,
-                                        recent_days=request.app.state.settings.detection_recent_days)
+        detection = await orders.detect(
+            actor_of(me), stations, recent_days=request.app.state.settings.detection_recent_days
+        )
         return Template("calls/imported.html", context={"result": None, "detection": detection})
 
     @get("/settings", name="calls_settings", guards=[requires("analyst", "supervisor", "admin")])
     async def settings(self, request: Request, me: Me) -> Template:
         return await _settings_page(request, me, {}, {})
 
-    @post("/settings", name="calls_settings_save", guards=[requires("analyst", "supervisor", "admin")],
-          status_code=200)
+    @post("/settings", name="calls_settings_save", guards=[requires("analyst", "supervisor", "admin")], status_code=200)
     async def save_settings(self, request: Request, me: Me) -> Template | Redirect:
         data = (await posted(request)).fields()
         errors = await calls.save_detection_setting(me, data, actor_of(me))
@@ -113,8 +154,9 @@ class CallsController(Controller):
 
     @get("/unmatched", name="calls_unmatched", guards=[requires("analyst", "supervisor", "admin")])
     async def unmatched(self, me: Me) -> Template:
-        return Template("calls/unmatched.html", context={
-            "rows": await calls.unmatched(me), "places": await scope.places(me)})
+        return Template(
+            "calls/unmatched.html", context={"rows": await calls.unmatched(me), "places": await scope.places(me)}
+        )
 
     @post("/unmatched", name="calls_map", guards=[requires("analyst", "supervisor", "admin")], status_code=303)
     async def map_address(self, request: Request, me: Me) -> Redirect:
@@ -132,26 +174,54 @@ class CallsController(Controller):
         tz = request.app.state.settings.time_zone
         weeks = await calls.weekly_counts(me, 26, today(tz), tz, place_id)
         rows, total = await calls.search(me, place=place_id, tz=tz, limit=50)
-        return Template("calls/place.html", context={"place": place, "weeks": weeks, "rows": rows, "total": total,
-                                                     "peak": max([w["count"] for w in weeks] + [1])})
+        return Template(
+            "calls/place.html",
+            context={
+                "place": place,
+                "weeks": weeks,
+                "rows": rows,
+                "total": total,
+                "peak": max([w["count"] for w in weeks] + [1]),
+            },
+        )
 
     @get("/ranking", name="calls_ranking", guards=[requires(*READERS)])
-    async def ranking(self, request: Request, me: Me, by: FromQuery[str] = "place", since: FromQuery[str] = "",
-                      until: FromQuery[str] = "") -> Template:
+    async def ranking(
+        self,
+        request: Request,
+        me: Me,
+        by: FromQuery[str] = "place",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+    ) -> Template:
         tz = request.app.state.settings.time_zone
         last = _day(until) or today(tz)
         first = _day(since) or last - timedelta(days=89)
         by = "caller" if by == "caller" else "place"
         result = await calls.ranking(me, by, first, last, tz)
-        return Template("calls/ranking.html", context={"by": by, "since": first.isoformat(),
-                                                       "until": last.isoformat(), **result, "rules": RULES})
+        return Template(
+            "calls/ranking.html",
+            context={"by": by, "since": first.isoformat(), "until": last.isoformat(), **result, "rules": RULES},
+        )
 
 
-async def _settings_page(request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200) -> Template:
-    return Template("calls/settings.html", status_code=status_code, context={
-        "rows": await calls.detection_settings(me), "rules": RULES, "defaults": DEFAULT_SETTINGS,
-        "values": values, "errors": errors, "non_police": await calls.non_police_categories(),
-        "stations": await api_keys.station_choices(), "categories": await calls.categories(me)})
+async def _settings_page(
+    request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200
+) -> Template:
+    return Template(
+        "calls/settings.html",
+        status_code=status_code,
+        context={
+            "rows": await calls.detection_settings(me),
+            "rules": RULES,
+            "defaults": DEFAULT_SETTINGS,
+            "values": values,
+            "errors": errors,
+            "non_police": await calls.non_police_categories(),
+            "stations": await api_keys.station_choices(),
+            "categories": await calls.categories(me),
+        },
+    )
 
 
 def _chunks(upload: UploadFile):

@@ -1,4 +1,5 @@
 """The dashboard, the morning briefing (早会, printable) and the prevention reviews (复盘)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -23,8 +24,10 @@ class DashboardController(Controller):
     async def overview(self, request: Request, me: Me) -> Template:
         tz = request.app.state.settings.time_zone
         data = await dashboard.overview(me, today(tz), tz)
-        return Template("dashboard/index.html", context={**data, "states": order_rules.STATES,
-                                                         "step_titles": order_rules.STEP_TITLES})
+        return Template(
+            "dashboard/index.html",
+            context={**data, "states": order_rules.STATES, "step_titles": order_rules.STEP_TITLES},
+        )
 
     @get("/briefing", name="briefing", guards=[requires(*READERS, "officer")])
     async def briefing(self, request: Request, me: Me, day: FromQuery[str] = "") -> Template:
@@ -51,8 +54,7 @@ class ReviewsController(Controller):
     @post("/new", name="review_create", guards=[requires(*READERS, "officer")], status_code=200)
     async def create(self, request: Request, me: Me) -> Template | Redirect:
         data = (await posted(request)).fields()
-        review_id, errors = await dashboard.create_review(me, data,
-                                                          today(request.app.state.settings.time_zone))
+        review_id, errors = await dashboard.create_review(me, data, today(request.app.state.settings.time_zone))
         if review_id is None:
             return await _form(request, me, data, errors, status_code=422)
         return Redirect(f"/reviews/{review_id}", status_code=303)
@@ -67,6 +69,13 @@ class ReviewsController(Controller):
 
 
 async def _form(request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200) -> Template:
-    return Template("dashboard/review_form.html", status_code=status_code, context={
-        "values": values, "errors": errors, "places": await scope.places(me),
-        "today": today(request.app.state.settings.time_zone).isoformat()})
+    return Template(
+        "dashboard/review_form.html",
+        status_code=status_code,
+        context={
+            "values": values,
+            "errors": errors,
+            "places": await scope.places(me),
+            "today": today(request.app.state.settings.time_zone).isoformat(),
+        },
+    )

@@ -4,6 +4,7 @@ agreement, photos and the CSV export.
 A form post answers three ways: htmx (the officer's phone, online) gets a small "saved" part
 and the form stays for the next log; a plain post gets a redirect to the record; a replay from
 the offline outbox (header X-Outbox-Replay) gets JSON the service worker can act on."""
+
 from __future__ import annotations
 
 import uuid
@@ -31,7 +32,11 @@ EXPORTERS = ("supervisor", "analyst", "admin")
 # URL segment -> kind
 FORMS = {"contacts": "contact", "campaign-drops": "campaign_drop", "mediations": "mediation"}
 PHOTO_KINDS = {"campaign_drop", "mediation"}
-TITLES = {"contact": N_("Log a contact"), "campaign_drop": N_("Log a campaign drop"), "mediation": N_("Log a mediation")}
+TITLES = {
+    "contact": N_("Log a contact"),
+    "campaign_drop": N_("Log a campaign drop"),
+    "mediation": N_("Log a mediation"),
+}
 REPLAY_HEADER = "x-outbox-replay"
 
 
@@ -45,13 +50,26 @@ def segment_of(kind: str) -> str:
     return {v: k for k, v in FORMS.items()}[kind]
 
 
-async def form_context(request: Request, me: Principal, kind: str, values: dict, errors: dict, log_id: int | None = None) -> dict:
+async def form_context(
+    request: Request, me: Principal, kind: str, values: dict, errors: dict, log_id: int | None = None
+) -> dict:
     return {
-        "kind": kind, "segment": segment_of(kind), "page_title": TITLES[kind], "kind_names": rules.KINDS, "values": values, "errors": errors, "log_id": log_id,
+        "kind": kind,
+        "segment": segment_of(kind),
+        "page_title": TITLES[kind],
+        "kind_names": rules.KINDS,
+        "values": values,
+        "errors": errors,
+        "log_id": log_id,
         "choices": await fieldwork.place_choices(me),
-        "tags": await fieldwork_lists.topics("tag"), "campaign_topics": await fieldwork_lists.topics("campaign"),
-        "subject_kinds": rules.SUBJECT_KINDS, "dispute_types": rules.DISPUTE_TYPES, "outcomes": rules.OUTCOMES,
-        "max_parties": rules.MAX_PARTIES, "max_photo": MAX_BYTES, "with_photo": kind in PHOTO_KINDS and not log_id,
+        "tags": await fieldwork_lists.topics("tag"),
+        "campaign_topics": await fieldwork_lists.topics("campaign"),
+        "subject_kinds": rules.SUBJECT_KINDS,
+        "dispute_types": rules.DISPUTE_TYPES,
+        "outcomes": rules.OUTCOMES,
+        "max_parties": rules.MAX_PARTIES,
+        "max_photo": MAX_BYTES,
+        "with_photo": kind in PHOTO_KINDS and not log_id,
         "today": fieldwork.today(request.app.state.settings.time_zone).isoformat(),
     }
 
@@ -62,10 +80,18 @@ def error_message(errors: dict[str, str]) -> str:
 
 def replay_answer(outcome: fieldwork.Outcome) -> Response:
     if outcome.errors:
-        return Response({"ok": False, "message": error_message(outcome.errors),
-                         "errors": {k: gettext(v) for k, v in outcome.errors.items()}}, status_code=422)
-    return Response({"ok": True, "id": outcome.log_id, "url": f"/field/logs/{outcome.log_id}",
-                     "created": outcome.created}, status_code=200)
+        return Response(
+            {
+                "ok": False,
+                "message": error_message(outcome.errors),
+                "errors": {k: gettext(v) for k, v in outcome.errors.items()},
+            },
+            status_code=422,
+        )
+    return Response(
+        {"ok": True, "id": outcome.log_id, "url": f"/field/logs/{outcome.log_id}", "created": outcome.created},
+        status_code=200,
+    )
 
 
 class FieldworkController(Controller):
@@ -74,22 +100,33 @@ class FieldworkController(Controller):
     @get("/", name="my_day", guards=[requires(*WRITERS)])
     async def my_day(self, request: Request, me: Me) -> Template:
         day = await fieldwork.my_day(me, request.app.state.settings.time_zone)
-        return Template("fieldwork/today.html", context={
-            "day": day, "kinds": rules.KINDS,
-            "urgent_observations": await volunteers.urgent_observations(me),
-            "work_orders": await orders.for_my_day(me),
-            "order_states": order_rules.STATES})
+        return Template(
+            "fieldwork/today.html",
+            context={
+                "day": day,
+                "kinds": rules.KINDS,
+                "urgent_observations": await volunteers.urgent_observations(me),
+                "work_orders": await orders.for_my_day(me),
+                "order_states": order_rules.STATES,
+            },
+        )
 
     @get("/{segment:str}/new", name="field_new", guards=[requires(*WRITERS)])
-    async def new(self, request: Request, me: Me, segment: FromPath[str], follow_up: FromQuery[int | None] = None) -> Template:
+    async def new(
+        self, request: Request, me: Me, segment: FromPath[str], follow_up: FromQuery[int | None] = None
+    ) -> Template:
         kind = kind_of(segment)
         values: dict = {"client_uuid": str(uuid.uuid4())}
         if follow_up:
             earlier = await fieldwork.get(me, follow_up)
             if earlier is not None:
-                values.update(follows_up=str(follow_up), place=rules.where_value(earlier["grid"], earlier["place"]),
-                              subject_kind=earlier["subject_kind"] or "resident",
-                              subject_name=earlier["subject_name"] or "", _follows=earlier)
+                values.update(
+                    follows_up=str(follow_up),
+                    place=rules.where_value(earlier["grid"], earlier["place"]),
+                    subject_kind=earlier["subject_kind"] or "resident",
+                    subject_name=earlier["subject_name"] or "",
+                    _follows=earlier,
+                )
         return Template("fieldwork/form.html", context=await form_context(request, me, kind, values, {}))
 
     @post("/{segment:str}/new", name="field_create", guards=[requires(*WRITERS)], status_code=200)
@@ -98,8 +135,7 @@ class FieldworkController(Controller):
         raw = await form_fields(request, lists=("tags",))
         photo = await form_photo(request) if kind in PHOTO_KINDS else None
         settings = request.app.state.settings
-        outcome = await fieldwork.create(kind, raw, photo, me, settings.time_zone,
-                                         settings.upload_dir)
+        outcome = await fieldwork.create(kind, raw, photo, me, settings.time_zone, settings.upload_dir)
         if request.headers.get(REPLAY_HEADER):
             return replay_answer(outcome)
         htmx = bool(request.headers.get("hx-request"))
@@ -107,51 +143,88 @@ class FieldworkController(Controller):
             raw["client_uuid"] = raw.get("client_uuid") or str(uuid.uuid4())
             context = await form_context(request, me, kind, raw, outcome.errors)
             if htmx:
-                return Template("fieldwork/_form.html", context=context, status_code=422,
-                                headers={"HX-Retarget": "#log-form", "HX-Reswap": "outerHTML"})
+                return Template(
+                    "fieldwork/_form.html",
+                    context=context,
+                    status_code=422,
+                    headers={"HX-Retarget": "#log-form", "HX-Reswap": "outerHTML"},
+                )
             return Template("fieldwork/form.html", context=context, status_code=422)
         if htmx:
-            return Template("fieldwork/_saved.html", context={"log_id": outcome.log_id, "kind": kind,
-                                                          "created": outcome.created},
-                            headers={"HX-Trigger": "log-saved"})
+            return Template(
+                "fieldwork/_saved.html",
+                context={"log_id": outcome.log_id, "kind": kind, "created": outcome.created},
+                headers={"HX-Trigger": "log-saved"},
+            )
         return Redirect(f"/field/logs/{outcome.log_id}?saved=1", status_code=303)
 
     @get("/logs", name="field_logs", guards=[requires(*READERS)])
-    async def logs(self, request: Request, me: Me, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
-                   place: FromQuery[str] = "", author: FromQuery[str] = "", since: FromQuery[str] = "",
-                   until: FromQuery[str] = "", tag: FromQuery[str] = "", voided: FromQuery[bool] = False,
-                   page: FromQuery[int] = 1) -> Template:
+    async def logs(
+        self,
+        request: Request,
+        me: Me,
+        kind: FromQuery[str] = "",
+        grid: FromQuery[str] = "",
+        place: FromQuery[str] = "",
+        author: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+        tag: FromQuery[str] = "",
+        voided: FromQuery[bool] = False,
+        page: FromQuery[int] = 1,
+    ) -> Template:
         criteria, chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
         rows, total = await fieldwork.search(me, criteria, request.app.state.settings.time_zone, page)
-        return Template("fieldwork/list.html", context={
-            "rows": rows, "total": total, "page": page, "page_size": fieldwork.PAGE_SIZE, "chosen": chosen,
-            "choices": await fieldwork.filter_choices(me),
-            "kinds": rules.KINDS, "topics": await fieldwork_lists.filter_topics(), "may_export": me.has(*EXPORTERS),
-            "may_unmask": me.has(*fieldwork.PERSONAL_DATA_ROLES),
-        })
+        return Template(
+            "fieldwork/list.html",
+            context={
+                "rows": rows,
+                "total": total,
+                "page": page,
+                "page_size": fieldwork.PAGE_SIZE,
+                "chosen": chosen,
+                "choices": await fieldwork.filter_choices(me),
+                "kinds": rules.KINDS,
+                "topics": await fieldwork_lists.filter_topics(),
+                "may_export": me.has(*EXPORTERS),
+                "may_unmask": me.has(*fieldwork.PERSONAL_DATA_ROLES),
+            },
+        )
 
     @get("/logs/export.csv", name="field_export", guards=[requires(*EXPORTERS)])
-    async def export(self, request: Request, me: Me, kind: FromQuery[str] = "", grid: FromQuery[str] = "",
-                     place: FromQuery[str] = "", author: FromQuery[str] = "", since: FromQuery[str] = "",
-                     until: FromQuery[str] = "", tag: FromQuery[str] = "", voided: FromQuery[bool] = False,
-                     full: FromQuery[bool] = False) -> Response:
+    async def export(
+        self,
+        request: Request,
+        me: Me,
+        kind: FromQuery[str] = "",
+        grid: FromQuery[str] = "",
+        place: FromQuery[str] = "",
+        author: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+        tag: FromQuery[str] = "",
+        voided: FromQuery[bool] = False,
+        full: FromQuery[bool] = False,
+    ) -> Response:
         criteria, _chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
-        text = await fieldwork.export_csv(me, criteria,
-                                          request.app.state.settings.time_zone, full)
+        text = await fieldwork.export_csv(me, criteria, request.app.state.settings.time_zone, full)
         return csv_download(text, "field-logs.csv")
 
     @get("/logs/{log_id:int}", name="field_log", guards=[requires(*READERS)])
     async def detail(self, request: Request, me: Me, log_id: FromPath[int], saved: FromQuery[bool] = False) -> Template:
         log = await _log_or_404(request, me, log_id)
-        return Template("fieldwork/detail.html", context={**await _labels(), "log": log, "saved": saved,
-                                                      "errors": {}, "reason": ""})
+        return Template(
+            "fieldwork/detail.html", context={**await _labels(), "log": log, "saved": saved, "errors": {}, "reason": ""}
+        )
 
     @get("/logs/{log_id:int}/edit", name="field_edit", guards=[requires(*READERS)])
     async def edit(self, request: Request, me: Me, log_id: FromPath[int]) -> Template:
         values = await fieldwork.form_values(me, log_id)
         if values is None:
             raise NotFoundException()
-        return Template("fieldwork/form.html", context=await form_context(request, me, values["kind"], values, {}, log_id))
+        return Template(
+            "fieldwork/form.html", context=await form_context(request, me, values["kind"], values, {}, log_id)
+        )
 
     @post("/logs/{log_id:int}/edit", name="field_update", guards=[requires(*READERS)], status_code=200)
     async def update(self, request: Request, me: Me, log_id: FromPath[int]) -> Template | Redirect:
@@ -159,12 +232,14 @@ class FieldworkController(Controller):
         if stored is None:
             raise NotFoundException()
         raw = await form_fields(request, lists=("tags",))  # an edit never changes the photo
-        outcome = await fieldwork.update(me, log_id, raw,
-                                         request.app.state.settings.time_zone)
+        outcome = await fieldwork.update(me, log_id, raw, request.app.state.settings.time_zone)
         if outcome.errors:
             raw["_log"] = stored["_log"]
-            return Template("fieldwork/form.html", status_code=422,
-                            context=await form_context(request, me, stored["kind"], raw, outcome.errors, log_id))
+            return Template(
+                "fieldwork/form.html",
+                status_code=422,
+                context=await form_context(request, me, stored["kind"], raw, outcome.errors, log_id),
+            )
         return Redirect(f"/field/logs/{log_id}?saved=1", status_code=303)
 
     @post("/logs/{log_id:int}/void", name="field_void", guards=[requires(*READERS)], status_code=200)
@@ -173,8 +248,11 @@ class FieldworkController(Controller):
         reason = (await posted(request)).text("reason")
         errors = await fieldwork.void(me, log_id, reason)
         if errors:
-            return Template("fieldwork/detail.html", status_code=422, context={
-                **await _labels(), "log": log, "saved": False, "errors": errors, "reason": reason})
+            return Template(
+                "fieldwork/detail.html",
+                status_code=422,
+                context={**await _labels(), "log": log, "saved": False, "errors": errors, "reason": reason},
+            )
         return Redirect(f"/field/logs/{log_id}", status_code=303)
 
     @get("/logs/{log_id:int}/agreement", name="field_agreement", guards=[requires(*READERS)])
@@ -182,13 +260,14 @@ class FieldworkController(Controller):
         log = await _log_or_404(request, me, log_id)
         if log["kind"] != "mediation" or log["outcome"] != "agreed" or log["voided_at"]:
             raise NotFoundException()
-        return Template("fieldwork/agreement.html", context={
-            "log": log, "wording": await fieldwork_lists.agreement_template(log["dispute_type"])})
+        return Template(
+            "fieldwork/agreement.html",
+            context={"log": log, "wording": await fieldwork_lists.agreement_template(log["dispute_type"])},
+        )
 
     @get("/photos/{photo_id:int}", name="field_photo", guards=[requires(*READERS)])
     async def photo(self, request: Request, me: Me, photo_id: FromPath[int]) -> File:
-        path = await fieldwork.photo_file(me, photo_id,
-                                          request.app.state.settings.upload_dir)
+        path = await fieldwork.photo_file(me, photo_id, request.app.state.settings.upload_dir)
         return photo_response(path)
 
 
@@ -200,14 +279,21 @@ async def _log_or_404(request: Request, me: Principal, log_id: int) -> dict:
 
 
 async def _labels() -> dict:
-    return {"kinds": rules.KINDS, "subject_kinds": rules.SUBJECT_KINDS, "dispute_types": rules.DISPUTE_TYPES,
-            "outcomes": rules.OUTCOMES, "tags": await fieldwork_lists.topic_labels("tag"),
-            "topics": await fieldwork_lists.topic_labels("campaign")}
+    return {
+        "kinds": rules.KINDS,
+        "subject_kinds": rules.SUBJECT_KINDS,
+        "dispute_types": rules.DISPUTE_TYPES,
+        "outcomes": rules.OUTCOMES,
+        "tags": await fieldwork_lists.topic_labels("tag"),
+        "topics": await fieldwork_lists.topic_labels("campaign"),
+    }
 
 
-def _criteria(kind: str, grid: str, place: str, author: str, since: str, until: str, tag: str,
-              voided: bool) -> tuple[fieldwork.LogFilter, dict]:
+def _criteria(
+    kind: str, grid: str, place: str, author: str, since: str, until: str, tag: str, voided: bool
+) -> tuple[fieldwork.LogFilter, dict]:
     """Query strings to a filter; what could not be read is ignored (and shown as not chosen)."""
+
     def number(text: str) -> int | None:
         return int(text) if text.isdigit() else None
 
@@ -217,10 +303,24 @@ def _criteria(kind: str, grid: str, place: str, author: str, since: str, until: 
         except ValueError:
             return None
 
-    criteria = fieldwork.LogFilter(kind=kind if kind in rules.KINDS else "", grid=number(grid), place=number(place),
-                                   author=number(author), since=day(since), until=day(until), tag=tag[:32],
-                                   voided=voided)
-    chosen = {"kind": criteria.kind, "grid": criteria.grid, "place": criteria.place, "author": criteria.author,
-              "since": criteria.since.isoformat() if criteria.since else "",
-              "until": criteria.until.isoformat() if criteria.until else "", "tag": criteria.tag, "voided": voided}
+    criteria = fieldwork.LogFilter(
+        kind=kind if kind in rules.KINDS else "",
+        grid=number(grid),
+        place=number(place),
+        author=number(author),
+        since=day(since),
+        until=day(until),
+        tag=tag[:32],
+        voided=voided,
+    )
+    chosen = {
+        "kind": criteria.kind,
+        "grid": criteria.grid,
+        "place": criteria.place,
+        "author": criteria.author,
+        "since": criteria.since.isoformat() if criteria.since else "",
+        "until": criteria.until.isoformat() if criteria.until else "",
+        "tag": criteria.tag,
+        "voided": voided,
+    }
     return criteria, chosen

@@ -8,6 +8,7 @@ route guard cost two copies per request (~6 % of logging a contact).
 A guarded route takes the signed-in person as `me: Me` (a Principal, never None: the guard's
 promise in the signature; the `me` dependency, given to every route in app/main.py). `principal`
 stays for the few public pages that look whether someone is signed in."""
+
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection, Request

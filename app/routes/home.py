@@ -1,4 +1,5 @@
 """Public pages of the shell: home, language switch, health, offline page, service worker."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,14 @@ ONE_YEAR = 365 * 24 * 3600
 def _switched(request: Request, chosen: str, next_path: str) -> Redirect:
     response = Redirect(safe_next(next_path), status_code=303)
     if chosen in LOCALES:
-        response.set_cookie(LOCALE_COOKIE, chosen, max_age=ONE_YEAR, httponly=True, samesite="lax",
-                            secure=request.app.state.settings.secure_cookies)
+        response.set_cookie(
+            LOCALE_COOKIE,
+            chosen,
+            max_age=ONE_YEAR,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+        )
     return response
 
 

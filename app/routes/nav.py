@@ -1,4 +1,5 @@
 """Bottom navigation: each area adds its entry here (label marked for translation)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

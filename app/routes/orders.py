@@ -1,5 +1,6 @@
 """Work orders (警单): the lists, a detail page with its timeline and the next step's form,
 orders entered by hand, and bulk assignment."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,47 +22,100 @@ READERS = ("officer", "grid_worker", "analyst", "supervisor", "admin")
 ASSIGNERS = ("analyst", "supervisor")
 
 
-async def _detail(request: Request, me: Principal, order_id: int, refusal: orders.Refusal | None = None,
-                  values: dict | None = None, status_code: int = 200, caller_phone: str = "") -> Template:
+async def _detail(
+    request: Request,
+    me: Principal,
+    order_id: int,
+    refusal: orders.Refusal | None = None,
+    values: dict | None = None,
+    status_code: int = 200,
+    caller_phone: str = "",
+) -> Template:
     order = await orders.get(me, order_id)
     if order is None:
         raise NotFoundException()
-    steps = [name for name, step in rules.STEPS.items()
-             if rules.allowed(name, order["state"], me.roles, order["assignee"] == me.id) is None]
+    steps = [
+        name
+        for name, step in rules.STEPS.items()
+        if rules.allowed(name, order["state"], me.roles, order["assignee"] == me.id) is None
+    ]
     period = timedelta(days=request.app.state.settings.review_days)
     review_from = None
     if not rules.review_ready(order["handled_at"], now(), period):  # 问效 is offered once it is due
         review_from = rules.review_from(order["handled_at"], period) if {"close", "reopen"} & set(steps) else None
         steps = [name for name in steps if name not in ("close", "reopen")]
     values = values or {}
-    return Template("orders/detail.html", status_code=status_code, context={
-        "order": order, "steps": steps, "step_rules": rules.STEPS, "step_titles": rules.STEP_TITLES, "states": rules.STATES, "rules": RULES,
-        "next_step": rules.NEXT_STEP.get(order["state"]), "error": refusal.message if refusal else "",
-        "review_from": review_from, "caller_phone": caller_phone,
-        "may_split": me.has(*ASSIGNERS) and order["rule"] == "category_surge"
-        and orders.GRID_PART not in order["rule_key"] and order["state"] in rules.OPEN_STATES,
-        "may_reveal_caller": orders.may_reveal_caller(me, order),
-        "values": values, "errors": {refusal.field: refusal.message} if refusal and refusal.field else {},
-        "assignees": await orders.assignee_choices(me, order) if "reassign" in steps else []})
+    return Template(
+        "orders/detail.html",
+        status_code=status_code,
+        context={
+            "order": order,
+            "steps": steps,
+            "step_rules": rules.STEPS,
+            "step_titles": rules.STEP_TITLES,
+            "states": rules.STATES,
+            "rules": RULES,
+            "next_step": rules.NEXT_STEP.get(order["state"]),
+            "error": refusal.message if refusal else "",
+            "review_from": review_from,
+            "caller_phone": caller_phone,
+            "may_split": me.has(*ASSIGNERS)
+            and order["rule"] == "category_surge"
+            and orders.GRID_PART not in order["rule_key"]
+            and order["state"] in rules.OPEN_STATES,
+            "may_reveal_caller": orders.may_reveal_caller(me, order),
+            "values": values,
+            "errors": {refusal.field: refusal.message} if refusal and refusal.field else {},
+            "assignees": await orders.assignee_choices(me, order) if "reassign" in steps else [],
+        },
+    )
 
 
-async def _list(request: Request, me: Principal, state: str = "open", rule: str = "", overdue: bool = False, mine: bool = False,
-                errors: dict | None = None, values: dict | None = None, status_code: int = 200) -> Template:
+async def _list(
+    request: Request,
+    me: Principal,
+    state: str = "open",
+    rule: str = "",
+    overdue: bool = False,
+    mine: bool = False,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status_code: int = 200,
+) -> Template:
     rows = await orders.search(me, state, rule, overdue, mine)
     may_assign = me.has(*ASSIGNERS)
-    return Template("orders/list.html", status_code=status_code, context={
-        "rows": rows, "state": state, "rule": rule, "overdue": overdue, "mine": mine, "states": rules.STATES,
-        "rules": RULES, "may_assign": may_assign, "errors": errors or {}, "values": values or {},
-        "assignees": await orders.assignee_choices(me) if may_assign else []})
+    return Template(
+        "orders/list.html",
+        status_code=status_code,
+        context={
+            "rows": rows,
+            "state": state,
+            "rule": rule,
+            "overdue": overdue,
+            "mine": mine,
+            "states": rules.STATES,
+            "rules": RULES,
+            "may_assign": may_assign,
+            "errors": errors or {},
+            "values": values or {},
+            "assignees": await orders.assignee_choices(me) if may_assign else [],
+        },
+    )
 
 
 class OrdersController(Controller):
     path = "/orders"
 
     @get("/", name="orders", guards=[requires(*READERS)])
-    async def index(self, request: Request, me: Me, rule: FromQuery[str] = "", overdue: FromQuery[bool] = False,
-                    mine: FromQuery[bool] = False,
-                    order_state: str = Parameter(query="state", default="open")) -> Template:
+    async def index(
+        self,
+        request: Request,
+        me: Me,
+        rule: FromQuery[str] = "",
+        overdue: FromQuery[bool] = False,
+        mine: FromQuery[bool] = False,
+        order_state: str = Parameter(query="state", default="open"),
+    ) -> Template:
         # ("state" is a name Litestar keeps for the application state.)
         return await _list(request, me, order_state, rule, overdue, mine)
 
@@ -97,14 +151,19 @@ class OrdersController(Controller):
     async def step(self, request: Request, me: Me, order_id: FromPath[int]) -> Template | Redirect:
         form = await posted(request)
         values = {k: form.text(k) for k in ("step", "note", "assignee")}
-        refusal = await orders.take_step(me, order_id, values["step"], values["note"],
-                                         values["assignee"], timedelta(days=request.app.state.settings.review_days))
+        refusal = await orders.take_step(
+            me,
+            order_id,
+            values["step"],
+            values["note"],
+            values["assignee"],
+            timedelta(days=request.app.state.settings.review_days),
+        )
         if refusal is orders.NOT_FOUND:
             raise NotFoundException()
         if refusal:
             return await _detail(request, me, order_id, refusal, values, status_code=422)
         return Redirect(f"/orders/{order_id}", status_code=303)
-
 
     @post("/{order_id:int}/split", name="order_split", guards=[requires(*ASSIGNERS)], status_code=303)
     async def split(self, me: Me, order_id: FromPath[int]) -> Redirect:
@@ -123,6 +182,8 @@ class OrdersController(Controller):
 async def _form(request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200) -> Template:
     places = await scope.places(me)
     grids = sorted({(p["grid"], p["grid_name"]) for p in places}, key=lambda g: g[1])
-    return Template("orders/new.html", status_code=status_code, context={
-        "values": values, "errors": errors, "grids": grids,
-        "assignees": await orders.assignee_choices(me)})
+    return Template(
+        "orders/new.html",
+        status_code=status_code,
+        context={"values": values, "errors": errors, "grids": grids, "assignees": await orders.assignee_choices(me)},
+    )

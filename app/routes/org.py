@@ -1,4 +1,5 @@
 """Administration of the organisation: stations, offices, grids, places, agencies."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,12 +33,17 @@ def entity_or_404(key: str) -> Entity:
     return ENTITIES[key]
 
 
-async def form_page(entity: Entity, values: dict, errors: dict, item_id: int | None = None,
-                    active: bool = True, status_code: int = 200) -> Template:
+async def form_page(
+    entity: Entity, values: dict, errors: dict, item_id: int | None = None, active: bool = True, status_code: int = 200
+) -> Template:
     return Template(
         "org/form.html",
         context={
-            "entity": entity, "values": values, "errors": errors, "item_id": item_id, "active": active,
+            "entity": entity,
+            "values": values,
+            "errors": errors,
+            "item_id": item_id,
+            "active": active,
             "parents": await org.parent_choices(entity),
         },
         status_code=status_code,
@@ -53,13 +59,27 @@ class OrgController(Controller):
         return Template("org/index.html", context={"entities": ENTITIES.values(), "counts": await org.counts()})
 
     @get("/{entity_key:str}", name="org_list")
-    async def list_items(self, request: HTMXRequest, entity_key: FromPath[str], q: FromQuery[str] = "",
-                         inactive: FromQuery[bool] = False, parent: FromQuery[int | None] = None,
-                         page: FromQuery[int] = 1) -> Template:
+    async def list_items(
+        self,
+        request: HTMXRequest,
+        entity_key: FromPath[str],
+        q: FromQuery[str] = "",
+        inactive: FromQuery[bool] = False,
+        parent: FromQuery[int | None] = None,
+        page: FromQuery[int] = 1,
+    ) -> Template:
         entity = entity_or_404(entity_key)
         rows, total = await org.list_items(entity, q.strip(), inactive, parent, page)
-        context = {"entity": entity, "rows": rows, "total": total, "q": q, "inactive": inactive,
-                   "page": page, "page_size": org.PAGE_SIZE, "parent": parent}
+        context = {
+            "entity": entity,
+            "rows": rows,
+            "total": total,
+            "q": q,
+            "inactive": inactive,
+            "page": page,
+            "page_size": org.PAGE_SIZE,
+            "parent": parent,
+        }
         # An htmx search swaps only the results; the same URL without htmx is the whole page.
         partial = request.htmx and request.htmx.target == "results"
         return Template("org/_results.html" if partial else "org/list.html", context=context, headers=VARY)
@@ -69,8 +89,9 @@ class OrgController(Controller):
         return await form_page(entity_or_404(entity_key), {}, {})
 
     @post("/{entity_key:str}/new", name="org_create", status_code=200)
-    async def create(self, me: Me, entity_key: FromPath[str],
-                     data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def create(
+        self, me: Me, entity_key: FromPath[str], data: Annotated[dict[str, str], FORM]
+    ) -> Template | Redirect:
         entity = entity_or_404(entity_key)
         result = await org.save(entity, data, actor=actor_of(me))
         if not result.ok:
@@ -87,8 +108,9 @@ class OrgController(Controller):
         return await form_page(entity, values, {}, item_id, item["active"])
 
     @post("/{entity_key:str}/{item_id:int}", name="org_update", status_code=200)
-    async def update(self, me: Me, entity_key: FromPath[str], item_id: FromPath[int],
-                     data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def update(
+        self, me: Me, entity_key: FromPath[str], item_id: FromPath[int], data: Annotated[dict[str, str], FORM]
+    ) -> Template | Redirect:
         entity = entity_or_404(entity_key)
         result = await org.save(entity, data, item_id, actor=actor_of(me))
         if "_" in result.errors:
@@ -98,8 +120,9 @@ class OrgController(Controller):
         return Redirect(f"/admin/org/{entity.key}?saved={item_id}", status_code=303)
 
     @post("/{entity_key:str}/{item_id:int}/active", name="org_set_active", status_code=303)
-    async def set_active(self, me: Me, entity_key: FromPath[str], item_id: FromPath[int],
-                         data: Annotated[dict[str, str], FORM]) -> Redirect:
+    async def set_active(
+        self, me: Me, entity_key: FromPath[str], item_id: FromPath[int], data: Annotated[dict[str, str], FORM]
+    ) -> Redirect:
         entity = entity_or_404(entity_key)
         if not await org.set_active(entity, item_id, data.get("active") == "1", actor_of(me)):
             raise NotFoundException()
@@ -110,17 +133,20 @@ class OrgController(Controller):
         return Template("org/import.html", context={"entity": importable_or_404(entity_key), "plan": None})
 
     @post("/{entity_key:str}/import", name="org_import", status_code=200)
-    async def import_file(self, me: Me, entity_key: FromPath[str],
-                          data: Annotated[ImportForm, MULTIPART]) -> Template:
+    async def import_file(self, me: Me, entity_key: FromPath[str], data: Annotated[ImportForm, MULTIPART]) -> Template:
         """Step 1 (a file): preview. Step 2 (confirm, with the previewed text): write."""
         entity = importable_or_404(entity_key)
         if data.file and data.file.filename:
             plan = await org.plan_import(entity, await data.file.read())
-            return Template("org/import.html", context={"entity": entity, "plan": plan, "done": False},
-                            status_code=200 if not plan.error else 422)
+            return Template(
+                "org/import.html",
+                context={"entity": entity, "plan": plan, "done": False},
+                status_code=200 if not plan.error else 422,
+            )
         if not data.text:
-            return Template("org/import.html", context={"entity": entity, "plan": None, "missing_file": True},
-                            status_code=422)
+            return Template(
+                "org/import.html", context={"entity": entity, "plan": None, "missing_file": True}, status_code=422
+            )
         plan = await org.apply_import(entity, data.text.encode("utf-8"), actor_of(me))
         return Template("org/import.html", context={"entity": entity, "plan": plan, "done": not plan.error})
 

@@ -3,6 +3,7 @@
 The outbox itself lives on the phone (IndexedDB, app/static/js/outbox.js); the server only
 renders the page's shell in the person's language and hands out tokens.
 """
+
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get

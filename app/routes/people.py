@@ -1,4 +1,5 @@
 """People administration (admin) and the people pages supervisors read."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -26,23 +27,48 @@ def _qr_svg(link: str) -> str:
 
 
 async def _form_page(form: people.PersonForm, person_id: int | None = None, status_code: int = 200) -> Template:
-    return Template("people/form.html", status_code=status_code, context={
-        "form": form, "person_id": person_id, "roles": ROLES, "role_units": ROLE_UNITS,
-        "qualifications": QUALIFICATIONS, "units": await people.unit_choices(),
-        "role_rows": people.MAX_ROLE_ROWS, "qual_rows": people.MAX_QUALIFICATION_ROWS,
-    })
+    return Template(
+        "people/form.html",
+        status_code=status_code,
+        context={
+            "form": form,
+            "person_id": person_id,
+            "roles": ROLES,
+            "role_units": ROLE_UNITS,
+            "qualifications": QUALIFICATIONS,
+            "units": await people.unit_choices(),
+            "role_rows": people.MAX_ROLE_ROWS,
+            "qual_rows": people.MAX_QUALIFICATION_ROWS,
+        },
+    )
 
 
-async def _profile_page(request: Request, me: Principal, person_id: int, reveal: bool = False, link: str = "",
-                        link_error: dict | None = None, status_code: int = 200) -> Template:
+async def _profile_page(
+    request: Request,
+    me: Principal,
+    person_id: int,
+    reveal: bool = False,
+    link: str = "",
+    link_error: dict | None = None,
+    status_code: int = 200,
+) -> Template:
     person = await people.profile(me, person_id, reveal_phone=reveal)
     if person is None:
         raise NotFoundException()
-    return Template("people/profile.html", status_code=status_code, context={
-        "person": person, "roles": ROLES, "qualifications": QUALIFICATIONS,
-        "invitation_link": link, "invitation_qr": _qr_svg(link) if link else "",
-        "applications": await volunteers.applications_for_person(me, person_id),
-        "link_error": link_error or {}, "done": LINKED if request.query_params.get("done") == "linked" else ""})
+    return Template(
+        "people/profile.html",
+        status_code=status_code,
+        context={
+            "person": person,
+            "roles": ROLES,
+            "qualifications": QUALIFICATIONS,
+            "invitation_link": link,
+            "invitation_qr": _qr_svg(link) if link else "",
+            "applications": await volunteers.applications_for_person(me, person_id),
+            "link_error": link_error or {},
+            "done": LINKED if request.query_params.get("done") == "linked" else "",
+        },
+    )
 
 
 async def _invite(request: Request, person_id: int, actor: Actor) -> str:
@@ -56,11 +82,21 @@ class PeopleController(Controller):
     path = "/people"
 
     @get("/", name="people_list", guards=[readers])
-    async def list_people(self, me: Me, q: FromQuery[str] = "", role: FromQuery[str] = "",
-                          unit: FromQuery[str] = "") -> Template:
+    async def list_people(
+        self, me: Me, q: FromQuery[str] = "", role: FromQuery[str] = "", unit: FromQuery[str] = ""
+    ) -> Template:
         rows = await people.search(me, q.strip(), role, unit)
-        return Template("people/list.html", context={"rows": rows, "q": q, "role": role, "unit": unit,
-                                                     "roles": ROLES, "units": await people.unit_choices()})
+        return Template(
+            "people/list.html",
+            context={
+                "rows": rows,
+                "q": q,
+                "role": role,
+                "unit": unit,
+                "roles": ROLES,
+                "units": await people.unit_choices(),
+            },
+        )
 
     @get("/qualifications", name="people_qualifications", guards=[readers])
     async def qualification_counts(self, me: Me) -> Template:
@@ -81,7 +117,9 @@ class PeopleController(Controller):
         return await _profile_page(request, me, person_id, link=link)
 
     @get("/{person_id:int}", name="person_profile", guards=[readers])
-    async def profile(self, request: Request, me: Me, person_id: FromPath[int], reveal: FromQuery[bool] = False) -> Template:
+    async def profile(
+        self, request: Request, me: Me, person_id: FromPath[int], reveal: FromQuery[bool] = False
+    ) -> Template:
         return await _profile_page(request, me, person_id, reveal)
 
     @get("/{person_id:int}/edit", name="person_edit", guards=[admin_only])
@@ -92,7 +130,9 @@ class PeopleController(Controller):
         return await _form_page(form, person_id)
 
     @post("/{person_id:int}/edit", name="person_update", guards=[admin_only], status_code=200)
-    async def update(self, me: Me, person_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def update(
+        self, me: Me, person_id: FromPath[int], data: Annotated[dict[str, str], FORM]
+    ) -> Template | Redirect:
         if await people.form_for(person_id) is None:
             raise NotFoundException()
         form = people.PersonForm.from_data(data)
@@ -132,5 +172,10 @@ class PeopleController(Controller):
         if outcome.ok:
             return Redirect(f"/people/{person_id}?done=linked", status_code=303)
         message = outcome.refusal.message if outcome.refusal else outcome.errors.get("person", "")
-        return await _profile_page(request, me, person_id, status_code=422, link_error={
-            "application": application, "message": message, "fields": outcome.errors})
+        return await _profile_page(
+            request,
+            me,
+            person_id,
+            status_code=422,
+            link_error={"application": application, "message": message, "fields": outcome.errors},
+        )

@@ -1,6 +1,7 @@
 """Resident reports: the public pages (poster form /r/{code}, general form /report, tracking
 /t/{code}), staff triage (/reports) and the admin pages for categories and QR posters
 (/admin/reports). Public forms are plain posts (no htmx needed), rate limited per client."""
+
 from __future__ import annotations
 
 import uuid
@@ -32,13 +33,30 @@ LOOKUP_WINDOW = timedelta(minutes=1)  # tracking look-ups are counted per minute
 
 # --- the public form --------------------------------------------------------------------------
 
-async def _form(request: Request, action: str, where: reports.Where | None, values: dict, errors: dict | None = None,
-                similar: list | None = None, status_code: int = 200, poster: bool = True) -> Template:
+
+async def _form(
+    request: Request,
+    action: str,
+    where: reports.Where | None,
+    values: dict,
+    errors: dict | None = None,
+    similar: list | None = None,
+    status_code: int = 200,
+    poster: bool = True,
+) -> Template:
     context = {
-        "action": action, "where": where, "values": values, "errors": errors or {}, "similar": similar or [],
-        "categories": await report_lists.categories(), "max_photo": MAX_BYTES, "honeypot": rules.HONEYPOT,
-        "from_poster": poster, "places": None if poster else await reports.public_places(),
-        "max_description": rules.MAX_DESCRIPTION, "statuses": rules.STATUSES,
+        "action": action,
+        "where": where,
+        "values": values,
+        "errors": errors or {},
+        "similar": similar or [],
+        "categories": await report_lists.categories(),
+        "max_photo": MAX_BYTES,
+        "honeypot": rules.HONEYPOT,
+        "from_poster": poster,
+        "places": None if poster else await reports.public_places(),
+        "max_description": rules.MAX_DESCRIPTION,
+        "statuses": rules.STATUSES,
     }
     return Template("reports/form.html", context=context, status_code=status_code, headers=NO_STORE)
 
@@ -50,14 +68,23 @@ async def _submit(request: Request, action: str, where: reports.Where | None, po
         return await _form(request, action, where, raw, {"form": TOO_MANY}, status_code=429, poster=poster)
     if where is None:  # mark every field at once, not the place first and the rest next time
         errors = rules.check_submission(raw, await report_lists.category_codes()).errors
-        return await _form(request, action, where, raw, {"place": N_("Choose where the problem is"), **errors},
-                           status_code=422, poster=poster)
+        return await _form(
+            request,
+            action,
+            where,
+            raw,
+            {"place": N_("Choose where the problem is"), **errors},
+            status_code=422,
+            poster=poster,
+        )
     photo = await form_photo(request)  # only for a post that may go ahead: decoding is the costly part
-    outcome = await reports.submit(where, raw, photo, settings.upload_dir, get_locale(),
-                                   source="qr" if poster else "web")
+    outcome = await reports.submit(
+        where, raw, photo, settings.upload_dir, get_locale(), source="qr" if poster else "web"
+    )
     if outcome.errors:
-        return await _form(request, action, where, raw, outcome.errors, similar=outcome.similar, status_code=422,
-                           poster=poster)
+        return await _form(
+            request, action, where, raw, outcome.errors, similar=outcome.similar, status_code=422, poster=poster
+        )
     if outcome.similar:
         return await _form(request, action, where, raw, similar=outcome.similar, poster=poster)
     flag = "joined" if outcome.joined else "new"
@@ -69,10 +96,12 @@ async def _report_allowed(request: Request) -> bool:
     a script that drops its cookie. A browser over its burst costs its address nothing."""
     settings = request.app.state.settings
     ip, browser = current_request.get().ip or "unknown", current_browser.get()
-    return ((not browser or await ratelimit.allow_burst(f"report:browser:{browser}", settings.report_burst,
-                                                        settings.report_per_minute))
-            and await ratelimit.allow_burst(f"report:ip:{ip}", settings.report_address_burst,
-                                            settings.report_address_per_minute))
+    return (
+        not browser
+        or await ratelimit.allow_burst(f"report:browser:{browser}", settings.report_burst, settings.report_per_minute)
+    ) and await ratelimit.allow_burst(
+        f"report:ip:{ip}", settings.report_address_burst, settings.report_address_per_minute
+    )
 
 
 def _receipt(request: Request, tracking: str) -> str:
@@ -89,8 +118,9 @@ async def _poster_where(code: str) -> tuple[dict | None, reports.Where | None]:
 
 def _gone(poster: dict | None) -> Template:
     """Unknown code: 404; a retired poster (or its place closed): 410. Both link to the general form."""
-    return Template("reports/poster_gone.html", context={"retired": poster is not None},
-                    status_code=404 if poster is None else 410)
+    return Template(
+        "reports/poster_gone.html", context={"retired": poster is not None}, status_code=404 if poster is None else 410
+    )
 
 
 class ReportPublicController(Controller):
@@ -125,8 +155,9 @@ class ReportPublicController(Controller):
         return await _submit(request, "/report", where, poster=False)
 
     @get("/report/similar", name="report_similar")
-    async def similar(self, category: FromQuery[str] = "", poster: FromQuery[str] = "",
-                      place: FromQuery[str] = "") -> Template:
+    async def similar(
+        self, category: FromQuery[str] = "", poster: FromQuery[str] = "", place: FromQuery[str] = ""
+    ) -> Template:
         """The "already reported" choice for the chosen category (the form asks for it with htmx)."""
         where = None
         if poster:
@@ -134,7 +165,11 @@ class ReportPublicController(Controller):
         elif place.isdigit() and len(place) < 12:
             where = await reports.where_of_place(int(place))
         rows = await reports.similar_for_code(where, category[:32]) if where else []
-        return Template("reports/_similar.html", context={"similar": rows, "values": {}, "statuses": rules.STATUSES}, headers={"Vary": "HX-Request"})
+        return Template(
+            "reports/_similar.html",
+            context={"similar": rows, "values": {}, "statuses": rules.STATUSES},
+            headers={"Vary": "HX-Request"},
+        )
 
     @get("/t", name="report_track_lookup")
     async def lookup(self, code: FromQuery[str] = "") -> Template | Redirect:
@@ -144,8 +179,14 @@ class ReportPublicController(Controller):
         return Template("reports/track_lookup.html", context={"code": ""})
 
     @get("/t/{code:str}", name="report_track")
-    async def track(self, request: Request, code: FromPath[str], new: FromQuery[bool] = False,
-                    joined: FromQuery[bool] = False, rated: FromQuery[bool] = False) -> Template:
+    async def track(
+        self,
+        request: Request,
+        code: FromPath[str],
+        new: FromQuery[bool] = False,
+        joined: FromQuery[bool] = False,
+        rated: FromQuery[bool] = False,
+    ) -> Template:
         limited = await _track_limited(request, code)
         view = None if limited else await reports.track(code)
         if view is None:
@@ -153,8 +194,9 @@ class ReportPublicController(Controller):
         return _track_page(view, {"new": new, "joined": joined, "rated": rated})
 
     @post("/t/{code:str}/rate", name="report_rate", status_code=200)
-    async def rate(self, request: Request, code: FromPath[str],
-                   data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def rate(
+        self, request: Request, code: FromPath[str], data: Annotated[dict[str, str], FORM]
+    ) -> Template | Redirect:
         limited = await _track_limited(request)
         errors = None if limited else await reports.rate(code, data)
         if errors is None:
@@ -180,52 +222,82 @@ async def _track_limited(request: Request, code: str = "") -> bool:
     receipt = request.query_params.get("receipt", "")
     if tracking and receipt and signed(settings.secret_key, receipt, "receipt", tracking, browser):
         return False
-    return not ((not browser or await ratelimit.allow(f"track:browser:{browser}", settings.track_per_minute,
-                                                      LOOKUP_WINDOW))
-                and await ratelimit.allow(f"track:ip:{ip}", settings.track_address_per_minute, LOOKUP_WINDOW))
+    return not (
+        (not browser or await ratelimit.allow(f"track:browser:{browser}", settings.track_per_minute, LOOKUP_WINDOW))
+        and await ratelimit.allow(f"track:ip:{ip}", settings.track_address_per_minute, LOOKUP_WINDOW)
+    )
 
 
 def _unknown(code: str, limited: bool) -> Template:
     """A wrong code and a code that does not exist get the same answer (and both count against
     the client's lookups), so the page tells nothing about which codes exist."""
-    return Template("reports/track_lookup.html", context={"code": code[:20], "unknown": not limited,
-                                                          "limited": limited},
-                    status_code=429 if limited else 404, headers=NO_STORE)
+    return Template(
+        "reports/track_lookup.html",
+        context={"code": code[:20], "unknown": not limited, "limited": limited},
+        status_code=429 if limited else 404,
+        headers=NO_STORE,
+    )
 
 
-def _track_page(view: dict, flags: dict, errors: dict | None = None, values: dict | None = None,
-                status_code: int = 200) -> Template:
-    return Template("reports/track.html", status_code=status_code,
-                    headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
-                    context={**view, "flags": flags, "errors": errors or {}, "values": values or {},
-                             "statuses": rules.STATUSES, "step_label": reports.step_label})
+def _track_page(
+    view: dict, flags: dict, errors: dict | None = None, values: dict | None = None, status_code: int = 200
+) -> Template:
+    return Template(
+        "reports/track.html",
+        status_code=status_code,
+        headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
+        context={
+            **view,
+            "flags": flags,
+            "errors": errors or {},
+            "values": values or {},
+            "statuses": rules.STATUSES,
+            "step_label": reports.step_label,
+        },
+    )
 
 
 # --- staff ----------------------------------------------------------------------------------------
+
 
 class ReportStaffController(Controller):
     path = "/reports"
     include_in_schema = False
 
     @get("/", name="report_queue", guards=[requires(*reports.STAFF)])
-    async def queue(self, request: Request, me: Me, status: FromQuery[str] = "open", sort: FromQuery[str] = "newest",
-                    mine: FromQuery[bool] = False) -> Template:
+    async def queue(
+        self,
+        request: Request,
+        me: Me,
+        status: FromQuery[str] = "open",
+        sort: FromQuery[str] = "newest",
+        mine: FromQuery[bool] = False,
+    ) -> Template:
         criteria = reports.QueueFilter(
             status=status if status in (*rules.STATUSES, "open", "all", "escalated") else "open",
-            sort="joined" if sort == "joined" else "newest", mine=mine)
+            sort="joined" if sort == "joined" else "newest",
+            mine=mine,
+        )
         hours = request.app.state.settings.escalate_after_hours
         rows = await reports.queue(me, criteria, timedelta(hours=hours))
-        return Template("reports/queue.html", context={
-            "rows": rows, "criteria": criteria, "statuses": rules.STATUSES,
-            "counts": await reports.counts(me)})
+        return Template(
+            "reports/queue.html",
+            context={
+                "rows": rows,
+                "criteria": criteria,
+                "statuses": rules.STATUSES,
+                "counts": await reports.counts(me),
+            },
+        )
 
     @get("/{report_id:int}", name="report_detail", guards=[requires(*reports.STAFF)])
     async def detail(self, request: Request, me: Me, report_id: FromPath[int]) -> Template:
         return await _detail(request, me, report_id)
 
     @post("/{report_id:int}/steps", name="report_step", guards=[requires(*reports.STAFF)], status_code=200)
-    async def step(self, request: Request, me: Me, report_id: FromPath[int],
-                   data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def step(
+        self, request: Request, me: Me, report_id: FromPath[int], data: Annotated[dict[str, str], FORM]
+    ) -> Template | Redirect:
         action = data.get("action", "")
         errors = await reports.act(me, report_id, action, data)
         if errors is None:
@@ -243,29 +315,53 @@ class ReportStaffController(Controller):
 
     @get("/photos/{photo_id:int}", name="report_photo", guards=[requires(*reports.STAFF)])
     async def photo(self, request: Request, me: Me, photo_id: FromPath[int]) -> File:
-        path = await reports.staff_photo(me, photo_id,
-                                         request.app.state.settings.upload_dir)
+        path = await reports.staff_photo(me, photo_id, request.app.state.settings.upload_dir)
         return photo_response(path)
 
 
-async def _detail(request: Request, me: Principal, report_id: int, errors: dict | None = None, values: dict | None = None,
-                  phones: dict | None = None, status_code: int = 200) -> Template:
+async def _detail(
+    request: Request,
+    me: Principal,
+    report_id: int,
+    errors: dict | None = None,
+    values: dict | None = None,
+    phones: dict | None = None,
+    status_code: int = 200,
+) -> Template:
     report = await reports.get(me, report_id)
     if report is None:
         raise NotFoundException()
-    return Template("reports/detail.html", status_code=status_code, headers=NO_STORE, context={
-        "report": report, "errors": errors or {}, "values": values or {}, "phones": phones or {},
-        "statuses": rules.STATUSES, "step_label": reports.step_label, "done": request.query_params.get("done", ""),
-        "assignees": await reports.assignee_choices(report), "agencies": await reports.agency_choices(),
-        "categories": await report_lists.categories() if "category" in report["actions"] else []})
+    return Template(
+        "reports/detail.html",
+        status_code=status_code,
+        headers=NO_STORE,
+        context={
+            "report": report,
+            "errors": errors or {},
+            "values": values or {},
+            "phones": phones or {},
+            "statuses": rules.STATUSES,
+            "step_label": reports.step_label,
+            "done": request.query_params.get("done", ""),
+            "assignees": await reports.assignee_choices(report),
+            "agencies": await reports.agency_choices(),
+            "categories": await report_lists.categories() if "category" in report["actions"] else [],
+        },
+    )
 
 
 # --- admin: categories and posters ---------------------------------------------------------------
 
+
 async def _categories_page(form: report_lists.CategoryForm | None = None, status_code: int = 200) -> Template:
-    return Template("reports/admin.html", status_code=status_code, context={
-        "categories": await report_lists.categories(include_inactive=True),
-        "form": form or report_lists.CategoryForm()})
+    return Template(
+        "reports/admin.html",
+        status_code=status_code,
+        context={
+            "categories": await report_lists.categories(include_inactive=True),
+            "form": form or report_lists.CategoryForm(),
+        },
+    )
 
 
 class ReportAdminController(Controller):
@@ -292,8 +388,9 @@ class ReportAdminController(Controller):
         return Template("reports/admin_category.html", context={"category": row, "form": form})
 
     @post("/categories/{category_id:int}", name="report_category_update", guards=[admin_only], status_code=200)
-    async def update_category(self, me: Me, category_id: FromPath[int],
-                              data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def update_category(
+        self, me: Me, category_id: FromPath[int], data: Annotated[dict[str, str], FORM]
+    ) -> Template | Redirect:
         row = await report_lists.category(category_id)
         if row is None:
             raise NotFoundException()
@@ -302,20 +399,24 @@ class ReportAdminController(Controller):
             return Template("reports/admin_category.html", status_code=422, context={"category": row, "form": form})
         return Redirect("/admin/reports", status_code=303)
 
-    @post("/categories/{category_id:int}/active", name="report_category_active", guards=[admin_only],
-          status_code=303)
-    async def toggle_category(self, me: Me, category_id: FromPath[int],
-                              data: Annotated[dict[str, str], FORM]) -> Redirect:
+    @post("/categories/{category_id:int}/active", name="report_category_active", guards=[admin_only], status_code=303)
+    async def toggle_category(
+        self, me: Me, category_id: FromPath[int], data: Annotated[dict[str, str], FORM]
+    ) -> Redirect:
         if not await report_lists.set_active(category_id, data.get("active") == "1", actor_of(me)):
             raise NotFoundException()
         return Redirect("/admin/reports", status_code=303)
 
     @get("/posters", name="report_posters", guards=[requires(*POSTER_ROLES)])
     async def posters(self, request: Request, me: Me) -> Template:
-        return Template("reports/posters.html", context={
-            "grids": await report_posters.overview(me),
-            "offices": await report_posters.offices(me),
-            "retired": request.query_params.get("retired", "")})
+        return Template(
+            "reports/posters.html",
+            context={
+                "grids": await report_posters.overview(me),
+                "offices": await report_posters.offices(me),
+                "retired": request.query_params.get("retired", ""),
+            },
+        )
 
     @get("/posters/{kind:str}/{unit_id:int}", name="report_poster_print", guards=[requires(*POSTER_ROLES)])
     async def poster(self, request: Request, me: Me, kind: FromPath[str], unit_id: FromPath[int]) -> Template:
@@ -323,14 +424,22 @@ class ReportAdminController(Controller):
         pair = await report_posters.show(me, kind, unit_id) if kind in report_posters.KINDS else None
         if pair is None:
             raise NotFoundException()
-        return await _poster_page(request, [pair], back="/admin/reports/posters", single=True,
-                                  issue=f"/admin/reports/posters/{kind}/{unit_id}")
+        return await _poster_page(
+            request,
+            [pair],
+            back="/admin/reports/posters",
+            single=True,
+            issue=f"/admin/reports/posters/{kind}/{unit_id}",
+        )
 
-    @post("/posters/{kind:str}/{unit_id:int}", name="report_poster_issue", guards=[requires(*POSTER_ROLES)],
-          status_code=303)
+    @post(
+        "/posters/{kind:str}/{unit_id:int}",
+        name="report_poster_issue",
+        guards=[requires(*POSTER_ROLES)],
+        status_code=303,
+    )
     async def issue(self, me: Me, kind: FromPath[str], unit_id: FromPath[int]) -> Redirect:
-        pair = await report_posters.issue(me, kind, unit_id, actor_of(me)) if kind in report_posters.KINDS \
-            else None
+        pair = await report_posters.issue(me, kind, unit_id, actor_of(me)) if kind in report_posters.KINDS else None
         if pair is None:
             raise NotFoundException()
         return Redirect(f"/admin/reports/posters/{kind}/{unit_id}", status_code=303)
@@ -341,18 +450,31 @@ class ReportAdminController(Controller):
         if found is None:
             raise NotFoundException()
         _grid, pages = found
-        return await _poster_page(request, pages, back="/admin/reports/posters", single=False,
-                                  issue=f"/admin/reports/posters/grid-places/{grid_id}")
+        return await _poster_page(
+            request,
+            pages,
+            back="/admin/reports/posters",
+            single=False,
+            issue=f"/admin/reports/posters/grid-places/{grid_id}",
+        )
 
-    @post("/posters/grid-places/{grid_id:int}", name="report_poster_batch_issue", guards=[requires(*POSTER_ROLES)],
-          status_code=303)
+    @post(
+        "/posters/grid-places/{grid_id:int}",
+        name="report_poster_batch_issue",
+        guards=[requires(*POSTER_ROLES)],
+        status_code=303,
+    )
     async def issue_batch(self, me: Me, grid_id: FromPath[int]) -> Redirect:
         if not await report_posters.issue_batch(me, grid_id, actor_of(me)):
             raise NotFoundException()
         return Redirect(f"/admin/reports/posters/grid-places/{grid_id}", status_code=303)
 
-    @post("/poster-codes/{poster_id:int}/retire", name="report_poster_retire", guards=[requires(*POSTER_ROLES)],
-          status_code=303)
+    @post(
+        "/poster-codes/{poster_id:int}/retire",
+        name="report_poster_retire",
+        guards=[requires(*POSTER_ROLES)],
+        status_code=303,
+    )
     async def retire(self, me: Me, poster_id: FromPath[int]) -> Redirect:
         fresh = await report_posters.retire(me, poster_id, actor_of(me))
         if fresh is None:
@@ -360,16 +482,33 @@ class ReportAdminController(Controller):
         return Redirect(f"/admin/reports/posters/{fresh['kind']}/{fresh['unit_id']}?reissued=1", status_code=303)
 
 
-async def _poster_page(request: Request, pairs: list[tuple[dict, dict | None]], back: str, single: bool,
-                       issue: str) -> Template:
+async def _poster_page(
+    request: Request, pairs: list[tuple[dict, dict | None]], back: str, single: bool, issue: str
+) -> Template:
     """Posters that have a code print; the units without one are named, with the button (`issue`) that issues them."""
     base = request.app.state.settings.public_base_url
     pages = []
     for unit, poster in [(u, p) for u, p in pairs if p]:
         url = f"{base}/r/{poster['code']}"
         contact = await reports.station_contact(unit["station"])
-        pages.append({"unit": unit, "poster": poster, "url": url, "station": contact,
-                      "svg": report_posters.qr_svg(url, unit["name"])})
-    return Template("reports/poster.html", headers=NO_STORE, context={
-        "pages": pages, "back": back, "single": single, "reissued": request.query_params.get("reissued", ""),
-        "without_code": [u for u, p in pairs if p is None], "issue": issue})
+        pages.append(
+            {
+                "unit": unit,
+                "poster": poster,
+                "url": url,
+                "station": contact,
+                "svg": report_posters.qr_svg(url, unit["name"]),
+            }
+        )
+    return Template(
+        "reports/poster.html",
+        headers=NO_STORE,
+        context={
+            "pages": pages,
+            "back": back,
+            "single": single,
+            "reissued": request.query_params.get("reissued", ""),
+            "without_code": [u for u, p in pairs if p is None],
+            "issue": issue,
+        },
+    )

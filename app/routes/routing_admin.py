@@ -1,5 +1,6 @@
 """Admin pages for routing (/admin/routing): the rule list (分流转办清单) with history, its
 printable page and CSV, and the holiday calendar its working days follow."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -21,28 +22,58 @@ from app.services.report_lists import categories
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _list(values: dict | None = None, errors: dict | None = None, status_code: int = 200,
-                retired: bool = False) -> Template:
-    return Template("routing/rules.html", status_code=status_code, headers=NO_STORE, context={
-        "rules": await routing_admin.rule_list(include_retired=retired), "retired": retired,
-        "values": values or {"accept_amount": "1", "accept_unit": "workdays", "finish_amount": "5",
-                             "finish_unit": "workdays", "kind": "report"},
-        "errors": errors or {}, **await _choices()})
+async def _list(
+    values: dict | None = None, errors: dict | None = None, status_code: int = 200, retired: bool = False
+) -> Template:
+    return Template(
+        "routing/rules.html",
+        status_code=status_code,
+        headers=NO_STORE,
+        context={
+            "rules": await routing_admin.rule_list(include_retired=retired),
+            "retired": retired,
+            "values": values
+            or {
+                "accept_amount": "1",
+                "accept_unit": "workdays",
+                "finish_amount": "5",
+                "finish_unit": "workdays",
+                "kind": "report",
+            },
+            "errors": errors or {},
+            **await _choices(),
+        },
+    )
 
 
 async def _choices() -> dict:
-    return {"units": await routing_admin.units(), "agencies": await routing_admin.agencies(),
-            "categories": await categories(), "kinds": rules.KINDS, "deadline_units": rules.UNITS}
+    return {
+        "units": await routing_admin.units(),
+        "agencies": await routing_admin.agencies(),
+        "categories": await categories(),
+        "kinds": rules.KINDS,
+        "deadline_units": rules.UNITS,
+    }
 
 
-async def _edit(rule_id: int, values: dict | None = None, errors: dict | None = None,
-                status_code: int = 200) -> Template:
+async def _edit(
+    rule_id: int, values: dict | None = None, errors: dict | None = None, status_code: int = 200
+) -> Template:
     row = await routing_admin.rule(rule_id)
     if row is None:
         raise NotFoundException()
-    return Template("routing/rule.html", status_code=status_code, headers=NO_STORE, context={
-        "rule": row, "history": await routing_admin.history(rule_id), "values": values or row,
-        "errors": errors or {}, **await _choices()})
+    return Template(
+        "routing/rule.html",
+        status_code=status_code,
+        headers=NO_STORE,
+        context={
+            "rule": row,
+            "history": await routing_admin.history(rule_id),
+            "values": values or row,
+            "errors": errors or {},
+            **await _choices(),
+        },
+    )
 
 
 class RoutingAdminController(Controller):
@@ -63,9 +94,16 @@ class RoutingAdminController(Controller):
 
     @get("/print", name="routing_print")
     async def print_page(self) -> Template:
-        return Template("routing/print.html", headers=NO_STORE, context={
-            "rules": await routing_admin.rule_list(), "kinds": rules.KINDS, "deadline_units": rules.UNITS,
-            "printed": now()})
+        return Template(
+            "routing/print.html",
+            headers=NO_STORE,
+            context={
+                "rules": await routing_admin.rule_list(),
+                "kinds": rules.KINDS,
+                "deadline_units": rules.UNITS,
+                "printed": now(),
+            },
+        )
 
     @get("/export.csv", name="routing_export")
     async def export(self) -> Response:
@@ -76,8 +114,9 @@ class RoutingAdminController(Controller):
         return await _edit(rule_id)
 
     @post("/{rule_id:int}", name="routing_rule_update", status_code=200)
-    async def update(self, me: Me, rule_id: FromPath[int],
-                     data: Annotated[dict[str, str], FORM]) -> Template | Redirect:
+    async def update(
+        self, me: Me, rule_id: FromPath[int], data: Annotated[dict[str, str], FORM]
+    ) -> Template | Redirect:
         rule = await routing_admin.rule(rule_id)
         if rule is None:
             raise NotFoundException()
@@ -112,9 +151,18 @@ class RoutingAdminController(Controller):
         return Redirect("/admin/routing/holidays?saved=1", status_code=303)
 
 
-async def _holidays(year: int, values: dict | None = None, errors: dict | None = None,
-                    status_code: int = 200) -> Template:
+async def _holidays(
+    year: int, values: dict | None = None, errors: dict | None = None, status_code: int = 200
+) -> Template:
     year = min(max(year, 2000), 2100)
-    return Template("routing/holidays.html", status_code=status_code, headers=NO_STORE, context={
-        "year": year, "days": await routing_admin.holidays(year), "values": values or {"workday": "0"},
-        "errors": errors or {}})
+    return Template(
+        "routing/holidays.html",
+        status_code=status_code,
+        headers=NO_STORE,
+        context={
+            "year": year,
+            "days": await routing_admin.holidays(year),
+            "values": values or {"workday": "0"},
+            "errors": errors or {},
+        },
+    )

@@ -1,4 +1,5 @@
 """Form posts that may carry a phone photo (field logs, resident reports, patrol observations)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,9 @@ async def form_photo(request: Request) -> Processed | PhotoError | None:
         return exc
 
 
-async def fields_and_photo(request: Request, lists: tuple[str, ...] = ()) -> tuple[dict[str, str | list[str]], Processed | PhotoError | None]:
+async def fields_and_photo(
+    request: Request, lists: tuple[str, ...] = ()
+) -> tuple[dict[str, str | list[str]], Processed | PhotoError | None]:
     return await form_fields(request, lists), await form_photo(request)
 
 
@@ -39,5 +42,9 @@ def photo_response(path: Path | None, headers: dict[str, str] | None = None) -> 
     """A stored photo for someone the service found may see it (None: 404, as if it did not exist)."""
     if path is None:
         raise NotFoundException()
-    return File(path, media_type="image/jpeg", content_disposition_type="inline",
-                headers={"Cache-Control": "private, max-age=86400", **(headers or {})})
+    return File(
+        path,
+        media_type="image/jpeg",
+        content_disposition_type="inline",
+        headers={"Cache-Control": "private, max-age=86400", **(headers or {})},
+    )

@@ -4,6 +4,7 @@ attendance, observations, hours, certificate and export.
 
 Every action is a plain form post: success redirects (303) to the page with a short notice;
 a refusal re-renders the page (422) saying why, in the user's language."""
+
 from __future__ import annotations
 
 import uuid
@@ -94,9 +95,18 @@ class VolunteerRegisterController(Controller):
 
 
 async def _register_page(values: dict, errors: dict, message: str = "", status_code: int = 200) -> Template:
-    return Template("volunteers/register.html", status_code=status_code, context={
-        "values": values, "errors": errors, "message": message, "choices": await volunteers.registration_choices(),
-        "availability": rules.AVAILABILITY, "skills": rules.SKILLS})
+    return Template(
+        "volunteers/register.html",
+        status_code=status_code,
+        context={
+            "values": values,
+            "errors": errors,
+            "message": message,
+            "choices": await volunteers.registration_choices(),
+            "availability": rules.AVAILABILITY,
+            "skills": rules.SKILLS,
+        },
+    )
 
 
 class VolunteersController(Controller):
@@ -112,9 +122,17 @@ class VolunteersController(Controller):
     @get("/applications", name="volunteer_applications", guards=[requires(*STAFF)])
     async def applications(self, me: Me, status: FromQuery[str] = "pending", done: FromQuery[str] = "") -> Template:
         rows = await volunteers.applications(me, status)
-        return Template("volunteers/applications.html", context={
-            "rows": rows, "status": status if status in rules.STATUSES else "pending", "statuses": rules.STATUSES,
-            "availability": rules.AVAILABILITY, "skills": rules.SKILLS, "done": DONE.get(done, "")})
+        return Template(
+            "volunteers/applications.html",
+            context={
+                "rows": rows,
+                "status": status if status in rules.STATUSES else "pending",
+                "statuses": rules.STATUSES,
+                "availability": rules.AVAILABILITY,
+                "skills": rules.SKILLS,
+                "done": DONE.get(done, ""),
+            },
+        )
 
     @get("/applications/{app_id:int}", name="volunteer_application", guards=[requires(*STAFF)])
     async def application(self, me: Me, app_id: FromPath[int], reveal: FromQuery[bool] = False) -> Template:
@@ -126,8 +144,9 @@ class VolunteersController(Controller):
     @post("/applications/{app_id:int}/approve", name="volunteer_approve", guards=[requires(*STAFF)], status_code=200)
     async def approve(self, request: Request, me: Me, app_id: FromPath[int]) -> Template:
         form = await posted(request)
-        outcome = await volunteers.approve(me, app_id, form.ids("grids"), _settings(request),
-                                           separate=form.text("separate") == "1")
+        outcome = await volunteers.approve(
+            me, app_id, form.ids("grids"), _settings(request), separate=form.text("separate") == "1"
+        )
         row = await volunteers.application(me, app_id)
         if row is None:
             raise NotFoundException()
@@ -151,10 +170,10 @@ class VolunteersController(Controller):
     @get("/my", name="volunteer_my_shifts", guards=[requires("volunteer")])
     async def my(self, request: Request, me: Me, done: FromQuery[str] = "") -> Template:
         mine = await volunteers.my_shifts(me, _settings(request))
-        open_shifts = [s for s in await volunteers.upcoming(me, _settings(request))
-                       if not s["my_status"]]
-        return Template("volunteers/my.html", context={"mine": mine, "open_shifts": open_shifts,
-                                                       "done": DONE.get(done, "")})
+        open_shifts = [s for s in await volunteers.upcoming(me, _settings(request)) if not s["my_status"]]
+        return Template(
+            "volunteers/my.html", context={"mine": mine, "open_shifts": open_shifts, "done": DONE.get(done, "")}
+        )
 
     @get("/shifts", name="volunteer_shifts", guards=[requires(*EVERYONE_HERE)])
     async def shifts(self, request: Request, me: Me) -> Template:
@@ -190,12 +209,15 @@ class VolunteersController(Controller):
         if stored is None:
             raise NotFoundException()
         raw = await _form(request)
-        outcome = await volunteers.update_shift(me, shift_id, raw, _settings(request),
-                                                with_series=raw.get("with_series") == "1")
+        outcome = await volunteers.update_shift(
+            me, shift_id, raw, _settings(request), with_series=raw.get("with_series") == "1"
+        )
         if not outcome.ok:
             raw.update(_shift=stored["_shift"], _later=stored["_later"])
             message = refusal_text(outcome.refusal, _settings(request).time_zone) if outcome.refusal else ""
-            return await _shift_form(request, me, raw, outcome.errors, shift_id=shift_id, status_code=422, message=message)
+            return await _shift_form(
+                request, me, raw, outcome.errors, shift_id=shift_id, status_code=422, message=message
+            )
         return Redirect(f"/volunteers/shifts/{shift_id}?done=saved", status_code=303)
 
     @post("/shifts/{shift_id:int}/cancel", name="volunteer_shift_cancel", guards=[requires(*STAFF)], status_code=200)
@@ -230,14 +252,21 @@ class VolunteersController(Controller):
             return Redirect(f"/volunteers/shifts/{shift_id}?done=checked_in", status_code=303)
         return await _shift_page(request, me, shift_id, outcome)
 
-    @post("/shifts/{shift_id:int}/check-out", name="volunteer_check_out", guards=[requires("volunteer")], status_code=200)
+    @post(
+        "/shifts/{shift_id:int}/check-out", name="volunteer_check_out", guards=[requires("volunteer")], status_code=200
+    )
     async def check_out(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
         outcome = await volunteers.check_out(me, shift_id)
         if outcome.ok:
             return Redirect(f"/volunteers/shifts/{shift_id}?done=checked_out", status_code=303)
         return await _shift_page(request, me, shift_id, outcome)
 
-    @post("/shifts/{shift_id:int}/attendance", name="volunteer_attendance", guards=[requires(*EVERYONE_HERE)], status_code=200)
+    @post(
+        "/shifts/{shift_id:int}/attendance",
+        name="volunteer_attendance",
+        guards=[requires(*EVERYONE_HERE)],
+        status_code=200,
+    )
     async def attendance(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
         form = await posted(request)
         outcome = await volunteers.mark(me, shift_id, form.id("signup"), form.text("attendance"))
@@ -245,11 +274,15 @@ class VolunteersController(Controller):
             return Redirect(f"/volunteers/shifts/{shift_id}?done=marked#roster", status_code=303)
         return await _shift_page(request, me, shift_id, outcome)
 
-    @post("/shifts/{shift_id:int}/observations", name="volunteer_observe", guards=[requires(*EVERYONE_HERE)], status_code=200)
+    @post(
+        "/shifts/{shift_id:int}/observations",
+        name="volunteer_observe",
+        guards=[requires(*EVERYONE_HERE)],
+        status_code=200,
+    )
     async def observe(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
         raw, photo = await fields_and_photo(request)
-        outcome = await volunteers.observe(me, shift_id, raw, photo,
-                                           _settings(request).upload_dir)
+        outcome = await volunteers.observe(me, shift_id, raw, photo, _settings(request).upload_dir)
         if outcome.ok:
             done = "observed_urgent" if raw.get("urgent") else "observed"
             return Redirect(f"/volunteers/shifts/{shift_id}?done={done}", status_code=303)
@@ -264,8 +297,12 @@ class VolunteersController(Controller):
             raise NotFoundException()
         return Template("volunteers/observation.html", context={"o": row, "done": DONE.get(done, "")})
 
-    @post("/observations/{observation_id:int}/acknowledge", name="volunteer_acknowledge",
-          guards=[requires(*STAFF)], status_code=303)
+    @post(
+        "/observations/{observation_id:int}/acknowledge",
+        name="volunteer_acknowledge",
+        guards=[requires(*STAFF)],
+        status_code=303,
+    )
     async def acknowledge(self, me: Me, observation_id: FromPath[int]) -> Redirect:
         outcome = await volunteers.acknowledge(me, observation_id)
         if not outcome.ok:
@@ -280,8 +317,14 @@ class VolunteersController(Controller):
     # --- hours ----------------------------------------------------------------------------
 
     @get("/hours", name="volunteer_hours", guards=[requires(*EVERYONE_HERE)])
-    async def hours(self, request: Request, me: Me, since: FromQuery[str] = "", until: FromQuery[str] = "",
-                    person: FromQuery[int | None] = None) -> Template:
+    async def hours(
+        self,
+        request: Request,
+        me: Me,
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+        person: FromQuery[int | None] = None,
+    ) -> Template:
         tz = _settings(request).time_zone
         start, end = _day(since), _day(until)
         if person is None and volunteers.is_staff(me):
@@ -290,23 +333,36 @@ class VolunteersController(Controller):
         ledger = await volunteers.ledger(me, person or me.id, start, end, tz)
         if ledger is None:
             raise NotFoundException()
-        return Template("volunteers/hours.html", context={"l": ledger, "since": since, "until": until,
-                                                          "person_param": person})
+        return Template(
+            "volunteers/hours.html", context={"l": ledger, "since": since, "until": until, "person_param": person}
+        )
 
     @get("/hours/certificate", name="volunteer_certificate", guards=[requires(*EVERYONE_HERE)])
-    async def certificate(self, request: Request, me: Me, since: FromQuery[str] = "", until: FromQuery[str] = "",
-                          person: FromQuery[int | None] = None) -> Template:
-        ledger = await volunteers.ledger(me, person or me.id, _day(since), _day(until),
-                                         _settings(request).time_zone)
+    async def certificate(
+        self,
+        request: Request,
+        me: Me,
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
+        person: FromQuery[int | None] = None,
+    ) -> Template:
+        ledger = await volunteers.ledger(me, person or me.id, _day(since), _day(until), _settings(request).time_zone)
         if ledger is None:
             raise NotFoundException()
         issued = datetime.now().astimezone()
-        return Template("volunteers/certificate.html", context={"l": ledger, "issued": issued,
-                                                                "back": "/volunteers/hours" + (
-                                                                    f"?person={person}" if person else "")})
+        return Template(
+            "volunteers/certificate.html",
+            context={
+                "l": ledger,
+                "issued": issued,
+                "back": "/volunteers/hours" + (f"?person={person}" if person else ""),
+            },
+        )
 
     @get("/hours/export.csv", name="volunteer_hours_export", guards=[requires(*STAFF)])
-    async def export(self, request: Request, me: Me, since: FromQuery[str] = "", until: FromQuery[str] = "") -> Response:
+    async def export(
+        self, request: Request, me: Me, since: FromQuery[str] = "", until: FromQuery[str] = ""
+    ) -> Response:
         text = await volunteers.export_csv(me, _day(since), _day(until), _settings(request).time_zone)
         return csv_download(text, "volunteer-hours.csv")
 
@@ -323,25 +379,64 @@ class VolunteersController(Controller):
         return Redirect("/volunteers/people?done=senior", status_code=303)
 
 
-def _application_page(row: dict, outcome: volunteers.Outcome | None = None, tz: str = "", link: str = "",
-                      reason: str = "", status_code: int = 200) -> Template:
+def _application_page(
+    row: dict,
+    outcome: volunteers.Outcome | None = None,
+    tz: str = "",
+    link: str = "",
+    reason: str = "",
+    status_code: int = 200,
+) -> Template:
     message = refusal_text(outcome.refusal, tz) if outcome and outcome.refusal else ""
-    return Template("volunteers/application.html", status_code=status_code, context={
-        "a": row, "errors": outcome.errors if outcome else {}, "message": message, "reason": reason,
-        "link": link, "qr": _qr_svg(link) if link else "", "availability": rules.AVAILABILITY,
-        "skills": rules.SKILLS, "statuses": rules.STATUSES})
+    return Template(
+        "volunteers/application.html",
+        status_code=status_code,
+        context={
+            "a": row,
+            "errors": outcome.errors if outcome else {},
+            "message": message,
+            "reason": reason,
+            "link": link,
+            "qr": _qr_svg(link) if link else "",
+            "availability": rules.AVAILABILITY,
+            "skills": rules.SKILLS,
+            "statuses": rules.STATUSES,
+        },
+    )
 
 
-async def _shift_form(request: Request, me: Principal, values: dict, errors: dict, shift_id: int | None = None,
-                      status_code: int = 200, message: str = "") -> Template:
-    return Template("volunteers/shift_form.html", status_code=status_code, context={
-        "values": values, "errors": errors, "shift_id": shift_id, "message": message,
-        "choices": await volunteers.shift_form_choices(me),
-        "max_weeks": rules.MAX_WEEKS})
+async def _shift_form(
+    request: Request,
+    me: Principal,
+    values: dict,
+    errors: dict,
+    shift_id: int | None = None,
+    status_code: int = 200,
+    message: str = "",
+) -> Template:
+    return Template(
+        "volunteers/shift_form.html",
+        status_code=status_code,
+        context={
+            "values": values,
+            "errors": errors,
+            "shift_id": shift_id,
+            "message": message,
+            "choices": await volunteers.shift_form_choices(me),
+            "max_weeks": rules.MAX_WEEKS,
+        },
+    )
 
 
-async def _shift_page(request: Request, me: Principal, shift_id: int, outcome: volunteers.Outcome | None = None, done: str = "",
-                      reason: str = "", observation: dict | None = None) -> Template:
+async def _shift_page(
+    request: Request,
+    me: Principal,
+    shift_id: int,
+    outcome: volunteers.Outcome | None = None,
+    done: str = "",
+    reason: str = "",
+    observation: dict | None = None,
+) -> Template:
     settings = _settings(request)
     row = await volunteers.shift(me, shift_id, settings)
     if row is None:
@@ -356,8 +451,21 @@ async def _shift_page(request: Request, me: Principal, shift_id: int, outcome: v
     observation.setdefault("client_uuid", str(uuid.uuid4()))
     if outcome and outcome.errors:
         observation["client_uuid"] = str(uuid.uuid4())
-    return Template("volunteers/shift.html", status_code=422 if outcome else 200, context={
-        "s": row, "done": done, "message": message, "errors": outcome.errors if outcome else {}, "reason": reason,
-        "signup_refusal": refusal_text(refusal, settings.time_zone) if refusal else "",
-        "withdraw_refusal": refusal_text(row["withdraw_refusal"], settings.time_zone) if row["withdraw_refusal"] else "",
-        "attendance": rules.ATTENDANCE, "observation": observation, "max_photo": MAX_BYTES})
+    return Template(
+        "volunteers/shift.html",
+        status_code=422 if outcome else 200,
+        context={
+            "s": row,
+            "done": done,
+            "message": message,
+            "errors": outcome.errors if outcome else {},
+            "reason": reason,
+            "signup_refusal": refusal_text(refusal, settings.time_zone) if refusal else "",
+            "withdraw_refusal": refusal_text(row["withdraw_refusal"], settings.time_zone)
+            if row["withdraw_refusal"]
+            else "",
+            "attendance": rules.ATTENDANCE,
+            "observation": observation,
+            "max_photo": MAX_BYTES,
+        },
+    )

@@ -2,6 +2,7 @@
 deadlines and overdue flags) and take the steps: accept (签收), return (退回, back to the police
 queue), internal notes, answer (办结, the public reply) and transfer on to another agency.
 Every step is a timeline row and an audit row in one transaction."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,12 +78,18 @@ async def queue(principal: Principal, tab: str, moment: datetime | None = None) 
     labels = await category_labels()
     if tab == "returned":
         gone = await ReportStep.select(ReportStep.report).where(
-            (ReportStep.kind == "returned") & ReportStep.agency.is_in(list(principal.agency_ids) or [-1]))
+            (ReportStep.kind == "returned") & ReportStep.agency.is_in(list(principal.agency_ids) or [-1])
+        )
         moved = await ReportStep.select(ReportStep.report).where(
-            (ReportStep.kind == "transferred") & ReportStep.actor.is_in(await _colleagues(principal)))
+            (ReportStep.kind == "transferred") & ReportStep.actor.is_in(await _colleagues(principal))
+        )
         ids = list({r["report"] for r in [*gone, *moved]})
-        rows = await _select_report().where(Report.id.is_in(ids or [-1])).order_by(
-            Report.updated_at, ascending=False).limit(QUEUE_LIMIT)
+        rows = (
+            await _select_report()
+            .where(Report.id.is_in(ids or [-1]))
+            .order_by(Report.updated_at, ascending=False)
+            .limit(QUEUE_LIMIT)
+        )
         rows = [r for r in rows if r["responsible_agency"] not in principal.agency_ids]
         return _with_flags(rows, labels, moment)
     query = _select_report().where(_mine(principal))
@@ -97,17 +104,23 @@ async def queue(principal: Principal, tab: str, moment: datetime | None = None) 
 async def calls(principal: Principal) -> list[dict]:
     """110 calls of categories routed to the agency on import, newest first: what the caller
     reported and where (never the caller's number)."""
-    return await Call.select(Call.id, Call.received_at, Call.category, Call.address, Call.summary,
-                             Call.place.name.as_alias("place_name")).where(
-        Call.responsible_agency.is_in(list(principal.agency_ids) or [-1])).order_by(
-        Call.received_at, ascending=False).limit(QUEUE_LIMIT)
+    return (
+        await Call.select(
+            Call.id, Call.received_at, Call.category, Call.address, Call.summary, Call.place.name.as_alias("place_name")
+        )
+        .where(Call.responsible_agency.is_in(list(principal.agency_ids) or [-1]))
+        .order_by(Call.received_at, ascending=False)
+        .limit(QUEUE_LIMIT)
+    )
 
 
 async def _colleagues(principal: Principal) -> list[int]:
     """The people holding a role for the principal's agencies (whose transfers on are theirs)."""
     from app.tables import PersonRole
+
     rows = await PersonRole.select(PersonRole.person).where(
-        (PersonRole.role == ROLE) & PersonRole.agency.is_in(list(principal.agency_ids) or [-1]))
+        (PersonRole.role == ROLE) & PersonRole.agency.is_in(list(principal.agency_ids) or [-1])
+    )
     return [r["person"] for r in rows] or [-1]
 
 
@@ -115,7 +128,8 @@ async def counts(principal: Principal, moment: datetime | None = None) -> dict[s
     """Open matters by tab, for the tabs and the home page."""
     moment = moment or now()
     rows = await Report.select(Report.agency_state, Report.accept_due, Report.finish_due).where(
-        _mine(principal) & Report.agency_state.is_in(["new", "accepted"]))
+        _mine(principal) & Report.agency_state.is_in(["new", "accepted"])
+    )
     result = {"new": 0, "accepted": 0, "overdue": 0}
     for row in rows:
         result[row["agency_state"]] += 1
@@ -131,26 +145,34 @@ async def get(principal: Principal, report_id: int, moment: datetime | None = No
         return None
     report = _with_flags([row], await category_labels(), moment or now())[0]
     steps = await _steps(report_id, public_only=False)
-    report["steps"] = [s for s in steps if s["public"] or (
-        s["kind"] == "agency_note" and s["agency"] in principal.agency_ids)]
-    pictures = await ReportStepPhoto.select(ReportStepPhoto.id, ReportStepPhoto.step, ReportStepPhoto.width,
-                                            ReportStepPhoto.height).where(
-        ReportStepPhoto.step.is_in([s["id"] for s in report["steps"] if s["kind"] == "agency_note"] or [-1]))
+    report["steps"] = [
+        s for s in steps if s["public"] or (s["kind"] == "agency_note" and s["agency"] in principal.agency_ids)
+    ]
+    pictures = await ReportStepPhoto.select(
+        ReportStepPhoto.id, ReportStepPhoto.step, ReportStepPhoto.width, ReportStepPhoto.height
+    ).where(ReportStepPhoto.step.is_in([s["id"] for s in report["steps"] if s["kind"] == "agency_note"] or [-1]))
     for step in report["steps"]:
         step["photos"] = [p for p in pictures if p["step"] == step["id"]]
-    report["descriptions"] = await ReportReporter.select(ReportReporter.description, ReportReporter.created_at).where(
-        ReportReporter.report == report_id).order_by(ReportReporter.id)
+    report["descriptions"] = (
+        await ReportReporter.select(ReportReporter.description, ReportReporter.created_at)
+        .where(ReportReporter.report == report_id)
+        .order_by(ReportReporter.id)
+    )
     report["actions"] = [a for a, states in ACTIONS.items() if report["agency_state"] in states]
     return report
 
 
 async def other_agencies(principal: Principal) -> list[dict]:
-    return await Agency.select(Agency.id, Agency.name).where(
-        Agency.active.eq(True) & Agency.id.not_in(list(principal.agency_ids) or [-1])).order_by(Agency.name)
+    return (
+        await Agency.select(Agency.id, Agency.name)
+        .where(Agency.active.eq(True) & Agency.id.not_in(list(principal.agency_ids) or [-1]))
+        .order_by(Agency.name)
+    )
 
 
-def _check(action: str, raw: dict, own: int, active: set[int],
-           photo: Processed | PhotoError | None) -> tuple[dict, dict[str, str]]:
+def _check(
+    action: str, raw: dict, own: int, active: set[int], photo: Processed | PhotoError | None
+) -> tuple[dict, dict[str, str]]:
     text = str(raw.get("text", "")).replace("\r\n", "\n").strip()
     if action == "return":
         return rules.check_return(raw)
@@ -160,8 +182,13 @@ def _check(action: str, raw: dict, own: int, active: set[int],
     if action == "note" and not text and isinstance(photo, Processed):
         pass  # a photo says something on its own
     elif action in ("note", "answer", "transfer") and not text:
-        errors["text"] = N_("Write the public reply") if action == "answer" else N_("Write the message") \
-            if action == "note" else N_("Say why, so the next unit knows")
+        errors["text"] = (
+            N_("Write the public reply")
+            if action == "answer"
+            else N_("Write the message")
+            if action == "note"
+            else N_("Say why, so the next unit knows")
+        )
     elif len(text) > report_rules.MAX_REPLY:
         errors["text"] = N_("At most 2,000 characters")
     values: dict = {"text": text}
@@ -176,8 +203,14 @@ def _check(action: str, raw: dict, own: int, active: set[int],
     return values, errors
 
 
-async def act(principal: Principal, report_id: int, action: str, raw: dict,
-              photo: Processed | PhotoError | None = None, upload_dir: Path | None = None) -> dict[str, str] | None:
+async def act(
+    principal: Principal,
+    report_id: int,
+    action: str,
+    raw: dict,
+    photo: Processed | PhotoError | None = None,
+    upload_dir: Path | None = None,
+) -> dict[str, str] | None:
     """One agency step; {} when done, the errors otherwise, None when the matter is not theirs.
     A photo goes with an internal note only (the handling), kept from the resident."""
     if action not in ACTIONS:
@@ -197,38 +230,63 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict,
     target = values.get("agency")
     rule = None
     if target:
-        found = await routing.rule_for("report", report["category_code"], report["station"], report["office"],
-                                       report["grid"])
+        found = await routing.rule_for(
+            "report", report["category_code"], report["station"], report["office"], report["grid"]
+        )
         rule = found if found and found["agency"] == target else None
         accept_due, finish_due = await routing.deadlines(rule, moment)
     if isinstance(photo, Processed) and upload_dir is not None:
         photos.store(upload_dir, photo)
     async with write_transaction(Report._meta.db):
-        current = await Report.select(Report.agency_state, Report.responsible_agency).where(
-            Report.id == report_id).first()
+        current = (
+            await Report.select(Report.agency_state, Report.responsible_agency).where(Report.id == report_id).first()
+        )
         if current["responsible_agency"] != own or current["agency_state"] not in ACTIONS[action]:
             return {"form": _state_message(current["agency_state"])}  # someone moved it meanwhile
         changes, step = _step(action, values, own, moment)
         if target:
-            changes = {**routing.routed_changes(target, rule, accept_due, finish_due, moment),
-                       Report.returns: Report.returns + 1}
+            changes = {
+                **routing.routed_changes(target, rule, accept_due, finish_due, moment),
+                Report.returns: Report.returns + 1,
+            }
         await Report.update(changes).where(Report.id == report_id)
         [inserted] = await ReportStep.insert(ReportStep(report=report_id, actor=principal.id, **step)).returning(
-            ReportStep.id)
+            ReportStep.id
+        )
         if isinstance(photo, Processed):
-            await ReportStepPhoto.insert(ReportStepPhoto(step=inserted["id"], sha256=photo.sha256, width=photo.width,
-                                                         height=photo.height, size=len(photo.data)))
-        await audit.record(audit.actor_of(principal), f"agency_{action}", "report", report_id,
-                           {"agency_state": [current["agency_state"], _state_after(action)],
-                            "agency": [own, target or (None if action == "return" else own)]})
+            await ReportStepPhoto.insert(
+                ReportStepPhoto(
+                    step=inserted["id"],
+                    sha256=photo.sha256,
+                    width=photo.width,
+                    height=photo.height,
+                    size=len(photo.data),
+                )
+            )
+        await audit.record(
+            audit.actor_of(principal),
+            f"agency_{action}",
+            "report",
+            report_id,
+            {
+                "agency_state": [current["agency_state"], _state_after(action)],
+                "agency": [own, target or (None if action == "return" else own)],
+            },
+        )
     return {}
 
 
 async def step_photo(principal: Principal, photo_id: int, upload_dir: Path) -> Path | None:
     """A photo of the principal's agency's own note on a matter it still has; None otherwise."""
-    row = await ReportStepPhoto.select(ReportStepPhoto.sha256, ReportStepPhoto.step.report.as_alias("report"),
-                                       ReportStepPhoto.step.agency.as_alias("agency")).where(
-        ReportStepPhoto.id == photo_id).first()
+    row = (
+        await ReportStepPhoto.select(
+            ReportStepPhoto.sha256,
+            ReportStepPhoto.step.report.as_alias("report"),
+            ReportStepPhoto.step.agency.as_alias("agency"),
+        )
+        .where(ReportStepPhoto.id == photo_id)
+        .first()
+    )
     if row is None or row["agency"] not in principal.agency_ids or await get(principal, row["report"]) is None:
         return None
     path = photos.path_for(upload_dir, row["sha256"])
@@ -248,19 +306,40 @@ def _state_after(action: str) -> str:
 def _step(action: str, values: dict, own: int, moment: datetime) -> tuple[dict, dict]:
     """(the report's changes, the timeline step) for an agency step."""
     if action == "accept":
-        return ({Report.agency_state: "accepted", Report.agency_accepted_at: moment, Report.updated_at: moment},
-                {"kind": "agency_accepted", "public": True, "agency": own})
+        return (
+            {Report.agency_state: "accepted", Report.agency_accepted_at: moment, Report.updated_at: moment},
+            {"kind": "agency_accepted", "public": True, "agency": own},
+        )
     if action == "note":
-        return {Report.updated_at: moment}, {"kind": "agency_note", "public": False, "agency": own,
-                                             "text": values["text"]}
+        return {Report.updated_at: moment}, {
+            "kind": "agency_note",
+            "public": False,
+            "agency": own,
+            "text": values["text"],
+        }
     if action == "answer":
-        return ({Report.agency_state: "answered", Report.status: "done", Report.done_at: moment,
-                 Report.answered_by: own, Report.updated_at: moment},
-                {"kind": "answered", "public": True, "agency": own, "text": values["text"]})
+        return (
+            {
+                Report.agency_state: "answered",
+                Report.status: "done",
+                Report.done_at: moment,
+                Report.answered_by: own,
+                Report.updated_at: moment,
+            },
+            {"kind": "answered", "public": True, "agency": own, "text": values["text"]},
+        )
     if action == "return":
         reason = gettext(rules.RETURN_REASONS[values["reason"]])
-        return ({Report.agency_state: "returned", Report.status: "received", Report.responsible_agency: None,
-                 Report.accept_due: None, Report.finish_due: None, Report.returns: Report.returns + 1,
-                 Report.updated_at: moment},
-                {"kind": "returned", "public": True, "agency": own, "text": f"{reason}: {values['text']}"})
+        return (
+            {
+                Report.agency_state: "returned",
+                Report.status: "received",
+                Report.responsible_agency: None,
+                Report.accept_due: None,
+                Report.finish_due: None,
+                Report.returns: Report.returns + 1,
+                Report.updated_at: moment,
+            },
+            {"kind": "returned", "public": True, "agency": own, "text": f"{reason}: {values['text']}"},
+        )
     return {}, {"kind": "transferred", "public": True, "agency": values["agency"], "text": values["text"]}

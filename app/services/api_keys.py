@@ -1,6 +1,7 @@
 """API keys for other systems: issued by an admin (pages or `qianmo api-key create`), shown
 once, stored as a hash, revocable. A key acts with one role, scoped to a station where the
 role is scoped (see domain.roles.API_ROLES)."""
+
 from __future__ import annotations
 
 import secrets
@@ -61,11 +62,24 @@ async def create(name: str, role: str, station_id: int | None, actor: audit.Acto
     """(id, the key): the key is returned this once and never again."""
     key = PREFIX + secrets.token_urlsafe(32)
     async with write_transaction(ApiKey._meta.db):
-        rows = await ApiKey.insert(ApiKey(name=name.strip(), role=role, station=station_id, key_hash=token_hash(key),
-                                          prefix=key[:10], created_by=actor.id)).returning(ApiKey.id)
+        rows = await ApiKey.insert(
+            ApiKey(
+                name=name.strip(),
+                role=role,
+                station=station_id,
+                key_hash=token_hash(key),
+                prefix=key[:10],
+                created_by=actor.id,
+            )
+        ).returning(ApiKey.id)
         key_id = rows[0]["id"]
-        await audit.record(actor, "create", "api_key", key_id,
-                           {"name": [None, name.strip()], "role": [None, role], "station": [None, station_id]})
+        await audit.record(
+            actor,
+            "create",
+            "api_key",
+            key_id,
+            {"name": [None, name.strip()], "role": [None, role], "station": [None, station_id]},
+        )
     return key_id, key
 
 
@@ -93,9 +107,12 @@ async def revoke(key_id: int, actor: audit.Actor) -> bool:
 
 async def list_keys() -> list[dict]:
     return await ApiKey.select(ApiKey.all_columns(), ApiKey.station.name.as_alias("station_name")).order_by(
-        ApiKey.id, ascending=False)
+        ApiKey.id, ascending=False
+    )
 
 
 async def station_choices() -> list[tuple[int, str]]:
-    return [(r["id"], r["name"]) for r in await Station.select(Station.id, Station.name).where(
-        Station.active.eq(True)).order_by(Station.name)]
+    return [
+        (r["id"], r["name"])
+        for r in await Station.select(Station.id, Station.name).where(Station.active.eq(True)).order_by(Station.name)
+    ]

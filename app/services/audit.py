@@ -1,4 +1,5 @@
 """Audit rows, written inside the caller's transaction so a write and its trace land together."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,17 @@ def actor_of(principal) -> Actor:
 
 async def record(actor: Actor, action: str, object_type: str, object_id: object, changes: dict | None = None) -> None:
     meta = current_request.get()
-    await insert_row(AuditEvent, actor_id=actor.id, actor_role=actor.role, action=action, object_type=object_type,
-                     object_id=str(object_id), changes=changes or {}, ip=meta.ip, request_id=meta.request_id)
+    await insert_row(
+        AuditEvent,
+        actor_id=actor.id,
+        actor_role=actor.role,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        changes=changes or {},
+        ip=meta.ip,
+        request_id=meta.request_id,
+    )
 
 
 async def record_many(actor: Actor, action: str, object_type: str, items: list[tuple[object, dict]]) -> None:
@@ -40,10 +50,21 @@ async def record_many(actor: Actor, action: str, object_type: str, items: list[t
     if not items:
         return
     meta = current_request.get()
-    await AuditEvent.insert(*[
-        AuditEvent(actor_id=actor.id, actor_role=actor.role, action=action, object_type=object_type,
-                   object_id=str(object_id), changes=changes, ip=meta.ip, request_id=meta.request_id)
-        for object_id, changes in items])
+    await AuditEvent.insert(
+        *[
+            AuditEvent(
+                actor_id=actor.id,
+                actor_role=actor.role,
+                action=action,
+                object_type=object_type,
+                object_id=str(object_id),
+                changes=changes,
+                ip=meta.ip,
+                request_id=meta.request_id,
+            )
+            for object_id, changes in items
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -64,7 +85,9 @@ class AuditFilter:
         if self.since:
             query = query.where(AuditEvent.at >= datetime.combine(self.since, time.min, timezone.utc))
         if self.until:
-            query = query.where(AuditEvent.at < datetime.combine(self.until + timedelta(days=1), time.min, timezone.utc))
+            query = query.where(
+                AuditEvent.at < datetime.combine(self.until + timedelta(days=1), time.min, timezone.utc)
+            )
         return query
 
 
@@ -90,17 +113,41 @@ async def _names(person_ids: set[int]) -> dict[int, str]:
     return {r["id"]: r["name"] for r in rows}
 
 
-EXPORT_COLUMNS = ["id", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "changes", "ip",
-                  "request_id"]
+EXPORT_COLUMNS = [
+    "id",
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "changes",
+    "ip",
+    "request_id",
+]
 
 
 async def export_csv(criteria: AuditFilter, actor: Actor) -> str:
     """The filtered log as CSV (UTF-8 with BOM for Excel); the export itself is recorded."""
     rows = await criteria.apply(AuditEvent.select().order_by(AuditEvent.id))
-    text = csv_export.render(EXPORT_COLUMNS, ([
-        r["id"], r["at"].isoformat(), r["actor_id"] or "", r["actor_role"], r["action"], r["object_type"],
-        r["object_id"], json.dumps(_changes(r), ensure_ascii=False, default=str), r["ip"], r["request_id"],
-    ] for r in rows))
+    text = csv_export.render(
+        EXPORT_COLUMNS,
+        (
+            [
+                r["id"],
+                r["at"].isoformat(),
+                r["actor_id"] or "",
+                r["actor_role"],
+                r["action"],
+                r["object_type"],
+                r["object_id"],
+                json.dumps(_changes(r), ensure_ascii=False, default=str),
+                r["ip"],
+                r["request_id"],
+            ]
+            for r in rows
+        ),
+    )
     await record(actor, "export", "audit_event", "", {"rows": [None, len(rows)]})
     return text
 

@@ -1,5 +1,6 @@
 """110 calls: import (CSV streamed from disk, or JSON from the API), address matching and the
 mapping queue, the lists and rankings, and the repeat-call metrics."""
+
 from __future__ import annotations
 
 import csv
@@ -58,11 +59,13 @@ class ImportResult:
 
     def add_error(self, row: int | str, call_id: str, column: str, message: str) -> None:
         if len(self.errors) < KEPT_ERRORS:
-            self.errors.append({"row": row, "call_id": call_id, "column": self.columns.get(column, column),
-                                "message": message})
+            self.errors.append(
+                {"row": row, "call_id": call_id, "column": self.columns.get(column, column), "message": message}
+            )
 
 
 # --- reading files without holding them in memory --------------------------------------------
+
 
 def store_upload(upload_dir: Path, chunks) -> str:
     """Keep an uploaded file on disk for the preview and the confirmation; returns its token."""
@@ -126,7 +129,9 @@ def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str
                 result.file_error = N_("The file is empty")
                 return
             if missing:
-                result.file_error = N_("This is not a call list: the columns call_id, received_at, address and category are needed")
+                result.file_error = N_(
+                    "This is not a call list: the columns call_id, received_at, address and category are needed"
+                )
                 return
             result.columns = {c: header[i].strip() for c, i in positions.items()}
             for values in reader:
@@ -137,6 +142,7 @@ def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str
 
 
 # --- import ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Context:
@@ -159,8 +165,16 @@ async def context_for(principal: Principal, tz: str) -> Context:
     default = next(iter(allowed)) if allowed and len(allowed) == 1 else (rows[0]["id"] if len(rows) == 1 else None)
     non_police = {r["category"] for r in await NonPoliceCategory.select(NonPoliceCategory.category)}
     grid_offices = {r["id"]: r["office"] for r in await Grid.select(Grid.id, Grid.office)}
-    return Context(tz, stations, allowed, default, await PlaceMatcher.load(), non_police,
-                   await routing.active_call_rules(), grid_offices)
+    return Context(
+        tz,
+        stations,
+        allowed,
+        default,
+        await PlaceMatcher.load(),
+        non_police,
+        await routing.active_call_rules(),
+        grid_offices,
+    )
 
 
 class PlaceMatcher:
@@ -170,23 +184,36 @@ class PlaceMatcher:
 
     def __init__(self, keys: dict[int, dict[str, tuple[int, int]]]) -> None:
         self.keys = keys  # station -> normalised text -> (place id, grid id)
-        self.by_length = {station: sorted((k for k in texts if len(k) >= 3), key=len, reverse=True)
-                          for station, texts in keys.items()}
+        self.by_length = {
+            station: sorted((k for k in texts if len(k) >= 3), key=len, reverse=True) for station, texts in keys.items()
+        }
         self.cache: dict[tuple[int | None, str], tuple[int, int] | None] = {}
 
     @classmethod
     async def load(cls) -> "PlaceMatcher":
         keys: dict[int, dict[str, tuple[int, int]]] = {}
-        for p in await Place.select(Place.id, Place.grid, Place.name, Place.aliases, Place.address,
-                                    Place.grid.office.station.as_alias("station")).where(
-                Place.active.eq(True)).order_by(Place.id):
+        for p in (
+            await Place.select(
+                Place.id,
+                Place.grid,
+                Place.name,
+                Place.aliases,
+                Place.address,
+                Place.grid.office.station.as_alias("station"),
+            )
+            .where(Place.active.eq(True))
+            .order_by(Place.id)
+        ):
             for text in [p["name"], p["address"], *(p["aliases"] or "").splitlines()]:
                 key = rules.normalise_address(text)
                 if key:
                     keys.setdefault(p["station"], {}).setdefault(key, (p["id"], p["grid"]))
-        for m in await AddressMapping.select(AddressMapping.address_key, AddressMapping.place,
-                                             AddressMapping.place.grid.as_alias("grid"),
-                                             AddressMapping.place.grid.office.station.as_alias("station")):
+        for m in await AddressMapping.select(
+            AddressMapping.address_key,
+            AddressMapping.place,
+            AddressMapping.place.grid.as_alias("grid"),
+            AddressMapping.place.grid.office.station.as_alias("station"),
+        ):
             keys.setdefault(m["station"], {})[m["address_key"]] = (m["place"], m["grid"])
         return cls(keys)
 
@@ -209,8 +236,7 @@ class PlaceMatcher:
         return self.keys[station][best[2]] if best else None
 
 
-def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],
-           result: ImportResult) -> dict | None:
+def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str], result: ImportResult) -> dict | None:
     """A row as Call values, or None (its errors recorded)."""
     row, errors = rules.read_row(raw, ctx.tz)
     call_id = (raw.get("call_id") or raw.get("警情编号") or "").strip()
@@ -231,18 +257,35 @@ def _check(raw: dict[str, str], row_no: int | str, ctx: Context, seen: set[str],
     seen.add(row.call_id)
     place = ctx.places.match(station, row.address_key)
     grid = place[1] if place else None
-    rule = routing_rules.choose(ctx.call_rules, "call", row.category, station, ctx.grid_offices.get(grid), grid) \
-        if station else None
-    return {"call_id": row.call_id, "received_at": row.received_at, "caller_phone": row.caller_phone,
-            "caller_key": row.caller_key, "address": row.address, "address_key": row.address_key, "lat": row.lat,
-            "lon": row.lon, "category": row.category, "summary": row.summary, "disposition": row.disposition,
-            "station": station, "place": place[0] if place else None, "grid": place[1] if place else None,
-            "non_police": row.category in ctx.non_police or rule is not None,
-            "responsible_agency": rule.agency if rule else None, "routing_rule": rule.id if rule else None}
+    rule = (
+        routing_rules.choose(ctx.call_rules, "call", row.category, station, ctx.grid_offices.get(grid), grid)
+        if station
+        else None
+    )
+    return {
+        "call_id": row.call_id,
+        "received_at": row.received_at,
+        "caller_phone": row.caller_phone,
+        "caller_key": row.caller_key,
+        "address": row.address,
+        "address_key": row.address_key,
+        "lat": row.lat,
+        "lon": row.lon,
+        "category": row.category,
+        "summary": row.summary,
+        "disposition": row.disposition,
+        "station": station,
+        "place": place[0] if place else None,
+        "grid": place[1] if place else None,
+        "non_police": row.category in ctx.non_police or rule is not None,
+        "responsible_agency": rule.agency if rule else None,
+        "routing_rule": rule.id if rule else None,
+    }
 
 
-async def _write_chunk(chunk: list[tuple[int | str, dict]], result: ImportResult, batch: int | None,
-                       write: bool) -> None:
+async def _write_chunk(
+    chunk: list[tuple[int | str, dict]], result: ImportResult, batch: int | None, write: bool
+) -> None:
     """Compare with stored calls by call_id: new ones are inserted, same ones counted as
     duplicates, different ones reported as conflicts (never overwritten). Written, a chunk is
     one transaction of its own (the import's calls stay invisible until _finish)."""
@@ -260,8 +303,15 @@ async def _stored(chunk: list[tuple[int | str, dict]]) -> dict[str, dict]:
     ids = [values["call_id"] for _row, values in chunk]
     if not ids:
         return {}
-    rows = await Call.select(Call.call_id, Call.received_at, Call.caller_phone, Call.address, Call.category,
-                             Call.summary, Call.batch.state.as_alias("state")).where(Call.call_id.is_in(ids))
+    rows = await Call.select(
+        Call.call_id,
+        Call.received_at,
+        Call.caller_phone,
+        Call.address,
+        Call.category,
+        Call.summary,
+        Call.batch.state.as_alias("state"),
+    ).where(Call.call_id.is_in(ids))
     return {r["call_id"]: r for r in rows}
 
 
@@ -274,21 +324,46 @@ def _compare(chunk: list[tuple[int | str, dict]], stored: dict[str, dict], resul
             new.append(values)
         elif old["state"] not in (None, "done"):
             result.rejected += 1
-            result.add_error(row_no, values["call_id"], "call_id",
-                             N_("Another import that has not finished holds this call_id; import the file again afterwards"))
+            result.add_error(
+                row_no,
+                values["call_id"],
+                "call_id",
+                N_("Another import that has not finished holds this call_id; import the file again afterwards"),
+            )
         elif rules.same_content(old, values):
             result.duplicates += 1
         else:
             result.conflicts += 1
-            result.add_error(row_no, values["call_id"], "call_id",
-                             N_("A call with this call_id exists with different content; it was not changed"))
+            result.add_error(
+                row_no,
+                values["call_id"],
+                "call_id",
+                N_("A call with this call_id exists with different content; it was not changed"),
+            )
     result.created += len(new)
     return new
 
 
-CALL_COLUMNS = ("call_id", "received_at", "caller_phone", "caller_key", "address", "address_key", "lat", "lon",
-                "category", "summary", "disposition", "station", "place", "grid", "non_police", "batch",
-                "responsible_agency", "routing_rule")
+CALL_COLUMNS = (
+    "call_id",
+    "received_at",
+    "caller_phone",
+    "caller_key",
+    "address",
+    "address_key",
+    "lat",
+    "lon",
+    "category",
+    "summary",
+    "disposition",
+    "station",
+    "place",
+    "grid",
+    "non_police",
+    "batch",
+    "responsible_agency",
+    "routing_rule",
+)
 INSERT_ROWS = 500  # per statement: SQLite takes at most 32,766 values in one
 
 
@@ -298,7 +373,7 @@ async def _insert_calls(rows: list[dict]) -> None:
     sqlite = isinstance(Call._meta.db, SQLiteEngine)
     one = "(" + ", ".join(["{}"] * len(CALL_COLUMNS)) + ")"
     for i in range(0, len(rows), INSERT_ROWS):
-        part = rows[i:i + INSERT_ROWS]
+        part = rows[i : i + INSERT_ROWS]
         values = []
         for row in part:
             for column in CALL_COLUMNS:
@@ -309,8 +384,9 @@ async def _insert_calls(rows: list[dict]) -> None:
         await Call.raw(f"INSERT INTO call ({', '.join(CALL_COLUMNS)}) VALUES {', '.join([one] * len(part))}", *values)
 
 
-async def _run(rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, result: ImportResult,
-               batch: int | None, write: bool) -> None:
+async def _run(
+    rows: Iterator[tuple[int | str, dict[str, str]]], ctx: Context, result: ImportResult, batch: int | None, write: bool
+) -> None:
     seen: set[str] = set()
     chunk: list[tuple[int | str, dict]] = []
     moment = datetime.now(timezone.utc)
@@ -352,8 +428,9 @@ async def preview_file(upload_dir: Path, token: str, principal: Principal, tz: s
     return result
 
 
-async def import_file(upload_dir: Path, token: str, filename: str, principal: Principal, actor: audit.Actor,
-                      tz: str) -> ImportResult:
+async def import_file(
+    upload_dir: Path, token: str, filename: str, principal: Principal, actor: audit.Actor, tz: str
+) -> ImportResult:
     """The valid rows in one transaction (all or nothing), the rest reported; then the file
     is deleted."""
     path = _upload_path(upload_dir, token)
@@ -372,8 +449,10 @@ async def import_objects(items: list, client_principal: Principal, actor: audit.
     """The JSON API: a list of call objects with the English field names."""
     result = ImportResult()
     ctx = await context_for(client_principal, tz)
-    rows = ((i, {k: "" if v is None else str(v) for k, v in item.items()} if isinstance(item, dict) else {})
-            for i, item in enumerate(items))
+    rows = (
+        (i, {k: "" if v is None else str(v) for k, v in item.items()} if isinstance(item, dict) else {})
+        for i, item in enumerate(items)
+    )
     await _import(rows, ctx, result, actor, "api", "")
     return result
 
@@ -400,8 +479,11 @@ async def _import(rows, ctx: Context, result: ImportResult, actor: audit.Actor, 
 
 
 async def _open_batch(actor: audit.Actor, source: str, filename: str) -> int:
-    inserted = await CallImport.insert(CallImport(source=source, filename=filename[:200], actor_id=actor.id,
-                                                  actor_role=actor.role[:40], state="importing")).returning(CallImport.id)
+    inserted = await CallImport.insert(
+        CallImport(
+            source=source, filename=filename[:200], actor_id=actor.id, actor_role=actor.role[:40], state="importing"
+        )
+    ).returning(CallImport.id)
     return inserted[0]["id"]
 
 
@@ -410,17 +492,35 @@ async def _finish(result: ImportResult, actor: audit.Actor) -> bool:
     transaction; False when the import is no longer running (discard_stale gave it up)."""
     batch = result.batch_id
     async with write_transaction(Call._meta.db):
-        done = await CallImport.update({
-            CallImport.state: "done", CallImport.created: result.created, CallImport.duplicates: result.duplicates,
-            CallImport.conflicts: result.conflicts, CallImport.rejected: result.rejected,
-            CallImport.errors: result.errors}).where(
-            (CallImport.id == batch) & (CallImport.state == "importing")).returning(CallImport.id)
+        done = (
+            await CallImport.update(
+                {
+                    CallImport.state: "done",
+                    CallImport.created: result.created,
+                    CallImport.duplicates: result.duplicates,
+                    CallImport.conflicts: result.conflicts,
+                    CallImport.rejected: result.rejected,
+                    CallImport.errors: result.errors,
+                }
+            )
+            .where((CallImport.id == batch) & (CallImport.state == "importing"))
+            .returning(CallImport.id)
+        )
         if not done:
             return False
         await refresh_repeats(batch)
-        await audit.record(actor, "import", "call_import", batch, {
-            "created": [None, result.created], "duplicates": [None, result.duplicates],
-            "conflicts": [None, result.conflicts], "rejected": [None, result.rejected]})
+        await audit.record(
+            actor,
+            "import",
+            "call_import",
+            batch,
+            {
+                "created": [None, result.created],
+                "duplicates": [None, result.duplicates],
+                "conflicts": [None, result.conflicts],
+                "rejected": [None, result.rejected],
+            },
+        )
     return True
 
 
@@ -433,8 +533,11 @@ async def _discard(batch: int) -> None:
     await CallImport.update({CallImport.state: "failed"}).where(CallImport.id == batch)
     while True:
         async with write_transaction(Call._meta.db):
-            deleted = await Call.raw(f"DELETE FROM call WHERE id IN (SELECT id FROM call WHERE batch = {{}} "
-                                     f"LIMIT {DISCARD_ROWS}) RETURNING id", batch)
+            deleted = await Call.raw(
+                f"DELETE FROM call WHERE id IN (SELECT id FROM call WHERE batch = {{}} "
+                f"LIMIT {DISCARD_ROWS}) RETURNING id",
+                batch,
+            )
         if len(deleted) < DISCARD_ROWS:
             return
 
@@ -449,8 +552,13 @@ async def discard_stale(now: datetime | None = None) -> int:
     before = (now or datetime.now(timezone.utc)) - STALE_IMPORT
     stale = await CallImport.select(CallImport.id).where(
         ((CallImport.state == "importing") & (CallImport.at < before))
-        | ((CallImport.state == "failed") & WhereRaw("id IN (SELECT batch FROM call WHERE batch IN "
-                                                     "(SELECT id FROM call_import WHERE state = 'failed'))")))
+        | (
+            (CallImport.state == "failed")
+            & WhereRaw(
+                "id IN (SELECT batch FROM call WHERE batch IN (SELECT id FROM call_import WHERE state = 'failed'))"
+            )
+        )
+    )
     for row in stale:
         await _discard(row["id"])
     return len(stale)
@@ -462,6 +570,7 @@ class _Abort(Exception):
 
 # --- the mapping queue -----------------------------------------------------------------------
 
+
 async def unmatched(principal: Principal, limit: int = 100) -> list[dict]:
     """Addresses no place matched, most calls first."""
     query = Call.select(Call.address_key, Call.address, Call.id).where(Call.place.is_null() & detection.visible())
@@ -470,8 +579,9 @@ async def unmatched(principal: Principal, limit: int = 100) -> list[dict]:
         query = query.where(Call.station.is_in(list(stations) or [-1]))
     groups: dict[str, dict] = {}
     for r in await query:
-        group = groups.setdefault(r["address_key"], {"address_key": r["address_key"], "address": r["address"],
-                                                     "calls": 0})
+        group = groups.setdefault(
+            r["address_key"], {"address_key": r["address_key"], "address": r["address"], "calls": 0}
+        )
         group["calls"] += 1
     return sorted(groups.values(), key=lambda g: -g["calls"])[:limit]
 
@@ -484,24 +594,32 @@ async def map_address(principal: Principal, address_key: str, place_id: int, act
     place = await scope.place(principal, place_id)
     if place is None or not address_key:
         return False
-    station = (await Place.select(Place.grid.office.station.as_alias("station")).where(
-        Place.id == place_id).first())["station"]
+    station = (await Place.select(Place.grid.office.station.as_alias("station")).where(Place.id == place_id).first())[
+        "station"
+    ]
     theirs = (Call.address_key == address_key) & (Call.station == station)
     async with write_transaction(Call._meta.db):
         example = await (await _scoped(principal, Call.select(Call.address).where(theirs))).first()
-        mapped = await AddressMapping.select(AddressMapping.place.grid.office.station.as_alias("station")).where(
-            AddressMapping.address_key == address_key).first()
+        mapped = (
+            await AddressMapping.select(AddressMapping.place.grid.office.station.as_alias("station"))
+            .where(AddressMapping.address_key == address_key)
+            .first()
+        )
         if example is None or (mapped is not None and mapped["station"] != station):
             return False
         await AddressMapping.delete().where(AddressMapping.address_key == address_key)
-        await AddressMapping.insert(AddressMapping(address_key=address_key, address=example["address"][:200],
-                                                   place=place_id, created_by=actor.id))
+        await AddressMapping.insert(
+            AddressMapping(
+                address_key=address_key, address=example["address"][:200], place=place_id, created_by=actor.id
+            )
+        )
         await Call.update({Call.place: place_id, Call.grid: place["grid"]}).where(theirs & Call.place.is_null())
         await audit.record(actor, "map_address", "address_mapping", address_key, {"place": [None, place_id]})
     return True
 
 
 # --- reading ---------------------------------------------------------------------------------
+
 
 async def _scoped(principal: Principal, query):
     """The calls a principal sees: of finished imports (detection.VISIBLE), in their scope."""
@@ -516,9 +634,16 @@ async def _scoped(principal: Principal, query):
     return query.where(condition)
 
 
-async def search(principal: Principal, q: str = "", category: str = "", place: int | None = None,
-                 since: date | None = None, until: date | None = None, tz: str = "Asia/Shanghai",
-                 limit: int = 100) -> tuple[list[dict], int]:
+async def search(
+    principal: Principal,
+    q: str = "",
+    category: str = "",
+    place: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    tz: str = "Asia/Shanghai",
+    limit: int = 100,
+) -> tuple[list[dict], int]:
     query = Call.select(Call.all_columns(), Call.place.name.as_alias("place_name"))
     count = Call.count()
     for clause in _filters(q, category, place, since, until, tz):
@@ -547,16 +672,22 @@ async def categories(principal: Principal) -> list[str]:
     return [r["category"] for r in rows]
 
 
-async def weekly_counts(principal: Principal, weeks: int, today: date, tz: str,
-                        place_id: int | None = None) -> list[dict]:
+async def weekly_counts(
+    principal: Principal, weeks: int, today: date, tz: str, place_id: int | None = None
+) -> list[dict]:
     """Calls per week (of a place, or of all the person may see), oldest first, counted by the
     database: the dashboard's trend and a place's small chart."""
     start = today - timedelta(weeks=weeks) + timedelta(days=1)
     low, high = rules.period_bounds(start, today, tz)
     week = detection.whole_weeks_since("{}")
     where = await _scope_sql(principal) + (f" AND place = {int(place_id)}" if place_id is not None else "")
-    rows = await Call.raw(f"SELECT {week} AS week, COUNT(*) AS n FROM call "
-                          f"WHERE received_at >= {{}} AND received_at < {{}}{where} GROUP BY 1", low, low, high)
+    rows = await Call.raw(
+        f"SELECT {week} AS week, COUNT(*) AS n FROM call "
+        f"WHERE received_at >= {{}} AND received_at < {{}}{where} GROUP BY 1",
+        low,
+        low,
+        high,
+    )
     counts = [0] * weeks
     for r in rows:
         if 0 <= int(r["week"]) < weeks:
@@ -569,7 +700,8 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
     low, high = rules.period_bounds(since, until, tz)
     column = Call.caller_key if by == "caller" else Call.place
     query = Call.select(column.as_alias("key"), Call.place.name.as_alias("name")).where(
-        (Call.received_at >= low) & (Call.received_at < high))
+        (Call.received_at >= low) & (Call.received_at < high)
+    )
     rows = await (await _scoped(principal, query))
     total = len(rows)
     counts: dict = defaultdict(int)
@@ -581,13 +713,26 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
     ranked, running = [], 0
     for key, n in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]:
         running += n
-        ranked.append({"key": key, "name": names[key], "calls": n, "share": rules.share(n, total),
-                       "cumulative": rules.share(running, total)})
+        ranked.append(
+            {
+                "key": key,
+                "name": names[key],
+                "calls": n,
+                "share": rules.share(n, total),
+                "cumulative": rules.share(running, total),
+            }
+        )
     # Calls without a key (an address without a place, a withheld number) are a row of their
     # own: dropped, the cumulative share would end short of 100% without a word.
     keyless = total - sum(counts.values())
-    return {"total": total, "rows": ranked, "keys": len(counts), "keyless": keyless,
-            "keyless_share": rules.share(keyless, total), "pareto": rules.pareto_count(list(counts.values()), total)}
+    return {
+        "total": total,
+        "rows": ranked,
+        "keys": len(counts),
+        "keyless": keyless,
+        "keyless_share": rules.share(keyless, total),
+        "pareto": rules.pareto_count(list(counts.values()), total),
+    }
 
 
 async def metrics(principal: Principal | None, start: date, end: date, tz: str) -> dict:
@@ -598,17 +743,25 @@ async def metrics(principal: Principal | None, start: date, end: date, tz: str) 
     before_total, before_repeats = await _period(principal, rules.year_earlier(start), rules.year_earlier(end), tz)
     now_share, then_share = rules.share(repeats, total), rules.share(before_repeats, before_total)
     change = None if now_share is None or then_share is None else round(now_share - then_share, 4)
-    return {"start": start.isoformat(), "end": end.isoformat(), "total_calls": total, "repeat_calls": repeats,
-            "repeat_share": now_share, "repeat_share_change_yoy": change,
-            "repeat_calls_change_yoy": rules.relative_change(repeats, before_repeats)}
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "total_calls": total,
+        "repeat_calls": repeats,
+        "repeat_share": now_share,
+        "repeat_share_change_yoy": change,
+        "repeat_calls_change_yoy": rules.relative_change(repeats, before_repeats),
+    }
 
 
 async def _period(principal: Principal | None, start: date, end: date, tz: str) -> tuple[int, int]:
     """(calls, repeat calls) in [start, end]: a count over the period, since every import keeps
     each call's is_repeat up to date (refresh_repeats)."""
     low, high = rules.period_bounds(start, end, tz)
-    sql = ("SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN is_repeat THEN 1 ELSE 0 END), 0) AS repeats "
-           "FROM call WHERE received_at >= {} AND received_at < {}" + await _scope_sql(principal))
+    sql = (
+        "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN is_repeat THEN 1 ELSE 0 END), 0) AS repeats "
+        "FROM call WHERE received_at >= {} AND received_at < {}" + await _scope_sql(principal)
+    )
     [row] = await Call.raw(sql, low, high)
     return int(row["total"]), int(row["repeats"])
 
@@ -617,10 +770,14 @@ async def refresh_repeats(batch: int | None = None) -> None:
     """Set is_repeat for the calls of the callers in an import (every caller when None): a
     call imported late can change whether the caller's later calls are repeats. Only visible
     calls count (an import is marked done before its refresh, in the same transaction)."""
-    gap = detection.days_between("received_at", "LAG(received_at) OVER (PARTITION BY caller_key ORDER BY received_at, id)")
+    gap = detection.days_between(
+        "received_at", "LAG(received_at) OVER (PARTITION BY caller_key ORDER BY received_at, id)"
+    )
     callers = f"caller_key IS NOT NULL AND {detection.VISIBLE}"
     if batch is not None:
-        callers += f" AND caller_key IN (SELECT caller_key FROM call WHERE batch = {int(batch)} AND caller_key IS NOT NULL)"
+        callers += (
+            f" AND caller_key IN (SELECT caller_key FROM call WHERE batch = {int(batch)} AND caller_key IS NOT NULL)"
+        )
     await Call.raw(f"""
         UPDATE call SET is_repeat = flagged.repeat
         FROM (SELECT id, COALESCE({gap} <= {rules.REPEAT_WINDOW.days}, false) AS repeat FROM call WHERE {callers}) AS flagged
@@ -645,9 +802,11 @@ async def _scope_sql(principal: Principal | None) -> str:
 
 # --- what detection uses: thresholds per station and category, non-police categories -------
 
+
 async def detection_settings(principal: Principal) -> list[dict]:
-    query = DetectionSetting.select(DetectionSetting.all_columns(),
-                                    DetectionSetting.station.name.as_alias("station_name"))
+    query = DetectionSetting.select(
+        DetectionSetting.all_columns(), DetectionSetting.station.name.as_alias("station_name")
+    )
     if not principal.has("admin"):
         query = query.where(DetectionSetting.station.is_in(list(await scope.station_ids(principal)) or [-1]))
     return await query.order_by(DetectionSetting.rule)
@@ -680,11 +839,19 @@ async def save_detection_setting(principal: Principal, data: dict[str, str], act
     if errors:
         return errors
     async with write_transaction(DetectionSetting._meta.db):
-        await DetectionSetting.delete().where((DetectionSetting.station == station) & (DetectionSetting.rule == rule)
-                                              & (DetectionSetting.category == category))
+        await DetectionSetting.delete().where(
+            (DetectionSetting.station == station)
+            & (DetectionSetting.rule == rule)
+            & (DetectionSetting.category == category)
+        )
         await DetectionSetting.insert(DetectionSetting(station=station, category=category, rule=rule, **numbers))
-        await audit.record(actor, "update", "detection_setting", f"{station}:{rule}:{category}",
-                           {k: [None, v] for k, v in numbers.items()})
+        await audit.record(
+            actor,
+            "update",
+            "detection_setting",
+            f"{station}:{rule}:{category}",
+            {k: [None, v] for k, v in numbers.items()},
+        )
     return {}
 
 

@@ -1,6 +1,7 @@
 """The demo district: 黄河派出所 with two offices, eight grids, real-sounding places,
 the agencies that receive transferred matters, and one demo person per role.
 Loading twice changes nothing: the bureau's code marks the district as present."""
+
 from __future__ import annotations
 
 from app.db import write_transaction
@@ -99,8 +100,13 @@ RULES = [
 # Report categories the rules need beyond the defaults (code, 中文, English, hints).
 EXTRA_CATEGORIES = [
     ("power_cut", "停电断电", "Power cut", "小区、楼栋或路段停电", "No power in an estate, building or street"),
-    ("property", "物业服务", "Property management", "电梯、门禁、楼道保洁等物业问题",
-     "Lifts, entrance doors, stairwell cleaning and other property matters"),
+    (
+        "property",
+        "物业服务",
+        "Property management",
+        "电梯、门禁、楼道保洁等物业问题",
+        "Lifts, entrance doors, stairwell cleaning and other property matters",
+    ),
 ]
 # name, phone, role, unit (kind, code)
 PEOPLE = [
@@ -123,8 +129,9 @@ async def load_demo() -> bool:
         if await Bureau.exists().where(Bureau.code == BUREAU_CODE):
             return False
         bureau = await _add(Bureau, name="宿迁市公安局经济技术开发区分局", code=BUREAU_CODE)
-        station = await _add(Station, bureau=bureau, name="黄河派出所", code="HH",
-                             address="经开区黄河南路1号", phone="0527-84310110")
+        station = await _add(
+            Station, bureau=bureau, name="黄河派出所", code="HH", address="经开区黄河南路1号", phone="0527-84310110"
+        )
         units: dict[tuple[str, str], int] = {("station", "HH"): station}
         for code, name, address in OFFICES:
             units[("office", code)] = await _add(Office, station=station, name=name, code=code, address=address)
@@ -134,9 +141,16 @@ async def load_demo() -> bool:
             centres[code] = centre
         for index, (name, kind, grid, address, aliases) in enumerate(PLACES):
             lat, lon = centres[grid]
-            await _add(Place, grid=units[("grid", grid)], name=name, kind=kind, address=address,
-                       lat=round(lat + (index % 5 - 2) * 0.0009, 6), lon=round(lon + (index % 3 - 1) * 0.0011, 6),
-                       aliases=aliases)
+            await _add(
+                Place,
+                grid=units[("grid", grid)],
+                name=name,
+                kind=kind,
+                address=address,
+                lat=round(lat + (index % 5 - 2) * 0.0009, 6),
+                lon=round(lon + (index % 3 - 1) * 0.0011, 6),
+                aliases=aliases,
+            )
         for code, name, kind, contact, phone in AGENCIES:
             units[("agency", code)] = await _add(Agency, name=name, code=code, kind=kind, contact=contact, phone=phone)
         for name, phone, role, (unit_kind, unit_code) in PEOPLE:
@@ -151,14 +165,24 @@ async def _add_rules(units: dict[tuple[str, str], int]) -> None:
     known = {r["code"] for r in await ReportCategory.select(ReportCategory.code)}
     for position, (code, zh, en, hint_zh, hint_en) in enumerate(EXTRA_CATEGORIES, start=50):
         if code not in known:
-            await _add(ReportCategory, code=code, name_zh=zh, name_en=en, hint_zh=hint_zh, hint_en=hint_en,
-                       position=position)
+            await _add(
+                ReportCategory, code=code, name_zh=zh, name_en=en, hint_zh=hint_zh, hint_en=hint_en, position=position
+            )
     for kind, category, (unit_kind, unit_code), agency, accept, finish in RULES:
         unit = units[(unit_kind, unit_code)]
-        rule = await _add(RoutingRule, kind=kind, category=category, station=units[("station", "HH")],
-                          office=unit if unit_kind == "office" else None, grid=unit if unit_kind == "grid" else None,
-                          agency=units[("agency", agency)], accept_amount=accept[0], accept_unit=accept[1],
-                          finish_amount=finish[0], finish_unit=finish[1])
+        rule = await _add(
+            RoutingRule,
+            kind=kind,
+            category=category,
+            station=units[("station", "HH")],
+            office=unit if unit_kind == "office" else None,
+            grid=unit if unit_kind == "grid" else None,
+            agency=units[("agency", agency)],
+            accept_amount=accept[0],
+            accept_unit=accept[1],
+            finish_amount=finish[0],
+            finish_unit=finish[1],
+        )
         await _add(RoutingRuleChange, rule=rule, action="create", changes="{}")
 
 

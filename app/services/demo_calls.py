@@ -1,6 +1,7 @@
 """Synthetic 110 calls with a realistic shape: most callers call once, a few call again and
 again, a few places generate many incidents. Used by the demo district (a few hundred calls)
 and by the benchmark (a million)."""
+
 from __future__ import annotations
 
 import random
@@ -9,13 +10,28 @@ from datetime import datetime, timedelta, timezone
 
 from app.domain.calls import normalise_address, normalise_phone
 
-CATEGORIES = [("纠纷", 30), ("噪音扰民", 12), ("盗窃", 14), ("求助", 16), ("交通事故", 10), ("诈骗", 8),
-              ("可疑情况", 6), ("家庭纠纷", 4)]
+CATEGORIES = [
+    ("纠纷", 30),
+    ("噪音扰民", 12),
+    ("盗窃", 14),
+    ("求助", 16),
+    ("交通事故", 10),
+    ("诈骗", 8),
+    ("可疑情况", 6),
+    ("家庭纠纷", 4),
+]
 STREETS = ["泰和路", "发展大道", "黄河南路", "古城路", "虞姬路", "和平路", "解放路", "建国路"]
 
 
-def generate(n: int, end: datetime, days: int, places: list[tuple[int, int, str]], station: int | None,
-             seed: int = 7, prefix: str = "D") -> Iterator[dict]:
+def generate(
+    n: int,
+    end: datetime,
+    days: int,
+    places: list[tuple[int, int, str]],
+    station: int | None,
+    seed: int = 7,
+    prefix: str = "D",
+) -> Iterator[dict]:
     """n calls spread over `days` days before `end`, as Call column values.
     `places`: (place id, grid id, name) that calls may happen at."""
     rng = random.Random(seed)
@@ -40,10 +56,22 @@ def generate(n: int, end: datetime, days: int, places: list[tuple[int, int, str]
         else:
             place_id = grid_id = None
             address = f"{rng.choice(STREETS)}{rng.randrange(1, 300)}号"
-        yield {"call_id": f"{prefix}{i:07d}", "received_at": at, "caller_phone": phone,
-               "caller_key": normalise_phone(phone), "address": address, "address_key": normalise_address(address),
-               "category": rng.choices(categories, weights)[0], "summary": "", "disposition": "", "station": station,
-               "place": place_id, "grid": grid_id, "lat": None, "lon": None}
+        yield {
+            "call_id": f"{prefix}{i:07d}",
+            "received_at": at,
+            "caller_phone": phone,
+            "caller_key": normalise_phone(phone),
+            "address": address,
+            "address_key": normalise_address(address),
+            "category": rng.choices(categories, weights)[0],
+            "summary": "",
+            "disposition": "",
+            "station": station,
+            "place": place_id,
+            "grid": grid_id,
+            "lat": None,
+            "lon": None,
+        }
 
 
 def now() -> datetime:
@@ -61,8 +89,9 @@ async def load(count: int = 160, days: int = 90) -> bool:
     places = [(p["id"], p["grid"], p["name"]) for p in await Place.select(Place.id, Place.grid, Place.name)]
     station = await Station.select(Station.id).first()
     async with write_transaction(Call._meta.db):
-        await Call.insert(*[Call(**values) for values in generate(count, now(), days, places,
-                                                                   station["id"] if station else None)])
+        await Call.insert(
+            *[Call(**values) for values in generate(count, now(), days, places, station["id"] if station else None)]
+        )
         await calls.refresh_repeats()
     await orders.detect(audit.SYSTEM)
     return True

@@ -1,6 +1,7 @@
 """The detection rules run inside the database (window functions on SQLite and PostgreSQL):
 a million calls are never loaded into Python. domain/calls.py holds the same rules as plain
 Python; tests/integration/test_detection.py checks that both agree on random call sets."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,12 +22,17 @@ VISIBLE = "(batch IS NULL OR batch NOT IN (SELECT id FROM call_import WHERE stat
 
 # A category's family (rules.family_of) in SQL: the first family word it holds. The words are
 # constants of the code, never user input.
-FAMILY_SQL = ("CASE " + " ".join(f"WHEN LOWER(category) LIKE '%{word}%' THEN '{family}'"
-                                 for word, family in rules.FAMILY_WORDS) + " ELSE 'other' END")
+FAMILY_SQL = (
+    "CASE "
+    + " ".join(f"WHEN LOWER(category) LIKE '%{word}%' THEN '{family}'" for word, family in rules.FAMILY_WORDS)
+    + " ELSE 'other' END"
+)
 KEYS = {
     "repeat_caller": "caller_key",
-    "repeat_place": ("(CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
-                     f"ELSE 'address:' || address_key END) || ':' || ({FAMILY_SQL})"),
+    "repeat_place": (
+        "(CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
+        f"ELSE 'address:' || address_key END) || ':' || ({FAMILY_SQL})"
+    ),
 }
 
 
@@ -35,9 +41,11 @@ KEYS = {
 # callers are few and their index is the right way in.
 BATCH_KEYS = {
     "repeat_caller": "caller_key IN (SELECT caller_key FROM call WHERE batch = {batch})",
-    "repeat_place": ("(+place IN (SELECT place FROM call WHERE batch = {batch} AND place IS NOT NULL) OR "
-                     "(place IS NULL AND address_key IN "
-                     "(SELECT address_key FROM call WHERE batch = {batch} AND place IS NULL)))"),
+    "repeat_place": (
+        "(+place IN (SELECT place FROM call WHERE batch = {batch} AND place IS NOT NULL) OR "
+        "(place IS NULL AND address_key IN "
+        "(SELECT address_key FROM call WHERE batch = {batch} AND place IS NULL)))"
+    ),
 }
 
 
@@ -111,8 +119,12 @@ def in_list(column: str, values) -> str:
 
 async def newest(batch: int | None) -> datetime | None:
     """The time detection counts back from: the newest call (of the import, when one is given)."""
-    query = Call.select(Call.received_at).where(Call.non_police.eq(False) & visible()).order_by(
-        Call.received_at, ascending=False).limit(1)
+    query = (
+        Call.select(Call.received_at)
+        .where(Call.non_police.eq(False) & visible())
+        .order_by(Call.received_at, ascending=False)
+        .limit(1)
+    )
     if batch is not None:
         query = query.where(Call.batch == batch)
     row = await query.first()
@@ -123,15 +135,19 @@ async def newest_by_station(stations: set[int] | None) -> dict[int | None, datet
     """The newest call of each station: what "recent" is measured from (an import of last
     year's calls must not make today's work)."""
     where = "" if stations is None else f" AND {in_list('station', stations)}"
-    rows = await Call.raw(f"SELECT station, MAX(received_at) AS newest FROM call WHERE non_police = false AND {VISIBLE}"
-                          f"{where} GROUP BY station")
+    rows = await Call.raw(
+        f"SELECT station, MAX(received_at) AS newest FROM call WHERE non_police = false AND {VISIBLE}"
+        f"{where} GROUP BY station"
+    )
     return {r["station"]: as_datetime(r["newest"]) for r in rows if r["newest"] is not None}
 
 
 async def _batch_span(batch: int) -> tuple[datetime, datetime] | None:
     """The first and last time of the calls of an import that detection reads."""
-    [row] = await Call.raw("SELECT MIN(received_at) AS first, MAX(received_at) AS last FROM call "
-                           "WHERE batch = {} AND non_police = false", int(batch))
+    [row] = await Call.raw(
+        "SELECT MIN(received_at) AS first, MAX(received_at) AS last FROM call WHERE batch = {} AND non_police = false",
+        int(batch),
+    )
     return None if row["first"] is None else (as_datetime(row["first"]), as_datetime(row["last"]))
 
 
@@ -141,8 +157,9 @@ def as_datetime(value) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-async def repeats(rule: str, stations: set[int] | None, batch: int | None,
-                  since: datetime) -> tuple[list[rules.Flag], dict[int, int]]:
+async def repeats(
+    rule: str, stations: set[int] | None, batch: int | None, since: datetime
+) -> tuple[list[rules.Flag], dict[int, int]]:
     """Flags of repeat_caller or repeat_place among the calls after `since`, and the grid of
     every flagged call. With an import (`batch`): only the windows holding one of its calls,
     so only the calls near those in time are read."""
@@ -157,8 +174,9 @@ async def repeats(rule: str, stations: set[int] | None, batch: int | None,
         named = [s for s in applies if s is not None]
         conditions = []
         if None in applies:  # the default: stations without their own setting
-            conditions.append(f"(station IS NULL OR NOT {in_list('station', custom_stations)})"
-                              if custom_stations else "1 = 1")
+            conditions.append(
+                f"(station IS NULL OR NOT {in_list('station', custom_stations)})" if custom_stations else "1 = 1"
+            )
         if named:
             conditions.append(in_list("station", named))
         where = "received_at > {} AND (" + " OR ".join(conditions) + ")"
@@ -190,8 +208,13 @@ async def surges(stations: set[int] | None, as_of: datetime) -> tuple[list[rules
     where = "" if stations is None else " AND station IN (" + ", ".join(str(int(x)) for x in stations) + ")"
     groups = await Call.raw(
         "SELECT station, category, SUM(CASE WHEN received_at > {} THEN 1 ELSE 0 END) AS recent, COUNT(*) AS total "
-        f"FROM call WHERE non_police = false AND {VISIBLE} AND received_at > {{}} AND received_at <= {{}}" + where +
-        " GROUP BY station, category", recent_start, base_start, as_of)
+        f"FROM call WHERE non_police = false AND {VISIBLE} AND received_at > {{}} AND received_at <= {{}}"
+        + where
+        + " GROUP BY station, category",
+        recent_start,
+        base_start,
+        as_of,
+    )
     setting_for = await setting_lookup()
     flags, grids = [], {}
     for g in groups:
@@ -199,23 +222,39 @@ async def surges(stations: set[int] | None, as_of: datetime) -> tuple[list[rules
         if not rules.surge(recent, before, setting_for(g["station"], g["category"], "category_surge")):
             continue
         query = Call.select(Call.id, Call.grid, Call.received_at).where(
-            Call.non_police.eq(False) & visible() & (Call.category == g["category"]) & (Call.received_at > recent_start)
-            & (Call.received_at <= as_of))
+            Call.non_police.eq(False)
+            & visible()
+            & (Call.category == g["category"])
+            & (Call.received_at > recent_start)
+            & (Call.received_at <= as_of)
+        )
         query = query.where(Call.station.is_null() if g["station"] is None else Call.station == g["station"])
         rows = await query
-        flags.append(rules.Flag("category_surge", f"{g['station'] or 0}:{g['category']}", g["station"],
-                                [r["id"] for r in rows], {r["id"]: r["received_at"] for r in rows}))
+        flags.append(
+            rules.Flag(
+                "category_surge",
+                f"{g['station'] or 0}:{g['category']}",
+                g["station"],
+                [r["id"] for r in rows],
+                {r["id"]: r["received_at"] for r in rows},
+            )
+        )
         grids.update({r["id"]: r["grid"] for r in rows if r["grid"]})
     return flags, grids
 
 
 async def setting_lookup():
     rows = await DetectionSetting.select()
-    table = {(r["station"], r["category"], r["rule"]): rules.RuleSetting(r["threshold"], r["window_days"])
-             for r in rows}
+    table = {
+        (r["station"], r["category"], r["rule"]): rules.RuleSetting(r["threshold"], r["window_days"]) for r in rows
+    }
 
     def setting_for(station, category, rule):
-        return (table.get((station, category, rule)) or table.get((station, "", rule))
-                or table.get((None, "", rule)) or rules.DEFAULT_SETTINGS[rule])
+        return (
+            table.get((station, category, rule))
+            or table.get((station, "", rule))
+            or table.get((None, "", rule))
+            or rules.DEFAULT_SETTINGS[rule]
+        )
 
     return setting_for

@@ -1,5 +1,6 @@
 """Field logs: create (idempotent by the phone's client UUID), read within the person's grids,
 edit in the allowed window, void with a reason, My day, lists and the CSV export."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,8 +26,26 @@ PAGE_SIZE = 50
 RECENT_PLACES = 5
 # What the audit log keeps of a change: phone numbers only as "changed", never the number.
 PERSONAL_FIELDS = {"subject_phone", "parties"}
-EDITABLE = ("grid", "place", "lat", "lon", "accuracy", "note", "follow_up_on", "subject_kind", "subject_name",
-            "subject_phone", "tags", "topic", "leaflets", "reached", "dispute_type", "mediators", "outcome", "terms")
+EDITABLE = (
+    "grid",
+    "place",
+    "lat",
+    "lon",
+    "accuracy",
+    "note",
+    "follow_up_on",
+    "subject_kind",
+    "subject_name",
+    "subject_phone",
+    "tags",
+    "topic",
+    "leaflets",
+    "reached",
+    "dispute_type",
+    "mediators",
+    "outcome",
+    "terms",
+)
 
 
 @dataclass
@@ -49,26 +68,40 @@ def _day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 
 # --- what the forms need ---------------------------------------------------------------------
 
+
 async def _rules(principal: Principal, tz: str, raw: dict, kept_follow_up: date | None = None) -> rules.Rules:
     """The rules' view of the world: only what the form names (its place or grid, its tags and
     topic) is looked up, and only within the person's grids."""
     places, grids = await _where_in_scope(principal, str(raw.get("place", "")).strip())
     named = [*(raw.get("tags") or []), raw.get("topic") or ""]
     # More tags than allowed are refused by the rules anyway: no need to look them all up.
-    codes = list(dict.fromkeys(str(c).strip() for c in named if str(c).strip()))[:rules.MAX_TAGS + 1]
-    rows = await Topic.raw("SELECT kind, code FROM topic WHERE active = true AND code IN ("
-                           + ", ".join("{}" for _ in codes) + ")", *codes) if codes else []
-    return rules.Rules(places=places, grids=grids,
-                       tags={r["code"] for r in rows if r["kind"] == "tag"},
-                       campaign_topics={r["code"] for r in rows if r["kind"] == "campaign"},
-                       today=today(tz), now=now(), kept_follow_up=kept_follow_up)
+    codes = list(dict.fromkeys(str(c).strip() for c in named if str(c).strip()))[: rules.MAX_TAGS + 1]
+    rows = (
+        await Topic.raw(
+            "SELECT kind, code FROM topic WHERE active = true AND code IN (" + ", ".join("{}" for _ in codes) + ")",
+            *codes,
+        )
+        if codes
+        else []
+    )
+    return rules.Rules(
+        places=places,
+        grids=grids,
+        tags={r["code"] for r in rows if r["kind"] == "tag"},
+        campaign_topics={r["code"] for r in rows if r["kind"] == "campaign"},
+        today=today(tz),
+        now=now(),
+        kept_follow_up=kept_follow_up,
+    )
 
 
 async def _where_in_scope(principal: Principal, text: str) -> tuple[dict[int, int], set[int]]:
     """The submitted place (id -> grid) or grid ("grid:<id>"), when the person may log there."""
     in_scope = scope.grid_scope_sql(principal)
     if text.isdigit():
-        sql = "SELECT id, grid FROM place WHERE id = {} AND active = true" + (f" AND grid IN ({in_scope})" if in_scope else "")
+        sql = "SELECT id, grid FROM place WHERE id = {} AND active = true" + (
+            f" AND grid IN ({in_scope})" if in_scope else ""
+        )
         rows = await Statement(sql).fetch(Place._meta.db, int(text))
         return {r["id"]: r["grid"] for r in rows}, set()
     if text.startswith("grid:") and text[5:].isdigit():
@@ -81,8 +114,12 @@ async def _where_in_scope(principal: Principal, text: str) -> tuple[dict[int, in
 async def place_choices(principal: Principal) -> dict:
     """The places of the person's grids by grid, and the ones they used last, for the picker."""
     places = await scope.places(principal)
-    recent_rows = await FieldLog.select(FieldLog.place, FieldLog.grid).where(
-        FieldLog.author == principal.id).order_by(FieldLog.id, ascending=False).limit(40)
+    recent_rows = (
+        await FieldLog.select(FieldLog.place, FieldLog.grid)
+        .where(FieldLog.author == principal.id)
+        .order_by(FieldLog.id, ascending=False)
+        .limit(40)
+    )
     by_id = {p["id"]: p for p in places}
     recent: list[dict] = []
     for row in recent_rows:
@@ -99,8 +136,10 @@ async def place_choices(principal: Principal) -> dict:
 
 # --- create ----------------------------------------------------------------------------------
 
-async def create(kind: str, raw: dict, photo: Processed | PhotoError | None, principal: Principal,
-                 tz: str, upload_dir) -> Outcome:
+
+async def create(
+    kind: str, raw: dict, photo: Processed | PhotoError | None, principal: Principal, tz: str, upload_dir
+) -> Outcome:
     """Log one record. The same client UUID sent again returns the first log and writes nothing."""
     client_uuid = rules.valid_uuid(str(raw.get("client_uuid", "")))
     if client_uuid is None:
@@ -142,25 +181,41 @@ async def _followed_log(principal: Principal, raw_id: object) -> int | None:
     """The log this one follows up, when it is the author's own and still due."""
     if not str(raw_id or "").isdigit():
         return None
-    row = await FieldLog.select(FieldLog.id).where(
-        (FieldLog.id == int(str(raw_id))) & (FieldLog.author == principal.id)).first()
+    row = (
+        await FieldLog.select(FieldLog.id)
+        .where((FieldLog.id == int(str(raw_id))) & (FieldLog.author == principal.id))
+        .first()
+    )
     return row["id"] if row else None
 
 
-async def _insert(kind: str, client_uuid: str, checked: rules.Checked, principal: Principal,
-                  follows: int | None, photo: Processed | None) -> int:
+async def _insert(
+    kind: str,
+    client_uuid: str,
+    checked: rules.Checked,
+    principal: Principal,
+    follows: int | None,
+    photo: Processed | None,
+) -> int:
     values = dict(checked.values)
     values["tags"] = rules.tags_column(values.get("tags", []))
-    log_id = await insert_row(FieldLog, client_uuid=client_uuid, kind=kind, author=principal.id,
-                              follows_up=follows, **values)
+    log_id = await insert_row(
+        FieldLog, client_uuid=client_uuid, kind=kind, author=principal.id, follows_up=follows, **values
+    )
     await _write_children(log_id, checked)
     if photo is not None:
-        await Photo.insert(Photo(log=log_id, sha256=photo.sha256, width=photo.width, height=photo.height,
-                                 size=len(photo.data)))
+        await Photo.insert(
+            Photo(log=log_id, sha256=photo.sha256, width=photo.width, height=photo.height, size=len(photo.data))
+        )
     if follows is not None:
         await FieldLog.update({FieldLog.follow_up_done: True}).where(FieldLog.id == follows)
-    await audit.record(audit.actor_of(principal), "create", "field_log", log_id,
-                       {"kind": [None, kind], "place": [None, values["place"]], "grid": [None, values["grid"]]})
+    await audit.record(
+        audit.actor_of(principal),
+        "create",
+        "field_log",
+        log_id,
+        {"kind": [None, kind], "place": [None, values["place"]], "grid": [None, values["grid"]]},
+    )
     return log_id
 
 
@@ -173,11 +228,15 @@ async def _write_children(log_id: int, checked: rules.Checked) -> None:
 
 # --- read ------------------------------------------------------------------------------------
 
+
 def _select():
     return FieldLog.select(
-        FieldLog.all_columns(), FieldLog.author.name.as_alias("author_name"),
-        FieldLog.place.name.as_alias("place_name"), FieldLog.grid.name.as_alias("grid_name"),
-        FieldLog.grid.office.station.name.as_alias("station_name"))
+        FieldLog.all_columns(),
+        FieldLog.author.name.as_alias("author_name"),
+        FieldLog.place.name.as_alias("place_name"),
+        FieldLog.grid.name.as_alias("grid_name"),
+        FieldLog.grid.office.station.name.as_alias("station_name"),
+    )
 
 
 async def _visible(principal: Principal, query):
@@ -197,8 +256,7 @@ async def get(principal: Principal, log_id: int) -> dict | None:
     if log is None:
         return None
     log["tags"] = rules.tags_list(log["tags"])
-    log["parties"] = await MediationParty.select().where(MediationParty.log == log_id).order_by(
-        MediationParty.position)
+    log["parties"] = await MediationParty.select().where(MediationParty.log == log_id).order_by(MediationParty.position)
     log["links"] = await FieldLogLink.select().where(FieldLogLink.log == log_id)
     log["calls"] = await _linked_calls([link["target_ref"] for link in log["links"] if link["target_type"] == "call"])
     log["photos"] = await Photo.select(Photo.id, Photo.width, Photo.height).where(Photo.log == log_id)
@@ -207,9 +265,15 @@ async def get(principal: Principal, log_id: int) -> dict | None:
         log["subject_phone"] = phones.mask(log["subject_phone"]) if log["subject_phone"] else ""
         for party in log["parties"]:
             party["phone"] = phones.mask(party["phone"]) if party["phone"] else ""
-    log["may_edit"] = rules.may_edit(is_author=log["author"] == principal.id,
-                                     is_supervisor=principal.has("supervisor"),
-                                     created_at=log["created_at"], now=now()) and log["voided_at"] is None
+    log["may_edit"] = (
+        rules.may_edit(
+            is_author=log["author"] == principal.id,
+            is_supervisor=principal.has("supervisor"),
+            created_at=log["created_at"],
+            now=now(),
+        )
+        and log["voided_at"] is None
+    )
     return log
 
 
@@ -218,7 +282,8 @@ async def _linked_calls(refs: list[str]) -> dict[str, dict]:
     if not refs:
         return {}
     rows = await Call.select(Call.call_id, Call.received_at, Call.category).where(
-        Call.call_id.is_in(refs) & detection.visible())
+        Call.call_id.is_in(refs) & detection.visible()
+    )
     return {r["call_id"]: r for r in rows}
 
 
@@ -259,8 +324,12 @@ async def search(principal: Principal, criteria: LogFilter, tz: str, page: int =
     base = await _visible(principal, criteria.apply(FieldLog.count(), tz))
     total = await base
     query = await _visible(principal, criteria.apply(_select(), tz))
-    rows = await query.order_by(FieldLog.occurred_at, ascending=False).order_by(
-        FieldLog.id, ascending=False).limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
+    rows = (
+        await query.order_by(FieldLog.occurred_at, ascending=False)
+        .order_by(FieldLog.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+    )
     for row in rows:
         _for_list(row)
     return rows, total
@@ -275,42 +344,71 @@ async def filter_choices(principal: Principal) -> dict:
     """Grids, places and authors the person may filter by."""
     places = await scope.places(principal)
     grids = sorted({(p["grid"], p["grid_name"]) for p in places}, key=lambda g: g[1])
-    authors = await (await _visible(principal, FieldLog.select(
-        FieldLog.author, FieldLog.author.name.as_alias("name")).distinct()))
-    return {"grids": grids, "places": [(p["id"], p["name"]) for p in places],
-            "authors": sorted({(a["author"], a["name"]) for a in authors}, key=lambda a: a[1])}
+    authors = await (
+        await _visible(principal, FieldLog.select(FieldLog.author, FieldLog.author.name.as_alias("name")).distinct())
+    )
+    return {
+        "grids": grids,
+        "places": [(p["id"], p["name"]) for p in places],
+        "authors": sorted({(a["author"], a["name"]) for a in authors}, key=lambda a: a[1]),
+    }
 
 
 async def my_day(principal: Principal, tz: str) -> dict:
     day = today(tz)
     start, end = _day_bounds(day, tz)
-    logs = await _select().where((FieldLog.author == principal.id) & (FieldLog.occurred_at >= start)
-                                 & (FieldLog.occurred_at < end) & FieldLog.voided_at.is_null()).order_by(
-        FieldLog.occurred_at, ascending=False)
+    logs = (
+        await _select()
+        .where(
+            (FieldLog.author == principal.id)
+            & (FieldLog.occurred_at >= start)
+            & (FieldLog.occurred_at < end)
+            & FieldLog.voided_at.is_null()
+        )
+        .order_by(FieldLog.occurred_at, ascending=False)
+    )
     for row in logs:
         _for_list(row)
-    due = await _select().where((FieldLog.author == principal.id) & (FieldLog.follow_up_on <= day)
-                                & FieldLog.follow_up_done.eq(False) & FieldLog.voided_at.is_null()).order_by(
-        FieldLog.follow_up_on)
+    due = (
+        await _select()
+        .where(
+            (FieldLog.author == principal.id)
+            & (FieldLog.follow_up_on <= day)
+            & FieldLog.follow_up_done.eq(False)
+            & FieldLog.voided_at.is_null()
+        )
+        .order_by(FieldLog.follow_up_on)
+    )
     for row in due:
         _for_list(row)
     counts = {kind: sum(1 for r in logs if r["kind"] == kind) for kind in rules.KINDS}
-    return {"day": day, "logs": logs, "counts": counts,
-            "due_today": [r for r in due if r["follow_up_on"] == day],
-            "overdue": [r for r in due if r["follow_up_on"] < day]}
+    return {
+        "day": day,
+        "logs": logs,
+        "counts": counts,
+        "due_today": [r for r in due if r["follow_up_on"] == day],
+        "overdue": [r for r in due if r["follow_up_on"] < day],
+    }
 
 
 # --- edit and void ---------------------------------------------------------------------------
+
 
 async def form_values(principal: Principal, log_id: int) -> dict | None:
     """The stored log as form input, when the person may edit it."""
     log = await get(principal, log_id)
     if log is None or not log["may_edit"]:
         return None
-    values: dict[str, Any] = {k: "" if log[k] is None else str(log[k]) for k in EDITABLE if k not in ("grid", "place", "tags")}
-    values.update(kind=log["kind"], place=rules.where_value(log["grid"], log["place"]), tags=log["tags"],
-                  follow_up_on=log["follow_up_on"].isoformat() if log["follow_up_on"] else "",
-                  call_refs=" ".join(link["target_ref"] for link in log["links"]))
+    values: dict[str, Any] = {
+        k: "" if log[k] is None else str(log[k]) for k in EDITABLE if k not in ("grid", "place", "tags")
+    }
+    values.update(
+        kind=log["kind"],
+        place=rules.where_value(log["grid"], log["place"]),
+        tags=log["tags"],
+        follow_up_on=log["follow_up_on"].isoformat() if log["follow_up_on"] else "",
+        call_refs=" ".join(link["target_ref"] for link in log["links"]),
+    )
     for i, party in enumerate(log["parties"]):
         for key in ("name", "phone", "role", "address"):
             values[f"party_{key}_{i}"] = party[key]
@@ -330,7 +428,8 @@ async def update(principal: Principal, log_id: int, raw: dict, tz: str) -> Outco
     async with write_transaction(FieldLog._meta.db):
         before = await FieldLog.select().where(FieldLog.id == log_id).first()
         before_parties = await MediationParty.select(MediationParty.name, MediationParty.phone).where(
-            MediationParty.log == log_id)
+            MediationParty.log == log_id
+        )
         await FieldLog.update({**values, "updated_at": now()}).where(FieldLog.id == log_id)
         await MediationParty.delete().where(MediationParty.log == log_id)
         await FieldLogLink.delete().where(FieldLogLink.log == log_id)
@@ -361,13 +460,15 @@ async def void(principal: Principal, log_id: int, reason: str) -> dict[str, str]
     if log is None or not log["may_edit"]:
         return {"form": N_("This log can no longer be edited")}
     async with write_transaction(FieldLog._meta.db):
-        await FieldLog.update({FieldLog.voided_at: now(), FieldLog.voided_by: principal.id,
-                               FieldLog.void_reason: reason}).where(FieldLog.id == log_id)
+        await FieldLog.update(
+            {FieldLog.voided_at: now(), FieldLog.voided_by: principal.id, FieldLog.void_reason: reason}
+        ).where(FieldLog.id == log_id)
         await audit.record(audit.actor_of(principal), "void", "field_log", log_id, {"reason": [None, reason]})
     return {}
 
 
 # --- photos and export -----------------------------------------------------------------------
+
 
 async def photo_file(principal: Principal, photo_id: int, upload_dir):
     """The file of a photo whose log the person may see, else None."""
@@ -382,11 +483,33 @@ async def photo_file(principal: Principal, photo_id: int, upload_dir):
 
 
 # The export's columns, in the reader's language: a station head opens it in Excel.
-EXPORT_COLUMNS = [N_("Number"), N_("Kind of log"), N_("Time"), N_("Author"), N_("Station"), N_("Grid"), N_("Where"),
-                  N_("Latitude"), N_("Longitude"), N_("Whom"), N_("Full name"), N_("Phone"), N_("Topics"), N_("Topic"),
-                  N_("Leaflets handed out"), N_("People reached"), N_("Dispute type"), N_("Outcome"), N_("Parties"),
-                  N_("Mediators"), N_("Agreement terms"), N_("Note"), N_("Follow-up date"), N_("Void since"),
-                  N_("Void reason")]
+EXPORT_COLUMNS = [
+    N_("Number"),
+    N_("Kind of log"),
+    N_("Time"),
+    N_("Author"),
+    N_("Station"),
+    N_("Grid"),
+    N_("Where"),
+    N_("Latitude"),
+    N_("Longitude"),
+    N_("Whom"),
+    N_("Full name"),
+    N_("Phone"),
+    N_("Topics"),
+    N_("Topic"),
+    N_("Leaflets handed out"),
+    N_("People reached"),
+    N_("Dispute type"),
+    N_("Outcome"),
+    N_("Parties"),
+    N_("Mediators"),
+    N_("Agreement terms"),
+    N_("Note"),
+    N_("Follow-up date"),
+    N_("Void since"),
+    N_("Void reason"),
+]
 
 
 async def export_csv(principal: Principal, criteria: LogFilter, tz: str, unmasked: bool) -> str:
@@ -410,21 +533,45 @@ async def export_csv(principal: Principal, criteria: LogFilter, tz: str, unmaske
 
     def line(r: dict) -> list[object]:
         phone = r["subject_phone"] if unmasked else phones.mask(r["subject_phone"]) if r["subject_phone"] else ""
-        return [r["id"], named(rules.KINDS, r["kind"]), local(r["occurred_at"]), r["author_name"], r["station_name"],
-                r["grid_name"], r["place_name"] or "", r["lat"] or "", r["lon"] or "",
-                named(rules.SUBJECT_KINDS, r["subject_kind"] or ""), r["subject_name"], phone,
-                " ".join(tags.get(t, t) for t in rules.tags_list(r["tags"])), topics.get(r["topic"], r["topic"]),
-                _blank(r["leaflets"]), _blank(r["reached"]), named(rules.DISPUTE_TYPES, r["dispute_type"] or ""),
-                named(rules.OUTCOMES, r["outcome"] or ""), "; ".join(parties.get(r["id"], [])), r["mediators"],
-                r["terms"], r["note"], r["follow_up_on"] or "", local(r["voided_at"]), r["void_reason"]]
+        return [
+            r["id"],
+            named(rules.KINDS, r["kind"]),
+            local(r["occurred_at"]),
+            r["author_name"],
+            r["station_name"],
+            r["grid_name"],
+            r["place_name"] or "",
+            r["lat"] or "",
+            r["lon"] or "",
+            named(rules.SUBJECT_KINDS, r["subject_kind"] or ""),
+            r["subject_name"],
+            phone,
+            " ".join(tags.get(t, t) for t in rules.tags_list(r["tags"])),
+            topics.get(r["topic"], r["topic"]),
+            _blank(r["leaflets"]),
+            _blank(r["reached"]),
+            named(rules.DISPUTE_TYPES, r["dispute_type"] or ""),
+            named(rules.OUTCOMES, r["outcome"] or ""),
+            "; ".join(parties.get(r["id"], [])),
+            r["mediators"],
+            r["terms"],
+            r["note"],
+            r["follow_up_on"] or "",
+            local(r["voided_at"]),
+            r["void_reason"],
+        ]
 
     text = csv_export.render([gettext(c) for c in EXPORT_COLUMNS], map(line, rows))
     async with write_transaction(FieldLog._meta.db):
-        await audit.record(audit.actor_of(principal), "export", "field_log", "",
-                           {"rows": [None, len(rows)], "unmasked": [None, unmasked]})
+        await audit.record(
+            audit.actor_of(principal),
+            "export",
+            "field_log",
+            "",
+            {"rows": [None, len(rows)], "unmasked": [None, unmasked]},
+        )
     return text
 
 
 def _blank(value: object) -> object:
     return "" if value is None else value
-

@@ -1,5 +1,6 @@
 """The lists an admin edits for field logs: contact tags and campaign topics, and the wording
 of the written agreement per dispute type."""
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,9 @@ class TopicForm:
 
     @classmethod
     def from_data(cls, kind: str, data: dict[str, str]) -> TopicForm:
-        return cls(kind, data.get("code", "").strip().lower(), data.get("name_zh", "").strip(),
-                   data.get("name_en", "").strip())
+        return cls(
+            kind, data.get("code", "").strip().lower(), data.get("name_zh", "").strip(), data.get("name_en", "").strip()
+        )
 
     def validate(self, existing_codes: set[str], editing: bool) -> None:
         if not editing and not CODE.match(self.code):
@@ -85,15 +87,23 @@ async def save_topic(form: TopicForm, actor: audit.Actor, topic_id: int | None =
         return None
     async with write_transaction(Topic._meta.db):
         if topic_id is None:
-            rows = await Topic.insert(Topic(kind=form.kind, code=form.code, name_zh=form.name_zh,
-                                            name_en=form.name_en, position=len(existing))).returning(Topic.id)
+            rows = await Topic.insert(
+                Topic(
+                    kind=form.kind, code=form.code, name_zh=form.name_zh, name_en=form.name_en, position=len(existing)
+                )
+            ).returning(Topic.id)
             topic_id = rows[0]["id"]
             await audit.record(actor, "create", "topic", topic_id, {"code": [None, form.code]})
         else:
             before = await Topic.select().where(Topic.id == topic_id).first()
             await Topic.update({Topic.name_zh: form.name_zh, Topic.name_en: form.name_en}).where(Topic.id == topic_id)
-            await audit.record(actor, "update", "topic", topic_id, {
-                k: [before[k], getattr(form, k)] for k in ("name_zh", "name_en") if before[k] != getattr(form, k)})
+            await audit.record(
+                actor,
+                "update",
+                "topic",
+                topic_id,
+                {k: [before[k], getattr(form, k)] for k in ("name_zh", "name_en") if before[k] != getattr(form, k)},
+            )
     return topic_id
 
 
@@ -121,8 +131,9 @@ async def save_agreement_template(dispute_type: str, data: dict[str, str], actor
     """Errors by field; empty when saved."""
     if dispute_type not in DISPUTE_TYPES:
         raise KeyError(dispute_type)
-    wording = agreements.Wording(data.get("title", "").strip(), data.get("preamble", "").strip(),
-                                 data.get("closing", "").strip())
+    wording = agreements.Wording(
+        data.get("title", "").strip(), data.get("preamble", "").strip(), data.get("closing", "").strip()
+    )
     errors = agreements.wording_errors(wording)
     if errors:
         return errors
@@ -131,6 +142,11 @@ async def save_agreement_template(dispute_type: str, data: dict[str, str], actor
     async with write_transaction(AgreementTemplate._meta.db):
         await AgreementTemplate.delete().where(AgreementTemplate.dispute_type == dispute_type)
         await AgreementTemplate.insert(AgreementTemplate(dispute_type=dispute_type, **values))
-        await audit.record(actor, "update", "agreement_template", dispute_type,
-                           {k: [getattr(before, k), v] for k, v in values.items() if getattr(before, k) != v})
+        await audit.record(
+            actor,
+            "update",
+            "agreement_template",
+            dispute_type,
+            {k: [getattr(before, k), v] for k, v in values.items() if getattr(before, k) != v},
+        )
     return {}

@@ -2,6 +2,7 @@
 page is read next (a GET never writes): closing the patrols nobody checked out of, and marking
 the routed matters that have escalated (QIANMO_ESCALATE_AFTER_HOURS past a missed deadline).
 Every job is safe to run in several processes at once (its writes are conditional updates)."""
+
 from __future__ import annotations
 
 import asyncio

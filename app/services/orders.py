@@ -1,5 +1,6 @@
 """Work orders: made by detection (or by hand for complex disputes), walked through the six
 steps, listed for officers, supervisors and analysts, and read by the API."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -46,9 +47,14 @@ class Detection:
 
 # --- detection -------------------------------------------------------------------------------
 
-async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: int | None = None,
-                 horizon: timedelta = DETECTION_HORIZON,
-                 recent_days: float = call_rules.RECENT_DAYS) -> Detection:
+
+async def detect(
+    actor: audit.Actor,
+    stations: set[int] | None = None,
+    batch: int | None = None,
+    horizon: timedelta = DETECTION_HORIZON,
+    recent_days: float = call_rules.RECENT_DAYS,
+) -> Detection:
     """Run the three rules over the calls of the `horizon` before the newest call: all keys (on
     demand), or the keys an import touched (`batch`). Older patterns are history (rankings,
     place pages). Flags become work orders, or join the open order of the same rule and key,
@@ -59,9 +65,11 @@ async def detect(actor: audit.Actor, stations: set[int] | None = None, batch: in
     since = as_of - horizon
     flags: list[call_rules.Flag] = []
     grids: dict[int, int] = {}
-    for found, found_grids in (await detection.repeats("repeat_caller", stations, batch, since),
-                               await detection.repeats("repeat_place", stations, batch, since),
-                               await detection.surges(stations, as_of)):
+    for found, found_grids in (
+        await detection.repeats("repeat_caller", stations, batch, since),
+        await detection.repeats("repeat_place", stations, batch, since),
+        await detection.surges(stations, as_of),
+    ):
         flags += found
         grids.update(found_grids)
     result = Detection(flags=len(flags))
@@ -79,8 +87,7 @@ def _window(setting_for, flag: call_rules.Flag) -> int:
     return setting_for(flag.station, category, flag.rule).window_days
 
 
-async def _recent(flags: list[call_rules.Flag], stations: set[int] | None,
-                  recent_days: float) -> list[call_rules.Flag]:
+async def _recent(flags: list[call_rules.Flag], stations: set[int] | None, recent_days: float) -> list[call_rules.Flag]:
     """The flags that are today's work, each with only its calls that can be (the rest is
     history: call_rules.recent_calls)."""
     newest = await detection.newest_by_station(stations)
@@ -89,18 +96,23 @@ async def _recent(flags: list[call_rules.Flag], stations: set[int] | None,
     for flag in flags:
         ids = call_rules.recent_calls(flag, newest.get(flag.station), recent_days, _window(setting_for, flag))
         if ids:
-            kept.append(call_rules.Flag(flag.rule, flag.key, flag.station, ids,
-                                        {cid: flag.times[cid] for cid in ids if cid in flag.times}))
+            kept.append(
+                call_rules.Flag(
+                    flag.rule, flag.key, flag.station, ids, {cid: flag.times[cid] for cid in ids if cid in flag.times}
+                )
+            )
     return kept
 
 
-async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], actor: audit.Actor,
-                       result: Detection) -> None:
+async def _orders_from(
+    flags: list[call_rules.Flag], grids: dict[int, int], actor: audit.Actor, result: Detection
+) -> None:
     """Only the calls no order of the same rule and key holds yet: into the open order of that
     rule and key, or into a new one. New orders are written together: a first detection over
     years of calls makes thousands."""
-    open_by_key, attached = await _orders_of({(f.rule, f.key) for f in flags},
-                                             [cid for f in flags for cid in f.call_ids])
+    open_by_key, attached = await _orders_of(
+        {(f.rule, f.key) for f in flags}, [cid for f in flags for cid in f.call_ids]
+    )
     starts = await _order_starts(flags, open_by_key)
     to_create: list[tuple[call_rules.Flag, list[int]]] = []
     to_attach: list[tuple[int, list[int]]] = []
@@ -119,9 +131,9 @@ async def _orders_from(flags: list[call_rules.Flag], grids: dict[int, int], acto
             to_create.append((flag, new_ids))
         attached[key].update(new_ids)
     for i in range(0, len(to_attach), BATCH):
-        await _attach_many(to_attach[i:i + BATCH], actor)
+        await _attach_many(to_attach[i : i + BATCH], actor)
     for i in range(0, len(to_create), BATCH):
-        result.order_ids += await _create_many(to_create[i:i + BATCH], grids, actor)
+        result.order_ids += await _create_many(to_create[i : i + BATCH], grids, actor)
     result.created = len(result.order_ids)
 
 
@@ -135,20 +147,29 @@ async def _order_starts(flags: list[call_rules.Flag], open_by_key: dict[tuple, i
     starts = {}
     ids = sorted(windows)
     for i in range(0, len(ids), IN_CHUNK):
-        chunk = ids[i:i + IN_CHUNK]
-        created = {o["id"]: o["created_at"] for o in await WorkOrder.select(WorkOrder.id, WorkOrder.created_at).where(
-            WorkOrder.id.is_in(chunk))}
-        held = {r["order"]: detection.as_datetime(r["newest"]) for r in await WorkOrderCall.raw(
-            "SELECT work_order_call.\"order\" AS \"order\", MAX(call.received_at) AS newest FROM work_order_call "
-            "JOIN call ON call.id = work_order_call.call WHERE " + detection.in_list('work_order_call."order"', chunk) +
-            ' GROUP BY work_order_call."order"') if r["newest"] is not None}
+        chunk = ids[i : i + IN_CHUNK]
+        created = {
+            o["id"]: o["created_at"]
+            for o in await WorkOrder.select(WorkOrder.id, WorkOrder.created_at).where(WorkOrder.id.is_in(chunk))
+        }
+        held = {
+            r["order"]: detection.as_datetime(r["newest"])
+            for r in await WorkOrderCall.raw(
+                'SELECT work_order_call."order" AS "order", MAX(call.received_at) AS newest FROM work_order_call '
+                "JOIN call ON call.id = work_order_call.call WHERE "
+                + detection.in_list('work_order_call."order"', chunk)
+                + ' GROUP BY work_order_call."order"'
+            )
+            if r["newest"] is not None
+        }
         for order_id in chunk:
             starts[order_id] = call_rules.order_start(created[order_id], held.get(order_id), windows[order_id])
     return starts
 
 
-async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: dict[int, int],
-                       actor: audit.Actor) -> list[int]:
+async def _create_many(
+    batch: list[tuple[call_rules.Flag, list[int]]], grids: dict[int, int], actor: audit.Actor
+) -> list[int]:
     officers = await _responsible_officers()
     places = await _place_names([f for f, _ids in batch])
     setting_for = await detection.setting_lookup()
@@ -160,10 +181,19 @@ async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: di
         title = _title(flag, places, len(call_ids), _window(setting_for, flag))
         if flag.rule == "category_surge":  # the station's matter: the analysts' and supervisors' queue
             grid = None
-        orders.append(WorkOrder(rule=flag.rule, rule_key=flag.key[:240], title=title[:200],
-                                station=flag.station, grid=grid, place=place,
-                                assignee=officers.get(grid) if grid else None, state="assigned",
-                                due_at=rules.deadline("assigned", moment)))
+        orders.append(
+            WorkOrder(
+                rule=flag.rule,
+                rule_key=flag.key[:240],
+                title=title[:200],
+                station=flag.station,
+                grid=grid,
+                place=place,
+                assignee=officers.get(grid) if grid else None,
+                state="assigned",
+                due_at=rules.deadline("assigned", moment),
+            )
+        )
     rows = await WorkOrder.insert(*orders).returning(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key)
     # Matched by rule and key (unique within a run), not by the order rows come back in.
     ids = {(r["rule"], r["rule_key"]): r["id"] for r in rows}
@@ -171,8 +201,11 @@ async def _create_many(batch: list[tuple[call_rules.Flag, list[int]]], grids: di
     for flag, call_ids in batch:
         order_id = ids[(flag.rule, flag.key[:240])]
         links += [(order_id, cid) for cid in call_ids]
-        steps.append(WorkOrderStep(order=order_id, step="create", to_state="assigned", actor_role=actor.role[:40],
-                                   note=str(len(call_ids))))
+        steps.append(
+            WorkOrderStep(
+                order=order_id, step="create", to_state="assigned", actor_role=actor.role[:40], note=str(len(call_ids))
+            )
+        )
         events.append((order_id, {"rule": [None, flag.rule], "calls": [None, len(call_ids)]}))
     await _link(links)
     await WorkOrderStep.insert(*steps)
@@ -195,13 +228,16 @@ async def _orders_of(keys: set[tuple[str, str]], call_ids: list[int]) -> tuple[d
     values = sorted({k for _rule, k in keys})
     for i in range(0, len(values), IN_CHUNK):
         for o in await WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key).where(
-                WorkOrder.rule_key.is_in(values[i:i + IN_CHUNK]) & WorkOrder.state.is_in(list(rules.OPEN_STATES))):
+            WorkOrder.rule_key.is_in(values[i : i + IN_CHUNK]) & WorkOrder.state.is_in(list(rules.OPEN_STATES))
+        ):
             open_by_key[(o["rule"], o["rule_key"])] = o["id"]
     ids = sorted(set(call_ids))
     for i in range(0, len(ids), LINK_CHUNK):
-        for link in await WorkOrderCall.select(WorkOrderCall.call, WorkOrderCall.order.rule.as_alias("rule"),
-                                               WorkOrderCall.order.rule_key.as_alias("rule_key")).where(
-                WorkOrderCall.call.is_in(ids[i:i + LINK_CHUNK])):
+        for link in await WorkOrderCall.select(
+            WorkOrderCall.call,
+            WorkOrderCall.order.rule.as_alias("rule"),
+            WorkOrderCall.order.rule_key.as_alias("rule_key"),
+        ).where(WorkOrderCall.call.is_in(ids[i : i + LINK_CHUNK])):
             attached[(link["rule"], link["rule_key"])].add(link["call"])
     return open_by_key, attached
 
@@ -218,15 +254,20 @@ async def _responsible_officers() -> dict[int, int | None]:
     """grid -> the community officer responsible: held for the grid, else for its office,
     else for its station (the lowest id when several)."""
     grids = await Grid.select(Grid.id, Grid.office, Grid.office.station.as_alias("station"))
-    holders = await PersonRole.select(PersonRole.person, PersonRole.grid, PersonRole.office, PersonRole.station).where(
-        (PersonRole.role == "officer") & PersonRole.person.active.eq(True)).order_by(PersonRole.person)
+    holders = (
+        await PersonRole.select(PersonRole.person, PersonRole.grid, PersonRole.office, PersonRole.station)
+        .where((PersonRole.role == "officer") & PersonRole.person.active.eq(True))
+        .order_by(PersonRole.person)
+    )
     by: dict[str, dict[int, int]] = {"grid": {}, "office": {}, "station": {}}
     for h in holders:
         for unit in by:
             if h[unit]:
                 by[unit].setdefault(h[unit], h["person"])
-    return {g["id"]: by["grid"].get(g["id"]) or by["office"].get(g["office"]) or by["station"].get(g["station"])
-            for g in grids}
+    return {
+        g["id"]: by["grid"].get(g["id"]) or by["office"].get(g["office"]) or by["station"].get(g["station"])
+        for g in grids
+    }
 
 
 def _place_of(flag: call_rules.Flag) -> int | None:
@@ -254,10 +295,18 @@ async def _attach_many(items: list[tuple[int, list[int]]], actor: audit.Actor) -
     """Calls into open orders, with one step and one audit row per order: a day's import adds
     to hundreds of orders, so each kind of row goes in one statement."""
     await _link([(order_id, cid) for order_id, call_ids in items for cid in call_ids])
-    await WorkOrderStep.insert(*[WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40],
-                                               note=str(len(call_ids))) for order_id, call_ids in items])
-    await audit.record_many(actor, "attach_calls", "work_order",
-                            [(order_id, {"calls": [None, len(call_ids)]}) for order_id, call_ids in items])
+    await WorkOrderStep.insert(
+        *[
+            WorkOrderStep(order=order_id, step="attach", actor_role=actor.role[:40], note=str(len(call_ids)))
+            for order_id, call_ids in items
+        ]
+    )
+    await audit.record_many(
+        actor,
+        "attach_calls",
+        "work_order",
+        [(order_id, {"calls": [None, len(call_ids)]}) for order_id, call_ids in items],
+    )
 
 
 LINK_ROWS = 2000  # per statement: SQLite takes at most 32,766 values in one
@@ -267,12 +316,15 @@ async def _link(links: list[tuple[int, int]]) -> None:
     """(order, call) rows written as plain multi-row inserts: a Table object per row made a
     full detection spend its time in Python."""
     for i in range(0, len(links), LINK_ROWS):
-        part = links[i:i + LINK_ROWS]
-        await WorkOrderCall.raw('INSERT INTO work_order_call ("order", call) VALUES '
-                                + ", ".join(["({}, {})"] * len(part)), *[v for link in part for v in link])
+        part = links[i : i + LINK_ROWS]
+        await WorkOrderCall.raw(
+            'INSERT INTO work_order_call ("order", call) VALUES ' + ", ".join(["({}, {})"] * len(part)),
+            *[v for link in part for v in link],
+        )
 
 
 # --- by hand ---------------------------------------------------------------------------------
+
 
 async def create_manual(principal: Principal, data: dict[str, str], grid_choices: set[int]) -> tuple[int | None, dict]:
     """A complex dispute entered by hand by an analyst or supervisor."""
@@ -296,19 +348,36 @@ async def create_manual(principal: Principal, data: dict[str, str], grid_choices
     officers = await _responsible_officers()
     moment = now()
     async with write_transaction(WorkOrder._meta.db):
-        rows = await WorkOrder.insert(WorkOrder(
-            rule="manual", rule_key=f"manual:{moment.timestamp():.0f}", title=title, instructions=instructions,
-            station=station, grid=grid, assignee=assignee or officers.get(grid), state="assigned",
-            due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
+        rows = await WorkOrder.insert(
+            WorkOrder(
+                rule="manual",
+                rule_key=f"manual:{moment.timestamp():.0f}",
+                title=title,
+                instructions=instructions,
+                station=station,
+                grid=grid,
+                assignee=assignee or officers.get(grid),
+                state="assigned",
+                due_at=rules.deadline("assigned", moment),
+            )
+        ).returning(WorkOrder.id)
         order_id = rows[0]["id"]
-        await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="create", to_state="assigned",
-                                                 actor=principal.id, actor_role=principal.role_label[:40],
-                                                 note=instructions))
+        await WorkOrderStep.insert(
+            WorkOrderStep(
+                order=order_id,
+                step="create",
+                to_state="assigned",
+                actor=principal.id,
+                actor_role=principal.role_label[:40],
+                note=instructions,
+            )
+        )
         await audit.record(audit.actor_of(principal), "create", "work_order", order_id, {"rule": [None, "manual"]})
     return order_id, {}
 
 
 # --- the loop --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -321,8 +390,14 @@ class Refusal:
 NOT_FOUND = Refusal(N_("Not found"))
 
 
-async def take_step(principal: Principal, order_id: int, step: str, note: str, assignee: str = "",
-                    review_period: timedelta = rules.REVIEW_PERIOD) -> Refusal | None:
+async def take_step(
+    principal: Principal,
+    order_id: int,
+    step: str,
+    note: str,
+    assignee: str = "",
+    review_period: timedelta = rules.REVIEW_PERIOD,
+) -> Refusal | None:
     """Take one step of the loop; None when done. `assignee` (reassign) is the form's text: one
     of assignee_choices for the order, or a refusal about that field."""
     order = await get(principal, order_id)
@@ -340,8 +415,9 @@ async def take_step(principal: Principal, order_id: int, step: str, note: str, a
     return None
 
 
-async def _step_refusal(principal: Principal, order: dict, step: str, note: str,
-                        review_period: timedelta) -> Refusal | None:
+async def _step_refusal(
+    principal: Principal, order: dict, step: str, note: str, review_period: timedelta
+) -> Refusal | None:
     refusal = rules.allowed(step, order["state"], principal.roles, order["assignee"] == principal.id)
     if refusal:
         return Refusal(refusal)
@@ -354,8 +430,9 @@ async def _step_refusal(principal: Principal, order: dict, step: str, note: str,
     return None
 
 
-async def _chosen_assignee(principal: Principal, text: str, order: dict,
-                           required: bool = False) -> tuple[int | None, str | None]:
+async def _chosen_assignee(
+    principal: Principal, text: str, order: dict, required: bool = False
+) -> tuple[int | None, str | None]:
     """(person id, None) when the text names one of the order's assignee choices; (None, None)
     when left empty and not required; else (None, why)."""
     text = (text or "").strip()
@@ -370,8 +447,11 @@ async def _chosen_assignee(principal: Principal, text: str, order: dict,
 async def _apply(principal: Principal, order: dict, step: str, note: str, assignee: int | None) -> None:
     moment = now()
     to_state = rules.next_state(step, order["state"])
-    values: dict = {WorkOrder.state: to_state, WorkOrder.updated_at: moment,
-                    WorkOrder.due_at: rules.deadline(to_state, moment)}
+    values: dict = {
+        WorkOrder.state: to_state,
+        WorkOrder.updated_at: moment,
+        WorkOrder.due_at: rules.deadline(to_state, moment),
+    }
     if step == "handle":
         values[WorkOrder.handled_at] = moment
     if step == "close":
@@ -380,16 +460,32 @@ async def _apply(principal: Principal, order: dict, step: str, note: str, assign
         values = {WorkOrder.assignee: assignee, WorkOrder.updated_at: moment}
     async with write_transaction(WorkOrder._meta.db):
         await WorkOrder.update(values).where(WorkOrder.id == order["id"])
-        await WorkOrderStep.insert(WorkOrderStep(order=order["id"], step=step, from_state=order["state"],
-                                                 to_state=to_state, actor=principal.id,
-                                                 actor_role=principal.role_label[:40], note=note))
-        await audit.record(audit.actor_of(principal), step, "work_order", order["id"],
-                           {"state": [order["state"], to_state]} if step != "reassign"
-                           else {"assignee": [order["assignee"], assignee]})
+        await WorkOrderStep.insert(
+            WorkOrderStep(
+                order=order["id"],
+                step=step,
+                from_state=order["state"],
+                to_state=to_state,
+                actor=principal.id,
+                actor_role=principal.role_label[:40],
+                note=note,
+            )
+        )
+        await audit.record(
+            audit.actor_of(principal),
+            step,
+            "work_order",
+            order["id"],
+            {"state": [order["state"], to_state]}
+            if step != "reassign"
+            else {"assignee": [order["assignee"], assignee]},
+        )
     return None
 
 
-async def bulk_assign(principal: Principal, order_ids: list[int], assignee: str, reason: str) -> tuple[int, dict[str, str]]:
+async def bulk_assign(
+    principal: Principal, order_ids: list[int], assignee: str, reason: str
+) -> tuple[int, dict[str, str]]:
     """Reassign several orders at once: all of them, or none when the assignee is not a choice
     for every one of them (or the reason is missing). (How many, errors by field.)"""
     errors: dict[str, str] = {}
@@ -420,9 +516,14 @@ async def bulk_assign(principal: Principal, order_ids: list[int], assignee: str,
 
 # --- reading ---------------------------------------------------------------------------------
 
+
 def _select():
-    return WorkOrder.select(WorkOrder.all_columns(), WorkOrder.assignee.name.as_alias("assignee_name"),
-                            WorkOrder.grid.name.as_alias("grid_name"), WorkOrder.place.name.as_alias("place_name"))
+    return WorkOrder.select(
+        WorkOrder.all_columns(),
+        WorkOrder.assignee.name.as_alias("assignee_name"),
+        WorkOrder.grid.name.as_alias("grid_name"),
+        WorkOrder.place.name.as_alias("place_name"),
+    )
 
 
 async def _visible(principal: Principal, query):
@@ -440,9 +541,11 @@ async def get(principal: Principal, order_id: int) -> dict | None:
     order = await (await _visible(principal, _select().where(WorkOrder.id == order_id))).first()
     if order is None:
         return None
-    order["steps"] = await WorkOrderStep.select(WorkOrderStep.all_columns(),
-                                                WorkOrderStep.actor.name.as_alias("actor_name")).where(
-        WorkOrderStep.order == order_id).order_by(WorkOrderStep.id)
+    order["steps"] = (
+        await WorkOrderStep.select(WorkOrderStep.all_columns(), WorkOrderStep.actor.name.as_alias("actor_name"))
+        .where(WorkOrderStep.order == order_id)
+        .order_by(WorkOrderStep.id)
+    )
     links = await WorkOrderCall.select(WorkOrderCall.call).where(WorkOrderCall.order == order_id)
     ids = [link["call"] for link in links] or [-1]
     order["calls"] = await Call.select().where(Call.id.is_in(ids)).order_by(Call.received_at)
@@ -460,8 +563,9 @@ async def _grids_touched(calls: list[dict]) -> list[dict]:
     for c in calls:
         if c["grid"]:
             counts[c["grid"]] += 1
-    names = {g["id"]: g["name"] for g in await Grid.select(Grid.id, Grid.name).where(
-        Grid.id.is_in(list(counts) or [-1]))}
+    names = {
+        g["id"]: g["name"] for g in await Grid.select(Grid.id, Grid.name).where(Grid.id.is_in(list(counts) or [-1]))
+    }
     return [{"id": g, "name": names.get(g, ""), "calls": n} for g, n in sorted(counts.items(), key=lambda kv: -kv[1])]
 
 
@@ -473,8 +577,13 @@ async def split_by_grid(principal: Principal, order_id: int) -> int | None:
     calls, for the grid's officer; the surge stays open with the station. Calls already in a
     grid's order are not added twice. None when not allowed; else the orders made or added to."""
     order = await get(principal, order_id)
-    if (order is None or order["rule"] != "category_surge" or GRID_PART in order["rule_key"]
-            or order["state"] not in rules.OPEN_STATES or not principal.has("analyst", "supervisor")):
+    if (
+        order is None
+        or order["rule"] != "category_surge"
+        or GRID_PART in order["rule_key"]
+        or order["state"] not in rules.OPEN_STATES
+        or not principal.has("analyst", "supervisor")
+    ):
         return None
     by_grid: dict[int, list[int]] = defaultdict(list)
     for c in order["calls"]:
@@ -487,29 +596,61 @@ async def split_by_grid(principal: Principal, order_id: int) -> int | None:
     async with write_transaction(WorkOrder._meta.db):
         for grid, call_ids in sorted(by_grid.items()):
             key = f"{order['rule_key']}{GRID_PART}{grid}"[:240]
-            existing = await WorkOrder.select(WorkOrder.id).where(
-                (WorkOrder.rule_key == key) & WorkOrder.state.is_in(list(rules.OPEN_STATES))).first()
+            existing = (
+                await WorkOrder.select(WorkOrder.id)
+                .where((WorkOrder.rule_key == key) & WorkOrder.state.is_in(list(rules.OPEN_STATES)))
+                .first()
+            )
             if existing:
-                held = {r["call"] for r in await WorkOrderCall.select(WorkOrderCall.call).where(
-                    WorkOrderCall.order == existing["id"])}
+                held = {
+                    r["call"]
+                    for r in await WorkOrderCall.select(WorkOrderCall.call).where(WorkOrderCall.order == existing["id"])
+                }
                 new = [cid for cid in call_ids if cid not in held]
                 if new:
                     await _attach_many([(existing["id"], new)], actor)
                     touched += 1
                 continue
-            rows = await WorkOrder.insert(WorkOrder(
-                rule="category_surge", rule_key=key, title=f"{order['title']} · {names.get(grid, '')}"[:200],
-                station=order["station"], grid=grid, assignee=officers.get(grid), state="assigned",
-                due_at=rules.deadline("assigned", moment))).returning(WorkOrder.id)
+            rows = await WorkOrder.insert(
+                WorkOrder(
+                    rule="category_surge",
+                    rule_key=key,
+                    title=f"{order['title']} · {names.get(grid, '')}"[:200],
+                    station=order["station"],
+                    grid=grid,
+                    assignee=officers.get(grid),
+                    state="assigned",
+                    due_at=rules.deadline("assigned", moment),
+                )
+            ).returning(WorkOrder.id)
             await _link([(rows[0]["id"], cid) for cid in call_ids])
-            await WorkOrderStep.insert(WorkOrderStep(order=rows[0]["id"], step="create", to_state="assigned",
-                                                     actor=principal.id, actor_role=principal.role_label[:40],
-                                                     note=str(len(call_ids))))
-            await audit.record(actor, "create", "work_order", rows[0]["id"],
-                               {"rule": [None, "category_surge"], "split_from": [None, order_id]})
+            await WorkOrderStep.insert(
+                WorkOrderStep(
+                    order=rows[0]["id"],
+                    step="create",
+                    to_state="assigned",
+                    actor=principal.id,
+                    actor_role=principal.role_label[:40],
+                    note=str(len(call_ids)),
+                )
+            )
+            await audit.record(
+                actor,
+                "create",
+                "work_order",
+                rows[0]["id"],
+                {"rule": [None, "category_surge"], "split_from": [None, order_id]},
+            )
             touched += 1
-        await WorkOrderStep.insert(WorkOrderStep(order=order_id, step="split", actor=principal.id,
-                                                 actor_role=principal.role_label[:40], note=str(len(by_grid))))
+        await WorkOrderStep.insert(
+            WorkOrderStep(
+                order=order_id,
+                step="split",
+                actor=principal.id,
+                actor_role=principal.role_label[:40],
+                note=str(len(by_grid)),
+            )
+        )
         await audit.record(actor, "split", "work_order", order_id, {"grids": [None, len(by_grid)]})
     return touched
 
@@ -529,8 +670,9 @@ async def reveal_caller(principal: Principal, order_id: int) -> str | None:
     if order is None or not may_reveal_caller(principal, order):
         return None
     async with write_transaction(WorkOrder._meta.db):
-        await audit.record(audit.actor_of(principal), "view_personal_data", "work_order", order_id,
-                           {"caller_phone": [None, "shown"]})
+        await audit.record(
+            audit.actor_of(principal), "view_personal_data", "work_order", order_id, {"caller_phone": [None, "shown"]}
+        )
     return order["rule_key"]
 
 
@@ -542,15 +684,24 @@ async def _linked_logs(order: dict) -> list[dict]:
         condition = condition | ((FieldLogLink.target_type == "call") & FieldLogLink.target_ref.is_in(refs))
     links = await FieldLogLink.select(FieldLogLink.log).where(condition)
     ids = sorted({link["log"] for link in links}) or [-1]
-    return await FieldLog.select(FieldLog.id, FieldLog.kind, FieldLog.occurred_at, FieldLog.outcome,
-                                 FieldLog.author.name.as_alias("author_name")).where(
-        FieldLog.id.is_in(ids) & FieldLog.voided_at.is_null()).order_by(FieldLog.occurred_at)
+    return (
+        await FieldLog.select(
+            FieldLog.id,
+            FieldLog.kind,
+            FieldLog.occurred_at,
+            FieldLog.outcome,
+            FieldLog.author.name.as_alias("author_name"),
+        )
+        .where(FieldLog.id.is_in(ids) & FieldLog.voided_at.is_null())
+        .order_by(FieldLog.occurred_at)
+    )
 
 
 async def _calls_since(order: dict) -> list[dict]:
     """问效: the calls of the same key since the order was handled."""
     query = Call.select(Call.id, Call.call_id, Call.received_at, Call.category, Call.address).where(
-        (Call.received_at > order["handled_at"]) & detection.visible())
+        (Call.received_at > order["handled_at"]) & detection.visible()
+    )
     key, family = order["rule_key"], ""
     if order["rule"] == "repeat_place":
         key, family = call_rules.split_place_key(key)
@@ -571,8 +722,9 @@ async def _calls_since(order: dict) -> list[dict]:
     return [c for c in found if call_rules.family_of(c["category"]) == family] if family else found
 
 
-async def search(principal: Principal, state: str = "", rule: str = "", overdue: bool = False,
-                 mine: bool = False, limit: int = 200) -> list[dict]:
+async def search(
+    principal: Principal, state: str = "", rule: str = "", overdue: bool = False, mine: bool = False, limit: int = 200
+) -> list[dict]:
     query = _select()
     if state == "open":
         query = query.where(WorkOrder.state.is_in(list(rules.OPEN_STATES)))
@@ -598,8 +750,9 @@ async def for_my_day(principal: Principal) -> list[dict]:
     summaries: dict[int, list[str]] = defaultdict(list)
     ids = [r["id"] for r in rows]
     for i in range(0, len(ids), IN_CHUNK):
-        for link in await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call.summary.as_alias("summary")).where(
-                WorkOrderCall.order.is_in(ids[i:i + IN_CHUNK])):
+        for link in await WorkOrderCall.select(
+            WorkOrderCall.order, WorkOrderCall.call.summary.as_alias("summary")
+        ).where(WorkOrderCall.order.is_in(ids[i : i + IN_CHUNK])):
             summaries[link["order"]].append(link["summary"] or "")
     for r in rows:
         r["urgent"] = rules.at_risk(summaries[r["id"]])
@@ -618,12 +771,24 @@ async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:
     calls: dict[int, list[int]] = defaultdict(list)
     ids = [r["id"] for r in rows]
     for i in range(0, len(ids), IN_CHUNK):
-        links = await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call.call_id.as_alias("call_id")).where(
-            WorkOrderCall.order.is_in(ids[i:i + IN_CHUNK])).order_by(WorkOrderCall.id)
+        links = (
+            await WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call.call_id.as_alias("call_id"))
+            .where(WorkOrderCall.order.is_in(ids[i : i + IN_CHUNK]))
+            .order_by(WorkOrderCall.id)
+        )
         for link in links:
             calls[link["order"]].append(link["call_id"])
-    return [{"id": r["id"], "rule": r["rule"], "key": r["rule_key"], "call_ids": calls[r["id"]], "state": r["state"],
-             "assignee_id": r["assignee"]} for r in rows]
+    return [
+        {
+            "id": r["id"],
+            "rule": r["rule"],
+            "key": r["rule_key"],
+            "call_ids": calls[r["id"]],
+            "state": r["state"],
+            "assignee_id": r["assignee"],
+        }
+        for r in rows
+    ]
 
 
 async def assignee_choices(principal: Principal, order: dict | None = None) -> list[tuple[int, str]]:
@@ -632,11 +797,15 @@ async def assignee_choices(principal: Principal, order: dict | None = None) -> l
     covers the order's grid (held for the grid, its office or its station) or, for an order
     without a grid, its station."""
     stations = None if principal.has("admin") else await scope.station_ids(principal)
-    rows = await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name"), PersonRole.grid,
-                                   PersonRole.office, PersonRole.station,
-                                   PersonRole.office.station.as_alias("office_station"),
-                                   PersonRole.grid.office.station.as_alias("grid_station")).where(
-        PersonRole.role.is_in(["officer", "grid_worker"]) & PersonRole.person.active.eq(True))
+    rows = await PersonRole.select(
+        PersonRole.person,
+        PersonRole.person.name.as_alias("name"),
+        PersonRole.grid,
+        PersonRole.office,
+        PersonRole.station,
+        PersonRole.office.station.as_alias("office_station"),
+        PersonRole.grid.office.station.as_alias("grid_station"),
+    ).where(PersonRole.role.is_in(["officer", "grid_worker"]) & PersonRole.person.active.eq(True))
     covers = await _covering(order) if order is not None else None
     chosen = {}
     for r in rows:
@@ -650,7 +819,12 @@ async def _covering(order: dict):
     """A test of whether a role row (and its station) covers the order's grid, or its station."""
     if not order.get("grid"):
         return lambda _row, station: station == order["station"]
-    grid = await Grid.select(Grid.id, Grid.office, Grid.office.station.as_alias("station")).where(
-        Grid.id == order["grid"]).first()
-    return lambda row, _station: bool(grid) and (
-        row["grid"] == grid["id"] or row["office"] == grid["office"] or row["station"] == grid["station"])
+    grid = (
+        await Grid.select(Grid.id, Grid.office, Grid.office.station.as_alias("station"))
+        .where(Grid.id == order["grid"])
+        .first()
+    )
+    return lambda row, _station: (
+        bool(grid)
+        and (row["grid"] == grid["id"] or row["office"] == grid["office"] or row["station"] == grid["station"])
+    )

@@ -1,4 +1,5 @@
 """Use cases of the organisation area: the only code that writes org tables."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +14,12 @@ from app.services import audit
 from app.tables import Agency, Bureau, Grid, Office, Place, Station
 
 TABLES: dict[str, type[Table]] = {
-    "bureau": Bureau, "station": Station, "office": Office, "grid": Grid, "place": Place, "agency": Agency,
+    "bureau": Bureau,
+    "station": Station,
+    "office": Office,
+    "grid": Grid,
+    "place": Place,
+    "agency": Agency,
 }
 PAGE_SIZE = 50
 
@@ -33,8 +39,9 @@ async def counts() -> dict[str, int]:
     return {key: await TABLES[key].count().where(TABLES[key].active == True) for key in rules.ENTITIES}  # noqa: E712
 
 
-async def list_items(entity: rules.Entity, q: str = "", show_inactive: bool = False,
-                     parent_id: int | None = None, page: int = 1) -> tuple[list[dict], int]:
+async def list_items(
+    entity: rules.Entity, q: str = "", show_inactive: bool = False, parent_id: int | None = None, page: int = 1
+) -> tuple[list[dict], int]:
     """A page of items, with the parent's name, and the total for paging."""
     table = TABLES[entity.key]
     where = []
@@ -77,8 +84,9 @@ async def parent_choices(entity: rules.Entity) -> list[tuple[int, str]]:
     return [(r["id"], r["name"]) for r in rows]
 
 
-async def save(entity: rules.Entity, raw: dict[str, str], item_id: int | None = None,
-               actor: audit.Actor = audit.SYSTEM) -> SaveResult:
+async def save(
+    entity: rules.Entity, raw: dict[str, str], item_id: int | None = None, actor: audit.Actor = audit.SYSTEM
+) -> SaveResult:
     """Create (item_id None) or update one item; the write and its audit row in one transaction."""
     values, errors = rules.clean(entity, raw)
     result = SaveResult(values=values, errors=errors, id=item_id)
@@ -130,12 +138,18 @@ async def set_active(entity: rules.Entity, item_id: int, active: bool, actor: au
             return False
         if before["active"] != active:
             await table.update({table.active: active}).where(table.id == item_id)
-            await audit.record(actor, "activate" if active else "deactivate", entity.key, item_id,
-                               {"active": [before["active"], active]})
+            await audit.record(
+                actor,
+                "activate" if active else "deactivate",
+                entity.key,
+                item_id,
+                {"active": [before["active"], active]},
+            )
     return True
 
 
 # --- CSV import ---------------------------------------------------------------
+
 
 @dataclass
 class ImportRow:
@@ -184,8 +198,9 @@ async def _parent_codes(entity: rules.Entity) -> dict[str, int]:
     return {r["code"].lower(): r["id"] for r in rows}
 
 
-async def _plan_row(entity: rules.Entity, line: int, raw: dict[str, str], lookup: dict[str, int],
-                    seen: dict[tuple, int]) -> ImportRow:
+async def _plan_row(
+    entity: rules.Entity, line: int, raw: dict[str, str], lookup: dict[str, int], seen: dict[tuple, int]
+) -> ImportRow:
     row = ImportRow(line=line, raw=raw)
     form = dict(raw)
     parent_code = raw.get(entity.parent or "", "")
@@ -239,6 +254,11 @@ async def apply_import(entity: rules.Entity, data: bytes, actor: audit.Actor = a
             elif row.action == "update":
                 before = await get_item(entity, row.existing_id)
                 await table.update(dict(row.values, active=True)).where(table.id == row.existing_id)
-                await audit.record(actor, "import", entity.key, row.existing_id,
-                                   rules.changes(before or {}, {**row.values, "active": True}))
+                await audit.record(
+                    actor,
+                    "import",
+                    entity.key,
+                    row.existing_id,
+                    rules.changes(before or {}, {**row.values, "active": True}),
+                )
     return plan

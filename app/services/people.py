@@ -1,5 +1,6 @@
 """People: create and edit with roles, units and qualifications; list, reveal, deactivate;
 their passkeys. The only code that writes person rows."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,8 +32,11 @@ class PersonForm:
 
     @classmethod
     def from_data(cls, data: dict[str, str]) -> "PersonForm":
-        form = cls(name=data.get("name", "").strip(), phone=data.get("phone", "").strip(),
-                   badge_no=data.get("badge_no", "").strip())
+        form = cls(
+            name=data.get("name", "").strip(),
+            phone=data.get("phone", "").strip(),
+            badge_no=data.get("badge_no", "").strip(),
+        )
         for i in range(MAX_ROLE_ROWS):
             role, unit = data.get(f"role_{i}", ""), data.get(f"unit_{i}", "")
             if role or unit:
@@ -111,7 +115,9 @@ async def save(form: PersonForm, actor: audit.Actor, person_id: int | None = Non
             await Qualification.delete().where(Qualification.person == person_id)
         for role, unit in form.roles:
             parsed = parse_unit(unit)
-            await PersonRole.insert(PersonRole(person=person_id, role=role, **({parsed[0]: parsed[1]} if parsed else {})))
+            await PersonRole.insert(
+                PersonRole(person=person_id, role=role, **({parsed[0]: parsed[1]} if parsed else {}))
+            )
         for kind, obtained in form.qualifications:
             await Qualification.insert(Qualification(person=person_id, kind=kind, obtained_on=_parse_date(obtained)))
         after = {**values, "roles": await _role_summary(person_id)}
@@ -139,13 +145,16 @@ async def form_for(person_id: int) -> PersonForm | None:
     roles = await PersonRole.select().where(PersonRole.person == person_id).order_by(PersonRole.id)
     quals = await Qualification.select().where(Qualification.person == person_id).order_by(Qualification.id)
     return PersonForm(
-        name=person["name"], phone=person["phone"], badge_no=person["badge_no"],
+        name=person["name"],
+        phone=person["phone"],
+        badge_no=person["badge_no"],
         roles=[(r["role"], _unit_of(r)) for r in roles],
         qualifications=[(q["kind"], q["obtained_on"].isoformat() if q["obtained_on"] else "") for q in quals],
     )
 
 
 # --- reading, scoped -----------------------------------------------------------
+
 
 async def visible_person_ids(principal: Principal) -> set[int] | None:
     """Administrators see everyone; supervisors the people who work in their station."""
@@ -157,7 +166,8 @@ async def visible_person_ids(principal: Principal) -> set[int] | None:
     rows = await PersonRole.select(PersonRole.person).where(
         PersonRole.station.is_in(list(stations))
         | PersonRole.office.station.is_in(list(stations))
-        | PersonRole.grid.office.station.is_in(list(stations)))
+        | PersonRole.grid.office.station.is_in(list(stations))
+    )
     return {r["person"] for r in rows}
 
 
@@ -190,11 +200,18 @@ async def search(principal: Principal, q: str = "", role: str = "", unit: str = 
 async def _roles_by_person(ids: list[int]) -> dict[int, list[dict]]:
     if not ids:
         return {}
-    rows = await PersonRole.select(
-        PersonRole.person, PersonRole.role, PersonRole.station.name.as_alias("station_name"),
-        PersonRole.office.name.as_alias("office_name"), PersonRole.grid.name.as_alias("grid_name"),
-        PersonRole.agency.name.as_alias("agency_name"),
-    ).where(PersonRole.person.is_in(ids)).order_by(PersonRole.id)
+    rows = (
+        await PersonRole.select(
+            PersonRole.person,
+            PersonRole.role,
+            PersonRole.station.name.as_alias("station_name"),
+            PersonRole.office.name.as_alias("office_name"),
+            PersonRole.grid.name.as_alias("grid_name"),
+            PersonRole.agency.name.as_alias("agency_name"),
+        )
+        .where(PersonRole.person.is_in(ids))
+        .order_by(PersonRole.id)
+    )
     grouped: dict[int, list[dict]] = {}
     for row in rows:
         row["unit_name"] = row["grid_name"] or row["office_name"] or row["station_name"] or row["agency_name"] or ""
@@ -212,14 +229,16 @@ async def profile(principal: Principal, person_id: int, reveal_phone: bool = Fal
     if person is None:
         return None
     person["roles"] = (await _roles_by_person([person_id])).get(person_id, [])
-    person["qualifications"] = await Qualification.select().where(Qualification.person == person_id).order_by(
-        Qualification.obtained_on)
+    person["qualifications"] = (
+        await Qualification.select().where(Qualification.person == person_id).order_by(Qualification.obtained_on)
+    )
     person["passkeys"] = await Passkey.select().where(Passkey.person == person_id).order_by(Passkey.created_at)
     person["phone_masked"] = phones.mask(person["phone"]) if person["phone"] else ""
     person["phone_shown"] = False
     if reveal_phone and principal.has("admin", "supervisor") and person["phone"]:
-        await audit.record(audit.actor_of(principal), "view_personal_data", "person", person_id,
-                           {"field": [None, "phone"]})
+        await audit.record(
+            audit.actor_of(principal), "view_personal_data", "person", person_id, {"field": [None, "phone"]}
+        )
         person["phone_shown"] = True
     return person
 
@@ -232,7 +251,8 @@ async def qualification_counts(principal: Principal) -> list[dict]:
     if visible is not None:
         officer_ids &= visible
     rows = await Qualification.select(Qualification.kind, Qualification.person).where(
-        Qualification.person.is_in(list(officer_ids) or [-1]))
+        Qualification.person.is_in(list(officer_ids) or [-1])
+    )
     counts: dict[str, set[int]] = {kind: set() for kind in QUALIFICATIONS}
     for row in rows:
         counts.setdefault(row["kind"], set()).add(row["person"])
@@ -240,6 +260,7 @@ async def qualification_counts(principal: Principal) -> list[dict]:
 
 
 # --- account state ---------------------------------------------------------------
+
 
 async def set_active(person_id: int, active: bool, actor: audit.Actor) -> bool:
     """Deactivating ends every session at once; passkeys stay but cannot sign in."""
@@ -249,8 +270,13 @@ async def set_active(person_id: int, active: bool, actor: audit.Actor) -> bool:
             return False
         await Person.update({Person.active: active}).where(Person.id == person_id)
         ended = 0 if active else await revoke_sessions(person_id)
-        await audit.record(actor, "activate" if active else "deactivate", "person", person_id,
-                           {"active": [person["active"], active], "sessions_ended": [None, ended]})
+        await audit.record(
+            actor,
+            "activate" if active else "deactivate",
+            "person",
+            person_id,
+            {"active": [person["active"], active], "sessions_ended": [None, ended]},
+        )
     return True
 
 
@@ -259,11 +285,19 @@ async def revoke_all_access(person_id: int, actor: audit.Actor) -> bool:
     async with write_transaction(Person._meta.db):
         if not await Person.exists().where(Person.id == person_id):
             return False
-        keys = await Passkey.update({Passkey.revoked_at: now()}).where(
-            (Passkey.person == person_id) & Passkey.revoked_at.is_null()).returning(Passkey.id)
+        keys = (
+            await Passkey.update({Passkey.revoked_at: now()})
+            .where((Passkey.person == person_id) & Passkey.revoked_at.is_null())
+            .returning(Passkey.id)
+        )
         ended = await revoke_sessions(person_id)
-        await audit.record(actor, "revoke_access", "person", person_id,
-                           {"passkeys_revoked": [None, len(keys)], "sessions_ended": [None, ended]})
+        await audit.record(
+            actor,
+            "revoke_access",
+            "person",
+            person_id,
+            {"passkeys_revoked": [None, len(keys)], "sessions_ended": [None, ended]},
+        )
     return True
 
 
@@ -272,6 +306,7 @@ async def set_locale(person_id: int, locale: str) -> None:
 
 
 # --- own passkeys ------------------------------------------------------------------
+
 
 async def own_passkey(principal: Principal, passkey_id: int) -> dict | None:
     return await Passkey.select().where((Passkey.id == passkey_id) & (Passkey.person == principal.id)).first()
@@ -300,8 +335,11 @@ async def revoke_passkey(principal: Principal, passkey_id: int) -> bool:
 
 async def demo_people() -> list[dict]:
     """One person per role, for the demo sign-in buttons."""
-    rows = await PersonRole.select(PersonRole.person, PersonRole.role, PersonRole.person.name.as_alias("name")).where(
-        PersonRole.person.active == True).order_by(PersonRole.id)  # noqa: E712
+    rows = (
+        await PersonRole.select(PersonRole.person, PersonRole.role, PersonRole.person.name.as_alias("name"))
+        .where(PersonRole.person.active.eq(True))
+        .order_by(PersonRole.id)
+    )
     seen: dict[str, dict] = {}
     for row in rows:
         seen.setdefault(row["role"], row)
@@ -315,8 +353,12 @@ async def saved_locale(person_id: int) -> str:
 
 async def first_admin() -> int:
     """The administrator `qianmo admin-link` invites: the first active one, created if none exists."""
-    row = await PersonRole.select(PersonRole.person).where(
-        (PersonRole.role == "admin") & (PersonRole.person.active == True)).order_by(PersonRole.id).first()  # noqa: E712
+    row = (
+        await PersonRole.select(PersonRole.person)
+        .where((PersonRole.role == "admin") & PersonRole.person.active.eq(True))
+        .order_by(PersonRole.id)
+        .first()
+    )
     if row:
         return row["person"]
     person_id = await save(PersonForm(name="管理员 Administrator", roles=[("admin", "")]), audit.SYSTEM)

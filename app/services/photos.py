@@ -1,5 +1,6 @@
 """Photos: checked and re-encoded off the event loop; stored once under the upload folder by
 content hash, read back for the pages that may show them."""
+
 from __future__ import annotations
 
 import uuid

@@ -6,6 +6,7 @@ PostgreSQL). The database applies it atomically: two workers counting the same b
 same moment are served one after the other, so exactly `limit` hits get through and a first
 hit racing another never meets the unique index. In DO UPDATE, `rate_limit_hit.x` is the row
 as it was before this hit (every SET expression reads the old row)."""
+
 from __future__ import annotations
 
 import itertools

@@ -1,5 +1,6 @@
 """The report categories an admin keeps (zh/en names and hints); the codes are Open311's
 service codes. Categories are deactivated, never deleted: old reports keep their names."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ async def ensure_categories() -> None:
         if await ReportCategory.exists():
             return
         for position, (code, zh, en, hint_zh, hint_en) in enumerate(rules.DEFAULT_CATEGORIES):
-            await ReportCategory.insert(ReportCategory(code=code, name_zh=zh, name_en=en, hint_zh=hint_zh,
-                                                       hint_en=hint_en, position=position))
+            await ReportCategory.insert(
+                ReportCategory(code=code, name_zh=zh, name_en=en, hint_zh=hint_zh, hint_en=hint_en, position=position)
+            )
 
 
 def _localise(row: dict) -> dict:
@@ -37,8 +39,12 @@ async def categories(include_inactive: bool = False) -> list[dict]:
 
 async def category_codes() -> dict[str, int]:
     """Active codes -> ids: what a resident may choose."""
-    return {r["code"]: r["id"] for r in await ReportCategory.select(ReportCategory.id, ReportCategory.code).where(
-        ReportCategory.active.eq(True))}
+    return {
+        r["code"]: r["id"]
+        for r in await ReportCategory.select(ReportCategory.id, ReportCategory.code).where(
+            ReportCategory.active.eq(True)
+        )
+    }
 
 
 async def category_labels() -> dict[str, str]:
@@ -63,32 +69,48 @@ class CategoryForm:
 
     @classmethod
     def from_data(cls, data: dict[str, str]) -> CategoryForm:
-        return cls(data.get("code", "").strip().lower(), data.get("name_zh", "").strip(),
-                   data.get("name_en", "").strip(), data.get("hint_zh", "").strip(), data.get("hint_en", "").strip())
+        return cls(
+            data.get("code", "").strip().lower(),
+            data.get("name_zh", "").strip(),
+            data.get("name_en", "").strip(),
+            data.get("hint_zh", "").strip(),
+            data.get("hint_en", "").strip(),
+        )
 
 
 async def save_category(form: CategoryForm, actor: audit.Actor, category_id: int | None = None) -> int | None:
     """Create or update; None (and form.errors filled) when the input is wrong."""
     taken = {r["code"] for r in await ReportCategory.select(ReportCategory.code)}
-    form.errors = rules.check_category(form.code, form.name_zh, form.name_en, form.hint_zh, form.hint_en, taken,
-                                       editing=category_id is not None)
+    form.errors = rules.check_category(
+        form.code, form.name_zh, form.name_en, form.hint_zh, form.hint_en, taken, editing=category_id is not None
+    )
     if form.errors:
         return None
     values = {"name_zh": form.name_zh, "name_en": form.name_en, "hint_zh": form.hint_zh, "hint_en": form.hint_en}
     async with write_transaction(ReportCategory._meta.db):
         if category_id is None:
-            last = await ReportCategory.select(ReportCategory.position).order_by(
-                ReportCategory.position, ascending=False).first()
-            rows = await ReportCategory.insert(ReportCategory(code=form.code, position=(last or {"position": 0})[
-                "position"] + 1, **values)).returning(ReportCategory.id)
+            last = (
+                await ReportCategory.select(ReportCategory.position)
+                .order_by(ReportCategory.position, ascending=False)
+                .first()
+            )
+            rows = await ReportCategory.insert(
+                ReportCategory(code=form.code, position=(last or {"position": 0})["position"] + 1, **values)
+            ).returning(ReportCategory.id)
             category_id = rows[0]["id"]
             await audit.record(actor, "create", "report_category", category_id, {"code": [None, form.code]})
         else:
             before = await ReportCategory.select().where(ReportCategory.id == category_id).first()
             await ReportCategory.update({getattr(ReportCategory, k): v for k, v in values.items()}).where(
-                ReportCategory.id == category_id)
-            await audit.record(actor, "update", "report_category", category_id,
-                               {k: [before[k], v] for k, v in values.items() if before[k] != v})
+                ReportCategory.id == category_id
+            )
+            await audit.record(
+                actor,
+                "update",
+                "report_category",
+                category_id,
+                {k: [before[k], v] for k, v in values.items() if before[k] != v},
+            )
     return category_id
 
 

@@ -2,6 +2,7 @@
 print a poster that has none (a POST: reading a poster page never writes), retired and reissued
 when a poster is defaced or misused (the old code then says "no longer in use"). Admins print
 any poster; officers those of their station's units."""
+
 from __future__ import annotations
 
 import segno
@@ -21,22 +22,50 @@ KINDS = ("place", "grid", "office")
 async def target(principal: Principal, kind: str, unit_id: int) -> dict | None:
     """The unit a poster is for, with what the poster prints; None when unknown or out of scope."""
     if kind == "place":
-        row = await Place.select(
-            Place.id, Place.name, Place.address, Place.grid, Place.grid.name.as_alias("grid_name"),
-            Place.grid.office.as_alias("office"), Place.grid.office.name.as_alias("office_name"),
-            Place.grid.office.address.as_alias("office_address"), Place.grid.office.station.as_alias("station"),
-        ).where((Place.id == unit_id) & Place.active.eq(True)).first()
+        row = (
+            await Place.select(
+                Place.id,
+                Place.name,
+                Place.address,
+                Place.grid,
+                Place.grid.name.as_alias("grid_name"),
+                Place.grid.office.as_alias("office"),
+                Place.grid.office.name.as_alias("office_name"),
+                Place.grid.office.address.as_alias("office_address"),
+                Place.grid.office.station.as_alias("station"),
+            )
+            .where((Place.id == unit_id) & Place.active.eq(True))
+            .first()
+        )
     elif kind == "grid":
-        row = await Grid.select(
-            Grid.id, Grid.name, Grid.id.as_alias("grid"), Grid.name.as_alias("grid_name"), Grid.office,
-            Grid.office.name.as_alias("office_name"), Grid.office.address.as_alias("office_address"),
-            Grid.office.station.as_alias("station"),
-        ).where((Grid.id == unit_id) & Grid.active.eq(True)).first()
+        row = (
+            await Grid.select(
+                Grid.id,
+                Grid.name,
+                Grid.id.as_alias("grid"),
+                Grid.name.as_alias("grid_name"),
+                Grid.office,
+                Grid.office.name.as_alias("office_name"),
+                Grid.office.address.as_alias("office_address"),
+                Grid.office.station.as_alias("station"),
+            )
+            .where((Grid.id == unit_id) & Grid.active.eq(True))
+            .first()
+        )
     elif kind == "office":
-        row = await Office.select(
-            Office.id, Office.name, Office.address, Office.id.as_alias("office"), Office.name.as_alias("office_name"),
-            Office.address.as_alias("office_address"), Office.station,
-        ).where((Office.id == unit_id) & Office.active.eq(True)).first()
+        row = (
+            await Office.select(
+                Office.id,
+                Office.name,
+                Office.address,
+                Office.id.as_alias("office"),
+                Office.name.as_alias("office_name"),
+                Office.address.as_alias("office_address"),
+                Office.station,
+            )
+            .where((Office.id == unit_id) & Office.active.eq(True))
+            .first()
+        )
     else:
         return None
     if row is None or not await _may_print(principal, row):
@@ -79,8 +108,13 @@ async def _new_code() -> str:
 async def _issue(unit: dict, actor: audit.Actor) -> dict:
     kind = unit["kind"]
     code = await _new_code()
-    values = {"station": unit["station"], "office": unit.get("office"), "grid": unit.get("grid"),
-              "place": unit["id"] if kind == "place" else None, "created_by": actor.id}
+    values = {
+        "station": unit["station"],
+        "office": unit.get("office"),
+        "grid": unit.get("grid"),
+        "place": unit["id"] if kind == "place" else None,
+        "created_by": actor.id,
+    }
     rows = await ReportPoster.insert(ReportPoster(code=code, **values)).returning(ReportPoster.id)
     await audit.record(actor, "issue", "report_poster", rows[0]["id"], {kind: [None, unit["id"]]})
     poster = await ReportPoster.select().where(ReportPoster.id == rows[0]["id"]).first()
@@ -139,18 +173,25 @@ async def _place_ids(grid_id: int) -> list[int]:
 
 async def retire(principal: Principal, poster_id: int, actor: audit.Actor) -> dict | None:
     """Retire a poster and issue its unit a new code; the new poster, or None when not allowed."""
-    poster = await ReportPoster.select().where(
-        (ReportPoster.id == poster_id) & ReportPoster.retired_at.is_null()).first()
+    poster = (
+        await ReportPoster.select().where((ReportPoster.id == poster_id) & ReportPoster.retired_at.is_null()).first()
+    )
     if poster is None:
         return None
-    kind, unit_id = ("place", poster["place"]) if poster["place"] else ("grid", poster["grid"]) if poster["grid"] \
+    kind, unit_id = (
+        ("place", poster["place"])
+        if poster["place"]
+        else ("grid", poster["grid"])
+        if poster["grid"]
         else ("office", poster["office"])
+    )
     unit = await target(principal, kind, unit_id)
     if unit is None:
         return None
     async with write_transaction(ReportPoster._meta.db):
         await ReportPoster.update({ReportPoster.retired_at: now(), ReportPoster.retired_by: actor.id}).where(
-            ReportPoster.id == poster_id)
+            ReportPoster.id == poster_id
+        )
         await audit.record(actor, "retire", "report_poster", poster_id, {"code": [poster["code"], None]})
         fresh = await _issue(unit, actor)
     return {"kind": kind, "unit_id": unit_id, **fresh}
@@ -167,20 +208,32 @@ async def by_code(code: str) -> dict | None:
 async def overview(principal: Principal) -> list[dict]:
     """The grids the person may print for, each with its places and their active poster codes."""
     grids = await scope.grid_ids(principal)
-    query = Grid.select(Grid.id, Grid.name, Grid.code, Grid.office.name.as_alias("office_name"), Grid.office).where(
-        Grid.active.eq(True)).order_by(Grid.office.name).order_by(Grid.code)
+    query = (
+        Grid.select(Grid.id, Grid.name, Grid.code, Grid.office.name.as_alias("office_name"), Grid.office)
+        .where(Grid.active.eq(True))
+        .order_by(Grid.office.name)
+        .order_by(Grid.code)
+    )
     if grids is not scope.ALL:
         query = query.where(Grid.id.is_in(list(grids) or [-1]))
     rows = await query
     if not principal.has("admin", "officer"):
         return []
-    posters = await ReportPoster.select(ReportPoster.id, ReportPoster.code, ReportPoster.place, ReportPoster.grid,
-                                        ReportPoster.office, ReportPoster.created_at).where(
-        ReportPoster.retired_at.is_null())
+    posters = await ReportPoster.select(
+        ReportPoster.id,
+        ReportPoster.code,
+        ReportPoster.place,
+        ReportPoster.grid,
+        ReportPoster.office,
+        ReportPoster.created_at,
+    ).where(ReportPoster.retired_at.is_null())
     by_place = {p["place"]: p for p in posters if p["place"]}
     by_grid = {p["grid"]: p for p in posters if p["grid"] and not p["place"]}
-    places = await Place.select(Place.id, Place.name, Place.grid).where(
-        Place.grid.is_in([r["id"] for r in rows] or [-1]) & Place.active.eq(True)).order_by(Place.name)
+    places = (
+        await Place.select(Place.id, Place.name, Place.grid)
+        .where(Place.grid.is_in([r["id"] for r in rows] or [-1]) & Place.active.eq(True))
+        .order_by(Place.name)
+    )
     for row in rows:
         row["poster"] = by_grid.get(row["id"])
         row["places"] = [{**p, "poster": by_place.get(p["id"])} for p in places if p["grid"] == row["id"]]
@@ -188,8 +241,9 @@ async def overview(principal: Principal) -> list[dict]:
 
 
 async def offices(principal: Principal) -> list[dict]:
-    rows = await Office.select(Office.id, Office.name, Office.station).where(Office.active.eq(True)).order_by(
-        Office.name)
+    rows = (
+        await Office.select(Office.id, Office.name, Office.station).where(Office.active.eq(True)).order_by(Office.name)
+    )
     if principal.has("admin"):
         return rows
     stations = await scope.station_ids(principal) if principal.has("officer") else set()

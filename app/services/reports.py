@@ -1,6 +1,7 @@
 """Resident reports: the public form (from a poster or the general form, with "add yours to an
 open report" instead of a duplicate), tracking and rating, staff triage and handling, and the
 reads and writes behind Open311. Every write and its audit row share one transaction."""
+
 from __future__ import annotations
 
 import math
@@ -69,27 +70,50 @@ class Outcome:
 
 # --- where ------------------------------------------------------------------------------------
 
+
 async def where_of_place(place_id: int, poster: int | None = None) -> Where | None:
-    row = await Place.select(Place.id, Place.name, Place.address, Place.grid, Place.grid.office.as_alias("office"),
-                             Place.grid.office.station.as_alias("station")).where(
-        (Place.id == place_id) & Place.active.eq(True)).first()
+    row = (
+        await Place.select(
+            Place.id,
+            Place.name,
+            Place.address,
+            Place.grid,
+            Place.grid.office.as_alias("office"),
+            Place.grid.office.station.as_alias("station"),
+        )
+        .where((Place.id == place_id) & Place.active.eq(True))
+        .first()
+    )
     if row is None:
         return None
-    return Where(station=row["station"], office=row["office"], grid=row["grid"], place=row["id"], poster=poster,
-                 name=row["name"], address=row["address"])
+    return Where(
+        station=row["station"],
+        office=row["office"],
+        grid=row["grid"],
+        place=row["id"],
+        poster=poster,
+        name=row["name"],
+        address=row["address"],
+    )
 
 
 async def where_of_grid(grid_id: int, poster: int | None = None) -> Where | None:
-    row = await Grid.select(Grid.id, Grid.name, Grid.office, Grid.office.station.as_alias("station")).where(
-        (Grid.id == grid_id) & Grid.active.eq(True)).first()
+    row = (
+        await Grid.select(Grid.id, Grid.name, Grid.office, Grid.office.station.as_alias("station"))
+        .where((Grid.id == grid_id) & Grid.active.eq(True))
+        .first()
+    )
     if row is None:
         return None
     return Where(station=row["station"], office=row["office"], grid=row["id"], poster=poster, name=row["name"])
 
 
 async def where_of_office(office_id: int, poster: int | None = None) -> Where | None:
-    row = await Office.select(Office.id, Office.name, Office.address, Office.station).where(
-        (Office.id == office_id) & Office.active.eq(True)).first()
+    row = (
+        await Office.select(Office.id, Office.name, Office.address, Office.station)
+        .where((Office.id == office_id) & Office.active.eq(True))
+        .first()
+    )
     if row is None:
         return None
     return Where(station=row["station"], office=row["id"], poster=poster, name=row["name"], address=row["address"])
@@ -105,8 +129,12 @@ async def where_of_poster(poster: dict) -> Where | None:
 
 async def public_places() -> dict[str, list[dict]]:
     """Every active place by grid, for the general form's picker (names only)."""
-    rows = await Place.select(Place.id, Place.name, Place.grid.name.as_alias("grid_name")).where(
-        Place.active.eq(True) & Place.grid.active.eq(True)).order_by(Place.grid.name).order_by(Place.name)
+    rows = (
+        await Place.select(Place.id, Place.name, Place.grid.name.as_alias("grid_name"))
+        .where(Place.active.eq(True) & Place.grid.active.eq(True))
+        .order_by(Place.grid.name)
+        .order_by(Place.name)
+    )
     grouped: dict[str, list[dict]] = {}
     for row in rows:
         grouped.setdefault(row["grid_name"], []).append(row)
@@ -114,6 +142,7 @@ async def public_places() -> dict[str, list[dict]]:
 
 
 # --- the public form ------------------------------------------------------------------------------
+
 
 def _same_where(where: Where):
     """Reports at the same spot: the same place; or the same grid / office without a place."""
@@ -127,9 +156,13 @@ def _same_where(where: Where):
 async def similar_open(where: Where, category_id: int) -> list[dict]:
     """Open reports of this category at this spot, the most reported first: offered for joining.
     Only what the tracking page would show anyway (no resident's words or contact data)."""
-    return await Report.select(Report.id, Report.status, Report.reporters, Report.created_at).where(
-        _same_where(where) & (Report.category == category_id) & Report.status.is_in(list(rules.OPEN_STATUSES))
-    ).order_by(Report.reporters, ascending=False).order_by(Report.id, ascending=False).limit(5)
+    return (
+        await Report.select(Report.id, Report.status, Report.reporters, Report.created_at)
+        .where(_same_where(where) & (Report.category == category_id) & Report.status.is_in(list(rules.OPEN_STATUSES)))
+        .order_by(Report.reporters, ascending=False)
+        .order_by(Report.id, ascending=False)
+        .limit(5)
+    )
 
 
 async def similar_for_code(where: Where, code: str) -> list[dict]:
@@ -145,8 +178,15 @@ async def _new_tracking() -> str:
     raise RuntimeError("no free tracking code")  # 10 collisions in 10^12 codes: something is wrong
 
 
-async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, upload_dir: Path, locale: str,
-                 source: str = "web", client=None) -> Outcome:
+async def submit(
+    where: Where,
+    raw: dict,
+    photo: Processed | PhotoError | None,
+    upload_dir: Path,
+    locale: str,
+    source: str = "web",
+    client=None,
+) -> Outcome:
     """A resident's report, or their addition to an open report of the same category at the same
     spot. The client UUID makes a resend answer with the first tracking code and write nothing.
     When open reports exist and the resident has not chosen yet, nothing is written: the answer
@@ -169,8 +209,12 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
     similar = await similar_open(where, values["category"])
     choice = rules.join_choice(raw) if client is None else "new"
     if choice is None and similar:  # asked once and not answered: say so; else ask
-        return Outcome(similar=similar, errors={"join": N_("Choose: add yours to a report above, or send a new one")}
-                       if raw.get("join_asked") else {})
+        return Outcome(
+            similar=similar,
+            errors={"join": N_("Choose: add yours to a report above, or send a new one")}
+            if raw.get("join_asked")
+            else {},
+        )
     join = choice if isinstance(choice, int) and choice in {r["id"] for r in similar} else None
     if photo is not None:
         photos.store(upload_dir, photo)
@@ -184,20 +228,47 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
             report_id = join or await _insert_report(where, values, source)
             if join:
                 await Report.update({Report.reporters: Report.reporters + 1, Report.updated_at: now()}).where(
-                    Report.id == join)
-            rows = await ReportReporter.insert(ReportReporter(
-                report=report_id, tracking=tracking, client_uuid=client_uuid, token=token,
-                api_key=client.key_id if client is not None else None, description=values["description"],
-                phone=values["phone"], lat=values["lat"], lon=values["lon"], accuracy=values["accuracy"],
-                locale=locale)).returning(ReportReporter.id)
+                    Report.id == join
+                )
+            rows = await ReportReporter.insert(
+                ReportReporter(
+                    report=report_id,
+                    tracking=tracking,
+                    client_uuid=client_uuid,
+                    token=token,
+                    api_key=client.key_id if client is not None else None,
+                    description=values["description"],
+                    phone=values["phone"],
+                    lat=values["lat"],
+                    lon=values["lon"],
+                    accuracy=values["accuracy"],
+                    locale=locale,
+                )
+            ).returning(ReportReporter.id)
             reporter_id = rows[0]["id"]
             if photo is not None:
-                await ReportPhoto.insert(ReportPhoto(reporter=reporter_id, sha256=photo.sha256, width=photo.width,
-                                                     height=photo.height, size=len(photo.data)))
+                await ReportPhoto.insert(
+                    ReportPhoto(
+                        reporter=reporter_id,
+                        sha256=photo.sha256,
+                        width=photo.width,
+                        height=photo.height,
+                        size=len(photo.data),
+                    )
+                )
             await ReportStep.insert(ReportStep(report=report_id, kind="joined" if join else "received"))
-            await audit.record(actor, "join" if join else "create", "report", report_id,
-                               {"reporter": [None, reporter_id], "source": [None, source],
-                                "photo": [None, photo is not None], "phone": [None, bool(values["phone"])]})
+            await audit.record(
+                actor,
+                "join" if join else "create",
+                "report",
+                report_id,
+                {
+                    "reporter": [None, reporter_id],
+                    "source": [None, source],
+                    "photo": [None, photo is not None],
+                    "phone": [None, bool(values["phone"])],
+                },
+            )
             if rule is not None:
                 await routing.route_new(report_id, rule, now())
     except Exception:  # the drivers raise different unique-violation errors
@@ -211,34 +282,54 @@ async def submit(where: Where, raw: dict, photo: Processed | PhotoError | None, 
 
 
 async def _insert_report(where: Where, values: dict, source: str) -> int:
-    rows = await Report.insert(Report(
-        category=values["category"], source=source, poster=where.poster, station=where.station, office=where.office,
-        grid=where.grid, place=where.place, address=where.address if source == "open311" else "",
-        description=values["description"])).returning(Report.id)
+    rows = await Report.insert(
+        Report(
+            category=values["category"],
+            source=source,
+            poster=where.poster,
+            station=where.station,
+            office=where.office,
+            grid=where.grid,
+            place=where.place,
+            address=where.address if source == "open311" else "",
+            description=values["description"],
+        )
+    ).returning(Report.id)
     return rows[0]["id"]
 
 
 async def _by_uuid(client_uuid: str) -> Outcome | None:
-    row = await ReportReporter.select(ReportReporter.tracking, ReportReporter.report).where(
-        ReportReporter.client_uuid == client_uuid).first()
+    row = (
+        await ReportReporter.select(ReportReporter.tracking, ReportReporter.report)
+        .where(ReportReporter.client_uuid == client_uuid)
+        .first()
+    )
     return Outcome(tracking=row["tracking"], report_id=row["report"]) if row else None
 
 
 # --- tracking -----------------------------------------------------------------------------------
 
+
 def _responsible(report: dict) -> str:
     """The unit in charge now: the agency it was transferred to, or the place's police unit."""
     if report.get("agency_name"):
         return report["agency_name"]
-    return " · ".join(n for n in (report.get("station_name"), report.get("grid_name") or report.get("office_name")) if n)
+    return " · ".join(
+        n for n in (report.get("station_name"), report.get("grid_name") or report.get("office_name")) if n
+    )
 
 
 def _select_report():
     return Report.select(
-        Report.all_columns(), Report.category.code.as_alias("category_code"),
-        Report.place.name.as_alias("place_name"), Report.grid.name.as_alias("grid_name"),
-        Report.office.name.as_alias("office_name"), Report.station.name.as_alias("station_name"),
-        Report.responsible_agency.name.as_alias("agency_name"), Report.assignee.name.as_alias("assignee_name"))
+        Report.all_columns(),
+        Report.category.code.as_alias("category_code"),
+        Report.place.name.as_alias("place_name"),
+        Report.grid.name.as_alias("grid_name"),
+        Report.office.name.as_alias("office_name"),
+        Report.station.name.as_alias("station_name"),
+        Report.responsible_agency.name.as_alias("agency_name"),
+        Report.assignee.name.as_alias("assignee_name"),
+    )
 
 
 def _decorate(report: dict, labels: dict[str, str]) -> dict:
@@ -260,10 +351,17 @@ def expected(report: dict):
 
 
 async def _steps(report_id: int, public_only: bool) -> list[dict]:
-    query = ReportStep.select(ReportStep.all_columns(), ReportStep.actor.name.as_alias("actor_name"),
-                              ReportStep.assignee.name.as_alias("assignee_name"),
-                              ReportStep.agency.name.as_alias("agency_name")).where(
-        ReportStep.report == report_id).order_by(ReportStep.at).order_by(ReportStep.id)
+    query = (
+        ReportStep.select(
+            ReportStep.all_columns(),
+            ReportStep.actor.name.as_alias("actor_name"),
+            ReportStep.assignee.name.as_alias("assignee_name"),
+            ReportStep.agency.name.as_alias("agency_name"),
+        )
+        .where(ReportStep.report == report_id)
+        .order_by(ReportStep.at)
+        .order_by(ReportStep.id)
+    )
     if public_only:
         query = query.where(ReportStep.public.eq(True))
     return await query
@@ -280,7 +378,8 @@ async def track(code: str) -> dict | None:
     report = _decorate(await _select_report().where(Report.id == reporter["report"]).first(), await category_labels())
     reporter["phone"] = rules.mask_phone(reporter["phone"])
     reporter["photos"] = await ReportPhoto.select(ReportPhoto.id, ReportPhoto.width, ReportPhoto.height).where(
-        ReportPhoto.reporter == reporter["id"])
+        ReportPhoto.reporter == reporter["id"]
+    )
     reporter["may_rate"] = rules.may_rate(report["status"], report["done_at"], reporter["rated_at"])
     steps = await _steps(report["id"], public_only=True)
     for step in steps:
@@ -305,16 +404,31 @@ async def rate(code: str, raw: dict) -> dict[str, str] | None:
         if errors or rating is None:
             return errors
         moment = now()
-        await ReportReporter.update({ReportReporter.rating: rating, ReportReporter.rating_comment: comment,
-                                     ReportReporter.rated_at: moment}).where(ReportReporter.id == reporter["id"])
-        await ReportStep.insert(ReportStep(report=report["id"], kind="rated", public=False,
-                                           text=f"{rating}/5" + (f" · {comment}" if comment else "")))
+        await ReportReporter.update(
+            {ReportReporter.rating: rating, ReportReporter.rating_comment: comment, ReportReporter.rated_at: moment}
+        ).where(ReportReporter.id == reporter["id"])
+        await ReportStep.insert(
+            ReportStep(
+                report=report["id"],
+                kind="rated",
+                public=False,
+                text=f"{rating}/5" + (f" · {comment}" if comment else ""),
+            )
+        )
         await audit.record(RESIDENT, "rate", "report", report["id"], {"rating": [reporter["rating"], rating]})
         if rules.reopens(rating, report["done_at"], report["reopened_at"], moment):
-            await Report.update({Report.status: "in_progress", Report.reopened_at: moment, Report.updated_at: moment,
-                                 Report.closed_at: None}).where(Report.id == report["id"])
+            await Report.update(
+                {
+                    Report.status: "in_progress",
+                    Report.reopened_at: moment,
+                    Report.updated_at: moment,
+                    Report.closed_at: None,
+                }
+            ).where(Report.id == report["id"])
             await ReportStep.insert(ReportStep(report=report["id"], kind="reopened"))
-            await audit.record(RESIDENT, "reopen", "report", report["id"], {"status": [report["status"], "in_progress"]})
+            await audit.record(
+                RESIDENT, "reopen", "report", report["id"], {"status": [report["status"], "in_progress"]}
+            )
     return {}
 
 
@@ -323,13 +437,17 @@ async def tracking_photo(code: str, photo_id: int, upload_dir: Path) -> Path | N
     tracking = rules.normalise_code(code)
     if tracking is None:
         return None
-    row = await ReportPhoto.select(ReportPhoto.sha256).where(
-        (ReportPhoto.id == photo_id) & (ReportPhoto.reporter.tracking == tracking)).first()
+    row = (
+        await ReportPhoto.select(ReportPhoto.sha256)
+        .where((ReportPhoto.id == photo_id) & (ReportPhoto.reporter.tracking == tracking))
+        .first()
+    )
     path = photos.path_for(upload_dir, row["sha256"]) if row else None
     return path if path and path.exists() else None
 
 
 # --- staff --------------------------------------------------------------------------------------
+
 
 async def _visible(principal: Principal, query):
     """Reports of the person's grids; office-level reports (no grid) to the station's officers,
@@ -353,8 +471,12 @@ class QueueFilter:
     mine: bool = False
 
 
-async def queue(principal: Principal, criteria: QueueFilter, escalate_after: timedelta = timedelta(hours=24),
-                moment: datetime | None = None) -> list[dict]:
+async def queue(
+    principal: Principal,
+    criteria: QueueFilter,
+    escalate_after: timedelta = timedelta(hours=24),
+    moment: datetime | None = None,
+) -> list[dict]:
     """The queue; `transferred` lists what went to agencies with where each stands against its
     deadline, `escalated` those past a missed deadline by `escalate_after` (the supervisor's)."""
     query = await _visible(principal, _select_report())
@@ -376,8 +498,11 @@ async def queue(principal: Principal, criteria: QueueFilter, escalate_after: tim
     moment = moment or now()
     for row in rows:
         _decorate(row, labels)
-        row["standing"] = routing_rules.standing(row["agency_state"], row["accept_due"], row["finish_due"], moment,
-                                                 escalate_after) if row["status"] == "transferred" else "on_time"
+        row["standing"] = (
+            routing_rules.standing(row["agency_state"], row["accept_due"], row["finish_due"], moment, escalate_after)
+            if row["status"] == "transferred"
+            else "on_time"
+        )
     return [r for r in rows if r["standing"] == "escalated"] if criteria.status == "escalated" else rows
 
 
@@ -397,14 +522,25 @@ async def get(principal: Principal, report_id: int) -> dict | None:
     if row is None:
         return None
     report = _decorate(row, await category_labels())
-    reporters = await ReportReporter.select(
-        ReportReporter.id, ReportReporter.description, ReportReporter.phone, ReportReporter.created_at,
-        ReportReporter.lat, ReportReporter.lon, ReportReporter.accuracy, ReportReporter.rating,
-        ReportReporter.rating_comment, ReportReporter.api_key).where(
-        ReportReporter.report == report_id).order_by(ReportReporter.id)
-    photo_rows = await ReportPhoto.select(ReportPhoto.id, ReportPhoto.reporter, ReportPhoto.width,
-                                          ReportPhoto.height).where(
-        ReportPhoto.reporter.is_in([r["id"] for r in reporters] or [-1]))
+    reporters = (
+        await ReportReporter.select(
+            ReportReporter.id,
+            ReportReporter.description,
+            ReportReporter.phone,
+            ReportReporter.created_at,
+            ReportReporter.lat,
+            ReportReporter.lon,
+            ReportReporter.accuracy,
+            ReportReporter.rating,
+            ReportReporter.rating_comment,
+            ReportReporter.api_key,
+        )
+        .where(ReportReporter.report == report_id)
+        .order_by(ReportReporter.id)
+    )
+    photo_rows = await ReportPhoto.select(
+        ReportPhoto.id, ReportPhoto.reporter, ReportPhoto.width, ReportPhoto.height
+    ).where(ReportPhoto.reporter.is_in([r["id"] for r in reporters] or [-1]))
     for reporter in reporters:
         reporter["has_phone"] = bool(reporter["phone"])
         reporter["phone"] = rules.mask_phone(reporter["phone"])
@@ -419,12 +555,17 @@ async def get(principal: Principal, report_id: int) -> dict | None:
 async def assignee_choices(report: dict) -> list[dict]:
     """The officers of the report's office, station or grid and the grid's workers."""
     condition = (PersonRole.role == "officer") & (
-        (PersonRole.station == report["station"]) | (PersonRole.office == (report["office"] or -1))
-        | (PersonRole.grid == (report["grid"] or -1)))
+        (PersonRole.station == report["station"])
+        | (PersonRole.office == (report["office"] or -1))
+        | (PersonRole.grid == (report["grid"] or -1))
+    )
     if report["grid"]:
         condition = condition | ((PersonRole.role == "grid_worker") & (PersonRole.grid == report["grid"]))
-    rows = await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name"), PersonRole.role).where(
-        condition & PersonRole.person.active.eq(True)).order_by(PersonRole.person.name)
+    rows = (
+        await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name"), PersonRole.role)
+        .where(condition & PersonRole.person.active.eq(True))
+        .order_by(PersonRole.person.name)
+    )
     seen: dict[int, dict] = {}
     for row in rows:
         seen.setdefault(row["person"], {"id": row["person"], "name": row["name"], "role": row["role"]})
@@ -443,14 +584,17 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
     assignees = {p["id"] for p in await assignee_choices(report)}
     agencies = {a["id"] for a in await agency_choices()}
     codes = await category_codes() if action == "category" else {}
-    values, errors = rules.check_step(action, report["status"], raw, assignees, agencies, codes, report["category_code"])
+    values, errors = rules.check_step(
+        action, report["status"], raw, assignees, agencies, codes, report["category_code"]
+    )
     if errors:
         return errors
     moment = now()
     reroute = await _reroute(report, values["category"], moment) if action == "category" else None
     if action == "transfer":  # by hand: the rule's deadlines when the rule names this agency
-        rule = await routing.rule_for("report", report["category_code"], report["station"], report["office"],
-                                      report["grid"])
+        rule = await routing.rule_for(
+            "report", report["category_code"], report["station"], report["office"], report["grid"]
+        )
         rule = rule if rule and rule["agency"] == values["agency"] else None
         accept_due, finish_due = await routing.deadlines(rule, moment)
     async with write_transaction(Report._meta.db):
@@ -469,27 +613,49 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
         if action == "transfer":
             changes.update(routing.routed_changes(values["agency"], rule, accept_due, finish_due, moment))
         if action == "take_back":
-            changes.update({Report.responsible_agency: None, Report.agency_state: "", Report.accept_due: None,
-                            Report.finish_due: None, Report.accepted_at: report["accepted_at"] or moment})
+            changes.update(
+                {
+                    Report.responsible_agency: None,
+                    Report.agency_state: "",
+                    Report.accept_due: None,
+                    Report.finish_due: None,
+                    Report.accepted_at: report["accepted_at"] or moment,
+                }
+            )
         if action == "done":
             changes[Report.done_at] = moment
         if action == "close":
             changes[Report.closed_at] = moment
         if action == "category":
             changes[Report.category] = codes[values["category"]]
-            values["text"] = f'{report["category_label"]} → {(await category_labels())[values["category"]]}'
+            values["text"] = f"{report['category_label']} → {(await category_labels())[values['category']]}"
             if reroute:
                 changes.update(reroute)
                 status = "transferred"
         await Report.update(changes).where(Report.id == report_id)
         step = rules.ACTION_STEP[action]
-        await ReportStep.insert(ReportStep(
-            report=report_id, kind=step, public=rules.STEPS[step][1], text=values.get("text", ""),
-            actor=principal.id, assignee=values.get("assignee"),
-            agency=report["responsible_agency"] if action == "take_back" else values.get("agency")))
+        await ReportStep.insert(
+            ReportStep(
+                report=report_id,
+                kind=step,
+                public=rules.STEPS[step][1],
+                text=values.get("text", ""),
+                actor=principal.id,
+                assignee=values.get("assignee"),
+                agency=report["responsible_agency"] if action == "take_back" else values.get("agency"),
+            )
+        )
         if reroute:  # the move it causes, on the resident's timeline too
-            await ReportStep.insert(ReportStep(report=report_id, kind="transferred", public=True, text="",
-                                               actor=principal.id, agency=reroute[Report.responsible_agency]))
+            await ReportStep.insert(
+                ReportStep(
+                    report=report_id,
+                    kind="transferred",
+                    public=True,
+                    text="",
+                    actor=principal.id,
+                    agency=reroute[Report.responsible_agency],
+                )
+            )
         audit_changes: dict = {"status": [current["status"], status]}
         if action == "category":
             audit_changes["category"] = [report["category_code"], values["category"]]
@@ -520,16 +686,21 @@ async def reveal_phones(principal: Principal, report_id: int) -> list[dict] | No
     if report is None:
         return None
     rows = await ReportReporter.select(ReportReporter.id, ReportReporter.phone).where(
-        (ReportReporter.report == report_id) & (ReportReporter.phone != ""))
+        (ReportReporter.report == report_id) & (ReportReporter.phone != "")
+    )
     async with write_transaction(Report._meta.db):
-        await audit.record(audit.actor_of(principal), "view_personal_data", "report", report_id,
-                           {"phones": [None, len(rows)]})
+        await audit.record(
+            audit.actor_of(principal), "view_personal_data", "report", report_id, {"phones": [None, len(rows)]}
+        )
     return rows
 
 
 async def staff_photo(principal: Principal, photo_id: int, upload_dir: Path) -> Path | None:
-    row = await ReportPhoto.select(ReportPhoto.sha256, ReportPhoto.reporter.report.as_alias("report")).where(
-        ReportPhoto.id == photo_id).first()
+    row = (
+        await ReportPhoto.select(ReportPhoto.sha256, ReportPhoto.reporter.report.as_alias("report"))
+        .where(ReportPhoto.id == photo_id)
+        .first()
+    )
     if row is None or await get(principal, row["report"]) is None:
         return None
     path = photos.path_for(upload_dir, row["sha256"])
@@ -545,6 +716,7 @@ def step_label(step: dict) -> str:
 
 # --- Open311 ------------------------------------------------------------------------------------
 
+
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     r = 6_371_000
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -559,8 +731,11 @@ async def where_for_open311(lat: float | None, lon: float | None, address: str, 
     if address_id:
         code = rules.normalise_code(address_id)
         if code:
-            poster = await ReportPoster.select().where(
-                (ReportPoster.code == code) & ReportPoster.retired_at.is_null()).first()
+            poster = (
+                await ReportPoster.select()
+                .where((ReportPoster.code == code) & ReportPoster.retired_at.is_null())
+                .first()
+            )
             if poster:
                 return await where_of_poster(poster)
         if address_id.isdigit() and len(address_id) < 12:
@@ -576,7 +751,8 @@ async def where_for_open311(lat: float | None, lon: float | None, address: str, 
                 return Where(**{**where.__dict__, "address": words[:200]}) if where else None
     if lat is not None and lon is not None:
         places = await Place.select(Place.id, Place.lat, Place.lon).where(
-            Place.active.eq(True) & Place.lat.is_not_null() & Place.lon.is_not_null())
+            Place.active.eq(True) & Place.lat.is_not_null() & Place.lon.is_not_null()
+        )
         best = min(places, key=lambda p: _metres(lat, lon, p["lat"], p["lon"]), default=None)
         if best and _metres(lat, lon, best["lat"], best["lon"]) <= NEAREST_PLACE_METRES:
             where = await where_of_place(best["id"])
@@ -584,9 +760,14 @@ async def where_for_open311(lat: float | None, lon: float | None, address: str, 
     return None
 
 
-async def open311_requests(ids: list[int] | None = None, codes: list[str] | None = None,
-                           start: datetime | None = None, end: datetime | None = None,
-                           statuses: tuple[str, ...] | None = None, limit: int = rules.OPEN311_MAX_ROWS) -> list[dict]:
+async def open311_requests(
+    ids: list[int] | None = None,
+    codes: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    statuses: tuple[str, ...] | None = None,
+    limit: int = rules.OPEN311_MAX_ROWS,
+) -> list[dict]:
     query = _select_report()
     if ids is not None:
         query = query.where(Report.id.is_in(ids or [-1]))
@@ -612,10 +793,16 @@ async def open311_requests(ids: list[int] | None = None, codes: list[str] | None
 async def _latest_public_replies(report_ids: list[int]) -> dict[int, str]:
     if not report_ids:
         return {}
-    rows = await ReportStep.select(ReportStep.report, ReportStep.text).where(
-        ReportStep.report.is_in(report_ids) & ReportStep.public.eq(True) & (ReportStep.text != "")
-        & ReportStep.kind.not_in(list(rules.TEXT_FOR_STAFF))).order_by(
-        ReportStep.id)
+    rows = (
+        await ReportStep.select(ReportStep.report, ReportStep.text)
+        .where(
+            ReportStep.report.is_in(report_ids)
+            & ReportStep.public.eq(True)
+            & (ReportStep.text != "")
+            & ReportStep.kind.not_in(list(rules.TEXT_FOR_STAFF))
+        )
+        .order_by(ReportStep.id)
+    )
     return {r["report"]: r["text"] for r in rows}  # the last one wins
 
 
@@ -634,4 +821,6 @@ async def report_id_for_token(token: str) -> int | None:
 
 
 async def station_contact(station_id: int) -> dict:
-    return await Station.select(Station.name, Station.phone, Station.address).where(Station.id == station_id).first() or {}
+    return (
+        await Station.select(Station.name, Station.phone, Station.address).where(Station.id == station_id).first() or {}
+    )

@@ -1,6 +1,7 @@
 """Routing non-police matters to agencies (分流转办): the holiday calendar, the choice of rule when
 a report arrives, and the deadlines it sets. The writes here run inside the caller's
 transaction (the report and its routing land together)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,9 +22,11 @@ async def ensure_holidays() -> None:
     no days yet: a year the admin has edited (or emptied a day of) is left as it is."""
     async with write_transaction(Holiday._meta.db):
         years = {r["day"].year for r in await Holiday.select(Holiday.day)}
-        fresh = [Holiday(day=day, workday=work, name=name, provisional=day.year == 2027)
-                 for day, work, name in (*rules.HOLIDAYS_2026, *rules.HOLIDAYS_2027_PROVISIONAL)
-                 if day.year not in years]
+        fresh = [
+            Holiday(day=day, workday=work, name=name, provisional=day.year == 2027)
+            for day, work, name in (*rules.HOLIDAYS_2026, *rules.HOLIDAYS_2027_PROVISIONAL)
+            if day.year not in years
+        ]
         if fresh:
             await Holiday.insert(*fresh)
 
@@ -34,18 +37,42 @@ async def calendar() -> rules.Calendar:
 
 async def active_rules(kind: str, category: str) -> list[rules.Rule]:
     rows = await RoutingRule.select().where(
-        (RoutingRule.kind == kind) & (RoutingRule.category == category) & RoutingRule.retired_at.is_null()
-        & RoutingRule.agency.active.eq(True))
-    return [rules.Rule(id=r["id"], kind=r["kind"], category=r["category"], agency=r["agency"], station=r["station"],
-                       office=r["office"], grid=r["grid"]) for r in rows]
+        (RoutingRule.kind == kind)
+        & (RoutingRule.category == category)
+        & RoutingRule.retired_at.is_null()
+        & RoutingRule.agency.active.eq(True)
+    )
+    return [
+        rules.Rule(
+            id=r["id"],
+            kind=r["kind"],
+            category=r["category"],
+            agency=r["agency"],
+            station=r["station"],
+            office=r["office"],
+            grid=r["grid"],
+        )
+        for r in rows
+    ]
 
 
 async def active_call_rules() -> list[rules.Rule]:
     """Every active rule for calls, read once per import (each row then chooses in Python)."""
     rows = await RoutingRule.select().where(
-        (RoutingRule.kind == "call") & RoutingRule.retired_at.is_null() & RoutingRule.agency.active.eq(True))
-    return [rules.Rule(id=r["id"], kind=r["kind"], category=r["category"], agency=r["agency"], station=r["station"],
-                       office=r["office"], grid=r["grid"]) for r in rows]
+        (RoutingRule.kind == "call") & RoutingRule.retired_at.is_null() & RoutingRule.agency.active.eq(True)
+    )
+    return [
+        rules.Rule(
+            id=r["id"],
+            kind=r["kind"],
+            category=r["category"],
+            agency=r["agency"],
+            station=r["station"],
+            office=r["office"],
+            grid=r["grid"],
+        )
+        for r in rows
+    ]
 
 
 async def rule_for(kind: str, category: str, station: int, office: int | None, grid: int | None) -> dict | None:
@@ -61,24 +88,36 @@ async def deadlines(rule: dict | None, moment: datetime) -> tuple[datetime, date
     return rules.due(moment, accept[0], accept[1], days), rules.due(moment, finish[0], finish[1], days)
 
 
-def routed_changes(agency: int, rule: dict | None, accept_due: datetime, finish_due: datetime,
-                   moment: datetime) -> dict:
+def routed_changes(
+    agency: int, rule: dict | None, accept_due: datetime, finish_due: datetime, moment: datetime
+) -> dict:
     """The report's columns once it is with an agency (routed by a rule, by hand or on)."""
-    return {Report.status: "transferred", Report.responsible_agency: agency, Report.agency_state: "new",
-            Report.routing_rule: rule["id"] if rule else None, Report.routed_at: moment,
-            Report.accept_due: accept_due, Report.finish_due: finish_due, Report.agency_accepted_at: None,
-            Report.escalated_at: None, Report.updated_at: moment}
+    return {
+        Report.status: "transferred",
+        Report.responsible_agency: agency,
+        Report.agency_state: "new",
+        Report.routing_rule: rule["id"] if rule else None,
+        Report.routed_at: moment,
+        Report.accept_due: accept_due,
+        Report.finish_due: finish_due,
+        Report.agency_accepted_at: None,
+        Report.escalated_at: None,
+        Report.updated_at: moment,
+    }
 
 
 async def route_new(report_id: int, rule: dict, moment: datetime) -> None:
     """A new report whose category has a rule: to the rule's agency at once."""
     accept_due, finish_due = await deadlines(rule, moment)
     await Report.update(routed_changes(rule["agency"], rule, accept_due, finish_due, moment)).where(
-        Report.id == report_id)
-    await ReportStep.insert(ReportStep(report=report_id, kind="transferred", public=True, agency=rule["agency"],
-                                       text=""))
-    await audit.record(audit.SYSTEM, "route", "report", report_id,
-                       {"agency": [None, rule["agency"]], "rule": [None, rule["id"]]})
+        Report.id == report_id
+    )
+    await ReportStep.insert(
+        ReportStep(report=report_id, kind="transferred", public=True, agency=rule["agency"], text="")
+    )
+    await audit.record(
+        audit.SYSTEM, "route", "report", report_id, {"agency": [None, rule["agency"]], "rule": [None, rule["id"]]}
+    )
 
 
 async def mark_escalated(escalate_after: timedelta, moment: datetime | None = None) -> int:
@@ -87,15 +126,23 @@ async def mark_escalated(escalate_after: timedelta, moment: datetime | None = No
     The update is conditional (still with the agency, not yet stamped): safe in every process."""
     moment = moment or now()
     rows = await Report.select(Report.id, Report.agency_state, Report.accept_due, Report.finish_due).where(
-        (Report.status == "transferred") & Report.agency_state.is_in(["new", "accepted"])
-        & Report.escalated_at.is_null())
-    due = [r["id"] for r in rows
-           if rules.standing(r["agency_state"], r["accept_due"], r["finish_due"], moment, escalate_after) == "escalated"]
+        (Report.status == "transferred")
+        & Report.agency_state.is_in(["new", "accepted"])
+        & Report.escalated_at.is_null()
+    )
+    due = [
+        r["id"]
+        for r in rows
+        if rules.standing(r["agency_state"], r["accept_due"], r["finish_due"], moment, escalate_after) == "escalated"
+    ]
     if not due:
         return 0
     async with write_transaction(Report._meta.db):
         await Report.update({Report.escalated_at: moment}).where(
-            Report.id.is_in(due) & Report.escalated_at.is_null() & (Report.status == "transferred"))
+            Report.id.is_in(due) & Report.escalated_at.is_null() & (Report.status == "transferred")
+        )
         for report_id in due:
-            await audit.record(audit.SYSTEM, "escalate", "report", report_id, {"escalated_at": [None, moment.isoformat()]})
+            await audit.record(
+                audit.SYSTEM, "escalate", "report", report_id, {"escalated_at": [None, moment.isoformat()]}
+            )
     return len(due)

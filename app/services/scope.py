@@ -1,5 +1,6 @@
 """Unit scoping: which grids, places and agencies a principal may see. Services filter with
 these; a request for anything outside answers 404, as if it did not exist."""
+
 from __future__ import annotations
 
 from app.domain.access import Principal
@@ -15,9 +16,11 @@ def _ids(values) -> str:
 def _stations_sql(principal: Principal) -> str:
     """The stations the principal works in: held directly, or through an office or a grid.
     SQL, not Piccolo: every signed-in page asks, and building the query cost more than running it."""
-    return (f"SELECT id AS station FROM station WHERE id IN ({_ids(principal.station_ids)}) "
-            f"UNION SELECT station FROM office WHERE id IN ({_ids(principal.office_ids)}) "
-            f"UNION SELECT o.station FROM grid g JOIN office o ON o.id = g.office WHERE g.id IN ({_ids(principal.grid_ids)})")
+    return (
+        f"SELECT id AS station FROM station WHERE id IN ({_ids(principal.station_ids)}) "
+        f"UNION SELECT station FROM office WHERE id IN ({_ids(principal.office_ids)}) "
+        f"UNION SELECT o.station FROM grid g JOIN office o ON o.id = g.office WHERE g.id IN ({_ids(principal.grid_ids)})"
+    )
 
 
 async def station_ids(principal: Principal) -> set[int]:
@@ -32,8 +35,9 @@ def grid_scope_sql(principal: Principal) -> str | None:
         return None
     parts = []
     if principal.has("officer", "analyst", "supervisor"):
-        parts.append("SELECT g.id FROM grid g JOIN office o ON o.id = g.office "
-                     f"WHERE o.station IN ({_stations_sql(principal)})")
+        parts.append(
+            f"SELECT g.id FROM grid g JOIN office o ON o.id = g.office WHERE o.station IN ({_stations_sql(principal)})"
+        )
     if principal.has("grid_worker", "volunteer"):
         parts.append(f"SELECT id FROM grid WHERE id IN ({_ids(principal.grid_ids)})")
     return " UNION ".join(parts) or "SELECT id FROM grid WHERE 1 = 0"
@@ -47,8 +51,12 @@ async def grid_ids(principal: Principal) -> set[int] | None:
 
 async def places(principal: Principal, q: str = "") -> list[dict]:
     grids = await grid_ids(principal)
-    query = Place.select(Place.all_columns(), Place.grid.name.as_alias("grid_name")).where(
-        Place.active == True).order_by(Place.grid.name).order_by(Place.name)  # noqa: E712
+    query = (
+        Place.select(Place.all_columns(), Place.grid.name.as_alias("grid_name"))
+        .where(Place.active.eq(True))
+        .order_by(Place.grid.name)
+        .order_by(Place.name)
+    )
     if grids is not ALL:
         if not grids:
             return []
@@ -60,8 +68,13 @@ async def places(principal: Principal, q: str = "") -> list[dict]:
 
 async def place(principal: Principal, place_id: int) -> dict | None:
     """The place, or None when it does not exist or lies outside the principal's grids."""
-    row = await Place.select(Place.all_columns(), Place.grid.name.as_alias("grid_name"),
-                             Place.grid.office.name.as_alias("office_name")).where(Place.id == place_id).first()
+    row = (
+        await Place.select(
+            Place.all_columns(), Place.grid.name.as_alias("grid_name"), Place.grid.office.name.as_alias("office_name")
+        )
+        .where(Place.id == place_id)
+        .first()
+    )
     if row is None:
         return None
     grids = await grid_ids(principal)

@@ -1,4 +1,5 @@
 """The append-only audit log: every write and every view of unmasked personal data."""
+
 from piccolo.columns import JSON, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 

@@ -1,5 +1,6 @@
 """110 call records (警情) as imported, the imports themselves, the address mappings an
 analyst makes once, and the settings of the detection rules."""
+
 from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
@@ -45,7 +46,9 @@ class Call(Table):
     # The caller's previous call is at most 30 days older: kept up to date by every import, so
     # that the repeat-call share of any period is a plain count.
     is_repeat = Boolean(default=False)
-    batch = ForeignKey(references=CallImport, null=True, default=None, index=True)  # an import's calls, for incremental detection
+    batch = ForeignKey(
+        references=CallImport, null=True, default=None, index=True
+    )  # an import's calls, for incremental detection
     # A category with a routing rule: the agency it went to on import, and the rule.
     responsible_agency = ForeignKey(references=Agency, null=True, default=None, index=True)
     routing_rule = ForeignKey(references=RoutingRule, null=True, default=None)

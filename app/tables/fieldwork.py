@@ -1,6 +1,7 @@
 """Field logs: contacts (走访), campaign drops (宣传) and on-the-spot mediations (现场调解),
 in one table (the common part is most of it: who, where, when, note, follow-up), with the
 parties of a mediation, links to calls or work orders, photos, and the admin-edited lists."""
+
 from piccolo.columns import Boolean, Date, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 

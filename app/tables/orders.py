@@ -1,4 +1,5 @@
 """Work orders (警单) and every step of their closed loop."""
+
 from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
@@ -35,7 +36,9 @@ class WorkOrderStep(Table):
     """The timeline: every step with its actor, time and words."""
 
     order = ForeignKey(references=WorkOrder, index=True)
-    step = Varchar(length=16)  # create | verify | handle | feed_back | evaluate | unsatisfied | close | reopen | reassign | attach
+    step = Varchar(
+        length=16
+    )  # create | verify | handle | feed_back | evaluate | unsatisfied | close | reopen | reassign | attach
     from_state = Varchar(length=16, default="")
     to_state = Varchar(length=16, default="")
     actor = ForeignKey(references=Person, null=True, default=None)

@@ -1,4 +1,5 @@
 """The organisation: bureau → station → office → grid → place; agencies beside it."""
+
 from piccolo.columns import (
     Boolean,
     DoublePrecision,

@@ -1,4 +1,5 @@
 """People, their roles (held for a unit), qualifications, passkeys, invitations and sessions."""
+
 from piccolo.columns import Boolean, Date, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 

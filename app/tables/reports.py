@@ -1,6 +1,7 @@
 """Resident reports (群众诉求) by QR code: the categories an admin keeps, the posters (one
 opaque code per place, grid or office), the reports, each resident who reported or joined one
 (with their own tracking code), their photos, and the timeline of steps."""
+
 from piccolo.columns import Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 

@@ -1,4 +1,5 @@
 """Prevention reviews (复盘): a weak point found at a place, the measures taken and when."""
+
 from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 

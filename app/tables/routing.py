@@ -1,5 +1,6 @@
 """Routing rules (分流转办清单) with their history, and the holiday calendar their working-day
 deadlines follow. Rules are retired, never deleted: a matter keeps the rule that routed it."""
+
 from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table

@@ -1,6 +1,7 @@
 """Volunteers (平安志愿者): applications from the public form, patrol shifts (one-off or a
 weekly series), sign-ups with their check-in / check-out and attendance, and observations
 made during a patrol."""
+
 from piccolo.columns import Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 

@@ -10,6 +10,7 @@ Playwright's sync API keeps an asyncio loop running while it is started, and an
 module only (the other test folders use asyncio.run in their fixtures), and the database
 set-up here runs its asyncio in a thread of its own.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -157,8 +158,13 @@ def new_context(browser, live_server):
 
     def make(locale: str = "zh-CN", **options):
         context = browser.new_context(
-            base_url=live_server, viewport=PHONE, locale=locale, device_scale_factor=2,
-            is_mobile=True, has_touch=True, **options,
+            base_url=live_server,
+            viewport=PHONE,
+            locale=locale,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            **options,
         )
         context.set_default_timeout(WAIT)
         contexts.append(context)
@@ -174,9 +180,15 @@ def persistent_context(playwright_instance, live_server, tmp_path):
     """A browser with a real (non-incognito) profile: Chromium reports a page installable
     only there; every new_context() is incognito-like."""
     context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-        base_url=live_server, viewport=PHONE, locale="zh-CN", device_scale_factor=2,
-        is_mobile=True, has_touch=True,
+        str(tmp_path / "profile"),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        base_url=live_server,
+        viewport=PHONE,
+        locale="zh-CN",
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
     )
     context.set_default_timeout(WAIT)
     try:
@@ -204,4 +216,3 @@ def screenshot() -> Callable[..., Path]:
 def _fresh_screenshots() -> None:
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-

@@ -1,6 +1,7 @@
 """A non-police matter on phones (390×844), in Chinese and in English: a resident files an
 `environment` report from a poster; it goes to 经开区城市管理局 at once; the agency's staff
 member accepts and answers it on the phone; the resident sees the answer and rates it."""
+
 from __future__ import annotations
 
 import re
@@ -12,16 +13,40 @@ from tests.browser.test_reports import print_poster, sign_in
 
 AGENCY = "经开区城市管理局"
 TEXT = {
-    "zh-CN": {"category": "环境卫生", "what": "发生了什么？", "send": "提交反映", "received": "您的反映已收到",
-              "deadline": "办理时限", "home": "本单位待办事项", "accept": "签收", "accepted": f"{AGENCY}已签收",
-              "reply": "公开答复：办理结果（群众可见）", "answer": "答复并办结", "done": "已办结",
-              "stars": "5 分", "rate": "提交评价", "thanks": "感谢您的评价。", "place": "紫薇菜市场"},
-    "en-GB": {"category": "Litter and sanitation", "what": "What is happening?", "send": "Send report",
-              "received": "Your report was received", "deadline": "Deadline", "home": "Matters for our agency",
-              "accept": "Accept (签收)", "accepted": f"Accepted by {AGENCY}",
-              "reply": "Public reply: what was done (the residents see it)", "answer": "Answer and finish (办结)",
-              "done": "Done", "stars": "5 of 5", "rate": "Send rating", "thanks": "Thank you for your rating.",
-              "place": "古城小区"},
+    "zh-CN": {
+        "category": "环境卫生",
+        "what": "发生了什么？",
+        "send": "提交反映",
+        "received": "您的反映已收到",
+        "deadline": "办理时限",
+        "home": "本单位待办事项",
+        "accept": "签收",
+        "accepted": f"{AGENCY}已签收",
+        "reply": "公开答复：办理结果（群众可见）",
+        "answer": "答复并办结",
+        "done": "已办结",
+        "stars": "5 分",
+        "rate": "提交评价",
+        "thanks": "感谢您的评价。",
+        "place": "紫薇菜市场",
+    },
+    "en-GB": {
+        "category": "Litter and sanitation",
+        "what": "What is happening?",
+        "send": "Send report",
+        "received": "Your report was received",
+        "deadline": "Deadline",
+        "home": "Matters for our agency",
+        "accept": "Accept (签收)",
+        "accepted": f"Accepted by {AGENCY}",
+        "reply": "Public reply: what was done (the residents see it)",
+        "answer": "Answer and finish (办结)",
+        "done": "Done",
+        "stars": "5 of 5",
+        "rate": "Send rating",
+        "thanks": "Thank you for your rating.",
+        "place": "古城小区",
+    },
 }
 
 
@@ -93,9 +118,11 @@ def test_the_admin_keeps_the_rule_list_and_the_holiday_calendar(new_context, scr
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
-def test_a_handling_photo_for_the_agency_and_a_change_of_category_that_re_routes(new_context, screenshot, locale,
-                                                                                 tmp_path):
+def test_a_handling_photo_for_the_agency_and_a_change_of_category_that_re_routes(
+    new_context, screenshot, locale, tmp_path
+):
     from tests.integration.test_fieldwork import jpeg
+
     t, tag = TEXT[locale], locale[:2]
     printer = new_context("zh-CN").new_page()
     sign_in(printer)

@@ -1,6 +1,7 @@
 """Source governance on a phone (390×844, zh-CN): the analyst imports a CSV of 110 calls, a
 work order appears on the community officer's My day, the officer walks it through the loop,
 the supervisor evaluates it and the analyst reviews it."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,9 @@ def test_calls_to_a_closed_work_order(new_context, screenshot):
     analyst = new_context("zh-CN").new_page()
     sign_in(analyst, "情指中心研判员")
     analyst.goto("/calls/import")
-    analyst.set_input_files("input[name=file]", files=[{"name": "110.csv", "mimeType": "text/csv",
-                                                        "buffer": calls_csv()}])
+    analyst.set_input_files(
+        "input[name=file]", files=[{"name": "110.csv", "mimeType": "text/csv", "buffer": calls_csv()}]
+    )
     analyst.get_by_role("button", name="检查文件").click()
     expect(analyst.locator(".summary")).to_contain_text("3 新")
     expect(analyst.locator("tr.error")).to_contain_text("JQ999")

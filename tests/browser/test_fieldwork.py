@@ -1,5 +1,6 @@
 """The officer's day on a phone (390×844): log a contact, a campaign drop with a photo and a
 mediation; print the written agreement; My day shows a due follow-up, one tap logs it."""
+
 from __future__ import annotations
 
 import io
@@ -89,8 +90,9 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
     page.locator("label.chip", has_text="禁毒").click()
     page.get_by_label("发放传单数").fill("120")
     page.get_by_label("覆盖人数").fill("85")
-    page.set_input_files("input[name=photo]", files=[{"name": "leaflets.jpg", "mimeType": "image/jpeg",
-                                                       "buffer": jpeg_bytes()}])
+    page.set_input_files(
+        "input[name=photo]", files=[{"name": "leaflets.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
     page.get_by_role("button", name="保存").click()
     saved(page, "已保存")
     page.locator("#log-status").get_by_role("link", name="查看记录").click()
@@ -111,7 +113,9 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
         parties.nth(i).get_by_label("身份（如邻居、租户）").fill(role)
     page.get_by_label("事情经过").fill("楼上夜间装修噪音扰民，双方发生口角。")
     page.locator("label.chip", has_text="达成协议").click()
-    page.get_by_label("协议内容（达成协议时必填）").fill("一、施工时间限于每日8:00至18:00。\n二、楼上住户向楼下住户赔礼道歉。")
+    page.get_by_label("协议内容（达成协议时必填）").fill(
+        "一、施工时间限于每日8:00至18:00。\n二、楼上住户向楼下住户赔礼道歉。"
+    )
     page.get_by_role("button", name="保存").click()
     saved(page, "已保存")
     page.locator("#log-status").get_by_role("link", name="查看记录").click()
@@ -147,8 +151,10 @@ def test_logging_in_english_with_a_mistake_corrected(new_context, screenshot):
     screenshot(page, "fieldwork-08-campaign-error-en")
     page.get_by_label("Leaflets handed out").fill("50")
     # A photo over 10 MB is refused on the phone, before minutes of upload on one bar of signal.
-    page.set_input_files("input[name=photo]", files=[{"name": "huge.jpg", "mimeType": "image/jpeg",
-                                                       "buffer": b"\xff\xd8" + b"0" * (11 * 1024 * 1024)}])
+    page.set_input_files(
+        "input[name=photo]",
+        files=[{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8" + b"0" * (11 * 1024 * 1024)}],
+    )
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-photo")).to_have_text("The photo is larger than 10 MB")
     page.set_input_files("input[name=photo]", files=[])

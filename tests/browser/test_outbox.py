@@ -4,6 +4,7 @@ on the phone, listed, counted in the header, and sent when the signal returns, e
 What the database holds is read back through the app itself (an administrator's CSV export of
 the field logs), so the test does not depend on the database engine. No sleeps: every wait is
 Playwright's auto-waiting `expect` or `wait_for_function`."""
+
 from __future__ import annotations
 
 import csv
@@ -143,6 +144,7 @@ def logs_with(browser_context_factory, marker: str) -> list[dict[str, str]]:
 
 # --- the journey ---------------------------------------------------------------------------
 
+
 def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screenshot):
     marker = f"outbox-{uuid.uuid4().hex[:8]}"
     context = new_context("en")
@@ -152,8 +154,14 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
     controlled(page)
     # Kept for offline use without being visited: My day, the forms, My area, the outbox.
     urls = offline_urls_cached(page)
-    assert {"/field", "/field/contacts/new", "/field/campaign-drops/new", "/field/mediations/new", "/area",
-            "/outbox"} <= set(urls), urls
+    assert {
+        "/field",
+        "/field/contacts/new",
+        "/field/campaign-drops/new",
+        "/field/mediations/new",
+        "/area",
+        "/outbox",
+    } <= set(urls), urls
     expect(badge(page)).to_be_hidden()
 
     context.set_offline(True)
@@ -438,4 +446,5 @@ def test_a_revoked_session_leaves_no_private_page_offline_but_keeps_the_outbox(n
     context.set_offline(False)
     page.goto("/signin")
     expect(page.locator("[data-outbox-waiting]")).to_have_text(
-        "Records waiting on this phone: 1. Sign in and they are sent.")
+        "Records waiting on this phone: 1. Sign in and they are sent."
+    )

@@ -1,6 +1,7 @@
 """Passkeys in a real browser: Chromium's virtual authenticator stands in for the phone's
 fingerprint reader (ARCHITECTURE.md, Testing). Invitation → passkey → sign out → sign in
 without a user name → own passkeys → revoke → refused; and a deactivated person is out."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,12 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 AUTHENTICATOR = {
-    "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-    "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True,
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
 }
 
 
@@ -106,9 +111,22 @@ def test_a_deactivated_person_is_thrown_out_on_the_next_request(new_context):
     expect(admin.locator("h1 .tag")).to_have_count(0)
 
 
-NASTY_TARGETS = ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "\t", "\n",
-                 "javascript:alert(1)", "https://evil.example/", "evil.example", "/\u3000/evil", "/\u200b/evil",
-                 "/me\u2028", " /me", ""]
+NASTY_TARGETS = [
+    "//evil.example",
+    "/\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "\t",
+    "\n",
+    "javascript:alert(1)",
+    "https://evil.example/",
+    "evil.example",
+    "/\u3000/evil",
+    "/\u200b/evil",
+    "/me\u2028",
+    " /me",
+    "",
+]
 
 
 def test_a_script_navigates_only_to_a_path_on_this_site(new_context):
@@ -119,12 +137,20 @@ def test_a_script_navigates_only_to_a_path_on_this_site(new_context):
     demo_sign_in(page, "社区民警", "/me")
     expect(page).to_have_url(re.compile(r"/me$"))
     assert page.evaluate("(targets) => targets.map((t) => Qianmo.safePath(t))", NASTY_TARGETS) == [""] * len(
-        NASTY_TARGETS)
+        NASTY_TARGETS
+    )
     assert page.evaluate("() => ['/', '/me', '/calls?q=黄河'].map((t) => Qianmo.safePath(t))") == [
-        "/", "/me", "/calls?q=黄河"]
+        "/",
+        "/me",
+        "/calls?q=黄河",
+    ]
     # The server never answers this, but the page must not follow it if it did.
-    page.route("**/me/passkeys/verify", lambda route: route.fulfill(
-        status=200, content_type="application/json", body='{"redirect": "/\\t/evil.example/"}'))
+    page.route(
+        "**/me/passkeys/verify",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body='{"redirect": "/\\t/evil.example/"}'
+        ),
+    )
     with_authenticator(context, page)
     page.get_by_role("button", name="添加通行密钥").click()
     expect(page).to_have_url(re.compile(r"^http://localhost:\d+/$"))

@@ -2,6 +2,7 @@
 reports with a photo and gets a tracking code; a second resident joins the same report instead
 of duplicating it; the officer accepts, replies and marks it done; the first resident sees the
 reply and rates 5. Plus the form in English with a mistake corrected."""
+
 from __future__ import annotations
 
 import io
@@ -63,8 +64,9 @@ def test_report_follow_join_handle_and_rate_in_chinese(new_context, screenshot):
     resident.locator("label.chip", has_text="电动车违规充电").click()
     expect(resident.locator("#category-hint")).to_contain_text("飞线充电")
     resident.get_by_label("发生了什么？").fill("3号楼2单元楼道里每天晚上有电动车在充电，电线从窗户拉下来")
-    resident.set_input_files("input[name=photo]", files=[{"name": "ebike.jpg", "mimeType": "image/jpeg",
-                                                           "buffer": jpeg_bytes()}])
+    resident.set_input_files(
+        "input[name=photo]", files=[{"name": "ebike.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
     resident.get_by_label("回电号码（可选）").fill("13912345678")
     screenshot(resident, "reports-04-form-filled")
     resident.get_by_role("button", name="提交反映").click()

@@ -1,6 +1,7 @@
 """The shell as a person on a phone sees it: languages, the installable PWA, the offline
 page, and the organisation admin (search, validation, create). No sleeps: every check
 waits through Playwright's auto-waiting `expect`."""
+
 from __future__ import annotations
 
 import json
@@ -39,6 +40,7 @@ def controlled_by_service_worker(page, base_url: str) -> None:
 
 
 # --- home page in both languages ------------------------------------------------------------
+
 
 def test_home_in_chinese_by_default(new_context, screenshot):
     page = new_context("zh-CN").new_page()
@@ -89,6 +91,7 @@ def test_dark_mode_home_renders(new_context, screenshot):
 
 # --- switching language -------------------------------------------------------------------
 
+
 def test_switching_language_is_remembered(new_context, screenshot):
     context = new_context("zh-CN")
     page = context.new_page()
@@ -120,6 +123,7 @@ def test_switching_language_is_remembered(new_context, screenshot):
 
 
 # --- PWA: manifest, service worker, installability ------------------------------------------
+
 
 def test_manifest_service_worker_and_installable(persistent_context, live_server, screenshot):
     page = persistent_context.pages[0] if persistent_context.pages else persistent_context.new_page()
@@ -203,6 +207,7 @@ def test_offline_page_follows_a_language_switch(new_context, live_server, screen
 
 
 # --- organisation admin at phone size --------------------------------------------------------
+
 
 def test_places_search_validate_and_create(new_context, screenshot):
     page = new_context("zh-CN").new_page()

@@ -2,6 +2,7 @@
 approves and hands over the invitation, the volunteer creates a passkey, signs up for a
 patrol the officer created a few minutes ahead, checks in (with the phone's location) and
 out, and prints the certificate of service hours. Then the same pages in English."""
+
 from __future__ import annotations
 
 import re

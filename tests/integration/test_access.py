@@ -1,4 +1,5 @@
 """People and access: invitations, passkeys, sessions, scoping, audit."""
+
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -24,15 +25,19 @@ def invite(client, person_id: int) -> str:
 
 def register(client, path: str, key: SoftAuthenticator):
     started = client.post(f"{path}/options", json={}).json()
-    return client.post(f"{path}/verify", json={"credential": key.create(started["options"]),
-                                               "challenge": started["challenge"], "label": "测试手机"})
+    return client.post(
+        f"{path}/verify",
+        json={"credential": key.create(started["options"]), "challenge": started["challenge"], "label": "测试手机"},
+    )
 
 
 def passkey_sign_in(client, key: SoftAuthenticator, **kw):
     started = client.post("/signin/options", json={}).json()
     assert json.loads(started["options"]).get("allowCredentials", []) == []  # no user name needed
-    return client.post("/signin/verify", json={"credential": key.get(started["options"], **kw),
-                                               "challenge": started["challenge"], "next": "/area"})
+    return client.post(
+        "/signin/verify",
+        json={"credential": key.get(started["options"], **kw), "challenge": started["challenge"], "next": "/area"},
+    )
 
 
 @pytest.fixture
@@ -70,8 +75,11 @@ def test_an_invitation_works_once(admin, officer_with_passkey):
 
 def test_an_expired_invitation_says_so(admin):
     path = invite(admin, person_with("grid_worker"))
-    run(Invitation.update({Invitation.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
-        Invitation.used_at.is_null()))
+    run(
+        Invitation.update({Invitation.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
+            Invitation.used_at.is_null()
+        )
+    )
     page = admin.get(path)
     assert page.status_code == 410 and "此邀请链接已过期" in page.text
     assert "此邀请链接无效" in admin.get("/invite/not-a-real-token").text
@@ -149,18 +157,27 @@ def test_sessions_end_after_idle_time_and_after_the_absolute_limit(client, demo)
     client.sign_in_as("officer")
     assert client.get("/area").status_code == 200
     now = datetime.now(timezone.utc)
-    run(UserSession.update({UserSession.last_seen_at: now - timedelta(hours=12, minutes=1)}).where(
-        UserSession.revoked_at.is_null()))
+    run(
+        UserSession.update({UserSession.last_seen_at: now - timedelta(hours=12, minutes=1)}).where(
+            UserSession.revoked_at.is_null()
+        )
+    )
     assert client.get("/area", follow_redirects=False).status_code == 303
 
     client.sign_in_as("officer")
-    run(UserSession.update({UserSession.created_at: now - timedelta(days=7, minutes=1),
-                            UserSession.last_seen_at: now}).where(UserSession.revoked_at.is_null()))
+    run(
+        UserSession.update(
+            {UserSession.created_at: now - timedelta(days=7, minutes=1), UserSession.last_seen_at: now}
+        ).where(UserSession.revoked_at.is_null())
+    )
     assert client.get("/area", follow_redirects=False).status_code == 303
 
     client.sign_in_as("officer")
-    run(UserSession.update({UserSession.last_seen_at: now - timedelta(hours=11)}).where(
-        UserSession.revoked_at.is_null()))
+    run(
+        UserSession.update({UserSession.last_seen_at: now - timedelta(hours=11)}).where(
+            UserSession.revoked_at.is_null()
+        )
+    )
     assert client.get("/area").status_code == 200
 
 
@@ -210,6 +227,7 @@ def test_a_whole_shift_signs_in_from_one_stations_address(client, demo):
 
 # --- unit scoping ----------------------------------------------------------------
 
+
 def place_in_grid(code: str) -> int:
     from app.tables import Grid
 
@@ -250,13 +268,24 @@ def test_agency_staff_have_no_grids_and_no_people_pages(client, demo):
 
 # --- people pages and audit --------------------------------------------------------
 
+
 def test_admin_creates_a_person_with_roles_and_gets_an_invitation(admin):
     from app.tables import Grid
 
     grid = run(Grid.select(Grid.id).where(Grid.code == "TH-01").first())["id"]
-    response = admin.post("/people/new", data={
-        "name": "赵网格", "phone": "13900001111", "role_0": "grid_worker", "unit_0": f"grid:{grid}",
-        "role_1": "volunteer", "unit_1": f"grid:{grid}", "qual_0": "social_worker", "qual_date_0": "2024-03-01"})
+    response = admin.post(
+        "/people/new",
+        data={
+            "name": "赵网格",
+            "phone": "13900001111",
+            "role_0": "grid_worker",
+            "unit_0": f"grid:{grid}",
+            "role_1": "volunteer",
+            "unit_1": f"grid:{grid}",
+            "qual_0": "social_worker",
+            "qual_date_0": "2024-03-01",
+        },
+    )
     assert response.status_code == 200 and "邀请链接" in response.text and "<svg" in response.text
     person = run(Person.select().where(Person.name == "赵网格").first())
     roles = {r["role"] for r in run(PersonRole.select().where(PersonRole.person == person["id"]))}
@@ -265,8 +294,17 @@ def test_admin_creates_a_person_with_roles_and_gets_an_invitation(admin):
 
 
 def test_bad_person_input_is_answered_and_kept(admin):
-    response = admin.post("/people/new", data={"name": "", "phone": "abc", "role_0": "grid_worker", "unit_0": "",
-                                               "qual_0": "social_worker", "qual_date_0": "2024-13-45"})
+    response = admin.post(
+        "/people/new",
+        data={
+            "name": "",
+            "phone": "abc",
+            "role_0": "grid_worker",
+            "unit_0": "",
+            "qual_0": "social_worker",
+            "qual_date_0": "2024-13-45",
+        },
+    )
     assert response.status_code == 422
     assert "请选择该角色所属的单位" in response.text and "不是有效的电话号码" in response.text
     assert "不是有效的日期" in response.text and 'value="abc"' in response.text
@@ -295,15 +333,21 @@ def test_revealing_a_phone_is_audited(admin):
 
 def test_supervisor_sees_qualification_counts(admin):
     officer = person_with("officer")
-    form = {"name": "邵韦杰", "phone": "13805270001", "role_0": "officer",
-            "unit_0": "office:" + str(run(PersonRole.select(PersonRole.office).where(PersonRole.person == officer).first())["office"]),
-            "qual_0": "social_worker", "qual_date_0": "2024-05-20"}
+    form = {
+        "name": "邵韦杰",
+        "phone": "13805270001",
+        "role_0": "officer",
+        "unit_0": "office:"
+        + str(run(PersonRole.select(PersonRole.office).where(PersonRole.person == officer).first())["office"]),
+        "qual_0": "social_worker",
+        "qual_date_0": "2024-05-20",
+    }
     assert admin.post(f"/people/{officer}/edit", data=form).status_code == 303
     admin.post("/signout")
     admin.sign_in_as("supervisor")
     page = admin.get("/people/qualifications").text
     assert "社会工作者职业资格（社工师）" in page
-    assert '<strong>1</strong><span>社会工作者职业资格（社工师）</span>' in page and "共 2 名民警" in page
+    assert "<strong>1</strong><span>社会工作者职业资格（社工师）</span>" in page and "共 2 名民警" in page
     assert admin.get("/people/new").status_code == 403
 
 
@@ -341,8 +385,10 @@ def test_a_second_passkey_can_be_added_and_both_sign_in(admin, officer_with_pass
     started = admin.post("/me/passkeys/options", json={}).json()
     excluded = [c["id"] for c in json.loads(started["options"])["excludeCredentials"]]
     assert excluded == [run(Passkey.select(Passkey.credential_id).first())["credential_id"]]
-    added = admin.post("/me/passkeys/verify", json={"credential": tablet.create(started["options"]),
-                                                    "challenge": started["challenge"], "label": "平板"})
+    added = admin.post(
+        "/me/passkeys/verify",
+        json={"credential": tablet.create(started["options"]), "challenge": started["challenge"], "label": "平板"},
+    )
     assert added.json() == {"redirect": "/me"}
     assert "平板" in admin.get("/me").text
     admin.post("/signout")
@@ -354,14 +400,26 @@ def test_a_challenge_answers_only_once(admin, officer_with_passkey):
     _officer, key, _path = officer_with_passkey
     started = admin.post("/signin/options", json={}).json()
     credential = key.get(started["options"])
-    assert admin.post("/signin/verify", json={"credential": credential, "challenge": started["challenge"]}).status_code == 200
+    assert (
+        admin.post("/signin/verify", json={"credential": credential, "challenge": started["challenge"]}).status_code
+        == 200
+    )
     replay = admin.post("/signin/verify", json={"credential": credential, "challenge": started["challenge"]})
     assert replay.status_code == 400 and "超时" in replay.json()["error"]
 
 
-@pytest.mark.parametrize("role, lands", [("officer", "/field"), ("grid_worker", "/field"), ("supervisor", "/field"),
-                                         ("volunteer", "/volunteers/my"), ("agency_staff", "/agency"),
-                                         ("analyst", "/"), ("admin", "/")])
+@pytest.mark.parametrize(
+    "role, lands",
+    [
+        ("officer", "/field"),
+        ("grid_worker", "/field"),
+        ("supervisor", "/field"),
+        ("volunteer", "/volunteers/my"),
+        ("agency_staff", "/agency"),
+        ("analyst", "/"),
+        ("admin", "/"),
+    ],
+)
 def test_a_sign_in_without_a_page_asked_for_lands_where_the_role_works(client, demo, role, lands):
     person = run(PersonRole.select(PersonRole.person).where(PersonRole.role == role).first())["person"]
     signed_in = client.post("/signin/demo", data={"person": str(person), "next": "/"})

@@ -1,5 +1,6 @@
 """API keys: issued by an admin (pages or the command line), shown once, kept as a hash,
 revoked; a key authenticates as its role and station."""
+
 from __future__ import annotations
 
 import re
@@ -29,11 +30,14 @@ def test_the_command_line_prints_a_key_once_and_keeps_only_its_hash(demo, capsys
     assert run(api_keys.authenticate(key)) is None
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--role", "analyst"], "station"),           # an analyst key needs its station
-    (["--role", "wizard"], "role"),
-    (["--role", "analyst", "--station", "NOPE"], "no station"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--role", "analyst"], "station"),  # an analyst key needs its station
+        (["--role", "wizard"], "role"),
+        (["--role", "analyst", "--station", "NOPE"], "no station"),
+    ],
+)
 def test_the_command_line_refuses_bad_keys(demo, args, message):
     with pytest.raises(SystemExit, match=message):
         main(["api-key", "create", "--name", "x", *args])

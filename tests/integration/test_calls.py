@@ -1,5 +1,6 @@
 """Calls: CSV import (UTF-8 and GBK) with preview, idempotent re-import, conflicts, bad files,
 address mapping remembered, detection → work orders without duplicates, the loop, the API."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,10 @@ def csv_text(rows: list[tuple], header: str = HEADER) -> str:
 
 
 def sample(start: datetime, n: int = 3, phone="13800000001", address="泰和祥府3号楼", prefix="J") -> list[tuple]:
-    return [(f"{prefix}{i:03}", (start + timedelta(days=i)).strftime("%Y-%m-%d %H:%M"), phone, address, "纠纷",
-             "邻里吵架") for i in range(n)]
+    return [
+        (f"{prefix}{i:03}", (start + timedelta(days=i)).strftime("%Y-%m-%d %H:%M"), phone, address, "纠纷", "邻里吵架")
+        for i in range(n)
+    ]
 
 
 def upload(client, text: str, encoding: str = "utf-8", name: str = "calls.csv"):
@@ -75,15 +78,19 @@ def test_reimporting_creates_nothing_twice_and_reports_conflicts(analyst):
     assert links == 4
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "The file is empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 or GBK"),
-    ("名字,电话\n张三,1\n".encode(), "This is not a call list"),
-    (HEADER.encode(), "The file has a header but no rows"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "The file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 or GBK"),
+        ("名字,电话\n张三,1\n".encode(), "This is not a call list"),
+        (HEADER.encode(), "The file has a header but no rows"),
+    ],
+)
 def test_files_that_are_not_call_lists_are_refused(analyst, content, message):
-    response = analyst.post("/calls/import", files={"file": ("x.csv", content, "text/csv")},
-                            headers={"Accept-Language": "en"})
+    response = analyst.post(
+        "/calls/import", files={"file": ("x.csv", content, "text/csv")}, headers={"Accept-Language": "en"}
+    )
     assert response.status_code == 422 and message in response.text
     assert run(Call.count()) == 0
 
@@ -113,7 +120,9 @@ def test_an_unmatched_address_is_mapped_once_and_remembered(analyst):
     assert run(Call.select(Call.place).first())["place"] == place["id"]
     confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 4, 1, 9), n=1, address="某某路边摊", prefix="L"))))
     assert run(Call.select(Call.place, Call.grid).where(Call.call_id == "L000").first()) == {
-        "place": place["id"], "grid": place["grid"]}
+        "place": place["id"],
+        "grid": place["grid"],
+    }
     assert run(AddressMapping.count()) == 1
 
 
@@ -153,14 +162,16 @@ def test_detection_on_demand_makes_no_duplicate_orders(analyst):
 
 # --- the closed loop through the pages -------------------------------------------------------
 
+
 def order_for(client) -> int:
     confirm(client, upload(client, csv_text(sample(datetime(2026, 3, 1, 9)))))
     return run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_caller").first())["id"]
 
 
 def step(client, order_id: int, name: str, note: str = "已处理", **extra):
-    return client.post(f"/orders/{order_id}/step", data={"step": name, "note": note, **extra},
-                       headers={"Accept-Language": "en"})
+    return client.post(
+        f"/orders/{order_id}/step", data={"step": name, "note": note, **extra}, headers={"Accept-Language": "en"}
+    )
 
 
 def test_the_six_steps_by_their_roles(analyst):
@@ -185,13 +196,26 @@ def test_the_six_steps_by_their_roles(analyst):
     analyst.sign_in_as("analyst")
     early = step(analyst, order_id, "close", "")
     assert early.status_code == 422 and "after the review period" in early.text
-    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
-        WorkOrder.id == order_id))
+    run(
+        WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+            WorkOrder.id == order_id
+        )
+    )
     assert step(analyst, order_id, "close", "无新警情").status_code == 303
-    steps = [s["step"] for s in run(WorkOrderStep.select().where(WorkOrderStep.order == order_id).order_by(
-        WorkOrderStep.id))]
-    assert steps == ["create", "verify", "handle", "feed_back", "unsatisfied", "handle", "feed_back", "evaluate",
-                     "close"]
+    steps = [
+        s["step"] for s in run(WorkOrderStep.select().where(WorkOrderStep.order == order_id).order_by(WorkOrderStep.id))
+    ]
+    assert steps == [
+        "create",
+        "verify",
+        "handle",
+        "feed_back",
+        "unsatisfied",
+        "handle",
+        "feed_back",
+        "evaluate",
+        "close",
+    ]
     assert assignee is not None
 
 
@@ -203,16 +227,29 @@ def test_an_order_is_not_seen_outside_its_station_or_grid(analyst):
 
 # --- the API ---------------------------------------------------------------------------------
 
-MIXED_TIMES = {"T1": "2026/11/27 9:27", "T2": "2026-11-30 8:05", "T3": "2026.12.1 7:00:30",
-               "T4": "2026年12月2日 6:15", "T5": "2026-12-03T05:10:00+08:00", "T6": "46359.25"}
-MIXED_UTC = {"T1": datetime(2026, 11, 27, 1, 27), "T2": datetime(2026, 11, 30, 0, 5),
-             "T3": datetime(2026, 11, 30, 23, 0, 30), "T4": datetime(2026, 12, 1, 22, 15),
-             "T5": datetime(2026, 12, 2, 21, 10), "T6": datetime(2026, 12, 2, 22, 0)}
+MIXED_TIMES = {
+    "T1": "2026/11/27 9:27",
+    "T2": "2026-11-30 8:05",
+    "T3": "2026.12.1 7:00:30",
+    "T4": "2026年12月2日 6:15",
+    "T5": "2026-12-03T05:10:00+08:00",
+    "T6": "46359.25",
+}
+MIXED_UTC = {
+    "T1": datetime(2026, 11, 27, 1, 27),
+    "T2": datetime(2026, 11, 30, 0, 5),
+    "T3": datetime(2026, 11, 30, 23, 0, 30),
+    "T4": datetime(2026, 12, 1, 22, 15),
+    "T5": datetime(2026, 12, 2, 21, 10),
+    "T6": datetime(2026, 12, 2, 22, 0),
+}
 
 
 def stored_times() -> dict[str, datetime]:
-    return {c["call_id"]: c["received_at"].astimezone(timezone.utc).replace(tzinfo=None)
-            for c in run(Call.select(Call.call_id, Call.received_at))}
+    return {
+        c["call_id"]: c["received_at"].astimezone(timezone.utc).replace(tzinfo=None)
+        for c in run(Call.select(Call.call_id, Call.received_at))
+    }
 
 
 def test_times_as_excel_and_110_exports_write_them_are_read_and_the_ambiguous_refused_by_row(analyst):
@@ -227,8 +264,10 @@ def test_times_as_excel_and_110_exports_write_them_are_read_and_the_ambiguous_re
 
 def test_the_api_reads_the_same_spellings(client, demo):
     auth = {"Authorization": f"Bearer {key_for()}"}
-    items = [{"call_id": call_id, "received_at": text, "address": "泰和祥府3号楼", "category": "纠纷"}
-             for call_id, text in MIXED_TIMES.items()]
+    items = [
+        {"call_id": call_id, "received_at": text, "address": "泰和祥府3号楼", "category": "纠纷"}
+        for call_id, text in MIXED_TIMES.items()
+    ]
     items[-1]["received_at"] = 46359.25  # a serial number as a JSON number
     items.append({"call_id": "T7", "received_at": "03/04/2026 10:00", "address": "x", "category": "纠纷"})
     body = client.http.post("/api/v1/calls", json=items, headers=auth).json()
@@ -246,8 +285,16 @@ def key_for(role="analyst") -> str:
 def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
     auth = {"Authorization": f"Bearer {key_for()}"}
     start = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
-    items = [{"call_id": f"A{i}", "received_at": (start + timedelta(days=i)).isoformat(), "caller_phone": "+86 139 0000 0002",
-              "address": "泰和祥府5号楼", "category": "噪音"} for i in range(3)]
+    items = [
+        {
+            "call_id": f"A{i}",
+            "received_at": (start + timedelta(days=i)).isoformat(),
+            "caller_phone": "+86 139 0000 0002",
+            "address": "泰和祥府5号楼",
+            "category": "噪音",
+        }
+        for i in range(3)
+    ]
     items.append({"call_id": "A9", "received_at": "yesterday", "address": "x", "category": "y"})
     answer = client.http.post("/api/v1/calls", json=items, headers=auth)
     assert answer.status_code == 200, answer.text
@@ -259,21 +306,37 @@ def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
 
     listed = client.http.get("/api/v1/work-orders?rule=repeat_caller&status=open", headers=auth).json()
     assert [(o["rule"], o["key"], sorted(o["call_ids"]), o["state"]) for o in listed] == [
-        ("repeat_caller", "13900000002", ["A0", "A1", "A2"], "assigned")]
+        ("repeat_caller", "13900000002", ["A0", "A1", "A2"], "assigned")
+    ]
     assert "assignee_id" in listed[0]
     assert client.http.get("/api/v1/work-orders?status=closed", headers=auth).json() == []
 
     metrics = client.http.get("/api/v1/metrics/calls?start=2025-03-01&end=2025-03-31", headers=auth).json()
-    assert metrics == {"start": "2025-03-01", "end": "2025-03-31", "total_calls": 3, "repeat_calls": 2,
-                       "repeat_share": 0.6667, "repeat_share_change_yoy": None, "repeat_calls_change_yoy": None}
+    assert metrics == {
+        "start": "2025-03-01",
+        "end": "2025-03-31",
+        "total_calls": 3,
+        "repeat_calls": 2,
+        "repeat_share": 0.6667,
+        "repeat_share_change_yoy": None,
+        "repeat_calls_change_yoy": None,
+    }
 
 
 def test_backfilling_a_year_of_history_through_the_api_makes_no_work_of_it(client, demo):
     auth = {"Authorization": f"Bearer {key_for()}"}
 
     def calls(prefix, phone, address, *days):
-        return [{"call_id": f"{prefix}{i}", "received_at": f"{day} 9:{i:02d}", "caller_phone": phone,
-                 "address": address, "category": "纠纷"} for i, day in enumerate(days)]
+        return [
+            {
+                "call_id": f"{prefix}{i}",
+                "received_at": f"{day} 9:{i:02d}",
+                "caller_phone": phone,
+                "address": address,
+                "category": "纠纷",
+            }
+            for i, day in enumerate(days)
+        ]
 
     def post(items):
         return client.http.post("/api/v1/calls", json=items, headers=auth).json()
@@ -281,10 +344,13 @@ def test_backfilling_a_year_of_history_through_the_api_makes_no_work_of_it(clien
     today = post(calls("N", "13900000001", "解放南路10号", "2026/11/25", "2026/11/27", "2026/11/30"))
     assert today["work_orders_created"] == 2  # the caller and the place
     history = (
-        calls("H", "13900000001", "解放南路20号", "2025/11/3", "2025/11/5", "2025/11/9", "2025/11/20")  # the same caller a year ago
+        calls(
+            "H", "13900000001", "解放南路20号", "2025/11/3", "2025/11/5", "2025/11/9", "2025/11/20"
+        )  # the same caller a year ago
         + calls("Y", "13900000002", "解放南路30号", "2026/3/1", "2026/3/2", "2026/3/3", "2026/3/4")  # spring: history
         + calls("L", "13900000001", "解放南路20号", "2026/11/5")  # a month ago: joins the caller's order
-        + calls("Z", "13900000003", "解放南路40号", "2026/11/2", "2026/11/3", "2026/11/4"))  # recent: new work
+        + calls("Z", "13900000003", "解放南路40号", "2026/11/2", "2026/11/3", "2026/11/4")
+    )  # recent: new work
     answer = post(history)
     assert answer["created"] == 12
     listed = client.http.get("/api/v1/work-orders?status=open", headers=auth).json()
@@ -293,15 +359,17 @@ def test_backfilling_a_year_of_history_through_the_api_makes_no_work_of_it(clien
         ("repeat_caller", "13900000001", ["L0", "N0", "N1", "N2"]),
         ("repeat_caller", "13900000003", ["Z0", "Z1", "Z2"]),
         ("repeat_place", "address:解放南路10号:dispute", ["N0", "N1", "N2"]),
-        ("repeat_place", "address:解放南路40号:dispute", ["Z0", "Z1", "Z2"])]
+        ("repeat_place", "address:解放南路40号:dispute", ["Z0", "Z1", "Z2"]),
+    ]
     # Run again on demand, the history still makes nothing.
     client.sign_in_as("analyst")
     client.post("/calls/detect")
     assert len(client.http.get("/api/v1/work-orders?status=open", headers=auth).json()) == 4
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({}, 401), ({"Authorization": "Bearer qm_wrong"}, 401), ({"Authorization": "Basic abc"}, 401)])
+@pytest.mark.parametrize(
+    "headers, status", [({}, 401), ({"Authorization": "Bearer qm_wrong"}, 401), ({"Authorization": "Basic abc"}, 401)]
+)
 def test_the_api_needs_a_valid_key(client, demo, headers, status):
     response = client.http.get("/api/v1/work-orders", headers=headers)
     assert response.status_code == status and response.headers["content-type"].startswith("application/json")
@@ -318,8 +386,19 @@ def test_an_open311_key_cannot_import_calls_and_bad_input_is_a_400(client, demo)
 
 def test_year_on_year_change_of_the_repeat_share(db):
     def add(call_id, when, phone):
-        run(Call.insert(Call(call_id=call_id, received_at=when, caller_phone=phone, caller_key=phone, address="a",
-                             address_key="a", category="c")))
+        run(
+            Call.insert(
+                Call(
+                    call_id=call_id,
+                    received_at=when,
+                    caller_phone=phone,
+                    caller_key=phone,
+                    address="a",
+                    address_key="a",
+                    category="c",
+                )
+            )
+        )
 
     base = datetime(2025, 3, 10, tzinfo=timezone.utc)
     for i, phone in enumerate(["1", "1", "2", "3"]):  # last year: 1 repeat in 4
@@ -354,14 +433,18 @@ def test_the_seeds_year_on_year_figure_is_the_change_of_the_number_of_repeat_cal
 
 # --- briefing, dashboard, prevention reviews -------------------------------------------------
 
+
 def test_the_morning_briefing_lists_yesterday_and_what_is_overdue(analyst, settings):
     from app.services.fieldwork import today
 
     day = today(settings.time_zone)
     yesterday = datetime.combine(day - timedelta(days=1), datetime.min.time()).replace(hour=10)
     confirm(analyst, upload(analyst, csv_text(sample(yesterday - timedelta(days=2)))))
-    run(WorkOrder.update({WorkOrder.due_at: datetime.now(timezone.utc) - timedelta(hours=1)}).where(
-        WorkOrder.rule == "repeat_caller"))
+    run(
+        WorkOrder.update({WorkOrder.due_at: datetime.now(timezone.utc) - timedelta(hours=1)}).where(
+            WorkOrder.rule == "repeat_caller"
+        )
+    )
     page = analyst.get(f"/briefing?day={day.isoformat()}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "Yesterday's calls: 1" in page.text and "纠纷" in page.text
@@ -393,23 +476,44 @@ def test_a_prevention_review_compares_equal_windows(analyst, settings):
     after = datetime.combine(measures + timedelta(days=2), datetime.min.time()).replace(hour=12)
     rows = sample(before, n=4, address="泰和祥府东门") + sample(after, n=1, address="泰和祥府东门", prefix="Z")
     confirm(analyst, upload(analyst, csv_text(rows)))
-    refused = analyst.post("/reviews/new", data={"place": str(place["id"]), "weak_point": "",
-                                                 "measures": "加装监控", "measures_on": (day + timedelta(days=1)).isoformat()},
-                           headers={"Accept-Language": "en"})
+    refused = analyst.post(
+        "/reviews/new",
+        data={
+            "place": str(place["id"]),
+            "weak_point": "",
+            "measures": "加装监控",
+            "measures_on": (day + timedelta(days=1)).isoformat(),
+        },
+        headers={"Accept-Language": "en"},
+    )
     assert refused.status_code == 422 and "cannot be in the future" in refused.text and "加装监控" in refused.text
-    created = analyst.post("/reviews/new", data={"place": str(place["id"]), "weak_point": "东门无监控，电动车夜间被盗",
-                                                 "measures": "加装监控，夜间巡逻", "measures_on": measures.isoformat()})
+    created = analyst.post(
+        "/reviews/new",
+        data={
+            "place": str(place["id"]),
+            "weak_point": "东门无监控，电动车夜间被盗",
+            "measures": "加装监控，夜间巡逻",
+            "measures_on": measures.isoformat(),
+        },
+    )
     assert created.status_code == 303
     page = analyst.get(created.headers["location"], headers={"Accept-Language": "en"})
     assert "10 days before" in page.text and "-75%" in page.text
 
 
 def test_an_analyst_raises_a_threshold_for_their_station(analyst):
-    refused = analyst.post("/calls/settings", data={"rule": "repeat_caller", "category": "纠纷", "threshold": "1",
-                                                    "window_days": "30"}, headers={"Accept-Language": "en"})
+    refused = analyst.post(
+        "/calls/settings",
+        data={"rule": "repeat_caller", "category": "纠纷", "threshold": "1", "window_days": "30"},
+        headers={"Accept-Language": "en"},
+    )
     assert refused.status_code == 422 and "surge rule only" in refused.text
-    assert analyst.post("/calls/settings", data={"rule": "repeat_caller", "threshold": "4",
-                                                 "window_days": "30"}).status_code == 303
+    assert (
+        analyst.post(
+            "/calls/settings", data={"rule": "repeat_caller", "threshold": "4", "window_days": "30"}
+        ).status_code
+        == 303
+    )
     confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9)))))
     assert [o["rule"] for o in run(WorkOrder.select(WorkOrder.rule))] == ["repeat_place"]
 
@@ -431,9 +535,17 @@ def test_a_mediation_naming_a_call_shows_on_its_work_order(analyst):
     order_id = order_for(analyst)
     analyst.sign_in_as("officer")
     place = run(Place.select(Place.id).where(Place.name == "泰和祥府").first())["id"]
-    mediation = {"client_uuid": str(uuid_module.uuid4()), "place": str(place), "dispute_type": "neighbours",
-                 "party_name_0": "赵甲", "party_name_1": "钱乙", "note": "噪音纠纷", "outcome": "agreed",
-                 "terms": "晚十点后停止施工", "call_refs": "J001 J404"}
+    mediation = {
+        "client_uuid": str(uuid_module.uuid4()),
+        "place": str(place),
+        "dispute_type": "neighbours",
+        "party_name_0": "赵甲",
+        "party_name_1": "钱乙",
+        "note": "噪音纠纷",
+        "outcome": "agreed",
+        "terms": "晚十点后停止施工",
+        "call_refs": "J001 J404",
+    }
     log_id = analyst.post("/field/mediations/new", data=mediation, headers={"X-Outbox-Replay": "1"}).json()["id"]
     detail = analyst.get(f"/field/logs/{log_id}", headers={"Accept-Language": "en"}).text
     assert "J001 · " in detail and "纠纷" in detail and "not imported yet" in detail  # J404 is not a call
@@ -444,8 +556,9 @@ def test_twenty_megabytes_of_garbage_is_refused_clearly(analyst):
     import os
 
     garbage = os.urandom(20 * 1024 * 1024)
-    response = analyst.post("/calls/import", files={"file": ("calls.csv", garbage, "text/csv")},
-                            headers={"Accept-Language": "en"})
+    response = analyst.post(
+        "/calls/import", files={"file": ("calls.csv", garbage, "text/csv")}, headers={"Accept-Language": "en"}
+    )
     assert response.status_code == 422 and "not UTF-8 or GBK" in response.text
     assert run(Call.count()) == 0
 
@@ -462,8 +575,7 @@ def test_a_call_imported_late_makes_the_later_call_a_repeat(analyst):
 
 def mixed_file(lines: list[str], gbk_line: int) -> bytes:
     """UTF-8 lines, except line `gbk_line` (1 = the header), written as Excel's GBK would."""
-    return b"".join(line.encode("gbk" if number == gbk_line else "utf-8")
-                    for number, line in enumerate(lines, 1))
+    return b"".join(line.encode("gbk" if number == gbk_line else "utf-8") for number, line in enumerate(lines, 1))
 
 
 def test_a_gbk_line_among_utf8_lines_refuses_the_file_with_its_line(analyst):
@@ -472,16 +584,16 @@ def test_a_gbk_line_among_utf8_lines_refuses_the_file_with_its_line(analyst):
     content = mixed_file(lines, gbk_line=4)
     assert "张三".encode("gbk") in content and "邻里吵架".encode("utf-8") in content
     for locale, message in (("zh-CN", "第 4 行的编码与文件其他行不同"), ("en", "Line 4 is not in the same encoding")):
-        response = analyst.post("/calls/import", files={"file": ("calls.csv", content, "text/csv")},
-                                headers={"Accept-Language": locale})
+        response = analyst.post(
+            "/calls/import", files={"file": ("calls.csv", content, "text/csv")}, headers={"Accept-Language": locale}
+        )
         assert response.status_code == 422 and message in response.text
     assert run(Call.count()) == 0
 
 
 def test_a_whole_gbk_file_with_short_lines_still_imports(analyst):
     # "路" in GBK bytes happens to be valid UTF-8 too (so is every 6th common character).
-    rows = [("G1", "2026-03-01 09:00", "", "张三家门口", "纠纷", "吵"),
-            ("G2", "2026-03-02 09:00", "", "路", "x", "")]
+    rows = [("G1", "2026-03-01 09:00", "", "张三家门口", "纠纷", "吵"), ("G2", "2026-03-02 09:00", "", "路", "x", "")]
     "路".encode("gbk").decode("utf-8")
     done = confirm(analyst, upload(analyst, csv_text(rows), encoding="gbk"))
     assert done.status_code == 200
@@ -533,19 +645,34 @@ def test_uploads_per_person_are_limited_to_so_many_an_hour(analyst, settings):
 
 def second_station() -> dict:
     """运河派出所 with a grid, a place (运河花园) and 2 calls of its own at 某某路边摊, unmatched."""
+
     async def make() -> dict:
         from app.tables import Bureau, Grid, Office
 
         bureau = (await Bureau.select(Bureau.id).first())["id"]
-        station = (await Station.insert(Station(bureau=bureau, name="运河派出所", code="YH")).returning(Station.id))[0]["id"]
-        office = (await Office.insert(Office(station=station, name="运河警务室", code="YH-1")).returning(Office.id))[0]["id"]
+        station = (await Station.insert(Station(bureau=bureau, name="运河派出所", code="YH")).returning(Station.id))[0][
+            "id"
+        ]
+        office = (await Office.insert(Office(station=station, name="运河警务室", code="YH-1")).returning(Office.id))[0][
+            "id"
+        ]
         grid = (await Grid.insert(Grid(office=office, name="运河一网格", code="YH-01")).returning(Grid.id))[0]["id"]
         place = (await Place.insert(Place(grid=grid, name="运河花园", kind="estate")).returning(Place.id))[0]["id"]
         key = "某某路边摊"
         for i in range(2):
-            await Call.insert(Call(call_id=f"Y{i}", received_at=datetime(2026, 3, 1, 1, tzinfo=timezone.utc),
-                                   caller_phone="13800000009", caller_key="13800000009", address=key,
-                                   address_key=key, category="纠纷", summary="", station=station))
+            await Call.insert(
+                Call(
+                    call_id=f"Y{i}",
+                    received_at=datetime(2026, 3, 1, 1, tzinfo=timezone.utc),
+                    caller_phone="13800000009",
+                    caller_key="13800000009",
+                    address=key,
+                    address_key=key,
+                    category="纠纷",
+                    summary="",
+                    station=station,
+                )
+            )
         return {"station": station, "grid": grid, "place": place, "key": key}
 
     return run(make())
@@ -579,7 +706,10 @@ def test_a_call_never_takes_a_place_of_another_station(analyst):
     second_station()
     # 运河花园 is the other station's place: this station's call at an address naming it stays unmatched.
     confirm(analyst, upload(analyst, csv_text(sample(datetime(2026, 3, 1, 9), n=1, address="运河花园3号楼"))))
-    assert run(Call.select(Call.place, Call.grid).where(Call.call_id == "J000").first()) == {"place": None, "grid": None}
+    assert run(Call.select(Call.place, Call.grid).where(Call.call_id == "J000").first()) == {
+        "place": None,
+        "grid": None,
+    }
 
 
 def test_of_two_names_as_long_the_address_names_first_wins():
@@ -595,8 +725,11 @@ def walk_the_six_steps(client, order_id: int) -> None:
         assert step(client, order_id, name).status_code == 303, name
     client.sign_in_as("supervisor")
     assert step(client, order_id, "evaluate", "").status_code == 303
-    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
-        WorkOrder.id == order_id))
+    run(
+        WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+            WorkOrder.id == order_id
+        )
+    )
     assert step(client, order_id, "close", "无新警情").status_code == 303
 
 
@@ -604,10 +737,28 @@ def test_a_family_dispute_closed_through_the_six_steps_counts_as_a_dispute_close
     from app.services.fieldwork import today
 
     start = datetime.combine(today(settings.time_zone) - timedelta(days=9), datetime.min.time()).replace(hour=9)
-    rows = [(f"F{i}", (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"), "13900000007", f"泰和祥府{i + 1}号楼", "家庭纠纷",
-             "夫妻吵架") for i in range(3)]
-    rows += [(f"Q{i}", (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"), "13900000008", f"泰和祥府{i + 5}号楼", "噪音扰民",
-              "") for i in range(3)]
+    rows = [
+        (
+            f"F{i}",
+            (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"),
+            "13900000007",
+            f"泰和祥府{i + 1}号楼",
+            "家庭纠纷",
+            "夫妻吵架",
+        )
+        for i in range(3)
+    ]
+    rows += [
+        (
+            f"Q{i}",
+            (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M"),
+            "13900000008",
+            f"泰和祥府{i + 5}号楼",
+            "噪音扰民",
+            "",
+        )
+        for i in range(3)
+    ]
     confirm(analyst, upload(analyst, csv_text(rows)))
     by_phone = {o["rule_key"]: o["id"] for o in run(WorkOrder.select().where(WorkOrder.rule == "repeat_caller"))}
     for order_id in by_phone.values():  # a dispute and a noise complaint, both through the loop
@@ -635,8 +786,11 @@ def test_the_review_is_offered_only_when_due_and_says_from_when(analyst):
     assert "起可以问效" in zh and "复盘" not in zh
     early = analyst.post(f"/orders/{order_id}/step", data={"step": "close", "note": ""})  # posted anyway
     assert early.status_code == 422 and "问效须在处置满观察期后进行" in early.text  # refused, with the right word
-    run(WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
-        WorkOrder.id == order_id))
+    run(
+        WorkOrder.update({WorkOrder.handled_at: datetime.now(timezone.utc) - timedelta(days=31)}).where(
+            WorkOrder.id == order_id
+        )
+    )
     page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
     assert 'value="close"' in page and 'value="reopen"' in page and "can be done from" not in page
 
@@ -657,8 +811,11 @@ def test_the_assignee_and_supervisors_reveal_a_repeat_callers_number_each_view_a
     assert analyst.post(f"/orders/{place_order}/caller").status_code == 404  # 一地多起: no caller to call
     analyst.sign_in_as("supervisor")
     assert 'href="tel:13800000001"' in analyst.post(f"/orders/{order_id}/caller").text
-    views = run(AuditEvent.select().where((AuditEvent.action == "view_personal_data")
-                                          & (AuditEvent.object_type == "work_order")))
+    views = run(
+        AuditEvent.select().where(
+            (AuditEvent.action == "view_personal_data") & (AuditEvent.object_type == "work_order")
+        )
+    )
     assert len(views) == 2
     run(WorkOrder.update({WorkOrder.assignee: None}).where(WorkOrder.id == order_id))
     analyst.sign_in_as("officer")  # no longer the assignee
@@ -669,13 +826,16 @@ def test_the_assignee_and_supervisors_reveal_a_repeat_callers_number_each_view_a
 def test_a_places_repeats_are_counted_per_category_family(analyst):
     start = datetime(2026, 3, 1, 9)
     kinds = ["盗窃", "纠纷", "电动车被盗", "噪音扰民", "盗窃", "求助", "盗窃", "纠纷", "盗窃"]
-    rows = [(f"M{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390000{i:04d}", "泰和祥府南门", kind, "")
-            for i, kind in enumerate(kinds)]
+    rows = [
+        (f"M{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390000{i:04d}", "泰和祥府南门", kind, "")
+        for i, kind in enumerate(kinds)
+    ]
     confirm(analyst, upload(analyst, csv_text(rows)))
     [order] = run(WorkOrder.select().where(WorkOrder.rule == "repeat_place"))  # the thefts only
     assert order["title"] == "一地多起 泰和祥府：30天内盗窃5起" and order["rule_key"].endswith(":theft")
-    held = run(WorkOrderCall.select(WorkOrderCall.call.call_id.as_alias("call_id")).where(
-        WorkOrderCall.order == order["id"]))
+    held = run(
+        WorkOrderCall.select(WorkOrderCall.call.call_id.as_alias("call_id")).where(WorkOrderCall.order == order["id"])
+    )
     assert sorted(h["call_id"] for h in held) == ["M0", "M2", "M4", "M6", "M8"]
 
 
@@ -683,8 +843,12 @@ def test_after_lowering_a_threshold_the_analyst_reruns_detection_and_sees_the_re
     rows = [(f"W{i}", f"2026/3/{i + 1} 9:00", "13900000011", f"解放南路{i}号", "纠纷", "") for i in range(2)]
     confirm(analyst, upload(analyst, csv_text(rows)))
     assert run(WorkOrder.count()) == 0  # two calls: under the default of three
-    assert analyst.post("/calls/settings", data={"rule": "repeat_caller", "threshold": "2",
-                                                 "window_days": "30"}).status_code == 303
+    assert (
+        analyst.post(
+            "/calls/settings", data={"rule": "repeat_caller", "threshold": "2", "window_days": "30"}
+        ).status_code
+        == 303
+    )
     page = analyst.get("/calls/settings?saved=1", headers={"Accept-Language": "en"}).text
     assert 'action="/calls/detect"' in page and "Run detection now" in page
     result = analyst.post("/calls/detect", headers={"Accept-Language": "en"})
@@ -694,9 +858,18 @@ def test_after_lowering_a_threshold_the_analyst_reruns_detection_and_sees_the_re
 
 def test_a_surge_goes_to_the_stations_queue_lists_its_grids_and_splits_per_grid(analyst):
     start = datetime(2026, 3, 1, 9)
-    places = ["泰和祥府1号楼", "世纪紫薇园2号楼", "泰和祥府3号楼", "世纪紫薇园4号楼", "泰和祥府5号楼", "世纪紫薇园6号楼"]
-    rows = [(f"S{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390001{i:04d}", address, "电信诈骗", "")
-            for i, address in enumerate(places)]
+    places = [
+        "泰和祥府1号楼",
+        "世纪紫薇园2号楼",
+        "泰和祥府3号楼",
+        "世纪紫薇园4号楼",
+        "泰和祥府5号楼",
+        "世纪紫薇园6号楼",
+    ]
+    rows = [
+        (f"S{i}", f"{start + timedelta(days=i):%Y/%m/%d %H:%M}", f"1390001{i:04d}", address, "电信诈骗", "")
+        for i, address in enumerate(places)
+    ]
     confirm(analyst, upload(analyst, csv_text(rows)))
     surge = run(WorkOrder.select().where(WorkOrder.rule == "category_surge").first())
     assert (surge["assignee"], surge["grid"]) == (None, None)  # not one grid officer's
@@ -706,10 +879,16 @@ def test_a_surge_goes_to_the_stations_queue_lists_its_grids_and_splits_per_grid(
     assert f'action="/orders/{surge["id"]}/split"' in page
     assert analyst.post(f"/orders/{surge['id']}/split").status_code == 303
     analyst.post(f"/orders/{surge['id']}/split")  # twice: nothing doubled
-    parts = run(WorkOrder.select().where(WorkOrder.rule_key.like(f"{surge['rule_key']}@grid:%")).order_by(WorkOrder.grid))
+    parts = run(
+        WorkOrder.select().where(WorkOrder.rule_key.like(f"{surge['rule_key']}@grid:%")).order_by(WorkOrder.grid)
+    )
     assert len(parts) == 2 and all(p["assignee"] is not None and p["grid"] is not None for p in parts)
-    held = {p["grid"]: sorted(r["call"] for r in run(WorkOrderCall.select(WorkOrderCall.call).where(
-        WorkOrderCall.order == p["id"]))) for p in parts}
+    held = {
+        p["grid"]: sorted(
+            r["call"] for r in run(WorkOrderCall.select(WorkOrderCall.call).where(WorkOrderCall.order == p["id"]))
+        )
+        for p in parts
+    }
     assert sorted(len(ids) for ids in held.values()) == [3, 3]
     assert run(WorkOrder.select(WorkOrder.state).where(WorkOrder.id == surge["id"]).first())["state"] == "assigned"
     other = run(WorkOrder.select(WorkOrder.id).where(WorkOrder.rule == "repeat_place").first())["id"]
@@ -719,23 +898,44 @@ def test_a_surge_goes_to_the_stations_queue_lists_its_grids_and_splits_per_grid(
 def test_the_80_20_ranking_shows_calls_at_unmatched_addresses_as_a_row_and_the_80_percent_line(analyst):
     start = datetime(2026, 3, 1, 9)
     addresses = ["泰和祥府1号楼"] * 6 + ["世纪紫薇园2号楼"] * 2 + ["解放南路7号"] * 2  # 2 calls match no place
-    rows = [(f"R{i}", f"{start + timedelta(hours=i):%Y/%m/%d %H:%M}", "", address, "求助", "")
-            for i, address in enumerate(addresses)]
+    rows = [
+        (f"R{i}", f"{start + timedelta(hours=i):%Y/%m/%d %H:%M}", "", address, "求助", "")
+        for i, address in enumerate(addresses)
+    ]
     confirm(analyst, upload(analyst, csv_text(rows)))
-    page = analyst.get("/calls/ranking?by=place&since=2026-03-01&until=2026-03-02", headers={"Accept-Language": "en"}).text
+    page = analyst.get(
+        "/calls/ranking?by=place&since=2026-03-01&until=2026-03-02", headers={"Accept-Language": "en"}
+    ).text
     assert "2 places make 80% of calls" in page  # 6 + 2 of 10
-    assert re.search(r'<tr class="keyless">.*?At addresses without a place</a></td>\s*<td>2</td><td>20% of all</td>',
-                     page, re.S)
+    assert re.search(
+        r'<tr class="keyless">.*?At addresses without a place</a></td>\s*<td>2</td><td>20% of all</td>', page, re.S
+    )
 
 
 def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgent(analyst):
     start = datetime(2026, 3, 1, 9)
     rows = []
-    for n, (phone, summary) in enumerate([("13900000021", "邻里吵架"), ("13900000022", "噪音"),
-                                          ("13900000023", "噪音"), ("13900000024", "噪音"),
-                                          ("13900000025", "噪音"), ("13900000026", "称不想活了要跳楼")]):
-        rows += [(f"U{n}{i}", f"{start + timedelta(days=n, hours=i):%Y/%m/%d %H:%M}", phone, f"泰和祥府{n}号楼", "求助",
-                  summary) for i in range(3)]
+    for n, (phone, summary) in enumerate(
+        [
+            ("13900000021", "邻里吵架"),
+            ("13900000022", "噪音"),
+            ("13900000023", "噪音"),
+            ("13900000024", "噪音"),
+            ("13900000025", "噪音"),
+            ("13900000026", "称不想活了要跳楼"),
+        ]
+    ):
+        rows += [
+            (
+                f"U{n}{i}",
+                f"{start + timedelta(days=n, hours=i):%Y/%m/%d %H:%M}",
+                phone,
+                f"泰和祥府{n}号楼",
+                "求助",
+                summary,
+            )
+            for i in range(3)
+        ]
     confirm(analyst, upload(analyst, csv_text(rows)))
     analyst.sign_in_as("officer")
     page = analyst.get("/field").text
@@ -746,8 +946,12 @@ def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgen
 
 
 def test_the_preview_summarises_places_and_flags_times_in_the_future_or_decades_back(analyst):
-    rows = [("P1", "2026/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""), ("P2", "2026/3/1 9:05", "", "解放南路9号", "纠纷", ""),
-            ("P3", "2099/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""), ("P4", "1996/3/1 9:00", "", "泰和祥府1号楼", "纠纷", "")]
+    rows = [
+        ("P1", "2026/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""),
+        ("P2", "2026/3/1 9:05", "", "解放南路9号", "纠纷", ""),
+        ("P3", "2099/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""),
+        ("P4", "1996/3/1 9:00", "", "泰和祥府1号楼", "纠纷", ""),
+    ]
     page = upload(analyst, csv_text(rows)).text
     assert "可导入：3 条匹配到地点，1 条地址未匹配地点，0 条属非警务事项。" in page
     flagged = page.split("请核对以下时间")[1].split("</ul>")[0]

@@ -1,4 +1,5 @@
 """The demo loader and the command line's guard rails."""
+
 import pytest
 
 from app.cli import main

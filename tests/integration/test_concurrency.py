@@ -1,4 +1,5 @@
 """Concurrent writers must queue for SQLite's lock, not fail with "database is locked"."""
+
 import asyncio
 
 import pytest
@@ -49,7 +50,9 @@ def test_concurrent_creates_all_succeed(demo, settings):
     statuses = run(scenario())
     assert statuses == [303] * WRITERS
     assert run(Agency.count().where(Agency.code.like("T-%"))) == WRITERS
-    assert run(AuditEvent.count().where((AuditEvent.object_type == "agency") & (AuditEvent.action == "create"))) == WRITERS
+    assert (
+        run(AuditEvent.count().where((AuditEvent.object_type == "agency") & (AuditEvent.action == "create"))) == WRITERS
+    )
 
 
 # --- the SQLite pool: persistent readers, one writer behind an asyncio.Lock ---------------
@@ -198,8 +201,10 @@ def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(pooled
         await engine.start_connection_pool()
         try:
             other.execute("BEGIN IMMEDIATE")
-            other.execute("INSERT INTO agency (name, code, kind, contact, phone, active, created_at) "
-                          "VALUES ('外', 'EXT-1', 'other', '', '', 1, '2026-01-01 00:00:00')")
+            other.execute(
+                "INSERT INTO agency (name, code, kind, contact, phone, active, created_at) "
+                "VALUES ('外', 'EXT-1', 'other', '', '', 1, '2026-01-01 00:00:00')"
+            )
 
             async def ours() -> None:
                 async with write_transaction(engine):
@@ -219,7 +224,8 @@ def test_pool_waits_for_another_process_and_moves_slow_reads_off_the_loop(pooled
             # Counting to 300 000 takes longer than the loop's budget: re-run in a thread.
             slow = await Agency.raw(
                 "SELECT count(*) AS n FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                "WHERE x < 300000) SELECT x FROM c)")
+                "WHERE x < 300000) SELECT x FROM c)"
+            )
             return waited, reads_meanwhile, await Agency.count().where(Agency.code.like("EXT-%")), slow[0]["n"]
         finally:
             await engine.close_connection_pool()
@@ -280,8 +286,9 @@ def test_pool_checkpoints_keep_the_wal_small(pooled, monkeypatch):
         page = conn.execute("PRAGMA page_size").fetchone()[0]
     checkpoints = []
     real_checkpoint = PooledSQLiteEngine._checkpoint
-    monkeypatch.setattr(PooledSQLiteEngine, "_checkpoint",
-                        staticmethod(lambda conn: checkpoints.append(1) or real_checkpoint(conn)))
+    monkeypatch.setattr(
+        PooledSQLiteEngine, "_checkpoint", staticmethod(lambda conn: checkpoints.append(1) or real_checkpoint(conn))
+    )
     thread = CheckpointThread()
 
     async def writes(n: int, start: int) -> list[int]:
@@ -307,8 +314,14 @@ def test_pool_checkpoints_keep_the_wal_small(pooled, monkeypatch):
             thread.held = False
             thread.run()  # it finally runs, and finds the WAL long: the next one pauses the writers
             restarted = await writes(5, 10 * CHECKPOINT_EVERY)
-            return {"beside": beside, "after_beside": after_beside, "growing": growing, "restarted": restarted,
-                    "submitted": thread.submitted, "checkpoints": len(checkpoints)}
+            return {
+                "beside": beside,
+                "after_beside": after_beside,
+                "growing": growing,
+                "restarted": restarted,
+                "submitted": thread.submitted,
+                "checkpoints": len(checkpoints),
+            }
         finally:
             await engine.close_connection_pool()
 

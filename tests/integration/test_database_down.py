@@ -4,6 +4,7 @@ user's language (JSON under /api), and the app recovers by itself once the datab
 The database here is a quiet TCP server on 127.0.0.1; the tables point at it for a while, on
 SQLite and PostgreSQL runs alike. The assertions are on the answers, never on how long they took
 (the timeouts are one second so that the test is short)."""
+
 from __future__ import annotations
 
 import socket
@@ -30,12 +31,21 @@ def _message(kind: bytes, payload: bytes) -> bytes:
 
 # PostgreSQL's answer to a start-up message: no password needed, a few server parameters, the
 # key a cancel request names, and ready for a query.
-GREETING = (_message(b"R", struct.pack("!i", 0))
-            + b"".join(_message(b"S", f"{k}\0{v}\0".encode()) for k, v in (
-                ("server_version", "15.0"), ("client_encoding", "UTF8"), ("server_encoding", "UTF8"),
-                ("integer_datetimes", "on"), ("standard_conforming_strings", "on")))
-            + _message(b"K", struct.pack("!ii", 4242, 4242))
-            + _message(b"Z", b"I"))
+GREETING = (
+    _message(b"R", struct.pack("!i", 0))
+    + b"".join(
+        _message(b"S", f"{k}\0{v}\0".encode())
+        for k, v in (
+            ("server_version", "15.0"),
+            ("client_encoding", "UTF8"),
+            ("server_encoding", "UTF8"),
+            ("integer_datetimes", "on"),
+            ("standard_conforming_strings", "on"),
+        )
+    )
+    + _message(b"K", struct.pack("!ii", 4242, 4242))
+    + _message(b"Z", b"I")
+)
 
 
 class QuietServer:
@@ -98,6 +108,7 @@ def quiet_server():
 @contextmanager
 def tables_on(server: QuietServer, monkeypatch):
     """Every table on a PostgreSQL engine at `server`, then back on the test database."""
+
     async def no_server_to_ask(_engine) -> None:  # Piccolo asks for the version when an engine is made
         return None
 
@@ -109,8 +120,7 @@ def tables_on(server: QuietServer, monkeypatch):
         yield engine
 
 
-def test_pages_answer_503_while_the_database_hangs_and_recover_by_themselves(client, demo, monkeypatch,
-                                                                             quiet_server):
+def test_pages_answer_503_while_the_database_hangs_and_recover_by_themselves(client, demo, monkeypatch, quiet_server):
     client.sign_in_as("officer")
     with tables_on(quiet_server(), monkeypatch):
         health = client.get("/healthz")
@@ -130,8 +140,7 @@ def test_pages_answer_503_while_the_database_hangs_and_recover_by_themselves(cli
     assert client.get("/report").status_code == 200
 
 
-def test_a_server_that_stops_answering_mid_connection_gives_503_not_a_hang(db, settings, monkeypatch,
-                                                                           quiet_server):
+def test_a_server_that_stops_answering_mid_connection_gives_503_not_a_hang(db, settings, monkeypatch, quiet_server):
     """The worker's pool, started as on app start-up: connected, then the server goes silent."""
     quick = replace(settings, db_pool=True, db_connect_timeout=TIMEOUT, db_statement_timeout=TIMEOUT)
     server = quiet_server(greet=True)
@@ -156,13 +165,25 @@ def test_only_errors_of_a_database_that_does_not_answer_count_as_unavailable():
     locked.sqlite_errorcode = sqlite3.SQLITE_BUSY
     broken_sql = sqlite3.OperationalError("no such column: x")
     broken_sql.sqlite_errorcode = sqlite3.SQLITE_ERROR
-    down = [TimeoutError(), ConnectionRefusedError(errno.ECONNREFUSED, "refused"), socket.gaierror(-2, "unknown"),
-            OSError(errno.EHOSTUNREACH, "no route"), OSError("Multiple exceptions: [Errno 111] …"), locked,
-            asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
-            asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
-            asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")]
-    bugs = [ValueError("x"), KeyError("x"), OSError(errno.ENOSPC, "disk full"), FileNotFoundError("photo"), broken_sql,
-            asyncpg.exceptions.UndefinedColumnError("column x does not exist"),
-            asyncpg.exceptions.UniqueViolationError("duplicate key")]
+    down = [
+        TimeoutError(),
+        ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
+        socket.gaierror(-2, "unknown"),
+        OSError(errno.EHOSTUNREACH, "no route"),
+        OSError("Multiple exceptions: [Errno 111] …"),
+        locked,
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+    ]
+    bugs = [
+        ValueError("x"),
+        KeyError("x"),
+        OSError(errno.ENOSPC, "disk full"),
+        FileNotFoundError("photo"),
+        broken_sql,
+        asyncpg.exceptions.UndefinedColumnError("column x does not exist"),
+        asyncpg.exceptions.UniqueViolationError("duplicate key"),
+    ]
     assert [unavailable(e) for e in down] == [True] * len(down)
     assert [unavailable(e) for e in bugs] == [False] * len(bugs)

@@ -2,6 +2,7 @@
 spreadsheet would run as a formula, whatever the text came from (a form, a header, an import).
 The export routes are found in the app's route table, so a new one fails here until it is
 seeded and checked."""
+
 from __future__ import annotations
 
 import ast
@@ -45,14 +46,18 @@ def seed_volunteer_hours(client) -> tuple[str, list[str]]:
 def seed_audit_log(client) -> tuple[str, list[str]]:
     client.sign_in_as("admin")
     # The request id comes from a header anyone can send; the audit row keeps it.
-    created = client.post("/admin/org/agency/new", data={"name": "+1+1 部门", "code": "F1", "kind": "other"},
-                          headers={"X-Request-ID": "-1-1-1-1-1-1"})
+    created = client.post(
+        "/admin/org/agency/new",
+        data={"name": "+1+1 部门", "code": "F1", "kind": "other"},
+        headers={"X-Request-ID": "-1-1-1-1-1-1"},
+    )
     assert created.status_code in (200, 303)
     return "/admin/audit/export.csv", ["-1-1-1-1-1-1"]
 
 
 def seed_routing_rules(client) -> tuple[str, list[str]]:
     from tests.integration.test_routing import rule_form
+
     client.sign_in_as("admin")
     assert client.post("/admin/routing", data=rule_form(note=HYPERLINK)).status_code == 303
     return "/admin/routing/export.csv", [HYPERLINK]
@@ -89,8 +94,12 @@ def test_no_exported_cell_is_a_formula(client, demo, path):
 def _csv_writers_and_types(source: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "csv" \
-                and node.attr in ("writer", "DictWriter"):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "csv"
+            and node.attr in ("writer", "DictWriter")
+        ):
             found.append(f"csv.{node.attr}")
         elif isinstance(node, ast.ImportFrom) and node.module == "csv":
             found += [f"from csv import {a.name}" for a in node.names if "riter" in a.name]
@@ -101,6 +110,9 @@ def _csv_writers_and_types(source: str) -> list[str]:
 
 def test_only_the_shared_writer_writes_csv():
     """Any other module writing CSV (or sending text/csv) would bypass the formula rule."""
-    offenders = {str(path.relative_to(APP)): found for path in APP.rglob("*.py")
-                 if path not in SHARED and (found := _csv_writers_and_types(path.read_text()))}
+    offenders = {
+        str(path.relative_to(APP)): found
+        for path in APP.rglob("*.py")
+        if path not in SHARED and (found := _csv_writers_and_types(path.read_text()))
+    }
     assert offenders == {}

@@ -1,5 +1,6 @@
 """Field logs end to end through HTTP: idempotency, scoping, edit window, void, audit rows,
 photo rules, My day, export. Runs on SQLite and PostgreSQL alike."""
+
 from __future__ import annotations
 
 import csv
@@ -31,9 +32,16 @@ def place_in(grid_code: str) -> int:
 
 
 def contact(place: int, **extra) -> dict:
-    return {"client_uuid": str(uuid.uuid4()), "place": str(place), "subject_kind": "resident",
-            "subject_name": "张大爷", "subject_phone": "13912345678", "tags": ["fraud", "safety"],
-            "note": "反诈宣传，讲解了刷单骗局", **extra}
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place),
+        "subject_kind": "resident",
+        "subject_name": "张大爷",
+        "subject_phone": "13912345678",
+        "tags": ["fraud", "safety"],
+        "note": "反诈宣传，讲解了刷单骗局",
+        **extra,
+    }
 
 
 def jpeg(exif_gps: bool = False, size=(2400, 1800)) -> bytes:
@@ -58,8 +66,12 @@ def test_an_officer_logs_a_contact_and_sees_it_saved(field):
     assert response.status_code == 200
     assert "已保存" in response.text or "Saved" in response.text
     [row] = logs()
-    assert (row["kind"], row["author"], row["subject_name"], row["tags"]) == ("contact", officer, "张大爷",
-                                                                             ",fraud,safety,")
+    assert (row["kind"], row["author"], row["subject_name"], row["tags"]) == (
+        "contact",
+        officer,
+        "张大爷",
+        ",fraud,safety,",
+    )
     events = run(AuditEvent.select().where(AuditEvent.object_type == "field_log"))
     assert [(e["action"], e["object_id"], e["actor_id"]) for e in events] == [("create", str(row["id"]), officer)]
     page = field.get(f"/field/logs/{row['id']}")
@@ -78,17 +90,27 @@ def test_the_same_client_uuid_twice_creates_one_log(field):
     assert len(logs()) == 1
 
 
-@pytest.mark.parametrize("change, field_name, message", [
-    ({"leaflets": "-5"}, "leaflets", "Enter a number from 0 to 100,000"),
-    ({"leaflets": "many"}, "leaflets", "Enter a whole number"),
-    ({"follow_up_on": "2020-01-01"}, "follow_up_on", "The follow-up date cannot be in the past"),
-    ({"note": "x" * 2001}, "note", "Too long: at most 2000 characters"),
-    ({"topic": "nonsense"}, "topic", "Choose one"),
-])
+@pytest.mark.parametrize(
+    "change, field_name, message",
+    [
+        ({"leaflets": "-5"}, "leaflets", "Enter a number from 0 to 100,000"),
+        ({"leaflets": "many"}, "leaflets", "Enter a whole number"),
+        ({"follow_up_on": "2020-01-01"}, "follow_up_on", "The follow-up date cannot be in the past"),
+        ({"note": "x" * 2001}, "note", "Too long: at most 2000 characters"),
+        ({"topic": "nonsense"}, "topic", "Choose one"),
+    ],
+)
 def test_bad_campaign_input_is_answered_field_by_field_and_nothing_is_saved(field, change, field_name, message):
     field.sign_in_as("officer")
-    data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "fraud",
-            "leaflets": "40", "reached": "25", "note": "小区门口摆台", **change}
+    data = {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "topic": "fraud",
+        "leaflets": "40",
+        "reached": "25",
+        "note": "小区门口摆台",
+        **change,
+    }
     response = field.post("/field/campaign-drops/new", data=data, headers={"Accept-Language": "en"})
     assert response.status_code == 422
     assert message in response.text and 'id="e-%s"' % field_name in response.text
@@ -100,8 +122,9 @@ def test_bad_campaign_input_is_answered_field_by_field_and_nothing_is_saved(fiel
 
 def test_a_grid_worker_cannot_log_at_a_place_outside_their_grid(field):
     field.sign_in_as("grid_worker")  # holds TH-04 only
-    response = field.post("/field/contacts/new", data=contact(place_in("TH-01")), headers={**REPLAY,
-                                                                                         "Accept-Language": "zh-CN"})
+    response = field.post(
+        "/field/contacts/new", data=contact(place_in("TH-01")), headers={**REPLAY, "Accept-Language": "zh-CN"}
+    )
     assert response.status_code == 422
     assert response.json()["errors"]["place"] == "请选择您所辖网格内的地点"
     assert field.post("/field/contacts/new", data=contact(place_in("TH-04")), headers=REPLAY).json()["ok"]
@@ -134,8 +157,11 @@ def test_the_author_edits_within_24_hours_and_a_supervisor_at_any_time(field):
     assert changes["note"] == ["反诈宣传，讲解了刷单骗局", "改：讲解了冒充客服骗局"]
     assert changes["subject_phone"] == ["changed", "changed"]  # never the number itself
 
-    run(FieldLog.update({FieldLog.created_at: datetime.now(timezone.utc) - timedelta(hours=25)}).where(
-        FieldLog.id == log_id))
+    run(
+        FieldLog.update({FieldLog.created_at: datetime.now(timezone.utc) - timedelta(hours=25)}).where(
+            FieldLog.id == log_id
+        )
+    )
     assert field.get(f"/field/logs/{log_id}/edit").status_code == 404
     assert field.post(f"/field/logs/{log_id}/edit", data=edited).status_code == 404
     field.sign_in_as("supervisor")
@@ -158,10 +184,19 @@ def test_void_needs_a_reason_keeps_the_row_and_hides_it_from_lists(field):
 
 def test_a_photo_is_downscaled_and_its_exif_location_removed(field, settings):
     field.sign_in_as("officer")
-    data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "drugs",
-            "leaflets": "120", "reached": "80"}
-    response = field.post("/field/campaign-drops/new", data=data,
-                          files={"photo": ("IMG_0001.jpg", jpeg(exif_gps=True), "image/jpeg")}, headers=REPLAY)
+    data = {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "topic": "drugs",
+        "leaflets": "120",
+        "reached": "80",
+    }
+    response = field.post(
+        "/field/campaign-drops/new",
+        data=data,
+        files={"photo": ("IMG_0001.jpg", jpeg(exif_gps=True), "image/jpeg")},
+        headers=REPLAY,
+    )
     assert response.json()["ok"], response.text
     [photo] = run(Photo.select())
     stored = Image.open(fieldwork.photos.path_for(settings.upload_dir, photo["sha256"]))
@@ -176,10 +211,20 @@ def test_a_photo_is_downscaled_and_its_exif_location_removed(field, settings):
 
 def test_a_file_that_is_not_an_image_is_refused_with_the_input_kept(field):
     field.sign_in_as("officer")
-    data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "drugs",
-            "leaflets": "12", "reached": "8", "note": "学校门口"}
-    response = field.post("/field/campaign-drops/new", data=data, headers={"Accept-Language": "en"},
-                          files={"photo": ("holiday.jpg", b"MZ\x90\x00 this is an exe" * 50, "image/jpeg")})
+    data = {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "topic": "drugs",
+        "leaflets": "12",
+        "reached": "8",
+        "note": "学校门口",
+    }
+    response = field.post(
+        "/field/campaign-drops/new",
+        data=data,
+        headers={"Accept-Language": "en"},
+        files={"photo": ("holiday.jpg", b"MZ\x90\x00 this is an exe" * 50, "image/jpeg")},
+    )
     assert response.status_code == 422
     assert "This file is not a photo we can read" in response.text and "学校门口" in response.text
     assert logs() == [] and run(Photo.select()) == []
@@ -188,8 +233,9 @@ def test_a_file_that_is_not_an_image_is_refused_with_the_input_kept(field):
 def test_my_day_lists_a_due_follow_up_until_it_is_logged(field, settings):
     field.sign_in_as("officer")
     today = fieldwork.today(settings.time_zone).isoformat()
-    log_id = field.post("/field/contacts/new", data=contact(place_in("TH-01"), follow_up_on=today),
-                        headers=REPLAY).json()["id"]
+    log_id = field.post(
+        "/field/contacts/new", data=contact(place_in("TH-01"), follow_up_on=today), headers=REPLAY
+    ).json()["id"]
     page = field.get("/field", headers={"Accept-Language": "en"})
     assert f"/field/contacts/new?follow_up={log_id}" in page.text
     form = field.get(f"/field/contacts/new?follow_up={log_id}")
@@ -211,9 +257,18 @@ def test_an_overdue_follow_up_is_flagged(field):
 
 def test_a_mediation_needs_two_parties_and_terms_when_agreed_and_prints_an_agreement(field):
     field.sign_in_as("officer")
-    data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "dispute_type": "neighbours",
-            "party_name_0": "赵甲", "party_phone_0": "13811112222", "party_role_0": "楼上住户",
-            "note": "楼上装修噪音扰民", "outcome": "agreed", "terms": "", "call_refs": "J3203-001"}
+    data = {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "dispute_type": "neighbours",
+        "party_name_0": "赵甲",
+        "party_phone_0": "13811112222",
+        "party_role_0": "楼上住户",
+        "note": "楼上装修噪音扰民",
+        "outcome": "agreed",
+        "terms": "",
+        "call_refs": "J3203-001",
+    }
     response = field.post("/field/mediations/new", data=data, headers=REPLAY)
     assert set(response.json()["errors"]) == {"parties", "terms"}
     data.update(party_name_1="钱乙", party_address_1="3栋201", terms="每日施工时间限于8:00至18:00")
@@ -222,22 +277,39 @@ def test_a_mediation_needs_two_parties_and_terms_when_agreed_and_prints_an_agree
     assert [p["name"] for p in parties] == ["赵甲", "钱乙"]
     agreement = field.get(f"/field/logs/{log_id}/agreement", headers={"Accept-Language": "en"})
     assert agreement.status_code == 200
-    for text in ("邻里纠纷人民调解协议书", "当事人（甲方）", "赵甲", "钱乙", "每日施工时间限于8:00至18:00",
-                 "签字（按手印）"):
+    for text in (
+        "邻里纠纷人民调解协议书",
+        "当事人（甲方）",
+        "赵甲",
+        "钱乙",
+        "每日施工时间限于8:00至18:00",
+        "签字（按手印）",
+    ):
         assert text in agreement.text
 
 
 def test_an_admin_edits_the_agreement_wording_and_the_topic_lists(admin):
     run(fieldwork_lists.ensure_topics())
-    assert admin.post("/admin/field/agreements/family",
-                      data={"title": "婚姻家庭纠纷调解协议", "preamble": "经调解，", "closing": "本协议一式两份。"}
-                      ).status_code == 303
+    assert (
+        admin.post(
+            "/admin/field/agreements/family",
+            data={"title": "婚姻家庭纠纷调解协议", "preamble": "经调解，", "closing": "本协议一式两份。"},
+        ).status_code
+        == 303
+    )
     wording = run(fieldwork_lists.agreement_template("family"))
     assert wording.title == "婚姻家庭纠纷调解协议"
-    assert admin.post("/admin/field/lists/campaign", data={"code": "elder_care", "name_zh": "养老防骗",
-                                                          "name_en": "Elder fraud"}).status_code == 303
-    duplicate = admin.post("/admin/field/lists/campaign", data={"code": "elder_care", "name_zh": "x",
-                                                               "name_en": "y"}, headers={"Accept-Language": "en"})
+    assert (
+        admin.post(
+            "/admin/field/lists/campaign", data={"code": "elder_care", "name_zh": "养老防骗", "name_en": "Elder fraud"}
+        ).status_code
+        == 303
+    )
+    duplicate = admin.post(
+        "/admin/field/lists/campaign",
+        data={"code": "elder_care", "name_zh": "x", "name_en": "y"},
+        headers={"Accept-Language": "en"},
+    )
     assert duplicate.status_code == 422 and "This code is already used" in duplicate.text
     assert "养老防骗" in [t["name_zh"] for t in run(fieldwork_lists.topics("campaign"))]
 
@@ -252,8 +324,9 @@ def test_the_export_masks_phones_unless_a_supervisor_asks_and_is_audited(field):
     full = list(csv.DictReader(io.StringIO(field.get("/field/logs/export.csv?full=true").text.lstrip("\ufeff"))))
     assert full[0]["电话"] == "13912345678" and full[0]["姓名"] == "张大爷"
     exports = run(AuditEvent.select().where(AuditEvent.action == "export").order_by(AuditEvent.id))
-    unmasked = [(e["changes"] if isinstance(e["changes"], dict) else json.loads(e["changes"]))["unmasked"][1]
-                for e in exports]
+    unmasked = [
+        (e["changes"] if isinstance(e["changes"], dict) else json.loads(e["changes"]))["unmasked"][1] for e in exports
+    ]
     assert unmasked == [False, True]
 
 
@@ -263,8 +336,11 @@ def test_a_log_shows_the_local_day_it_was_made(field, settings, local_time):
     field.sign_in_as("officer")
     log_id = field.post("/field/contacts/new", data=contact(place_in("TH-01")), headers=REPLAY).json()["id"]
     made = datetime.fromisoformat(f"2026-11-28T{local_time}:00+08:00").astimezone(timezone.utc)
-    run(FieldLog.update({FieldLog.occurred_at: made, FieldLog.follow_up_on: fieldwork.today(settings.time_zone)})
-        .where(FieldLog.id == log_id))
+    run(
+        FieldLog.update({FieldLog.occurred_at: made, FieldLog.follow_up_on: fieldwork.today(settings.time_zone)}).where(
+            FieldLog.id == log_id
+        )
+    )
     en = {"Accept-Language": "en"}
     card = field.get("/field", headers=en).text.split(f"follow_up={log_id}")[0].rsplit('<li class="card', 1)[1]
     assert "Nov 28, 2026" in card and "Nov 27" not in card
@@ -274,16 +350,24 @@ def test_a_log_shows_the_local_day_it_was_made(field, settings, local_time):
 
 def test_the_topic_filter_finds_contacts_and_campaign_drops_of_that_topic(field):
     field.sign_in_as("officer")
-    contact_id = field.post("/field/contacts/new", data=contact(place_in("TH-01"), tags=["fraud"]),
-                            headers=REPLAY).json()["id"]
-    drop = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "fraud",
-            "leaflets": "40", "reached": "25", "note": "小区门口摆台"}
+    contact_id = field.post(
+        "/field/contacts/new", data=contact(place_in("TH-01"), tags=["fraud"]), headers=REPLAY
+    ).json()["id"]
+    drop = {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "topic": "fraud",
+        "leaflets": "40",
+        "reached": "25",
+        "note": "小区门口摆台",
+    }
     drop_id = field.post("/field/campaign-drops/new", data=drop, headers=REPLAY).json()["id"]
-    other = field.post("/field/campaign-drops/new", data={**drop, "client_uuid": str(uuid.uuid4()), "topic": "cult"},
-                       headers=REPLAY).json()["id"]
+    other = field.post(
+        "/field/campaign-drops/new", data={**drop, "client_uuid": str(uuid.uuid4()), "topic": "cult"}, headers=REPLAY
+    ).json()["id"]
     page = field.get("/field/logs?tag=fraud", headers={"Accept-Language": "en"}).text
     assert f"/field/logs/{contact_id}" in page and f"/field/logs/{drop_id}" in page
-    assert f"/field/logs/{other}\"" not in page
+    assert f'/field/logs/{other}"' not in page
     # A campaign-only topic is a choice of the filter too.
     assert '<option value="cult"' in page and "Anti-cult" in page
 
@@ -300,9 +384,17 @@ def test_a_phone_the_viewer_may_see_is_one_tap_from_a_call(field):
 
 def test_the_export_reads_in_chinese_with_local_times_and_the_agreement(field):
     field.sign_in_as("officer")
-    data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "dispute_type": "neighbours",
-            "party_name_0": "赵甲", "party_name_1": "钱乙", "note": "楼上装修噪音", "outcome": "agreed",
-            "terms": "一、施工限于8:00至18:00。", "mediators": "王调解员"}
+    data = {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "dispute_type": "neighbours",
+        "party_name_0": "赵甲",
+        "party_name_1": "钱乙",
+        "note": "楼上装修噪音",
+        "outcome": "agreed",
+        "terms": "一、施工限于8:00至18:00。",
+        "mediators": "王调解员",
+    }
     log_id = field.post("/field/mediations/new", data=data, headers=REPLAY).json()["id"]
     made = datetime(2026, 11, 27, 17, 48, tzinfo=timezone.utc)  # 01:48 on the 28th in Beijing
     run(FieldLog.update({FieldLog.occurred_at: made}).where(FieldLog.id == log_id))

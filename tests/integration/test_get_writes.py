@@ -3,6 +3,7 @@ a view of personal data (a revealed phone, an export) and the session's last-see
 the counters of rate-limited public pages (tracking codes, invitations). Anything else written
 by a GET fails here: a crawl of every page each role reaches from its menus, with the database
 compared before and after each request, and the poster page that used to issue a code."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,11 +37,38 @@ from tests.conftest import DATABASE_URL, Browserless, run
 READ_AUDIT = ("view_personal_data", "export")
 IGNORED_TABLES = {"rate_limit_hit"}
 IGNORED_COLUMNS = {"user_session": {"last_seen_at"}}
-SEEDS = ["/", "/me", "/field", "/area", "/calls", "/calls/ranking", "/calls/unmatched", "/calls/settings", "/orders",
-         "/reports", "/volunteers", "/volunteers/my", "/volunteers/shifts", "/volunteers/hours", "/people",
-         "/admin/org", "/dashboard", "/briefing", "/reviews", "/admin/reports", "/admin/reports/posters",
-         "/admin/api-keys", "/admin/audit", "/admin/field", "/outbox", "/report", "/volunteer/register", "/t",
-         "/locale/en?next=/", "/locale/zh_CN?next=/"]
+SEEDS = [
+    "/",
+    "/me",
+    "/field",
+    "/area",
+    "/calls",
+    "/calls/ranking",
+    "/calls/unmatched",
+    "/calls/settings",
+    "/orders",
+    "/reports",
+    "/volunteers",
+    "/volunteers/my",
+    "/volunteers/shifts",
+    "/volunteers/hours",
+    "/people",
+    "/admin/org",
+    "/dashboard",
+    "/briefing",
+    "/reviews",
+    "/admin/reports",
+    "/admin/reports/posters",
+    "/admin/api-keys",
+    "/admin/audit",
+    "/admin/field",
+    "/outbox",
+    "/report",
+    "/volunteer/register",
+    "/t",
+    "/locale/en?next=/",
+    "/locale/zh_CN?next=/",
+]
 PER_PATTERN = 2  # pages visited per URL shape (digits made {n}) and role
 MAX_PAGES = 160
 
@@ -98,28 +126,78 @@ def district(client, demo, settings):
     volunteer = run(PersonRole.select(PersonRole.person).where(PersonRole.role == "volunteer").first())["person"]
     moment = datetime.now(UTC)
     for starts, checked_in in ((moment - timedelta(hours=4), True), (moment + timedelta(days=2), False)):
-        shift = run(PatrolShift.insert(PatrolShift(
-            grid=grid, grids=f",{grid},", route="泰和路", meeting_point="东门", starts_at=starts,
-            ends_at=starts + timedelta(hours=1), min_volunteers=1, max_volunteers=4)).returning(PatrolShift.id))[0]["id"]
-        run(ShiftSignup.insert(ShiftSignup(shift=shift, person=volunteer, status="confirmed",
-                                           check_in_at=starts if checked_in else None)))
-    run(Observation.insert(Observation(client_uuid="00000000-0000-4000-8000-000000000001", shift=shift,
-                                       person=volunteer, grid=grid, note="路灯不亮")))
-    run(VolunteerApplication.insert(VolunteerApplication(name="赵志愿", phone="13912345678", grids=f",{grid},",
-                                                         consent_at=moment)))
+        shift = run(
+            PatrolShift.insert(
+                PatrolShift(
+                    grid=grid,
+                    grids=f",{grid},",
+                    route="泰和路",
+                    meeting_point="东门",
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    min_volunteers=1,
+                    max_volunteers=4,
+                )
+            ).returning(PatrolShift.id)
+        )[0]["id"]
+        run(
+            ShiftSignup.insert(
+                ShiftSignup(
+                    shift=shift, person=volunteer, status="confirmed", check_in_at=starts if checked_in else None
+                )
+            )
+        )
+    run(
+        Observation.insert(
+            Observation(
+                client_uuid="00000000-0000-4000-8000-000000000001",
+                shift=shift,
+                person=volunteer,
+                grid=grid,
+                note="路灯不亮",
+            )
+        )
+    )
+    run(
+        VolunteerApplication.insert(
+            VolunteerApplication(name="赵志愿", phone="13912345678", grids=f",{grid},", consent_at=moment)
+        )
+    )
     run(fieldwork_lists.ensure_topics())
     run(report_lists.ensure_categories())
     place = run(Place.select(Place.id).where(Place.grid == grid).first())["id"]
     client.sign_in_as("officer")
     assert client.post(f"/admin/reports/posters/place/{place}").status_code == 303
-    assert client.post("/field/contacts/new", data={
-        "client_uuid": str(uuid.uuid4()), "place": str(place), "subject_kind": "resident", "subject_name": "张大爷",
-        "subject_phone": "13912345678", "tags": ["fraud"], "note": "反诈宣传"}).status_code == 303
+    assert (
+        client.post(
+            "/field/contacts/new",
+            data={
+                "client_uuid": str(uuid.uuid4()),
+                "place": str(place),
+                "subject_kind": "resident",
+                "subject_name": "张大爷",
+                "subject_phone": "13912345678",
+                "tags": ["fraud"],
+                "note": "反诈宣传",
+            },
+        ).status_code
+        == 303
+    )
     client.post("/signout")
     client.http.cookies.clear()
     code = run(ReportPoster.select(ReportPoster.code).first())["code"]
-    assert client.post(f"/r/{code}", data={"client_uuid": str(uuid.uuid4()), "category": "noise",
-                                           "description": "楼上每晚装修", "phone": "13912345678"}).status_code == 303
+    assert (
+        client.post(
+            f"/r/{code}",
+            data={
+                "client_uuid": str(uuid.uuid4()),
+                "category": "noise",
+                "description": "楼上每晚装修",
+                "phone": "13912345678",
+            },
+        ).status_code
+        == 303
+    )
     return client
 
 

@@ -1,6 +1,7 @@
 """What the outer HTTP layer does for every route: response headers (HSTS when the public
 address is https; a Content-Type that names its charset once, as Litestar adds one to every
 text/* type itself) and the request log line, which names the route, never the path."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,23 @@ def test_hsts_when_the_public_address_is_https_and_not_over_http(db, settings):
 
 def test_every_content_type_names_its_charset_once(client, demo):
     run(report_lists.ensure_categories())
-    paths = ("/", "/no-such-page", "/offline", "/sw.js", "/static/manifest.webmanifest", "/static/icons/nav.svg",
-             "/static/css/app.css", "/static/js/app.js", "/healthz", "/schema/openapi.json",
-             "/open311/v2/services.xml", "/open311/v2/services.json", "/open311/v2/requests.xml",
-             "/open311/v2/requests/nope.xml", "/api/v1/work-orders")
+    paths = (
+        "/",
+        "/no-such-page",
+        "/offline",
+        "/sw.js",
+        "/static/manifest.webmanifest",
+        "/static/icons/nav.svg",
+        "/static/css/app.css",
+        "/static/js/app.js",
+        "/healthz",
+        "/schema/openapi.json",
+        "/open311/v2/services.xml",
+        "/open311/v2/services.json",
+        "/open311/v2/requests.xml",
+        "/open311/v2/requests/nope.xml",
+        "/api/v1/work-orders",
+    )
     types = {path: client.get(path).headers["content-type"] for path in paths}
     assert {path: t for path, t in types.items() if t.count("charset") > 1} == {}
     assert types["/open311/v2/services.xml"] == "text/xml; charset=utf-8"
@@ -66,6 +80,7 @@ def test_the_request_log_names_the_route_never_the_secret_in_the_path(client, de
 def crashing(settings):
     """A client of an app with routes that fail (made before the test, so that the app's
     logging set-up does not remove pytest's log capture)."""
+
     @get("/boom/{token:str}", include_in_schema=False)
     async def boom(token: FromPath[str]) -> str:
         raise RuntimeError("broken")
@@ -91,8 +106,10 @@ def test_a_crash_is_logged_with_its_route_not_its_path(crashing, caplog):
 # --- bodies that cannot be read: a 400 on every route, never a 500 -----------------------------
 
 NOT_UTF8 = b'--XX\r\nContent-Disposition: form-data; name="note"\r\n\r\n\xff\xfe\xfa\r\n--XX--\r\n'
-NO_SUCH_CHARSET = (b'--XX\r\nContent-Disposition: form-data; name="note"\r\n'
-                   b'Content-Type: text/plain; charset=x-nope\r\n\r\nabc\r\n--XX--\r\n')
+NO_SUCH_CHARSET = (
+    b'--XX\r\nContent-Disposition: form-data; name="note"\r\n'
+    b"Content-Type: text/plain; charset=x-nope\r\n\r\nabc\r\n--XX--\r\n"
+)
 MULTIPART = {"content-type": "multipart/form-data; boundary=XX"}
 DEEP = "[" * 5000 + "]" * 5000
 
@@ -120,8 +137,9 @@ def test_deeply_nested_json_is_a_400(admin):
     from app.services import api_keys, audit
 
     key = run(api_keys.create("nested", "analyst", None, audit.SYSTEM))[1]
-    api = admin.http.post("/api/v1/calls", content=DEEP, headers={"content-type": "application/json",
-                                                                  "authorization": f"Bearer {key}"})
+    api = admin.http.post(
+        "/api/v1/calls", content=DEEP, headers={"content-type": "application/json", "authorization": f"Bearer {key}"}
+    )
     assert api.status_code == 400 and "nested too deeply" in api.json()["detail"]
     for path in ("/signin/verify", "/invite/some-token/verify", "/me/passkeys/verify"):
         response = admin.post(path, content=DEEP, headers={"content-type": "application/json"})
@@ -132,4 +150,5 @@ def test_the_same_errors_raised_by_our_own_code_are_still_a_500(crashing, caplog
     with caplog.at_level(logging.ERROR):
         assert crashing.get("/our-decode-bug").status_code == 500
     assert [r.getMessage() for r in caplog.records if r.name == "qianmo.error"] == [
-        "unhandled error on GET /our-decode-bug"]
+        "unhandled error on GET /our-decode-bug"
+    ]

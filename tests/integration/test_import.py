@@ -1,16 +1,21 @@
 """Bulk import of places and grids from CSV: preview, row errors, encodings, re-import."""
+
 from app.tables import AuditEvent, Grid, Place
 from tests.conftest import run
 
-GOOD = "名称,类型,地址,网格编码,纬度,经度,别名\n" \
-       "幸福里小区,小区,泰和路200号,TH-01,33.946,118.303,幸福里;幸福小区\n" \
-       "运河菜场,market,黄河南路400号,GH-02,,,\n"
-BAD = "name,kind,address,grid_code,lat,lon\n" \
-      ",estate,无名,TH-01,,\n" \
-      "远方小区,estate,远方,XX-99,,\n" \
-      "坐标错小区,estate,泰和路,TH-01,33.9,东经118\n" \
-      "北极小区,estate,泰和路,TH-01,95,118.3\n" \
-      "好小区,estate,泰和路1号,TH-01,33.94,118.30\n"
+GOOD = (
+    "名称,类型,地址,网格编码,纬度,经度,别名\n"
+    "幸福里小区,小区,泰和路200号,TH-01,33.946,118.303,幸福里;幸福小区\n"
+    "运河菜场,market,黄河南路400号,GH-02,,,\n"
+)
+BAD = (
+    "name,kind,address,grid_code,lat,lon\n"
+    ",estate,无名,TH-01,,\n"
+    "远方小区,estate,远方,XX-99,,\n"
+    "坐标错小区,estate,泰和路,TH-01,33.9,东经118\n"
+    "北极小区,estate,泰和路,TH-01,95,118.3\n"
+    "好小区,estate,泰和路1号,TH-01,33.94,118.30\n"
+)
 
 
 def upload(admin, entity, content: bytes, name="places.csv"):
@@ -25,7 +30,7 @@ def previewed_text(response) -> str:
     start = response.text.index('<textarea name="text" hidden>') + len('<textarea name="text" hidden>')
     import html
 
-    return html.unescape(response.text[start:response.text.index("</textarea>", start)])
+    return html.unescape(response.text[start : response.text.index("</textarea>", start)])
 
 
 def test_preview_writes_nothing_then_import_creates_the_rows(admin):
@@ -105,7 +110,10 @@ def test_a_gbk_line_among_utf8_lines_is_refused_with_its_line(admin):
     lines = GOOD.splitlines(keepends=True) + ["张三小区,小区,张三路1号,TH-01,,,\n"]
     content = b"".join(line.encode("gbk" if number == 4 else "utf-8") for number, line in enumerate(lines, 1))
     for locale, message in (("zh-CN", "第 4 行的编码与文件其他行不同"), ("en", "Line 4 is not in the same encoding")):
-        preview = admin.post("/admin/org/place/import", files={"file": ("places.csv", content, "text/csv")},
-                             headers={"Accept-Language": locale})
+        preview = admin.post(
+            "/admin/org/place/import",
+            files={"file": ("places.csv", content, "text/csv")},
+            headers={"Accept-Language": locale},
+        )
         assert preview.status_code == 422 and message in preview.text
     assert run(Place.count().where(Place.name == "张三小区")) == 0

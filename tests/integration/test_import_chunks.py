@@ -1,6 +1,7 @@
 """A call import commits in chunks (an officer's save never waits for a whole file), yet
 nobody sees half an import: its calls count only once it is done, and a failed one is
 discarded (findings 1 of the security review, issue 12)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,12 @@ async def what_others_see(batch: int | None) -> dict:
     stored = await Call.count().where(Call.batch == batch) if batch else 0
     _rows, listed = await calls.search(ADMIN)
     metrics = await calls.metrics(ADMIN, date(2026, 1, 1), date(2026, 12, 31), TZ)
-    return {"stored": stored, "listed": listed, "counted": metrics["total_calls"],
-            "newest": await detection.newest(None)}
+    return {
+        "stored": stored,
+        "listed": listed,
+        "counted": metrics["total_calls"],
+        "newest": await detection.newest(None),
+    }
 
 
 async def officer_write() -> None:
@@ -78,8 +83,9 @@ def test_an_import_commits_chunk_by_chunk_and_counts_only_when_done(db, demo, se
     assert run(AuditEvent.count().where(AuditEvent.action == "probe")) == 4
     after = run(what_others_see(result.batch_id))
     assert (after["stored"], after["listed"], after["counted"]) == (35, 35, 35)
-    assert run(CallImport.select(CallImport.state, CallImport.created).where(
-        CallImport.id == result.batch_id).first()) == {"state": "done", "created": 35}
+    assert run(
+        CallImport.select(CallImport.state, CallImport.created).where(CallImport.id == result.batch_id).first()
+    ) == {"state": "done", "created": 35}
 
 
 def test_a_file_error_part_way_leaves_no_calls_and_the_import_marked_failed(db, demo, settings, spy_chunks):
@@ -129,10 +135,24 @@ def test_detection_after_an_import_sees_exactly_its_calls(db, demo, settings, mo
 
 def _values(row: tuple, station: int, batch: int) -> dict:
     at = datetime.fromisoformat(row[1]).replace(tzinfo=timezone(timedelta(hours=8)))
-    return {"call_id": row[0], "received_at": at.astimezone(timezone.utc), "caller_phone": row[2],
-            "caller_key": row[2], "address": row[3], "address_key": row[3], "lat": None, "lon": None,
-            "category": row[4], "summary": row[5], "disposition": "", "station": station, "place": None,
-            "grid": None, "non_police": False, "batch": batch}
+    return {
+        "call_id": row[0],
+        "received_at": at.astimezone(timezone.utc),
+        "caller_phone": row[2],
+        "caller_key": row[2],
+        "address": row[3],
+        "address_key": row[3],
+        "lat": None,
+        "lon": None,
+        "category": row[4],
+        "summary": row[5],
+        "disposition": "",
+        "station": station,
+        "place": None,
+        "grid": None,
+        "non_police": False,
+        "batch": batch,
+    }
 
 
 def test_a_call_another_running_import_holds_is_refused_by_row(db, demo, settings):
@@ -150,10 +170,14 @@ def test_an_import_left_running_by_a_dead_process_is_discarded_later(db, demo):
     now = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
     ids = {}
     for name, started in (("dead", now - timedelta(hours=2)), ("running", now - timedelta(minutes=5))):
-        ids[name] = run(CallImport.insert(CallImport(source="csv", state="importing", at=started)).returning(
-            CallImport.id))[0]["id"]
-        run(calls._insert_calls([_values(r, station, ids[name])
-                                 for r in sample(datetime(2026, 3, 1, 9), n=3, prefix=name[0].upper())]))
+        ids[name] = run(
+            CallImport.insert(CallImport(source="csv", state="importing", at=started)).returning(CallImport.id)
+        )[0]["id"]
+        run(
+            calls._insert_calls(
+                [_values(r, station, ids[name]) for r in sample(datetime(2026, 3, 1, 9), n=3, prefix=name[0].upper())]
+            )
+        )
     assert run(calls.discard_stale(now)) == 1
     states = {r["id"]: r["state"] for r in run(CallImport.select(CallImport.id, CallImport.state))}
     assert states == {ids["dead"]: "failed", ids["running"]: "importing"}

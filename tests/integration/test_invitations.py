@@ -1,6 +1,7 @@
 """An application or an officer never reaches someone else's account: the volunteer form with
 an existing person's phone, the invitation policy in the service layer, and the
 administrator's link of the volunteer role to an existing person (no invitation)."""
+
 from __future__ import annotations
 
 import json
@@ -31,11 +32,20 @@ def as_person(client: Browserless, person_id: int) -> None:
 
 def apply(client: Browserless, phone: str, grid: str = "TH-03", name: str = "冒名者") -> int:
     client.http.cookies.delete("qianmo_session")
-    response = client.post("/volunteer/register", data={
-        "name": name, "phone": phone, "grids": [str(grid_id(grid))], "availability": ["evenings"], "consent": "yes"})
+    response = client.post(
+        "/volunteer/register",
+        data={
+            "name": name,
+            "phone": phone,
+            "grids": [str(grid_id(grid))],
+            "availability": ["evenings"],
+            "consent": "yes",
+        },
+    )
     assert response.status_code == 200
-    return run(VolunteerApplication.select(VolunteerApplication.id).where(
-        VolunteerApplication.name == name).first())["id"]
+    return run(VolunteerApplication.select(VolunteerApplication.id).where(VolunteerApplication.name == name).first())[
+        "id"
+    ]
 
 
 def roles_of(person_id: int) -> list[tuple]:
@@ -66,23 +76,27 @@ def test_an_application_with_the_admins_phone_never_reaches_the_admin(vol):
     assert run(VolunteerApplication.select().where(VolunteerApplication.id == app_id).first())["status"] == "pending"
     assert run(Invitation.count()) == 0 and run(Person.count().where(Person.phone == ADMIN_PHONE)) == 1
     # What the page offers: a new, separate person with an invitation of their own.
-    approved = vol.post(f"/volunteers/applications/{app_id}/approve",
-                        data={"grids": [str(grid_id("TH-03"))], "separate": "1"})
+    approved = vol.post(
+        f"/volunteers/applications/{app_id}/approve", data={"grids": [str(grid_id("TH-03"))], "separate": "1"}
+    )
     assert approved.status_code == 200
     assert run(Invitation.count().where(Invitation.person == admin)) == 0
     assert roles_of(admin) == admin_roles
     applicant = run(VolunteerApplication.select().where(VolunteerApplication.id == app_id).first())["person"]
     assert applicant != admin and roles_of(applicant) == [("volunteer", None, None, grid_id("TH-03"), None)]
-    event = run(AuditEvent.select().where((AuditEvent.action == "approve")
-                                          & (AuditEvent.object_id == str(app_id))).first())
+    event = run(
+        AuditEvent.select().where((AuditEvent.action == "approve") & (AuditEvent.object_id == str(app_id))).first()
+    )
     changes = event["changes"] if isinstance(event["changes"], dict) else json.loads(event["changes"])
     assert changes["separate_from"] == [None, [admin]]
     # The applicant's link signs them in as themselves, with a volunteer's rights only.
     vol.http.cookies.delete("qianmo_session")
     path = invitation_link(approved.text)
     started = vol.post(f"{path}/options", json={}).json()
-    done = vol.post(f"{path}/verify", json={"credential": SoftAuthenticator().create(started["options"]),
-                                            "challenge": started["challenge"]})
+    done = vol.post(
+        f"{path}/verify",
+        json={"credential": SoftAuthenticator().create(started["options"]), "challenge": started["challenge"]},
+    )
     assert done.status_code == 200
     me = vol.get("/me").text
     assert "冒名者" in me and "管理员" not in me.split("<main", 1)[1].split("</main>")[0]
@@ -105,24 +119,31 @@ def test_an_administrator_links_the_role_to_the_existing_person_without_an_invit
     app_id = apply(vol, phone, grid="TH-01", name="老志愿者")
     # An officer cannot link: the link is the administrator's.
     as_person(vol, person_with("officer"))
-    assert vol.post(f"/people/{volunteer}/volunteer-link",
-                    data={"application": str(app_id), "grids": [str(grid_id("TH-01"))]}).status_code == 403
+    assert (
+        vol.post(
+            f"/people/{volunteer}/volunteer-link", data={"application": str(app_id), "grids": [str(grid_id("TH-01"))]}
+        ).status_code
+        == 403
+    )
     as_person(vol, person_with("admin"))
     page = vol.get(f"/people/{volunteer}")
     assert "使用此手机号的志愿者申请" in page.text and "老志愿者" in page.text
     # Only the person whose phone the application names, and only the offered grids.
     other = person_with("grid_worker")
     others_roles = roles_of(other)
-    wrong = vol.post(f"/people/{other}/volunteer-link", data={"application": str(app_id),
-                                                              "grids": [str(grid_id("TH-01"))]})
+    wrong = vol.post(
+        f"/people/{other}/volunteer-link", data={"application": str(app_id), "grids": [str(grid_id("TH-01"))]}
+    )
     assert wrong.status_code == 422
-    bad_grid = vol.post(f"/people/{volunteer}/volunteer-link", data={"application": str(app_id),
-                                                                      "grids": [str(grid_id("GH-01"))]})
+    bad_grid = vol.post(
+        f"/people/{volunteer}/volunteer-link", data={"application": str(app_id), "grids": [str(grid_id("GH-01"))]}
+    )
     assert bad_grid.status_code == 422 and "请从列表中选择" in bad_grid.text
     assert run(VolunteerApplication.select().where(VolunteerApplication.id == app_id).first())["status"] == "pending"
     before = roles_of(volunteer)
-    linked = vol.post(f"/people/{volunteer}/volunteer-link",
-                      data={"application": str(app_id), "grids": [str(grid_id("TH-01"))]})
+    linked = vol.post(
+        f"/people/{volunteer}/volunteer-link", data={"application": str(app_id), "grids": [str(grid_id("TH-01"))]}
+    )
     assert linked.status_code == 303 and linked.headers["location"] == f"/people/{volunteer}?done=linked"
     assert roles_of(volunteer) == before + [("volunteer", None, None, grid_id("TH-01"), None)]
     assert roles_of(other) == others_roles
@@ -134,6 +155,7 @@ def test_an_administrator_links_the_role_to_the_existing_person_without_an_invit
 
 
 # --- the invitation policy, in the service layer ------------------------------------------------
+
 
 def test_only_an_administrator_invites_a_person_who_has_an_account(demo, settings):
     admin, officer = person_with("admin"), person_with("officer")

@@ -1,4 +1,5 @@
 """The session started from an empty database and applied every migration (conftest)."""
+
 from pathlib import Path
 
 from piccolo.apps.migrations.tables import Migration

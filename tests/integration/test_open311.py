@@ -1,6 +1,7 @@
 """Open311 GeoReport v2 under /open311/v2: the spec's resources and field names in JSON and XML,
 API-key rules for filing, filters and limits for reading, tokens, errors in the spec's shape.
 Runs on SQLite and PostgreSQL alike."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,9 +18,25 @@ from app.tables import Place, Report, ReportCategory, ReportReporter, Station
 from tests.conftest import run
 
 SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]
-REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-                  "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-                  "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"]
+REQUEST_FIELDS = [
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+]
 BASE = "/open311/v2"
 
 
@@ -48,8 +65,14 @@ def xml_items(text: str, root: str, item: str) -> list[ET.Element]:
 
 def file(api, key: str, fmt: str = "json", **fields):
     site = place("泰和花园")
-    data = {"api_key": key, "service_code": "noise", "description": "夜里装修", "lat": str(site["lat"]),
-            "long": str(site["lon"]), **fields}
+    data = {
+        "api_key": key,
+        "service_code": "noise",
+        "description": "夜里装修",
+        "lat": str(site["lat"]),
+        "long": str(site["lon"]),
+        **fields,
+    }
     return api.post(f"{BASE}/requests.{fmt}", data=data)
 
 
@@ -120,9 +143,15 @@ def test_where_comes_from_the_address_or_a_poster_code(api, key):
     assert report["place"] == place("马赛公馆")["id"] and report["address"] == "宿迁经开区马赛公馆3栋"
     by_place = file(api, key, lat="", long="", address_id=str(place("古城小区")["id"]))
     assert by_place.status_code == 201
-    for bad in ({"lat": "", "long": ""}, {"lat": "0", "long": "0"}, {"lat": "north", "long": "east"},
-                {"lat": "", "long": "", "address_string": "北京市天安门"}, {"service_code": "pothole"},
-                {"description": ""}, {"description": "x" * 2001}):
+    for bad in (
+        {"lat": "", "long": ""},
+        {"lat": "0", "long": "0"},
+        {"lat": "north", "long": "east"},
+        {"lat": "", "long": "", "address_string": "北京市天安门"},
+        {"service_code": "pothole"},
+        {"description": ""},
+        {"description": "x" * 2001},
+    ):
         refused = file(api, key, **bad)
         assert refused.status_code == 400, bad
         assert refused.json()[0]["code"] == 400 and refused.json()[0]["description"]
@@ -154,11 +183,13 @@ def test_filters_and_the_90_day_window(api, key):
     first = file(api, key).json()[0]["service_request_id"]
     file(api, key, service_code="safety", description="路灯坏了")
     assert len(api.get(f"{BASE}/requests.json").json()) == 2
-    assert [r["service_code"] for r in api.get(f"{BASE}/requests.json", params={"service_code": "safety"}).json()] \
-        == ["safety"]
+    assert [r["service_code"] for r in api.get(f"{BASE}/requests.json", params={"service_code": "safety"}).json()] == [
+        "safety"
+    ]
     assert len(api.get(f"{BASE}/requests.json", params={"service_code": "safety,noise"}).json()) == 2
-    assert [r["service_request_id"] for r in
-            api.get(f"{BASE}/requests.json", params={"service_request_id": first}).json()] == [first]
+    assert [
+        r["service_request_id"] for r in api.get(f"{BASE}/requests.json", params={"service_request_id": first}).json()
+    ] == [first]
     assert api.get(f"{BASE}/requests.json", params={"status": "closed"}).json() == []
     assert len(api.get(f"{BASE}/requests.json", params={"status": "open"}).json()) == 2
     assert api.get(f"{BASE}/requests.json", params={"status": "pending"}).status_code == 400
@@ -210,9 +241,15 @@ def test_framework_errors_keep_the_specs_shape(api):
 def test_the_api_is_in_the_openapi_document(api):
     spec = api.get("/schema/openapi.json").json()
     paths = {p for p in spec["paths"] if p.startswith(BASE)}
-    assert paths == {f"{BASE}/services.json", f"{BASE}/services.xml", f"{BASE}/services/{{service_code}}",
-                     f"{BASE}/requests.json", f"{BASE}/requests.xml", f"{BASE}/requests/{{service_request_id}}",
-                     f"{BASE}/tokens/{{token}}"}
+    assert paths == {
+        f"{BASE}/services.json",
+        f"{BASE}/services.xml",
+        f"{BASE}/services/{{service_code}}",
+        f"{BASE}/requests.json",
+        f"{BASE}/requests.xml",
+        f"{BASE}/requests/{{service_request_id}}",
+        f"{BASE}/tokens/{{token}}",
+    }
     post = spec["paths"][f"{BASE}/requests.json"]["post"]
     assert set(post["responses"]) == {"201", "400", "403", "429"}
     assert "application/x-www-form-urlencoded" in post["requestBody"]["content"]

@@ -3,6 +3,7 @@
 check): every answer is documented (status code) and none is a server error. Bounded and
 deterministic so CI can always run it: QIANMO_SCHEMA_EXAMPLES examples per operation (default
 25; raise it for a longer hunt), derandomized."""
+
 from __future__ import annotations
 
 import os
@@ -23,16 +24,20 @@ EXAMPLES = int(os.environ.get("QIANMO_SCHEMA_EXAMPLES", "25"))
 
 def check_operations(settings, path_regex: str, count: int, headers: dict[str, str] | None = None) -> dict:
     """Runs every operation under `path_regex`; returns the status codes seen per operation."""
-    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(settings)).include(
-        path_regex=path_regex)
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(settings)).include(path_regex=path_regex)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == count
     seen: dict[str, set[int]] = {}
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=list(HealthCheck))
+        @hypothesis_settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def answers_as_documented(case):
             response = case.call_and_validate(headers=headers, checks=[not_a_server_error, status_code_conformance])
             seen.setdefault(operation.label, set()).add(response.status_code)  # noqa: B023 (called at once)

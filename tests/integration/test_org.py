@@ -1,4 +1,5 @@
 """Administering the organisation through the pages, as an administrator would."""
+
 import json
 import re
 
@@ -8,8 +9,14 @@ from tests.conftest import run
 
 
 def station_form(bureau_id, **overrides):
-    return {"bureau": str(bureau_id), "name": "运河派出所", "code": "YH", "address": "运河路1号",
-            "phone": "0527-84310111", **overrides}
+    return {
+        "bureau": str(bureau_id),
+        "name": "运河派出所",
+        "code": "YH",
+        "address": "运河路1号",
+        "phone": "0527-84310111",
+        **overrides,
+    }
 
 
 def test_create_list_edit_and_deactivate_a_station(admin):
@@ -20,8 +27,9 @@ def test_create_list_edit_and_deactivate_a_station(admin):
     station = run(Station.select().where(Station.code == "YH").first())
     assert station["address"] == "运河路1号" and station["active"]
 
-    response = admin.post(f"/admin/org/station/{station['id']}", data=station_form(bureau_id, name="运河路派出所"),
-                           follow_redirects=True)
+    response = admin.post(
+        f"/admin/org/station/{station['id']}", data=station_form(bureau_id, name="运河路派出所"), follow_redirects=True
+    )
     assert "运河路派出所" in response.text
     assert run(Station.select(Station.name).where(Station.id == station["id"]).first())["name"] == "运河路派出所"
 
@@ -31,8 +39,14 @@ def test_create_list_edit_and_deactivate_a_station(admin):
     assert "运河路派出所" in admin.get("/admin/org/station?inactive=true").text
     assert run(Station.count().where(Station.id == station["id"])) == 1  # never hard-deleted
 
-    actions = [r["action"] for r in run(AuditEvent.select(AuditEvent.action).where(
-        (AuditEvent.object_type == "station") & (AuditEvent.object_id == str(station["id"]))).order_by(AuditEvent.id))]
+    actions = [
+        r["action"]
+        for r in run(
+            AuditEvent.select(AuditEvent.action)
+            .where((AuditEvent.object_type == "station") & (AuditEvent.object_id == str(station["id"])))
+            .order_by(AuditEvent.id)
+        )
+    ]
     assert actions == ["create", "update", "deactivate"]
     update = run(AuditEvent.select().where(AuditEvent.action == "update").first())
     assert json.loads(update["changes"]) == {"name": ["运河派出所", "运河路派出所"]}
@@ -40,8 +54,9 @@ def test_create_list_edit_and_deactivate_a_station(admin):
 
 
 def test_bad_input_is_answered_field_by_field_and_kept(admin):
-    response = admin.post("/admin/org/place/new", data={"grid": "", "name": "新地点", "kind": "estate",
-                                                         "lat": "北纬33", "lon": "118.3"})
+    response = admin.post(
+        "/admin/org/place/new", data={"grid": "", "name": "新地点", "kind": "estate", "lat": "北纬33", "lon": "118.3"}
+    )
     assert response.status_code == 422
     assert "请更正标出的字段" in response.text
     assert 'value="新地点"' in response.text and 'value="北纬33"' in response.text
@@ -58,15 +73,32 @@ def test_codes_stay_unique(admin):
 
 
 def test_every_entity_can_be_created_from_its_form(admin):
-    ids = {key: run(TABLES[key].select(TABLES[key].id).first())["id"] for key in ("bureau", "station", "office", "grid")}
+    ids = {
+        key: run(TABLES[key].select(TABLES[key].id).first())["id"] for key in ("bureau", "station", "office", "grid")
+    }
     forms = {
         "office": {"station": ids["station"], "name": "新警务室", "code": "NEW-O"},
-        "grid": {"office": ids["office"], "name": "新网格", "code": "NEW-G",
-                 "boundary": '{"type":"Polygon","coordinates":[[[118.3,33.9],[118.31,33.9],[118.31,33.91],[118.3,33.9]]]}'},
-        "place": {"grid": ids["grid"], "name": "新小区", "kind": "estate", "lat": "33.95", "lon": "118.30",
-                  "aliases": "新区\n新小区北门"},
-        "agency": {"name": "新物业", "code": "NEW-A", "kind": "property_management", "contact": "王经理",
-                   "phone": "13900000000"},
+        "grid": {
+            "office": ids["office"],
+            "name": "新网格",
+            "code": "NEW-G",
+            "boundary": '{"type":"Polygon","coordinates":[[[118.3,33.9],[118.31,33.9],[118.31,33.91],[118.3,33.9]]]}',
+        },
+        "place": {
+            "grid": ids["grid"],
+            "name": "新小区",
+            "kind": "estate",
+            "lat": "33.95",
+            "lon": "118.30",
+            "aliases": "新区\n新小区北门",
+        },
+        "agency": {
+            "name": "新物业",
+            "code": "NEW-A",
+            "kind": "property_management",
+            "contact": "王经理",
+            "phone": "13900000000",
+        },
     }
     for key, form in forms.items():
         response = admin.post(f"/admin/org/{key}/new", data={k: str(v) for k, v in form.items()})
@@ -77,7 +109,7 @@ def test_every_entity_can_be_created_from_its_form(admin):
 
 def test_search_narrows_and_htmx_gets_only_the_results(admin):
     full = admin.get("/admin/org/place?q=紫薇")
-    assert "世纪紫薇园" in full.text and "虞姬公园" not in full.text and "<nav class=\"bottomnav\"" in full.text
+    assert "世纪紫薇园" in full.text and "虞姬公园" not in full.text and '<nav class="bottomnav"' in full.text
     assert full.headers["vary"] == "HX-Request"
     partial = admin.get("/admin/org/place?q=紫薇", headers={"HX-Request": "true", "HX-Target": "results"})
     assert "世纪紫薇园" in partial.text and "<html" not in partial.text

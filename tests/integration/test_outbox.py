@@ -1,6 +1,7 @@
 """The server side of the offline outbox: GET /csrf (a fresh token for replays) and the
 /outbox page's shell. The queue itself lives in the phone's IndexedDB and is tested in
 tests/browser/test_outbox.py."""
+
 from __future__ import annotations
 
 import re
@@ -41,14 +42,16 @@ def test_csrf_token_in_the_header_and_a_stale_token(client, demo):
     # The browser lost its CSRF cookie (restart): the token saved with a queued post is refused ...
     http.cookies.delete(CSRF)
     http.get("/offline")  # any page load sets a new cookie
-    refused = http.post("/me/passkeys/999999/label", data={"label": "x"},
-                        headers={"x-csrftoken": stale}, follow_redirects=False)
+    refused = http.post(
+        "/me/passkeys/999999/label", data={"label": "x"}, headers={"x-csrftoken": stale}, follow_redirects=False
+    )
     assert refused.status_code == 403
     # ... and a token fetched now is accepted (404: past CSRF and the guard, no such passkey).
     fresh = http.get("/csrf").json()["token"]
     assert fresh != stale
-    passed = http.post("/me/passkeys/999999/label", data={"label": "x"},
-                       headers={"x-csrftoken": fresh}, follow_redirects=False)
+    passed = http.post(
+        "/me/passkeys/999999/label", data={"label": "x"}, headers={"x-csrftoken": fresh}, follow_redirects=False
+    )
     assert passed.status_code == 404
 
 
@@ -85,11 +88,16 @@ def test_signed_out_pages_carry_no_person(client, demo):
 
 # --- a replay as the service worker sends it ---------------------------------------------------
 
+
 def _replay(http, token: str, fields: dict[str, str]):
     """multipart/form-data like the worker's FormData, with the fresh token in field and header."""
     files = {name: (None, value) for name, value in {**fields, "_csrf_token": token}.items()}
-    return http.post("/field/contacts/new", files=files, follow_redirects=False,
-                     headers={"X-Outbox-Replay": "1", "x-csrftoken": token, "Accept": "application/json"})
+    return http.post(
+        "/field/contacts/new",
+        files=files,
+        follow_redirects=False,
+        headers={"X-Outbox-Replay": "1", "x-csrftoken": token, "Accept": "application/json"},
+    )
 
 
 def _contact(client_uuid: str, **extra: str) -> dict[str, str]:

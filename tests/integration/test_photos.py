@@ -2,6 +2,7 @@
 pixel limit read from the header before anything is decoded, decoding in a worker thread under
 a bounded limiter, and no decoding for a post that will not use the photo (over the rate limit,
 an edit, a kind of log without photos)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,13 @@ def test_a_photo_of_too_many_pixels_is_refused_from_its_header_and_nothing_is_st
     refused = send(reports_ready, code, form(description="井盖松了", join="new"), photo=bomb())
     assert refused.status_code == 422
     assert "照片超过 4000 万像素" in refused.text and "井盖松了" in refused.text  # the input is kept
-    english = send(reports_ready, code, form(join="new"), photo=png(100_000, 100_000, complete=False),
-                   headers={"Accept-Language": "en"})
+    english = send(
+        reports_ready,
+        code,
+        form(join="new"),
+        photo=png(100_000, 100_000, complete=False),
+        headers={"Accept-Language": "en"},
+    )
     assert english.status_code == 422 and "The photo has more than 40 million pixels" in english.text
     assert run(Report.count()) == 0 and run(ReportPhoto.count()) == 0
     assert stored_files(settings) == before
@@ -62,8 +68,14 @@ def test_a_photo_of_too_many_pixels_is_refused_from_its_header_and_nothing_is_st
 
 def test_a_field_log_photo_of_too_many_pixels_is_refused_too(field, settings):
     field.sign_in_as("officer")
-    data = {"client_uuid": str(uuid.uuid4()), "place": str(place_in("TH-01")), "topic": "drugs",
-            "leaflets": "12", "reached": "8", "note": "学校门口"}
+    data = {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "topic": "drugs",
+        "leaflets": "12",
+        "reached": "8",
+        "note": "学校门口",
+    }
     before = stored_files(settings)
     response = field.post("/field/campaign-drops/new", data=data, files={"photo": ("big.png", bomb(), "image/png")})
     assert response.status_code == 422 and "照片超过 4000 万像素" in response.text and "学校门口" in response.text

@@ -3,6 +3,7 @@ Parallel requests at two real servers (uvicorn subprocesses on the test database
 workers of one deployment are) let exactly the limit through, and none of them fails.
 Deterministic: the assertions are on counts, and the windows cannot end during the test (an
 hour and a day; the token bucket refills once in 10,000 minutes)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,6 +56,7 @@ def browser(base_url: str, page: str) -> dict[str, str]:
 
 def post_all(posts: list[tuple[str, dict, dict]]) -> list[httpx.Response]:
     """Every (url, form, headers) at once, without following redirects."""
+
     async def fire() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=120) as http:
             return await asyncio.gather(*(http.post(url, data=data, headers=headers) for url, data, headers in posts))
@@ -63,13 +65,23 @@ def post_all(posts: list[tuple[str, dict, dict]]) -> list[httpx.Response]:
 
 
 def report(place: int, i: int) -> dict:
-    return {"client_uuid": str(uuid.uuid4()), "place": str(place), "category": "other", "join": "new",
-            "description": f"第{i}件事"}
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place),
+        "category": "other",
+        "join": "new",
+        "description": f"第{i}件事",
+    }
 
 
 def registration(i: int, grid: int) -> dict:
-    return {"name": f"志愿者{i}", "phone": f"1390000{i:04d}", "grids": [str(grid)], "availability": ["weekends"],
-            "consent": "yes"}
+    return {
+        "name": f"志愿者{i}",
+        "phone": f"1390000{i:04d}",
+        "grids": [str(grid)],
+        "availability": ["weekends"],
+        "consent": "yes",
+    }
 
 
 def test_one_browser_bursting_reports_at_two_workers_gets_exactly_the_burst(two_servers):
@@ -84,8 +96,9 @@ def test_one_browser_bursting_reports_at_two_workers_gets_exactly_the_burst(two_
 def test_one_browser_registering_at_two_workers_gets_exactly_the_hours_limit(two_servers):
     grid = run(Grid.select(Grid.id).where(Grid.code == "TH-03").first())["id"]
     headers = browser(two_servers[0], "/volunteer/register")
-    answers = post_all([(f"{two_servers[i % 2]}/volunteer/register", registration(i, grid), headers)
-                        for i in range(PARALLEL)])
+    answers = post_all(
+        [(f"{two_servers[i % 2]}/volunteer/register", registration(i, grid), headers) for i in range(PARALLEL)]
+    )
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] * REGISTER_PER_BROWSER + [429] * (PARALLEL - REGISTER_PER_BROWSER)
     assert run(VolunteerApplication.count()) == REGISTER_PER_BROWSER
@@ -95,14 +108,25 @@ def test_buckets_whose_time_has_passed_are_swept(db, monkeypatch):
     """An ended window or a refilled bucket is as good as none: they go, live ones stay."""
     monkeypatch.setattr(ratelimit, "SWEEP_EVERY", 3)
     monkeypatch.setattr(ratelimit, "_hits", itertools.count(1))
-    run(RateLimitHit.insert(RateLimitHit(bucket="track:browser:gone", resets_at=time.time() - 1, count=30),
-                            RateLimitHit(bucket="report:browser:gone", resets_at=time.time() - 1, count=1)))
+    run(
+        RateLimitHit.insert(
+            RateLimitHit(bucket="track:browser:gone", resets_at=time.time() - 1, count=30),
+            RateLimitHit(bucket="report:browser:gone", resets_at=time.time() - 1, count=1),
+        )
+    )
     assert run(ratelimit.allow("track:browser:here", 30, timedelta(days=1)))
     assert run(ratelimit.allow_burst("report:browser:here", 5, 1))
     assert sorted(r["bucket"] for r in run(RateLimitHit.select(RateLimitHit.bucket))) == [
-        "report:browser:gone", "report:browser:here", "track:browser:gone", "track:browser:here"]
+        "report:browser:gone",
+        "report:browser:here",
+        "track:browser:gone",
+        "track:browser:here",
+    ]
     assert run(ratelimit.allow("track:browser:here", 30, timedelta(days=1)))  # the third hit sweeps
     assert sorted(r["bucket"] for r in run(RateLimitHit.select(RateLimitHit.bucket))) == [
-        "report:browser:here", "track:browser:here"]
+        "report:browser:here",
+        "track:browser:here",
+    ]
     assert run(RateLimitHit.select(RateLimitHit.count).where(RateLimitHit.bucket == "track:browser:here").first()) == {
-        "count": 2}
+        "count": 2
+    }

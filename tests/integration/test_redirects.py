@@ -1,5 +1,6 @@
 """Every redirect whose target comes from input stays on this site: the sign-in page's next
 (passkey and demo sign-in) and the language switch. The rule itself: tests/unit/test_redirects.py."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -10,8 +11,15 @@ from app.tables import PersonRole
 from tests.conftest import run
 from tests.soft_authenticator import SoftAuthenticator
 
-ESCAPES = ["/\t/evil.example", "/\n/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/",
-           "javascript:alert(1)", "/\u3000/evil.example"]
+ESCAPES = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "//evil.example",
+    "/\\evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "/\u3000/evil.example",
+]
 
 
 @pytest.mark.parametrize("target", ESCAPES)
@@ -33,11 +41,16 @@ def test_a_passkey_sign_in_with_a_tab_in_next_lands_on_the_officers_day(admin):
     admin.post(f"{path}/verify", json={"credential": key.create(started["options"]), "challenge": started["challenge"]})
     admin.post("/signout")
     # A target that leaves the site is dropped: the officer lands where they work, My day.
-    for target, expected in (("/%09/evil.example".replace("%09", "\t"), "/field"), ("//evil.example", "/field"),
-                             ("/area", "/area")):
+    for target, expected in (
+        ("/%09/evil.example".replace("%09", "\t"), "/field"),
+        ("//evil.example", "/field"),
+        ("/area", "/area"),
+    ):
         started = admin.post("/signin/options", json={}).json()
-        answer = admin.post("/signin/verify", json={"credential": key.get(started["options"]),
-                                                    "challenge": started["challenge"], "next": target})
+        answer = admin.post(
+            "/signin/verify",
+            json={"credential": key.get(started["options"]), "challenge": started["challenge"], "next": target},
+        )
         assert answer.status_code == 200 and answer.json() == {"redirect": expected}, target
 
 

@@ -2,6 +2,7 @@
 duplicate, idempotent resend), abuse (rate limit, honeypot, retired and unknown codes, escaped
 text), tracking-code secrecy, staff handling, rating and the reopen rule, categories.
 Runs on SQLite and PostgreSQL alike."""
+
 from __future__ import annotations
 
 import io
@@ -66,8 +67,13 @@ def jpeg(exif_gps: bool = True) -> bytes:
 
 
 def form(**extra) -> dict:
-    return {"client_uuid": str(uuid.uuid4()), "category": "noise", "description": "楼上每晚11点后装修电钻声",
-            "phone": "13912345678", **extra}
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "category": "noise",
+        "description": "楼上每晚11点后装修电钻声",
+        "phone": "13912345678",
+        **extra,
+    }
 
 
 def send(client, code: str, data: dict, photo: bytes | None = None, **kw):
@@ -170,15 +176,19 @@ def test_many_browsers_behind_one_address_each_file_a_report(reports_ready):
     for i in range(12):
         reports_ready.http.cookies.clear()  # the next phone opens the poster's form
         assert reports_ready.get(f"/r/{code}").status_code == 200
-        answers.append(send(reports_ready, code, form(category="other", description=f"第{i}户", join="new")).status_code)
+        answers.append(
+            send(reports_ready, code, form(category="other", description=f"第{i}户", join="new")).status_code
+        )
     assert answers == [303] * 12
     assert run(Report.count()) == 12
 
 
 def test_one_browser_sending_a_burst_is_limited_and_keeps_its_text(reports_ready):
     code = poster_code(reports_ready, place_named("泰和花园"))
-    answers = [send(reports_ready, code, form(category="other", description=f"第{i}件事", join="new")).status_code
-               for i in range(6)]
+    answers = [
+        send(reports_ready, code, form(category="other", description=f"第{i}件事", join="new")).status_code
+        for i in range(6)
+    ]
     assert answers == [303] * 5 + [429]
     refused = send(reports_ready, code, form(description="我的文字还在", join="new"))
     assert refused.status_code == 429 and "我的文字还在" in refused.text
@@ -253,6 +263,7 @@ def test_tracking_codes_tell_nothing_about_which_exist(reports_ready):
     malformed = "0O1I-xx"
     answers = [reports_ready.get(f"/t/{c}") for c in (wrong, malformed)]
     assert [a.status_code for a in answers] == [404, 404]
+
     def strip(text: str) -> str:  # the typed code is echoed back, and the CSRF token differs
         return re.sub(r'csrftoken": "[^"]*"', "", text.replace(wrong, "X").replace(malformed, "X"))
 
@@ -333,8 +344,9 @@ def test_staff_accept_reply_and_finish_and_the_resident_rates(reports_ready):
     steps = run(ReportStep.select(ReportStep.kind, ReportStep.public, ReportStep.actor).order_by(ReportStep.id))
     assert [s["kind"] for s in steps] == ["received", "accepted", "assigned", "note", "reply", "done"]
     assert [s["actor"] for s in steps[1:]] == [officer] * 5
-    actions = [e["action"] for e in run(AuditEvent.select().where(AuditEvent.object_type == "report").order_by(
-        AuditEvent.id))]
+    actions = [
+        e["action"] for e in run(AuditEvent.select().where(AuditEvent.object_type == "report").order_by(AuditEvent.id))
+    ]
     assert actions == ["create", "accept", "assign", "note", "reply", "done", "view_personal_data"]
     reports_ready.post("/signout")
     reports_ready.http.cookies.clear()
@@ -367,7 +379,7 @@ def test_an_unsatisfied_rating_reopens_once_within_seven_days(reports_ready):
     assert report["status"] == "in_progress" and report["reopened_at"] is not None
     page = reports_ready.get(rated.headers["location"]).text
     assert "您对处理结果不满意，此反映已重新办理" in page  # said, not only a step in the list
-    assert "<blockquote class=\"prose\">噪音还在</blockquote>" in page  # the resident's own words, shown back
+    assert '<blockquote class="prose">噪音还在</blockquote>' in page  # the resident's own words, shown back
     # Done again, unsatisfied again: no second reopening.
     finish(reports_ready, report_id)
     assert reports_ready.post(f"/t/{tracking}/rate", data={"rating": "1"}).status_code == 303
@@ -443,8 +455,16 @@ def test_posters_of_other_stations_grids_are_not_printable_by_a_grid_worker(repo
 
 def test_admin_edits_categories_and_a_deactivated_one_is_not_offered(reports_ready):
     reports_ready.sign_in_as("admin")
-    created = reports_ready.post("/admin/reports/categories", data={
-        "code": "pets", "name_zh": "宠物扰民", "name_en": "Pets", "hint_zh": "犬只未拴绳等", "hint_en": "Dogs off lead"})
+    created = reports_ready.post(
+        "/admin/reports/categories",
+        data={
+            "code": "pets",
+            "name_zh": "宠物扰民",
+            "name_en": "Pets",
+            "hint_zh": "犬只未拴绳等",
+            "hint_en": "Dogs off lead",
+        },
+    )
     assert created.status_code == 303
     dup = reports_ready.post("/admin/reports/categories", data={"code": "pets", "name_zh": "x", "name_en": "y"})
     assert dup.status_code == 422

@@ -3,6 +3,7 @@
 A route added without a decision here fails `test_every_route_has_a_decision`, so no
 page can slip out unguarded. "Allowed" means the guard let the request through (any
 answer but 401/403 or a redirect to sign in; 404 is scoping inside the service)."""
+
 from __future__ import annotations
 
 import pytest
@@ -239,24 +240,51 @@ def test_every_route_has_a_decision(settings):
 
 
 def concrete(path: str, ids: dict[str, int]) -> str:
-    path = (path.replace("{code:str}", "ABCDEFGH").replace("{report_id:int}", "999999")  # reports
-            .replace("{category_id:int}", "999999").replace("{unit_id:int}", "999999")  # reports
-            .replace("{grid_id:int}", "999999").replace("{poster_id:int}", "999999")  # reports
-            .replace("{service_code:str}", "noise.json").replace("{service_request_id:str}", "999999.json"))  # reports
-    path = (path.replace("{code:str}", "ABCDEFGH").replace("{report_id:int}", "999999")  # reports
-            .replace("{category_id:int}", "999999").replace("{unit_id:int}", "999999")  # reports
-            .replace("{grid_id:int}", "999999").replace("{poster_id:int}", "999999"))  # reports
-    path = (path.replace("{app_id:int}", "999999").replace("{shift_id:int}", "999999")
-            .replace("{observation_id:int}", "999999"))
-    return (path.replace("{file_path:path}", "css/app.css").replace("{chosen:str}", "en")
-            .replace("{token:str}", "no-such-token").replace("{entity_key:str}", "place")
-            .replace("{item_id:int}", str(ids["place"])).replace("{place_id:int}", str(ids["place"]))
-            .replace("{person_id:int}", str(ids["person"])).replace("{passkey_id:int}", str(ids["passkey"]))
-            .replace("{path:str}", "openapi.json").replace("{segment:str}", "contacts")
-            .replace("{log_id:int}", "999999").replace("{photo_id:int}", "999999").replace("{kind:str}", "tag")
-            .replace("{topic_id:int}", "999999").replace("{dispute_type:str}", "family")
-            .replace("{key_id:int}", "999999").replace("{rule_id:int}", "999999").replace("{holiday_id:int}", "999999")
-            .replace("{order_id:int}", "999999").replace("{review_id:int}", "999999"))
+    path = (
+        path.replace("{code:str}", "ABCDEFGH")
+        .replace("{report_id:int}", "999999")  # reports
+        .replace("{category_id:int}", "999999")
+        .replace("{unit_id:int}", "999999")  # reports
+        .replace("{grid_id:int}", "999999")
+        .replace("{poster_id:int}", "999999")  # reports
+        .replace("{service_code:str}", "noise.json")
+        .replace("{service_request_id:str}", "999999.json")
+    )  # reports
+    path = (
+        path.replace("{code:str}", "ABCDEFGH")
+        .replace("{report_id:int}", "999999")  # reports
+        .replace("{category_id:int}", "999999")
+        .replace("{unit_id:int}", "999999")  # reports
+        .replace("{grid_id:int}", "999999")
+        .replace("{poster_id:int}", "999999")
+    )  # reports
+    path = (
+        path.replace("{app_id:int}", "999999")
+        .replace("{shift_id:int}", "999999")
+        .replace("{observation_id:int}", "999999")
+    )
+    return (
+        path.replace("{file_path:path}", "css/app.css")
+        .replace("{chosen:str}", "en")
+        .replace("{token:str}", "no-such-token")
+        .replace("{entity_key:str}", "place")
+        .replace("{item_id:int}", str(ids["place"]))
+        .replace("{place_id:int}", str(ids["place"]))
+        .replace("{person_id:int}", str(ids["person"]))
+        .replace("{passkey_id:int}", str(ids["passkey"]))
+        .replace("{path:str}", "openapi.json")
+        .replace("{segment:str}", "contacts")
+        .replace("{log_id:int}", "999999")
+        .replace("{photo_id:int}", "999999")
+        .replace("{kind:str}", "tag")
+        .replace("{topic_id:int}", "999999")
+        .replace("{dispute_type:str}", "family")
+        .replace("{key_id:int}", "999999")
+        .replace("{rule_id:int}", "999999")
+        .replace("{holiday_id:int}", "999999")
+        .replace("{order_id:int}", "999999")
+        .replace("{review_id:int}", "999999")
+    )
 
 
 def denied(response) -> bool:
@@ -273,7 +301,11 @@ def test_route_by_role_matrix(demo, settings, who):
         "person": run(PersonRole.select(PersonRole.person).where(PersonRole.role == "volunteer").first())["person"],
         "passkey": 999999,  # someone else's or nobody's: the guard passes, the service answers 404
     }
-    person = None if who == ANON else run(PersonRole.select(PersonRole.person).where(PersonRole.role == who).first())["person"]
+    person = (
+        None
+        if who == ANON
+        else run(PersonRole.select(PersonRole.person).where(PersonRole.role == who).first())["person"]
+    )
     app = create_app(settings)
     wrong = []
     with TestClient(app=app, base_url="http://testserver.local") as http:
@@ -285,7 +317,9 @@ def test_route_by_role_matrix(demo, settings, who):
             response = client.get(url, follow_redirects=False) if method == "GET" else client.post(url, data={})
             expected = who in decision(method, path)
             if denied(response) == expected:
-                wrong.append(f"{method} {path}: {response.status_code} ({'should pass' if expected else 'should be refused'})")
+                wrong.append(
+                    f"{method} {path}: {response.status_code} ({'should pass' if expected else 'should be refused'})"
+                )
     assert wrong == []
 
 
@@ -317,9 +351,11 @@ def test_every_signed_in_get_answers_no_store(demo, settings, who):
     from app.offline import kept_offline
 
     grid = run(Grid.select(Grid.id).where(Grid.code == "TH-04").first())["id"]
-    ids = {"place": run(Place.select(Place.id).where(Place.grid == grid).first())["id"],
-           "person": run(PersonRole.select(PersonRole.person).where(PersonRole.role == "volunteer").first())["person"],
-           "passkey": 999999}
+    ids = {
+        "place": run(Place.select(Place.id).where(Place.grid == grid).first())["id"],
+        "person": run(PersonRole.select(PersonRole.person).where(PersonRole.role == "volunteer").first())["person"],
+        "passkey": 999999,
+    }
     person = run(PersonRole.select(PersonRole.person).where(PersonRole.role == who).first())["person"]
     app = create_app(settings)
     wrong = []

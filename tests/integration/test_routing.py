@@ -1,5 +1,6 @@
 """Routing to agencies end to end: a report whose category has a rule goes to the rule's agency
 at once, with its deadlines, and keeps the rule that routed it. SQLite and PostgreSQL alike."""
+
 from __future__ import annotations
 
 import re
@@ -21,31 +22,49 @@ def ready(client, demo):
 
 def place_named(name: str) -> int:
     from tests.conftest import run
+
     return run(Place.select(Place.id).where(Place.name == name).first())["id"]
 
 
 def report(client, category: str, place: str = "泰和花园") -> str:
-    response = client.post("/report", data={"client_uuid": str(uuid.uuid4()), "category": category,
-                                            "description": "垃圾堆在路边三天没人清", "join": "new", "place": str(place_named(place))})
+    response = client.post(
+        "/report",
+        data={
+            "client_uuid": str(uuid.uuid4()),
+            "category": category,
+            "description": "垃圾堆在路边三天没人清",
+            "join": "new",
+            "place": str(place_named(place)),
+        },
+    )
     assert response.status_code == 303, response.text[:2000]
     return TRACKING.search(response.headers["location"]).group(1)
 
 
 def agency(code: str) -> dict:
     from tests.conftest import run
+
     return run(Agency.select().where(Agency.code == code).first())
 
 
 def test_a_report_with_a_rule_goes_to_the_agency_at_once(ready):
     from tests.conftest import run
+
     tracking = report(ready, "environment")
     [row] = run(Report.select())
     rule = run(RoutingRule.select().where(RoutingRule.category == "environment").first())
     assert (row["status"], row["responsible_agency"], row["agency_state"], row["routing_rule"]) == (
-        "transferred", agency("CG")["id"], "new", rule["id"])
+        "transferred",
+        agency("CG")["id"],
+        "new",
+        rule["id"],
+    )
     assert row["routed_at"] < row["accept_due"] < row["finish_due"]
-    steps = run(ReportStep.select(ReportStep.kind, ReportStep.agency).where(ReportStep.report == row["id"])
-                .order_by(ReportStep.id))
+    steps = run(
+        ReportStep.select(ReportStep.kind, ReportStep.agency)
+        .where(ReportStep.report == row["id"])
+        .order_by(ReportStep.id)
+    )
     assert steps == [{"kind": "received", "agency": None}, {"kind": "transferred", "agency": agency("CG")["id"]}]
     routed = run(AuditEvent.select().where(AuditEvent.action == "route"))
     assert [(e["object_id"], e["actor_role"]) for e in routed] == [(str(row["id"]), "system")]
@@ -55,6 +74,7 @@ def test_a_report_with_a_rule_goes_to_the_agency_at_once(ready):
 
 def test_a_report_without_a_rule_stays_with_the_police(ready):
     from tests.conftest import run
+
     report(ready, "noise")
     [row] = run(Report.select())
     assert (row["status"], row["responsible_agency"], row["routing_rule"]) == ("received", None, None)
@@ -63,16 +83,30 @@ def test_a_report_without_a_rule_stays_with_the_police(ready):
 def test_a_grid_rule_beats_the_station_rule_and_a_retired_rule_routes_nothing(ready):
     from app.tables import Grid
     from tests.conftest import run
+
     station_rule = run(RoutingRule.select().where(RoutingRule.category == "environment").first())
     grid = run(Grid.select().where(Grid.code == "TH-01").first())
-    run(RoutingRule.insert(RoutingRule(kind="report", category="environment", station=station_rule["station"],
-                                       office=grid["office"], grid=grid["id"], agency=agency("WY")["id"])))
+    run(
+        RoutingRule.insert(
+            RoutingRule(
+                kind="report",
+                category="environment",
+                station=station_rule["station"],
+                office=grid["office"],
+                grid=grid["id"],
+                agency=agency("WY")["id"],
+            )
+        )
+    )
     report(ready, "environment", place="泰和花园")  # in TH-01
     report(ready, "environment", place="马赛公馆")  # elsewhere: the station's rule
     rows = run(Report.select(Report.responsible_agency).order_by(Report.id))
     assert [r["responsible_agency"] for r in rows] == [agency("WY")["id"], agency("CG")["id"]]
-    run(RoutingRule.update({RoutingRule.retired_at: rows and station_rule["created_at"]}).where(
-        RoutingRule.id == station_rule["id"]))
+    run(
+        RoutingRule.update({RoutingRule.retired_at: rows and station_rule["created_at"]}).where(
+            RoutingRule.id == station_rule["id"]
+        )
+    )
     report(ready, "environment", place="马赛公馆")
     last = run(Report.select().order_by(Report.id, ascending=False).first())
     assert (last["status"], last["responsible_agency"]) == ("received", None)
@@ -80,6 +114,7 @@ def test_a_grid_rule_beats_the_station_rule_and_a_retired_rule_routes_nothing(re
 
 def test_the_holiday_calendar_is_shipped_once(db):
     from tests.conftest import run
+
     run(routing.ensure_holidays())
     run(routing.ensure_holidays())
     rows = run(Holiday.select())
@@ -89,8 +124,10 @@ def test_the_holiday_calendar_is_shipped_once(db):
 
 # --- the agency's side ----------------------------------------------------------------------
 
+
 def matter_id() -> int:
     from tests.conftest import run
+
     return run(Report.select(Report.id).order_by(Report.id, ascending=False).first())["id"]
 
 
@@ -98,6 +135,7 @@ def staff_of(code: str) -> int:
     """A second agency's staff member (the demo has one for 城管 only)."""
     from app.tables import Person, PersonRole
     from tests.conftest import run
+
     person = run(Person.insert(Person(name="物业客服小李")).returning(Person.id))[0]["id"]
     run(PersonRole.insert(PersonRole(person=person, role="agency_staff", agency=agency(code)["id"])))
     return person
@@ -106,12 +144,14 @@ def staff_of(code: str) -> int:
 def sign_in(client, person: int) -> None:
     from app.services import auth
     from tests.conftest import run
+
     client.http.cookies.clear()
     client.http.cookies.set("qianmo_session", run(auth.start_session(person)).token)
 
 
 def test_agency_staff_accept_and_answer_and_the_resident_sees_it_and_rates_the_agency(ready):
     from tests.conftest import run
+
     tracking = report(ready, "environment")
     report_id = matter_id()
     ready.sign_in_as("agency_staff")
@@ -123,12 +163,17 @@ def test_agency_staff_accept_and_answer_and_the_resident_sees_it_and_rates_the_a
     empty = ready.post(f"/agency/{report_id}/steps", data={"action": "answer", "text": ""})
     assert empty.status_code == 422 and "请填写公开答复" in empty.text
     assert ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": "已派清运车"}).status_code == 303
-    assert ready.post(f"/agency/{report_id}/steps",
-                      data={"action": "answer", "text": "垃圾已清运，已安排每日巡查"}).status_code == 303
+    assert (
+        ready.post(
+            f"/agency/{report_id}/steps", data={"action": "answer", "text": "垃圾已清运，已安排每日巡查"}
+        ).status_code
+        == 303
+    )
     row = run(Report.select().where(Report.id == report_id).first())
     assert (row["status"], row["agency_state"], row["answered_by"]) == ("done", "answered", agency("CG")["id"])
-    actions = [e["action"] for e in run(AuditEvent.select().where(AuditEvent.object_type == "report")
-                                        .order_by(AuditEvent.id))]
+    actions = [
+        e["action"] for e in run(AuditEvent.select().where(AuditEvent.object_type == "report").order_by(AuditEvent.id))
+    ]
     assert actions == ["create", "route", "agency_accept", "agency_note", "agency_answer"]
     ready.post("/signout")
     ready.http.cookies.clear()
@@ -142,21 +187,28 @@ def test_agency_staff_accept_and_answer_and_the_resident_sees_it_and_rates_the_a
 
 def test_a_return_with_a_reason_goes_back_to_the_police_queue_visibly(ready):
     from tests.conftest import run
+
     tracking = report(ready, "environment")
     report_id = matter_id()
     ready.sign_in_as("agency_staff")
     missing = ready.post(f"/agency/{report_id}/steps", data={"action": "return", "reason": "", "text": ""})
     assert missing.status_code == 422 and "请选择退回原因" in missing.text
     assert run(Report.select(Report.agency_state).where(Report.id == report_id).first())["agency_state"] == "new"
-    back = ready.post(f"/agency/{report_id}/steps",
-                      data={"action": "return", "reason": "not_ours", "text": "属物业管理范围"})
+    back = ready.post(
+        f"/agency/{report_id}/steps", data={"action": "return", "reason": "not_ours", "text": "属物业管理范围"}
+    )
     assert back.status_code == 303
-    again = ready.post(f"/agency/{report_id}/steps",
-                       data={"action": "return", "reason": "not_ours", "text": "再退一次"})
+    again = ready.post(
+        f"/agency/{report_id}/steps", data={"action": "return", "reason": "not_ours", "text": "再退一次"}
+    )
     assert again.status_code == 404  # no longer the agency's: nothing written
     row = run(Report.select().where(Report.id == report_id).first())
     assert (row["status"], row["responsible_agency"], row["agency_state"], row["returns"]) == (
-        "received", None, "returned", 1)
+        "received",
+        None,
+        "returned",
+        1,
+    )
     assert "属物业管理范围" not in ready.get("/agency?tab=returned").text
     ready.post("/signout")
     ready.sign_in_as("officer")
@@ -190,18 +242,24 @@ def test_an_agency_sees_only_its_own_matters_and_never_police_notes(ready):
 
 def test_a_transfer_on_needs_another_agency_and_a_reason(ready):
     from tests.conftest import run
+
     report(ready, "environment")
     report_id = matter_id()
     ready.sign_in_as("agency_staff")
-    same = ready.post(f"/agency/{report_id}/steps",
-                      data={"action": "transfer", "agency": str(agency("CG")["id"]), "text": "x"})
+    same = ready.post(
+        f"/agency/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"]), "text": "x"}
+    )
     assert same.status_code == 422 and "已在本单位" in same.text
     bare = ready.post(f"/agency/{report_id}/steps", data={"action": "transfer", "agency": str(agency("WY")["id"])})
     assert bare.status_code == 422
-    assert run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())[
-        "responsible_agency"] == agency("CG")["id"]
-    on = ready.post(f"/agency/{report_id}/steps",
-                    data={"action": "transfer", "agency": str(agency("WY")["id"]), "text": "小区内部道路归物业"})
+    assert (
+        run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())["responsible_agency"]
+        == agency("CG")["id"]
+    )
+    on = ready.post(
+        f"/agency/{report_id}/steps",
+        data={"action": "transfer", "agency": str(agency("WY")["id"]), "text": "小区内部道路归物业"},
+    )
     assert on.status_code == 303
     row = run(Report.select().where(Report.id == report_id).first())
     assert (row["responsible_agency"], row["agency_state"], row["returns"]) == (agency("WY")["id"], "new", 1)
@@ -212,6 +270,7 @@ def test_a_transfer_on_needs_another_agency_and_a_reason(ready):
 def test_an_agency_person_without_an_agency_is_told_so(ready):
     from app.tables import Person, PersonRole
     from tests.conftest import run
+
     person = run(Person.insert(Person(name="未关联")).returning(Person.id))[0]["id"]
     run(PersonRole.insert(PersonRole(person=person, role="agency_staff")))
     sign_in(ready, person)
@@ -221,14 +280,23 @@ def test_an_agency_person_without_an_agency_is_told_so(ready):
 
 # --- Open311 -----------------------------------------------------------------------------------
 
+
 def test_open311_shows_the_routing_from_filing_to_the_answer(ready):
     from app.services import api_keys, audit
     from tests.conftest import run
+
     key = run(api_keys.create("城市App", "open311", None, audit.SYSTEM))[1]
     site = run(Place.select().where(Place.name == "泰和花园").first())
-    filed = ready.http.post("/open311/v2/requests.json", data={
-        "api_key": key, "service_code": "environment", "description": "路边垃圾没人清",
-        "lat": str(site["lat"]), "long": str(site["lon"])})
+    filed = ready.http.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "environment",
+            "description": "路边垃圾没人清",
+            "lat": str(site["lat"]),
+            "long": str(site["lon"]),
+        },
+    )
     assert filed.status_code in (200, 201), filed.text
     request_id = filed.json()[0]["service_request_id"]
     [first] = ready.http.get(f"/open311/v2/requests/{request_id}.json").json()
@@ -242,25 +310,40 @@ def test_open311_shows_the_routing_from_filing_to_the_answer(ready):
     assert accepted["expected_datetime"] == iso(row["finish_due"])
     ready.post(f"/agency/{request_id}/steps", data={"action": "answer", "text": "已清运"})
     [answered] = ready.http.get(f"/open311/v2/requests/{request_id}.json").json()
-    assert (answered["status"], answered["status_notes"], answered["agency_responsible"],
-            answered["expected_datetime"]) == ("closed", "已清运", "经开区城市管理局", None)
+    assert (
+        answered["status"],
+        answered["status_notes"],
+        answered["agency_responsible"],
+        answered["expected_datetime"],
+    ) == ("closed", "已清运", "经开区城市管理局", None)
     assert answered["updated_datetime"] >= accepted["updated_datetime"]
 
 
 # --- the admin's rule list and calendar -----------------------------------------------------------
 
+
 def rule_form(**changes) -> dict:
     from app.tables import Station
     from tests.conftest import run
+
     station = run(Station.select(Station.id).first())["id"]
-    return {"kind": "report", "category": "noise", "unit": f"station:{station}", "agency": str(agency("CG")["id"]),
-            "accept_amount": "1", "accept_unit": "workdays", "finish_amount": "3", "finish_unit": "workdays",
-            **changes}
+    return {
+        "kind": "report",
+        "category": "noise",
+        "unit": f"station:{station}",
+        "agency": str(agency("CG")["id"]),
+        "accept_amount": "1",
+        "accept_unit": "workdays",
+        "finish_amount": "3",
+        "finish_unit": "workdays",
+        **changes,
+    }
 
 
 def test_bad_rules_are_refused_with_a_message_and_nothing_written(ready):
     from app.tables import RoutingRuleChange
     from tests.conftest import run
+
     ready.sign_in_as("admin")
     before = run(RoutingRule.count())
     retired = agency("MZ")
@@ -282,6 +365,7 @@ def test_bad_rules_are_refused_with_a_message_and_nothing_written(ready):
 
 def test_a_rule_is_created_changed_and_retired_with_its_history_and_exported(ready):
     from tests.conftest import run
+
     admin = ready.sign_in_as("admin")
     created = ready.post("/admin/routing", data=rule_form())
     assert created.status_code == 303
@@ -300,8 +384,10 @@ def test_a_rule_is_created_changed_and_retired_with_its_history_and_exported(rea
     assert row["retired_at"] is not None and row["retired_by"] == admin
     assert ready.post(f"/admin/routing/{rule_id}", data=rule_form()).status_code == 422  # retired: no edit
     report(ready, "noise")
-    assert run(Report.select(Report.responsible_agency).order_by(Report.id, ascending=False).first())[
-        "responsible_agency"] is None
+    assert (
+        run(Report.select(Report.responsible_agency).order_by(Report.id, ascending=False).first())["responsible_agency"]
+        is None
+    )
     assert "已停用" in ready.get(f"/admin/routing/{rule_id}").text
     assert run(RoutingRule.exists().where(RoutingRule.id == rule_id))  # retired, never deleted
 
@@ -310,6 +396,7 @@ def test_the_admin_edits_the_holiday_calendar(ready):
     from datetime import date
 
     from tests.conftest import run
+
     ready.sign_in_as("admin")
     page = ready.get("/admin/routing/holidays?year=2027")
     assert "暂定" in page.text
@@ -334,6 +421,7 @@ def test_overdue_for_the_agency_then_escalated_to_the_supervisor_with_a_frozen_c
     from app.services import reports as report_service
     from app.tables import Person, PersonRole
     from tests.conftest import run
+
     report(ready, "environment")
     report_id = matter_id()
     row = run(Report.select().where(Report.id == report_id).first())
@@ -367,17 +455,33 @@ def test_imported_calls_of_a_routed_category_go_to_the_agency(ready):
     from app.services import api_keys, audit
     from app.tables import Call, Station
     from tests.conftest import run
+
     station = run(Station.select(Station.id).first())["id"]
     auth = {"Authorization": f"Bearer {run(api_keys.create('接警', 'analyst', station, audit.SYSTEM))[1]}"}
-    items = [{"call_id": "R1", "received_at": datetime(2026, 11, 30, 20, tzinfo=timezone.utc).isoformat(),
-              "address": "紫薇菜市场门口", "category": "占道经营", "summary": "门口摆摊堵路"},
-             {"call_id": "R2", "received_at": datetime(2026, 11, 30, 21, tzinfo=timezone.utc).isoformat(),
-              "address": "泰和祥府5号楼", "category": "纠纷", "caller_phone": "13900000002"}]
+    items = [
+        {
+            "call_id": "R1",
+            "received_at": datetime(2026, 11, 30, 20, tzinfo=timezone.utc).isoformat(),
+            "address": "紫薇菜市场门口",
+            "category": "占道经营",
+            "summary": "门口摆摊堵路",
+        },
+        {
+            "call_id": "R2",
+            "received_at": datetime(2026, 11, 30, 21, tzinfo=timezone.utc).isoformat(),
+            "address": "泰和祥府5号楼",
+            "category": "纠纷",
+            "caller_phone": "13900000002",
+        },
+    ]
     assert ready.http.post("/api/v1/calls", json=items, headers=auth).json()["created"] == 2
     rows = {r["call_id"]: r for r in run(Call.select())}
     rule = run(RoutingRule.select().where(RoutingRule.category == "占道经营").first())
     assert (rows["R1"]["responsible_agency"], rows["R1"]["routing_rule"], rows["R1"]["non_police"]) == (
-        agency("CG")["id"], rule["id"], True)
+        agency("CG")["id"],
+        rule["id"],
+        True,
+    )
     assert (rows["R2"]["responsible_agency"], rows["R2"]["non_police"]) == (None, False)
     ready.sign_in_as("agency_staff")
     page = ready.get("/agency?tab=calls")
@@ -388,10 +492,14 @@ def test_imported_calls_of_a_routed_category_go_to_the_agency(ready):
 
 def test_an_officer_takes_a_matter_back_from_the_agency(ready):
     from tests.conftest import run
+
     tracking = report(ready, "environment")
     report_id = matter_id()
     ready.sign_in_as("officer")
-    assert ready.post(f"/reports/{report_id}/steps", data={"action": "take_back", "text": "民警已到场处理"}).status_code == 303
+    assert (
+        ready.post(f"/reports/{report_id}/steps", data={"action": "take_back", "text": "民警已到场处理"}).status_code
+        == 303
+    )
     row = run(Report.select().where(Report.id == report_id).first())
     assert (row["status"], row["responsible_agency"], row["agency_state"]) == ("accepted", None, "")
     assert "已从经开区城市管理局收回" in ready.get(f"/reports/{report_id}").text
@@ -405,47 +513,72 @@ def test_an_officer_takes_a_matter_back_from_the_agency(ready):
 
 def test_a_grid_worker_transfers_by_hand_and_takes_back_only_in_their_grids(ready):
     from tests.conftest import run
+
     report(ready, "noise", place="泰和祥府")  # TH-04, the demo grid worker's grid
     report_id = matter_id()
     report(ready, "noise", place="泰和花园")  # TH-01: not theirs
     elsewhere = matter_id()
     ready.sign_in_as("grid_worker")
-    no_reason = ready.post(f"/reports/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"])})
+    no_reason = ready.post(
+        f"/reports/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"])}
+    )
     assert no_reason.status_code == 422
     assert run(Report.select(Report.status).where(Report.id == report_id).first())["status"] == "received"
-    assert ready.post(f"/reports/{report_id}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"]),
-                                                           "text": "商铺噪音，城管处理"}).status_code == 303
+    assert (
+        ready.post(
+            f"/reports/{report_id}/steps",
+            data={"action": "transfer", "agency": str(agency("CG")["id"]), "text": "商铺噪音，城管处理"},
+        ).status_code
+        == 303
+    )
     row = run(Report.select().where(Report.id == report_id).first())
     assert (row["status"], row["responsible_agency"], row["agency_state"]) == ("transferred", agency("CG")["id"], "new")
-    assert ready.post(f"/reports/{report_id}/steps", data={"action": "take_back", "text": "网格员已协调"}).status_code == 303
+    assert (
+        ready.post(f"/reports/{report_id}/steps", data={"action": "take_back", "text": "网格员已协调"}).status_code
+        == 303
+    )
     row = run(Report.select().where(Report.id == report_id).first())
     assert (row["status"], row["responsible_agency"]) == ("accepted", None)
-    denied = ready.post(f"/reports/{elsewhere}/steps", data={"action": "transfer", "agency": str(agency("CG")["id"]),
-                                                             "text": "不是我的网格"})
+    denied = ready.post(
+        f"/reports/{elsewhere}/steps",
+        data={"action": "transfer", "agency": str(agency("CG")["id"]), "text": "不是我的网格"},
+    )
     assert denied.status_code == 404
     assert run(Report.select(Report.status).where(Report.id == elsewhere).first())["status"] == "received"
-    kinds = [s["kind"] for s in run(ReportStep.select(ReportStep.kind).where(ReportStep.report == report_id)
-                                    .order_by(ReportStep.id))]
+    kinds = [
+        s["kind"]
+        for s in run(ReportStep.select(ReportStep.kind).where(ReportStep.report == report_id).order_by(ReportStep.id))
+    ]
     assert kinds == ["received", "transferred", "taken_back"]
 
 
 def test_a_change_of_category_re_routes_to_the_new_rule_s_agency(ready):
     from tests.conftest import run
+
     tracking = report(ready, "environment")  # with 城管
     report_id = matter_id()
     before = run(Report.select().where(Report.id == report_id).first())
     ready.sign_in_as("officer")
     same = ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "environment"})
     assert same.status_code == 422 and "已是这个类别" in same.text
-    assert ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "power_cut"}
-                      ).status_code == 303
+    assert (
+        ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "power_cut"}).status_code
+        == 303
+    )
     row = run(Report.select().where(Report.id == report_id).first())
     rule = run(RoutingRule.select().where(RoutingRule.category == "power_cut").first())
     assert (row["status"], row["responsible_agency"], row["agency_state"], row["routing_rule"]) == (
-        "transferred", agency("GD")["id"], "new", rule["id"])
+        "transferred",
+        agency("GD")["id"],
+        "new",
+        rule["id"],
+    )
     assert row["finish_due"] != before["finish_due"]  # the new rule's deadlines (24 hours)
-    steps = run(ReportStep.select(ReportStep.kind, ReportStep.public, ReportStep.agency).where(
-        ReportStep.report == report_id).order_by(ReportStep.id))
+    steps = run(
+        ReportStep.select(ReportStep.kind, ReportStep.public, ReportStep.agency)
+        .where(ReportStep.report == report_id)
+        .order_by(ReportStep.id)
+    )
     assert [s["kind"] for s in steps] == ["received", "transferred", "recategorised", "transferred"]
     assert steps[-1] == {"kind": "transferred", "public": True, "agency": agency("GD")["id"]}
     ready.sign_in_as("agency_staff")  # 城管 no longer has it
@@ -457,37 +590,47 @@ def test_a_change_of_category_re_routes_to_the_new_rule_s_agency(ready):
     assert "类别已更改" not in page.text  # the correction itself is for staff
     # A category without a rule leaves the matter where it is.
     ready.sign_in_as("officer")
-    assert ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "noise"}
-                      ).status_code == 303
-    assert run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())[
-        "responsible_agency"] == agency("GD")["id"]
+    assert (
+        ready.post(f"/reports/{report_id}/steps", data={"action": "category", "category": "noise"}).status_code == 303
+    )
+    assert (
+        run(Report.select(Report.responsible_agency).where(Report.id == report_id).first())["responsible_agency"]
+        == agency("GD")["id"]
+    )
 
 
 def test_the_agency_s_handling_photo_is_for_its_staff_only(ready):
     from app.tables import ReportStepPhoto
     from tests.conftest import run
     from tests.images import png
+
     tracking = report(ready, "environment")
     report_id = matter_id()
     ready.sign_in_as("agency_staff")
-    bad = ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": "清运前"},
-                     files={"photo": ("x.png", b"not a photo", "image/png")})
+    bad = ready.post(
+        f"/agency/{report_id}/steps",
+        data={"action": "note", "text": "清运前"},
+        files={"photo": ("x.png", b"not a photo", "image/png")},
+    )
     assert bad.status_code == 422 and "清运前" in bad.text
     assert run(ReportStepPhoto.count()) == 0 and run(ReportStep.count().where(ReportStep.kind == "agency_note")) == 0
-    sent = ready.post(f"/agency/{report_id}/steps", data={"action": "note", "text": ""},
-                      files={"photo": ("p.png", png(40, 30), "image/png")})
+    sent = ready.post(
+        f"/agency/{report_id}/steps",
+        data={"action": "note", "text": ""},
+        files={"photo": ("p.png", png(40, 30), "image/png")},
+    )
     assert sent.status_code == 303
     [photo] = run(ReportStepPhoto.select())
     assert (photo["width"], photo["height"]) == (40, 30)
     page = ready.get(f"/agency/{report_id}")
-    assert f'/agency/photos/{photo["id"]}' in page.text
-    shown = ready.get(f'/agency/photos/{photo["id"]}')
+    assert f"/agency/photos/{photo['id']}" in page.text
+    shown = ready.get(f"/agency/photos/{photo['id']}")
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
     sign_in(ready, staff_of("WY"))  # another agency
-    assert ready.get(f'/agency/photos/{photo["id"]}').status_code == 404
+    assert ready.get(f"/agency/photos/{photo['id']}").status_code == 404
     ready.http.cookies.clear()
     assert "/agency/photos/" not in ready.get(f"/t/{tracking}").text
-    assert ready.get(f'/agency/photos/{photo["id"]}', follow_redirects=False).status_code in (302, 303, 401, 403)
+    assert ready.get(f"/agency/photos/{photo['id']}", follow_redirects=False).status_code in (302, 303, 401, 403)
 
 
 def test_the_job_marks_escalated_matters_as_the_supervisor_s_list_shows_them(ready):
@@ -497,6 +640,7 @@ def test_the_job_marks_escalated_matters_as_the_supervisor_s_list_shows_them(rea
     from app.services import reports as report_service
     from app.tables import Person, PersonRole
     from tests.conftest import run
+
     report(ready, "environment")
     report_id = matter_id()
     row = run(Report.select().where(Report.id == report_id).first())
@@ -509,16 +653,25 @@ def test_the_job_marks_escalated_matters_as_the_supervisor_s_list_shows_them(rea
     assert stamped == later
     person_id = run(PersonRole.select(PersonRole.person).where(PersonRole.role == "supervisor").first())["person"]
     from app.domain.access import principal_from_rows
-    supervisor = principal_from_rows(run(Person.select().where(Person.id == person_id).first()),
-                                     run(PersonRole.select().where(PersonRole.person == person_id)))
+
+    supervisor = principal_from_rows(
+        run(Person.select().where(Person.id == person_id).first()),
+        run(PersonRole.select().where(PersonRole.person == person_id)),
+    )
     listed = run(report_service.queue(supervisor, report_service.QueueFilter(status="escalated"), day, later))
     assert [r["id"] for r in listed] == [report_id] and listed[0]["escalated_at"] == stamped
     assert [e["object_id"] for e in run(AuditEvent.select().where(AuditEvent.action == "escalate"))] == [str(report_id)]
     # The app's timer runs it: a second matter whose deadlines passed long ago is stamped by run_due.
     report(ready, "environment")
     second = matter_id()
-    run(Report.update({Report.accept_due: row["routed_at"] - timedelta(days=3),
-                       Report.finish_due: row["routed_at"] - timedelta(days=2)}).where(Report.id == second))
+    run(
+        Report.update(
+            {
+                Report.accept_due: row["routed_at"] - timedelta(days=3),
+                Report.finish_due: row["routed_at"] - timedelta(days=2),
+            }
+        ).where(Report.id == second)
+    )
     run(jobs.run_due(day))
     assert run(Report.select(Report.escalated_at).where(Report.id == second).first())["escalated_at"] is not None
 
@@ -529,14 +682,17 @@ def test_overdue_is_flagged_for_every_holder_of_the_agency_s_role_the_head_inclu
     from app.services import agency as agency_service
     from app.tables import Person, PersonRole
     from tests.conftest import run
+
     report(ready, "environment")
     report_id = matter_id()
     due = run(Report.select(Report.accept_due).where(Report.id == report_id).first())["accept_due"]
     head = run(Person.insert(Person(name="城管局长")).returning(Person.id))[0]["id"]
     run(PersonRole.insert(PersonRole(person=head, role="agency_staff", agency=agency("CG")["id"])))
     monkeypatch.setattr(agency_service, "now", lambda: due + timedelta(hours=1))
-    for person in (run(PersonRole.select(PersonRole.person).where(PersonRole.role == "agency_staff").first())["person"],
-                   head):
+    for person in (
+        run(PersonRole.select(PersonRole.person).where(PersonRole.role == "agency_staff").first())["person"],
+        head,
+    ):
         sign_in(ready, person)
         home = ready.get("/")
         assert 'href="/agency?tab=overdue" class="late"' in home.text

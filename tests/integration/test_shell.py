@@ -1,4 +1,5 @@
 """The shell every page shares: language, security headers, errors, health, logging, CSRF."""
+
 import json
 import logging
 
@@ -15,13 +16,15 @@ def test_home_is_chinese_by_default_and_english_on_request(client, demo):
     assert '<html lang="zh-CN">' in zh.text and "阡陌" in zh.text and "用通行密钥登录" not in zh.text
     assert ">English</a>" in zh.text and ">登录</a>" in zh.text
     en = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
-    assert '<html lang="en">' in en.text and "Qianmo" in en.text and ">Sign in</a>" in en.text and ">中文</a>" in en.text
+    assert (
+        '<html lang="en">' in en.text and "Qianmo" in en.text and ">Sign in</a>" in en.text and ">中文</a>" in en.text
+    )
 
 
 def test_the_language_cookie_is_read_among_others_and_a_broken_header_is_harmless(client, demo):
     en = client.get("/", headers={"Cookie": 'a=1; qianmo_locale="en"; b=2'})
     assert '<html lang="en">' in en.text
-    broken = client.get("/", headers={"Cookie": "=;;; qianmo_locale; x=\"unclosed"})
+    broken = client.get("/", headers={"Cookie": '=;;; qianmo_locale; x="unclosed'})
     assert broken.status_code == 200 and '<html lang="zh-CN">' in broken.text
 
 

@@ -2,6 +2,7 @@
 approval queue, shifts and series, sign-up with the waiting list and its promotion, the
 last-place race, the check-in window, attendance and no-shows, lazy closing, hours across
 midnight, observations on My day, the export, and scoping. Runs on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,14 +51,32 @@ def make_volunteer(name: str, grid_code: str = "TH-03") -> int:
     return run(create())
 
 
-def make_shift(starts_in: timedelta, hours: float = 2, max_volunteers: int = 4, grid_code: str = "TH-03",
-               leader: int | None = None, **extra) -> int:
+def make_shift(
+    starts_in: timedelta,
+    hours: float = 2,
+    max_volunteers: int = 4,
+    grid_code: str = "TH-03",
+    leader: int | None = None,
+    **extra,
+) -> int:
     start = utcnow() + starts_in
     gid = grid_id(grid_code)
-    rows = run(PatrolShift.insert(PatrolShift(
-        grid=gid, grids=f",{gid},", route="泰和路—紫薇园", meeting_point="紫薇园东门", starts_at=start,
-        ends_at=start + timedelta(hours=hours), min_volunteers=1, max_volunteers=max_volunteers, leader=leader,
-        **extra)).returning(PatrolShift.id))
+    rows = run(
+        PatrolShift.insert(
+            PatrolShift(
+                grid=gid,
+                grids=f",{gid},",
+                route="泰和路—紫薇园",
+                meeting_point="紫薇园东门",
+                starts_at=start,
+                ends_at=start + timedelta(hours=hours),
+                min_volunteers=1,
+                max_volunteers=max_volunteers,
+                leader=leader,
+                **extra,
+            )
+        ).returning(PatrolShift.id)
+    )
     return rows[0]["id"]
 
 
@@ -98,9 +117,17 @@ def vol(client, demo):
 
 # --- registration and approval ---------------------------------------------------------------
 
+
 def registration(**extra) -> dict:
-    return {"name": "赵志愿", "phone": "139 1234 5678", "grids": [str(grid_id("TH-03"))],
-            "availability": ["evenings", "weekends"], "skills": ["first_aid"], "consent": "yes", **extra}
+    return {
+        "name": "赵志愿",
+        "phone": "139 1234 5678",
+        "grids": [str(grid_id("TH-03"))],
+        "availability": ["evenings", "weekends"],
+        "skills": ["first_aid"],
+        "consent": "yes",
+        **extra,
+    }
 
 
 def test_registration_is_received_checked_and_limited(vol, settings):
@@ -136,13 +163,17 @@ def test_the_201st_registration_of_the_day_is_held_and_the_applicant_sees_receiv
     vol.http.cookies.clear()  # another person's phone
     late = vol.post("/volunteer/register", data=registration(name="孙晚到", phone="13700000201"))
     assert late.status_code == 200 and "已收到" in late.text
-    assert run(VolunteerApplication.select(VolunteerApplication.name, VolunteerApplication.held).order_by(
-        VolunteerApplication.id)) == [{"name": "钱早到", "held": False}, {"name": "孙晚到", "held": True}]
+    assert run(
+        VolunteerApplication.select(VolunteerApplication.name, VolunteerApplication.held).order_by(
+            VolunteerApplication.id
+        )
+    ) == [{"name": "钱早到", "held": False}, {"name": "孙晚到", "held": True}]
     sign_in(vol, "officer")
     queue = vol.get("/volunteers/applications").text
     assert queue.index("钱早到") < queue.index("报名激增期间收到") < queue.index("孙晚到")
-    held_id = run(VolunteerApplication.select(VolunteerApplication.id).where(VolunteerApplication.held.eq(True))
-                  .first())["id"]
+    held_id = run(
+        VolunteerApplication.select(VolunteerApplication.id).where(VolunteerApplication.held.eq(True)).first()
+    )["id"]
     assert "请仔细核实" in vol.get(f"/volunteers/applications/{held_id}").text
 
 
@@ -186,7 +217,9 @@ def test_an_officer_approves_and_the_applicant_gets_an_invitation(vol, settings)
     assert again.status_code == 422
     events = run(AuditEvent.select().where(AuditEvent.object_type == "volunteer_application"))
     assert [(e["action"], e["actor_id"]) for e in events if e["action"] != "view_personal_data"] == [
-        ("create", None), ("approve", officer)]
+        ("create", None),
+        ("approve", officer),
+    ]
 
 
 def test_decline_needs_a_reason_and_other_stations_do_not_see_the_queue(vol):
@@ -204,6 +237,7 @@ def test_decline_needs_a_reason_and_other_stations_do_not_see_the_queue(vol):
 
 
 # --- shifts: sign-up, waiting list, promotion ----------------------------------------------------
+
 
 def test_waiting_list_is_promoted_when_a_place_is_given_back(vol, settings):
     shift = make_shift(timedelta(days=2), max_volunteers=1)
@@ -263,8 +297,11 @@ def test_the_last_place_goes_to_exactly_one_of_two_simultaneous_requests(demo, d
             http.cookies.clear()  # each request carries its own person's cookies
 
             async def sign_up(token: str) -> int:
-                r = await http.post(f"/volunteers/shifts/{shift}/signup", follow_redirects=False, headers={
-                    "x-csrftoken": csrf, "cookie": f"qianmo_csrf={csrf}; qianmo_session={token}"})
+                r = await http.post(
+                    f"/volunteers/shifts/{shift}/signup",
+                    follow_redirects=False,
+                    headers={"x-csrftoken": csrf, "cookie": f"qianmo_csrf={csrf}; qianmo_session={token}"},
+                )
                 return r.status_code
 
             return await asyncio.gather(*(sign_up(t) for t in tokens))
@@ -290,6 +327,7 @@ def test_the_last_place_race_in_concurrent_transactions(demo, db, settings):
 
 
 # --- on the spot ---------------------------------------------------------------------------------
+
 
 def test_check_in_window_check_out_and_hours(vol, settings, monkeypatch):
     me = make_volunteer("丁")
@@ -352,8 +390,16 @@ def test_hours_across_midnight_and_the_certificate(vol, settings, monkeypatch):
     from zoneinfo import ZoneInfo
 
     day = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=3)).date()
-    create = {"day": day.isoformat(), "start": "22:00", "end": "02:00", "grids": [str(grid_id("TH-03"))],
-              "route": "夜巡", "meeting_point": "紫薇园东门", "min_volunteers": "1", "max_volunteers": "3"}
+    create = {
+        "day": day.isoformat(),
+        "start": "22:00",
+        "end": "02:00",
+        "grids": [str(grid_id("TH-03"))],
+        "route": "夜巡",
+        "meeting_point": "紫薇园东门",
+        "min_volunteers": "1",
+        "max_volunteers": "3",
+    }
     sign_in(vol, "officer")
     refused = vol.post("/volunteers/shifts/new", data=create)
     assert refused.status_code == 422 and "过去" in refused.text  # a shift cannot be created in the past
@@ -371,7 +417,9 @@ def test_hours_across_midnight_and_the_certificate(vol, settings, monkeypatch):
     vol.post(f"/volunteers/shifts/{shift['id']}/check-out")
     assert signups(shift["id"])[0]["minutes"] == 4 * 60 + 15
     monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(days=1))
-    page = vol.get(f"/volunteers/hours/certificate?since={future.isoformat()}&until={(future + timedelta(days=1)).isoformat()}")
+    page = vol.get(
+        f"/volunteers/hours/certificate?since={future.isoformat()}&until={(future + timedelta(days=1)).isoformat()}"
+    )
     assert "志愿服务时长证明" in page.text and "4 小时 15 分钟" in page.text and "黄河派出所" in page.text
     assert "戊" in page.text
     # The certificate is the person's own: another volunteer's id answers 404.
@@ -386,8 +434,11 @@ def test_leader_marks_no_show_and_a_forgotten_check_out_is_closed_and_flagged(vo
     for p in (present, absent, forgetful):
         run(ShiftSignup.insert(ShiftSignup(shift=shift, person=p, status="confirmed")))
     start = run(PatrolShift.select().where(PatrolShift.id == shift).first())["starts_at"]
-    run(ShiftSignup.update({ShiftSignup.check_in_at: start - timedelta(minutes=2)}).where(
-        ShiftSignup.person == forgetful))
+    run(
+        ShiftSignup.update({ShiftSignup.check_in_at: start - timedelta(minutes=2)}).where(
+            ShiftSignup.person == forgetful
+        )
+    )
     sign_in(vol, "officer")
     assert vol.get(f"/volunteers/shifts/{shift}").status_code == 200
     assert not signups(shift)[2]["auto_closed"]  # reading writes nothing
@@ -398,8 +449,18 @@ def test_leader_marks_no_show_and_a_forgotten_check_out_is_closed_and_flagged(vo
     assert rows[forgetful]["check_out_at"] == rows[forgetful]["check_out_at"].replace()  # set
     assert "未签退" in page.text
     ids = {p: r["id"] for p, r in rows.items()}
-    assert vol.post(f"/volunteers/shifts/{shift}/attendance", data={"signup": ids[absent], "attendance": "no_show"}).status_code == 303
-    assert vol.post(f"/volunteers/shifts/{shift}/attendance", data={"signup": ids[present], "attendance": "present"}).status_code == 303
+    assert (
+        vol.post(
+            f"/volunteers/shifts/{shift}/attendance", data={"signup": ids[absent], "attendance": "no_show"}
+        ).status_code
+        == 303
+    )
+    assert (
+        vol.post(
+            f"/volunteers/shifts/{shift}/attendance", data={"signup": ids[present], "attendance": "present"}
+        ).status_code
+        == 303
+    )
     rows = {r["person"]: r for r in signups(shift)}
     assert (rows[absent]["attendance"], rows[absent]["minutes"]) == ("no_show", 0)
     assert (rows[present]["attendance"], rows[present]["minutes"]) == ("present", 60)
@@ -425,12 +486,15 @@ def test_leader_marks_no_show_and_a_forgotten_check_out_is_closed_and_flagged(vo
 
 # --- observations ----------------------------------------------------------------------------------
 
+
 def test_an_urgent_observation_reaches_my_day_and_the_seam_is_called(vol, settings, monkeypatch):
     me = make_volunteer("癸")
     shift = make_shift(timedelta(minutes=5))
     run(ShiftSignup.insert(ShiftSignup(shift=shift, person=me, status="confirmed")))
     called = []
-    monkeypatch.setattr(volunteers.observations, "notify_urgent_observation", lambda oid, grid: called.append((oid, grid)))
+    monkeypatch.setattr(
+        volunteers.observations, "notify_urgent_observation", lambda oid, grid: called.append((oid, grid))
+    )
     as_person(vol, me)
     before = vol.post(f"/volunteers/shifts/{shift}/observations", data={"client_uuid": str(uuid.uuid4()), "note": "x"})
     assert before.status_code == 422  # not checked in yet
@@ -451,6 +515,7 @@ def test_an_urgent_observation_reaches_my_day_and_the_seam_is_called(vol, settin
 
 
 # --- scoping -----------------------------------------------------------------------------------------
+
 
 def test_a_volunteer_sees_only_their_grids_shifts_and_their_own_record(vol, settings):
     mine = make_shift(timedelta(days=1), grid_code="TH-03")
@@ -477,16 +542,34 @@ def test_a_series_is_created_and_edited_after_sign_ups(vol, settings):
 
     sign_in(vol, "officer")
     day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
-    data = {"day": day.isoformat(), "start": "19:00", "end": "21:00", "grids": [str(grid_id("TH-03"))],
-            "route": "紫薇园一圈", "meeting_point": "东门", "min_volunteers": "1", "max_volunteers": "2", "weeks": "3"}
+    data = {
+        "day": day.isoformat(),
+        "start": "19:00",
+        "end": "21:00",
+        "grids": [str(grid_id("TH-03"))],
+        "route": "紫薇园一圈",
+        "meeting_point": "东门",
+        "min_volunteers": "1",
+        "max_volunteers": "2",
+        "weeks": "3",
+    }
     assert vol.post("/volunteers/shifts/new", data=data).status_code == 303
     shifts = run(PatrolShift.select().order_by(PatrolShift.starts_at))
     assert len(shifts) == 3 and len({s["series"] for s in shifts}) == 1
-    assert [s["starts_at"] - shifts[0]["starts_at"] for s in shifts] == [timedelta(0), timedelta(weeks=1), timedelta(weeks=2)]
+    assert [s["starts_at"] - shifts[0]["starts_at"] for s in shifts] == [
+        timedelta(0),
+        timedelta(weeks=1),
+        timedelta(weeks=2),
+    ]
     volunteer = make_volunteer("卯")
     for s in shifts:
-        run(ShiftSignup.insert(ShiftSignup(shift=s["id"], person=volunteer, status="confirmed",
-                                           created_at=utcnow() - timedelta(minutes=1))))
+        run(
+            ShiftSignup.insert(
+                ShiftSignup(
+                    shift=s["id"], person=volunteer, status="confirmed", created_at=utcnow() - timedelta(minutes=1)
+                )
+            )
+        )
     edit = {**data, "start": "19:30", "end": "21:30", "meeting_point": "西门", "with_series": "1"}
     edit.pop("weeks")
     too_small = vol.post(f"/volunteers/shifts/{shifts[0]['id']}/edit", data={**edit, "max_volunteers": "0"})
@@ -494,7 +577,9 @@ def test_a_series_is_created_and_edited_after_sign_ups(vol, settings):
     assert vol.post(f"/volunteers/shifts/{shifts[0]['id']}/edit", data=edit).status_code == 303
     after = run(PatrolShift.select().order_by(PatrolShift.starts_at))
     tz = ZoneInfo("Asia/Shanghai")
-    assert [(s["starts_at"].astimezone(tz).strftime("%H:%M"), s["meeting_point"]) for s in after] == [("19:30", "西门")] * 3
+    assert [(s["starts_at"].astimezone(tz).strftime("%H:%M"), s["meeting_point"]) for s in after] == [
+        ("19:30", "西门")
+    ] * 3
     assert all(s["changed_at"] for s in after)
     as_person(vol, volunteer)
     my = vol.get("/volunteers/my").text
@@ -502,7 +587,11 @@ def test_a_series_is_created_and_edited_after_sign_ups(vol, settings):
     sign_in(vol, "officer")
     cancel = vol.post(f"/volunteers/shifts/{shifts[1]['id']}/cancel", data={"reason": "台风", "with_series": "1"})
     assert cancel.status_code == 303
-    assert [bool(s["cancelled_at"]) for s in run(PatrolShift.select().order_by(PatrolShift.starts_at))] == [False, True, True]
+    assert [bool(s["cancelled_at"]) for s in run(PatrolShift.select().order_by(PatrolShift.starts_at))] == [
+        False,
+        True,
+        True,
+    ]
     as_person(vol, volunteer)
     assert vol.get("/volunteers/my").text.count("台风") == 2
 
@@ -512,20 +601,37 @@ def test_a_new_leader_or_size_alone_does_not_tell_volunteers_to_check_again(vol,
 
     sign_in(vol, "officer")
     day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
-    data = {"day": day.isoformat(), "start": "19:00", "end": "21:00", "grids": [str(grid_id("TH-03"))],
-            "route": "紫薇园一圈", "meeting_point": "东门", "min_volunteers": "1", "max_volunteers": "2"}
+    data = {
+        "day": day.isoformat(),
+        "start": "19:00",
+        "end": "21:00",
+        "grids": [str(grid_id("TH-03"))],
+        "route": "紫薇园一圈",
+        "meeting_point": "东门",
+        "min_volunteers": "1",
+        "max_volunteers": "2",
+    }
     assert vol.post("/volunteers/shifts/new", data=data).status_code == 303
     shift = run(PatrolShift.select().first())
     volunteer = make_volunteer("辰")
-    run(ShiftSignup.insert(ShiftSignup(shift=shift["id"], person=volunteer, status="confirmed",
-                                       created_at=utcnow() - timedelta(minutes=1))))
+    run(
+        ShiftSignup.insert(
+            ShiftSignup(
+                shift=shift["id"], person=volunteer, status="confirmed", created_at=utcnow() - timedelta(minutes=1)
+            )
+        )
+    )
     assert vol.post(f"/volunteers/shifts/{shift['id']}/edit", data={**data, "max_volunteers": "4"}).status_code == 303
     assert run(PatrolShift.select().first())["max_volunteers"] == 4
     as_person(vol, volunteer)
     assert "已变更" not in vol.get("/volunteers/my").text  # same time, same place: nothing to re-check
     sign_in(vol, "officer")
-    assert vol.post(f"/volunteers/shifts/{shift['id']}/edit", data={**data, "max_volunteers": "4",
-                                                                    "meeting_point": "西门"}).status_code == 303
+    assert (
+        vol.post(
+            f"/volunteers/shifts/{shift['id']}/edit", data={**data, "max_volunteers": "4", "meeting_point": "西门"}
+        ).status_code
+        == 303
+    )
     as_person(vol, volunteer)
     assert "已变更" in vol.get("/volunteers/my").text
 
@@ -542,8 +648,11 @@ def test_an_observation_photo_is_re_encoded_and_shown_only_to_those_who_may_see_
     vol.post(f"/volunteers/shifts/{shift}/check-in", data={})
     out = io.BytesIO()
     Image.new("RGB", (2400, 1800), (10, 200, 30)).save(out, "JPEG")
-    sent = vol.post(f"/volunteers/shifts/{shift}/observations", data={"client_uuid": str(uuid.uuid4()), "note": "路灯坏了"},
-                    files={"photo": ("p.jpg", out.getvalue(), "image/jpeg")})
+    sent = vol.post(
+        f"/volunteers/shifts/{shift}/observations",
+        data={"client_uuid": str(uuid.uuid4()), "note": "路灯坏了"},
+        files={"photo": ("p.jpg", out.getvalue(), "image/jpeg")},
+    )
     assert sent.status_code == 303
     [row] = run(Observation.select())
     assert row["photo"] and not row["urgent"]

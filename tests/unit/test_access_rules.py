@@ -1,4 +1,5 @@
 """Pure access rules: who may hand out an invitation link."""
+
 from app.domain.access import invitation_refusal
 
 

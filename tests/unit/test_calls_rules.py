@@ -1,5 +1,6 @@
 """Source-governance rules on hand-made call sets that sit exactly on and just off each
 threshold and window edge; phone and address normalising; the work-order state machine."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -22,16 +23,23 @@ def calls_at(*offsets, caller="13800000001", place="place:1", category="纠纷",
     return [rules.Call(i + 1, T0 + offset, caller, place, station, category) for i, offset in enumerate(offsets)]
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("13812345678", "13812345678"),
-    ("+86 138-1234-5678", "13812345678"),
-    ("008613812345678", "13812345678"),
-    ("8613812345678", "13812345678"),
-    ("0516-83871234", "051683871234"),   # a landline keeps its area code
-    ("(0516) 8387 1234", "051683871234"),
-    ("", None), ("未知", None), ("withheld", None), ("110", None), ("0", None),
-    ("１３８１２３４５６７８", "13812345678"),  # full-width digits
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("008613812345678", "13812345678"),
+        ("8613812345678", "13812345678"),
+        ("0516-83871234", "051683871234"),  # a landline keeps its area code
+        ("(0516) 8387 1234", "051683871234"),
+        ("", None),
+        ("未知", None),
+        ("withheld", None),
+        ("110", None),
+        ("0", None),
+        ("１３８１２３４５６７８", "13812345678"),  # full-width digits
+    ],
+)
 def test_phone_normalising(raw, expected):
     assert rules.normalise_phone(raw) == expected
 
@@ -43,13 +51,15 @@ def test_phones_with_letters_are_refused(raw):
 
 
 def test_addresses_match_across_spaces_punctuation_and_width():
-    assert rules.normalise_address("徐州市 泰和小区３号楼（东门）") == rules.normalise_address("徐州市泰和小区3号楼东门")
+    assert rules.normalise_address("徐州市 泰和小区３号楼（东门）") == rules.normalise_address(
+        "徐州市泰和小区3号楼东门"
+    )
 
 
 def test_one_person_many_times_on_and_off_the_30_day_edge():
-    on = calls_at(0 * DAY, 10 * DAY, 30 * DAY)              # third call exactly 30 days after the first
-    off = calls_at(0 * DAY, 10 * DAY, 30 * DAY + SECOND)     # one second later: no window holds 3
-    two = calls_at(0 * DAY, DAY)                              # below the threshold
+    on = calls_at(0 * DAY, 10 * DAY, 30 * DAY)  # third call exactly 30 days after the first
+    off = calls_at(0 * DAY, 10 * DAY, 30 * DAY + SECOND)  # one second later: no window holds 3
+    two = calls_at(0 * DAY, DAY)  # below the threshold
     assert [f.call_ids for f in rules.detect_repeats(on, "repeat_caller", setting_for)] == [[1, 2, 3]]
     assert rules.detect_repeats(off, "repeat_caller", setting_for) == []
     assert rules.detect_repeats(two, "repeat_caller", setting_for) == []
@@ -67,7 +77,10 @@ def test_one_place_many_incidents_and_only_the_calls_in_dense_windows():
 
 def test_a_places_repeats_count_per_category_family():
     thefts = [rules.Call(i + 1, T0 + i * DAY, None, "place:7", 1, "盗窃") for i in range(3)]
-    mixed = [rules.Call(10 + i, T0 + i * DAY, None, "place:7", 1, c) for i, c in enumerate(["纠纷", "噪音扰民", "电动车被盗"])]
+    mixed = [
+        rules.Call(10 + i, T0 + i * DAY, None, "place:7", 1, c)
+        for i, c in enumerate(["纠纷", "噪音扰民", "电动车被盗"])
+    ]
     flags = rules.detect_repeats(thefts + mixed, "repeat_place", setting_for)
     assert [(f.key, f.call_ids) for f in flags] == [("place:7:theft", [1, 2, 3, 12])]
     assert rules.split_place_key("place:7:theft") == ("place:7", "theft")
@@ -81,26 +94,28 @@ def test_a_station_may_raise_the_threshold():
     assert rules.detect_repeats(group, "repeat_caller", lambda s, c, r: stricter) == []
 
 
-@pytest.mark.parametrize("recent, before, flagged", [
-    (5, 0, True),     # the floor of 5
-    (4, 0, False),
-    (10, 20, True),   # 2 x (20 / 4) = 10: exactly on
-    (9, 20, False),
-    (11, 22, True),
-    (10, 22, False),  # 2 x 5.5 = 11
-])
+@pytest.mark.parametrize(
+    "recent, before, flagged",
+    [
+        (5, 0, True),  # the floor of 5
+        (4, 0, False),
+        (10, 20, True),  # 2 x (20 / 4) = 10: exactly on
+        (9, 20, False),
+        (11, 22, True),
+        (10, 22, False),  # 2 x 5.5 = 11
+    ],
+)
 def test_one_kind_surging(recent, before, flagged):
     assert rules.surge(recent, before, rules.DEFAULT_SETTINGS["category_surge"]) is flagged
 
 
 def test_surge_windows_are_the_last_7_days_and_the_4_weeks_before():
     as_of = T0 + 35 * DAY
-    recent = [as_of - i * DAY for i in range(5)] + [as_of - 7 * DAY + SECOND]   # 6 in (as_of-7d, as_of]
-    base = [as_of - 7 * DAY - i * DAY for i in range(0, 12)]                       # 12 in the 4 weeks before
+    recent = [as_of - i * DAY for i in range(5)] + [as_of - 7 * DAY + SECOND]  # 6 in (as_of-7d, as_of]
+    base = [as_of - 7 * DAY - i * DAY for i in range(0, 12)]  # 12 in the 4 weeks before
     calls = [rules.Call(i, t, None, None, 1, "盗窃") for i, t in enumerate(recent + base)]
     # 6 recent >= max(5, 2 x 12/4 = 6): flagged; with one more base call it is not.
-    assert [f.key for f in rules.detect_surges(calls, as_of, setting_for)] \
-        == ["1:盗窃"]
+    assert [f.key for f in rules.detect_surges(calls, as_of, setting_for)] == ["1:盗窃"]
     calls.append(rules.Call(99, as_of - 20 * DAY, None, None, 1, "盗窃"))
     assert rules.detect_surges(calls, as_of, setting_for) == []
 
@@ -119,21 +134,32 @@ def test_periods_are_inclusive_dates_in_the_station_zone():
 
 
 def test_reading_a_row_in_chinese_columns_with_local_time():
-    row, errors = rules.read_row({"警情编号": "J001", "报警时间": "2026-03-01 14:30", "报警电话": "+8613800000001",
-                                  "发案地址": "泰和小区3号楼", "警情类别": "纠纷"}, "Asia/Shanghai")
+    row, errors = rules.read_row(
+        {
+            "警情编号": "J001",
+            "报警时间": "2026-03-01 14:30",
+            "报警电话": "+8613800000001",
+            "发案地址": "泰和小区3号楼",
+            "警情类别": "纠纷",
+        },
+        "Asia/Shanghai",
+    )
     assert errors == {} and row.received_at == datetime(2026, 3, 1, 6, 30, tzinfo=timezone.utc)
     assert row.caller_key == "13800000001"
 
 
-@pytest.mark.parametrize("change, column", [
-    ({"received_at": "01/03/2026"}, "received_at"),
-    ({"received_at": "2026-02-30 10:00"}, "received_at"),
-    ({"caller_phone": "138abc"}, "caller_phone"),
-    ({"call_id": ""}, "call_id"),
-    ({"lat": "95", "lon": "118"}, "lat"),
-    ({"lat": "34.2"}, "lon"),
-    ({"summary": "x" * 2001}, "summary"),
-])
+@pytest.mark.parametrize(
+    "change, column",
+    [
+        ({"received_at": "01/03/2026"}, "received_at"),
+        ({"received_at": "2026-02-30 10:00"}, "received_at"),
+        ({"caller_phone": "138abc"}, "caller_phone"),
+        ({"call_id": ""}, "call_id"),
+        ({"lat": "95", "lon": "118"}, "lat"),
+        ({"lat": "34.2"}, "lon"),
+        ({"summary": "x" * 2001}, "summary"),
+    ],
+)
 def test_bad_rows_are_refused_column_by_column(change, column):
     raw = {"call_id": "J1", "received_at": "2026-03-01T14:30:00+08:00", "address": "A", "category": "纠纷", **change}
     row, errors = rules.read_row(raw, "Asia/Shanghai")
@@ -147,25 +173,28 @@ SUPERVISOR = frozenset({"supervisor"})
 ANALYST = frozenset({"analyst"})
 
 
-@pytest.mark.parametrize("step, state, roles, assignee, ok", [
-    ("verify", "assigned", OFFICER, True, True),
-    ("verify", "assigned", OFFICER, False, False),      # another officer
-    ("verify", "verified", OFFICER, True, False),       # out of order
-    ("handle", "verified", OFFICER, True, True),
-    ("handle", "assigned", OFFICER, True, False),
-    ("feed_back", "handled", OFFICER, True, True),
-    ("evaluate", "fed_back", SUPERVISOR, False, True),
-    ("evaluate", "fed_back", OFFICER, True, False),     # the assignee does not grade themself
-    ("unsatisfied", "fed_back", SUPERVISOR, False, True),
-    ("close", "evaluated", ANALYST, False, True),
-    ("close", "evaluated", OFFICER, True, False),
-    ("reopen", "evaluated", SUPERVISOR, False, True),
-    ("close", "fed_back", ANALYST, False, False),
-    ("reassign", "handled", SUPERVISOR, False, True),
-    ("reassign", "closed", SUPERVISOR, False, False),
-    ("reassign", "assigned", OFFICER, True, False),
-    ("fly", "assigned", SUPERVISOR, False, False),
-])
+@pytest.mark.parametrize(
+    "step, state, roles, assignee, ok",
+    [
+        ("verify", "assigned", OFFICER, True, True),
+        ("verify", "assigned", OFFICER, False, False),  # another officer
+        ("verify", "verified", OFFICER, True, False),  # out of order
+        ("handle", "verified", OFFICER, True, True),
+        ("handle", "assigned", OFFICER, True, False),
+        ("feed_back", "handled", OFFICER, True, True),
+        ("evaluate", "fed_back", SUPERVISOR, False, True),
+        ("evaluate", "fed_back", OFFICER, True, False),  # the assignee does not grade themself
+        ("unsatisfied", "fed_back", SUPERVISOR, False, True),
+        ("close", "evaluated", ANALYST, False, True),
+        ("close", "evaluated", OFFICER, True, False),
+        ("reopen", "evaluated", SUPERVISOR, False, True),
+        ("close", "fed_back", ANALYST, False, False),
+        ("reassign", "handled", SUPERVISOR, False, True),
+        ("reassign", "closed", SUPERVISOR, False, False),
+        ("reassign", "assigned", OFFICER, True, False),
+        ("fly", "assigned", SUPERVISOR, False, False),
+    ],
+)
 def test_every_step_by_state_and_role(step, state, roles, assignee, ok):
     assert (orders.allowed(step, state, roles, assignee) is None) is ok
 
@@ -185,7 +214,11 @@ def test_deadlines_and_the_review_period():
 
 def test_review_windows_are_equal_before_and_after_the_measures():
     assert rules.equal_windows(date(2026, 3, 11), date(2026, 3, 21)) == (
-        date(2026, 3, 1), date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 20))
+        date(2026, 3, 1),
+        date(2026, 3, 10),
+        date(2026, 3, 11),
+        date(2026, 3, 20),
+    )
     assert rules.equal_windows(date(2026, 3, 11), date(2026, 3, 11)) is None
     before_start, _, _, after_end = rules.equal_windows(date(2025, 1, 1), date(2026, 3, 1), longest=90)
     assert (date(2025, 1, 1) - before_start).days == 90 and (after_end - date(2025, 1, 1)).days == 89
@@ -198,9 +231,21 @@ def test_median_hours_per_step():
     assert orders.median_step_hours([timeline, other, third]) == {"verify": 4.0, "handle": 10.0}
 
 
-@pytest.mark.parametrize("category, family", [
-    ("家庭纠纷", "dispute"), ("邻里纠纷", "dispute"), ("纠纷", "dispute"), ("盗窃", "theft"), ("电动车被盗", "theft"),
-    ("噪音扰民", "noise"), ("电信诈骗", "fraud"), ("交通事故", "traffic"), ("求助", "help"), ("走失", "other")])
+@pytest.mark.parametrize(
+    "category, family",
+    [
+        ("家庭纠纷", "dispute"),
+        ("邻里纠纷", "dispute"),
+        ("纠纷", "dispute"),
+        ("盗窃", "theft"),
+        ("电动车被盗", "theft"),
+        ("噪音扰民", "noise"),
+        ("电信诈骗", "fraud"),
+        ("交通事故", "traffic"),
+        ("求助", "help"),
+        ("走失", "other"),
+    ],
+)
 def test_a_categorys_family_is_the_first_family_word_it_holds(category, family):
     assert rules.family_of(category) == family
 

@@ -1,4 +1,5 @@
 """Which encoding a hand-made CSV is in, line by line (domain/csv_import.sniff)."""
+
 import codecs
 
 from app.domain.csv_import import MIXED, NOT_TEXT, sniff
@@ -21,14 +22,21 @@ def test_gbk_even_where_a_short_line_happens_to_be_valid_utf8():
 
 
 def test_one_gbk_line_among_utf8_lines_is_named():
-    found = sniff(lines("名称,地址".encode(), "幸福里,泰和路".encode(), "张三,李四家".encode("gbk"),
-                        "运河,菜场".encode()))
+    found = sniff(
+        lines("名称,地址".encode(), "幸福里,泰和路".encode(), "张三,李四家".encode("gbk"), "运河,菜场".encode())
+    )
     assert (found.codec, found.error, found.error_args) == (None, MIXED, {"line": "3"})
 
 
 def test_one_utf8_line_among_gbk_lines_is_named():
-    found = sniff(lines("名称,地址".encode("gbk"), "幸福里小区,泰和路".encode("gbk"), "运河菜场,黄河南路".encode(),
-                        "张三,李四家".encode("gbk")))
+    found = sniff(
+        lines(
+            "名称,地址".encode("gbk"),
+            "幸福里小区,泰和路".encode("gbk"),
+            "运河菜场,黄河南路".encode(),
+            "张三,李四家".encode("gbk"),
+        )
+    )
     assert found.error_args == {"line": "3"}
 
 

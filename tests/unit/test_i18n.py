@@ -1,4 +1,5 @@
 """Every message marked in code or templates has a Chinese and an English translation."""
+
 import re
 from collections import defaultdict
 from pathlib import Path

@@ -10,8 +10,17 @@ SQUARE = {"type": "Polygon", "coordinates": [[[118.30, 33.94], [118.31, 33.94], 
 
 
 def test_a_valid_place_is_cleaned():
-    values, errors = org.clean(PLACE, {"grid": "3", "name": " 世纪紫薇园 ", "kind": "estate", "lat": "33.94",
-                                       "lon": "118.30", "aliases": "紫薇园、紫薇 ;紫薇园"})
+    values, errors = org.clean(
+        PLACE,
+        {
+            "grid": "3",
+            "name": " 世纪紫薇园 ",
+            "kind": "estate",
+            "lat": "33.94",
+            "lon": "118.30",
+            "aliases": "紫薇园、紫薇 ;紫薇园",
+        },
+    )
     assert errors == {}
     assert values["name"] == "世纪紫薇园" and values["grid"] == 3
     assert values["lat"] == 33.94 and values["aliases"] == "紫薇园\n紫薇"
@@ -19,8 +28,13 @@ def test_a_valid_place_is_cleaned():
 
 def test_required_fields_and_bad_values_are_reported_per_field():
     _values, errors = org.clean(PLACE, {"grid": "", "name": "", "kind": "castle", "lat": "north", "lon": "500"})
-    assert errors == {"grid": "Required", "name": "Required", "kind": "Choose one", "lat": "Not a number",
-                      "lon": "Longitude must be between -180 and 180"}
+    assert errors == {
+        "grid": "Required",
+        "name": "Required",
+        "kind": "Choose one",
+        "lat": "Not a number",
+        "lon": "Longitude must be between -180 and 180",
+    }
 
 
 def test_coordinates_come_in_pairs():

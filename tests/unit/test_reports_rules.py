@@ -1,4 +1,5 @@
 """Rules of resident reports: codes, the public form, staff steps, rating and reopening, Open311."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -35,8 +36,12 @@ def test_a_submission_needs_a_known_category_and_words():
 
 def test_location_is_optional_but_must_be_readable():
     base = {"category": "noise", "description": "x"}
-    assert rules.check_submission({**base, "lat": "33.94", "lon": "118.30", "accuracy": "12"}, CATEGORIES).values[
-        "accuracy"] == 12
+    assert (
+        rules.check_submission({**base, "lat": "33.94", "lon": "118.30", "accuracy": "12"}, CATEGORIES).values[
+            "accuracy"
+        ]
+        == 12
+    )
     assert "location" in rules.check_submission({**base, "lat": "95", "lon": "118"}, CATEGORIES).errors
     assert "location" in rules.check_submission({**base, "lat": "33.9"}, CATEGORIES).errors
 
@@ -95,7 +100,10 @@ def test_open311_statuses():
 
 def test_categories_an_admin_adds():
     assert rules.check_category("pets", "宠物", "Pets", "", "", {"noise"}, editing=False) == {}
-    assert set(rules.check_category("Pets!", "", "x" * 61, "", "", set(), editing=False)) == {"code", "name_zh",
-                                                                                            "name_en"}
+    assert set(rules.check_category("Pets!", "", "x" * 61, "", "", set(), editing=False)) == {
+        "code",
+        "name_zh",
+        "name_en",
+    }
     assert "code" in rules.check_category("noise", "a", "b", "", "", {"noise"}, editing=False)
     assert rules.check_category("noise", "a", "b", "", "", {"noise"}, editing=True) == {}

@@ -1,4 +1,5 @@
 """Routing rules: the most specific rule wins; working-day deadlines follow the calendar."""
+
 from datetime import date, datetime, timezone
 
 from app.domain import routing as rules
@@ -66,15 +67,29 @@ def test_the_2026_calendar_is_the_official_one():
     days_off = sorted(d for d, work, _ in rules.HOLIDAYS_2026 if not work)
     workdays = sorted(d for d, work, _ in rules.HOLIDAYS_2026 if work)
     assert len(days_off) == 3 + 9 + 3 + 5 + 3 + 3 + 7
-    assert workdays == [date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9),
-                        date(2026, 9, 20), date(2026, 10, 10)]
+    assert workdays == [
+        date(2026, 1, 4),
+        date(2026, 2, 14),
+        date(2026, 2, 28),
+        date(2026, 5, 9),
+        date(2026, 9, 20),
+        date(2026, 10, 10),
+    ]
     assert all(d.weekday() >= 5 for d in workdays)
 
 
 def form(**changes) -> dict:
-    return {"kind": "report", "category": "environment", "unit": "station:1", "agency": "5",
-            "accept_amount": "1", "accept_unit": "workdays", "finish_amount": "3", "finish_unit": "workdays",
-            **changes}
+    return {
+        "kind": "report",
+        "category": "environment",
+        "unit": "station:1",
+        "agency": "5",
+        "accept_amount": "1",
+        "accept_unit": "workdays",
+        "finish_amount": "3",
+        "finish_unit": "workdays",
+        **changes,
+    }
 
 
 def check(raw: dict, taken=frozenset()):

@@ -1,6 +1,7 @@
 """The volunteer rules without a database: the application form, shift times (across
 midnight, a weekly series), the sign-up, cancel and check-in windows, overlap, and the hours
 arithmetic."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,9 +18,18 @@ START = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # 19:00 in Shanghai
 def test_application_needs_a_name_phone_place_time_and_consent():
     checked = rules.check_application({}, {1, 2}, {7})
     assert set(checked.errors) == {"name", "phone", "grids", "availability", "consent"}
-    ok = rules.check_application({"name": " 李明 ", "phone": "138 0527 0004", "grids": ["2", "1"],
-                                  "availability": ["weekends", "nonsense"], "skills": ["driving"],
-                                  "consent": "yes"}, {1, 2}, {7})
+    ok = rules.check_application(
+        {
+            "name": " 李明 ",
+            "phone": "138 0527 0004",
+            "grids": ["2", "1"],
+            "availability": ["weekends", "nonsense"],
+            "skills": ["driving"],
+            "consent": "yes",
+        },
+        {1, 2},
+        {7},
+    )
     assert ok.errors == {}
     assert ok.values["name"] == "李明" and ok.values["grids"] == ",1,2," and ok.values["availability"] == ",weekends,"
     assert ok.values["skills"] == ",driving,"
@@ -30,12 +40,24 @@ def test_application_office_instead_of_grids_and_unknown_units():
     assert rules.check_application({"grids": ["9"]}, {1}, {7}).errors["grids"] == "Choose from the list"
     assert rules.check_application({"office": "8"}, {1}, {7}).errors["grids"] == "Choose from the list"
     assert rules.check_application({"phone": "12"}, set(), set()).errors["phone"] == "Not a phone number"
-    assert gettext(rules.check_application({"name": "名" * 51}, set(), set()).errors["name"]) == "内容太长：最多 50 个字"
+    assert (
+        gettext(rules.check_application({"name": "名" * 51}, set(), set()).errors["name"]) == "内容太长：最多 50 个字"
+    )
 
 
 def shift_form(**extra) -> dict:
-    return {"day": "2026-12-05", "start": "19:00", "end": "21:00", "grids": ["3"], "route": "紫薇园",
-            "meeting_point": "东门", "min_volunteers": "2", "max_volunteers": "4", "leader": "", **extra}
+    return {
+        "day": "2026-12-05",
+        "start": "19:00",
+        "end": "21:00",
+        "grids": ["3"],
+        "route": "紫薇园",
+        "meeting_point": "东门",
+        "min_volunteers": "2",
+        "max_volunteers": "4",
+        "leader": "",
+        **extra,
+    }
 
 
 def shift_rules(**extra) -> rules.ShiftRules:
@@ -56,18 +78,30 @@ def test_an_end_before_the_start_is_the_next_day():
     assert starts == datetime(2026, 12, 5, 14, 0, tzinfo=UTC) and ends == datetime(2026, 12, 5, 18, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("extra, field", [
-    ({"start": "7pm"}, "start"), ({"day": "tomorrow"}, "day"), ({"grids": ["9"]}, "grids"), ({"grids": []}, "grids"),
-    ({"route": ""}, "route"), ({"min_volunteers": "5", "max_volunteers": "4"}, "max_volunteers"),
-    ({"max_volunteers": "0"}, "max_volunteers"), ({"leader": "11"}, "leader"), ({"weeks": "27"}, "weeks"),
-    ({"start": "06:00", "end": "19:00"}, "end"), ({"day": "2026-12-01"}, "day"),
-])
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"start": "7pm"}, "start"),
+        ({"day": "tomorrow"}, "day"),
+        ({"grids": ["9"]}, "grids"),
+        ({"grids": []}, "grids"),
+        ({"route": ""}, "route"),
+        ({"min_volunteers": "5", "max_volunteers": "4"}, "max_volunteers"),
+        ({"max_volunteers": "0"}, "max_volunteers"),
+        ({"leader": "11"}, "leader"),
+        ({"weeks": "27"}, "weeks"),
+        ({"start": "06:00", "end": "19:00"}, "end"),
+        ({"day": "2026-12-01"}, "day"),
+    ],
+)
 def test_shift_form_errors(extra, field):
     assert field in rules.check_shift(shift_form(**extra), shift_rules()).errors
 
 
 def test_an_edit_may_not_drop_the_maximum_below_the_sign_ups_but_may_keep_a_past_date():
-    checked = rules.check_shift(shift_form(max_volunteers="2", day="2026-12-01"), shift_rules(min_confirmed=3, editing=True))
+    checked = rules.check_shift(
+        shift_form(max_volunteers="2", day="2026-12-01"), shift_rules(min_confirmed=3, editing=True)
+    )
     assert set(checked.errors) == {"max_volunteers"}
 
 
@@ -75,8 +109,9 @@ def test_a_weekly_series_keeps_the_local_times():
     spans = rules.series_spans(START, START + timedelta(hours=2), 3, TZ)
     assert [s for s, _e in spans] == [START, START + timedelta(weeks=1), START + timedelta(weeks=2)]
     # A series in a zone with daylight saving keeps the wall-clock time, not the UTC time.
-    berlin = rules.series_spans(datetime(2026, 3, 25, 18, 0, tzinfo=UTC), datetime(2026, 3, 25, 20, 0, tzinfo=UTC), 2,
-                                "Europe/Berlin")
+    berlin = rules.series_spans(
+        datetime(2026, 3, 25, 18, 0, tzinfo=UTC), datetime(2026, 3, 25, 20, 0, tzinfo=UTC), 2, "Europe/Berlin"
+    )
     assert berlin[1][0] - berlin[0][0] == timedelta(weeks=1, hours=-1)
 
 
@@ -96,7 +131,9 @@ def test_overlap():
 
 def test_sign_up_window():
     assert rules.signup_refusal(START, False, START - timedelta(days=15), 14).message == "Sign-up opens on %(when)s."
-    assert rules.signup_refusal(START, False, START - timedelta(days=15), 14).params["when"] == START - timedelta(days=14)
+    assert rules.signup_refusal(START, False, START - timedelta(days=15), 14).params["when"] == START - timedelta(
+        days=14
+    )
     assert rules.signup_refusal(START, False, START - timedelta(days=14), 14) is None
     assert rules.signup_refusal(START, False, START - timedelta(seconds=1), 14) is None
     assert "already started" in rules.signup_refusal(START, False, START, 14).message
@@ -155,4 +192,5 @@ def test_local_day_bounds():
     assert start == datetime(2026, 11, 30, 16, 0, tzinfo=UTC) and end == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
     assert rules.local_day_bounds(None, None, TZ) == (None, None)
     assert rules.local_span(date(2026, 12, 5), time(19), time(19), TZ)[1] - rules.local_span(
-        date(2026, 12, 5), time(19), time(19), TZ)[0] == timedelta(hours=24)
+        date(2026, 12, 5), time(19), time(19), TZ
+    )[0] == timedelta(hours=24)

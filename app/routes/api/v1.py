@@ -1,5 +1,6 @@
 """JSON API for other systems, authenticated with an API key (`Authorization: Bearer <key>`):
 import calls, read work orders, read the repeat-call metrics. Keys are issued by an admin."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ async def api_key_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None
     scheme, _sep, key = connection.headers.get("authorization", "").partition(" ")
     client = await api_keys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
     if client is None:
-        raise NotAuthorizedException(detail="A valid API key is needed: Authorization: Bearer <key>",
-                                     headers={"WWW-Authenticate": "Bearer"})
+        raise NotAuthorizedException(
+            detail="A valid API key is needed: Authorization: Bearer <key>", headers={"WWW-Authenticate": "Bearer"}
+        )
     if client.role not in API_ROLES:
         raise PermissionDeniedException(detail="This key's role cannot use this endpoint")
     connection.state.api_client = client
@@ -106,17 +108,33 @@ class ApiV1Controller(Controller):
             raise ValidationException(detail=f"At most {MAX_ITEMS} calls per request")
         settings = request.app.state.settings
         result = await calls.import_objects(data, client.principal(), client.actor, settings.time_zone)
-        detection = await orders.detect(client.actor, {client.station_id} if client.station_id else None,
-                                        batch=result.batch_id, recent_days=settings.detection_recent_days,
-                                        ) if result.created else orders.Detection()
-        return ImportAnswer(result.created, result.duplicates, result.conflicts, result.rejected,
-                            [ItemError(e["row"], e["call_id"], e["column"], e["message"]) for e in result.errors],
-                            detection.created, detection.attached)
+        detection = (
+            await orders.detect(
+                client.actor,
+                {client.station_id} if client.station_id else None,
+                batch=result.batch_id,
+                recent_days=settings.detection_recent_days,
+            )
+            if result.created
+            else orders.Detection()
+        )
+        return ImportAnswer(
+            result.created,
+            result.duplicates,
+            result.conflicts,
+            result.rejected,
+            [ItemError(e["row"], e["call_id"], e["column"], e["message"]) for e in result.errors],
+            detection.created,
+            detection.attached,
+        )
 
     @get("/work-orders", name="api_work_orders", summary="Work orders")
-    async def work_orders(self, request: Request,
-                          rule: str = Parameter(default="", description="repeat_caller, repeat_place or category_surge"),
-                          status: str = Parameter(default="", description="open or closed")) -> list[WorkOrderItem]:
+    async def work_orders(
+        self,
+        request: Request,
+        rule: str = Parameter(default="", description="repeat_caller, repeat_place or category_surge"),
+        status: str = Parameter(default="", description="open or closed"),
+    ) -> list[WorkOrderItem]:
         client = client_of(request)
         if rule and rule not in RULES:
             raise ValidationException(detail=f"rule must be one of {', '.join(RULES)}")
@@ -125,9 +143,12 @@ class ApiV1Controller(Controller):
         return [WorkOrderItem(**row) for row in await orders.api_list(client.principal(), rule, status)]
 
     @get("/metrics/calls", name="api_call_metrics", summary="Repeat-call share")
-    async def call_metrics(self, request: Request,
-                           start: str = Parameter(description="first day, YYYY-MM-DD (inclusive)"),
-                           end: str = Parameter(description="last day, YYYY-MM-DD (inclusive)")) -> CallMetrics:
+    async def call_metrics(
+        self,
+        request: Request,
+        start: str = Parameter(description="first day, YYYY-MM-DD (inclusive)"),
+        end: str = Parameter(description="last day, YYYY-MM-DD (inclusive)"),
+    ) -> CallMetrics:
         client = client_of(request)
         first, last = _day(start, "start"), _day(end, "end")
         if last < first:

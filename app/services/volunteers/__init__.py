@@ -16,6 +16,7 @@ one gets it and the other finds the shift full and joins the waiting list.
 
 Sign-ups nobody checked out of are closed by `close_overdue`, which each app process runs every
 minute (services/jobs.py): reading a page never writes."""
+
 from __future__ import annotations
 
 from app.services.volunteers import common

@@ -1,5 +1,6 @@
 """Volunteer applications: the public registration, the officers' approval queue, approving
 (a new person with an invitation, or an existing person linked) and declining."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,10 +26,15 @@ from app.tables import (
 
 # --- registration (public) -------------------------------------------------------------------
 
+
 async def registration_choices() -> dict:
     """Active grids by office, for the public form."""
-    grids = await Grid.select(Grid.id, Grid.name, Grid.office, Grid.office.name.as_alias("office_name")).where(
-        Grid.active.eq(True) & Grid.office.active.eq(True)).order_by(Grid.office.name).order_by(Grid.name)
+    grids = (
+        await Grid.select(Grid.id, Grid.name, Grid.office, Grid.office.name.as_alias("office_name"))
+        .where(Grid.active.eq(True) & Grid.office.active.eq(True))
+        .order_by(Grid.office.name)
+        .order_by(Grid.name)
+    )
     offices: dict[tuple[int, str], list[dict]] = {}
     for g in grids:
         offices.setdefault((g["office"], g["office_name"]), []).append(g)
@@ -51,28 +57,38 @@ async def register(raw: dict, settings: Settings) -> Outcome:
     if checked.errors:
         return Outcome(errors=checked.errors)
     hour, browser = timedelta(hours=1), current_browser.get()
-    if browser and not await ratelimit.allow(f"volunteer_register:browser:{browser}",
-                                             settings.volunteer_register_per_hour, hour):
+    if browser and not await ratelimit.allow(
+        f"volunteer_register:browser:{browser}", settings.volunteer_register_per_hour, hour
+    ):
         return refused(N_("Too many registrations from this browser. Please try again in an hour."))
     ip = current_request.get().ip or "unknown"
     # Held by its address's limit, an application does not count against everyone's day.
-    held = not (await ratelimit.allow(f"volunteer_register:ip:{ip}", settings.volunteer_register_address_per_hour, hour)
-                and await ratelimit.allow("volunteer_register:all", settings.volunteer_register_per_day,
-                                          timedelta(days=1)))
+    held = not (
+        await ratelimit.allow(f"volunteer_register:ip:{ip}", settings.volunteer_register_address_per_hour, hour)
+        and await ratelimit.allow("volunteer_register:all", settings.volunteer_register_per_day, timedelta(days=1))
+    )
     values = checked.values
     values["phone"] = phones.normalise(values["phone"])
     async with write_transaction(VolunteerApplication._meta.db):
-        if await VolunteerApplication.exists().where((VolunteerApplication.phone == values["phone"])
-                                                     & (VolunteerApplication.status == "pending")):
+        if await VolunteerApplication.exists().where(
+            (VolunteerApplication.phone == values["phone"]) & (VolunteerApplication.status == "pending")
+        ):
             return Outcome(ok=True)  # one application per phone waits at a time
-        rows = await VolunteerApplication.insert(VolunteerApplication(**values, consent_at=common.now(), held=held)).returning(
-            VolunteerApplication.id)
-        await audit.record(PUBLIC, "create", "volunteer_application", rows[0]["id"],
-                           {"grids": [None, values["grids"]], "office": [None, values["office"]], "held": [None, held]})
+        rows = await VolunteerApplication.insert(
+            VolunteerApplication(**values, consent_at=common.now(), held=held)
+        ).returning(VolunteerApplication.id)
+        await audit.record(
+            PUBLIC,
+            "create",
+            "volunteer_application",
+            rows[0]["id"],
+            {"grids": [None, values["grids"]], "office": [None, values["office"]], "held": [None, held]},
+        )
     return Outcome(ok=True, id=rows[0]["id"])
 
 
 # --- the approval queue (officers) ------------------------------------------------------------
+
 
 async def _office_ids(grids: set[int]) -> set[int]:
     if not grids:
@@ -89,10 +105,14 @@ async def applications(principal: Principal, status: str = "pending") -> list[di
     grids = await staff_grids(principal)
     offices = await _office_ids(grids)
     status = status if status in rules.STATUSES else "pending"
-    rows = await VolunteerApplication.select(
-        VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name")).where(
-        VolunteerApplication.status == status).order_by(VolunteerApplication.created_at,
-                                                         ascending=status == "pending").limit(500)
+    rows = (
+        await VolunteerApplication.select(
+            VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name")
+        )
+        .where(VolunteerApplication.status == status)
+        .order_by(VolunteerApplication.created_at, ascending=status == "pending")
+        .limit(500)
+    )
     names = await _grid_names()
     out = []
     for row in rows:
@@ -123,8 +143,13 @@ async def application(principal: Principal, app_id: int, reveal_phone: bool = Fa
     row["phone_shown"] = False
     if reveal_phone:
         async with write_transaction(VolunteerApplication._meta.db):
-            await audit.record(audit.actor_of(principal), "view_personal_data", "volunteer_application", app_id,
-                               {"field": [None, "phone"]})
+            await audit.record(
+                audit.actor_of(principal),
+                "view_personal_data",
+                "volunteer_application",
+                app_id,
+                {"field": [None, "phone"]},
+            )
         row["phone_shown"] = True
     row["grid_choices"] = await _grid_choices(row, grids)
     # The phone may be someone's already: the officer is told, and no approval reaches that account.
@@ -133,16 +158,24 @@ async def application(principal: Principal, app_id: int, reveal_phone: bool = Fa
 
 
 async def _application_row(app_id: int) -> dict | None:
-    return await VolunteerApplication.select(
-        VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name"),
-        VolunteerApplication.decided_by.name.as_alias("decided_by_name"),
-        VolunteerApplication.person.name.as_alias("person_name")).where(VolunteerApplication.id == app_id).first()
+    return (
+        await VolunteerApplication.select(
+            VolunteerApplication.all_columns(),
+            VolunteerApplication.office.name.as_alias("office_name"),
+            VolunteerApplication.decided_by.name.as_alias("decided_by_name"),
+            VolunteerApplication.person.name.as_alias("person_name"),
+        )
+        .where(VolunteerApplication.id == app_id)
+        .first()
+    )
 
 
 async def _grid_choices(row: dict, grids: set[int]) -> list[tuple[int, str]]:
     """The grids one may approve for: the applicant's choices in `grids`, or their office's."""
     office_grids = await Grid.select(Grid.id, Grid.name).where(
-        Grid.active.eq(True) & (Grid.office == row["office"] if row["office"] else Grid.id.is_in(row["grid_ids"] or [-1])))
+        Grid.active.eq(True)
+        & (Grid.office == row["office"] if row["office"] else Grid.id.is_in(row["grid_ids"] or [-1]))
+    )
     choices = {g["id"]: g["name"] for g in office_grids if g["id"] in grids}
     choices.update({g: n for g, n in zip(row["grid_ids"], row["grid_names"]) if g in grids})
     return sorted(choices.items(), key=lambda c: c[1])
@@ -153,8 +186,11 @@ async def people_with_phone(phone: str) -> list[dict]:
     digits = phones.normalise(phone)
     if len(digits) < 4:
         return []
-    rows = await Person.select(Person.id, Person.name, Person.phone).where(
-        Person.phone.like(f"%{digits[-4:]}")).order_by(Person.id)
+    rows = (
+        await Person.select(Person.id, Person.name, Person.phone)
+        .where(Person.phone.like(f"%{digits[-4:]}"))
+        .order_by(Person.id)
+    )
     return [{"id": r["id"], "name": r["name"]} for r in rows if phones.normalise(r["phone"]) == digits]
 
 
@@ -169,35 +205,50 @@ def _chosen_grids(grid_ids: list[int], choices: list[tuple[int, str]]) -> tuple[
 
 async def _decide(app_id: int, principal: Principal, person_id: int | None = None) -> bool:
     """Mark a pending application approved (inside the caller's transaction); False when it was decided already."""
-    values = {VolunteerApplication.status: "approved", VolunteerApplication.decided_by: principal.id,
-              VolunteerApplication.decided_at: common.now()}
+    values = {
+        VolunteerApplication.status: "approved",
+        VolunteerApplication.decided_by: principal.id,
+        VolunteerApplication.decided_at: common.now(),
+    }
     if person_id is not None:
         values[VolunteerApplication.person] = person_id
-    return bool(await VolunteerApplication.update(values).where(
-        (VolunteerApplication.id == app_id) & (VolunteerApplication.status == "pending")).returning(
-        VolunteerApplication.id))
+    return bool(
+        await VolunteerApplication.update(values)
+        .where((VolunteerApplication.id == app_id) & (VolunteerApplication.status == "pending"))
+        .returning(VolunteerApplication.id)
+    )
 
 
 async def _make_volunteer(person_id: int, row: dict, grids: set[int]) -> list[int]:
     """The volunteer role for the grids the person does not hold yet, and a profile if none; the grids added."""
-    held = {r["grid"] for r in await PersonRole.select(PersonRole.grid).where(
-        (PersonRole.person == person_id) & (PersonRole.role == "volunteer"))}
+    held = {
+        r["grid"]
+        for r in await PersonRole.select(PersonRole.grid).where(
+            (PersonRole.person == person_id) & (PersonRole.role == "volunteer")
+        )
+    }
     added = sorted(grids - held)
     for grid in added:
         await PersonRole.insert(PersonRole(person=person_id, role="volunteer", grid=grid))
     if not await VolunteerProfile.exists().where(VolunteerProfile.person == person_id):
-        await VolunteerProfile.insert(VolunteerProfile(person=person_id, availability=row["availability"],
-                                                       skills=row["skills"], skills_note=row["skills_note"]))
+        await VolunteerProfile.insert(
+            VolunteerProfile(
+                person=person_id, availability=row["availability"], skills=row["skills"], skills_note=row["skills_note"]
+            )
+        )
     return added
 
 
-EXISTING_PHONE = N_("This number belongs to an existing person: %(names)s. Approving makes the applicant a new, "
-                    "separate person; it gives no access to that account. To give the existing person the "
-                    "volunteer role instead, ask an administrator.")
+EXISTING_PHONE = N_(
+    "This number belongs to an existing person: %(names)s. Approving makes the applicant a new, "
+    "separate person; it gives no access to that account. To give the existing person the "
+    "volunteer role instead, ask an administrator."
+)
 
 
-async def approve(principal: Principal, app_id: int, grid_ids: list[int], settings: Settings,
-                  separate: bool = False) -> Outcome:
+async def approve(
+    principal: Principal, app_id: int, grid_ids: list[int], settings: Settings, separate: bool = False
+) -> Outcome:
     """The applicant becomes a new person, a volunteer of the chosen grids, with an invitation
     link to register a passkey. An application never reaches an existing account: when the
     phone is someone's already, the officer must say that the applicant is a separate person
@@ -218,14 +269,23 @@ async def approve(principal: Principal, app_id: int, grid_ids: list[int], settin
         rows = await Person.insert(Person(name=row["name"], phone=row["phone"])).returning(Person.id)
         person_id = rows[0]["id"]
         await VolunteerApplication.update({VolunteerApplication.person: person_id}).where(
-            VolunteerApplication.id == app_id)
+            VolunteerApplication.id == app_id
+        )
         await audit.record(actor, "create", "person", person_id, {"name": [None, row["name"]], "phone": [None, "***"]})
         # Invited while the person holds nothing yet: the invitation policy allows it for a new person only.
         link = await auth.issue_invitation(person_id, settings, actor)
         await _make_volunteer(person_id, row, chosen)
-        await audit.record(actor, "approve", "volunteer_application", app_id, {
-            "person": [None, person_id], "grids": [None, sorted(chosen)],
-            **({"separate_from": [None, [p["id"] for p in existing]]} if existing else {})})
+        await audit.record(
+            actor,
+            "approve",
+            "volunteer_application",
+            app_id,
+            {
+                "person": [None, person_id],
+                "grids": [None, sorted(chosen)],
+                **({"separate_from": [None, [p["id"] for p in existing]]} if existing else {}),
+            },
+        )
     return Outcome(ok=True, id=person_id, link=link)
 
 
@@ -249,8 +309,13 @@ async def link(principal: Principal, app_id: int, person_id: int, grid_ids: list
         if not await _decide(app_id, principal, person_id):
             return refused(N_("This application has already been decided."))
         added = await _make_volunteer(person_id, row, chosen)
-        await audit.record(actor, "link", "volunteer_application", app_id,
-                           {"person": [None, person_id], "grids": [None, sorted(chosen)]})
+        await audit.record(
+            actor,
+            "link",
+            "volunteer_application",
+            app_id,
+            {"person": [None, person_id], "grids": [None, sorted(chosen)]},
+        )
         await audit.record(actor, "update", "person", person_id, {"volunteer_grids": [None, added]})
     return Outcome(ok=True, id=person_id)
 
@@ -265,8 +330,8 @@ async def applications_for_person(principal: Principal, person_id: int) -> list[
     if len(digits) < 4:
         return []
     rows = await VolunteerApplication.select(
-        VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name")).where(
-        (VolunteerApplication.status == "pending") & VolunteerApplication.phone.like(f"%{digits[-4:]}"))
+        VolunteerApplication.all_columns(), VolunteerApplication.office.name.as_alias("office_name")
+    ).where((VolunteerApplication.status == "pending") & VolunteerApplication.phone.like(f"%{digits[-4:]}"))
     names, grids = await _grid_names(), await _all_grids()
     out = []
     for row in rows:
@@ -284,13 +349,21 @@ async def decline(principal: Principal, app_id: int, reason: str) -> Outcome:
     if await application(principal, app_id) is None:
         return refused(N_("This application cannot be found."))
     async with write_transaction(VolunteerApplication._meta.db):
-        taken = await VolunteerApplication.update({
-            VolunteerApplication.status: "declined", VolunteerApplication.decided_by: principal.id,
-            VolunteerApplication.decided_at: common.now(), VolunteerApplication.decline_reason: reason.strip()}).where(
-            (VolunteerApplication.id == app_id) & (VolunteerApplication.status == "pending")).returning(
-            VolunteerApplication.id)
+        taken = (
+            await VolunteerApplication.update(
+                {
+                    VolunteerApplication.status: "declined",
+                    VolunteerApplication.decided_by: principal.id,
+                    VolunteerApplication.decided_at: common.now(),
+                    VolunteerApplication.decline_reason: reason.strip(),
+                }
+            )
+            .where((VolunteerApplication.id == app_id) & (VolunteerApplication.status == "pending"))
+            .returning(VolunteerApplication.id)
+        )
         if not taken:
             return refused(N_("This application has already been decided."))
-        await audit.record(audit.actor_of(principal), "decline", "volunteer_application", app_id,
-                           {"reason": [None, reason.strip()]})
+        await audit.record(
+            audit.actor_of(principal), "decline", "volunteer_application", app_id, {"reason": [None, reason.strip()]}
+        )
     return Outcome(ok=True, id=app_id)

@@ -1,5 +1,6 @@
 """What the parts of the volunteers service share: the outcome of an action, whose grids a
 person manages or patrols, row locks, the clock."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """The hours ledger: a volunteer's served shifts and hours, the certificate, the officers'
 totals and the CSV export."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -20,13 +21,15 @@ from app.tables import (
 
 # --- hours ledger, certificate, totals, export ---------------------------------------------------
 
+
 async def may_see_person(principal: Principal, person_id: int) -> bool:
     """Volunteers see their own record only; officers the volunteers of their grids."""
     if person_id == principal.id:
         return True
     grids = await staff_grids(principal)
     return bool(grids) and await PersonRole.exists().where(
-        (PersonRole.person == person_id) & (PersonRole.role == "volunteer") & PersonRole.grid.is_in(list(grids)))
+        (PersonRole.person == person_id) & (PersonRole.role == "volunteer") & PersonRole.grid.is_in(list(grids))
+    )
 
 
 def _served_or_started():
@@ -35,19 +38,28 @@ def _served_or_started():
     return (ShiftSignup.shift.starts_at <= common.now()) | ShiftSignup.check_in_at.is_not_null()
 
 
-async def ledger(principal: Principal, person_id: int, since: date | None, until: date | None,
-                 tz: str) -> dict | None:
+async def ledger(principal: Principal, person_id: int, since: date | None, until: date | None, tz: str) -> dict | None:
     """One volunteer's shifts that have started, with the minutes each counts for."""
     if not await may_see_person(principal, person_id):
         return None
     start, end = rules.local_day_bounds(since, until, tz)
-    query = ShiftSignup.select(
-        ShiftSignup.all_columns(), ShiftSignup.shift.starts_at.as_alias("starts_at"),
-        ShiftSignup.shift.ends_at.as_alias("ends_at"), ShiftSignup.shift.grid.name.as_alias("grid_name"),
-        ShiftSignup.shift.meeting_point.as_alias("meeting_point"),
-        ShiftSignup.shift.cancelled_at.as_alias("shift_cancelled_at")).where(
-        (ShiftSignup.person == person_id) & (ShiftSignup.status == "confirmed")
-        & ShiftSignup.shift.cancelled_at.is_null() & _served_or_started()).order_by(ShiftSignup.shift.starts_at)
+    query = (
+        ShiftSignup.select(
+            ShiftSignup.all_columns(),
+            ShiftSignup.shift.starts_at.as_alias("starts_at"),
+            ShiftSignup.shift.ends_at.as_alias("ends_at"),
+            ShiftSignup.shift.grid.name.as_alias("grid_name"),
+            ShiftSignup.shift.meeting_point.as_alias("meeting_point"),
+            ShiftSignup.shift.cancelled_at.as_alias("shift_cancelled_at"),
+        )
+        .where(
+            (ShiftSignup.person == person_id)
+            & (ShiftSignup.status == "confirmed")
+            & ShiftSignup.shift.cancelled_at.is_null()
+            & _served_or_started()
+        )
+        .order_by(ShiftSignup.shift.starts_at)
+    )
     if start:
         query = query.where(ShiftSignup.shift.starts_at >= start)
     if end:
@@ -60,27 +72,50 @@ async def ledger(principal: Principal, person_id: int, since: date | None, until
         r["no_show"] = r["attendance"] == "no_show"
     total = sum(r["minutes"] for r in rows)
     person = await Person.select(Person.id, Person.name).where(Person.id == person_id).first()
-    return {"person": person, "rows": rows, "minutes": total, "hm": rules.hours_and_minutes(total),
-            "served": sum(1 for r in rows if r["minutes"] > 0), "no_shows": sum(1 for r in rows if r["no_show"]),
-            "since": since, "until": until, "station": await station_of_volunteer(person_id)}
+    return {
+        "person": person,
+        "rows": rows,
+        "minutes": total,
+        "hm": rules.hours_and_minutes(total),
+        "served": sum(1 for r in rows if r["minutes"] > 0),
+        "no_shows": sum(1 for r in rows if r["no_show"]),
+        "since": since,
+        "until": until,
+        "station": await station_of_volunteer(person_id),
+    }
 
 
 async def station_of_volunteer(person_id: int) -> str:
-    row = await PersonRole.select(PersonRole.grid.office.station.name.as_alias("station")).where(
-        (PersonRole.person == person_id) & (PersonRole.role == "volunteer")).order_by(PersonRole.id).first()
+    row = (
+        await PersonRole.select(PersonRole.grid.office.station.name.as_alias("station"))
+        .where((PersonRole.person == person_id) & (PersonRole.role == "volunteer"))
+        .order_by(PersonRole.id)
+        .first()
+    )
     return row["station"] if row and row["station"] else ""
 
 
 async def _scoped_signups(principal: Principal, since: date | None, until: date | None, tz: str) -> list[dict]:
     grids = await staff_grids(principal)
     start, end = rules.local_day_bounds(since, until, tz)
-    query = ShiftSignup.select(
-        ShiftSignup.all_columns(), ShiftSignup.person.name.as_alias("name"), ShiftSignup.person.phone.as_alias("phone"),
-        ShiftSignup.shift.starts_at.as_alias("starts_at"), ShiftSignup.shift.ends_at.as_alias("ends_at"),
-        ShiftSignup.shift.grid.as_alias("grid"), ShiftSignup.shift.grid.name.as_alias("grid_name")).where(
-        (ShiftSignup.status == "confirmed") & ShiftSignup.shift.cancelled_at.is_null()
-        & ShiftSignup.shift.grid.is_in(list(grids) or [-1]) & _served_or_started()).order_by(
-        ShiftSignup.shift.starts_at)
+    query = (
+        ShiftSignup.select(
+            ShiftSignup.all_columns(),
+            ShiftSignup.person.name.as_alias("name"),
+            ShiftSignup.person.phone.as_alias("phone"),
+            ShiftSignup.shift.starts_at.as_alias("starts_at"),
+            ShiftSignup.shift.ends_at.as_alias("ends_at"),
+            ShiftSignup.shift.grid.as_alias("grid"),
+            ShiftSignup.shift.grid.name.as_alias("grid_name"),
+        )
+        .where(
+            (ShiftSignup.status == "confirmed")
+            & ShiftSignup.shift.cancelled_at.is_null()
+            & ShiftSignup.shift.grid.is_in(list(grids) or [-1])
+            & _served_or_started()
+        )
+        .order_by(ShiftSignup.shift.starts_at)
+    )
     if start:
         query = query.where(ShiftSignup.shift.starts_at >= start)
     if end:
@@ -93,8 +128,9 @@ async def totals(principal: Principal, since: date | None, until: date | None, t
     groups: dict[tuple[str, str], dict] = {}
     for r in await _scoped_signups(principal, since, until, tz):
         key = (rules.month_of(r["starts_at"], tz), r["grid_name"])
-        g = groups.setdefault(key, {"month": key[0], "grid_name": key[1], "shifts": set(), "people": set(),
-                                    "minutes": 0, "no_shows": 0})
+        g = groups.setdefault(
+            key, {"month": key[0], "grid_name": key[1], "shifts": set(), "people": set(), "minutes": 0, "no_shows": 0}
+        )
         g["shifts"].add(r["shift"])
         g["people"].add(r["person"])
         g["minutes"] += r["minutes"]
@@ -102,12 +138,26 @@ async def totals(principal: Principal, since: date | None, until: date | None, t
     out = []
     for key in sorted(groups, key=lambda k: (k[0], k[1]), reverse=False):
         g = groups[key]
-        out.append({**g, "shifts": len(g["shifts"]), "people": len(g["people"]), "hm": rules.hours_and_minutes(g["minutes"])})
+        out.append(
+            {**g, "shifts": len(g["shifts"]), "people": len(g["people"]), "hm": rules.hours_and_minutes(g["minutes"])}
+        )
     return sorted(out, key=lambda g: g["month"], reverse=True)
 
 
-EXPORT_COLUMNS = ["month", "grid", "shift_start", "shift_end", "volunteer", "phone", "check_in", "check_out",
-                  "attendance", "auto_closed", "minutes", "hours"]
+EXPORT_COLUMNS = [
+    "month",
+    "grid",
+    "shift_start",
+    "shift_end",
+    "volunteer",
+    "phone",
+    "check_in",
+    "check_out",
+    "attendance",
+    "auto_closed",
+    "minutes",
+    "hours",
+]
 
 
 async def export_csv(principal: Principal, since: date | None, until: date | None, tz: str) -> str:
@@ -119,13 +169,32 @@ async def export_csv(principal: Principal, since: date | None, until: date | Non
     def when(value: datetime | None) -> str:
         return value.astimezone(zone_).isoformat(timespec="minutes") if value else ""
 
-    text = csv_export.render(EXPORT_COLUMNS, ([
-        rules.month_of(r["starts_at"], tz), r["grid_name"], when(r["starts_at"]), when(r["ends_at"]), r["name"],
-        phones.mask(r["phone"]) if r["phone"] else "", when(r["check_in_at"]), when(r["check_out_at"]),
-        r["attendance"], "yes" if r["auto_closed"] else "", r["minutes"], rules.decimal_hours(r["minutes"]),
-    ] for r in rows))
+    text = csv_export.render(
+        EXPORT_COLUMNS,
+        (
+            [
+                rules.month_of(r["starts_at"], tz),
+                r["grid_name"],
+                when(r["starts_at"]),
+                when(r["ends_at"]),
+                r["name"],
+                phones.mask(r["phone"]) if r["phone"] else "",
+                when(r["check_in_at"]),
+                when(r["check_out_at"]),
+                r["attendance"],
+                "yes" if r["auto_closed"] else "",
+                r["minutes"],
+                rules.decimal_hours(r["minutes"]),
+            ]
+            for r in rows
+        ),
+    )
     async with write_transaction(ShiftSignup._meta.db):
-        await audit.record(audit.actor_of(principal), "export", "volunteer_hours", "",
-                           {"rows": [None, len(rows)], "since": [None, str(since or "")],
-                            "until": [None, str(until or "")]})
+        await audit.record(
+            audit.actor_of(principal),
+            "export",
+            "volunteer_hours",
+            "",
+            {"rows": [None, len(rows)], "since": [None, str(since or "")], "until": [None, str(until or "")]},
+        )
     return text

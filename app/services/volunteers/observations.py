@@ -1,5 +1,6 @@
 """Observations sent from a patrol (an optional photo; urgent ones reach the grid's officers),
 read and acknowledged by officers."""
+
 from __future__ import annotations
 
 from app.db import write_transaction
@@ -21,6 +22,7 @@ from app.tables import (
 
 # --- observations -----------------------------------------------------------------------------
 
+
 def notify_urgent_observation(observation_id: int, grid_id: int) -> None:
     """The seam for push notifications (a later issue): called after an urgent observation is
     saved. Today the officers see it on My day, which reads it from the database."""
@@ -34,8 +36,9 @@ async def _on_patrol(principal: Principal, row: dict) -> bool:
     mine = await _my_confirmed(principal, row["id"])
     if mine is not None and mine["check_in_at"] is not None and mine["check_out_at"] is None:
         return True
-    return row["leader"] == principal.id and \
-        rules.check_in_window(row["starts_at"])[0] <= common.now() <= rules.check_out_closes(row["ends_at"])
+    return row["leader"] == principal.id and rules.check_in_window(row["starts_at"])[
+        0
+    ] <= common.now() <= rules.check_out_closes(row["ends_at"])
 
 
 async def _check_observation(raw: dict, row: dict) -> tuple[str, int | None, int, dict, dict[str, str]]:
@@ -49,8 +52,11 @@ async def _check_observation(raw: dict, row: dict) -> tuple[str, int | None, int
     place_text = str(raw.get("place", "")).strip()
     place, grid = None, row["grid"]
     if place_text:
-        found = await Place.select(Place.id, Place.grid).where(Place.id == int(place_text)).first() \
-            if place_text.isdigit() else None
+        found = (
+            await Place.select(Place.id, Place.grid).where(Place.id == int(place_text)).first()
+            if place_text.isdigit()
+            else None
+        )
         if found is None or found["grid"] not in rules.ids_list(row["grids"]):
             errors["place"] = N_("Choose from the list")
         else:
@@ -60,15 +66,19 @@ async def _check_observation(raw: dict, row: dict) -> tuple[str, int | None, int
     return note, place, grid, location, errors
 
 
-async def observe(principal: Principal, shift_id: int, raw: dict, photo: Processed | PhotoError | None,
-                  upload_dir) -> Outcome:
+async def observe(
+    principal: Principal, shift_id: int, raw: dict, photo: Processed | PhotoError | None, upload_dir
+) -> Outcome:
     """A note (with an optional photo, place and location) during the patrol: by a volunteer
     checked in (until the check-out closes) or by the shift's leader."""
     client_uuid = field_rules.valid_uuid(str(raw.get("client_uuid", "")))
     if client_uuid is None:
         return Outcome(errors={"form": N_("This form is out of date: reload the page and send it again")})
-    existing = await Observation.select(Observation.id, Observation.person).where(
-        Observation.client_uuid == client_uuid).first()
+    existing = (
+        await Observation.select(Observation.id, Observation.person)
+        .where(Observation.client_uuid == client_uuid)
+        .first()
+    )
     if existing is not None:
         return Outcome(ok=existing["person"] == principal.id, id=existing["id"])
     row = await PatrolShift.select().where(PatrolShift.id == shift_id).first()
@@ -88,15 +98,31 @@ async def observe(principal: Principal, shift_id: int, raw: dict, photo: Process
         async with write_transaction(Observation._meta.db):
             photo_id = None
             if photo is not None:
-                rows = await Photo.insert(Photo(sha256=photo.sha256, width=photo.width, height=photo.height,
-                                                size=len(photo.data))).returning(Photo.id)
+                rows = await Photo.insert(
+                    Photo(sha256=photo.sha256, width=photo.width, height=photo.height, size=len(photo.data))
+                ).returning(Photo.id)
                 photo_id = rows[0]["id"]
-            rows = await Observation.insert(Observation(
-                client_uuid=client_uuid, shift=shift_id, person=principal.id, grid=grid, place=place, note=note,
-                urgent=urgent, photo=photo_id, **location)).returning(Observation.id)
+            rows = await Observation.insert(
+                Observation(
+                    client_uuid=client_uuid,
+                    shift=shift_id,
+                    person=principal.id,
+                    grid=grid,
+                    place=place,
+                    note=note,
+                    urgent=urgent,
+                    photo=photo_id,
+                    **location,
+                )
+            ).returning(Observation.id)
             observation_id = rows[0]["id"]
-            await audit.record(audit.actor_of(principal), "create", "observation", observation_id,
-                               {"shift": [None, shift_id], "urgent": [None, urgent]})
+            await audit.record(
+                audit.actor_of(principal),
+                "create",
+                "observation",
+                observation_id,
+                {"shift": [None, shift_id], "urgent": [None, urgent]},
+            )
     except Exception:  # two sends of one UUID at the same moment: the unique index let one through
         again = await Observation.select(Observation.id).where(Observation.client_uuid == client_uuid).first()
         if again is None:
@@ -108,9 +134,13 @@ async def observe(principal: Principal, shift_id: int, raw: dict, photo: Process
 
 
 def _observation_select():
-    return Observation.select(Observation.all_columns(), Observation.person.name.as_alias("person_name"),
-                              Observation.place.name.as_alias("place_name"), Observation.grid.name.as_alias("grid_name"),
-                              Observation.shift.meeting_point.as_alias("meeting_point"))
+    return Observation.select(
+        Observation.all_columns(),
+        Observation.person.name.as_alias("person_name"),
+        Observation.place.name.as_alias("place_name"),
+        Observation.grid.name.as_alias("grid_name"),
+        Observation.shift.meeting_point.as_alias("meeting_point"),
+    )
 
 
 async def _observations(principal: Principal, shift_id: int, all_of_them: bool) -> list[dict]:
@@ -125,9 +155,14 @@ async def urgent_observations(principal: Principal) -> list[dict]:
     grids = await staff_grids(principal)
     if not grids:
         return []
-    return await _observation_select().where(
-        Observation.urgent.eq(True) & Observation.acknowledged_at.is_null()
-        & Observation.grid.is_in(list(grids))).order_by(Observation.created_at, ascending=False).limit(20)
+    return (
+        await _observation_select()
+        .where(
+            Observation.urgent.eq(True) & Observation.acknowledged_at.is_null() & Observation.grid.is_in(list(grids))
+        )
+        .order_by(Observation.created_at, ascending=False)
+        .limit(20)
+    )
 
 
 async def observation(principal: Principal, observation_id: int) -> dict | None:
@@ -135,10 +170,17 @@ async def observation(principal: Principal, observation_id: int) -> dict | None:
     if row is None:
         return None
     shift_row = await PatrolShift.select(PatrolShift.leader).where(PatrolShift.id == row["shift"]).first()
-    if row["person"] == principal.id or row["grid"] in await staff_grids(principal) or (
-            shift_row and shift_row["leader"] == principal.id):
-        row["may_acknowledge"] = row["urgent"] and row["acknowledged_at"] is None and is_staff(principal) and \
-            row["grid"] in await staff_grids(principal)
+    if (
+        row["person"] == principal.id
+        or row["grid"] in await staff_grids(principal)
+        or (shift_row and shift_row["leader"] == principal.id)
+    ):
+        row["may_acknowledge"] = (
+            row["urgent"]
+            and row["acknowledged_at"] is None
+            and is_staff(principal)
+            and row["grid"] in await staff_grids(principal)
+        )
         return row
     return None
 
@@ -148,8 +190,9 @@ async def acknowledge(principal: Principal, observation_id: int) -> Outcome:
     if row is None or not row["may_acknowledge"]:
         return refused(N_("This observation cannot be found."))
     async with write_transaction(Observation._meta.db):
-        await Observation.update({Observation.acknowledged_at: common.now(), Observation.acknowledged_by: principal.id}).where(
-            (Observation.id == observation_id) & Observation.acknowledged_at.is_null())
+        await Observation.update(
+            {Observation.acknowledged_at: common.now(), Observation.acknowledged_by: principal.id}
+        ).where((Observation.id == observation_id) & Observation.acknowledged_at.is_null())
         await audit.record(audit.actor_of(principal), "acknowledge", "observation", observation_id)
     return Outcome(ok=True, id=observation_id)
 

@@ -2,6 +2,7 @@
 leader's attendance, and closing the sign-ups nobody checked out of.
 
 Races: see the package's docstring (app/services/volunteers/__init__.py)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,6 +33,7 @@ from app.tables import (
 
 # --- sign-up, cancel, promotion ---------------------------------------------------------------
 
+
 async def sign_up(principal: Principal, shift_id: int, settings: Settings) -> Outcome:
     """A place if one is free, else the waiting list; refused before sign-up opens, once the
     shift started, twice on one shift, or when it overlaps another of the person's shifts."""
@@ -45,24 +47,42 @@ async def sign_up(principal: Principal, shift_id: int, settings: Settings) -> Ou
         await _lock(PatrolShift, shift_id)  # one place-taker at a time per shift
         row = await PatrolShift.select().where(PatrolShift.id == shift_id).first()
         moment = common.now()
-        refusal = rules.signup_refusal(row["starts_at"], row["cancelled_at"] is not None, moment,
-                                       settings.signup_open_days)
+        refusal = rules.signup_refusal(
+            row["starts_at"], row["cancelled_at"] is not None, moment, settings.signup_open_days
+        )
         if refusal:
             return Outcome(refusal=refusal)
-        if await ShiftSignup.exists().where((ShiftSignup.shift == shift_id) & (ShiftSignup.person == principal.id)
-                                            & ShiftSignup.status.is_in(list(ACTIVE))):
+        if await ShiftSignup.exists().where(
+            (ShiftSignup.shift == shift_id)
+            & (ShiftSignup.person == principal.id)
+            & ShiftSignup.status.is_in(list(ACTIVE))
+        ):
             return refused(N_("You are already signed up for this shift."))
-        clash = await ShiftSignup.select(ShiftSignup.shift.starts_at.as_alias("starts_at")).where(
-            (ShiftSignup.person == principal.id) & ShiftSignup.status.is_in(list(ACTIVE))
-            & (ShiftSignup.shift != shift_id) & ShiftSignup.shift.cancelled_at.is_null()
-            & (ShiftSignup.shift.starts_at < row["ends_at"]) & (ShiftSignup.shift.ends_at > row["starts_at"])).first()
+        clash = (
+            await ShiftSignup.select(ShiftSignup.shift.starts_at.as_alias("starts_at"))
+            .where(
+                (ShiftSignup.person == principal.id)
+                & ShiftSignup.status.is_in(list(ACTIVE))
+                & (ShiftSignup.shift != shift_id)
+                & ShiftSignup.shift.cancelled_at.is_null()
+                & (ShiftSignup.shift.starts_at < row["ends_at"])
+                & (ShiftSignup.shift.ends_at > row["starts_at"])
+            )
+            .first()
+        )
         if clash:
             return refused(N_("This shift overlaps your shift of %(when)s."), when=clash["starts_at"])
         status = "confirmed" if await _confirmed_count(shift_id) < row["max_volunteers"] else "waiting"
-        rows = await ShiftSignup.insert(ShiftSignup(shift=shift_id, person=principal.id, status=status,
-                                                    created_at=moment)).returning(ShiftSignup.id)
-        await audit.record(audit.actor_of(principal), "sign_up", "patrol_shift", shift_id,
-                           {"status": [None, status], "signup": [None, rows[0]["id"]]})
+        rows = await ShiftSignup.insert(
+            ShiftSignup(shift=shift_id, person=principal.id, status=status, created_at=moment)
+        ).returning(ShiftSignup.id)
+        await audit.record(
+            audit.actor_of(principal),
+            "sign_up",
+            "patrol_shift",
+            shift_id,
+            {"status": [None, status], "signup": [None, rows[0]["id"]]},
+        )
     return Outcome(ok=True, status=status, id=rows[0]["id"])
 
 
@@ -72,9 +92,15 @@ async def withdraw(principal: Principal, shift_id: int, settings: Settings) -> O
     async with write_transaction(ShiftSignup._meta.db):
         await _lock(PatrolShift, shift_id)
         row = await PatrolShift.select().where(PatrolShift.id == shift_id).first()
-        mine = await ShiftSignup.select().where(
-            (ShiftSignup.shift == shift_id) & (ShiftSignup.person == principal.id)
-            & ShiftSignup.status.is_in(list(ACTIVE))).first()
+        mine = (
+            await ShiftSignup.select()
+            .where(
+                (ShiftSignup.shift == shift_id)
+                & (ShiftSignup.person == principal.id)
+                & ShiftSignup.status.is_in(list(ACTIVE))
+            )
+            .first()
+        )
         if row is None or mine is None:
             return refused(N_("You are not signed up for this shift."))
         moment = common.now()
@@ -82,9 +108,15 @@ async def withdraw(principal: Principal, shift_id: int, settings: Settings) -> O
         if refusal:
             return Outcome(refusal=refusal)
         await ShiftSignup.update({ShiftSignup.status: "cancelled", ShiftSignup.cancelled_at: moment}).where(
-            ShiftSignup.id == mine["id"])
-        await audit.record(audit.actor_of(principal), "withdraw", "patrol_shift", shift_id,
-                           {"status": [mine["status"], "cancelled"], "signup": [None, mine["id"]]})
+            ShiftSignup.id == mine["id"]
+        )
+        await audit.record(
+            audit.actor_of(principal),
+            "withdraw",
+            "patrol_shift",
+            shift_id,
+            {"status": [mine["status"], "cancelled"], "signup": [None, mine["id"]]},
+        )
         if row["cancelled_at"] is None:
             await _promote(shift_id, moment)
     return Outcome(ok=True)
@@ -99,18 +131,29 @@ async def _promote(shift_id: int, moment: datetime) -> list[int]:
     free = row["max_volunteers"] - await _confirmed_count(shift_id)
     if free <= 0:
         return []
-    waiting = await ShiftSignup.select(ShiftSignup.id, ShiftSignup.person).where(
-        (ShiftSignup.shift == shift_id) & (ShiftSignup.status == "waiting")).order_by(
-        ShiftSignup.created_at).order_by(ShiftSignup.id).limit(free)
+    waiting = (
+        await ShiftSignup.select(ShiftSignup.id, ShiftSignup.person)
+        .where((ShiftSignup.shift == shift_id) & (ShiftSignup.status == "waiting"))
+        .order_by(ShiftSignup.created_at)
+        .order_by(ShiftSignup.id)
+        .limit(free)
+    )
     for w in waiting:
         await ShiftSignup.update({ShiftSignup.status: "confirmed", ShiftSignup.promoted_at: moment}).where(
-            ShiftSignup.id == w["id"])
-        await audit.record(audit.SYSTEM, "promote", "patrol_shift", shift_id,
-                           {"status": ["waiting", "confirmed"], "signup": [None, w["id"]], "person": [None, w["person"]]})
+            ShiftSignup.id == w["id"]
+        )
+        await audit.record(
+            audit.SYSTEM,
+            "promote",
+            "patrol_shift",
+            shift_id,
+            {"status": ["waiting", "confirmed"], "signup": [None, w["id"]], "person": [None, w["person"]]},
+        )
     return [w["id"] for w in waiting]
 
 
 # --- on the spot ----------------------------------------------------------------------------------
+
 
 def _location(raw: dict) -> tuple[dict, dict]:
     out = field_rules.Checked()
@@ -119,9 +162,13 @@ def _location(raw: dict) -> tuple[dict, dict]:
 
 
 async def _my_confirmed(principal: Principal, shift_id: int) -> dict | None:
-    return await ShiftSignup.select().where(
-        (ShiftSignup.shift == shift_id) & (ShiftSignup.person == principal.id)
-        & (ShiftSignup.status == "confirmed")).first()
+    return (
+        await ShiftSignup.select()
+        .where(
+            (ShiftSignup.shift == shift_id) & (ShiftSignup.person == principal.id) & (ShiftSignup.status == "confirmed")
+        )
+        .first()
+    )
 
 
 async def check_in(principal: Principal, shift_id: int, raw: dict) -> Outcome:
@@ -143,11 +190,21 @@ async def check_in(principal: Principal, shift_id: int, raw: dict) -> Outcome:
             return Outcome(refusal=refusal)
         if errors:  # a location that could not be read is dropped, not a reason to refuse
             location = {"lat": None, "lon": None, "accuracy": None}
-        await ShiftSignup.update({ShiftSignup.check_in_at: moment, ShiftSignup.check_in_lat: location["lat"],
-                                  ShiftSignup.check_in_lon: location["lon"],
-                                  ShiftSignup.check_in_accuracy: location["accuracy"]}).where(ShiftSignup.id == mine["id"])
-        await audit.record(audit.actor_of(principal), "check_in", "patrol_shift", shift_id,
-                           {"signup": [None, mine["id"]], "located": [None, location["lat"] is not None]})
+        await ShiftSignup.update(
+            {
+                ShiftSignup.check_in_at: moment,
+                ShiftSignup.check_in_lat: location["lat"],
+                ShiftSignup.check_in_lon: location["lon"],
+                ShiftSignup.check_in_accuracy: location["accuracy"],
+            }
+        ).where(ShiftSignup.id == mine["id"])
+        await audit.record(
+            audit.actor_of(principal),
+            "check_in",
+            "patrol_shift",
+            shift_id,
+            {"signup": [None, mine["id"]], "located": [None, location["lat"] is not None]},
+        )
     return Outcome(ok=True)
 
 
@@ -162,12 +219,19 @@ async def check_out(principal: Principal, shift_id: int) -> Outcome:
         moment = common.now()
         if moment > rules.check_out_closes(row["ends_at"]):
             return refused(N_("Check-out has closed: the shift was closed at its planned end."))
-        minutes = rules.served_minutes(row["starts_at"], row["ends_at"], mine["check_in_at"], moment,
-                                       mine["attendance"])
+        minutes = rules.served_minutes(
+            row["starts_at"], row["ends_at"], mine["check_in_at"], moment, mine["attendance"]
+        )
         await ShiftSignup.update({ShiftSignup.check_out_at: moment, ShiftSignup.minutes: minutes}).where(
-            ShiftSignup.id == mine["id"])
-        await audit.record(audit.actor_of(principal), "check_out", "patrol_shift", shift_id,
-                           {"signup": [None, mine["id"]], "minutes": [None, minutes]})
+            ShiftSignup.id == mine["id"]
+        )
+        await audit.record(
+            audit.actor_of(principal),
+            "check_out",
+            "patrol_shift",
+            shift_id,
+            {"signup": [None, mine["id"]], "minutes": [None, minutes]},
+        )
     return Outcome(ok=True)
 
 
@@ -184,17 +248,32 @@ async def mark(principal: Principal, shift_id: int, signup_id: int, attendance: 
     if common.now() < rules.check_in_window(row["starts_at"])[0]:
         return refused(N_("Attendance can be marked from 30 minutes before the start."))
     async with write_transaction(ShiftSignup._meta.db):
-        signup = await ShiftSignup.select().where((ShiftSignup.id == signup_id) & (ShiftSignup.shift == shift_id)
-                                                  & (ShiftSignup.status == "confirmed")).first()
+        signup = (
+            await ShiftSignup.select()
+            .where(
+                (ShiftSignup.id == signup_id) & (ShiftSignup.shift == shift_id) & (ShiftSignup.status == "confirmed")
+            )
+            .first()
+        )
         if signup is None:
             return refused(N_("This volunteer does not have a place on this shift."))
-        minutes = rules.served_minutes(row["starts_at"], row["ends_at"], signup["check_in_at"],
-                                       signup["check_out_at"], attendance)
-        await ShiftSignup.update({ShiftSignup.attendance: attendance, ShiftSignup.marked_by: principal.id,
-                                  ShiftSignup.minutes: minutes}).where(ShiftSignup.id == signup_id)
-        await audit.record(audit.actor_of(principal), "mark_attendance", "patrol_shift", shift_id,
-                           {"signup": [None, signup_id], "attendance": [signup["attendance"] or None, attendance],
-                            "minutes": [signup["minutes"], minutes]})
+        minutes = rules.served_minutes(
+            row["starts_at"], row["ends_at"], signup["check_in_at"], signup["check_out_at"], attendance
+        )
+        await ShiftSignup.update(
+            {ShiftSignup.attendance: attendance, ShiftSignup.marked_by: principal.id, ShiftSignup.minutes: minutes}
+        ).where(ShiftSignup.id == signup_id)
+        await audit.record(
+            audit.actor_of(principal),
+            "mark_attendance",
+            "patrol_shift",
+            shift_id,
+            {
+                "signup": [None, signup_id],
+                "attendance": [signup["attendance"] or None, attendance],
+                "minutes": [signup["minutes"], minutes],
+            },
+        )
     return Outcome(ok=True)
 
 
@@ -205,20 +284,37 @@ async def close_overdue() -> int:
     it still open."""
     cutoff = common.now() - rules.CHECK_OUT_GRACE
     open_rows = await ShiftSignup.select(
-        ShiftSignup.id, ShiftSignup.shift, ShiftSignup.check_in_at, ShiftSignup.attendance,
-        ShiftSignup.shift.starts_at.as_alias("starts_at"), ShiftSignup.shift.ends_at.as_alias("ends_at")).where(
-        ShiftSignup.check_in_at.is_not_null() & ShiftSignup.check_out_at.is_null()
-        & (ShiftSignup.status == "confirmed") & (ShiftSignup.shift.ends_at < cutoff))
+        ShiftSignup.id,
+        ShiftSignup.shift,
+        ShiftSignup.check_in_at,
+        ShiftSignup.attendance,
+        ShiftSignup.shift.starts_at.as_alias("starts_at"),
+        ShiftSignup.shift.ends_at.as_alias("ends_at"),
+    ).where(
+        ShiftSignup.check_in_at.is_not_null()
+        & ShiftSignup.check_out_at.is_null()
+        & (ShiftSignup.status == "confirmed")
+        & (ShiftSignup.shift.ends_at < cutoff)
+    )
     if not open_rows:
         return 0
     async with write_transaction(ShiftSignup._meta.db):
         for r in open_rows:
             end = max(r["ends_at"], r["check_in_at"])
             minutes = rules.served_minutes(r["starts_at"], r["ends_at"], r["check_in_at"], end, r["attendance"])
-            done = await ShiftSignup.update({ShiftSignup.check_out_at: end, ShiftSignup.auto_closed: True,
-                                             ShiftSignup.minutes: minutes}).where(
-                (ShiftSignup.id == r["id"]) & ShiftSignup.check_out_at.is_null()).returning(ShiftSignup.id)
+            done = (
+                await ShiftSignup.update(
+                    {ShiftSignup.check_out_at: end, ShiftSignup.auto_closed: True, ShiftSignup.minutes: minutes}
+                )
+                .where((ShiftSignup.id == r["id"]) & ShiftSignup.check_out_at.is_null())
+                .returning(ShiftSignup.id)
+            )
             if done:
-                await audit.record(audit.SYSTEM, "auto_close", "patrol_shift", r["shift"],
-                                   {"signup": [None, r["id"]], "minutes": [None, minutes]})
+                await audit.record(
+                    audit.SYSTEM,
+                    "auto_close",
+                    "patrol_shift",
+                    r["shift"],
+                    {"signup": [None, r["id"]], "minutes": [None, minutes]},
+                )
     return len(open_rows)

@@ -1,5 +1,6 @@
 """The officer's team: the volunteers of their grids with hours and no-shows, the senior
 flag, and the overview on the officer's volunteers page."""
+
 from __future__ import annotations
 
 from app.db import write_transaction
@@ -26,21 +27,29 @@ async def volunteers_list(principal: Principal) -> list[dict]:
     """The volunteers of the officer's grids with their hours so far; phones masked."""
     grids = await staff_grids(principal)
     roles = await PersonRole.select(PersonRole.person, PersonRole.grid.name.as_alias("grid_name")).where(
-        (PersonRole.role == "volunteer") & PersonRole.grid.is_in(list(grids) or [-1]))
+        (PersonRole.role == "volunteer") & PersonRole.grid.is_in(list(grids) or [-1])
+    )
     by_person: dict[int, list[str]] = {}
     for r in roles:
         by_person.setdefault(r["person"], []).append(r["grid_name"])
     if not by_person:
         return []
-    people_rows = await Person.select(Person.id, Person.name, Person.phone, Person.active).where(
-        Person.id.is_in(list(by_person))).order_by(Person.name)
-    seniors = {r["person"] for r in await VolunteerProfile.select(VolunteerProfile.person).where(
-        VolunteerProfile.senior.eq(True))}
+    people_rows = (
+        await Person.select(Person.id, Person.name, Person.phone, Person.active)
+        .where(Person.id.is_in(list(by_person)))
+        .order_by(Person.name)
+    )
+    seniors = {
+        r["person"]
+        for r in await VolunteerProfile.select(VolunteerProfile.person).where(VolunteerProfile.senior.eq(True))
+    }
     minutes: dict[int, int] = {}
     no_shows: dict[int, int] = {}
     for s in await ShiftSignup.select(ShiftSignup.person, ShiftSignup.minutes, ShiftSignup.attendance).where(
-            ShiftSignup.person.is_in(list(by_person)) & (ShiftSignup.status == "confirmed")
-            & ShiftSignup.shift.cancelled_at.is_null()):
+        ShiftSignup.person.is_in(list(by_person))
+        & (ShiftSignup.status == "confirmed")
+        & ShiftSignup.shift.cancelled_at.is_null()
+    ):
         minutes[s["person"]] = minutes.get(s["person"], 0) + s["minutes"]
         no_shows[s["person"]] = no_shows.get(s["person"], 0) + (s["attendance"] == "no_show")
     for p in people_rows:
@@ -61,8 +70,13 @@ async def set_senior(principal: Principal, person_id: int, senior: bool) -> Outc
             await VolunteerProfile.insert(VolunteerProfile(person=person_id, senior=senior))
         else:
             await VolunteerProfile.update({VolunteerProfile.senior: senior}).where(VolunteerProfile.id == row["id"])
-        await audit.record(audit.actor_of(principal), "update", "volunteer_profile", person_id,
-                           {"senior": [row["senior"] if row else None, senior]})
+        await audit.record(
+            audit.actor_of(principal),
+            "update",
+            "volunteer_profile",
+            person_id,
+            {"senior": [row["senior"] if row else None, senior]},
+        )
     return Outcome(ok=True)
 
 
@@ -70,10 +84,24 @@ async def staff_overview(principal: Principal, settings: Settings) -> dict:
     """The officer's volunteers page: what waits for them, and the shifts ahead."""
     shifts = await upcoming(principal, settings, days=14)
     grids = await staff_grids(principal)
-    flagged = await ShiftSignup.select(
-        ShiftSignup.id, ShiftSignup.shift, ShiftSignup.person.name.as_alias("name"),
-        ShiftSignup.shift.starts_at.as_alias("starts_at")).where(
-        ShiftSignup.auto_closed.eq(True) & (ShiftSignup.attendance == "")
-        & ShiftSignup.shift.grid.is_in(list(grids) or [-1])).order_by(ShiftSignup.shift.starts_at, ascending=False).limit(20)
-    return {"shifts": shifts, "pending": await pending_count(principal),
-            "urgent": await urgent_observations(principal), "flagged": flagged}
+    flagged = (
+        await ShiftSignup.select(
+            ShiftSignup.id,
+            ShiftSignup.shift,
+            ShiftSignup.person.name.as_alias("name"),
+            ShiftSignup.shift.starts_at.as_alias("starts_at"),
+        )
+        .where(
+            ShiftSignup.auto_closed.eq(True)
+            & (ShiftSignup.attendance == "")
+            & ShiftSignup.shift.grid.is_in(list(grids) or [-1])
+        )
+        .order_by(ShiftSignup.shift.starts_at, ascending=False)
+        .limit(20)
+    )
+    return {
+        "shifts": shifts,
+        "pending": await pending_count(principal),
+        "urgent": await urgent_observations(principal),
+        "flagged": flagged,
+    }
