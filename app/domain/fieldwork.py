@@ -100,9 +100,9 @@ class Checked:
 
 def parse_where(text: str, rules: Rules) -> Where | None:
     text = (text or "").strip()
-    if text.startswith("grid:") and text[5:].isdigit() and int(text[5:]) in rules.grids:
+    if text.startswith("grid:") and text[5:].isdecimal() and int(text[5:]) in rules.grids:
         return Where(int(text[5:]), None)
-    if text.isdigit() and int(text) in rules.places:
+    if text.isdecimal() and int(text) in rules.places:
         return Where(rules.places[int(text)], int(text))
     return None
 

@@ -207,7 +207,7 @@ def _clean_value(f: Field, text: str) -> tuple[object, str | None]:
     if f.name == "phone":
         return (text, None) if phone.is_valid(text) else (None, N_("Not a phone number"))
     if f.kind == "parent":
-        return (int(text), None) if text.isdigit() else (None, N_("Choose one"))
+        return (int(text), None) if text.isdecimal() else (None, N_("Choose one"))
     if f.kind == "select":
         return (text, None) if text in dict(f.choices) else (None, N_("Choose one"))
     if f.kind == "number":

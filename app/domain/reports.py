@@ -176,7 +176,7 @@ def join_choice(raw: dict) -> int | str | None:
     value = str(raw.get("join", "")).strip()
     if value == "new":
         return "new"
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isdecimal() and len(value) < 12 else None
 
 
 # --- staff steps -------------------------------------------------------------------------------
@@ -207,13 +207,13 @@ def check_step(
     values["text"] = text
     if action == "assign":
         who = str(raw.get("assignee", ""))
-        if not who.isdigit() or int(who) not in assignees:
+        if not who.isdecimal() or int(who) not in assignees:
             errors["assignee"] = N_("Choose the person who handles it")
         else:
             values["assignee"] = int(who)
     if action == "transfer":
         agency = str(raw.get("agency", ""))
-        if not agency.isdigit() or int(agency) not in agencies:
+        if not agency.isdecimal() or int(agency) not in agencies:
             errors["agency"] = N_("Choose the agency")
         else:
             values["agency"] = int(agency)

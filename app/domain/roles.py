@@ -42,7 +42,7 @@ QUALIFICATIONS = {
 def parse_unit(value: str) -> tuple[str, int] | None:
     """'grid:3' -> ('grid', 3)."""
     kind, _sep, ident = (value or "").partition(":")
-    if kind in UNIT_KINDS and ident.isdigit():
+    if kind in UNIT_KINDS and ident.isdecimal():
         return kind, int(ident)
     return None
 

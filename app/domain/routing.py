@@ -156,7 +156,7 @@ def standing(
 
 def _amount(text: str, unit: str, errors: dict, key: str) -> int | None:
     value = str(text or "").strip()
-    if not value.lstrip("-").isdigit():
+    if not value.lstrip("-").isdecimal():
         errors[key] = N_("Enter a whole number")
         return None
     number = int(value)
@@ -195,7 +195,7 @@ def check_rule(
     agency = str(raw.get("agency", "")).strip()
     if not agency:
         errors["agency"] = N_("Choose the agency")
-    elif not agency.isdigit() or int(agency) not in agencies:
+    elif not agency.isdecimal() or int(agency) not in agencies:
         errors["agency"] = N_("This agency is retired or unknown")
     else:
         values["agency"] = int(agency)

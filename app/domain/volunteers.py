@@ -83,7 +83,7 @@ def codes_list(column: str) -> list[str]:
 
 
 def ids_list(column: str) -> list[int]:
-    return [int(c) for c in codes_list(column) if c.isdigit()]
+    return [int(c) for c in codes_list(column) if c.isdecimal()]
 
 
 # --- the public application ------------------------------------------------------------------
@@ -103,9 +103,9 @@ def check_application(raw: dict, grids: set[int], offices: set[int]) -> Checked:
         out.errors["phone"] = N_("Required")
     elif not phones.is_valid(phone) or len(phones.normalise(phone)) < 7:
         out.errors["phone"] = N_("Not a phone number")
-    chosen = {int(g) for g in _list(raw, "grids") if g.isdigit()}
+    chosen = {int(g) for g in _list(raw, "grids") if g.isdecimal()}
     office_text = _text(raw, "office")
-    office = int(office_text) if office_text.isdigit() else None
+    office = int(office_text) if office_text.isdecimal() else None
     if chosen - grids or (office is not None and office not in offices):
         out.errors["grids"] = N_("Choose from the list")
     elif not chosen and office is None:
@@ -175,7 +175,7 @@ def _whole(raw: dict, name: str, out: Checked, low: int, high: int, message: str
     if not text:
         out.errors[name] = N_("Required")
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         out.errors[name] = N_("Enter a whole number")
         return None
     value = int(text)
@@ -206,7 +206,7 @@ def check_shift(raw: dict, rules: ShiftRules) -> Checked:
         elif starts_at < rules.now - timedelta(minutes=5) and not rules.editing:
             out.errors["day"] = N_("The shift cannot start in the past")
         out.values.update(starts_at=starts_at, ends_at=ends_at)
-    grids = sorted({int(g) for g in _list(raw, "grids") if g.isdigit()})
+    grids = sorted({int(g) for g in _list(raw, "grids") if g.isdecimal()})
     if not grids:
         out.errors["grids"] = N_("Choose at least one grid")
     elif set(grids) - rules.grids:
@@ -234,7 +234,7 @@ def check_shift(raw: dict, rules: ShiftRules) -> Checked:
     leader = _text(raw, "leader")
     if not leader:
         out.values["leader"] = None
-    elif leader.isdigit() and int(leader) in rules.leaders:
+    elif leader.isdecimal() and int(leader) in rules.leaders:
         out.values["leader"] = int(leader)
     else:
         out.errors["leader"] = N_("Choose from the list")

@@ -44,7 +44,7 @@ class ApiKeysController(Controller):
 
     @post("/", name="api_key_create", status_code=200)
     async def create(self, me: Me, data: Annotated[dict[str, str], FORM]) -> Template:
-        station = int(data["station"]) if data.get("station", "").isdigit() else None
+        station = int(data["station"]) if data.get("station", "").isdecimal() else None
         name, role = data.get("name", ""), data.get("role", "")
         errors = await api_keys.form_errors(name, role, station)
         if errors:

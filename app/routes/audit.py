@@ -23,7 +23,7 @@ def _criteria(person: str, object_type: str, action: str, since: str, until: str
             errors[name] = "Not a date"
             dates[name] = None
     return audit.AuditFilter(
-        person=int(person) if person.isdigit() else None, object_type=object_type, action=action, **dates
+        person=int(person) if person.isdecimal() else None, object_type=object_type, action=action, **dates
     ), errors
 
 

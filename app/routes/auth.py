@@ -114,7 +114,7 @@ class AuthController(Controller):
     @post("/signin/demo", name="signin_demo", status_code=303)
     async def signin_demo(self, request: Request, data: Annotated[dict[str, str], FORM]) -> Redirect:
         """Demo mode only: sign in as a demo person without a passkey."""
-        if not request.app.state.settings.demo or not data.get("person", "").isdigit():
+        if not request.app.state.settings.demo or not data.get("person", "").isdecimal():
             raise NotFoundException()
         if int(data["person"]) not in {p["person"] for p in await people.demo_people()}:
             raise NotFoundException()

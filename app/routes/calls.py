@@ -49,7 +49,7 @@ class CallsController(Controller):
     ) -> Template:
         tz = request.app.state.settings.time_zone
         rows, total = await calls.search(
-            me, q.strip()[:100], category, int(place) if place.isdigit() else None, _day(since), _day(until), tz
+            me, q.strip()[:100], category, int(place) if place.isdecimal() else None, _day(since), _day(until), tz
         )
         return Template(
             "calls/list.html",
@@ -162,7 +162,7 @@ class CallsController(Controller):
     async def map_address(self, request: Request, me: Me) -> Redirect:
         form = await posted(request)
         place = form.text("place")
-        if not place.isdigit() or not await calls.map_address(me, form.text("address_key"), int(place), actor_of(me)):
+        if not place.isdecimal() or not await calls.map_address(me, form.text("address_key"), int(place), actor_of(me)):
             raise NotFoundException()
         return Redirect("/calls/unmatched?mapped=1", status_code=303)
 

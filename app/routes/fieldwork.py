@@ -295,7 +295,7 @@ def _criteria(
     """Query strings to a filter; what could not be read is ignored (and shown as not chosen)."""
 
     def number(text: str) -> int | None:
-        return int(text) if text.isdigit() else None
+        return int(text) if text.isdecimal() else None
 
     def day(text: str) -> date | None:
         try:

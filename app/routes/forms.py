@@ -42,11 +42,11 @@ class Posted:
     def id(self, name: str) -> int:
         """The field as a row id; 0 (which matches no row) when it is not a plausible one."""
         value = self.text(name)
-        return int(value) if value.isdigit() and len(value) <= MAX_ID_DIGITS else 0
+        return int(value) if value.isdecimal() and len(value) <= MAX_ID_DIGITS else 0
 
     def ids(self, name: str) -> list[int]:
         """The field's values that are plausible row ids; the rest is dropped (so matches nothing)."""
-        return [int(v) for v in self.texts(name) if v.isdigit() and len(v) <= MAX_ID_DIGITS]
+        return [int(v) for v in self.texts(name) if v.isdecimal() and len(v) <= MAX_ID_DIGITS]
 
     def fields(self) -> dict[str, str]:
         """Every text field by name (a repeated name: its last value), for a service to validate."""

@@ -151,7 +151,7 @@ class ReportPublicController(Controller):
     @post("/report", name="report_general_submit", status_code=200)
     async def general_submit(self, request: Request) -> Template | Redirect:
         place = (await posted(request)).text("place")
-        where = await reports.where_of_place(int(place)) if place.isdigit() and len(place) < 12 else None
+        where = await reports.where_of_place(int(place)) if place.isdecimal() and len(place) < 12 else None
         return await _submit(request, "/report", where, poster=False)
 
     @get("/report/similar", name="report_similar")
@@ -162,7 +162,7 @@ class ReportPublicController(Controller):
         where = None
         if poster:
             _poster, where = await _poster_where(poster)
-        elif place.isdigit() and len(place) < 12:
+        elif place.isdecimal() and len(place) < 12:
             where = await reports.where_of_place(int(place))
         rows = await reports.similar_for_code(where, category[:32]) if where else []
         return Template(

@@ -196,7 +196,7 @@ def _check(
         target = str(raw.get("agency", "")).strip()
         if target == str(own):
             errors["agency"] = N_("It is with this agency already: choose another one")
-        elif not target.isdigit() or int(target) not in active:
+        elif not target.isdecimal() or int(target) not in active:
             errors["agency"] = N_("Choose the agency")
         else:
             values["agency"] = int(target)

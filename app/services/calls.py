@@ -826,12 +826,12 @@ async def save_detection_setting(principal: Principal, data: dict[str, str], act
     numbers = {}
     for name, low, high in (("threshold", 2, 1000), ("window_days", 1, 365)):
         text = data.get(name, "").strip()
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not text.isdecimal() or not low <= int(text) <= high:
             errors[name] = N_("Out of range")
         else:
             numbers[name] = int(text)
     stations = await scope.station_ids(principal)
-    station = int(data["station"]) if data.get("station", "").isdigit() else None
+    station = int(data["station"]) if data.get("station", "").isdecimal() else None
     if station is None and len(stations) == 1:
         station = next(iter(stations))
     if station is None or (not principal.has("admin") and station not in stations):

@@ -165,7 +165,7 @@ def review_errors(data: dict[str, str], today: date) -> tuple[dict, dict[str, st
     except ValueError:
         day = None
         errors["measures_on"] = N_("Not a date")
-    if not values["place"].isdigit():
+    if not values["place"].isdecimal():
         errors["place"] = N_("Choose a place in your grids")
     return {**values, "measures_on": day}, errors
 

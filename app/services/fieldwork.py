@@ -98,13 +98,13 @@ async def _rules(principal: Principal, tz: str, raw: dict, kept_follow_up: date 
 async def _where_in_scope(principal: Principal, text: str) -> tuple[dict[int, int], set[int]]:
     """The submitted place (id -> grid) or grid ("grid:<id>"), when the person may log there."""
     in_scope = scope.grid_scope_sql(principal)
-    if text.isdigit():
+    if text.isdecimal():
         sql = "SELECT id, grid FROM place WHERE id = {} AND active = true" + (
             f" AND grid IN ({in_scope})" if in_scope else ""
         )
         rows = await Statement(sql).fetch(Place._meta.db, int(text))
         return {r["id"]: r["grid"] for r in rows}, set()
-    if text.startswith("grid:") and text[5:].isdigit():
+    if text.startswith("grid:") and text[5:].isdecimal():
         sql = "SELECT id FROM grid WHERE id = {}" + (f" AND id IN ({in_scope})" if in_scope else "")
         rows = await Statement(sql).fetch(Grid._meta.db, int(text[5:]))
         return {}, {r["id"] for r in rows}
@@ -179,7 +179,7 @@ def _existing(row: dict, principal: Principal) -> Outcome:
 
 async def _followed_log(principal: Principal, raw_id: object) -> int | None:
     """The log this one follows up, when it is the author's own and still due."""
-    if not str(raw_id or "").isdigit():
+    if not str(raw_id or "").isdecimal():
         return None
     row = (
         await FieldLog.select(FieldLog.id)

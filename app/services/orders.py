@@ -273,7 +273,7 @@ async def _responsible_officers() -> dict[int, int | None]:
 def _place_of(flag: call_rules.Flag) -> int | None:
     base, _family = call_rules.split_place_key(flag.key)
     kind, _sep, rest = base.partition(":")
-    return int(rest) if kind == "place" and rest.isdigit() else None
+    return int(rest) if kind == "place" and rest.isdecimal() else None
 
 
 def _title(flag: call_rules.Flag, places: dict[int, str], calls: int, window_days: int) -> str:
@@ -336,7 +336,7 @@ async def create_manual(principal: Principal, data: dict[str, str], grid_choices
         errors["title"] = too_long(200)
     if len(instructions) > 2000:
         errors["instructions"] = too_long(2000)
-    grid = int(data["grid"]) if data.get("grid", "").isdigit() else None
+    grid = int(data["grid"]) if data.get("grid", "").isdecimal() else None
     if grid not in grid_choices:
         errors["grid"] = N_("Choose a grid")
     if errors:
@@ -439,7 +439,7 @@ async def _chosen_assignee(
     if not text:
         return None, N_("Choose who takes the order over") if required else None
     choices = {person for person, _name in await assignee_choices(principal, order)}
-    if not text.isdigit() or int(text) not in choices:
+    if not text.isdecimal() or int(text) not in choices:
         return None, N_("Choose someone from the list: an officer or grid worker of the order's grid")
     return int(text), None
 

@@ -738,7 +738,7 @@ async def where_for_open311(lat: float | None, lon: float | None, address: str, 
             )
             if poster:
                 return await where_of_poster(poster)
-        if address_id.isdigit() and len(address_id) < 12:
+        if address_id.isdecimal() and len(address_id) < 12:
             return await where_of_place(int(address_id))
         return None
     if address:

@@ -129,10 +129,11 @@ def fill_campaign(page, note: str, photo: bytes) -> None:
 
 
 def logs_with(browser_context_factory, marker: str) -> list[dict[str, str]]:
-    """The field logs whose note carries `marker`, from an administrator's CSV export."""
+    """The field logs whose note carries `marker`, from an administrator's CSV export (English headers)."""
     context = browser_context_factory("en")
     page = context.new_page()
     sign_in(page, "Administrator", "/field/logs")
+    page.goto("/locale/en?next=/field/logs")  # the export speaks the reader's language: English here
     response = page.request.get("/field/logs/export.csv")
     assert response.ok, response.status
     rows = list(csv.reader(io.StringIO(response.text().lstrip("\ufeff"))))
@@ -220,9 +221,9 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
     screenshot(page, "outbox-03-sent-en")
 
     rows = logs_with(new_context, marker)
-    assert len(rows) == 21, [r["note"] for r in rows]
-    assert len({r["note"] for r in rows}) == 21, "a record was created twice"
-    assert sorted(r["kind"] for r in rows) == ["campaign_drop"] + ["contact"] * 20
+    assert len(rows) == 21, [r["Note"] for r in rows]
+    assert len({r["Note"] for r in rows}) == 21, "a record was created twice"
+    assert sorted(r["Kind of log"] for r in rows) == ["Campaign drop"] + ["Contact"] * 20
 
     # The same 21 requests replayed again (a phone that lost the answers): nothing new.
     page.goto("/outbox")
@@ -232,7 +233,7 @@ def test_offline_contacts_and_a_campaign_drop_are_sent_once(new_context, screens
     expect(page.locator("#outbox-status")).to_have_text(re.compile(r"Sent: 21\."))
     rows = logs_with(new_context, marker)
     assert len(rows) == 21
-    assert len({r["id"] for r in rows}) == 21
+    assert len({r["Number"] for r in rows}) == 21
 
 
 def test_a_refused_replay_stays_listed_with_the_message_and_can_be_fixed(new_context, screenshot):
@@ -284,7 +285,7 @@ def test_a_refused_replay_stays_listed_with_the_message_and_can_be_fixed(new_con
     page.goto("/outbox")
     expect(cards).to_have_count(0)
     rows = logs_with(new_context, marker)
-    assert sorted(r["subject_name"] for r in rows) == ["All fine", "Late follow-up"]
+    assert sorted(r["Full name"] for r in rows) == ["All fine", "Late follow-up"]
 
 
 def test_discard_asks_first_and_removes_the_entry(new_context):
@@ -367,7 +368,7 @@ def test_chinese_outbox_and_another_users_entries(new_context, screenshot):
     expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=LONG_WAIT)
     expect(page.locator("#outbox-others > li")).to_have_count(0)
     rows = logs_with(new_context, marker)
-    assert [(r["author"], r["subject_name"]) for r in rows] == [(officer, "张三")]
+    assert [(r["Author"], r["Full name"]) for r in rows] == [(officer, "张三")]
 
 
 # --- a session ended elsewhere (an administrator's "lost phone") -------------------------------

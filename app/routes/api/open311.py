@@ -282,7 +282,7 @@ async def _search(
     ids = None
     if service_request_id:
         parts = [p.strip() for p in service_request_id.split(",") if p.strip()]
-        if not parts or not all(p.isdigit() and len(p) < 12 for p in parts):
+        if not parts or not all(p.isdecimal() and len(p) < 12 for p in parts):
             return error(fmt, 400, "service_request_id: comma-separated ids")
         ids = [int(p) for p in parts][: rules.OPEN311_MAX_ROWS]
     codes = [c.strip() for c in (service_code or "").split(",") if c.strip()] or None
@@ -372,7 +372,7 @@ async def _create(request: Request, fmt: str, data: NewServiceRequest) -> Respon
 
 
 async def _one(fmt: str, report_id: str, api_key: str | None) -> Response:
-    if not fmt or not report_id.isdigit() or len(report_id) > 11:
+    if not fmt or not report_id.isdecimal() or len(report_id) > 11:
         return error(fmt or "json", 404, "No service request with this id")
     rows = await reports.open311_requests(ids=[int(report_id)])
     if not rows:

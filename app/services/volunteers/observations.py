@@ -54,7 +54,7 @@ async def _check_observation(raw: dict, row: dict) -> tuple[str, int | None, int
     if place_text:
         found = (
             await Place.select(Place.id, Place.grid).where(Place.id == int(place_text)).first()
-            if place_text.isdigit()
+            if place_text.isdecimal()
             else None
         )
         if found is None or found["grid"] not in rules.ids_list(row["grids"]):
