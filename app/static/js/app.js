@@ -421,6 +421,12 @@
       parts.push(texts.offline);
     }
     if (!parts.length) {
+      // A second round that found nothing (the worker and the page both replay when the
+      // signal returns) keeps what the first one said, such as "Not accepted: 1."
+      const shown = document.getElementById("outbox-status");
+      if (shown && shown.classList.contains("error")) {
+        return;
+      }
       parts.push(texts.nothing);
     }
     setStatus(parts.join(" "), result.refused || result.signedOut ? "error" : (result.offline ? "" : "ok"));
