@@ -509,6 +509,7 @@ async def _finish(result: ImportResult, actor: audit.Actor) -> bool:
         if not done:
             return False
         await refresh_repeats(batch)
+        await routing.open_routed_calls(batch, datetime.now(timezone.utc))
         await audit.record(
             actor,
             "import",

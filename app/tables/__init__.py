@@ -3,7 +3,7 @@
 from piccolo.table import Table as PiccoloTable
 
 from app.tables.audit import AuditEvent
-from app.tables.calls import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory
+from app.tables.calls import AddressMapping, Call, CallImport, CallStep, DetectionSetting, NonPoliceCategory
 from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
 from app.tables.orders import WorkOrder, WorkOrderCall, WorkOrderStep
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
@@ -56,6 +56,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     AgreementTemplate,
     CallImport,
     Call,
+    CallStep,
     AddressMapping,
     NonPoliceCategory,
     DetectionSetting,

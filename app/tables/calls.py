@@ -6,6 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from app.tables.base import Table
 from app.tables.org import Agency, Grid, Place, Station
+from app.tables.people import Person
 from app.tables.routing import RoutingRule
 
 
@@ -52,6 +53,27 @@ class Call(Table):
     # A category with a routing rule: the agency it went to on import, and the rule.
     responsible_agency = ForeignKey(references=Agency, null=True, default=None, index=True)
     routing_rule = ForeignKey(references=RoutingRule, null=True, default=None)
+    # The agency's handling, as for a routed report: new | accepted | answered | returned, or ""
+    # (not a matter: never routed, or routed as history, received long before its import).
+    agency_state = Varchar(length=12, default="", index=True)
+    routed_at = Timestamptz(null=True, default=None)
+    accept_due = Timestamptz(null=True, default=None)
+    finish_due = Timestamptz(null=True, default=None)
+    agency_accepted_at = Timestamptz(null=True, default=None)
+    escalated_at = Timestamptz(null=True, default=None)
+    returns = Integer(default=0)  # returns and transfers on (a metric)
+
+
+class CallStep(Table):
+    """The timeline of a routed call: the agency's steps (accepted, note, answered, returned,
+    transferred). Staff only: the caller has no page on Qianmo."""
+
+    call = ForeignKey(references=Call, index=True)
+    kind = Varchar(length=16)
+    text = Text(default="")
+    actor = ForeignKey(references=Person, null=True, default=None)
+    agency = ForeignKey(references=Agency, null=True, default=None)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class AddressMapping(Table):

@@ -177,6 +177,8 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/agency/{report_id:int}"): AGENCY_STAFF,
     ("POST", "/agency/{report_id:int}/steps"): AGENCY_STAFF,
     ("GET", "/agency/photos/{photo_id:int}"): AGENCY_STAFF,
+    ("GET", "/agency/calls/{call_id:int}"): AGENCY_STAFF,
+    ("POST", "/agency/calls/{call_id:int}/steps"): AGENCY_STAFF,
     ("GET", "/admin/routing"): ADMIN,
     ("POST", "/admin/routing"): ADMIN,
     ("GET", "/admin/routing/print"): ADMIN,
@@ -251,17 +253,10 @@ def concrete(path: str, ids: dict[str, int]) -> str:
         .replace("{service_request_id:str}", "999999.json")
     )  # reports
     path = (
-        path.replace("{code:str}", "ABCDEFGH")
-        .replace("{report_id:int}", "999999")  # reports
-        .replace("{category_id:int}", "999999")
-        .replace("{unit_id:int}", "999999")  # reports
-        .replace("{grid_id:int}", "999999")
-        .replace("{poster_id:int}", "999999")
-    )  # reports
-    path = (
         path.replace("{app_id:int}", "999999")
         .replace("{shift_id:int}", "999999")
         .replace("{observation_id:int}", "999999")
+        .replace("{call_id:int}", "999999")
     )
     return (
         path.replace("{file_path:path}", "css/app.css")
