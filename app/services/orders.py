@@ -784,7 +784,19 @@ async def for_my_day(principal: Principal) -> list[dict]:
 
 
 async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:
-    query = WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key, WorkOrder.state, WorkOrder.assignee)
+    query = WorkOrder.select(
+        WorkOrder.id,
+        WorkOrder.rule,
+        WorkOrder.rule_key,
+        WorkOrder.title,
+        WorkOrder.place,
+        WorkOrder.place.name.as_alias("place_name"),
+        WorkOrder.grid,
+        WorkOrder.state,
+        WorkOrder.assignee,
+        WorkOrder.created_at,
+        WorkOrder.due_at,
+    )
     if rule:
         query = query.where(WorkOrder.rule == rule)
     if status == "open":
@@ -802,14 +814,22 @@ async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:
         )
         for link in links:
             calls[link["order"]].append(link["call_id"])
+    moment = now()
     return [
         {
             "id": r["id"],
             "rule": r["rule"],
             "key": r["rule_key"],
+            "title": r["title"],
+            "place_id": r["place"],
+            "place": r["place_name"],
+            "grid_id": r["grid"],
             "call_ids": calls[r["id"]],
             "state": r["state"],
             "assignee_id": r["assignee"],
+            "created_at": r["created_at"],
+            "due_at": r["due_at"],
+            "overdue": rules.overdue(r["state"], r["due_at"], moment),
         }
         for r in rows
     ]

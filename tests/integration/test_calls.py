@@ -309,6 +309,9 @@ def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
         ("repeat_caller", "13900000002", ["A0", "A1", "A2"], "assigned")
     ]
     assert "assignee_id" in listed[0]
+    order = listed[0]
+    assert order["title"].startswith("一人多次") and order["overdue"] is False
+    assert order["created_at"] < order["due_at"]
     assert client.http.get("/api/v1/work-orders?status=closed", headers=auth).json() == []
 
     metrics = client.http.get("/api/v1/metrics/calls?start=2025-03-01&end=2025-03-31", headers=auth).json()
@@ -375,13 +378,39 @@ def test_the_api_needs_a_valid_key(client, demo, headers, status):
     assert response.status_code == status and response.headers["content-type"].startswith("application/json")
 
 
-def test_an_open311_key_cannot_import_calls_and_bad_input_is_a_400(client, demo):
+def test_an_open311_key_cannot_import_calls_and_bad_input_is_a_400_or_422(client, demo):
     open311 = {"Authorization": f"Bearer {key_for('open311')}"}
     assert client.http.post("/api/v1/calls", json=[], headers=open311).status_code == 403
     auth = {"Authorization": f"Bearer {key_for()}"}
-    assert client.http.get("/api/v1/metrics/calls?start=2025-02-30&end=2025-03-01", headers=auth).status_code == 400
-    assert client.http.get("/api/v1/work-orders?rule=nope", headers=auth).status_code == 400
+    bad_day = client.http.get("/api/v1/metrics/calls?start=2025-02-30&end=2025-03-01", headers=auth)
+    assert (bad_day.status_code, bad_day.json()["detail"]) == (422, "start must be a date like 2026-03-01")
+    assert client.http.get("/api/v1/work-orders?rule=nope", headers=auth).status_code == 422
     assert client.http.post("/api/v1/calls", content=b"not json", headers=auth).status_code == 400
+    # Not the documented shape (an item that is no object): the whole request, nothing written.
+    assert client.http.post("/api/v1/calls", json=[{"call_id": "X1"}, 7], headers=auth).status_code == 400
+    assert run(Call.count()) == 0
+
+
+def test_an_api_key_is_limited_per_minute(client, demo, monkeypatch):
+    from app.routes.api import v1
+
+    monkeypatch.setattr(v1, "PER_MINUTE", 3)
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    answers = [client.http.get("/api/v1/work-orders", headers=auth) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert "wait a minute" in answers[-1].json()["detail"]
+    other = {"Authorization": f"Bearer {key_for()}"}
+    assert client.http.get("/api/v1/work-orders", headers=other).status_code == 200  # per key
+
+
+def test_the_schema_documents_the_apis_typed_and_no_page(client):
+    schema = client.http.get("/schema/openapi.json").json()
+    assert sorted({p.split("/")[1] for p in schema["paths"]}) == ["api", "open311"]
+    calls = schema["paths"]["/api/v1/calls"]["post"]
+    assert calls["requestBody"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/CallItem")
+    assert {"400", "401", "403", "422", "429"} <= set(calls["responses"])
+    order = schema["components"]["schemas"]["WorkOrderItem"]["properties"]
+    assert {"title", "place", "due_at", "overdue", "created_at"} <= set(order)
 
 
 def test_year_on_year_change_of_the_repeat_share(db):
