@@ -31,6 +31,40 @@ COLUMNS = {
     "station": ("station", "管辖单位"),
 }
 REQUIRED = ("call_id", "received_at", "address", "category")
+MAX_HEADER = 100
+
+
+def columns_with(aliases: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """COLUMNS and the header names analysts mapped (header -> field), the mapped ones last."""
+    extra: dict[str, list[str]] = {}
+    for header, name in aliases.items():
+        extra.setdefault(name, []).append(header)
+    return {name: (*names, *extra.get(name, ())) for name, names in COLUMNS.items()}
+
+
+def check_column_choices(
+    chosen: dict[str, str], headers: list[str], missing: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """An analyst's mapping of the file's headers to the fields it lacks (`missing`): {header:
+    field} and the errors by field. Every needed field needs a column; one column, one field."""
+    known = {h.strip() for h in headers if h.strip()}
+    result: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name in missing:
+        header = chosen.get(name, "").strip()
+        if not header:
+            if name in REQUIRED:
+                errors[name] = N_("Choose the column that holds it")
+            continue
+        if header not in known or len(header) > MAX_HEADER:
+            errors[name] = N_("Choose one of the file's columns")
+        elif header.lower() in result:
+            errors[name] = N_("This column is chosen for another field already")
+        else:
+            result[header.lower()] = name
+    return result, errors
+
+
 LIMITS = {
     "call_id": 64,
     "caller_phone": 32,

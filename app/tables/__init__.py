@@ -3,7 +3,15 @@
 from piccolo.table import Table as PiccoloTable
 
 from app.tables.audit import AuditEvent
-from app.tables.calls import AddressMapping, Call, CallImport, CallStep, DetectionSetting, NonPoliceCategory
+from app.tables.calls import (
+    AddressMapping,
+    Call,
+    CallColumnAlias,
+    CallImport,
+    CallStep,
+    DetectionSetting,
+    NonPoliceCategory,
+)
 from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
 from app.tables.orders import WorkOrder, WorkOrderCall, WorkOrderStep
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
@@ -58,6 +66,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     Call,
     CallStep,
     AddressMapping,
+    CallColumnAlias,
     NonPoliceCategory,
     DetectionSetting,
     WorkOrder,

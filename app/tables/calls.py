@@ -86,6 +86,16 @@ class AddressMapping(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class CallColumnAlias(Table):
+    """A column name of someone's 110 export (接警单编号 …) mapped once by an analyst to a field
+    (call_id …), remembered for every later import."""
+
+    header = Varchar(length=100, unique=True)  # as the file writes it, trimmed, lower case
+    field = Varchar(length=20)
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class NonPoliceCategory(Table):
     """Call categories that belong to another agency (e.g. 噪音扰民 → urban management)."""
 

@@ -59,6 +59,39 @@ def test_an_analyst_imports_a_gbk_file_after_a_preview_and_an_order_is_made(anal
     assert order["assignee"] is not None and order["state"] == "assigned"
 
 
+def test_other_column_names_are_mapped_once_and_remembered_for_the_next_import(analyst):
+    from app.tables import AuditEvent
+
+    header = "接警单编号,接警时间,报警电话,事发地址,警情类别,简要警情\n"
+    en = {"Accept-Language": "en"}
+    first = analyst.post(
+        "/calls/import",
+        files={"file": ("a.csv", csv_text(sample(datetime(2026, 3, 1, 9)), header).encode(), "text/csv")},
+        headers=en,
+    )
+    assert first.status_code == 422 and "Some needed columns were not found" in first.text
+    token = re.search(r'action="/calls/import/([\w-]+)/columns"', first.text).group(1)
+    assert "<option>接警单编号</option>" in first.text and 'name="column_call_id"' in first.text
+    assert 'name="column_caller_phone"' not in first.text  # found by its usual name
+
+    def choose(**chosen):
+        form = {f"column_{k}": v for k, v in chosen.items()}
+        return analyst.post(f"/calls/import/{token}/columns", data={**form, "filename": "a.csv"}, headers=en)
+
+    twice = choose(call_id="接警单编号", received_at="接警单编号", address="事发地址")
+    assert twice.status_code == 422 and "This column is chosen for another field already" in twice.text
+    assert run(AuditEvent.count().where(AuditEvent.action == "map_columns")) == 0
+    preview = choose(call_id="接警单编号", received_at="接警时间", address="事发地址")
+    assert preview.status_code == 200
+    assert "J002" in preview.text and "3</strong> new" in preview.text
+    assert confirm(analyst, preview).status_code == 200
+    assert run(Call.count()) == 3
+    # The next export with the same columns is read at once.
+    again = upload(analyst, csv_text(sample(datetime(2026, 4, 1, 9), prefix="K"), header))
+    assert again.status_code == 200 and "K002" in again.text
+    assert run(AuditEvent.count().where(AuditEvent.action == "map_columns")) == 1
+
+
 def test_reimporting_creates_nothing_twice_and_reports_conflicts(analyst):
     start = datetime(2026, 3, 1, 9, 0)
     confirm(analyst, upload(analyst, csv_text(sample(start))))
@@ -83,7 +116,7 @@ def test_reimporting_creates_nothing_twice_and_reports_conflicts(analyst):
     [
         (b"", "The file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 or GBK"),
-        ("名字,电话\n张三,1\n".encode(), "This is not a call list"),
+        ("名字,电话\n张三,1\n".encode(), "Some needed columns were not found"),
         (HEADER.encode(), "The file has a header but no rows"),
     ],
 )

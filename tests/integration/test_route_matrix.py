@@ -89,6 +89,7 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/calls/import"): CALL_IMPORTERS,
     ("POST", "/calls/import"): CALL_IMPORTERS,
     ("POST", "/calls/import/{token:str}"): CALL_IMPORTERS,
+    ("POST", "/calls/import/{token:str}/columns"): CALL_IMPORTERS,
     ("POST", "/calls/detect"): ORDER_ASSIGNERS | ADMIN,
     ("GET", "/calls/settings"): ORDER_ASSIGNERS | ADMIN,
     ("POST", "/calls/settings"): ORDER_ASSIGNERS | ADMIN,
