@@ -333,10 +333,18 @@ def order_start(created_at: datetime, newest_held: datetime | None, window_days:
     return made - timedelta(days=window_days)
 
 
-def place_family_key(place: str, category: str) -> str:
+def place_family_key(place: str, category: str, mapped: dict[str, str] | None = None) -> str:
     """一地多起 counts a place's calls per family: "place:12:theft" (five gate e-bike thefts
     are an order of their own, not buried among 28 mixed calls)."""
-    return f"{place}:{family_of(category)}"
+    return f"{place}:{family_of(category, mapped)}"
+
+
+def setting_category(rule: str, key: str) -> str:
+    """What a flag's setting is looked up by beside its station: a surge's category, a place's
+    family (一地多起 may have a threshold per family), nothing for a caller."""
+    if rule == "category_surge":
+        return key.partition(":")[2]
+    return split_place_key(key)[1] if rule == "repeat_place" else ""
 
 
 def split_place_key(key: str) -> tuple[str, str]:
@@ -365,18 +373,23 @@ def in_some_window(times: list[datetime], setting: RuleSetting) -> list[int]:
     return sorted(hit)
 
 
-def detect_repeats(calls: Iterable[Call], rule: str, setting_for) -> list[Flag]:
+def detect_repeats(calls: Iterable[Call], rule: str, setting_for, mapped: dict[str, str] | None = None) -> list[Flag]:
     """repeat_caller or repeat_place: one flag per key with the calls in its dense windows.
-    `setting_for(station, category, rule)` gives the threshold and window."""
+    `setting_for(station, category, rule)` gives the threshold and window (for a place, by
+    its family); `mapped`: the analysts' category families."""
     groups: dict[str, list[Call]] = defaultdict(list)
     for call in calls:
-        key = call.caller if rule == "repeat_caller" else call.place and place_family_key(call.place, call.category)
+        key = (
+            call.caller
+            if rule == "repeat_caller"
+            else call.place and place_family_key(call.place, call.category, mapped)
+        )
         if key:
             groups[key].append(call)
     flags = []
     for key, group in groups.items():
         group.sort(key=lambda c: c.at)
-        setting = setting_for(group[-1].station, "", rule)
+        setting = setting_for(group[-1].station, setting_category(rule, key), rule)
         picked = in_some_window([c.at for c in group], setting)
         if picked:
             flags.append(Flag(rule, key, group[-1].station, [group[i].id for i in picked]))

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.access import Principal
-from app.domain.calls import COLUMNS, DEFAULT_SETTINGS, REQUIRED, RULES
+from app.domain.calls import COLUMNS, DEFAULT_SETTINGS, FAMILIES, REQUIRED, RULES
 from app.i18n import N_
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
@@ -157,6 +157,12 @@ class CallsController(Controller):
             return await _settings_page(request, me, data, errors, status_code=422)
         return Redirect("/calls/settings?saved=1", status_code=303)
 
+    @post("/families", name="calls_families", guards=[requires("analyst", "supervisor", "admin")], status_code=303)
+    async def families(self, request: Request, me: Me) -> Redirect:
+        form = await posted(request)
+        changed = await calls.save_families(me, list(zip(form.texts("category"), form.texts("family"))), actor_of(me))
+        return Redirect(f"/calls/settings?families={changed}#families", status_code=303)
+
     @post("/non-police", name="calls_non_police", guards=[requires("admin")], status_code=303)
     async def non_police(self, request: Request, me: Me) -> Redirect:
         form = await posted(request)
@@ -231,6 +237,8 @@ async def _settings_page(
             "non_police": await calls.non_police_categories(),
             "stations": await api_keys.station_choices(),
             "categories": await calls.categories(me),
+            "families": FAMILIES,
+            "category_families": await calls.category_families(me),
         },
     )
 

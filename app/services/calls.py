@@ -27,6 +27,7 @@ from app.tables import (
     Call,
     CallColumnAlias,
     CallImport,
+    CategoryFamily,
     DetectionSetting,
     Grid,
     NonPoliceCategory,
@@ -864,10 +865,13 @@ async def save_detection_setting(principal: Principal, data: dict[str, str], act
     """An analyst's threshold and window for a rule in their station (and, for surges, one
     category). Errors by field; empty when saved (replacing the same rule and category)."""
     errors: dict[str, str] = {}
-    rule, category = data.get("rule", ""), data.get("category", "").strip()
+    rule = data.get("rule", "")
+    category = data.get("family" if rule == "repeat_place" else "category", "").strip()
     if rule not in rules.RULES:
         errors["rule"] = N_("Choose one")
-    if category and rule != "category_surge":
+    if rule == "repeat_place" and category and category not in rules.FAMILIES:
+        errors["family"] = N_("Choose one")
+    if category and rule == "repeat_caller":
         errors["category"] = N_("A category applies to the surge rule only")
     if len(category) > 60:
         errors["category"] = too_long(60)
@@ -901,6 +905,42 @@ async def save_detection_setting(principal: Principal, data: dict[str, str], act
             {k: [None, v] for k, v in numbers.items()},
         )
     return {}
+
+
+async def category_families(principal: Principal) -> list[dict]:
+    """The categories of the principal's calls with their family: the analysts' choice, else
+    the one the category's words give."""
+    mapped = await detection.families()
+    return [
+        {
+            "category": c,
+            "family": rules.family_of(c, mapped),
+            "by_words": rules.family_of(c),
+            "chosen": c in mapped,
+        }
+        for c in await categories(principal)
+    ]
+
+
+async def save_families(principal: Principal, pairs: list[tuple[str, str]], actor: audit.Actor) -> int:
+    """The analyst's families for these categories (of their own calls, to known families); a
+    family the words give anyway is no choice to keep. Returns how many changed."""
+    known = {r["category"]: r for r in await category_families(principal)}
+    changes = {c: f for c, f in pairs if c in known and f in rules.FAMILIES and f != known[c]["family"]}
+    if not changes:
+        return 0
+    async with write_transaction(CategoryFamily._meta.db):
+        await CategoryFamily.delete().where(CategoryFamily.call_category.is_in(list(changes)))
+        kept = [
+            CategoryFamily(call_category=c, family=f, changed_by=actor.id)
+            for c, f in changes.items()
+            if f != known[c]["by_words"]
+        ]
+        if kept:
+            await CategoryFamily.insert(*kept)
+        for c, f in changes.items():
+            await audit.record(actor, "update", "category_family", c, {"family": [known[c]["family"], f]})
+    return len(changes)
 
 
 async def non_police_categories() -> list[str]:

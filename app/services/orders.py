@@ -85,8 +85,7 @@ async def detect(
 
 
 def _window(setting_for, flag: call_rules.Flag) -> int:
-    category = flag.key.partition(":")[2] if flag.rule == "category_surge" else ""
-    return setting_for(flag.station, category, flag.rule).window_days
+    return setting_for(flag.station, call_rules.setting_category(flag.rule, flag.key), flag.rule).window_days
 
 
 async def _recent(flags: list[call_rules.Flag], stations: set[int] | None, recent_days: float) -> list[call_rules.Flag]:
@@ -730,7 +729,10 @@ async def _calls_since(order: dict) -> list[dict]:
         .where((Call.received_at > order["handled_at"]) & detection.visible() & condition)
         .order_by(Call.received_at)
     )
-    return [c for c in found if call_rules.family_of(c["category"]) == family] if family else found
+    if not family:
+        return found
+    mapped = await detection.families()
+    return [c for c in found if call_rules.family_of(c["category"], mapped) == family]
 
 
 async def _routed_calls(order: dict) -> list[dict]:

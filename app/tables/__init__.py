@@ -9,6 +9,7 @@ from app.tables.calls import (
     CallColumnAlias,
     CallImport,
     CallStep,
+    CategoryFamily,
     DetectionSetting,
     NonPoliceCategory,
 )
@@ -67,6 +68,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     CallStep,
     AddressMapping,
     CallColumnAlias,
+    CategoryFamily,
     NonPoliceCategory,
     DetectionSetting,
     WorkOrder,

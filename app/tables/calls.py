@@ -96,6 +96,16 @@ class CallColumnAlias(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class CategoryFamily(Table):
+    """An analyst's choice of a call category's family (what 一地多起 counts a place's repeats
+    by), where the family the category's words give is wrong for this 110 system."""
+
+    call_category = Varchar(length=60, unique=True)  # not "category": the SQL reads it beside call.category
+    family = Varchar(length=16)
+    changed_by = Integer(null=True, default=None)
+    changed_at = Timestamptz(default=TimestamptzNow())
+
+
 class NonPoliceCategory(Table):
     """Call categories that belong to another agency (e.g. 噪音扰民 → urban management)."""
 

@@ -1026,3 +1026,47 @@ def test_an_orders_states_read_in_english_in_english(analyst):
     page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
     assert "Assigned" in page and "(交办)" not in page
     assert "交办" in analyst.get(f"/orders/{order_id}").text  # Chinese keeps its term
+
+
+def test_an_analyst_chooses_a_category_s_family_and_a_family_s_threshold(analyst):
+    from app.tables import AuditEvent
+
+    start = datetime.now() - timedelta(days=5)
+    rows = [
+        (
+            f"F{i}",
+            (start + timedelta(days=i)).strftime("%Y-%m-%d %H:%M"),
+            f"1390000300{i}",
+            "泰和祥府3号楼",
+            "电动车被撬",
+            "",
+        )
+        for i in range(2)
+    ]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    assert run(WorkOrder.count()) == 0  # two calls of "other": below the threshold of 3
+    settings = analyst.get("/calls/settings", headers={"Accept-Language": "en"}).text
+    assert "电动车被撬" in settings and "Category families" in settings
+    saved = analyst.post("/calls/families", data={"category": ["电动车被撬"], "family": ["theft"]})
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/calls/settings?families=1")
+    assert run(AuditEvent.count().where(AuditEvent.object_type == "category_family")) == 1
+    # Thefts at a place: an order from two calls already (the analyst's threshold for the family).
+    bad = analyst.post(
+        "/calls/settings", data={"rule": "repeat_place", "family": "nope", "threshold": "2", "window_days": "30"}
+    )
+    assert bad.status_code == 422
+    done = analyst.post(
+        "/calls/settings", data={"rule": "repeat_place", "family": "theft", "threshold": "2", "window_days": "30"}
+    )
+    assert done.status_code == 303
+    analyst.post("/calls/detect")
+    [order] = run(WorkOrder.select())
+    assert order["rule"] == "repeat_place" and order["rule_key"].endswith(":theft")
+    assert "盗窃2起" in order["title"]
+    # Disputes at the same place still need three calls.
+    dispute = [("G0", start.strftime("%Y-%m-%d %H:%M"), "13900003100", "泰和祥府3号楼", "纠纷", "")]
+    dispute.append(
+        ("G1", (start + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M"), "13900003101", "泰和祥府3号楼", "纠纷", "")
+    )
+    confirm(analyst, upload(analyst, csv_text(dispute)))
+    assert run(WorkOrder.count()) == 1

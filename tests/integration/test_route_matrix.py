@@ -93,6 +93,7 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/calls/detect"): ORDER_ASSIGNERS | ADMIN,
     ("GET", "/calls/settings"): ORDER_ASSIGNERS | ADMIN,
     ("POST", "/calls/settings"): ORDER_ASSIGNERS | ADMIN,
+    ("POST", "/calls/families"): ORDER_ASSIGNERS | ADMIN,
     ("POST", "/calls/non-police"): ADMIN,
     ("GET", "/calls/unmatched"): ORDER_ASSIGNERS | ADMIN,
     ("POST", "/calls/unmatched"): ORDER_ASSIGNERS | ADMIN,
