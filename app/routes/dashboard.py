@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from app.domain import orders as order_rules
 from app.domain.access import Principal
+from app.domain.calls import FAMILIES
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.services import dashboard, scope
@@ -48,8 +49,8 @@ class ReviewsController(Controller):
         return Template("dashboard/reviews.html", context={"rows": await dashboard.reviews(me)})
 
     @get("/new", name="review_new", guards=[requires(*READERS, "officer")])
-    async def new(self, request: Request, me: Me, place: FromQuery[str] = "") -> Template:
-        return await _form(request, me, {"place": place}, {})
+    async def new(self, request: Request, me: Me, place: FromQuery[str] = "", case: FromQuery[str] = "") -> Template:
+        return await _form(request, me, {"place": place, "case": case}, {})
 
     @post("/new", name="review_create", guards=[requires(*READERS, "officer")], status_code=200)
     async def create(self, request: Request, me: Me) -> Template | Redirect:
@@ -65,7 +66,7 @@ class ReviewsController(Controller):
         row = await dashboard.review(me, review_id, today(tz), tz)
         if row is None:
             raise NotFoundException()
-        return Template("dashboard/review.html", context={"r": row})
+        return Template("dashboard/review.html", context={"r": row, "families": FAMILIES})
 
 
 async def _form(request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200) -> Template:
@@ -76,6 +77,7 @@ async def _form(request: Request, me: Principal, values: dict, errors: dict, sta
             "values": values,
             "errors": errors,
             "places": await scope.places(me),
+            "families": FAMILIES,
             "today": today(request.app.state.settings.time_zone).isoformat(),
         },
     )

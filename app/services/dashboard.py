@@ -3,8 +3,10 @@ prevention reviews (复盘) with their before/after windows."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+
+from piccolo.query.functions.aggregate import Count
 
 from app.db import write_transaction
 from app.domain import calls as call_rules
@@ -12,6 +14,7 @@ from app.domain import orders as order_rules
 from app.domain.access import Principal
 from app.i18n import N_, too_long
 from app.services import audit, calls, detection, scope
+from app.services import orders as order_service
 from app.services.auth import now
 from app.tables import Call, FieldLog, PreventionReview, Station, WorkOrder, WorkOrderStep
 
@@ -154,7 +157,11 @@ async def _median_hours(stations: list[int] | None) -> dict[str, float]:
 
 def review_errors(data: dict[str, str], today: date) -> tuple[dict, dict[str, str]]:
     errors: dict[str, str] = {}
-    values = {k: data.get(k, "").strip() for k in ("place", "weak_point", "measures", "measures_on")}
+    values = {k: data.get(k, "").strip() for k in ("place", "weak_point", "measures", "measures_on", "case", "family")}
+    if values["family"] and values["family"] not in call_rules.FAMILIES:
+        errors["family"] = N_("Choose one")
+    if len(values["case"]) > 64:
+        errors["case"] = too_long(64)
     for name in ("weak_point", "measures"):
         if not values[name]:
             errors[name] = N_("Required")
@@ -172,10 +179,36 @@ def review_errors(data: dict[str, str], today: date) -> tuple[dict, dict[str, st
     return {**values, "measures_on": day}, errors
 
 
+async def _case(principal: Principal, text: str, place: int) -> tuple[str, str, str] | str:
+    """(case type, reference, its family) of "#12" (a work order) or a 110 call number at the
+    place; the error otherwise. A work order's family: its key's, else its calls' most common."""
+    mapped = await detection.families()
+    if text.startswith("#"):
+        order = await order_service.get(principal, int(text[1:])) if text[1:].isdecimal() and len(text) < 11 else None
+        if order is None:
+            return N_("No such work order of yours")
+        if order["place"] != place and place not in {c["place"] for c in order["calls"]}:
+            return N_("This work order is not at the chosen place")
+        family = call_rules.split_place_key(order["rule_key"])[1] if order["rule"] == "repeat_place" else ""
+        counted = Counter(call_rules.family_of(c["category"], mapped) for c in order["calls"])
+        return "work_order", str(order["id"]), family or (counted.most_common(1)[0][0] if counted else "")
+    call = await Call.select(Call.call_id, Call.place, Call.category).where(Call.call_id == text).first()
+    if call is None or call["place"] != place:
+        return N_("No 110 call with this number at the chosen place")
+    return "call", call["call_id"], call_rules.family_of(call["category"], mapped)
+
+
 async def create_review(principal: Principal, data: dict[str, str], today: date) -> tuple[int | None, dict]:
     values, errors = review_errors(data, today)
     if not errors and await scope.place(principal, int(values["place"])) is None:
         errors["place"] = N_("Choose a place in your grids")
+    case: tuple[str, str, str] = ("", "", "")
+    if not errors and values["case"]:
+        found = await _case(principal, values["case"], int(values["place"]))
+        if isinstance(found, str):
+            errors["case"] = found
+        else:
+            case = found
     if errors:
         return None, errors
     async with write_transaction(PreventionReview._meta.db):
@@ -186,6 +219,9 @@ async def create_review(principal: Principal, data: dict[str, str], today: date)
                 measures=values["measures"],
                 measures_on=values["measures_on"],
                 author=principal.id,
+                case_type=case[0],
+                case_ref=case[1],
+                family=values["family"] or case[2],
             )
         ).returning(PreventionReview.id)
         await audit.record(
@@ -219,19 +255,35 @@ async def review(principal: Principal, review_id: int, today: date, tz: str) -> 
     windows = call_rules.equal_windows(row["measures_on"], today)
     row["windows"] = None
     if windows:
-        before = await _count_at(row["place"], windows[0], windows[1], tz)
-        after = await _count_at(row["place"], windows[2], windows[3], tz)
+        mapped = await detection.families()
+        before = await _counts_at(row["place"], windows[0], windows[1], tz)
+        after = await _counts_at(row["place"], windows[2], windows[3], tz)
+
+        def of_family(counts: dict[str, int]) -> int:
+            return sum(n for c, n in counts.items() if call_rules.family_of(c, mapped) == row["family"])
+
         row["windows"] = {
-            "before": (windows[0], windows[1], before),
-            "after": (windows[2], windows[3], after),
+            "before": (windows[0], windows[1], sum(before.values())),
+            "after": (windows[2], windows[3], sum(after.values())),
             "days": (windows[3] - windows[2]).days + 1,
-            "change": None if not before else round((after - before) / before, 3),
+            "change": _change(sum(before.values()), sum(after.values())),
+            "family": (of_family(before), of_family(after), _change(of_family(before), of_family(after)))
+            if row["family"]
+            else None,
         }
     return row
 
 
-async def _count_at(place: int, first: date, last: date, tz: str) -> int:
+def _change(before: int, after: int) -> float | None:
+    return None if not before else round((after - before) / before, 3)
+
+
+async def _counts_at(place: int, first: date, last: date, tz: str) -> dict[str, int]:
+    """The calls at the place in the period, by category."""
     low, high = call_rules.period_bounds(first, last, tz)
-    return await Call.count().where(
-        (Call.place == place) & (Call.received_at >= low) & (Call.received_at < high) & detection.visible()
+    rows = (
+        await Call.select(Call.category, Count(Call.id).as_alias("n"))
+        .where((Call.place == place) & (Call.received_at >= low) & (Call.received_at < high) & detection.visible())
+        .group_by(Call.category)
     )
+    return {r["category"]: r["n"] for r in rows}

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.services import api_keys, audit, calls
-from app.tables import AddressMapping, Call, Place, Station, WorkOrder, WorkOrderCall, WorkOrderStep
+from app.tables import AddressMapping, Call, Place, PreventionReview, Station, WorkOrder, WorkOrderCall, WorkOrderStep
 from tests.conftest import run
 
 HEADER = "警情编号,报警时间,报警电话,发案地址,警情类别,简要警情\n"
@@ -561,6 +561,52 @@ def test_a_prevention_review_compares_equal_windows(analyst, settings):
     assert created.status_code == 303
     page = analyst.get(created.headers["location"], headers={"Accept-Language": "en"})
     assert "10 days before" in page.text and "-75%" in page.text
+
+
+def test_a_review_names_its_case_and_compares_its_family_beside_all_calls(analyst, settings):
+    from app.services.fieldwork import today
+
+    day = today(settings.time_zone)
+    place = run(Place.select(Place.id).where(Place.name == "泰和祥府").first())["id"]
+    measures = day - timedelta(days=10)
+
+    def at(days: int, n: int, category: str, prefix: str) -> list[tuple]:
+        moment = datetime.combine(measures + timedelta(days=days), datetime.min.time()).replace(hour=12)
+        return [
+            (
+                f"{prefix}{i}",
+                (moment + timedelta(hours=i)).strftime("%Y-%m-%d %H:%M"),
+                f"1390000400{i}",
+                "泰和祥府东门",
+                category,
+                "",
+            )
+            for i in range(n)
+        ]
+
+    rows = (
+        at(-5, 3, "纠纷", "RA") + at(-4, 1, "盗窃电动车", "RB") + at(2, 1, "纠纷", "RC") + at(3, 3, "盗窃电动车", "RD")
+    )
+    rows += [("ELSE1", at(-3, 1, "盗窃", "x")[0][1], "13900004999", "发展大道88号", "盗窃", "")]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    form = {
+        "place": str(place),
+        "weak_point": "东门无监控",
+        "measures": "加装监控",
+        "measures_on": measures.isoformat(),
+    }
+    en = {"Accept-Language": "en"}
+    elsewhere = analyst.post("/reviews/new", data={**form, "case": "ELSE1"}, headers=en)
+    assert elsewhere.status_code == 422 and "No 110 call with this number at the chosen place" in elsewhere.text
+    unknown = analyst.post("/reviews/new", data={**form, "case": "#999999"}, headers=en)
+    assert unknown.status_code == 422 and "No such work order of yours" in unknown.text
+    created = analyst.post("/reviews/new", data={**form, "case": "RB0"})
+    assert created.status_code == 303
+    review = run(PreventionReview.select().order_by(PreventionReview.id, ascending=False).first())
+    assert (review["case_type"], review["case_ref"], review["family"]) == ("call", "RB0", "theft")
+    page = analyst.get(created.headers["location"], headers=en).text
+    assert "110 call RB0" in page and "Thefts: +200%" in page
+    assert "4 before, 4 after" in page  # all calls at the place: no change
 
 
 def test_an_analyst_raises_a_threshold_for_their_station(analyst):
