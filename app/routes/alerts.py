@@ -29,6 +29,7 @@ POSTERS = ("grid_worker", "officer", "supervisor", "admin", "volunteer")
 KEEPERS = ("supervisor", "admin")
 NO_STORE = {"Cache-Control": "no-store"}
 PING_SECONDS = 15.0
+STREAM_SECONDS = 600.0  # then the browser reconnects (and the session is checked again)
 DONE = {
     "posted": N_("Alert sent. The grid's officer sees it now."),
     "acknowledged": N_("The sender sees that you acknowledged."),
@@ -192,13 +193,15 @@ class NotificationsController(Controller):
     @get("/events", name="events")
     async def events(self, request: Request, me: Me, after: FromQuery[int | None] = None) -> ServerSentEvent:
         """The person's live stream. Where it starts: after Last-Event-ID (a reconnect), else
-        after `after` (the newest id the page knew), else after the newest now."""
+        after `after` (the newest id the page knew), else after the newest now. A client that
+        does not ask for an event stream (EventSource always does) gets what is waiting and the
+        answer ends: a poll."""
         header = request.headers.get("last-event-id", "")
         start = int(header) if header.isdecimal() else after
         if start is None:
             start = await notifications.newest_id(me.id)
         return ServerSentEvent(
-            _stream(me, start),
+            _stream(me, start, live="text/event-stream" in request.headers.get("accept", "")),
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
@@ -215,10 +218,13 @@ def _message(row: dict) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=json.dumps(data, ensure_ascii=False), event="notification", id=str(row["id"]))
 
 
-async def _stream(me: Principal, after: int) -> AsyncGenerator[ServerSentEventMessage, None]:
+async def _stream(me: Principal, after: int, live: bool = True) -> AsyncGenerator[ServerSentEventMessage, None]:
     """Woken by services/events (or every PING_SECONDS, which also catches anything a lost
-    NOTIFY left behind), it sends what the table holds after the last id sent."""
+    NOTIFY left behind), it sends what the table holds after the last id sent. It ends after
+    STREAM_SECONDS: EventSource reconnects at once with Last-Event-ID, and the reconnect passes
+    the session check again (a revoked phone stops hearing alerts)."""
     wake = events.HUB.subscribe(me.id)
+    ends = asyncio.get_running_loop().time() + STREAM_SECONDS
     try:
         yield ServerSentEventMessage(
             event="hello", data=json.dumps({"unread": await notifications.unread_count(me.id)}), retry=3000
@@ -232,6 +238,8 @@ async def _stream(me: Principal, after: int) -> AsyncGenerator[ServerSentEventMe
             if rows:
                 yield ServerSentEventMessage(event="unread", data=str(await notifications.unread_count(me.id)))
                 continue
+            if not live or asyncio.get_running_loop().time() > ends:
+                return
             try:
                 await asyncio.wait_for(wake.wait(), PING_SECONDS)
             except TimeoutError:
