@@ -28,7 +28,6 @@ from app.services import alerts, events, notifications
 POSTERS = ("grid_worker", "officer", "supervisor", "admin", "volunteer")
 KEEPERS = ("supervisor", "admin")
 NO_STORE = {"Cache-Control": "no-store"}
-PING_SECONDS = 15.0
 STREAM_SECONDS = 600.0  # then the browser reconnects (and the session is checked again)
 DONE = {
     "posted": N_("Alert sent. The grid's officer sees it now."),
@@ -201,7 +200,12 @@ class NotificationsController(Controller):
         if start is None:
             start = await notifications.newest_id(me.id)
         return ServerSentEvent(
-            _stream(me, start, live="text/event-stream" in request.headers.get("accept", "")),
+            _stream(
+                me,
+                start,
+                live="text/event-stream" in request.headers.get("accept", ""),
+                ping=request.app.state.settings.events_ping_seconds,
+            ),
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
@@ -218,8 +222,10 @@ def _message(row: dict) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=json.dumps(data, ensure_ascii=False), event="notification", id=str(row["id"]))
 
 
-async def _stream(me: Principal, after: int, live: bool = True) -> AsyncGenerator[ServerSentEventMessage, None]:
-    """Woken by services/events (or every PING_SECONDS, which also catches anything a lost
+async def _stream(
+    me: Principal, after: int, live: bool = True, ping: float = 15.0
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    """Woken by services/events (or every `ping` seconds, which also catches anything a lost
     NOTIFY left behind), it sends what the table holds after the last id sent. It ends after
     STREAM_SECONDS: EventSource reconnects at once with Last-Event-ID, and the reconnect passes
     the session check again (a revoked phone stops hearing alerts)."""
@@ -241,7 +247,7 @@ async def _stream(me: Principal, after: int, live: bool = True) -> AsyncGenerato
             if not live or asyncio.get_running_loop().time() > ends:
                 return
             try:
-                await asyncio.wait_for(wake.wait(), PING_SECONDS)
+                await asyncio.wait_for(wake.wait(), ping)
             except TimeoutError:
                 yield ServerSentEventMessage(comment="ping")
     finally:
