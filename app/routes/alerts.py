@@ -237,12 +237,12 @@ async def _stream(
         )
         while True:
             wake.clear()
-            rows = await notifications.since(me.id, after)
+            rows, unread = await events.HUB.read(me.id, after, notifications.news)
             for row in rows:
                 yield _message(row)
                 after = row["id"]
             if rows:
-                yield ServerSentEventMessage(event="unread", data=str(await notifications.unread_count(me.id)))
+                yield ServerSentEventMessage(event="unread", data=str(unread))
                 continue
             if not live or asyncio.get_running_loop().time() > ends:
                 return

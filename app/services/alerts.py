@@ -22,7 +22,7 @@ from app.domain import volunteers as volunteer_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, too_long
-from app.services import audit, auth, events, fieldwork, notifications, orders, photos, scope
+from app.services import audit, auth, fieldwork, notifications, orders, photos, scope
 from app.services.notifications import New
 from app.tables import (
     AlertRecipient,
@@ -222,7 +222,6 @@ async def post(principal: Principal, raw: dict, photo: Processed | PhotoError | 
         await audit.record(
             audit.actor_of(principal), "create", "grid_alert", alert_id, {"urgency": [None, values["urgency"]]}
         )
-    await events.announce(chain_.at(0))
     return Outcome(ok=True, id=alert_id)
 
 
@@ -230,7 +229,7 @@ async def _send_to(
     alert_id: int, people: tuple[int, ...], level: int, step: str, alert: dict, moment: datetime
 ) -> None:
     """Recipients, the timeline step naming them, and their notifications (inside the caller's
-    transaction; the caller announces after the commit)."""
+    transaction)."""
     if not people:
         return
     names = {
@@ -290,7 +289,6 @@ async def _escalate(row: dict, moment: datetime) -> int:
             return 0  # another process took this step, or someone acknowledged meanwhile
         await _send_to(row["id"], people, level, "escalated", row, moment)
         await audit.record(SYSTEM, "escalate", "grid_alert", row["id"], {"level": [row["level"], level]})
-    await events.announce(people)
     return 1
 
 
@@ -424,7 +422,6 @@ async def acknowledge(principal: Principal, alert_id: int, kind: str) -> Outcome
             ]
         )
         await audit.record(audit.actor_of(principal), "acknowledge", "grid_alert", alert_id, {"ack": [None, kind]})
-    await events.announce([alert["person"]])
     return Outcome(ok=True, id=alert_id)
 
 
@@ -492,7 +489,6 @@ async def close(principal: Principal, alert_id: int, raw: dict) -> Outcome:
             alert_id,
             {"field_log": [None, field_log], "work_order": [None, order_id]},
         )
-    await events.announce([alert["person"]])
     return Outcome(ok=True, id=alert_id)
 
 

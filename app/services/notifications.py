@@ -1,5 +1,5 @@
-"""Notifications: the one place that creates them (every area calls `send`, or `add` inside
-its own transaction and then `events.announce`), lists them, counts the unread and marks
+"""Notifications: the one place that creates them (every area calls `add` inside its own
+write transaction, or `send` after it), lists them, counts the unread and marks
 them read. Live delivery is services/events.py's."""
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ class New:
 
 
 async def add(items: list[New]) -> list[int]:
-    """Insert inside the caller's transaction; the caller announces after its commit."""
+    """Insert inside the caller's write transaction; the people's open pages hear of it once
+    that commits (services/events.announce)."""
     items = [i for i in items if i.person]
     if not items:
         return []
@@ -41,16 +42,28 @@ async def add(items: list[New]) -> list[int]:
             for i in items
         ]
     ).returning(Notification.id)
+    await events.announce(i.person for i in items)
     return [r["id"] for r in rows]
 
 
 async def send(items: list[New]) -> None:
-    """Insert in a transaction of its own, then wake the people's open pages."""
+    """`add` in a transaction of its own (after the caller's write)."""
     if not any(i.person for i in items):
         return
     async with write_transaction(Notification._meta.db):
         await add(items)
-    await events.announce(i.person for i in items)
+
+
+async def agency_staff(agency_id: int | None) -> list[int]:
+    """The people who work an agency's queue (a matter sent there is news for each of them)."""
+    from app.tables import PersonRole
+
+    if agency_id is None:
+        return []
+    rows = await PersonRole.select(PersonRole.person).where(
+        (PersonRole.role == "agency_staff") & (PersonRole.agency == agency_id) & PersonRole.person.active.eq(True)
+    )
+    return sorted({r["person"] for r in rows})
 
 
 async def since(person_id: int, after: int, limit: int = REPLAY_LIMIT) -> list[dict]:
@@ -61,6 +74,12 @@ async def since(person_id: int, after: int, limit: int = REPLAY_LIMIT) -> list[d
         .order_by(Notification.id)
         .limit(limit)
     )
+
+
+async def news(person_id: int, after: int) -> tuple[list[dict], int]:
+    """What a stream sends next, and the person's unread count."""
+    rows = await since(person_id, after)
+    return rows, (await unread_count(person_id) if rows else 0)
 
 
 async def newest_id(person_id: int) -> int:

@@ -66,7 +66,7 @@
     }
     const live = document.querySelector("[data-live-reload]");
     if (live && n.url === live.dataset.liveReload) {
-      window.location.reload();
+      window.location.replace(live.dataset.liveReload); // without ?done=…: that message was for before
     }
   });
 })();
