@@ -45,8 +45,10 @@ class Chain:
         return level + 1 < len(self.levels)
 
 
-def chain(officer: int | None, office_officers: list[int], supervisors: list[int]) -> Chain:
-    seen: set[int] = set()
+def chain(officer: int | None, office_officers: list[int], supervisors: list[int], sender: int | None = None) -> Chain:
+    """The sender (an officer alerting for their own grid) is never in it: their alert goes to
+    the next people."""
+    seen: set[int] = {sender} if sender else set()
     levels = []
     for people in ([officer] if officer else [], office_officers, supervisors):
         step = tuple(p for p in dict.fromkeys(people) if p not in seen)

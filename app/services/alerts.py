@@ -60,7 +60,7 @@ async def _grid_units(grid_id: int) -> dict | None:
     )
 
 
-async def chain_for(grid_id: int) -> rules.Chain:
+async def chain_for(grid_id: int, sender: int | None = None) -> rules.Chain:
     """The grid's officer (held for the grid, else its office, else its station; the lowest id
     when several, as work orders choose), the office's other officers, the station's supervisors."""
     units = await _grid_units(grid_id)
@@ -82,7 +82,7 @@ async def chain_for(grid_id: int) -> rules.Chain:
     )
     office_officers = [h["person"] for h in officers if h["office"] == units["office"] or h["grid"] in office_grids]
     supervisors = [h["person"] for h in holders if h["role"] == "supervisor" and h["station"] == units["station"]]
-    return rules.chain(responsible, office_officers, supervisors)
+    return rules.chain(responsible, office_officers, supervisors, sender)
 
 
 async def escalate_minutes(station_id: int) -> int:
@@ -192,7 +192,7 @@ async def post(principal: Principal, raw: dict, photo: Processed | PhotoError | 
         return Outcome(errors=errors)
     units = await _grid_units(values["grid"])
     assert units is not None  # a postable grid exists
-    chain_ = await chain_for(values["grid"])
+    chain_ = await chain_for(values["grid"], principal.id)
     moment = auth.now()
     minutes = await escalate_minutes(units["station"])
     if isinstance(photo, Processed):
@@ -256,6 +256,7 @@ async def escalate_due(moment: datetime | None = None) -> int:
     moment = moment or auth.now()
     due = await GridAlert.select(
         GridAlert.id,
+        GridAlert.person,
         GridAlert.level,
         GridAlert.grid,
         GridAlert.station,
@@ -270,7 +271,7 @@ async def escalate_due(moment: datetime | None = None) -> int:
 
 
 async def _escalate(row: dict, moment: datetime) -> int:
-    chain_ = await chain_for(row["grid"])
+    chain_ = await chain_for(row["grid"], row["person"])
     level = row["level"] + 1
     already = {
         r["person"] for r in await AlertRecipient.select(AlertRecipient.person).where(AlertRecipient.alert == row["id"])

@@ -210,3 +210,11 @@ def test_two_processes_escalating_at_the_same_moment_take_each_step_once(demo, m
     taken = sorted(int(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for p in runs)
     assert taken == [0, 1]
     assert [level for level, _ in recipients(alert_id)] == [0, 1]
+
+
+def test_an_officer_alerting_for_his_own_grid_reaches_the_next_people(demo, monkeypatch):
+    officer = run(alerts.chain_for(grid_id())).at(0)[0]
+    monkeypatch.setattr(auth, "now", lambda: T0)
+    outcome = run(alerts.post(principal_of(officer), alert_form(grid_id()), None, "/tmp"))
+    assert outcome.ok
+    assert recipients(outcome.id) == [(0, person_of("supervisor"))] and notified(officer) == []

@@ -45,3 +45,8 @@ def test_station_setting_and_its_check():
     assert rules.check_minutes("10") == (10, None)
     for bad in ("0", "241", "", "x", "-3", "1.5"):
         assert rules.check_minutes(bad)[0] is None
+
+
+def test_the_sender_is_never_in_the_chain():
+    assert rules.chain(7, [7, 8], [20], sender=7).levels == ((8,), (20,))
+    assert rules.chain(7, [8], [20], sender=20).levels == ((7,), (8,))

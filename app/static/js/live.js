@@ -33,18 +33,36 @@
     }
   }
 
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  // A banner is the notification's own "open" button: tapping it marks it read and goes there.
   function banner(n) {
     const main = document.querySelector("main");
-    const box = document.createElement("a");
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = "/notifications/" + n.id + "/open";
+    form.className = "live-banner-form";
+    const token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "_csrf_token";
+    token.value = csrfToken();
+    const box = document.createElement("button");
+    box.type = "submit";
     box.className = "live-banner" + (n.urgent ? " urgent" : "");
     box.setAttribute("role", "alert");
-    box.href = n.url || "/notifications";
     const title = document.createElement("strong");
     title.textContent = n.title;
     const text = document.createElement("span");
     text.textContent = n.text || "";
     box.append(title, text);
-    main.prepend(box);
+    form.append(token, box);
+    main.prepend(form);
   }
 
   const source = new EventSource("/events");
