@@ -232,8 +232,12 @@ async def _stream(
     wake = events.HUB.subscribe(me.id)
     ends = asyncio.get_running_loop().time() + STREAM_SECONDS
     try:
+        # Its id is where the stream starts: a reconnect before any notification came resumes there.
         yield ServerSentEventMessage(
-            event="hello", data=json.dumps({"unread": await notifications.unread_count(me.id)}), retry=3000
+            event="hello",
+            data=json.dumps({"unread": await notifications.unread_count(me.id)}),
+            id=str(after),
+            retry=3000,
         )
         while True:
             wake.clear()

@@ -156,7 +156,8 @@ def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events_in_order(
                 "GET", "/events", headers={**STREAM, "last-event-id": str(ids[1])}
             ) as response:
                 stream = events(response.aiter_lines())
-                await next_event(stream, "hello")
+                hello = await next_event(stream, "hello")
+                assert hello["id"] == str(ids[1])  # where a reconnect before any event resumes
                 for _ in range(3):
                     got.append(await next_event(stream, "notification"))
                 # Then only what is new: the next event is the alert posted now, nothing twice.
