@@ -24,6 +24,7 @@ from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import PrivateCache, RequestContext, SessionAuth
 from app.routes.agency import AgencyController
+from app.routes.alerts import AlertsController, NotificationsController
 from app.routes.api.open311 import Open311Controller
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
@@ -43,7 +44,7 @@ from app.routes.people import PeopleController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.routing_admin import RoutingAdminController
 from app.routes.volunteers import VolunteerRegisterController, VolunteersController
-from app.services import jobs
+from app.services import events, jobs
 from app.settings import Settings
 from app.templating import STATIC_DIR, template_config
 
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportAdminController,
             Open311Controller,
             OutboxController,
+            AlertsController,
+            NotificationsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -125,8 +128,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         request_max_body_size=MAX_BODY,
-        on_startup=([open_pool] if settings.db_pool else []) + [freeze_startup_objects, start_jobs],
-        on_shutdown=[stop_jobs] + ([close_pool] if settings.db_pool else []),
+        on_startup=([open_pool] if settings.db_pool else []) + [freeze_startup_objects, start_jobs, start_listening],
+        on_shutdown=[stop_jobs, stop_listening] + ([close_pool] if settings.db_pool else []),
         debug=False,
     )
     app.state.settings = settings
@@ -182,6 +185,21 @@ async def start_jobs(app: Litestar) -> None:
 
 async def stop_jobs(app: Litestar) -> None:
     task = getattr(app.state, "jobs", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def start_listening(app: Litestar) -> None:
+    """PostgreSQL: this process LISTENs for other processes' news (services/events.py)."""
+    url = app.state.settings.database_url
+    listening = isinstance(engine_finder(), PostgresEngine) and url.startswith("postgres")
+    app.state.listener = asyncio.create_task(events.listen(url)) if listening else None
+
+
+async def stop_listening(app: Litestar) -> None:
+    task = getattr(app.state, "listener", None)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -92,6 +92,9 @@ class Settings:
     # again: the pool replaces broken connections, so the app recovers by itself.
     db_connect_timeout: float = field(default_factory=db_connect_timeout)
     db_statement_timeout: float = 15
+    # Live stream (/events): a comment ping this often keeps proxies from closing an idle
+    # stream, and each ping also re-reads the table (a missed wake-up costs at most this long).
+    events_ping_seconds: float = 15
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -137,6 +140,7 @@ class Settings:
             db_connect_timeout=db_connect_timeout(),
             db_statement_timeout=float(env("QIANMO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
             call_uploads_per_hour=int(env("QIANMO_CALL_UPLOADS_PER_HOUR", cls.call_uploads_per_hour)),
+            events_ping_seconds=float(env("QIANMO_EVENTS_PING_SECONDS", cls.events_ping_seconds)),
         )
 
     @property

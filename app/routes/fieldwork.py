@@ -15,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from app.domain import alerts as alert_rules
 from app.domain import fieldwork as rules
 from app.domain import orders as order_rules
 from app.domain.access import Principal
@@ -24,7 +25,7 @@ from app.routes.downloads import csv_download
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
-from app.services import fieldwork, fieldwork_lists, orders, volunteers
+from app.services import alerts, fieldwork, fieldwork_lists, orders, volunteers
 
 WRITERS = fieldwork.WRITERS
 READERS = (*WRITERS, "analyst", "admin")
@@ -106,6 +107,9 @@ class FieldworkController(Controller):
                 "day": day,
                 "kinds": rules.KINDS,
                 "urgent_observations": await volunteers.urgent_observations(me),
+                "my_alerts": await alerts.for_my_day(me),
+                "alert_acks": alert_rules.ACKS,
+                "alert_states": alert_rules.STATES,
                 "work_orders": await orders.for_my_day(me),
                 "order_states": order_rules.STATES,
             },

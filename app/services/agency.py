@@ -15,7 +15,7 @@ from app.domain import routing as rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, photos, routing
+from app.services import alerts, audit, notifications, photos, routing
 from app.services.auth import now
 from app.services.report_lists import category_labels
 from app.services.reports import _decorate, _select_report, _steps
@@ -260,7 +260,26 @@ async def act(
                 "agency": [own, target or (None if action == "return" else own)],
             },
         )
+        await _tell(report, action, target)
     return {}
+
+
+async def _tell(report: dict, action: str, target: int | None) -> None:
+    """Inside the transaction: a returned matter is news for the report's handler (else the
+    grid's officer); a transferred one for the staff of the agency it goes to."""
+    people: list[int] = []
+    kind = "report_returned" if action == "return" else "report_transferred"
+    if action == "return":
+        if report["assignee"]:
+            people = [report["assignee"]]
+        elif report["grid"]:
+            people = list((await alerts.chain_for(report["grid"])).at(0))
+    elif target:
+        people = await notifications.agency_staff(target)
+    url = f"/reports/{report['id']}" if action == "return" else f"/agency/{report['id']}"
+    await notifications.add(
+        [notifications.New(person=p, kind=kind, text=report["description"], url=url) for p in people]
+    )
 
 
 async def step_photo(principal: Principal, photo_id: int, upload_dir: Path) -> Path | None:

@@ -1,6 +1,7 @@
 """Work that falls due by itself, done by each app process on a timer instead of by whichever
 page is read next (a GET never writes): closing the patrols nobody checked out of, and marking
-the routed matters that have escalated (QIANMO_ESCALATE_AFTER_HOURS past a missed deadline).
+the routed matters that have escalated (QIANMO_ESCALATE_AFTER_HOURS past a missed deadline),
+and sending on the urgent grid alerts nobody acknowledged (services/alerts.escalate_due).
 Every job is safe to run in several processes at once (its writes are conditional updates)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import functools
 import logging
 from datetime import timedelta
 
-from app.services import routing, volunteers
+from app.services import alerts, routing, volunteers
 
 log = logging.getLogger("qianmo.jobs")
 ESCALATE_AFTER = timedelta(hours=24)  # the setting's default
@@ -18,7 +19,7 @@ ESCALATE_AFTER = timedelta(hours=24)  # the setting's default
 
 async def run_due(escalate_after: timedelta = ESCALATE_AFTER) -> None:
     """Each job once; one that fails is logged and does not stop the others."""
-    jobs = (volunteers.close_overdue, functools.partial(routing.mark_escalated, escalate_after))
+    jobs = (volunteers.close_overdue, functools.partial(routing.mark_escalated, escalate_after), alerts.escalate_due)
     for job in jobs:
         try:
             await job()

@@ -15,7 +15,7 @@ from app.domain import orders as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.i18n import N_, too_long
-from app.services import agency_calls, audit, detection, scope
+from app.services import agency_calls, audit, detection, notifications, scope
 from app.services.auth import now
 from app.tables import (
     Call,
@@ -374,7 +374,17 @@ async def create_manual(principal: Principal, data: dict[str, str], grid_choices
             )
         )
         await audit.record(audit.actor_of(principal), "create", "work_order", order_id, {"rule": [None, "manual"]})
+        await _tell_assignee(principal, assignee or officers.get(grid), order_id, title)
     return order_id, {}
+
+
+async def _tell_assignee(principal: Principal, assignee: int | None, order_id: int, title: str) -> None:
+    """Inside the transaction: the person a work order was given to hears of it (not when they
+    gave it to themselves)."""
+    if assignee and assignee != principal.id:
+        await notifications.add(
+            [notifications.New(person=assignee, kind="work_order", text=title, url=f"/orders/{order_id}")]
+        )
 
 
 # --- the loop --------------------------------------------------------------------------------
@@ -481,6 +491,8 @@ async def _apply(principal: Principal, order: dict, step: str, note: str, assign
             if step != "reassign"
             else {"assignee": [order["assignee"], assignee]},
         )
+        if step == "reassign":
+            await _tell_assignee(principal, assignee, order["id"], order["title"])
     return None
 
 

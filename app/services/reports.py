@@ -18,7 +18,7 @@ from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, photos, routing, scope
+from app.services import audit, notifications, photos, routing, scope
 from app.services.auth import now
 from app.services.report_lists import category_codes, category_labels
 from app.tables import (
@@ -665,7 +665,24 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
             if key in values:
                 audit_changes[key] = [None, values[key]]
         await audit.record(audit.actor_of(principal), action, "report", report_id, audit_changes)
+        await _tell(principal, report_id, report["description"], action, values, reroute)
     return {}
+
+
+async def _tell(
+    principal: Principal, report_id: int, text: str, action: str, values: dict, reroute: dict | None
+) -> None:
+    """Inside the transaction: the person a report was assigned to, or the staff of the agency
+    it was sent to, hear of it."""
+    items = []
+    if action == "assign" and values.get("assignee") and values["assignee"] != principal.id:
+        items.append(
+            notifications.New(person=values["assignee"], kind="report", text=text, url=f"/reports/{report_id}")
+        )
+    agency = values.get("agency") if action == "transfer" else (reroute or {}).get(Report.responsible_agency)
+    for person in await notifications.agency_staff(agency):
+        items.append(notifications.New(person=person, kind="report_transferred", text=text, url=f"/agency/{report_id}"))
+    await notifications.add(items)
 
 
 async def _reroute(report: dict, code: str, moment: datetime) -> dict | None:

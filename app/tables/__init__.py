@@ -2,6 +2,7 @@
 
 from piccolo.table import Table as PiccoloTable
 
+from app.tables.alerts import AlertRecipient, AlertSetting, AlertStep, GridAlert, Notification
 from app.tables.audit import AuditEvent
 from app.tables.calls import (
     AddressMapping,
@@ -90,4 +91,9 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     PatrolShift,
     ShiftSignup,
     Observation,
+    GridAlert,
+    AlertRecipient,
+    AlertStep,
+    AlertSetting,
+    Notification,
 ]

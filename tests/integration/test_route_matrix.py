@@ -34,6 +34,8 @@ CALL_READERS = frozenset({"analyst", "supervisor", "officer", "admin"})
 CALL_IMPORTERS = frozenset({"analyst", "admin"})
 ORDER_READERS = frozenset({"officer", "grid_worker", "analyst", "supervisor", "admin"})
 ORDER_ASSIGNERS = frozenset({"analyst", "supervisor"})
+ALERT_POSTERS = frozenset({"grid_worker", "officer", "supervisor", "admin", "volunteer"})  # alerts
+ALERT_KEEPERS = frozenset({"supervisor", "admin"})  # alerts: the station's escalation minutes
 AGENCY_STAFF = frozenset({"agency_staff"})  # agencies: the service scopes to the person's agency
 NOBODY: frozenset[str] = frozenset()
 
@@ -219,6 +221,20 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/open311/v2/tokens/{token:str}"): EVERYONE,  # reports: Open311
     ("GET", "/csrf"): SIGNED_IN,  # a fresh CSRF token for the offline outbox's replays
     ("GET", "/outbox"): SIGNED_IN,
+    # Grid alerts: the service scopes to the person's grids (volunteers: during a patrol).
+    ("GET", "/alerts"): ALERT_POSTERS,
+    ("GET", "/alerts/new"): ALERT_POSTERS,
+    ("POST", "/alerts/new"): ALERT_POSTERS,
+    ("GET", "/alerts/{alert_id:int}"): ALERT_POSTERS,
+    ("POST", "/alerts/{alert_id:int}/acknowledge"): ALERT_POSTERS,
+    ("POST", "/alerts/{alert_id:int}/close"): ALERT_POSTERS,
+    ("GET", "/alerts/photos/{photo_id:int}"): ALERT_POSTERS,
+    ("GET", "/alerts/settings"): ALERT_KEEPERS,
+    ("POST", "/alerts/settings/{station_id:int}"): ALERT_KEEPERS,
+    ("GET", "/notifications"): SIGNED_IN,  # alerts: the person's own
+    ("POST", "/notifications/read"): SIGNED_IN,
+    ("POST", "/notifications/{notification_id:int}/open"): SIGNED_IN,
+    ("GET", "/events"): SIGNED_IN,  # alerts: the person's own live stream
 }
 # The OpenAPI document and its viewers describe the public JSON API: public by design.
 PUBLIC_PREFIXES = ("/schema",)
@@ -281,6 +297,9 @@ def concrete(path: str, ids: dict[str, int]) -> str:
         .replace("{holiday_id:int}", "999999")
         .replace("{order_id:int}", "999999")
         .replace("{review_id:int}", "999999")
+        .replace("{alert_id:int}", "999999")
+        .replace("{notification_id:int}", "999999")
+        .replace("{station_id:int}", "999999")
     )
 
 

@@ -17,11 +17,12 @@ from litestar.testing import AsyncTestClient
 
 from app.domain.access import Principal
 from app.main import create_app
-from app.services import auth, jobs, ratelimit, volunteers
+from app.services import alerts, auth, jobs, ratelimit, volunteers
 from app.tables import (
     AuditEvent,
     Grid,
     Invitation,
+    Notification,
     Observation,
     PatrolShift,
     Person,
@@ -487,14 +488,14 @@ def test_leader_marks_no_show_and_a_forgotten_check_out_is_closed_and_flagged(vo
 # --- observations ----------------------------------------------------------------------------------
 
 
-def test_an_urgent_observation_reaches_my_day_and_the_seam_is_called(vol, settings, monkeypatch):
+def kinds_of(person: int) -> list[str]:
+    return [n["kind"] for n in run(Notification.select(Notification.kind).where(Notification.person == person))]
+
+
+def test_an_urgent_observation_reaches_my_day_and_notifies_the_grids_officer(vol, settings):
     me = make_volunteer("癸")
     shift = make_shift(timedelta(minutes=5))
     run(ShiftSignup.insert(ShiftSignup(shift=shift, person=me, status="confirmed")))
-    called = []
-    monkeypatch.setattr(
-        volunteers.observations, "notify_urgent_observation", lambda oid, grid: called.append((oid, grid))
-    )
     as_person(vol, me)
     before = vol.post(f"/volunteers/shifts/{shift}/observations", data={"client_uuid": str(uuid.uuid4()), "note": "x"})
     assert before.status_code == 422  # not checked in yet
@@ -503,12 +504,14 @@ def test_an_urgent_observation_reaches_my_day_and_the_seam_is_called(vol, settin
     assert vol.post(f"/volunteers/shifts/{shift}/observations", data=note).status_code == 303
     assert vol.post(f"/volunteers/shifts/{shift}/observations", data=note).status_code == 303  # a resend
     [row] = run(Observation.select())
-    assert row["urgent"] and called == [(row["id"], grid_id("TH-03"))]
+    [officer] = run(alerts.chain_for(grid_id("TH-03"))).at(0)
+    assert row["urgent"] and kinds_of(officer) == ["observation"]  # once, though sent twice
     sign_in(vol, "officer")
     day = vol.get("/field")
     assert "快要动手" in day.text and "urgent-box" in day.text
     vol.post(f"/volunteers/observations/{row['id']}/acknowledge")
     assert "快要动手" not in vol.get("/field").text
+    assert kinds_of(me) == ["observation_acknowledged"]
     # The grid worker of another grid's My day does not show it.
     sign_in(vol, "grid_worker")
     assert "快要动手" not in vol.get("/field").text

@@ -9,7 +9,8 @@ from app.domain import volunteers as rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, too_long
-from app.services import audit, photos
+from app.services import alerts, audit, notifications, photos
+from app.services.notifications import New
 from app.services.volunteers import common
 from app.services.volunteers.common import Outcome, is_staff, log, refused, staff_grids
 from app.services.volunteers.signups import _location, _my_confirmed
@@ -23,9 +24,16 @@ from app.tables import (
 # --- observations -----------------------------------------------------------------------------
 
 
-def notify_urgent_observation(observation_id: int, grid_id: int) -> None:
-    """The seam for push notifications (a later issue): called after an urgent observation is
-    saved. Today the officers see it on My day, which reads it from the database."""
+async def notify_urgent_observation(observation_id: int, grid_id: int, note: str) -> None:
+    """Inside the saving transaction: the grid's responsible officer hears of it at once (a
+    live banner, the notification list); My day lists it too."""
+    officer = (await alerts.chain_for(grid_id)).at(0)
+    await notifications.add(
+        [
+            New(person=p, kind="observation", text=note, url=f"/volunteers/observations/{observation_id}", urgent=True)
+            for p in officer
+        ]
+    )
     log.info("urgent observation %s in grid %s", observation_id, grid_id)
 
 
@@ -123,13 +131,13 @@ async def observe(
                 observation_id,
                 {"shift": [None, shift_id], "urgent": [None, urgent]},
             )
+            if urgent:
+                await notify_urgent_observation(observation_id, grid, note)
     except Exception:  # two sends of one UUID at the same moment: the unique index let one through
         again = await Observation.select(Observation.id).where(Observation.client_uuid == client_uuid).first()
         if again is None:
             raise
         return Outcome(ok=True, id=again["id"])
-    if urgent:
-        notify_urgent_observation(observation_id, grid)
     return Outcome(ok=True, id=observation_id)
 
 
@@ -194,6 +202,16 @@ async def acknowledge(principal: Principal, observation_id: int) -> Outcome:
             {Observation.acknowledged_at: common.now(), Observation.acknowledged_by: principal.id}
         ).where((Observation.id == observation_id) & Observation.acknowledged_at.is_null())
         await audit.record(audit.actor_of(principal), "acknowledge", "observation", observation_id)
+        await notifications.add(
+            [
+                New(
+                    person=row["person"],
+                    kind="observation_acknowledged",
+                    text=row["note"],
+                    url=f"/volunteers/observations/{observation_id}",
+                )
+            ]
+        )
     return Outcome(ok=True, id=observation_id)
 
 

@@ -11,7 +11,8 @@ from app.domain import phone as phones
 from app.domain import volunteers as rules
 from app.domain.access import Principal
 from app.i18n import N_
-from app.services import audit, scope
+from app.services import audit, notifications, scope
+from app.services.notifications import New
 from app.services.volunteers import common
 from app.services.volunteers.common import (
     ACTIVE,
@@ -234,10 +235,21 @@ async def update_shift(
             # Only a new time or place asks volunteers to look again (not a new leader or size).
             if rules.NOTICED_CHANGES & diff.keys():
                 new["changed_at"] = moment
+                await _tell_signed_up(target["id"], "shift_changed", target["meeting_point"])
             await PatrolShift.update(new).where(PatrolShift.id == target["id"])
             await audit.record(audit.actor_of(principal), "update", "patrol_shift", target["id"], diff)
             await _promote(target["id"], moment)
     return Outcome(ok=True, id=shift_id)
+
+
+async def _tell_signed_up(shift_id: int, kind: str, text: str) -> None:
+    """The volunteers with a place or on the waiting list hear of a change (inside the transaction)."""
+    people = await ShiftSignup.select(ShiftSignup.person).where(
+        (ShiftSignup.shift == shift_id) & ShiftSignup.status.is_in(list(ACTIVE))
+    )
+    await notifications.add(
+        [New(person=p["person"], kind=kind, text=text, url=f"/volunteers/shifts/{shift_id}") for p in people]
+    )
 
 
 def _plain(value: object) -> object:
@@ -255,12 +267,18 @@ async def cancel_shift(principal: Principal, shift_id: int, reason: str, with_se
     _row, targets = found
     async with write_transaction(PatrolShift._meta.db):
         for target in targets:
-            await PatrolShift.update(
-                {PatrolShift.cancelled_at: common.now(), PatrolShift.cancel_reason: reason.strip()}
-            ).where((PatrolShift.id == target["id"]) & PatrolShift.cancelled_at.is_null())
+            cancelled = (
+                await PatrolShift.update(
+                    {PatrolShift.cancelled_at: common.now(), PatrolShift.cancel_reason: reason.strip()}
+                )
+                .where((PatrolShift.id == target["id"]) & PatrolShift.cancelled_at.is_null())
+                .returning(PatrolShift.id)
+            )
             await audit.record(
                 audit.actor_of(principal), "cancel", "patrol_shift", target["id"], {"reason": [None, reason.strip()]}
             )
+            if cancelled:
+                await _tell_signed_up(target["id"], "shift_cancelled", reason.strip())
     return Outcome(ok=True, id=shift_id)
 
 

@@ -12,7 +12,8 @@ from app.domain import fieldwork as field_rules
 from app.domain import volunteers as rules
 from app.domain.access import Principal
 from app.i18n import N_
-from app.services import audit
+from app.services import audit, notifications
+from app.services.notifications import New
 from app.services.volunteers import common
 from app.services.volunteers.common import (
     ACTIVE,
@@ -149,6 +150,17 @@ async def _promote(shift_id: int, moment: datetime) -> list[int]:
             shift_id,
             {"status": ["waiting", "confirmed"], "signup": [None, w["id"]], "person": [None, w["person"]]},
         )
+    await notifications.add(
+        [
+            New(
+                person=w["person"],
+                kind="shift_promoted",
+                text=row["meeting_point"],
+                url=f"/volunteers/shifts/{shift_id}",
+            )
+            for w in waiting
+        ]
+    )
     return [w["id"] for w in waiting]
 
 

@@ -256,6 +256,9 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) {
     return; // not ours: the browser handles it
   }
+  if (url.pathname === "/events") {
+    return; // the live stream (js/live.js): straight to the network, never held by the worker
+  }
   if (SESSION_PATHS.test(url.pathname) || LOCALE_PATHS.test(url.pathname)) {
     offlinePageStale = true;
   }
