@@ -4,7 +4,7 @@ from piccolo.table import Table as PiccoloTable
 
 from app.tables.audit import AuditEvent
 from app.tables.calls import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory
-from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
+from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, LogReview, MediationParty, Photo, Topic
 from app.tables.orders import WorkOrder, WorkOrderCall, WorkOrderStep
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
 from app.tables.people import (
@@ -54,6 +54,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     FieldLogLink,
     Photo,
     AgreementTemplate,
+    LogReview,
     CallImport,
     Call,
     AddressMapping,
