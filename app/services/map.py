@@ -127,7 +127,7 @@ async def hotspots(principal: Principal, layer: str, period: Period, tz: str) ->
     for p in places:
         count = by_place.get(p["id"], 0)
         x, y = projection.xy(p["lon"], p["lat"])
-        radius = 6 + (14 * (count / place_peak) ** 0.5 if place_peak else 0)
+        radius = 9 + (16 * (count / place_peak) ** 0.5 if place_peak else 0)
         dots.append({"id": p["id"], "name": p["name"], "grid": p["grid"], "count": count, "x": x, "y": y, "r": radius})
     return {
         "grids": drawn,

@@ -221,3 +221,34 @@ def test_a_review_is_written_by_the_service_with_its_audit_row_and_only_by_a_sup
     assert too_long.status_code == 422 and "长" * 501 in too_long.text
     assert run(LogReview.count().where(LogReview.log == log)) == 1
     assert client.post("/field/logs/999999/reviews", data={}).status_code == 404
+
+
+def test_the_briefing_lists_yesterdays_repeat_callers_and_places_and_the_repeat_share(client, settings, demo):
+    from zoneinfo import ZoneInfo
+
+    from app.services.fieldwork import today
+
+    day = today(settings.time_zone)
+    zone = ZoneInfo(settings.time_zone)
+    yesterday = datetime.combine(day - timedelta(days=1), datetime.min.time(), zone).replace(hour=10)
+    ziwei, garden = place_row("世纪紫薇园"), place_row("泰和花园")
+
+    def call(place: dict, when: datetime, caller: str, repeat: bool) -> None:
+        [cid] = add_call(place, when)
+        run(Call.update({Call.caller_key: caller, Call.is_repeat: repeat}).where(Call.id == cid))
+
+    call(ziwei, yesterday - timedelta(days=3), "13900001111", False)
+    call(ziwei, yesterday, "13900001111", True)
+    call(ziwei, yesterday + timedelta(hours=1), "13900001111", True)
+    call(garden, yesterday, "13700002222", False)
+    client.sign_in_as("supervisor")
+    client.get("/locale/en?next=/")
+    html = client.get(f"/briefing?day={day.isoformat()}").text
+    assert "Repeat share yesterday: 66.7%" in html  # 2 of 3 calls yesterday
+    callers = html[html.index('id="repeat-callers"') : html.index('id="repeat-places"')]
+    assert "139****1111" in callers and "13900001111" not in html and "2222" not in callers
+    assert re.search(r"139\*\*\*\*1111</td><td class=\"num\">2</td><td class=\"num\">3</td>", callers)
+    places = html[html.index('id="repeat-places"') :]
+    assert re.search(r"世纪紫薇园</a></td><td class=\"num\">2</td><td class=\"num\">3</td>", places)
+    assert "泰和花园" not in places  # one call only
+    assert "Since the last briefing" in html
