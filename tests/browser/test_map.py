@@ -62,6 +62,15 @@ def test_the_map_on_a_phone_opens_a_grid_and_finds_the_places_near_me(new_contex
     expect(first).to_contain_text(re.compile(r"\b0 米"))
     screenshot(page, "map-03-phone-near-me")
 
+    # A log form offers the nearest place once the phone's location is added (computed on the phone).
+    page.goto("/field/contacts/new")
+    page.get_by_role("button", name="添加我的位置").tap()
+    nearest = page.locator("[data-nearest]")
+    expect(nearest).to_contain_text("最近的地点：世纪紫薇园（0 米）")
+    nearest.get_by_role("button", name="选用").tap()
+    expect(page.locator("select[name=place] option:checked")).to_have_text("世纪紫薇园")
+    expect(nearest).to_be_hidden()
+
 
 def test_the_map_at_a_desk_has_side_navigation_and_opens_a_grid(desk, screenshot):
     context = desk("en")
