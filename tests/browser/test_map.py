@@ -43,7 +43,7 @@ def test_the_map_on_a_phone_opens_a_grid_and_finds_the_places_near_me(new_contex
     sign_in(page, "社区民警")
     page.goto("/map?layer=calls&since=2020-01-01&until=2021-12-31")
     expect(page.get_by_role("heading", level=1)).to_have_text("网格与热点地图")
-    expect(page.get_by_role("img", name=re.compile("网格按"))).to_be_visible()
+    expect(page.get_by_role("group", name=re.compile("网格按"))).to_be_visible()
     # The text alternative lists every grid of the station with its count.
     table = page.get_by_role("table", name="各网格数量")
     expect(table.get_by_role("row")).to_have_count(9)  # a header and eight grids
