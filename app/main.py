@@ -37,12 +37,14 @@ from app.routes.fieldwork import FieldworkController
 from app.routes.fieldwork_admin import FieldworkAdminController
 from app.routes.guards import DEPENDENCIES
 from app.routes.home import HomeController
+from app.routes.map import MapController
 from app.routes.orders import OrdersController
 from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.routing_admin import RoutingAdminController
+from app.routes.team import TeamController
 from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.services import events, jobs
 from app.settings import Settings
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReviewsController,
             FieldworkController,
             FieldworkAdminController,
+            TeamController,
+            MapController,
             VolunteerRegisterController,
             VolunteersController,
             ReportPublicController,

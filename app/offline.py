@@ -6,7 +6,9 @@ worker needs offline, which the worker fetches in advance (base.html's data-offl
 a place's page once opened, and the offline fallback page it keeps from install. They hold
 the person's own work only: My day (their logs and follow-ups, phones masked; their open
 orders; urgent notes from their grids' patrols), the three empty log forms with their grids'
-places, My area and a place's facts (name, kind, address, grid), the outbox's shell. A query
+places, My area and a place's facts (name, kind, address, grid), the outbox's shell, and the
+map of the last 30 days (grid outlines, places and counts per grid and place: no personal data),
+so that an officer without signal still sees where the hotspots are. A query
 string makes it another page (a follow-up form names a person), except the parameters only
 the page's script reads, which the worker leaves out of its keys.
 """
@@ -16,7 +18,15 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
-PRECACHED = ("/field", "/field/contacts/new", "/field/campaign-drops/new", "/field/mediations/new", "/area", "/outbox")
+PRECACHED = (
+    "/field",
+    "/field/contacts/new",
+    "/field/campaign-drops/new",
+    "/field/mediations/new",
+    "/area",
+    "/outbox",
+    "/map",
+)
 FALLBACK = "/offline"
 PLACE_PAGE = re.compile(r"/area/places/\d+")
 CLIENT_PARAMS = frozenset({"outbox", "queued", "again"})  # sw.js CLIENT_PARAMS

@@ -108,7 +108,7 @@ for path in "${pages[@]}"; do
   name=${name:-home}
   headers='{"Accept-Language": "zh-CN,zh;q=0.9"}'
   case "$path" in
-    /admin*|/people*|/area*|/me*) headers="{\"Accept-Language\": \"zh-CN,zh;q=0.9\", \"Cookie\": \"$admin_cookie\"}" ;;
+    /admin*|/people*|/area*|/me*|/map*) headers="{\"Accept-Language\": \"zh-CN,zh;q=0.9\", \"Cookie\": \"$admin_cookie\"}" ;;
   esac
   echo
   echo "== lighthouse $path"

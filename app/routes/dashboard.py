@@ -9,12 +9,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app.domain import calls as call_rules
 from app.domain import orders as order_rules
 from app.domain.access import Principal
 from app.domain.calls import FAMILIES
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
-from app.services import dashboard, scope
+from app.services import briefing, dashboard, scope
 from app.services.fieldwork import today
 
 READERS = ("analyst", "supervisor", "admin")
@@ -38,7 +39,9 @@ class DashboardController(Controller):
         except ValueError:
             chosen = today(tz)
         data = await dashboard.briefing(me, chosen, tz)
-        return Template("dashboard/briefing.html", context={"b": data, "states": order_rules.STATES})
+        since = await briefing.since_last(me, chosen, tz)
+        context = {"b": data, "since": since, "states": order_rules.STATES, "rules": call_rules.RULES}
+        return Template("dashboard/briefing.html", context=context)
 
 
 class ReviewsController(Controller):

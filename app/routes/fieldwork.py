@@ -25,7 +25,7 @@ from app.routes.downloads import csv_download
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
-from app.services import alerts, fieldwork, fieldwork_lists, orders, volunteers
+from app.services import alerts, fieldwork, fieldwork_lists, orders, team, volunteers
 
 WRITERS = fieldwork.WRITERS
 READERS = (*WRITERS, "analyst", "admin")
@@ -100,7 +100,8 @@ class FieldworkController(Controller):
 
     @get("/", name="my_day", guards=[requires(*WRITERS)])
     async def my_day(self, request: Request, me: Me) -> Template:
-        day = await fieldwork.my_day(me, request.app.state.settings.time_zone)
+        tz = request.app.state.settings.time_zone
+        day = await fieldwork.my_day(me, tz)
         return Template(
             "fieldwork/today.html",
             context={
@@ -112,6 +113,7 @@ class FieldworkController(Controller):
                 "alert_states": alert_rules.STATES,
                 "work_orders": await orders.for_my_day(me),
                 "order_states": order_rules.STATES,
+                "team": await team.team_day(me, tz) if me.has(team.ROLE) else None,
             },
         )
 

@@ -25,6 +25,8 @@ NAV = [
     NavItem("logs", "/field/logs", N_("Field logs"), "reports", ("analyst",)),
     NavItem("calls", "/calls", N_("110 calls"), "orders", ("analyst",)),
     NavItem("area", "/area", N_("My area"), "fieldwork", FIELD_ROLES),
+    # The map: the desk roles' bar has room; officers reach it from My area and My day.
+    NavItem("map", "/map", N_("Grid map"), "org", ("analyst", "supervisor", "admin")),
     # Resident reports: grid workers here; officers' bar is full (home page links it for them).
     NavItem("reports", "/reports", N_("Reports"), "requests", ("grid_worker",)),
     NavItem("agency", "/agency", N_("Matters"), "requests", ("agency_staff",)),

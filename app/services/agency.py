@@ -5,14 +5,13 @@ Every step is a timeline row and an audit row in one transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from app.db import write_transaction
-from app.domain import reports as report_rules
 from app.domain import routing as rules
 from app.domain.access import Principal
+from app.domain.agency import ACTIONS, check_step, flags, state_after, state_message
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
 from app.services import alerts, audit, notifications, photos, routing
@@ -30,35 +29,8 @@ TABS = {
     "returned": N_("Returned"),
     "calls": N_("110 calls"),
 }
-# An agency's steps: the agency states each may start from.
-ACTIONS = {
-    "accept": ("new",),
-    "return": ("new", "accepted"),
-    "note": ("new", "accepted", "answered"),
-    "answer": ("new", "accepted"),
-    "transfer": ("new", "accepted"),
-}
 NO_AGENCY = N_("Your role is not linked to an agency yet: ask the administrator to link it.")
 QUEUE_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class Flags:
-    """Where a matter stands against its deadlines at `moment`."""
-
-    accept_overdue: bool
-    finish_overdue: bool
-
-    @property
-    def overdue(self) -> bool:
-        return self.accept_overdue or self.finish_overdue
-
-
-def flags(report: dict, moment: datetime) -> Flags:
-    state = report.get("agency_state")
-    accept = state == "new" and report["accept_due"] is not None and moment > report["accept_due"]
-    finish = state in ("new", "accepted") and report["finish_due"] is not None and moment > report["finish_due"]
-    return Flags(accept, finish)
 
 
 def _mine(principal: Principal):
@@ -155,39 +127,6 @@ async def other_agencies(principal: Principal) -> list[dict]:
         .where(Agency.active.eq(True) & Agency.id.not_in(list(principal.agency_ids) or [-1]))
         .order_by(Agency.name)
     )
-
-
-def check_step(
-    action: str, raw: dict, own: int, active: set[int], photo: Processed | PhotoError | None
-) -> tuple[dict, dict[str, str]]:
-    text = str(raw.get("text", "")).replace("\r\n", "\n").strip()
-    if action == "return":
-        return rules.check_return(raw)
-    errors: dict[str, str] = {}
-    if isinstance(photo, PhotoError):
-        errors["photo"] = str(photo)
-    if action == "note" and not text and isinstance(photo, Processed):
-        pass  # a photo says something on its own
-    elif action in ("note", "answer", "transfer") and not text:
-        errors["text"] = (
-            N_("Write the public reply")
-            if action == "answer"
-            else N_("Write the message")
-            if action == "note"
-            else N_("Say why, so the next unit knows")
-        )
-    elif len(text) > report_rules.MAX_REPLY:
-        errors["text"] = N_("At most 2,000 characters")
-    values: dict = {"text": text}
-    if action == "transfer":
-        target = str(raw.get("agency", "")).strip()
-        if target == str(own):
-            errors["agency"] = N_("It is with this agency already: choose another one")
-        elif not target.isdecimal() or int(target) not in active:
-            errors["agency"] = N_("Choose the agency")
-        else:
-            values["agency"] = int(target)
-    return values, errors
 
 
 async def act(
@@ -297,16 +236,6 @@ async def step_photo(principal: Principal, photo_id: int, upload_dir: Path) -> P
         return None
     path = photos.path_for(upload_dir, row["sha256"])
     return path if path.exists() else None
-
-
-def state_message(state: str) -> str:
-    if state == "returned" or state == "":
-        return N_("This matter has already been returned: it is no longer with your agency")
-    return N_("This step is not possible in the matter's present state")
-
-
-def state_after(action: str) -> str:
-    return {"accept": "accepted", "return": "returned", "answer": "answered", "transfer": "new"}.get(action, "")
 
 
 def _step(action: str, values: dict, own: int, moment: datetime) -> tuple[dict, dict]:

@@ -11,11 +11,13 @@ from datetime import datetime
 from app.db import write_transaction
 from app.domain import routing as rules
 from app.domain.access import Principal
+from app.domain.agency import ACTIONS, check_step, flags, state_after, state_message
 from app.i18n import N_, gettext
-from app.services import agency, audit, detection, routing
+from app.services import audit, detection, routing
 from app.services.auth import now
 from app.tables import Agency, Call, CallStep
 
+QUEUE_LIMIT = 200
 STEP_LABELS = {
     "routed": N_("Routed to %(agency)s"),
     "agency_accepted": N_("Accepted by %(agency)s"),
@@ -62,7 +64,7 @@ def _mine(principal: Principal):
 
 def _decorate(rows: list[dict], moment: datetime) -> list[dict]:
     for row in rows:
-        row["flags"] = agency.flags(row, moment)
+        row["flags"] = flags(row, moment)
         row["where"] = row["place_name"] or row["address"]
     return rows
 
@@ -76,13 +78,13 @@ async def queue(principal: Principal, moment: datetime | None = None) -> list[di
         .where(_mine(principal) & Call.agency_state.is_in(["new", "accepted"]))
         .order_by(Call.finish_due)
         .order_by(Call.id)
-        .limit(agency.QUEUE_LIMIT)
+        .limit(QUEUE_LIMIT)
     )
     rest = await (
         _select()
         .where(_mine(principal) & Call.agency_state.not_in(["new", "accepted"]))
         .order_by(Call.received_at, ascending=False)
-        .limit(agency.QUEUE_LIMIT)
+        .limit(QUEUE_LIMIT)
     )
     return _decorate([*open_rows, *rest], moment)
 
@@ -99,7 +101,7 @@ async def counts(principal: Principal, moment: datetime | None = None) -> dict[s
     rows = await Call.select(Call.agency_state, Call.accept_due, Call.finish_due).where(
         _mine(principal) & Call.agency_state.is_in(["new", "accepted"]) & detection.visible()
     )
-    return {"calls": len(rows), "calls_overdue": sum(agency.flags(r, moment).overdue for r in rows)}
+    return {"calls": len(rows), "calls_overdue": sum(flags(r, moment).overdue for r in rows)}
 
 
 async def steps(call_ids: list[int]) -> dict[int, list[dict]]:
@@ -136,30 +138,30 @@ async def get(principal: Principal, call_id: int, moment: datetime | None = None
         *([routed] if call["routed_at"] else []),
         *[s for s in timeline if s["kind"] != "agency_note" or s["agency"] in principal.agency_ids],
     ]
-    call["actions"] = [a for a, states in agency.ACTIONS.items() if call["agency_state"] in states]
+    call["actions"] = [a for a, states in ACTIONS.items() if call["agency_state"] in states]
     return call
 
 
 async def act(principal: Principal, call_id: int, action: str, raw: dict) -> dict[str, str] | None:
     """One agency step on a call; {} when done, the errors otherwise, None when not theirs."""
-    if action not in agency.ACTIONS:
+    if action not in ACTIONS:
         return {"form": N_("Unknown action")}
     call = await get(principal, call_id)
     if call is None:
         return None
     own = call["responsible_agency"]
     active = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active.eq(True))}
-    values, errors = agency.check_step(action, raw, own, active, None)
-    if call["agency_state"] not in agency.ACTIONS[action]:
-        errors = {"form": agency.state_message(call["agency_state"])}
+    values, errors = check_step(action, raw, own, active, None)
+    if call["agency_state"] not in ACTIONS[action]:
+        errors = {"form": state_message(call["agency_state"])}
     if errors:
         return errors
     moment = now()
     changes, step = await _changes(action, values, call, own, moment)
     async with write_transaction(Call._meta.db):
         current = await Call.select(Call.agency_state, Call.responsible_agency).where(Call.id == call_id).first()
-        if current["responsible_agency"] != own or current["agency_state"] not in agency.ACTIONS[action]:
-            return {"form": agency.state_message(current["agency_state"])}  # someone moved it meanwhile
+        if current["responsible_agency"] != own or current["agency_state"] not in ACTIONS[action]:
+            return {"form": state_message(current["agency_state"])}  # someone moved it meanwhile
         if changes:  # a note changes nothing on the call itself
             await Call.update(changes).where(Call.id == call_id)
         await CallStep.insert(CallStep(call=call_id, actor=principal.id, **step))
@@ -169,7 +171,7 @@ async def act(principal: Principal, call_id: int, action: str, raw: dict) -> dic
             "call",
             call_id,
             {
-                "agency_state": [current["agency_state"], agency.state_after(action)],
+                "agency_state": [current["agency_state"], state_after(action)],
                 "agency": [own, values.get("agency") or (None if action == "return" else own)],
             },
         )

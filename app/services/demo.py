@@ -4,6 +4,8 @@ Loading twice changes nothing: the bureau's code marks the district as present."
 
 from __future__ import annotations
 
+import json
+
 from app.db import write_transaction
 from app.services import audit
 from app.services.org import insert
@@ -121,6 +123,15 @@ PEOPLE = [
 ]
 
 
+def _square(centre: tuple[float, float]) -> str:
+    """A demo grid's boundary: a box about its centre (about 470 m by 430 m; the boxes do not
+    overlap), so the map has outlines to draw. GeoJSON order: [longitude, latitude]."""
+    lat, lon = centre
+    south, north, west, east = lat - 0.0021, lat + 0.0021, lon - 0.0023, lon + 0.0023
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return json.dumps({"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]]})
+
+
 async def load_demo() -> bool:
     """Load the district unless it is there. Returns True when it was loaded now."""
     await ensure_categories()  # the defaults first: they are only written into an empty list
@@ -137,7 +148,9 @@ async def load_demo() -> bool:
             units[("office", code)] = await _add(Office, station=station, name=name, code=code, address=address)
         centres = {}
         for code, name, office, centre in GRIDS:
-            units[("grid", code)] = await _add(Grid, office=units[("office", office)], name=name, code=code)
+            units[("grid", code)] = await _add(
+                Grid, office=units[("office", office)], name=name, code=code, boundary=_square(centre)
+            )
             centres[code] = centre
         for index, (name, kind, grid, address, aliases) in enumerate(PLACES):
             lat, lon = centres[grid]

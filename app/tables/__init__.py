@@ -14,7 +14,7 @@ from app.tables.calls import (
     DetectionSetting,
     NonPoliceCategory,
 )
-from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
+from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, LogReview, MediationParty, Photo, Topic
 from app.tables.orders import WorkOrder, WorkOrderCall, WorkOrderStep
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
 from app.tables.people import (
@@ -64,6 +64,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     FieldLogLink,
     Photo,
     AgreementTemplate,
+    LogReview,
     CallImport,
     Call,
     CallStep,

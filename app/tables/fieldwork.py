@@ -94,3 +94,12 @@ class AgreementTemplate(Table):
     preamble = Text(default="")
     closing = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class LogReview(Table):
+    """A supervisor's mark that a log was read (审阅), with an optional comment for its author."""
+
+    log = ForeignKey(references=FieldLog, index=True)
+    reviewer = ForeignKey(references=Person)
+    comment = Text(default="")
+    at = Timestamptz(default=TimestamptzNow())

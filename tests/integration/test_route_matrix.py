@@ -37,6 +37,7 @@ ORDER_ASSIGNERS = frozenset({"analyst", "supervisor"})
 ALERT_POSTERS = frozenset({"grid_worker", "officer", "supervisor", "admin", "volunteer"})  # alerts
 ALERT_KEEPERS = frozenset({"supervisor", "admin"})  # alerts: the station's escalation minutes
 AGENCY_STAFF = frozenset({"agency_staff"})  # agencies: the service scopes to the person's agency
+MAP_READERS = frozenset({"officer", "grid_worker", "supervisor", "analyst", "admin"})
 NOBODY: frozenset[str] = frozenset()
 
 DECISIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -131,6 +132,13 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/field/logs/{log_id:int}/void"): LOG_READERS,
     ("GET", "/field/logs/{log_id:int}/agreement"): LOG_READERS,
     ("GET", "/field/photos/{photo_id:int}"): LOG_READERS,
+    # Reviews of a log (#18): read by whoever reads the log, written by supervisors only.
+    ("GET", "/field/logs/{log_id:int}/reviews"): LOG_READERS,
+    ("POST", "/field/logs/{log_id:int}/reviews"): frozenset({"supervisor"}),
+    # The map of grids and hotspots, a grid's page, near me (#18): the roles that work grids.
+    ("GET", "/map"): MAP_READERS,
+    ("GET", "/map/grids/{grid_id:int}"): MAP_READERS,  # the service scopes; other grids answer 404
+    ("GET", "/map/near"): MAP_READERS,
     ("GET", "/admin/field"): ADMIN,
     ("POST", "/admin/field/lists/{kind:str}"): ADMIN,
     ("GET", "/admin/field/topics/{topic_id:int}"): ADMIN,

@@ -59,6 +59,7 @@
         form.querySelector("input[name=lon]").value = c.longitude.toFixed(6);
         form.querySelector("input[name=accuracy]").value = Math.round(c.accuracy);
         status.textContent = button.dataset.located.replace("{m}", Math.round(c.accuracy));
+        form.dispatchEvent(new CustomEvent("qianmo:located", { bubbles: true }));  // js/near.js
       }, function () {
         status.textContent = button.dataset.failed;
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
