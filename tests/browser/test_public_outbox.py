@@ -1,0 +1,105 @@
+"""A resident without signal (issue #15): the poster's form, sent offline on a phone nobody
+signed in on, waits in the phone's outbox on a page that works offline; when the signal
+returns it is sent exactly once and the tracking code is shown there. No sleeps: every wait
+is Playwright's auto-waiting `expect` or `wait_for_function`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import LONG_WAIT
+from tests.browser.test_outbox import CACHED, KEEP_COPY, PUT_COPY_BACK, SW_READY, jpeg_bytes
+
+pytestmark = pytest.mark.browser
+
+PLACE = "泰和花园"
+SW_CONTROLLED = "() => navigator.serviceWorker.controller !== null"
+
+
+def poster_url(new_context) -> str:
+    """An officer issues the place's poster code; returns the poster's URL."""
+    staff = new_context("zh-CN").new_page()
+    staff.goto("/report")
+    place = staff.locator("#f-place option", has_text=PLACE).first.get_attribute("value")
+    staff.goto("/signin?next=/field")
+    staff.get_by_role("button", name=re.compile("^社区民警 · ")).first.click()
+    staff.wait_for_url(re.compile(r"/field$"))
+    staff.goto(f"/admin/reports/posters/place/{place}")
+    issue = staff.get_by_role("button", name="生成编号")
+    poster = staff.locator("article.poster .poster-url")
+    expect(issue.or_(poster).first).to_be_visible()
+    if issue.is_visible():
+        issue.click()
+    url = poster.inner_text().strip()
+    staff.context.close()
+    return url
+
+
+def reports_with(new_context, marker: str) -> int:
+    """How many reports in the officer's queue carry `marker` (what the database holds)."""
+    staff = new_context("zh-CN").new_page()
+    staff.goto("/signin?next=/reports")
+    staff.get_by_role("button", name=re.compile("^社区民警 · ")).first.click()
+    staff.wait_for_url(re.compile(r"/reports$"))
+    count = staff.locator(".note", has_text=marker).count()
+    staff.context.close()
+    return count
+
+
+def test_a_report_sent_without_signal_arrives_once_and_shows_its_code(new_context, screenshot):
+    url = poster_url(new_context)
+    marker = f"stairwell-{uuid.uuid4().hex[:8]}"
+    context = new_context("en")
+    page = context.new_page()
+    page.goto("/locale/en?next=" + re.sub(r"^https?://[^/]+", "", url))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Report a problem")
+    page.evaluate(SW_READY)
+    page.wait_for_function(SW_CONTROLLED)
+    page.wait_for_function(CACHED, arg=["/outbox"], timeout=LONG_WAIT)  # kept without a visit
+
+    page.locator("label.chip").first.click()
+    page.get_by_label("What is happening?").fill(f"The stairwell light is broken {marker}")
+    page.set_input_files(
+        "input[name=photo]", files=[{"name": "light.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
+    context.set_offline(True)
+    page.get_by_role("button", name="Send report").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?queued=1"))
+    expect(page.locator("#outbox-queued")).to_contain_text("Saved on this phone.")
+    expect(page.locator("#outbox-keep")).to_be_visible()
+    cards = page.locator("#outbox-list > li")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Report a problem")
+    expect(cards.first).to_contain_text("With photo")
+    screenshot(page, "public-outbox-01-queued-en")
+
+    # Still no signal, the page opened again: it is still there.
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name="Waiting to send")).to_be_visible()
+    expect(cards).to_have_count(1)
+    assert page.evaluate(KEEP_COPY) == 1
+
+    # The signal returns: sent by itself, the code shown where the resident waits.
+    context.set_offline(False)
+    expect(cards).to_have_count(0, timeout=LONG_WAIT)
+    receipt = page.locator("#outbox-receipts > li")
+    expect(receipt).to_have_count(1)
+    code = receipt.locator(".outbox-code strong").inner_text().strip()
+    assert re.fullmatch(r"[A-Z2-9]{8}", code), code
+    screenshot(page, "public-outbox-02-sent-en")
+    receipt.get_by_role("link", name="Follow your report").click()
+    expect(page.locator(".tracking-code")).to_have_text(code)
+    assert reports_with(new_context, marker) == 1
+
+    # The same post sent again (a phone that lost the answer), from the poster page reopened: nothing new.
+    page.goto("/outbox")
+    assert page.evaluate(PUT_COPY_BACK) == 1
+    page.goto(re.sub(r"^https?://[^/]+", "", url))
+    page.goto("/outbox")
+    expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=LONG_WAIT)
+    expect(page.locator("#outbox-receipts .outbox-code strong").first).to_have_text(code)
+    assert reports_with(new_context, marker) == 1
