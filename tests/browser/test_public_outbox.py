@@ -103,3 +103,43 @@ def test_a_report_sent_without_signal_arrives_once_and_shows_its_code(new_contex
     expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=LONG_WAIT)
     expect(page.locator("#outbox-receipts .outbox-code strong").first).to_have_text(code)
     assert reports_with(new_context, marker) == 1
+
+
+def test_a_volunteer_registration_sent_without_signal_arrives_once(new_context, screenshot):
+    name = f"离线{uuid.uuid4().hex[:4]}"
+    phone = f"137{uuid.uuid4().int % 10**8:08d}"
+    context = new_context("zh-CN")
+    page = context.new_page()
+    page.goto("/volunteer/register")
+    expect(page.get_by_role("heading", level=1)).to_have_text("成为平安志愿者")
+    page.evaluate(SW_READY)
+    page.wait_for_function(SW_CONTROLLED)
+    page.wait_for_function(CACHED, arg=["/outbox"], timeout=LONG_WAIT)
+    page.get_by_label("您的姓名").fill(name)
+    page.get_by_label("手机号码").fill(phone)
+    page.locator("label.chip", has_text="紫薇网格").click()
+    page.locator("label.chip", has_text="晚上").click()
+    page.get_by_label("我已阅读并同意").check()
+
+    context.set_offline(True)
+    page.get_by_role("button", name="提交报名").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?queued=1"))
+    expect(page.locator("#outbox-queued")).to_contain_text("已保存在本机")
+    cards = page.locator("#outbox-list > li")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("成为平安志愿者")
+    expect(cards.first).to_contain_text(name)
+    screenshot(page, "public-outbox-03-registration-queued-zh")
+
+    context.set_offline(False)
+    expect(cards).to_have_count(0, timeout=LONG_WAIT)
+    receipt = page.locator("#outbox-receipts > li").filter(has_text=name)
+    expect(receipt).to_contain_text("报名已收到")
+    expect(receipt.locator(".outbox-code")).to_be_hidden()  # no code for a registration
+    screenshot(page, "public-outbox-04-registration-sent-zh")
+
+    officer = new_context("zh-CN").new_page()
+    officer.goto("/signin?next=/volunteers/applications")
+    officer.get_by_role("button", name=re.compile("^社区民警 · ")).first.click()
+    officer.wait_for_url(re.compile(r"/volunteers/applications$"))
+    expect(officer.get_by_role("link", name=re.compile(name))).to_have_count(1)
