@@ -18,6 +18,16 @@ pytestmark = pytest.mark.browser
 
 PLACE = "泰和花园"
 SW_CONTROLLED = "() => navigator.serviceWorker.controller !== null"
+# Send the report form, then tap again: the button's state at once, and whether the second
+# submission was stopped (its event cancelled).
+SUBMIT_TWICE = """() => {
+  const form = document.getElementById("report-form");
+  const button = form.querySelector("button[type=submit]");
+  form.requestSubmit(button);
+  const again = new SubmitEvent("submit", {bubbles: true, cancelable: true, submitter: button});
+  form.dispatchEvent(again);
+  return {text: button.textContent, disabled: button.getAttribute("aria-disabled"), second: again.defaultPrevented};
+}"""
 
 
 def poster_url(new_context) -> str:
@@ -143,3 +153,44 @@ def test_a_volunteer_registration_sent_without_signal_arrives_once(new_context, 
     officer.get_by_role("button", name=re.compile("^社区民警 · ")).first.click()
     officer.wait_for_url(re.compile(r"/volunteers/applications$"))
     expect(officer.get_by_role("link", name=re.compile(name))).to_have_count(1)
+
+
+def test_a_slow_answer_shows_sending_then_moves_to_the_outbox_and_arrives_once(new_context, screenshot):
+    """The server's first answer is held (route interception) until the test lets it go: no timing."""
+    url = poster_url(new_context)
+    path = re.sub(r"^https?://[^/]+", "", url)
+    marker = f"slow-{uuid.uuid4().hex[:8]}"
+    context = new_context("en")
+    held = []
+
+    def hold(route) -> None:
+        if route.request.method == "POST" and not held:
+            held.append(route)  # answered when the test says so
+        else:
+            route.continue_()  # the outbox's replay goes through
+
+    page = context.new_page()
+    page.goto("/locale/en?next=" + path)
+    page.evaluate(SW_READY)
+    page.wait_for_function(SW_CONTROLLED)
+    page.wait_for_function(CACHED, arg=["/outbox"], timeout=LONG_WAIT)
+    context.route(re.compile(re.escape(path) + "$"), hold)
+    page.locator("label.chip").first.click()
+    page.get_by_label("What is happening?").fill(f"The garage door is stuck {marker}")
+    # Read in the same turn as the tap: Playwright's locators would wait for the navigation.
+    state = page.evaluate(SUBMIT_TWICE)
+    assert state == {"text": "Sending…", "disabled": "true", "second": True}, state
+    # No answer: the service worker keeps it on the phone and says so; the replay sends it.
+    expect(page).to_have_url(re.compile(r"/outbox\?queued=1"))
+    expect(page.locator("#outbox-receipts > li").first).to_contain_text(marker, timeout=LONG_WAIT)
+    code_shown = page.locator("#outbox-receipts .outbox-code strong").first
+    expect(code_shown).to_have_text(re.compile(r"^[A-Z2-9]{8}$"))
+    code = code_shown.inner_text()
+    expect(page.locator("#outbox-list > li")).to_have_count(0)
+    assert len(held) == 1
+    # The held first post reaches the server after all: the same report, nothing new.
+    late = held[0].fetch()
+    held[0].fulfill(response=late)
+    assert f"/t/{code}?" in late.url, late.url  # answered with the code the replay got
+    context.unroute(re.compile(re.escape(path) + "$"))
+    assert reports_with(new_context, marker) == 1

@@ -508,11 +508,25 @@
       drawOutbox();
       if (data.phase === "done") {
         reportReplay(data.result);
+        retryIfOnline(data.result);
       }
     });
   }
 
   // --- on every page load: who is here, what to keep offline, send what waits ---------------
+  // The page may hear "online" before the worker's network is back (and a phone's signal
+  // flickers): a replay that found no network while the page says online is tried again a
+  // few times, a little later each time.
+  let retries = 0;
+  function retryIfOnline(result) {
+    if (result && result.offline && navigator.onLine !== false && retries < 5) {
+      retries += 1;
+      setTimeout(replayIfWaiting, 2000 * retries);
+    } else if (result && !result.offline) {
+      retries = 0;
+    }
+  }
+
   async function replayIfWaiting() {
     if (navigator.onLine === false) {
       return;

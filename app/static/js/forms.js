@@ -42,6 +42,68 @@
     }
   }, true);
 
+  // --- "Sending…" at once, and a second tap sends nothing (record-creating forms) -------------
+  // Bubble phase: the checks above (capture phase) may have stopped the submission. The button
+  // is not disabled (a disabled submitter would drop its name=value from the post); a form
+  // that is sending refuses another submit instead. A slow answer is the service worker's to
+  // cut short (sw.js SLOW_AFTER: the post moves to the outbox); htmx's answer, the page
+  // shown again from the back/forward cache or an error swapped in end the state.
+  const SENDING = "sending";
+
+  function buttonsOf(form) {
+    return Array.from(form.querySelectorAll("button[type=submit], button:not([type])"));
+  }
+
+  function startSending(form, submitter) {
+    form.dataset[SENDING] = "1";
+    form.setAttribute("aria-busy", "true");
+    const text = document.body.dataset.sending;
+    buttonsOf(form).forEach((button) => {
+      button.setAttribute("aria-disabled", "true");
+      if (text && (button === submitter || !submitter) && !button.dataset.idleText) {
+        button.dataset.idleText = button.textContent;
+        button.textContent = text;
+      }
+    });
+  }
+
+  function stopSending(form) {
+    delete form.dataset[SENDING];
+    form.removeAttribute("aria-busy");
+    buttonsOf(form).forEach((button) => {
+      button.removeAttribute("aria-disabled");
+      if (button.dataset.idleText) {
+        button.textContent = button.dataset.idleText;
+        delete button.dataset.idleText;
+      }
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    // The forms that create records (field logs, public forms): they are what the outbox keeps.
+    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]")) {
+      return;
+    }
+    if (form.dataset[SENDING]) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    if (!event.defaultPrevented || form.hasAttribute("hx-post")) {
+      startSending(form, event.submitter);
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail && event.detail.elt;
+    if (form instanceof HTMLFormElement) {
+      stopSending(form);
+    }
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(stopSending);
+  });
+
   // --- Location from the phone, with its accuracy --------------------------------------------
   function setUpLocation(form) {
     const button = form.querySelector("button.locate");
