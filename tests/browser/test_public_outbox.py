@@ -194,3 +194,31 @@ def test_a_slow_answer_shows_sending_then_moves_to_the_outbox_and_arrives_once(n
     assert f"/t/{code}?" in late.url, late.url  # answered with the code the replay got
     context.unroute(re.compile(re.escape(path) + "$"))
     assert reports_with(new_context, marker) == 1
+
+
+def test_my_day_counts_the_logs_waiting_on_the_phone(new_context, screenshot):
+    """Issue #15: offline, the officer's My day shows what is still on the phone beside its numbers."""
+    from tests.browser.test_outbox import controlled, fill_contact, offline_urls_cached, sign_in
+
+    marker = f"myday-{uuid.uuid4().hex[:8]}"
+    context = new_context("en")
+    page = context.new_page()
+    sign_in(page, "Community officer", "/field/contacts/new")
+    controlled(page)
+    offline_urls_cached(page)
+    context.set_offline(True)
+    for i in (1, 2):
+        page.goto("/field/contacts/new")
+        fill_contact(page, f"Resident {i}", f"{marker} {i}")
+        page.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"/outbox\?queued=1"))
+    page.goto("/field")
+    contacts = page.locator("[data-outbox-form='/field/contacts/new'] .stat-waiting")
+    expect(contacts).to_have_text("+2 waiting to send")
+    expect(page.locator("[data-outbox-form='/field/mediations/new'] .stat-waiting")).to_be_hidden()
+    expect(page.locator("[data-outbox-day-total]")).to_have_text("2 waiting to send on this phone")
+    screenshot(page, "public-outbox-06-my-day-waiting-en")
+    context.set_offline(False)
+    page.reload()
+    expect(contacts).to_be_hidden(timeout=LONG_WAIT)
+    expect(page.locator("[data-outbox-day-total]")).to_be_hidden()

@@ -146,6 +146,28 @@
     }
     badge.hidden = counts.mine === 0;
     badge.classList.toggle("has-refused", counts.refused > 0);
+    await countOnMyDay();
+  }
+
+  // --- My day: the logs still on this phone count beside the server's numbers ------------------
+  async function countOnMyDay() {
+    const stats = document.querySelector("[data-outbox-day]");
+    if (!stats) {
+      return;
+    }
+    const waiting = (await Outbox.all()).filter((entry) => Outbox.owns(entry, person()) &&
+      entry.state !== Outbox.REFUSED && !entry.public);
+    stats.querySelectorAll("[data-outbox-form]").forEach((item) => {
+      const n = waiting.filter((entry) => new URL(entry.url, location.href).pathname === item.dataset.outboxForm).length;
+      const label = item.querySelector(".stat-waiting");
+      label.textContent = (stats.dataset.waitingText || "").replace("{n}", String(n));
+      label.hidden = n === 0;
+    });
+    const total = document.querySelector("[data-outbox-day-total]");
+    if (total) {
+      total.querySelector("a").textContent = (total.dataset.text || "").replace("{n}", String(waiting.length));
+      total.hidden = waiting.length === 0;
+    }
   }
 
   // --- what the entry is, written when an outbox form is submitted --------------------------
