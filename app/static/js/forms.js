@@ -42,6 +42,50 @@
     }
   }, true);
 
+  // --- Offline, a record-creating form is checked on the phone before it is queued -----------
+  // The template's own rules (required, maxlength, pattern, min/max): a queued entry the server
+  // would refuse is fixed on the spot, not found "not accepted" later. Online the server checks
+  // and answers at once (its messages are the fuller ones); it checks everything either way.
+  function markInvalid(form) {
+    clearErrors(form);
+    const invalid = Array.from(form.elements).filter((el) => el.willValidate && !el.validity.valid);
+    const seen = new Set();
+    invalid.forEach((control) => {
+      if (seen.has(control.name)) {
+        return; // one message per radio group
+      }
+      seen.add(control.name);
+      const box = control.closest(".field, fieldset, div") || control.parentNode;
+      const note = document.createElement("p");
+      note.className = "error";
+      note.id = `e-${control.name}`;
+      note.textContent = control.validationMessage;
+      box.append(note);
+      box.classList.add("has-error");
+      control.setAttribute("aria-invalid", "true");
+      control.setAttribute("aria-describedby", note.id);
+    });
+    const summary = document.createElement("p");
+    summary.className = "flash error";
+    summary.setAttribute("role", "alert");
+    summary.textContent = document.body.dataset.invalid || "";
+    form.prepend(summary);
+    if (invalid[0]) {
+      invalid[0].focus();
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]") ||
+        navigator.onLine !== false || form.checkValidity()) {
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    markInvalid(form);
+  }, true);
+
   // --- "Sending…" at once, and a second tap sends nothing (record-creating forms) -------------
   // Bubble phase: the checks above (capture phase) may have stopped the submission. The button
   // is not disabled (a disabled submitter would drop its name=value from the post); a form
