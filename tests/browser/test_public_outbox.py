@@ -248,3 +248,23 @@ def test_offline_the_form_is_checked_on_the_phone_before_it_is_queued(new_contex
     expect(page.locator("#outbox-list > li")).to_have_count(1)
     context.set_offline(False)
     expect(page.locator("#outbox-list > li")).to_have_count(0, timeout=LONG_WAIT)
+
+
+def test_the_chosen_photo_is_kept_when_the_form_comes_back_with_an_error(new_context, screenshot):
+    context = new_context("en")
+    page = context.new_page()
+    page.goto("/locale/en?next=/report")
+    page.locator("#f-place").select_option(index=1)
+    page.set_input_files(
+        "input[name=photo]", files=[{"name": "lamp.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
+    page.get_by_role("button", name="Send report").click()  # no kind, no text: the server refuses
+    expect(page.locator("#form-error")).to_be_visible()
+    expect(page.locator(".photo-again")).to_have_text("The photo you chose is kept.")
+    assert page.evaluate("() => document.getElementById('f-photo').files[0].name") == "lamp.jpg"
+    screenshot(page, "public-outbox-08-photo-kept-en")
+    page.locator("label.chip").first.click()
+    page.get_by_label("What is happening?").fill("The lamp in the photo is out")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator(".tracking-code")).to_be_visible()
+    expect(page.locator("img.photo")).to_be_visible()  # the photo arrived with the report

@@ -86,6 +86,52 @@
     markInvalid(form);
   }, true);
 
+  // --- A chosen photo survives the server's "please correct" -----------------------------------
+  // The form comes back (a new page, or an htmx swap) without the file: the photo is kept in the
+  // phone's outbox database under the form's client_uuid, which the server's answer repeats,
+  // and put back into the new form. Kept only until it is put back.
+  const PHOTO_KEY = "photo:";
+  const Store = window.QianmoOutbox;
+
+  function photoParts(form) {
+    const input = form.querySelector && form.querySelector("input[type=file][name=photo]");
+    const uuid = form.querySelector && form.querySelector("input[name=client_uuid]");
+    return input && uuid && uuid.value && Store ? { input, uuid: uuid.value } : null;
+  }
+
+  document.addEventListener("submit", function (event) {
+    const parts = photoParts(event.target);
+    if (parts && parts.input.files && parts.input.files[0]) {
+      Store.setMeta(PHOTO_KEY + parts.uuid, parts.input.files[0]).catch(() => {});
+    }
+  }, true);
+
+  async function restorePhoto(form) {
+    const parts = photoParts(form);
+    if (!parts || (parts.input.files && parts.input.files.length) || !form.querySelector("[aria-invalid], .flash.error")) {
+      return;
+    }
+    const file = await Store.getMeta(PHOTO_KEY + parts.uuid).catch(() => undefined);
+    if (!file || typeof DataTransfer !== "function") {
+      return;
+    }
+    await Store.removeMeta(PHOTO_KEY + parts.uuid).catch(() => {});
+    const transfer = new DataTransfer();
+    transfer.items.add(file instanceof File ? file : new File([file], "photo.jpg", { type: file.type }));
+    parts.input.files = transfer.files;
+    parts.input.dispatchEvent(new Event("change", { bubbles: true }));
+    const again = form.querySelector(".photo-again");
+    if (again && again.dataset.kept) {
+      again.textContent = again.dataset.kept;
+    }
+  }
+  document.querySelectorAll("form").forEach(restorePhoto);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail && event.detail.target;
+    (target && target.matches && target.matches("form") ? [target] : []).concat(
+      Array.from(document.querySelectorAll("form[data-outbox]"))).forEach(restorePhoto);
+  });
+
   // --- "Sending…" at once, and a second tap sends nothing (record-creating forms) -------------
   // Bubble phase: the checks above (capture phase) may have stopped the submission. The button
   // is not disabled (a disabled submitter would drop its name=value from the post); a form
