@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import FormMultiDict
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
+
+from app.i18n import N_, gettext
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
@@ -62,3 +64,27 @@ class Posted:
 
 async def posted(request: Request) -> Posted:
     return Posted(await request.form())
+
+
+# --- a replay from the offline outbox ---------------------------------------------------------
+# The service worker sends a queued form again with this header; it needs JSON it can act on
+# (2xx: done; 4xx: refused, the message and the fields shown on the outbox card), not a page.
+REPLAY_HEADER = "x-outbox-replay"
+
+
+def replayed(request: Request) -> bool:
+    return bool(request.headers.get(REPLAY_HEADER))
+
+
+def replay_refusal(errors: dict[str, str], status_code: int = 422) -> Response:
+    """A refused replay: the first message (or "correct the marked fields") and each field's."""
+    message = gettext(errors["form"]) if "form" in errors else gettext(N_("Please correct the marked fields."))
+    return Response(
+        {"ok": False, "message": message, "errors": {k: gettext(v) for k, v in errors.items()}},
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def replay_accepted(**data: object) -> Response:
+    return Response({"ok": True, **data}, status_code=200, headers={"Cache-Control": "no-store"})

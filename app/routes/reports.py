@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
@@ -17,9 +17,9 @@ from app.browser import current_browser, sign, signed
 from app.domain import reports as rules
 from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
-from app.i18n import N_, get_locale
+from app.i18n import N_, get_locale, gettext
 from app.request_context import current_request
-from app.routes.forms import FORM, posted
+from app.routes.forms import FORM, posted, replay_accepted, replay_refusal, replayed
 from app.routes.guards import Me, admin_only, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import ratelimit, report_lists, report_posters, reports
@@ -28,6 +28,8 @@ from app.services.audit import actor_of
 NO_STORE = {"Cache-Control": "no-store"}
 POSTER_ROLES = ("admin", "officer")
 TOO_MANY = N_("You have sent several reports in a short time. Please wait a minute and send again.")
+SENT = N_("Your report was received. Keep the tracking code to follow it.")
+POSTER_GONE = N_("This poster is no longer in use. Please send your report from the general form.")
 LOOKUP_WINDOW = timedelta(minutes=1)  # tracking look-ups are counted per minute
 
 
@@ -61,13 +63,24 @@ async def _form(
     return Template("reports/form.html", context=context, status_code=status_code, headers=NO_STORE)
 
 
-async def _submit(request: Request, action: str, where: reports.Where | None, poster: bool) -> Template | Redirect:
+async def _submit(
+    request: Request, action: str, where: reports.Where | None, poster: bool
+) -> Template | Redirect | Response:
     raw = {"client_uuid": str(uuid.uuid4()), **await form_fields(request)}
     settings = request.app.state.settings
+    replay = replayed(request)
     if not await _report_allowed(request):
+        if replay:  # the outbox keeps it waiting and tries again later
+            return replay_refusal({"form": TOO_MANY}, status_code=429)
         return await _form(request, action, where, raw, {"form": TOO_MANY}, status_code=429, poster=poster)
+    if replay and rules.join_choice(raw) is None:
+        # Queued without seeing the open reports nearby: a report of its own (staff see the
+        # repeat) rather than a question nobody is there to answer.
+        raw["join"] = "new"
     if where is None:  # mark every field at once, not the place first and the rest next time
         errors = rules.check_submission(raw, await report_lists.category_codes()).errors
+        if replay:
+            return replay_refusal({"place": N_("Choose where the problem is"), **errors})
         return await _form(
             request,
             action,
@@ -82,13 +95,18 @@ async def _submit(request: Request, action: str, where: reports.Where | None, po
         where, raw, photo, settings.upload_dir, get_locale(), source="qr" if poster else "web"
     )
     if outcome.errors:
+        if replay:
+            return replay_refusal(outcome.errors)
         return await _form(
             request, action, where, raw, outcome.errors, similar=outcome.similar, status_code=422, poster=poster
         )
     if outcome.similar:
         return await _form(request, action, where, raw, similar=outcome.similar, poster=poster)
     flag = "joined" if outcome.joined else "new"
-    return Redirect(f"/t/{outcome.tracking}?{flag}=1&receipt={_receipt(request, outcome.tracking)}", status_code=303)
+    receipt = f"/t/{outcome.tracking}?{flag}=1&receipt={_receipt(request, outcome.tracking)}"
+    if replay:  # the outbox shows the code and keeps the link to follow the report
+        return replay_accepted(code=outcome.tracking, url=receipt, message=gettext(SENT))
+    return Redirect(receipt, status_code=303)
 
 
 async def _report_allowed(request: Request) -> bool:
@@ -137,10 +155,10 @@ class ReportPublicController(Controller):
         return await _form(request, f"/r/{poster['code']}", where, {"client_uuid": str(uuid.uuid4())})  # type: ignore[index]  # a where means a poster
 
     @post("/r/{code:str}", name="report_poster_submit", status_code=200)
-    async def poster_submit(self, request: Request, code: FromPath[str]) -> Template | Redirect:
+    async def poster_submit(self, request: Request, code: FromPath[str]) -> Template | Redirect | Response:
         poster, where = await _poster_where(code)
         if where is None:
-            return _gone(poster)
+            return replay_refusal({"form": POSTER_GONE}, status_code=410) if replayed(request) else _gone(poster)
         return await _submit(request, f"/r/{poster['code']}", where, poster=True)  # type: ignore[index]  # a where means a poster
 
     @get("/report", name="report_general_form")
@@ -149,7 +167,7 @@ class ReportPublicController(Controller):
         return await _form(request, "/report", None, values, poster=False)
 
     @post("/report", name="report_general_submit", status_code=200)
-    async def general_submit(self, request: Request) -> Template | Redirect:
+    async def general_submit(self, request: Request) -> Template | Redirect | Response:
         place = (await posted(request)).text("place")
         where = await reports.where_of_place(int(place)) if place.isdecimal() and len(place) < 12 else None
         return await _submit(request, "/report", where, poster=False)

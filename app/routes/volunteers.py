@@ -21,7 +21,7 @@ from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, format_datetime, gettext
 from app.routes.downloads import csv_download
-from app.routes.forms import posted
+from app.routes.forms import posted, replay_accepted, replay_refusal, replayed
 from app.routes.guards import Me, requires
 from app.routes.uploads import fields_and_photo, photo_response
 from app.services import volunteers
@@ -32,6 +32,7 @@ EVERYONE_HERE = ("volunteer", *STAFF)
 REGISTER_MAX_BODY = 16 * 1024
 # The check-box groups of the volunteer forms: read as lists even when one box (or none) is ticked.
 LISTS = ("grids", "availability", "skills")
+RECEIVED = N_("Registration received. An officer of your neighbourhood will contact you by phone.")
 DONE = {
     "signed_up": N_("You have a place on this shift."),
     "waiting": N_("The shift is full: you are on the waiting list. You move up automatically if someone cancels."),
@@ -84,14 +85,16 @@ class VolunteerRegisterController(Controller):
         return await _register_page({}, {})
 
     @post("/register", name="volunteer_register_send", status_code=200, request_max_body_size=REGISTER_MAX_BODY)
-    async def send(self, request: Request) -> Template:
+    async def send(self, request: Request) -> Template | Response:
         raw = await _form(request)
         outcome = await volunteers.register(raw, _settings(request))
+        replay = replayed(request)  # from the offline outbox: JSON for its card
         if outcome.ok:
-            return Template("volunteers/received.html")
+            return replay_accepted(message=gettext(RECEIVED)) if replay else Template("volunteers/received.html")
         if outcome.refusal:
-            return await _register_page(raw, {}, refusal_text(outcome.refusal, _settings(request).time_zone), 429)
-        return await _register_page(raw, outcome.errors, status_code=422)
+            text = refusal_text(outcome.refusal, _settings(request).time_zone)
+            return replay_refusal({"form": text}, 429) if replay else await _register_page(raw, {}, text, 429)
+        return replay_refusal(outcome.errors) if replay else await _register_page(raw, outcome.errors, status_code=422)
 
 
 async def _register_page(values: dict, errors: dict, message: str = "", status_code: int = 200) -> Template:

@@ -227,8 +227,9 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/open311/v2/requests.xml"): NOBODY,  # reports: Open311, api_key only
     ("GET", "/open311/v2/requests/{service_request_id:str}"): EVERYONE,  # reports: Open311
     ("GET", "/open311/v2/tokens/{token:str}"): EVERYONE,  # reports: Open311
-    ("GET", "/csrf"): SIGNED_IN,  # a fresh CSRF token for the offline outbox's replays
-    ("GET", "/outbox"): SIGNED_IN,
+    # The offline outbox: public forms (reports, volunteer registration) wait and replay there too.
+    ("GET", "/csrf"): EVERYONE,  # a fresh CSRF token for the offline outbox's replays
+    ("GET", "/outbox"): EVERYONE,
     # Grid alerts: the service scopes to the person's grids (volunteers: during a patrol).
     ("GET", "/alerts"): ALERT_POSTERS,
     ("GET", "/alerts/new"): ALERT_POSTERS,

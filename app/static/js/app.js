@@ -146,6 +146,28 @@
     }
     badge.hidden = counts.mine === 0;
     badge.classList.toggle("has-refused", counts.refused > 0);
+    await countOnMyDay();
+  }
+
+  // --- My day: the logs still on this phone count beside the server's numbers ------------------
+  async function countOnMyDay() {
+    const stats = document.querySelector("[data-outbox-day]");
+    if (!stats) {
+      return;
+    }
+    const waiting = (await Outbox.all()).filter((entry) => Outbox.owns(entry, person()) &&
+      entry.state !== Outbox.REFUSED && !entry.public);
+    stats.querySelectorAll("[data-outbox-form]").forEach((item) => {
+      const n = waiting.filter((entry) => new URL(entry.url, location.href).pathname === item.dataset.outboxForm).length;
+      const label = item.querySelector(".stat-waiting");
+      label.textContent = (stats.dataset.waitingText || "").replace("{n}", String(n));
+      label.hidden = n === 0;
+    });
+    const total = document.querySelector("[data-outbox-day-total]");
+    if (total) {
+      total.querySelector("a").textContent = (total.dataset.text || "").replace("{n}", String(waiting.length));
+      total.hidden = waiting.length === 0;
+    }
   }
 
   // --- what the entry is, written when an outbox form is submitted --------------------------
@@ -323,9 +345,13 @@
     const state = item.querySelector(".outbox-state");
     state.textContent = mine ? (refused ? texts.refused : texts.waiting) : texts.otherUser;
     const summary = item.querySelector(".outbox-summary");
+    // Another user's entry: what it is, not what it says (the phone may be passed around).
+    if (!mine) {
+      summary.remove();
+    }
     const photos = entry.fields.filter(([, value]) => typeof value !== "string" && value.size > 0).length;
     summary.textContent = [entry.summary, photos ? texts.photo : ""].filter(Boolean).join(" · ");
-    summary.hidden = !summary.textContent;
+    summary.hidden = !summary.textContent || !mine;
     const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
       { dateStyle: "medium", timeStyle: "short" }).format(new Date(entry.savedAt));
     item.querySelector(".outbox-time").textContent = fmt(texts.savedAt, { time: when }) +
@@ -389,9 +415,37 @@
     const waiting = mine.some((entry) => entry.state !== Outbox.REFUSED);
     const queued = document.getElementById("outbox-queued");
     queued.hidden = !(box.dataset.queued && waiting);
+    document.getElementById("outbox-keep").hidden = queued.hidden ||
+      !mine.some((entry) => entry.public && entry.state !== Outbox.REFUSED);
+    await drawReceipts();
     if (offline && waiting && queued.hidden) {
       setStatus(box.dataset.offline, "");
     }
+  }
+
+  // Public entries sent from this phone: the server's answer, with the tracking code and its link.
+  async function drawReceipts() {
+    const list = document.getElementById("outbox-receipts");
+    if (!list) {
+      return;
+    }
+    const receipts = await Outbox.receipts();
+    list.replaceChildren(...receipts.map((receipt) => {
+      const item = document.getElementById("outbox-receipt").content.firstElementChild.cloneNode(true);
+      item.querySelector(".outbox-title").textContent = receipt.title || "";
+      const summary = item.querySelector(".outbox-summary");
+      summary.textContent = receipt.summary || "";
+      summary.hidden = !summary.textContent;
+      item.querySelector(".outbox-receipt-message").textContent = receipt.message || "";
+      const code = item.querySelector(".outbox-code");
+      code.querySelector("strong").textContent = receipt.code || "";
+      code.hidden = !receipt.code;
+      const link = item.querySelector(".outbox-follow");
+      link.href = safePath(receipt.url) || "/t";
+      link.hidden = !receipt.code;
+      return item;
+    }));
+    document.getElementById("outbox-receipts-box").hidden = receipts.length === 0;
   }
 
   function setStatus(text, kind) {
@@ -476,17 +530,32 @@
       drawOutbox();
       if (data.phase === "done") {
         reportReplay(data.result);
+        retryIfOnline(data.result);
       }
     });
   }
 
   // --- on every page load: who is here, what to keep offline, send what waits ---------------
+  // The page may hear "online" before the worker's network is back (and a phone's signal
+  // flickers): a replay that found no network while the page says online is tried again a
+  // few times, a little later each time.
+  let retries = 0;
+  function retryIfOnline(result) {
+    if (result && result.offline && navigator.onLine !== false && retries < 5) {
+      retries += 1;
+      setTimeout(replayIfWaiting, 2000 * retries);
+    } else if (result && !result.offline) {
+      retries = 0;
+    }
+  }
+
   async function replayIfWaiting() {
-    if (navigator.onLine === false || !person()) {
+    if (navigator.onLine === false) {
       return;
     }
     const counts = await Outbox.counts(person());
-    if (counts.waiting > 0) {
+    // Nobody signed in: a resident's report or a volunteer's registration still goes.
+    if (person() ? counts.waiting > 0 : counts.publicWaiting > 0) {
       tellWorker({ type: "replay" });
     }
   }
@@ -504,8 +573,9 @@
       console.warn("Qianmo: outbox not available:", error);
       return;
     }
-    if (me && genuine && navigator.onLine !== false) {
-      const listed = (document.body.dataset.offlineUrls || "").split(/\s+/).filter(Boolean);
+    // A public form (no session) needs the outbox page offline too: its post may wait there.
+    if (genuine && navigator.onLine !== false && (me || outboxForms().length)) {
+      const listed = me ? (document.body.dataset.offlineUrls || "").split(/\s+/).filter(Boolean) : [];
       const urls = Array.from(new Set([...listed, "/outbox"]));
       tellWorker({ type: "precache", urls, person: me });
     }

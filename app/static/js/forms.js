@@ -42,6 +42,158 @@
     }
   }, true);
 
+  // --- Offline, a record-creating form is checked on the phone before it is queued -----------
+  // The template's own rules (required, maxlength, pattern, min/max): a queued entry the server
+  // would refuse is fixed on the spot, not found "not accepted" later. Online the server checks
+  // and answers at once (its messages are the fuller ones); it checks everything either way.
+  function markInvalid(form) {
+    clearErrors(form);
+    const invalid = Array.from(form.elements).filter((el) => el.willValidate && !el.validity.valid);
+    const seen = new Set();
+    invalid.forEach((control) => {
+      if (seen.has(control.name)) {
+        return; // one message per radio group
+      }
+      seen.add(control.name);
+      const box = control.closest(".field, fieldset, div") || control.parentNode;
+      const note = document.createElement("p");
+      note.className = "error";
+      note.id = `e-${control.name}`;
+      note.textContent = control.validationMessage;
+      box.append(note);
+      box.classList.add("has-error");
+      control.setAttribute("aria-invalid", "true");
+      control.setAttribute("aria-describedby", note.id);
+    });
+    const summary = document.createElement("p");
+    summary.className = "flash error";
+    summary.setAttribute("role", "alert");
+    summary.textContent = document.body.dataset.invalid || "";
+    form.prepend(summary);
+    if (invalid[0]) {
+      invalid[0].focus();
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]") ||
+        navigator.onLine !== false || form.checkValidity()) {
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    markInvalid(form);
+  }, true);
+
+  // --- A chosen photo survives the server's "please correct" -----------------------------------
+  // The form comes back (a new page, or an htmx swap) without the file: the photo is kept in the
+  // phone's outbox database under the form's client_uuid, which the server's answer repeats,
+  // and put back into the new form. Kept only until it is put back.
+  const PHOTO_KEY = "photo:";
+  const Store = window.QianmoOutbox;
+
+  function photoParts(form) {
+    const input = form.querySelector && form.querySelector("input[type=file][name=photo]");
+    const uuid = form.querySelector && form.querySelector("input[name=client_uuid]");
+    return input && uuid && uuid.value && Store ? { input, uuid: uuid.value } : null;
+  }
+
+  document.addEventListener("submit", function (event) {
+    const parts = photoParts(event.target);
+    if (parts && parts.input.files && parts.input.files[0]) {
+      Store.setMeta(PHOTO_KEY + parts.uuid, parts.input.files[0]).catch(() => {});
+    }
+  }, true);
+
+  async function restorePhoto(form) {
+    const parts = photoParts(form);
+    if (!parts || (parts.input.files && parts.input.files.length) || !form.querySelector("[aria-invalid], .flash.error")) {
+      return;
+    }
+    const file = await Store.getMeta(PHOTO_KEY + parts.uuid).catch(() => undefined);
+    if (!file || typeof DataTransfer !== "function") {
+      return;
+    }
+    await Store.removeMeta(PHOTO_KEY + parts.uuid).catch(() => {});
+    const transfer = new DataTransfer();
+    transfer.items.add(file instanceof File ? file : new File([file], "photo.jpg", { type: file.type }));
+    parts.input.files = transfer.files;
+    parts.input.dispatchEvent(new Event("change", { bubbles: true }));
+    const again = form.querySelector(".photo-again");
+    if (again && again.dataset.kept) {
+      again.textContent = again.dataset.kept;
+    }
+  }
+  document.querySelectorAll("form").forEach(restorePhoto);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail && event.detail.target;
+    (target && target.matches && target.matches("form") ? [target] : []).concat(
+      Array.from(document.querySelectorAll("form[data-outbox]"))).forEach(restorePhoto);
+  });
+
+  // --- "Sending…" at once, and a second tap sends nothing (record-creating forms) -------------
+  // Bubble phase: the checks above (capture phase) may have stopped the submission. The button
+  // is not disabled (a disabled submitter would drop its name=value from the post); a form
+  // that is sending refuses another submit instead. A slow answer is the service worker's to
+  // cut short (sw.js SLOW_AFTER: the post moves to the outbox); htmx's answer, the page
+  // shown again from the back/forward cache or an error swapped in end the state.
+  const SENDING = "sending";
+
+  function buttonsOf(form) {
+    return Array.from(form.querySelectorAll("button[type=submit], button:not([type])"));
+  }
+
+  function startSending(form, submitter) {
+    form.dataset[SENDING] = "1";
+    form.setAttribute("aria-busy", "true");
+    const text = document.body.dataset.sending;
+    buttonsOf(form).forEach((button) => {
+      button.setAttribute("aria-disabled", "true");
+      if (text && (button === submitter || !submitter) && !button.dataset.idleText) {
+        button.dataset.idleText = button.textContent;
+        button.textContent = text;
+      }
+    });
+  }
+
+  function stopSending(form) {
+    delete form.dataset[SENDING];
+    form.removeAttribute("aria-busy");
+    buttonsOf(form).forEach((button) => {
+      button.removeAttribute("aria-disabled");
+      if (button.dataset.idleText) {
+        button.textContent = button.dataset.idleText;
+        delete button.dataset.idleText;
+      }
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    // The forms that create records (field logs, public forms): they are what the outbox keeps.
+    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]")) {
+      return;
+    }
+    if (form.dataset[SENDING]) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    if (!event.defaultPrevented || form.hasAttribute("hx-post")) {
+      startSending(form, event.submitter);
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail && event.detail.elt;
+    if (form instanceof HTMLFormElement) {
+      stopSending(form);
+    }
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(stopSending);
+  });
+
   // --- Location from the phone, with its accuracy --------------------------------------------
   function setUpLocation(form) {
     const button = form.querySelector("button.locate");

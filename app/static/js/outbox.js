@@ -6,18 +6,22 @@
 // Database "qianmo-outbox":
 //   entries  key uuid (the form's client_uuid): {uuid, person, url, method, enctype, fields,
 //            title, summary, savedAt, state "waiting"|"refused", status, message, errors,
-//            attempts, triedAt}. fields = [[name, string | File], ...] in form order.
+//            attempts, triedAt, public}. fields = [[name, string | File], ...] in form order.
+//            public: the form carried outbox_public=1 (a resident's report, a volunteer's
+//            registration): anyone on this phone may send it, signed in or not.
 //   meta     key "key": {key, value}. "person" = who is signed in on this browser (set by each
 //            page load, cleared on sign-out); "note:<uuid>" = {title, summary} written by the
 //            page when an outbox form is submitted, so that the entry can be listed by what it
 //            is (the worker cannot see the page); removed once the post is queued or sent.
+//            "receipt:<uuid>" = {uuid, title, summary, code, url, message, sentAt}: what the
+//            server answered a public entry (its tracking code), kept for the outbox page.
 //
 // Replay (service worker only, so that a failed replay is never queued a second time by the
 // worker's own fetch handler): GET /csrf for a fresh token and the signed-in person's id, then
-// each of that person's entries, oldest first, as the original multipart/urlencoded body with
+// each of that person's entries (nobody signed in: only the public ones), oldest first, as the original multipart/urlencoded body with
 // _csrf_token replaced, X-Outbox-Replay: 1 and x-csrftoken. 2xx: sent, removed. 401 or a
 // redirect to /signin: stop, all stay waiting. 403: new token, one retry, then refused.
-// Other 4xx: refused, with the server's message. 5xx or no network: stays waiting.
+// Other 4xx: refused, with the server's message. 429, 5xx or no network: stays waiting.
 (function (global) {
   "use strict";
 
@@ -31,6 +35,8 @@
   const LOCK = "qianmo-outbox-replay";
   const CSRF_FIELD = "_csrf_token";
   const UUID_FIELD = "client_uuid";
+  const PUBLIC_FIELD = "outbox_public";
+  const RECEIPT = "receipt:";
 
   let dbPromise = null;
 
@@ -102,7 +108,7 @@
   // Whose entry is it? An entry saved before anyone was known (person null) belongs to
   // whoever is signed in when it is sent.
   function owns(entry, person) {
-    return entry.person === null || entry.person === undefined || String(entry.person) === String(person);
+    return Boolean(entry.public) || entry.person === null || entry.person === undefined || String(entry.person) === String(person);
   }
 
   async function counts(person) {
@@ -112,6 +118,7 @@
       total: entries.length,
       mine: mine.length,
       waiting: mine.filter((entry) => entry.state !== REFUSED).length,
+      publicWaiting: entries.filter((entry) => entry.public && entry.state !== REFUSED).length,
       refused: mine.filter((entry) => entry.state === REFUSED).length,
     };
   }
@@ -149,6 +156,22 @@
     return run(META, "readwrite", (store) => store.delete(key));
   }
 
+  // What the server answered the public entries sent from this phone, newest first.
+  async function receipts() {
+    const rows = (await run(META, "readonly", (store) => store.getAll())) || [];
+    return rows.filter((row) => String(row.key).startsWith(RECEIPT)).map((row) => row.value)
+      .sort((a, b) => b.sentAt - a.sentAt);
+  }
+
+  function keepReceipt(entry, data) {
+    return setMeta(`${RECEIPT}${entry.uuid}`, {
+      uuid: entry.uuid, title: entry.title, summary: entry.summary, sentAt: Date.now(),
+      code: typeof data.code === "string" ? data.code : "",
+      url: typeof data.url === "string" ? data.url : "",
+      message: typeof data.message === "string" ? data.message : "",
+    });
+  }
+
   async function newEntry({ uuid, url, method, enctype, fields }) {
     const path = new URL(url, global.location.href).pathname;
     const note = (await getMeta(`note:${uuid}`)) || {};
@@ -169,6 +192,7 @@
       errors: {},
       attempts: 0,
       triedAt: 0,
+      public: fields.some(([name, value]) => name === PUBLIC_FIELD && value === "1"),
     };
   }
 
@@ -230,6 +254,9 @@
     if (response.status === 403) {
       return { outcome: "forbidden", status: 403, data: await readJson(response) };
     }
+    if (response.status === 429) {
+      return { outcome: "failed", status: 429 }; // too many just now: later, not refused
+    }
     if (response.status >= 400 && response.status < 500) {
       return { outcome: "refused", status: response.status, data: await readJson(response) };
     }
@@ -265,10 +292,14 @@
           break;
         }
         token = fresh.token;
-        person = fresh.person;
+        person = fresh.person === undefined ? null : fresh.person;
         await setMeta("person", person);
       }
-      const mine = entries.filter((entry) => owns(entry, person));
+      // Nobody signed in: the public entries go; the others wait for their owner's sign-in.
+      const mine = entries.filter((entry) => (person === null ? entry.public : owns(entry, person)));
+      if (person === null && entries.some((entry) => !entry.public)) {
+        summary.signedOut = true;
+      }
       entries.forEach((entry) => tried.add(entry.uuid));
       let stop = false;
       for (const entry of mine) {
@@ -288,6 +319,9 @@
         current.attempts = (current.attempts || 0) + 1;
         current.triedAt = Date.now();
         if (result.outcome === "sent") {
+          if (current.public) {
+            await keepReceipt(current, result.data || {});
+          }
           await remove(entry.uuid);
           summary.sent += 1;
           summary.ids.push(entry.uuid);
@@ -338,5 +372,6 @@
   global.QianmoOutbox = {
     WAITING, REFUSED, SYNC_TAG, UUID_FIELD, CSRF_FIELD,
     open, all, get, put, remove, getMeta, setMeta, removeMeta, owns, counts, fieldsOf, bodyOf, newEntry, replay,
+    receipts,
   };
 })(self);

@@ -16,10 +16,12 @@
  *   every PRECACHE_EVERY, or at once when the person or the list changed).
  * - Non-GET requests are never cached. Form posts (multipart or urlencoded, outside sign-in,
  *   sign-out and language paths) go through outbox(): a post whose body has a client_uuid
- *   field is an outbox form. If the network fails (or a gateway answers 502/503/504) it is
- *   kept in IndexedDB (js/outbox.js) and answered with "saved on this phone": a navigation
+ *   field is an outbox form. If the network fails (or a gateway answers 502/503/504), or no
+ *   answer comes within SLOW_AFTER (a crawling connection), it is kept in IndexedDB (js/outbox.js) and answered with "saved on this phone": a navigation
  *   gets a 303 to /outbox?queued=1, an htmx request a 200 with HX-Redirect to it. A post
- *   that reaches the server removes any outbox entry with its uuid. Other posts go to the
+ *   that reaches the server removes any outbox entry with its uuid. When a slow answer does
+ *   come, the outbox is replayed: the copy is sent again and the server, knowing the uuid,
+ *   stores nothing twice (a public form's entry gets its receipt that way). Other posts go to the
  *   network unchanged (offline, a navigation gets the /offline page).
  * - Replay of the outbox (js/outbox.js): on Background Sync ("qianmo-outbox" tag, registered
  *   when an entry is queued), and when a page asks ("replay" message: every page load, the
@@ -41,7 +43,7 @@
  */
 "use strict";
 
-const VERSION = "v3"; // v3: no more pages kept from before every private page was no-store
+const VERSION = "v4"; // v4: public forms' outbox; slow posts queued
 const PREFIX = "qianmo-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const PAGES_CACHE = `${PREFIX}pages-${VERSION}`;
@@ -84,6 +86,8 @@ const OUTBOX_PAGE = "/outbox";
 // Query parameters read only by the page's script: not part of a cached page's key.
 const CLIENT_PARAMS = ["outbox", "queued", "again"];
 const PRECACHE_EVERY = 15 * 60 * 1000;
+const SLOW_AFTER = 8000; // ms without an answer: "saved on this phone" rather than waiting on
+const TOO_SLOW = Symbol("too slow");
 let precached = { key: "", at: 0 };
 
 function outbox(event) {
@@ -116,11 +120,11 @@ async function sendOrKeep(event, copy) {
       throw error;
     }
   }
-  let response = null;
-  try {
-    response = await fetch(request);
-  } catch (error) {
-    response = null; // no network
+  const network = fetch(request).catch(() => null); // null: no network
+  let response = await Promise.race([network, new Promise((resolve) => setTimeout(resolve, SLOW_AFTER, TOO_SLOW))]);
+  if (response === TOO_SLOW) {
+    response = null;
+    event.waitUntil(network.then(() => replayOutbox(false)));
   }
   if (response && !GATEWAY_TROUBLE.has(response.status)) {
     watched(event, response);
