@@ -1,10 +1,11 @@
-"""qianmo serve | demo | migrate | admin-link | api-key | cleanup"""
+"""qianmo serve | demo | migrate | admin-link | api-key | cleanup | backup | restore | check"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+from pathlib import Path
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -133,6 +134,37 @@ def cleanup(_args: argparse.Namespace) -> None:
     print(f"removed {files} unconfirmed upload(s), discarded {imports} unfinished import(s)")
 
 
+def backup(args: argparse.Namespace) -> None:
+    """Back up the database and the uploaded photos into a new folder, while the app runs."""
+    from app.services.backup import BackupError, backup
+    from app.settings import Settings
+
+    settings = Settings.from_env(require_secret=False)
+    try:
+        manifest = backup(settings.database_url, settings.upload_dir, Path(args.dir), settings.db_connect_timeout)
+    except BackupError as exc:
+        raise SystemExit(f"backup failed: {exc}") from None
+    rows = sum(manifest.tables.values())
+    print(f"backed up {rows} rows in {len(manifest.tables)} tables and {len(manifest.files)} files to {args.dir}")
+
+
+def restore(args: argparse.Namespace) -> None:
+    """Restore a backup into the configured database and upload folder (the app stopped), then
+    apply the migrations this version has beyond the backup's."""
+    from app.services.backup import BackupError, restore
+    from app.settings import Settings
+
+    settings = Settings.from_env(require_secret=False)
+    try:
+        manifest = restore(
+            Path(args.dir), settings.database_url, settings.upload_dir, args.force, settings.db_connect_timeout
+        )
+    except BackupError as exc:
+        raise SystemExit(f"restore failed: {exc}") from None
+    migrate()
+    print(f"restored the backup of {manifest.created_at} (schema {manifest.schema}) and applied newer migrations")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qianmo", description="Qianmo (阡陌) server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +191,13 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=api_key)
     p = sub.add_parser("cleanup", help="delete unconfirmed call-import uploads and unfinished imports")
     p.set_defaults(func=cleanup)
+    p = sub.add_parser("backup", help="back up the database and uploaded photos into a new folder")
+    p.add_argument("dir", help="a folder that does not exist yet (or is empty)")
+    p.set_defaults(func=backup)
+    p = sub.add_parser("restore", help="restore a backup into an empty database and upload folder")
+    p.add_argument("dir", help="a folder written by `qianmo backup`")
+    p.add_argument("--force", action="store_true", help="replace a database and upload folder that hold data")
+    p.set_defaults(func=restore)
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(func=lambda _args: migrate())
     args = parser.parse_args(argv)
