@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import tempfile
 from pathlib import Path
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -31,6 +32,21 @@ def migrate() -> None:
     asyncio.run(ensure_holidays())
 
 
+def metrics_folder(workers: int) -> None:
+    """Several workers share their metrics through files (app/metrics.py): a fresh folder of
+    them per start, set before prometheus_client is imported. An operator's own folder
+    (PROMETHEUS_MULTIPROC_DIR, e.g. systemd's RuntimeDirectory) is emptied of last run's files."""
+    if workers <= 1:
+        return
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not chosen:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="qianmo-metrics-")
+        return
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    for stale in Path(chosen).glob("*.db"):
+        stale.unlink()
+
+
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -48,6 +64,7 @@ def _serve(host: str, port: int, workers: int) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     os.environ.pop("QIANMO_DEMO", None)
+    metrics_folder(args.workers)
     from app.settings import Settings
 
     Settings.from_env()  # fail here, before forking workers, if a setting is missing

@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from app import metrics
 from app.browser import BrowserKey
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
@@ -36,6 +37,7 @@ from app.routes.fieldwork import FieldworkController
 from app.routes.fieldwork_admin import FieldworkAdminController
 from app.routes.guards import DEPENDENCIES
 from app.routes.home import HomeController
+from app.routes.metrics import MetricsController
 from app.routes.orders import OrdersController
 from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportAdminController,
             Open311Controller,
             OutboxController,
+            MetricsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -92,7 +95,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=DEPENDENCIES,
         template_config=template_config(settings.time_zone),
         plugins=[HTMXPlugin()],
-        middleware=[DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$"]), BrowserKey()],
+        middleware=[
+            DefineMiddleware(SessionAuth, exclude=["^/static/", "^/sw.js$", "^/healthz$", "^/metrics$"]),
+            BrowserKey(),
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=CSRF_COOKIE,
@@ -123,8 +129,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         request_max_body_size=MAX_BODY,
-        on_startup=([open_pool] if settings.db_pool else []) + [freeze_startup_objects, start_jobs],
-        on_shutdown=[stop_jobs] + ([close_pool] if settings.db_pool else []),
+        on_startup=([open_pool] if settings.db_pool else [])
+        + [freeze_startup_objects, start_jobs, metrics.start_sampler],
+        on_shutdown=[metrics.stop_sampler, stop_jobs] + ([close_pool] if settings.db_pool else []),
         debug=False,
     )
     app.state.settings = settings

@@ -17,6 +17,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.domain.access import SessionPolicy
 from app.i18n import LOCALE_COOKIE, negotiate, set_locale
 from app.offline import kept_offline
@@ -42,7 +43,7 @@ HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-WANTED = {b"x-request-id", b"cookie", b"accept-language"}
+WANTED = {b"x-request-id", b"cookie", b"accept-language", b"x-outbox-replay"}
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -105,13 +106,15 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            seconds, route = time.perf_counter() - started, route_of(scope)
+            metrics.observe_request(str(scope.get("method")), route, status, seconds, "x-outbox-replay" in headers)
             log.info(
                 json.dumps(
                     {
                         "method": scope.get("method"),
-                        "path": route_of(scope),
+                        "path": route,
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "duration_ms": round(seconds * 1000, 1),
                         "request_id": request_id,
                     }
                 )

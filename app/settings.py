@@ -92,6 +92,9 @@ class Settings:
     # again: the pool replaces broken connections, so the app recovers by itself.
     db_connect_timeout: float = field(default_factory=db_connect_timeout)
     db_statement_timeout: float = 15
+    # GET /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
+    # only a request made on this machine straight to the app (loopback, no proxy's headers).
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -137,6 +140,7 @@ class Settings:
             db_connect_timeout=db_connect_timeout(),
             db_statement_timeout=float(env("QIANMO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
             call_uploads_per_hour=int(env("QIANMO_CALL_UPLOADS_PER_HOUR", cls.call_uploads_per_hour)),
+            metrics_token=env("QIANMO_METRICS_TOKEN", ""),
         )
 
     @property
