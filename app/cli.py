@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -182,6 +183,22 @@ def restore(args: argparse.Namespace) -> None:
     print(f"restored the backup of {manifest.created_at} (schema {manifest.schema}) and applied newer migrations")
 
 
+def check(args: argparse.Namespace) -> None:
+    """What an operator must know before opening; exits 1 when something blocks it."""
+    from app.domain.check import blocked
+    from app.services import check as checks
+    from app.settings import Settings
+
+    # from_env makes up a secret when none is set: judge the one really configured.
+    settings = replace(Settings.from_env(require_secret=False), secret_key=os.environ.get("QIANMO_SECRET_KEY", ""))
+    findings = checks.run(settings, args.workers)
+    for finding in findings:
+        print(f"{finding.level.upper():8} {finding.topic}: {finding.text}")
+    if blocked(findings):
+        raise SystemExit(1)
+    print("ready to open")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qianmo", description="Qianmo (阡陌) server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("dir", help="a folder written by `qianmo backup`")
     p.add_argument("--force", action="store_true", help="replace a database and upload folder that hold data")
     p.set_defaults(func=restore)
+    p = sub.add_parser("check", help="what an operator must know before opening (exit 1 on a blocker)")
+    p.add_argument("--workers", type=int, default=2, help="the workers serve will run (for the connection count)")
+    p.set_defaults(func=check)
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(func=lambda _args: migrate())
     args = parser.parse_args(argv)

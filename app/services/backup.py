@@ -188,15 +188,19 @@ def _sqlite_contents(conn: sqlite3.Connection) -> tuple[dict[str, int], list[str
         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
     ]
     tables = {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in sorted(names)}
-    migrations = []
-    if "migration" in tables:
-        rows = conn.execute("SELECT name FROM migration WHERE app_name = ? ORDER BY name", (APP_NAME,))
-        migrations = [r[0] for r in rows]
-    return tables, migrations
+    return tables, sqlite_migrations(conn) if "migration" in tables else []
+
+
+def sqlite_migrations(conn: sqlite3.Connection) -> list[str]:
+    """The app's applied migrations, oldest first (none before the first `migrate`)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migration'").fetchone():
+        return []
+    rows = conn.execute("SELECT name FROM migration WHERE app_name = ? ORDER BY name", (APP_NAME,))
+    return [r[0] for r in rows]
 
 
 async def _backup_postgres(url: str, work: Path, connect_timeout: float) -> tuple[dict[str, int], list[str], str]:
-    conn = await _connect(url, connect_timeout)
+    conn = await connect(url, connect_timeout)
     try:
         version = await conn.fetchval("SHOW server_version")
         pg_dump = client_binary("pg_dump", await server_major(conn))
@@ -214,14 +218,17 @@ async def _backup_postgres(url: str, work: Path, connect_timeout: float) -> tupl
 async def _postgres_contents(conn) -> tuple[dict[str, int], list[str]]:
     names = [r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
     tables = {name: await conn.fetchval(f'SELECT count(*) FROM "{name}"') for name in sorted(names)}
-    migrations = []
-    if "migration" in tables:
-        rows = await conn.fetch("SELECT name FROM migration WHERE app_name = $1 ORDER BY name", APP_NAME)
-        migrations = [r["name"] for r in rows]
-    return tables, migrations
+    return tables, await postgres_migrations(conn) if "migration" in tables else []
 
 
-async def _connect(url: str, connect_timeout: float):
+async def postgres_migrations(conn) -> list[str]:
+    if not await conn.fetchval("SELECT to_regclass('public.migration') IS NOT NULL"):
+        return []
+    rows = await conn.fetch("SELECT name FROM migration WHERE app_name = $1 ORDER BY name", APP_NAME)
+    return [r["name"] for r in rows]
+
+
+async def connect(url: str, connect_timeout: float):
     try:
         return await asyncpg.connect(url, timeout=connect_timeout)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -353,7 +360,7 @@ def _restore_sqlite(backup_file: Path, target: Path, force: bool) -> dict[str, i
 
 
 async def _restore_postgres(dump: Path, url: str, force: bool, connect_timeout: float) -> dict[str, int]:
-    conn = await _connect(url, connect_timeout)
+    conn = await connect(url, connect_timeout)
     try:
         present = [
             r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
