@@ -8,14 +8,15 @@ import gc
 import logging
 from datetime import timedelta
 
+import anyio
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
-from litestar.static_files import create_static_files_router
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
@@ -44,14 +45,28 @@ from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.routing_admin import RoutingAdminController
+from app.routes.static import static_file
 from app.routes.volunteers import VolunteerRegisterController, VolunteersController
 from app.services import jobs
 from app.settings import Settings
-from app.templating import STATIC_DIR, template_config
+from app.static_files import assets
+from app.templating import template_config
 
 CSRF_COOKIE = "qianmo_csrf"
 CSRF_HEADER = "x-csrftoken"
 API_PATHS = ["^/api/", "^/open311/"]
+# Pages, fragments and JSON: brotli at a quality that costs well under a millisecond for a page
+# (gzip for browsers without it). Not compressed here: static files (precompressed once,
+# app/static_files.py), photos (JPEG gains nothing), and the event stream, which a compressor
+# would hold back until its buffer fills.
+COMPRESSION = CompressionConfig(
+    backend="brotli",
+    brotli_quality=4,
+    brotli_gzip_fallback=True,
+    gzip_compress_level=6,
+    minimum_size=512,
+    exclude=["^/static/", "^/sw.js$", "/photos/", "^/events"],
+)
 # Largest request body accepted anywhere (a CSV of places, later a phone photo).
 MAX_BODY = 12 * 1024 * 1024
 
@@ -84,13 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Open311Controller,
             OutboxController,
             MetricsController,
-            create_static_files_router(
-                path="/static",
-                directories=[STATIC_DIR],
-                name="static",
-                include_in_schema=False,
-                cache_control=None,
-            ),
+            static_file,
         ],
         dependencies=DEPENDENCIES,
         template_config=template_config(settings.time_zone),
@@ -128,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
             log_exceptions="never",
         ),
+        compression_config=COMPRESSION,
         request_max_body_size=MAX_BODY,
         on_startup=([open_pool] if settings.db_pool else [])
         + [freeze_startup_objects, start_jobs, metrics.start_sampler],
@@ -168,6 +178,11 @@ def pool_options(settings: Settings) -> dict:
 async def keep_session_state(_connection) -> None:
     """asyncpg's default reset (UNLISTEN, RESET ALL, advisory unlocks: a round trip on every
     release) undoes state this app never sets; an open transaction is still rolled back."""
+
+
+async def load_static_files() -> None:
+    """Hash and compress the static files now (in a thread), not in the first page's request."""
+    await anyio.to_thread.run_sync(assets)
 
 
 async def freeze_startup_objects() -> None:

@@ -41,7 +41,7 @@
  */
 "use strict";
 
-const VERSION = "v3"; // v3: no more pages kept from before every private page was no-store
+const VERSION = "v4"; // v4: the 64 px icon of the top bar joins the shell
 const PREFIX = "qianmo-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const PAGES_CACHE = `${PREFIX}pages-${VERSION}`;
@@ -55,6 +55,7 @@ const SHELL = [
   "/static/js/outbox.js",
   "/static/vendor/htmx-2.0.11.min.js",
   "/static/manifest.webmanifest",
+  "/static/icons/icon-64.png",
   "/static/icons/icon-192.png",
   "/static/icons/icon-512.png",
   "/static/icons/icon-maskable-192.png",
