@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=COMPRESSION,
         request_max_body_size=MAX_BODY,
         on_startup=([open_pool] if settings.db_pool else [])
-        + [freeze_startup_objects, start_jobs, metrics.start_sampler],
+        + [load_static_files, freeze_startup_objects, start_jobs, metrics.start_sampler],
         on_shutdown=[metrics.stop_sampler, stop_jobs] + ([close_pool] if settings.db_pool else []),
         debug=False,
     )

@@ -259,9 +259,9 @@ def _without_password(url: str) -> str:
     parts = urlparse(url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunparse(parts._replace(netloc=netloc))
+    # Everything after the last "@" is the host and port, as written (IPv6 brackets kept).
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunparse(parts._replace(netloc=f"{parts.username}@{netloc}" if parts.username else netloc))
 
 
 async def _run(args: list[str], url: str) -> None:

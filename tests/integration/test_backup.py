@@ -139,3 +139,9 @@ def test_the_command_line_backs_up_into_a_new_folder_and_restores_only_into_an_e
     with pytest.raises(SystemExit, match="restore failed: .*not empty"):  # the configured database holds the demo
         main(["restore", str(tmp_path / "nightly")])
     assert not list(tmp_path.glob(".nightly.partial-*"))
+
+
+def test_the_password_never_reaches_the_command_line():
+    assert backups._without_password("postgresql://qianmo:s3cret@db:5432/q") == "postgresql://qianmo@db:5432/q"
+    assert backups._without_password("postgresql://qianmo:s3cret@[::1]:5432/q") == "postgresql://qianmo@[::1]:5432/q"
+    assert backups._without_password("postgresql://db/q") == "postgresql://db/q"
