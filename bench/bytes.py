@@ -120,9 +120,8 @@ def run(verbose: bool) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             viewport = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN", "service_workers": "block"}
             code = poster_code(browser, base)
-            pages = [("resident", f"/r/{code}", POSTER_TARGET)]
-            pages += [("officer", path, OFFICER_TARGET) for path in OFFICER_FORMS]
-            for who, path, target in pages:
+            pages = [("resident", f"/r/{code}")] + [("officer", path) for path in OFFICER_FORMS]
+            for who, path in pages:
                 context = browser.new_context(base_url=base, **viewport)
                 page = context.new_page()
                 wire = Wire(context, page)
