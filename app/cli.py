@@ -1,10 +1,13 @@
-"""qianmo serve | demo | migrate | admin-link | api-key | cleanup"""
+"""qianmo serve | demo | migrate | admin-link | api-key | cleanup | backup | restore | check"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -30,6 +33,21 @@ def migrate() -> None:
     asyncio.run(ensure_holidays())
 
 
+def metrics_folder(workers: int) -> None:
+    """Several workers share their metrics through files (app/metrics.py): a fresh folder of
+    them per start, set before prometheus_client is imported. An operator's own folder
+    (PROMETHEUS_MULTIPROC_DIR, e.g. systemd's RuntimeDirectory) is emptied of last run's files."""
+    if workers <= 1:
+        return
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not chosen:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="qianmo-metrics-")
+        return
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    for stale in Path(chosen).glob("*.db"):
+        stale.unlink()
+
+
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -47,6 +65,7 @@ def _serve(host: str, port: int, workers: int) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     os.environ.pop("QIANMO_DEMO", None)
+    metrics_folder(args.workers)
     from app.settings import Settings
 
     Settings.from_env()  # fail here, before forking workers, if a setting is missing
@@ -133,6 +152,53 @@ def cleanup(_args: argparse.Namespace) -> None:
     print(f"removed {files} unconfirmed upload(s), discarded {imports} unfinished import(s)")
 
 
+def backup(args: argparse.Namespace) -> None:
+    """Back up the database and the uploaded photos into a new folder, while the app runs."""
+    from app.services.backup import BackupError, backup
+    from app.settings import Settings
+
+    settings = Settings.from_env(require_secret=False)
+    try:
+        manifest = backup(settings.database_url, settings.upload_dir, Path(args.dir), settings.db_connect_timeout)
+    except BackupError as exc:
+        raise SystemExit(f"backup failed: {exc}") from None
+    rows = sum(manifest.tables.values())
+    print(f"backed up {rows} rows in {len(manifest.tables)} tables and {len(manifest.files)} files to {args.dir}")
+
+
+def restore(args: argparse.Namespace) -> None:
+    """Restore a backup into the configured database and upload folder (the app stopped), then
+    apply the migrations this version has beyond the backup's."""
+    from app.services.backup import BackupError, restore
+    from app.settings import Settings
+
+    settings = Settings.from_env(require_secret=False)
+    try:
+        manifest = restore(
+            Path(args.dir), settings.database_url, settings.upload_dir, args.force, settings.db_connect_timeout
+        )
+    except BackupError as exc:
+        raise SystemExit(f"restore failed: {exc}") from None
+    migrate()
+    print(f"restored the backup of {manifest.created_at} (schema {manifest.schema}) and applied newer migrations")
+
+
+def check(args: argparse.Namespace) -> None:
+    """What an operator must know before opening; exits 1 when something blocks it."""
+    from app.domain.check import blocked
+    from app.services import check as checks
+    from app.settings import Settings
+
+    # from_env makes up a secret when none is set: judge the one really configured.
+    settings = replace(Settings.from_env(require_secret=False), secret_key=os.environ.get("QIANMO_SECRET_KEY", ""))
+    findings = checks.run(settings, args.workers)
+    for finding in findings:
+        print(f"{finding.level.upper():8} {finding.topic}: {finding.text}")
+    if blocked(findings):
+        raise SystemExit(1)
+    print("ready to open")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qianmo", description="Qianmo (阡陌) server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +225,16 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=api_key)
     p = sub.add_parser("cleanup", help="delete unconfirmed call-import uploads and unfinished imports")
     p.set_defaults(func=cleanup)
+    p = sub.add_parser("backup", help="back up the database and uploaded photos into a new folder")
+    p.add_argument("dir", help="a folder that does not exist yet (or is empty)")
+    p.set_defaults(func=backup)
+    p = sub.add_parser("restore", help="restore a backup into an empty database and upload folder")
+    p.add_argument("dir", help="a folder written by `qianmo backup`")
+    p.add_argument("--force", action="store_true", help="replace a database and upload folder that hold data")
+    p.set_defaults(func=restore)
+    p = sub.add_parser("check", help="what an operator must know before opening (exit 1 on a blocker)")
+    p.add_argument("--workers", type=int, default=2, help="the workers serve will run (for the connection count)")
+    p.set_defaults(func=check)
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(func=lambda _args: migrate())
     args = parser.parse_args(argv)

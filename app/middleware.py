@@ -17,6 +17,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.domain.access import SessionPolicy
 from app.i18n import LOCALE_COOKIE, negotiate, set_locale
 from app.offline import kept_offline
@@ -39,10 +40,34 @@ SECURITY_HEADERS = [
 ]
 # Only when the public address is https: over plain http it would lock a host out of http.
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+# Stylesheets, scripts, images and the manifest are not documents: the policies above govern
+# nothing there, and ~450 bytes on each of a page's eight or so files were a tenth of a
+# resident's first load. nosniff still matters (a script or stylesheet must carry its own
+# type). SVG can be opened as a document, and /sw.js is a worker (its CSP applies): both, and
+# every HTML page or error, keep the full set.
+ASSET_HEADERS = [(b"x-content-type-options", b"nosniff")]
+ASSET_TYPES = (
+    b"text/css",
+    b"text/javascript",
+    b"image/png",
+    b"image/jpeg",
+    b"image/webp",
+    b"application/manifest+json",
+)
+WORKER = "/sw.js"
+
+
+def _asset(path: str, headers: list[tuple[bytes, bytes]]) -> bool:
+    if path == WORKER:
+        return False
+    kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    return kind.startswith(ASSET_TYPES)
+
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-WANTED = {b"x-request-id", b"cookie", b"accept-language"}
+WANTED = {b"x-request-id", b"cookie", b"accept-language", b"x-outbox-replay"}
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -77,6 +102,7 @@ class RequestContext:
     def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
         self.headers = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
+        self.asset_headers = [*ASSET_HEADERS, HSTS] if https else ASSET_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,9 +121,10 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", []))
                 message["headers"] = [
-                    *message.get("headers", []),
-                    *self.headers,
+                    *headers,
+                    *(self.asset_headers if _asset(scope["path"], headers) else self.headers),
                     (b"x-request-id", request_id.encode()),
                 ]
             await send(message)
@@ -105,13 +132,15 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            seconds, route = time.perf_counter() - started, route_of(scope)
+            metrics.observe_request(str(scope.get("method")), route, status, seconds, "x-outbox-replay" in headers)
             log.info(
                 json.dumps(
                     {
                         "method": scope.get("method"),
-                        "path": route_of(scope),
+                        "path": route,
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "duration_ms": round(seconds * 1000, 1),
                         "request_id": request_id,
                     }
                 )

@@ -95,6 +95,9 @@ class Settings:
     # Live stream (/events): a comment ping this often keeps proxies from closing an idle
     # stream, and each ping also re-reads the table (a missed wake-up costs at most this long).
     events_ping_seconds: float = 15
+    # GET /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
+    # only a request made on this machine straight to the app (loopback, no proxy's headers).
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -141,6 +144,7 @@ class Settings:
             db_statement_timeout=float(env("QIANMO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout)),
             call_uploads_per_hour=int(env("QIANMO_CALL_UPLOADS_PER_HOUR", cls.call_uploads_per_hour)),
             events_ping_seconds=float(env("QIANMO_EVENTS_PING_SECONDS", cls.events_ping_seconds)),
+            metrics_token=env("QIANMO_METRICS_TOKEN", ""),
         )
 
     @property

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,16 +15,9 @@ from app import i18n, offline
 from app.domain import phone
 from app.domain.roles import ROLES
 from app.routes.nav import nav_items
+from app.static_files import static_url
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
-
-
-@cache
-def static_url(path: str) -> str:
-    """A cache-busting URL: the file's content hash as the query string."""
-    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
-    return f"/static/{path}?v={digest}"
 
 
 def cn_date(value: datetime, tz: str, year_only: bool = False) -> str:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import File, Redirect, Template
+from litestar.response import Redirect, Template
 
 from app.domain.redirects import safe_next
 from app.i18n import LOCALE_COOKIE, LOCALES
 from app.routes.forms import posted
 from app.routes.guards import principal
+from app.routes.static import asset_response
 from app.services import agency, agency_calls, health, org, people
+from app.static_files import REVALIDATE, assets
 
-STATIC_DIR = Path(__file__).parent.parent / "static"
 ONE_YEAR = 365 * 24 * 3600
 
 
@@ -60,14 +59,10 @@ class HomeController(Controller):
         return Template("home/offline.html")
 
     @get("/sw.js", name="service_worker", include_in_schema=False)
-    async def service_worker(self) -> File:
-        # Served from the root so that it controls every page, not just /static/.
-        return File(
-            STATIC_DIR / "js" / "sw.js",
-            media_type="text/javascript",
-            content_disposition_type="inline",
-            headers={"Cache-Control": "no-cache"},
-        )
+    async def service_worker(self, request: Request) -> Response[bytes]:
+        # Served from the root so that it controls every page, not just /static/; revalidated
+        # on every check (the browser looks for a new worker at least daily anyway).
+        return asset_response(request, assets()["js/sw.js"], REVALIDATE)
 
     @get("/healthz", name="healthz")
     async def healthz(self) -> Response[dict[str, str]]:

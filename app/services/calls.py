@@ -21,6 +21,7 @@ from app.domain.access import Principal
 from app.domain.call_times import implausible
 from app.domain.csv_import import Encoding, header_positions, sniff
 from app.i18n import N_, too_long
+from app.metrics import IMPORT_ROWS, IMPORT_SECONDS
 from app.services import audit, detection, routing, scope
 from app.tables import (
     AddressMapping,
@@ -506,6 +507,14 @@ async def import_objects(items: list, client_principal: Principal, actor: audit.
 
 
 async def _import(rows, ctx: Context, result: ImportResult, actor: audit.Actor, source: str, filename: str) -> None:
+    with IMPORT_SECONDS.labels(source).time():
+        await _import_chunks(rows, ctx, result, actor, source, filename)
+    IMPORT_ROWS.labels(source).inc(result.created)
+
+
+async def _import_chunks(
+    rows, ctx: Context, result: ImportResult, actor: audit.Actor, source: str, filename: str
+) -> None:
     """The calls in chunks of CHUNK rows, each chunk its own short transaction, so that an
     officer's save waits for one chunk at most, never for the whole file. The calls count only
     once the last transaction marks the import done (detection.VISIBLE): all or nothing for

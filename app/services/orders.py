@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from piccolo.columns.combination import Combinable
 
+from app import metrics
 from app.db import after_bulk_write, write_transaction
 from app.domain import calls as call_rules
 from app.domain import orders as rules
@@ -50,6 +51,7 @@ class Detection:
 # --- detection -------------------------------------------------------------------------------
 
 
+@metrics.timed(metrics.DETECTION_SECONDS)
 async def detect(
     actor: audit.Actor,
     stations: set[int] | None = None,

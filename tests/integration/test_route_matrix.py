@@ -43,6 +43,8 @@ NOBODY: frozenset[str] = frozenset()
 DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
+    # The operator's scraper: a bearer token (QIANMO_METRICS_TOKEN) or loopback, never a session.
+    ("GET", "/metrics"): NOBODY,
     ("GET", "/offline"): EVERYONE,
     ("GET", "/sw.js"): EVERYONE,
     ("GET", "/static/{file_path:path}"): EVERYONE,
@@ -366,7 +368,7 @@ def test_every_unsafe_route_refuses_a_request_without_the_csrf_token(demo, setti
 
 # Served without looking at the session (main.py excludes them from SessionAuth): the same
 # bytes for everyone, cached by their own rules.
-SESSIONLESS = ("/static/{file_path:path}", "/sw.js", "/healthz")
+SESSIONLESS = ("/static/{file_path:path}", "/sw.js", "/healthz", "/metrics")
 
 
 @pytest.mark.parametrize("who", sorted(SIGNED_IN))

@@ -57,13 +57,17 @@ def test_the_switch_never_redirects_off_site(client):
 
 
 def test_security_headers_on_pages_errors_and_static_files(client):
-    for path in ("/", "/no-such-page", "/static/css/app.css", "/sw.js"):
+    for path in ("/", "/no-such-page", "/static/no-such-file.css", "/static/icons/nav.svg", "/sw.js"):
         headers = client.get(path).headers
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, path
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
         assert len(headers["x-request-id"]) >= 8
+    # A stylesheet, a script or a PNG is no document: of the document policies only nosniff.
+    for path in ("/static/css/app.css", "/static/js/app.js", "/static/icons/icon-64.png"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff" and "content-security-policy" not in headers, path
 
 
 def test_no_inline_script_in_pages(client, demo):

@@ -43,7 +43,7 @@
  */
 "use strict";
 
-const VERSION = "v4"; // v4: public forms' outbox; slow posts queued
+const VERSION = "v5"; // v5: public forms' outbox, slow posts queued; the 64 px icon joins the shell
 const PREFIX = "qianmo-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const PAGES_CACHE = `${PREFIX}pages-${VERSION}`;
@@ -57,6 +57,7 @@ const SHELL = [
   "/static/js/outbox.js",
   "/static/vendor/htmx-2.0.11.min.js",
   "/static/manifest.webmanifest",
+  "/static/icons/icon-64.png",
   "/static/icons/icon-192.png",
   "/static/icons/icon-512.png",
   "/static/icons/icon-maskable-192.png",
