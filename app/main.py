@@ -24,6 +24,7 @@ from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import PrivateCache, RequestContext, SessionAuth
 from app.routes.agency import AgencyController
+from app.routes.api.metrics import MetricsApiController
 from app.routes.api.open311 import Open311Controller
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
@@ -36,6 +37,7 @@ from app.routes.fieldwork import FieldworkController
 from app.routes.fieldwork_admin import FieldworkAdminController
 from app.routes.guards import DEPENDENCIES
 from app.routes.home import HomeController
+from app.routes.metrics import MetricsController
 from app.routes.orders import OrdersController
 from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuditController,
             ApiKeysController,
             ApiV1Controller,
+            MetricsApiController,
+            MetricsController,
             CallsController,
             OrdersController,
             DashboardController,
