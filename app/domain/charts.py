@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 28, 40
+WIDTH, HEIGHT = 420, 240
+LEFT, RIGHT, TOP, BOTTOM = 40, 8, 26, 42
 # Two series that differ in more than colour (print in grey, colour blindness): solid vs dashed
 # for lines, filled vs hatched-outline for bars.
 STYLES = (
@@ -63,36 +63,36 @@ def render(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="plot" '
         f'aria-labelledby="{chart_id}-t {chart_id}-d">',
         f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(desc)}</desc>',
-        f'<text x="4" y="14" font-size="11" fill="#333">{escape(unit)}</text>',
+        f'<text x="4" y="14" font-size="13" fill="#333">{escape(unit)}</text>',
     ]
     ticks = int(round(top / step))
     for i in range(ticks + 1):
         value = step * i
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#ddd"/>'
-            f'<text x="{LEFT - 4}" y="{y(value) + 4:.1f}" font-size="11" text-anchor="end" fill="#333">'
+            f'<text x="{LEFT - 4}" y="{y(value) + 4:.1f}" font-size="13" text-anchor="end" fill="#333">'
             f"{_number(value)}</text>"
         )
     parts.append(
         f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#333"/>'
         f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#333"/>'
     )
-    every = max(1, math.ceil(len(labels) / 8))  # at most 8 labels on the axis: they must fit
+    every = max(1, math.ceil(len(labels) / 5))  # at most 5 labels on the axis: they must fit
     for i, label in enumerate(labels):
         if i % every == 0:
             x = LEFT + slot * (i + 0.5)
             parts.append(
-                f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="middle" fill="#333">'
+                f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" font-size="13" text-anchor="middle" fill="#333">'
                 f"{escape(label)}</text>"
             )
     parts.extend(_bars(series, slot, y, top) if kind == "bar" else _lines(series, slot, y))
     for n, s in enumerate(series):
         style = STYLES[n % len(STYLES)]
-        x = LEFT + n * 180
+        x = LEFT + n * 170
         parts.append(
             f'<rect x="{x}" y="{HEIGHT - 14}" width="14" height="10" fill="{style["fill"]}" '
             f'stroke="{style["stroke"]}" stroke-dasharray="{style["dash"]}"/>'
-            f'<text x="{x + 18}" y="{HEIGHT - 5}" font-size="11" fill="#333">{escape(s.name)}</text>'
+            f'<text x="{x + 18}" y="{HEIGHT - 5}" font-size="13" fill="#333">{escape(s.name)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -70,7 +70,7 @@ def _charts(data: metrics.Platform, calls: tuple) -> list[dict]:
             _("Matters received and completed per week"),
             week_labels,
             [
-                charts.Series(_("Received"), [float(v) for v in received]),
+                charts.Series(_("Matters received"), [float(v) for v in received]),
                 charts.Series(_("Completed"), [float(v) for v in completed]),
             ],
             _("matters"),

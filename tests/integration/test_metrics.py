@@ -100,9 +100,9 @@ def test_the_page_and_the_csv_show_the_apis_numbers(client, matters):
     client.sign_in_as("supervisor")
     page = client.get(f"/metrics/platform?{PERIOD}&group=agency", headers={"Accept-Language": "en"}).text
     for rate in ("response_rate", "on_time_rate", "satisfaction_rate", "completion_rate"):
-        row = page.split(f'id="m-{rate}"')[1].split("</tr>")[0]
+        row = page.split(f'id="m-{rate}"')[1].split("</dd>")[0]
         assert f"{api[rate] * 100:.1f}%" in row
-    assert '<tr id="m-response_rate"' in page and "2 / 3" in page.split('id="m-response_rate"')[1].split("</tr>")[0]
+    assert "2 / 3" in page.split('id="m-response_rate"')[1].split("</dd>")[0]
     assert "经开区城市管理局" in page.split("Too few matters to rank")[1]  # 2 matters: listed apart
     assert "<title" in page and "<desc" in page  # the charts' text alternative
     csv = client.get(f"/metrics/platform.csv?{PERIOD}&group=agency").text.lstrip("\ufeff").splitlines()
@@ -137,3 +137,20 @@ def test_a_stations_key_sees_only_its_station(client, matters):
     token = run(api_keys.create("other", "supervisor", other, audit.SYSTEM))[1]
     body = client.http.get(f"/api/v1/metrics/platform?{PERIOD}", headers={"Authorization": f"Bearer {token}"}).json()
     assert body["received"] == 0 and body["groups"] == [] and body["completion_rate"] is None
+
+
+def test_the_demo_has_a_year_of_matters_with_true_numbers(client, demo):
+    from app.services import demo_calls, demo_matters
+
+    run(demo_calls.load(count=40))
+    assert run(demo_matters.load(count=120)) is True
+    assert run(demo_matters.load(count=120)) is False  # once
+    kinds = {r["kind"] for r in run(ReportStep.select(ReportStep.kind).distinct())}
+    assert {"transferred", "agency_accepted", "answered", "returned", "done"} <= kinds
+    assert run(ReportReporter.count().where(ReportReporter.rating.is_not_null())) > 0
+    client.sign_in_as("supervisor")
+    start = (datetime.now(timezone.utc) - timedelta(days=400)).date().isoformat()
+    body = client.get(f"/metrics/platform?start={start}", headers={"Accept-Language": "en"}).text
+    received = body.split('class="stat"><strong>')[1].split("<")[0]
+    assert int(received.replace(",", "")) > 100
+    assert run(Report.count().where(Report.status.is_in(["received", "accepted", "transferred", "in_progress"]))) > 0
