@@ -67,18 +67,40 @@ class Matter:
     units: dict[str, int | None] = field(default_factory=dict)  # station, office, grid, agency, person
 
 
-def matter_from(
-    row: dict, steps: list[tuple[str, datetime]], ratings: tuple[int, ...], accept_due: datetime, finish_due: datetime
-) -> Matter:
-    """A report row (id, created_at, status, station, office, grid, assignee, the agency that had it
-    last) and its timeline steps (kind, at), in time order, to a Matter."""
-    accepted = next((at for kind, at in steps if kind in ACCEPT_KINDS), None)
+@dataclass(frozen=True)
+class Timeline:
+    """What the metrics read from a matter's steps (services compute the same in SQL)."""
+
+    first_accept: datetime | None = None  # the first step of ACCEPT_KINDS
+    last_done: datetime | None = None  # the last step of DONE_KINDS
+    routed: bool = False  # a `transferred` step
+    returned: bool = False  # a `returned` step
+    reopened: bool = False  # a `reopened` step
+
+
+def timeline(steps: list[tuple[str, datetime]]) -> Timeline:
+    """From the timeline steps (kind, at) in time order."""
     done = [at for kind, at in steps if kind in DONE_KINDS]
+    kinds = {kind for kind, _at in steps}
+    return Timeline(
+        first_accept=next((at for kind, at in steps if kind in ACCEPT_KINDS), None),
+        last_done=done[-1] if done else None,
+        routed="transferred" in kinds,
+        returned="returned" in kinds,
+        reopened="reopened" in kinds,
+    )
+
+
+def matter_from(
+    row: dict, line: Timeline, ratings: tuple[int, ...], accept_due: datetime, finish_due: datetime
+) -> Matter:
+    """A report row (id, created_at, status, closed_at; station, office, grid, person, and the
+    agency that had it last) and its timeline to a Matter."""
     finished = row["status"] in ("done", "closed")
-    completed = (done[-1] if done else row.get("closed_at") or row["created_at"]) if finished else None
+    completed = (line.last_done or row.get("closed_at") or row["created_at"]) if finished else None
+    accepted = line.first_accept
     if accepted is None and finished:
         accepted = completed  # closed without a step that took it on: taken on when closed
-    kinds = {kind for kind, _at in steps}
     return Matter(
         id=row["id"],
         received_at=row["created_at"],
@@ -86,9 +108,9 @@ def matter_from(
         finish_due=finish_due,
         accepted_at=accepted,
         completed_at=completed,
-        routed="transferred" in kinds,
-        returned="returned" in kinds,
-        reopened="reopened" in kinds,
+        routed=line.routed,
+        returned=line.returned,
+        reopened=line.reopened,
         ratings=ratings,
         units={key: row.get(key) for key in GROUPS},
     )

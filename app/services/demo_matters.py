@@ -219,11 +219,10 @@ async def insert(items: list[Generated]) -> None:
     from app.tables import Report, ReportReporter, ReportStep
 
     used: set[str] = set()
-    rng = random.Random(len(items))
 
     def code() -> str:
         while True:
-            value = "".join(rng.choice(report_rules.ALPHABET) for _ in range(report_rules.CODE_LENGTH))
+            value = report_rules.new_code()  # 32^8 codes: a clash with an earlier batch is negligible
             if value not in used:
                 used.add(value)
                 return value

@@ -18,9 +18,8 @@ def matter(id: int, status: str, steps: list[tuple[str, timedelta]], ratings=(),
     record = {"id": id, "created_at": received, "status": status, "closed_at": None, "station": 1, **row}
     if record["closed_at"] is not None:
         record["closed_at"] = received + record["closed_at"]
-    return rules.matter_from(
-        record, [(kind, received + after) for kind, after in steps], tuple(ratings), received + D, received + 5 * D
-    )
+    line = rules.timeline([(kind, received + after) for kind, after in steps])
+    return rules.matter_from(record, line, tuple(ratings), received + D, received + 5 * D)
 
 
 def fixture() -> list[rules.Matter]:
