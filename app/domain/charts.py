@@ -26,12 +26,13 @@ class Series:
 
 
 def nice_top(high: float) -> tuple[float, float]:
-    """(axis top, tick step): 4–5 round ticks above the highest value."""
-    if high <= 0:
-        return 1.0, 0.25
+    """(axis top, tick step): round ticks, at most 5, above the highest value; whole steps (the
+    charts count things: half a matter is no tick)."""
+    if high <= 4:
+        return 4.0, 1.0
     raw = high / 4
     power = 10 ** math.floor(math.log10(raw))
-    step = next(s * power for s in (1, 2, 2.5, 5, 10) if s * power >= raw)
+    step = max(1.0, next(s * power for s in (1, 2, 2.5, 5, 10) if s * power >= raw))
     return step * math.ceil(high / step), step
 
 

@@ -154,3 +154,14 @@ def test_the_demo_has_a_year_of_matters_with_true_numbers(client, demo):
     received = body.split('class="stat"><strong>')[1].split("<")[0]
     assert int(received.replace(",", "")) > 100
     assert run(Report.count().where(Report.status.is_in(["received", "accepted", "transferred", "in_progress"]))) > 0
+
+
+def test_the_answer_is_typed_in_openapi(client, db):
+    spec = client.get("/schema/openapi.json").json()
+    operation = spec["paths"]["/api/v1/metrics/platform"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"start", "end", "group"}
+    schemas = spec["components"]["schemas"]
+    assert {"received", "completion_rate", "on_time_rate", "response_rate", "satisfaction_rate", "groups"} <= set(
+        schemas["PlatformMetrics"]["properties"]
+    )
+    assert {"type", "id", "name", "rank"} <= set(schemas["GroupMetrics"]["properties"])

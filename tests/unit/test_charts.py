@@ -30,6 +30,6 @@ def test_a_line_chart_with_a_fixed_axis():
 
 
 def test_nice_ticks():
-    assert charts.nice_top(0) == (1.0, 0.25)
+    assert charts.nice_top(0) == (4.0, 1.0) and charts.nice_top(3) == (4.0, 1.0)
     assert charts.nice_top(7) == (8, 2)
     assert charts.nice_top(183) == (200, 50)
