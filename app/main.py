@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=API_PATHS,
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        # The schema documents the APIs for other systems; their controllers opt in, pages stay out.
+        include_in_schema=False,
         openapi_config=OpenAPIConfig(
             title="Qianmo API",
             version="1",

@@ -31,6 +31,40 @@ COLUMNS = {
     "station": ("station", "管辖单位"),
 }
 REQUIRED = ("call_id", "received_at", "address", "category")
+MAX_HEADER = 100
+
+
+def columns_with(aliases: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """COLUMNS and the header names analysts mapped (header -> field), the mapped ones last."""
+    extra: dict[str, list[str]] = {}
+    for header, name in aliases.items():
+        extra.setdefault(name, []).append(header)
+    return {name: (*names, *extra.get(name, ())) for name, names in COLUMNS.items()}
+
+
+def check_column_choices(
+    chosen: dict[str, str], headers: list[str], missing: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """An analyst's mapping of the file's headers to the fields it lacks (`missing`): {header:
+    field} and the errors by field. Every needed field needs a column; one column, one field."""
+    known = {h.strip() for h in headers if h.strip()}
+    result: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name in missing:
+        header = chosen.get(name, "").strip()
+        if not header:
+            if name in REQUIRED:
+                errors[name] = N_("Choose the column that holds it")
+            continue
+        if header not in known or len(header) > MAX_HEADER:
+            errors[name] = N_("Choose one of the file's columns")
+        elif header.lower() in result:
+            errors[name] = N_("This column is chosen for another field already")
+        else:
+            result[header.lower()] = name
+    return result, errors
+
+
 LIMITS = {
     "call_id": 64,
     "caller_phone": 32,
@@ -299,10 +333,18 @@ def order_start(created_at: datetime, newest_held: datetime | None, window_days:
     return made - timedelta(days=window_days)
 
 
-def place_family_key(place: str, category: str) -> str:
+def place_family_key(place: str, category: str, mapped: dict[str, str] | None = None) -> str:
     """一地多起 counts a place's calls per family: "place:12:theft" (five gate e-bike thefts
     are an order of their own, not buried among 28 mixed calls)."""
-    return f"{place}:{family_of(category)}"
+    return f"{place}:{family_of(category, mapped)}"
+
+
+def setting_category(rule: str, key: str) -> str:
+    """What a flag's setting is looked up by beside its station: a surge's category, a place's
+    family (一地多起 may have a threshold per family), nothing for a caller."""
+    if rule == "category_surge":
+        return key.partition(":")[2]
+    return split_place_key(key)[1] if rule == "repeat_place" else ""
 
 
 def split_place_key(key: str) -> tuple[str, str]:
@@ -331,18 +373,23 @@ def in_some_window(times: list[datetime], setting: RuleSetting) -> list[int]:
     return sorted(hit)
 
 
-def detect_repeats(calls: Iterable[Call], rule: str, setting_for) -> list[Flag]:
+def detect_repeats(calls: Iterable[Call], rule: str, setting_for, mapped: dict[str, str] | None = None) -> list[Flag]:
     """repeat_caller or repeat_place: one flag per key with the calls in its dense windows.
-    `setting_for(station, category, rule)` gives the threshold and window."""
+    `setting_for(station, category, rule)` gives the threshold and window (for a place, by
+    its family); `mapped`: the analysts' category families."""
     groups: dict[str, list[Call]] = defaultdict(list)
     for call in calls:
-        key = call.caller if rule == "repeat_caller" else call.place and place_family_key(call.place, call.category)
+        key = (
+            call.caller
+            if rule == "repeat_caller"
+            else call.place and place_family_key(call.place, call.category, mapped)
+        )
         if key:
             groups[key].append(call)
     flags = []
     for key, group in groups.items():
         group.sort(key=lambda c: c.at)
-        setting = setting_for(group[-1].station, "", rule)
+        setting = setting_for(group[-1].station, setting_category(rule, key), rule)
         picked = in_some_window([c.at for c in group], setting)
         if picked:
             flags.append(Flag(rule, key, group[-1].station, [group[i].id for i in picked]))

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.access import Principal
-from app.domain.calls import DEFAULT_SETTINGS, RULES
+from app.domain.calls import COLUMNS, DEFAULT_SETTINGS, FAMILIES, REQUIRED, RULES
 from app.i18n import N_
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
@@ -67,7 +67,7 @@ class CallsController(Controller):
 
     @get("/import", name="calls_import", guards=[requires(*IMPORTERS)])
     async def import_form(self) -> Template:
-        return Template("calls/import.html", context={"result": None, "token": ""})
+        return _import_page(result=None, token="")
 
     # A year of a district's calls is tens of megabytes; the file goes to disk, not to memory.
     @post(
@@ -81,31 +81,42 @@ class CallsController(Controller):
         settings = request.app.state.settings
         # Counted before the upload is stored: a refused one leaves nothing in the upload folder.
         if not await ratelimit.allow(f"call_upload:{me.id}", settings.call_uploads_per_hour, timedelta(hours=1)):
-            return Template(
-                "calls/import.html",
-                status_code=429,
-                context={
-                    "token": "",
-                    "result": calls.ImportResult(
-                        file_error=TOO_MANY, file_error_args={"limit": str(settings.call_uploads_per_hour)}
-                    ),
-                },
+            return _import_page(
+                429,
+                token="",
+                result=calls.ImportResult(
+                    file_error=TOO_MANY, file_error_args={"limit": str(settings.call_uploads_per_hour)}
+                ),
             )
         await calls.cleanup(settings.upload_dir)
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            return Template(
-                "calls/import.html",
-                status_code=422,
-                context={"result": calls.ImportResult(file_error=CHOOSE_FILE), "token": ""},
-            )
+            return _import_page(422, result=calls.ImportResult(file_error=CHOOSE_FILE), token="")
         token = calls.store_upload(settings.upload_dir, _chunks(upload))
         result = await calls.preview_file(settings.upload_dir, token, me, settings.time_zone)
-        return Template(
-            "calls/import.html",
-            status_code=422 if result.file_error else 200,
-            context={"result": result, "token": token, "filename": upload.filename[:200]},
+        return _import_page(
+            422 if result.file_error else 200, result=result, token=token, filename=upload.filename[:200]
+        )
+
+    @post("/import/{token:str}/columns", name="calls_import_columns", guards=[requires(*IMPORTERS)], status_code=200)
+    async def columns(self, request: Request, me: Me, token: FromPath[str]) -> Template:
+        """The analyst says which of the file's columns holds each field; then the preview."""
+        settings = request.app.state.settings
+        form = await posted(request)
+        chosen = {name: form.text(f"column_{name}") for name in COLUMNS}
+        errors = await calls.remember_columns(settings.upload_dir, token, chosen, actor_of(me))
+        if errors is None:
+            result = calls.ImportResult(file_error=calls.GONE)
+            return _import_page(422, result=result, token="")
+        result = await calls.preview_file(settings.upload_dir, token, me, settings.time_zone)
+        return _import_page(
+            422 if errors or result.file_error else 200,
+            result=result,
+            token=token,
+            filename=form.text("filename")[:200],
+            column_errors=errors,
+            chosen=chosen,
         )
 
     @post("/import/{token:str}", name="calls_import_confirm", guards=[requires(*IMPORTERS)], status_code=200)
@@ -145,6 +156,12 @@ class CallsController(Controller):
         if errors:
             return await _settings_page(request, me, data, errors, status_code=422)
         return Redirect("/calls/settings?saved=1", status_code=303)
+
+    @post("/families", name="calls_families", guards=[requires("analyst", "supervisor", "admin")], status_code=303)
+    async def families(self, request: Request, me: Me) -> Redirect:
+        form = await posted(request)
+        changed = await calls.save_families(me, list(zip(form.texts("category"), form.texts("family"))), actor_of(me))
+        return Redirect(f"/calls/settings?families={changed}#families", status_code=303)
 
     @post("/non-police", name="calls_non_police", guards=[requires("admin")], status_code=303)
     async def non_police(self, request: Request, me: Me) -> Redirect:
@@ -220,7 +237,18 @@ async def _settings_page(
             "non_police": await calls.non_police_categories(),
             "stations": await api_keys.station_choices(),
             "categories": await calls.categories(me),
+            "families": FAMILIES,
+            "category_families": await calls.category_families(me),
         },
+    )
+
+
+def _import_page(status_code: int = 200, **context) -> Template:
+    """The import page (upload, the columns to choose, the preview) with what every state needs."""
+    return Template(
+        "calls/import.html",
+        status_code=status_code,
+        context={"column_labels": COLUMNS, "required": REQUIRED, "filename": "", **context},
     )
 
 

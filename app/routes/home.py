@@ -12,7 +12,7 @@ from app.domain.redirects import safe_next
 from app.i18n import LOCALE_COOKIE, LOCALES
 from app.routes.forms import posted
 from app.routes.guards import principal
-from app.services import agency, health, org, people
+from app.services import agency, agency_calls, health, org, people
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 ONE_YEAR = 365 * 24 * 3600
@@ -37,7 +37,9 @@ class HomeController(Controller):
     async def home(self, request: Request) -> Template:
         me = principal(request)
         counts = await org.counts() if me and me.has("admin") else None
-        matters = await agency.counts(me) if me and me.has(agency.ROLE) and me.agency_ids else None
+        matters = None
+        if me and me.has(agency.ROLE) and me.agency_ids:
+            matters = {**await agency.counts(me), **await agency_calls.counts(me)}
         return Template("home/index.html", context={"counts": counts, "matters": matters})
 
     @get("/locale/{chosen:str}", name="locale", status_code=303)

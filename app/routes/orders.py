@@ -15,7 +15,7 @@ from app.domain.access import Principal
 from app.domain.calls import RULES
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
-from app.services import orders, scope
+from app.services import agency_calls, orders, scope
 from app.services.auth import now
 
 READERS = ("officer", "grid_worker", "analyst", "supervisor", "admin")
@@ -53,6 +53,8 @@ async def _detail(
             "steps": steps,
             "step_rules": rules.STEPS,
             "step_titles": rules.STEP_TITLES,
+            "call_states": agency_calls.STATES,
+            "call_step_label": agency_calls.step_label,
             "states": rules.STATES,
             "rules": RULES,
             "next_step": rules.NEXT_STEP.get(order["state"]),

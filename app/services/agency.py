@@ -19,7 +19,7 @@ from app.services import audit, photos, routing
 from app.services.auth import now
 from app.services.report_lists import category_labels
 from app.services.reports import _decorate, _select_report, _steps
-from app.tables import Agency, Call, Report, ReportReporter, ReportStep, ReportStepPhoto
+from app.tables import Agency, Report, ReportReporter, ReportStep, ReportStepPhoto
 
 ROLE = "agency_staff"
 TABS = {
@@ -101,19 +101,6 @@ async def queue(principal: Principal, tab: str, moment: datetime | None = None) 
     return [r for r in rows if r["flags"].overdue] if tab == "overdue" else rows
 
 
-async def calls(principal: Principal) -> list[dict]:
-    """110 calls of categories routed to the agency on import, newest first: what the caller
-    reported and where (never the caller's number)."""
-    return (
-        await Call.select(
-            Call.id, Call.received_at, Call.category, Call.address, Call.summary, Call.place.name.as_alias("place_name")
-        )
-        .where(Call.responsible_agency.is_in(list(principal.agency_ids) or [-1]))
-        .order_by(Call.received_at, ascending=False)
-        .limit(QUEUE_LIMIT)
-    )
-
-
 async def _colleagues(principal: Principal) -> list[int]:
     """The people holding a role for the principal's agencies (whose transfers on are theirs)."""
     from app.tables import PersonRole
@@ -170,7 +157,7 @@ async def other_agencies(principal: Principal) -> list[dict]:
     )
 
 
-def _check(
+def check_step(
     action: str, raw: dict, own: int, active: set[int], photo: Processed | PhotoError | None
 ) -> tuple[dict, dict[str, str]]:
     text = str(raw.get("text", "")).replace("\r\n", "\n").strip()
@@ -221,9 +208,9 @@ async def act(
     own = report["responsible_agency"]
     active = {a["id"] for a in await Agency.select(Agency.id).where(Agency.active.eq(True))}
     photo = photo if action == "note" else None
-    values, errors = _check(action, raw, own, active, photo)
+    values, errors = check_step(action, raw, own, active, photo)
     if report["agency_state"] not in ACTIONS[action]:
-        errors = {"form": _state_message(report["agency_state"])}
+        errors = {"form": state_message(report["agency_state"])}
     if errors:
         return errors
     moment = now()
@@ -242,7 +229,7 @@ async def act(
             await Report.select(Report.agency_state, Report.responsible_agency).where(Report.id == report_id).first()
         )
         if current["responsible_agency"] != own or current["agency_state"] not in ACTIONS[action]:
-            return {"form": _state_message(current["agency_state"])}  # someone moved it meanwhile
+            return {"form": state_message(current["agency_state"])}  # someone moved it meanwhile
         changes, step = _step(action, values, own, moment)
         if target:
             changes = {
@@ -269,7 +256,7 @@ async def act(
             "report",
             report_id,
             {
-                "agency_state": [current["agency_state"], _state_after(action)],
+                "agency_state": [current["agency_state"], state_after(action)],
                 "agency": [own, target or (None if action == "return" else own)],
             },
         )
@@ -293,13 +280,13 @@ async def step_photo(principal: Principal, photo_id: int, upload_dir: Path) -> P
     return path if path.exists() else None
 
 
-def _state_message(state: str) -> str:
+def state_message(state: str) -> str:
     if state == "returned" or state == "":
         return N_("This matter has already been returned: it is no longer with your agency")
     return N_("This step is not possible in the matter's present state")
 
 
-def _state_after(action: str) -> str:
+def state_after(action: str) -> str:
     return {"accept": "accepted", "return": "returned", "answer": "answered", "transfer": "new"}.get(action, "")
 
 

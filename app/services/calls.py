@@ -22,7 +22,18 @@ from app.domain.call_times import implausible
 from app.domain.csv_import import Encoding, header_positions, sniff
 from app.i18n import N_, too_long
 from app.services import audit, detection, routing, scope
-from app.tables import AddressMapping, Call, CallImport, DetectionSetting, Grid, NonPoliceCategory, Place, Station
+from app.tables import (
+    AddressMapping,
+    Call,
+    CallColumnAlias,
+    CallImport,
+    CategoryFamily,
+    DetectionSetting,
+    Grid,
+    NonPoliceCategory,
+    Place,
+    Station,
+)
 
 CHUNK = 1000  # rows checked and written together
 # An import this large tidies the table for PostgreSQL's planner itself (db.after_bulk_write);
@@ -31,6 +42,7 @@ BULK_IMPORT = 10_000
 PREVIEW_ROWS = 20
 KEPT_ERRORS = 300
 MAX_FILE = 60 * 1024 * 1024
+GONE = N_("The uploaded file is no longer here; upload it again")
 
 
 @dataclass
@@ -52,6 +64,9 @@ class ImportResult:
     odd_times: list[dict] = field(default_factory=list)
     # A CSV's own header for each field: errors name the column as the analyst's file does.
     columns: dict[str, str] = field(default_factory=dict)
+    # A file whose header lacks needed fields: which (all not found), and the file's headers.
+    missing: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -114,7 +129,9 @@ def _encoding(path: Path) -> Encoding:
         return sniff(f)
 
 
-def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(
+    path: Path, result: ImportResult, columns: dict[str, tuple[str, ...]]
+) -> Iterator[tuple[int, dict[str, str]]]:
     encoding = _encoding(path)
     if encoding.codec is None:
         result.file_error, result.file_error_args = encoding.error or "", encoding.error_args
@@ -123,15 +140,17 @@ def _rows(path: Path, result: ImportResult) -> Iterator[tuple[int, dict[str, str
         reader = csv.reader(f)
         try:
             header = next(reader, None)
-            positions = header_positions(header or [], rules.COLUMNS)
-            missing = [rules.COLUMNS[c][0] for c in rules.REQUIRED if c not in positions]
+            positions = header_positions(header or [], columns)
             if not header:
                 result.file_error = N_("The file is empty")
                 return
-            if missing:
+            result.headers = [h.strip() for h in header if h.strip()]
+            if any(c not in positions for c in rules.REQUIRED):
                 result.file_error = N_(
-                    "This is not a call list: the columns call_id, received_at, address and category are needed"
+                    "Some needed columns were not found: choose which of the file's columns holds each "
+                    "(remembered for the next import)"
                 )
+                result.missing = [c for c in rules.COLUMNS if c not in positions]
                 return
             result.columns = {c: header[i].strip() for c, i in positions.items()}
             for values in reader:
@@ -420,12 +439,41 @@ async def preview_file(upload_dir: Path, token: str, principal: Principal, tz: s
     result = ImportResult()
     path = _upload_path(upload_dir, token)
     if not path.exists():
-        result.file_error = N_("The uploaded file is no longer here; upload it again")
+        result.file_error = GONE
         return result
-    await _run(_rows(path, result), await context_for(principal, tz), result, None, write=False)
+    await _run(_rows(path, result, await columns()), await context_for(principal, tz), result, None, write=False)
     if not result.file_error and result.rows == 0:
         result.file_error = N_("The file has a header but no rows")
     return result
+
+
+async def columns() -> dict[str, tuple[str, ...]]:
+    """The fields' column names: the built-in ones and those analysts mapped."""
+    rows = await CallColumnAlias.select(CallColumnAlias.header, CallColumnAlias.field)
+    return rules.columns_with({r["header"]: r["field"] for r in rows})
+
+
+async def remember_columns(
+    upload_dir: Path, token: str, chosen: dict[str, str], actor: audit.Actor
+) -> dict[str, str] | None:
+    """The analyst's mapping of this upload's headers, kept for every later import; the errors
+    by field, or None when the upload is gone."""
+    result = ImportResult()
+    path = _upload_path(upload_dir, token)
+    if not path.exists():
+        return None
+    rows = _rows(path, result, await columns())
+    next(rows, None)  # the header alone
+    rows.close()
+    mapping, errors = rules.check_column_choices(chosen, result.headers, result.missing)
+    if errors:
+        return errors
+    async with write_transaction(CallColumnAlias._meta.db):
+        await CallColumnAlias.delete().where(CallColumnAlias.header.is_in(list(mapping) or ["-"]))
+        for header, name in mapping.items():
+            await CallColumnAlias.insert(CallColumnAlias(header=header, field=name, created_by=actor.id))
+        await audit.record(actor, "map_columns", "call_import", None, {"columns": [None, mapping]})
+    return {}
 
 
 async def import_file(
@@ -436,10 +484,10 @@ async def import_file(
     path = _upload_path(upload_dir, token)
     result = ImportResult()
     if not path.exists():
-        result.file_error = N_("The uploaded file is no longer here; upload it again")
+        result.file_error = GONE
         return result
     ctx = await context_for(principal, tz)
-    await _import(_rows(path, result), ctx, result, actor, "csv", filename)
+    await _import(_rows(path, result, await columns()), ctx, result, actor, "csv", filename)
     if not result.file_error:
         path.unlink(missing_ok=True)
     return result
@@ -509,6 +557,7 @@ async def _finish(result: ImportResult, actor: audit.Actor) -> bool:
         if not done:
             return False
         await refresh_repeats(batch)
+        await routing.open_routed_calls(batch, datetime.now(timezone.utc))
         await audit.record(
             actor,
             "import",
@@ -816,10 +865,13 @@ async def save_detection_setting(principal: Principal, data: dict[str, str], act
     """An analyst's threshold and window for a rule in their station (and, for surges, one
     category). Errors by field; empty when saved (replacing the same rule and category)."""
     errors: dict[str, str] = {}
-    rule, category = data.get("rule", ""), data.get("category", "").strip()
+    rule = data.get("rule", "")
+    category = data.get("family" if rule == "repeat_place" else "category", "").strip()
     if rule not in rules.RULES:
         errors["rule"] = N_("Choose one")
-    if category and rule != "category_surge":
+    if rule == "repeat_place" and category and category not in rules.FAMILIES:
+        errors["family"] = N_("Choose one")
+    if category and rule == "repeat_caller":
         errors["category"] = N_("A category applies to the surge rule only")
     if len(category) > 60:
         errors["category"] = too_long(60)
@@ -853,6 +905,42 @@ async def save_detection_setting(principal: Principal, data: dict[str, str], act
             {k: [None, v] for k, v in numbers.items()},
         )
     return {}
+
+
+async def category_families(principal: Principal) -> list[dict]:
+    """The categories of the principal's calls with their family: the analysts' choice, else
+    the one the category's words give."""
+    mapped = await detection.families()
+    return [
+        {
+            "category": c,
+            "family": rules.family_of(c, mapped),
+            "by_words": rules.family_of(c),
+            "chosen": c in mapped,
+        }
+        for c in await categories(principal)
+    ]
+
+
+async def save_families(principal: Principal, pairs: list[tuple[str, str]], actor: audit.Actor) -> int:
+    """The analyst's families for these categories (of their own calls, to known families); a
+    family the words give anyway is no choice to keep. Returns how many changed."""
+    known = {r["category"]: r for r in await category_families(principal)}
+    changes = {c: f for c, f in pairs if c in known and f in rules.FAMILIES and f != known[c]["family"]}
+    if not changes:
+        return 0
+    async with write_transaction(CategoryFamily._meta.db):
+        await CategoryFamily.delete().where(CategoryFamily.call_category.is_in(list(changes)))
+        kept = [
+            CategoryFamily(call_category=c, family=f, changed_by=actor.id)
+            for c, f in changes.items()
+            if f != known[c]["by_words"]
+        ]
+        if kept:
+            await CategoryFamily.insert(*kept)
+        for c, f in changes.items():
+            await audit.record(actor, "update", "category_family", c, {"family": [known[c]["family"], f]})
+    return len(changes)
 
 
 async def non_police_categories() -> list[str]:

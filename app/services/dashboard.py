@@ -120,8 +120,10 @@ async def disputes_closed(stations: list[int] | None) -> int:
         f"WHERE wo.state = 'closed'{where} GROUP BY woc.\"order\", c.category"
     ):
         categories[r["order_id"]][r["category"]] = int(r["n"])
+    mapped = await detection.families()
     return sum(
-        call_rules.closed_complex_dispute(rule, "closed", categories[order_id]) for order_id, rule in orders.items()
+        call_rules.closed_complex_dispute(rule, "closed", categories[order_id], mapped)
+        for order_id, rule in orders.items()
     )
 
 

@@ -93,5 +93,52 @@ async def load(count: int = 160, days: int = 90) -> bool:
             *[Call(**values) for values in generate(count, now(), days, places, station["id"] if station else None)]
         )
         await calls.refresh_repeats()
+        await _routed(places[0] if places else None, station["id"] if station else None)
     await orders.detect(audit.SYSTEM)
     return True
+
+
+# Calls the demo's rules route to 城管: (category, what the caller said, hours ago, state).
+ROUTED = [
+    ("占道经营", "菜市场门口摆摊，占了半条路", 3, "new"),
+    ("路灯损坏", "小区东门的路灯坏了一个星期", 30, "accepted"),
+    ("占道经营", "早点摊占用人行道，老人只能走机动车道", 80, "new"),
+]
+
+
+async def _routed(place: tuple[int, int, str] | None, station: int | None) -> None:
+    """A few calls at the agency, one new, one accepted, one overdue, so its desk has work."""
+    from app.services import routing
+    from app.tables import Call, Grid
+
+    if place is None or station is None:
+        return
+    office = (await Grid.select(Grid.office).where(Grid.id == place[1]).first())["office"]
+    for i, (category, summary, hours, state) in enumerate(ROUTED):
+        rule = await routing.rule_for("call", category, station, office, place[1])
+        if rule is None:
+            continue
+        at = now() - timedelta(hours=hours)
+        accept_due, finish_due = await routing.deadlines(rule, at)
+        address = f"{place[2]}门口"
+        await Call.insert(
+            Call(
+                call_id=f"DR{i:03d}",
+                received_at=at,
+                address=address,
+                address_key=normalise_address(address),
+                category=category,
+                summary=summary,
+                station=station,
+                place=place[0],
+                grid=place[1],
+                non_police=True,
+                responsible_agency=rule["agency"],
+                routing_rule=rule["id"],
+                agency_state=state,
+                routed_at=at,
+                accept_due=accept_due,
+                finish_due=finish_due,
+                agency_accepted_at=at + timedelta(hours=1) if state == "accepted" else None,
+            )
+        )

@@ -4,14 +4,13 @@ Python; tests/integration/test_detection.py checks that both agree on random cal
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.sqlite import SQLiteEngine
 
 from app.domain import calls as rules
-from app.tables import Call, DetectionSetting
+from app.tables import Call, CategoryFamily, DetectionSetting
 
 # The calls that count: those of finished imports. An import commits its calls in chunks
 # (services/calls), so those of one still running, or of one that failed and is being
@@ -22,18 +21,32 @@ VISIBLE = "(batch IS NULL OR batch NOT IN (SELECT id FROM call_import WHERE stat
 
 # A category's family (rules.family_of) in SQL: the first family word it holds. The words are
 # constants of the code, never user input.
-FAMILY_SQL = (
+WORD_FAMILY_SQL = (
     "CASE "
     + " ".join(f"WHEN LOWER(category) LIKE '%{word}%' THEN '{family}'" for word, family in rules.FAMILY_WORDS)
     + " ELSE 'other' END"
 )
-KEYS = {
-    "repeat_caller": "caller_key",
-    "repeat_place": (
+# With the analysts' choices (category_family): theirs first. (Its column is call_category, so
+# the bare `category` here is the call's.)
+MAPPED_FAMILY_SQL = f"COALESCE((SELECT family FROM category_family WHERE call_category = category), {WORD_FAMILY_SQL})"
+
+
+def family_sql(mapped: bool) -> str:
+    return MAPPED_FAMILY_SQL if mapped else WORD_FAMILY_SQL
+
+
+def key_sql(rule: str, mapped: bool) -> str:
+    if rule == "repeat_caller":
+        return "caller_key"
+    return (
         "(CASE WHEN place IS NOT NULL THEN 'place:' || CAST(place AS TEXT) "
-        f"ELSE 'address:' || address_key END) || ':' || ({FAMILY_SQL})"
-    ),
-}
+        f"ELSE 'address:' || address_key END) || ':' || ({family_sql(mapped)})"
+    )
+
+
+async def families() -> dict[str, str]:
+    """The analysts' choices: category -> family."""
+    return {r["call_category"]: r["family"] for r in await CategoryFamily.select()}
 
 
 # The keys an import touched. A day's import touches nearly every place, so the place test
@@ -68,13 +81,15 @@ def whole_weeks_since(start_placeholder: str) -> str:
     return f"CAST(FLOOR({days} / 7) AS INTEGER)"
 
 
-def _dense_sql(rule: str, threshold: int, window_days: int, where: str, fresh: str | None = None) -> str:
+def _dense_sql(
+    rule: str, threshold: int, window_days: int, where: str, fresh: str | None = None, mapped: bool = False
+) -> str:
     """Calls that lie in a window of `window_days` holding `threshold` calls of the same key:
     a call ends such a window when the call threshold-1 before it is close enough; a call is
     in one when it or one of the threshold-1 calls after it ends one. With `fresh` (a
     condition marking an import's calls) only windows holding a fresh call count: what the
     import can have changed (decisions.md, incremental detection)."""
-    key, n = KEYS[rule], int(threshold)
+    key, n = key_sql(rule, mapped), int(threshold)
     order = "OVER (PARTITION BY k ORDER BY received_at, id"
     span = days_between("received_at", f"LAG(received_at, {n - 1}) {order})")
     ends = f"span <= {float(window_days)}"
@@ -98,19 +113,35 @@ def _dense_sql(rule: str, threshold: int, window_days: int, where: str, fresh: s
         SELECT id, station, grid, k, received_at FROM marked WHERE hit = 1 ORDER BY k, received_at, id"""
 
 
-async def _station_settings(rule: str) -> dict[tuple[int, int], list[int | None]]:
-    """(threshold, window) -> the stations it applies to; None stands for every other station."""
-    custom: dict[tuple[int, int], list[int | None]] = defaultdict(list)
+async def _setting_groups(rule: str, mapped: bool) -> tuple[str, dict[int, rules.RuleSetting]]:
+    """Which setting each call is detected by, as SQL (a CASE giving a group number), and the
+    groups' settings. The first that applies wins, as setting_lookup chooses: the station's
+    for the call's family, any station's for the family, the station's, the default. Families
+    count for 一地多起 only; the values are row ids and family keys (constants), never text."""
+    rows = await DetectionSetting.select().where(DetectionSetting.rule == rule)
     default = rules.DEFAULT_SETTINGS[rule]
-    rows = await DetectionSetting.select().where((DetectionSetting.rule == rule) & (DetectionSetting.category == ""))
+    family = f"({family_sql(mapped)})"
+    ranked: list[tuple[int, str, rules.RuleSetting]] = []
     for r in rows:
-        if r["station"] is None:
-            default = rules.RuleSetting(r["threshold"], r["window_days"])
-    for r in rows:
-        if r["station"] is not None:
-            custom[(r["threshold"], r["window_days"])].append(r["station"])
-    custom[(default.threshold, default.window_days)].append(None)
-    return custom
+        setting = rules.RuleSetting(r["threshold"], r["window_days"])
+        station, category = r["station"], r["category"]
+        if category and (rule != "repeat_place" or category not in rules.FAMILIES):
+            continue
+        if station is None and not category:
+            default = setting
+        elif category:
+            where = f"station = {int(station)} AND " if station is not None else ""
+            ranked.append((0 if station is not None else 1, f"{where}{family} = '{category}'", setting))
+        else:
+            ranked.append((2, f"station = {int(station)}", setting))
+    groups: dict[rules.RuleSetting, int] = {}
+    whens = [
+        f"WHEN {condition} THEN {groups.setdefault(setting, len(groups))}"
+        for _r, condition, setting in sorted(ranked, key=lambda x: x[0])
+    ]
+    otherwise = groups.setdefault(default, len(groups))
+    case = f"(CASE {' '.join(whens)} ELSE {otherwise} END)" if whens else str(otherwise)
+    return case, {number: setting for setting, number in groups.items()}
 
 
 def in_list(column: str, values) -> str:
@@ -166,20 +197,13 @@ async def repeats(
     span = await _batch_span(batch) if batch is not None else None
     if batch is not None and span is None:
         return [], {}
-    settings = await _station_settings(rule)
-    custom_stations = [s for group in settings.values() for s in group if s is not None]
+    mapped = await CategoryFamily.exists()
+    case, groups = await _setting_groups(rule, mapped)
     flags: dict[str, rules.Flag] = {}
     grids: dict[int, int] = {}
-    for (threshold, window), applies in settings.items():
-        named = [s for s in applies if s is not None]
-        conditions = []
-        if None in applies:  # the default: stations without their own setting
-            conditions.append(
-                f"(station IS NULL OR NOT {in_list('station', custom_stations)})" if custom_stations else "1 = 1"
-            )
-        if named:
-            conditions.append(in_list("station", named))
-        where = "received_at > {} AND (" + " OR ".join(conditions) + ")"
+    for number, setting in groups.items():
+        threshold, window = setting.threshold, setting.window_days
+        where = "received_at > {} AND " + (f"{case} = {number}" if len(groups) > 1 else "1 = 1")
         if stations is not None:
             where += f" AND {in_list('station', stations)}"
         params, fresh = [since], None
@@ -190,7 +214,7 @@ async def repeats(
             params = [max(since, span[0] - reach), span[1] + reach]
             where += " AND received_at < {} AND " + BATCH_KEYS[rule].format(batch=int(batch))
             fresh = f"batch = {int(batch)}"
-        for row in await Call.raw(_dense_sql(rule, threshold, window, where, fresh), *params):
+        for row in await Call.raw(_dense_sql(rule, threshold, window, where, fresh, mapped), *params):
             flag = flags.setdefault(row["k"], rules.Flag(rule, row["k"], row["station"]))
             flag.call_ids.append(row["id"])
             flag.times[row["id"]] = as_datetime(row["received_at"])
@@ -252,6 +276,7 @@ async def setting_lookup():
     def setting_for(station, category, rule):
         return (
             table.get((station, category, rule))
+            or (table.get((None, category, rule)) if category else None)
             or table.get((station, "", rule))
             or table.get((None, "", rule))
             or rules.DEFAULT_SETTINGS[rule]

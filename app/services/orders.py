@@ -15,7 +15,7 @@ from app.domain import orders as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.i18n import N_, too_long
-from app.services import audit, detection, scope
+from app.services import agency_calls, audit, detection, scope
 from app.services.auth import now
 from app.tables import (
     Call,
@@ -33,6 +33,8 @@ IN_CHUNK = 500
 LINK_CHUNK = 1000  # call ids per lookup of the orders holding them
 # Detection looks back this far from the newest call: three of the rules' 30-day windows.
 DETECTION_HORIZON = timedelta(days=90)
+# Routed calls shown beside an order: from this long before its first call.
+ROUTED_BEFORE = timedelta(days=30)
 # A first detection over a district's history makes thousands of orders at once.
 BULK_ORDERS = 1000
 
@@ -83,8 +85,7 @@ async def detect(
 
 
 def _window(setting_for, flag: call_rules.Flag) -> int:
-    category = flag.key.partition(":")[2] if flag.rule == "category_surge" else ""
-    return setting_for(flag.station, category, flag.rule).window_days
+    return setting_for(flag.station, call_rules.setting_category(flag.rule, flag.key), flag.rule).window_days
 
 
 async def _recent(flags: list[call_rules.Flag], stations: set[int] | None, recent_days: float) -> list[call_rules.Flag]:
@@ -553,6 +554,7 @@ async def get(principal: Principal, order_id: int) -> dict | None:
     order["overdue"] = rules.overdue(order["state"], order["due_at"], now())
     order["since_handling"] = await _calls_since(order) if order["handled_at"] else []
     order["field_logs"] = await _linked_logs(order)
+    order["routed_calls"] = await _routed_calls(order)
     order["grids_touched"] = await _grids_touched(order["calls"]) if order["rule"] == "category_surge" else []
     return order
 
@@ -697,29 +699,53 @@ async def _linked_logs(order: dict) -> list[dict]:
     )
 
 
-async def _calls_since(order: dict) -> list[dict]:
-    """问效: the calls of the same key since the order was handled."""
-    query = Call.select(Call.id, Call.call_id, Call.received_at, Call.category, Call.address).where(
-        (Call.received_at > order["handled_at"]) & detection.visible()
-    )
+def _same_key(order: dict):
+    """The condition on calls that share the order's key (its caller, place, address or the
+    category of a surge), and the category family of a place key; (None, "") for none."""
     key, family = order["rule_key"], ""
     if order["rule"] == "repeat_place":
         key, family = call_rules.split_place_key(key)
     if order["rule"] == "repeat_caller":
-        query = query.where(Call.caller_key == key)
-    elif order["rule"] == "repeat_place" and key.startswith("place:"):
-        query = query.where(Call.place == int(key.split(":", 1)[1]))
-    elif order["rule"] == "repeat_place":
-        query = query.where(Call.address_key == key.split(":", 1)[1])
-    elif order["rule"] == "category_surge":
+        return Call.caller_key == key, family
+    if order["rule"] == "repeat_place" and key.startswith("place:"):
+        return Call.place == int(key.split(":", 1)[1]), family
+    if order["rule"] == "repeat_place":
+        return Call.address_key == key.split(":", 1)[1], family
+    if order["rule"] == "category_surge":
         station, _sep, category = key.partition(GRID_PART)[0].partition(":")
-        query = query.where((Call.category == category) & (Call.station == int(station or 0)))
-    elif order["place"]:
-        query = query.where(Call.place == order["place"])
-    else:
+        return (Call.category == category) & (Call.station == int(station or 0)), family
+    if order["place"]:
+        return Call.place == order["place"], family
+    return None, family
+
+
+async def _calls_since(order: dict) -> list[dict]:
+    """问效: the calls of the same key since the order was handled."""
+    condition, family = _same_key(order)
+    if condition is None:
         return []
-    found = await query.order_by(Call.received_at)
-    return [c for c in found if call_rules.family_of(c["category"]) == family] if family else found
+    found = await (
+        Call.select(Call.id, Call.call_id, Call.received_at, Call.category, Call.address)
+        .where((Call.received_at > order["handled_at"]) & detection.visible() & condition)
+        .order_by(Call.received_at)
+    )
+    if not family:
+        return found
+    mapped = await detection.families()
+    return [c for c in found if call_rules.family_of(c["category"], mapped) == family]
+
+
+async def _routed_calls(order: dict) -> list[dict]:
+    """The agencies' handling of calls at the order's place (or by its caller) routed to them:
+    a noisy shop's calls went to 城管 while the police worked the fights."""
+    if order["rule"] == "category_surge":
+        return []  # a station-wide category: no one place
+    by_place = order["place"] and order["rule"] != "repeat_caller"
+    condition = Call.place == order["place"] if by_place else _same_key(order)[0]
+    if condition is None:
+        return []
+    first = min((c["received_at"] for c in order["calls"]), default=order["created_at"])
+    return await agency_calls.for_orders(condition & (Call.received_at >= first - ROUTED_BEFORE))
 
 
 async def search(
@@ -760,7 +786,19 @@ async def for_my_day(principal: Principal) -> list[dict]:
 
 
 async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:
-    query = WorkOrder.select(WorkOrder.id, WorkOrder.rule, WorkOrder.rule_key, WorkOrder.state, WorkOrder.assignee)
+    query = WorkOrder.select(
+        WorkOrder.id,
+        WorkOrder.rule,
+        WorkOrder.rule_key,
+        WorkOrder.title,
+        WorkOrder.place,
+        WorkOrder.place.name.as_alias("place_name"),
+        WorkOrder.grid,
+        WorkOrder.state,
+        WorkOrder.assignee,
+        WorkOrder.created_at,
+        WorkOrder.due_at,
+    )
     if rule:
         query = query.where(WorkOrder.rule == rule)
     if status == "open":
@@ -778,14 +816,22 @@ async def api_list(principal: Principal, rule: str, status: str) -> list[dict]:
         )
         for link in links:
             calls[link["order"]].append(link["call_id"])
+    moment = now()
     return [
         {
             "id": r["id"],
             "rule": r["rule"],
             "key": r["rule_key"],
+            "title": r["title"],
+            "place_id": r["place"],
+            "place": r["place_name"],
+            "grid_id": r["grid"],
             "call_ids": calls[r["id"]],
             "state": r["state"],
             "assignee_id": r["assignee"],
+            "created_at": r["created_at"],
+            "due_at": r["due_at"],
+            "overdue": rules.overdue(r["state"], r["due_at"], moment),
         }
         for r in rows
     ]

@@ -10,11 +10,13 @@ from app.db import write_transaction
 from app.domain import routing as rules
 from app.services import audit
 from app.services.auth import now
-from app.tables import Holiday, Report, ReportStep, RoutingRule
+from app.tables import Call, Holiday, Report, ReportStep, RoutingRule
 
 # A transfer by hand to an agency without a rule for it: these deadlines.
 DEFAULT_ACCEPT = (1, "workdays")
 DEFAULT_FINISH = (5, "workdays")
+# A routed call received this long before its import is history, not an open matter.
+HISTORY = timedelta(days=7)
 
 
 async def ensure_holidays() -> None:
@@ -120,16 +122,48 @@ async def route_new(report_id: int, rule: dict, moment: datetime) -> None:
     )
 
 
-async def mark_escalated(escalate_after: timedelta, moment: datetime | None = None) -> int:
-    """A job: stamp `escalated_at` on the matters past a missed deadline by `escalate_after`,
-    as the lists compute it (domain.routing.standing), so a stored flag and the lists agree.
-    The update is conditional (still with the agency, not yet stamped): safe in every process."""
-    moment = moment or now()
-    rows = await Report.select(Report.id, Report.agency_state, Report.accept_due, Report.finish_due).where(
-        (Report.status == "transferred")
-        & Report.agency_state.is_in(["new", "accepted"])
-        & Report.escalated_at.is_null()
+async def open_routed_calls(batch: int, moment: datetime) -> int:
+    """An import's calls that a rule routed become the agency's matters as the import completes
+    (when the agency can first see them): deadlines from that moment, one update per rule.
+    A call received more than HISTORY before is history (a year loaded for detection): it stays
+    routed for the lists and the metrics but opens no matter with a deadline already lost."""
+    rows = (
+        await Call.select(Call.routing_rule)
+        .where((Call.batch == batch) & Call.routing_rule.is_not_null() & (Call.received_at >= moment - HISTORY))
+        .distinct()
     )
+    ids = [r["routing_rule"] for r in rows]
+    for rule in await RoutingRule.select().where(RoutingRule.id.is_in(ids or [-1])):
+        accept_due, finish_due = await deadlines(rule, moment)
+        await Call.update(
+            {
+                Call.agency_state: "new",
+                Call.routed_at: moment,
+                Call.accept_due: accept_due,
+                Call.finish_due: finish_due,
+            }
+        ).where((Call.batch == batch) & (Call.routing_rule == rule["id"]) & (Call.received_at >= moment - HISTORY))
+    return len(ids)
+
+
+async def mark_escalated(escalate_after: timedelta, moment: datetime | None = None) -> int:
+    """A job: stamp `escalated_at` on the matters (reports and calls) past a missed deadline by
+    `escalate_after`, as the lists compute it (domain.routing.standing), so a stored flag and the
+    lists agree. The update is conditional (still with the agency, not yet stamped): safe in
+    every process."""
+    moment = moment or now()
+    stamped = 0
+    for table, entity, with_agency in (
+        (Report, "report", Report.status == "transferred"),
+        (Call, "call", Call.responsible_agency.is_not_null()),
+    ):
+        stamped += await _escalate(table, entity, with_agency, escalate_after, moment)
+    return stamped
+
+
+async def _escalate(table, entity: str, with_agency, escalate_after: timedelta, moment: datetime) -> int:
+    open_matter = with_agency & table.agency_state.is_in(["new", "accepted"]) & table.escalated_at.is_null()
+    rows = await table.select(table.id, table.agency_state, table.accept_due, table.finish_due).where(open_matter)
     due = [
         r["id"]
         for r in rows
@@ -137,12 +171,10 @@ async def mark_escalated(escalate_after: timedelta, moment: datetime | None = No
     ]
     if not due:
         return 0
-    async with write_transaction(Report._meta.db):
-        await Report.update({Report.escalated_at: moment}).where(
-            Report.id.is_in(due) & Report.escalated_at.is_null() & (Report.status == "transferred")
-        )
-        for report_id in due:
+    async with write_transaction(table._meta.db):
+        await table.update({table.escalated_at: moment}).where(table.id.is_in(due) & open_matter)
+        for matter_id in due:
             await audit.record(
-                audit.SYSTEM, "escalate", "report", report_id, {"escalated_at": [None, moment.isoformat()]}
+                audit.SYSTEM, "escalate", entity, matter_id, {"escalated_at": [None, moment.isoformat()]}
             )
     return len(due)

@@ -3,7 +3,16 @@
 from piccolo.table import Table as PiccoloTable
 
 from app.tables.audit import AuditEvent
-from app.tables.calls import AddressMapping, Call, CallImport, DetectionSetting, NonPoliceCategory
+from app.tables.calls import (
+    AddressMapping,
+    Call,
+    CallColumnAlias,
+    CallImport,
+    CallStep,
+    CategoryFamily,
+    DetectionSetting,
+    NonPoliceCategory,
+)
 from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, MediationParty, Photo, Topic
 from app.tables.orders import WorkOrder, WorkOrderCall, WorkOrderStep
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
@@ -56,7 +65,10 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     AgreementTemplate,
     CallImport,
     Call,
+    CallStep,
     AddressMapping,
+    CallColumnAlias,
+    CategoryFamily,
     NonPoliceCategory,
     DetectionSetting,
     WorkOrder,

@@ -6,6 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from app.tables.base import Table
 from app.tables.org import Agency, Grid, Place, Station
+from app.tables.people import Person
 from app.tables.routing import RoutingRule
 
 
@@ -52,6 +53,27 @@ class Call(Table):
     # A category with a routing rule: the agency it went to on import, and the rule.
     responsible_agency = ForeignKey(references=Agency, null=True, default=None, index=True)
     routing_rule = ForeignKey(references=RoutingRule, null=True, default=None)
+    # The agency's handling, as for a routed report: new | accepted | answered | returned, or ""
+    # (not a matter: never routed, or routed as history, received long before its import).
+    agency_state = Varchar(length=12, default="", index=True)
+    routed_at = Timestamptz(null=True, default=None)
+    accept_due = Timestamptz(null=True, default=None)
+    finish_due = Timestamptz(null=True, default=None)
+    agency_accepted_at = Timestamptz(null=True, default=None)
+    escalated_at = Timestamptz(null=True, default=None)
+    returns = Integer(default=0)  # returns and transfers on (a metric)
+
+
+class CallStep(Table):
+    """The timeline of a routed call: the agency's steps (accepted, note, answered, returned,
+    transferred). Staff only: the caller has no page on Qianmo."""
+
+    call = ForeignKey(references=Call, index=True)
+    kind = Varchar(length=16)
+    text = Text(default="")
+    actor = ForeignKey(references=Person, null=True, default=None)
+    agency = ForeignKey(references=Agency, null=True, default=None)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class AddressMapping(Table):
@@ -62,6 +84,26 @@ class AddressMapping(Table):
     place = ForeignKey(references=Place)
     created_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CallColumnAlias(Table):
+    """A column name of someone's 110 export (接警单编号 …) mapped once by an analyst to a field
+    (call_id …), remembered for every later import."""
+
+    header = Varchar(length=100, unique=True)  # as the file writes it, trimmed, lower case
+    field = Varchar(length=20)
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CategoryFamily(Table):
+    """An analyst's choice of a call category's family (what 一地多起 counts a place's repeats
+    by), where the family the category's words give is wrong for this 110 system."""
+
+    call_category = Varchar(length=60, unique=True)  # not "category": the SQL reads it beside call.category
+    family = Varchar(length=16)
+    changed_by = Integer(null=True, default=None)
+    changed_at = Timestamptz(default=TimestamptzNow())
 
 
 class NonPoliceCategory(Table):

@@ -159,3 +159,72 @@ def test_a_handling_photo_for_the_agency_and_a_change_of_category_that_re_routes
     expect(resident.locator(".report-head")).to_contain_text("宿迁供电公司经开区供电所")
     expect(resident.locator("img[src^='/agency/photos/']")).to_have_count(0)
     screenshot(resident, f"agencies-15-tracking-re-routed-{tag}")
+
+
+CALL_TEXT = {
+    "zh-CN": {
+        "tab": "110 警情",
+        "accept": "签收",
+        "accepted": f"{AGENCY}已签收",
+        "reply": "办理回复：做了什么（公安可见，由公安告知报警人）",
+        "answer": "答复并办结",
+        "answered": "已办结",
+    },
+    "en-GB": {
+        "tab": "110 calls",
+        "accept": "Accept (签收)",
+        "accepted": f"Accepted by {AGENCY}",
+        "reply": "Reply: what was done (the police see it; the caller is told by the police)",
+        "answer": "Answer and finish (办结)",
+        "answered": "Answered",
+    },
+}
+
+
+def market_calls(tag: str) -> bytes:
+    """Three disputes at the market (a work order) and a stall blocking the road (城管's)."""
+    from datetime import datetime, timedelta
+
+    start = datetime.now() - timedelta(hours=30)
+    rows = ["警情编号,报警时间,报警电话,发案地址,警情类别,简要警情"]
+    for i in range(3):
+        when = (start + timedelta(hours=8 * i)).strftime("%Y-%m-%d %H:%M")
+        rows.append(f"M{tag}{i},{when},1390000010{i},紫薇菜市场,纠纷,摊主之间争吵")
+    when = (start + timedelta(hours=26)).strftime("%Y-%m-%d %H:%M")
+    rows.append(f"M{tag}S,{when},13900000200,紫薇菜市场,占道经营,门口摆摊占了半条路{tag}")
+    return ("\n".join(rows) + "\n").encode("gbk")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_a_routed_110_call_is_accepted_and_answered_and_the_work_order_shows_it(new_context, screenshot, locale):
+    t, tag = CALL_TEXT[locale], locale[:2]
+    analyst = new_context("zh-CN").new_page()
+    sign_in(analyst, re.compile("情指中心研判员"))
+    analyst.goto("/calls/import")
+    analyst.set_input_files(
+        "input[name=file]", files=[{"name": "110.csv", "mimeType": "text/csv", "buffer": market_calls(tag)}]
+    )
+    analyst.get_by_role("button", name="检查文件").click()
+    analyst.get_by_role("button", name="导入 4 起新警情").click()
+    expect(analyst.get_by_role("heading", level=1)).to_have_text("导入完成")
+
+    staff = new_context(locale).new_page()
+    sign_in(staff, re.compile("张伟"))
+    staff.goto("/agency?tab=calls")
+    card = staff.locator(".agency-queue .card", has_text=f"门口摆摊占了半条路{tag}")
+    expect(card).to_have_count(1)
+    screenshot(staff, f"agencies-16-calls-queue-{tag}")
+    card.get_by_role("link").click()
+    staff.get_by_role("button", name=t["accept"], exact=True).click()
+    expect(staff.locator(".timeline")).to_contain_text(t["accepted"])
+    staff.get_by_label(t["reply"]).fill("已劝离摊贩，设置了提示牌")
+    staff.get_by_role("button", name=t["answer"]).click()
+    expect(staff.locator("h1 .status-badge").first).to_have_text(t["answered"])
+    screenshot(staff, f"agencies-17-call-answered-{tag}")
+
+    analyst.goto("/orders?rule=repeat_place")
+    analyst.locator(".order", has_text="紫薇菜市场").first.get_by_role("link").first.click()
+    routed = analyst.locator(".routed-calls .card", has_text="占道经营").first
+    expect(routed).to_contain_text(f"{AGENCY}已签收")
+    expect(routed).to_contain_text("已劝离摊贩，设置了提示牌")
+    screenshot(analyst, f"agencies-18-order-routed-calls-{tag}")

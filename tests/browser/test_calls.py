@@ -78,3 +78,25 @@ def test_calls_to_a_closed_work_order(new_context, screenshot):
     analyst.goto("/dashboard")
     expect(analyst.locator(".summary")).to_contain_text("问效（已办结） 1")
     screenshot(analyst, "calls-06-dashboard")
+
+
+def test_an_export_with_other_column_names_is_mapped_once_on_the_phone(new_context, screenshot):
+    start = datetime.now() - timedelta(days=3)
+    rows = ["接警单编号,接警时间,来电号码,事发地址,警情类别,简要警情"]
+    for i in range(2):
+        when = (start + timedelta(days=i)).strftime("%Y/%m/%d %H:%M").replace("/0", "/")
+        rows.append(f"JJ{i:03},{when},13900001111,泰和祥府2号楼,纠纷,夫妻吵架")
+    data = ("\n".join(rows) + "\n").encode("gbk")
+    analyst = new_context("zh-CN").new_page()
+    sign_in(analyst, "情指中心研判员")
+    analyst.goto("/calls/import")
+    analyst.set_input_files("input[name=file]", files=[{"name": "导出.csv", "mimeType": "text/csv", "buffer": data}])
+    analyst.get_by_role("button", name="检查文件").click()
+    expect(analyst.get_by_role("heading", level=2, name="对应哪一列？")).to_be_visible()
+    analyst.get_by_label(re.compile("警情编号 · call_id")).select_option("接警单编号")
+    analyst.get_by_label(re.compile("报警时间 · received_at")).select_option("接警时间")
+    analyst.get_by_label(re.compile("发案地址 · address")).select_option("事发地址")
+    screenshot(analyst, "calls-08-map-columns")
+    analyst.get_by_role("button", name="使用这些列").click()
+    expect(analyst.locator(".summary")).to_contain_text("2 新")
+    screenshot(analyst, "calls-09-mapped-preview")

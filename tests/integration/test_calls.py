@@ -59,6 +59,39 @@ def test_an_analyst_imports_a_gbk_file_after_a_preview_and_an_order_is_made(anal
     assert order["assignee"] is not None and order["state"] == "assigned"
 
 
+def test_other_column_names_are_mapped_once_and_remembered_for_the_next_import(analyst):
+    from app.tables import AuditEvent
+
+    header = "接警单编号,接警时间,报警电话,事发地址,警情类别,简要警情\n"
+    en = {"Accept-Language": "en"}
+    first = analyst.post(
+        "/calls/import",
+        files={"file": ("a.csv", csv_text(sample(datetime(2026, 3, 1, 9)), header).encode(), "text/csv")},
+        headers=en,
+    )
+    assert first.status_code == 422 and "Some needed columns were not found" in first.text
+    token = re.search(r'action="/calls/import/([\w-]+)/columns"', first.text).group(1)
+    assert "<option>接警单编号</option>" in first.text and 'name="column_call_id"' in first.text
+    assert 'name="column_caller_phone"' not in first.text  # found by its usual name
+
+    def choose(**chosen):
+        form = {f"column_{k}": v for k, v in chosen.items()}
+        return analyst.post(f"/calls/import/{token}/columns", data={**form, "filename": "a.csv"}, headers=en)
+
+    twice = choose(call_id="接警单编号", received_at="接警单编号", address="事发地址")
+    assert twice.status_code == 422 and "This column is chosen for another field already" in twice.text
+    assert run(AuditEvent.count().where(AuditEvent.action == "map_columns")) == 0
+    preview = choose(call_id="接警单编号", received_at="接警时间", address="事发地址")
+    assert preview.status_code == 200
+    assert "J002" in preview.text and "3</strong> new" in preview.text
+    assert confirm(analyst, preview).status_code == 200
+    assert run(Call.count()) == 3
+    # The next export with the same columns is read at once.
+    again = upload(analyst, csv_text(sample(datetime(2026, 4, 1, 9), prefix="K"), header))
+    assert again.status_code == 200 and "K002" in again.text
+    assert run(AuditEvent.count().where(AuditEvent.action == "map_columns")) == 1
+
+
 def test_reimporting_creates_nothing_twice_and_reports_conflicts(analyst):
     start = datetime(2026, 3, 1, 9, 0)
     confirm(analyst, upload(analyst, csv_text(sample(start))))
@@ -83,7 +116,7 @@ def test_reimporting_creates_nothing_twice_and_reports_conflicts(analyst):
     [
         (b"", "The file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 or GBK"),
-        ("名字,电话\n张三,1\n".encode(), "This is not a call list"),
+        ("名字,电话\n张三,1\n".encode(), "Some needed columns were not found"),
         (HEADER.encode(), "The file has a header but no rows"),
     ],
 )
@@ -309,6 +342,9 @@ def test_the_api_imports_calls_and_lists_orders_and_metrics(client, demo):
         ("repeat_caller", "13900000002", ["A0", "A1", "A2"], "assigned")
     ]
     assert "assignee_id" in listed[0]
+    order = listed[0]
+    assert order["title"].startswith("一人多次") and order["overdue"] is False
+    assert order["created_at"] < order["due_at"]
     assert client.http.get("/api/v1/work-orders?status=closed", headers=auth).json() == []
 
     metrics = client.http.get("/api/v1/metrics/calls?start=2025-03-01&end=2025-03-31", headers=auth).json()
@@ -375,13 +411,39 @@ def test_the_api_needs_a_valid_key(client, demo, headers, status):
     assert response.status_code == status and response.headers["content-type"].startswith("application/json")
 
 
-def test_an_open311_key_cannot_import_calls_and_bad_input_is_a_400(client, demo):
+def test_an_open311_key_cannot_import_calls_and_bad_input_is_a_400_or_422(client, demo):
     open311 = {"Authorization": f"Bearer {key_for('open311')}"}
     assert client.http.post("/api/v1/calls", json=[], headers=open311).status_code == 403
     auth = {"Authorization": f"Bearer {key_for()}"}
-    assert client.http.get("/api/v1/metrics/calls?start=2025-02-30&end=2025-03-01", headers=auth).status_code == 400
-    assert client.http.get("/api/v1/work-orders?rule=nope", headers=auth).status_code == 400
+    bad_day = client.http.get("/api/v1/metrics/calls?start=2025-02-30&end=2025-03-01", headers=auth)
+    assert (bad_day.status_code, bad_day.json()["detail"]) == (422, "start must be a date like 2026-03-01")
+    assert client.http.get("/api/v1/work-orders?rule=nope", headers=auth).status_code == 422
     assert client.http.post("/api/v1/calls", content=b"not json", headers=auth).status_code == 400
+    # Not the documented shape (an item that is no object): the whole request, nothing written.
+    assert client.http.post("/api/v1/calls", json=[{"call_id": "X1"}, 7], headers=auth).status_code == 400
+    assert run(Call.count()) == 0
+
+
+def test_an_api_key_is_limited_per_minute(client, demo, monkeypatch):
+    from app.routes.api import v1
+
+    monkeypatch.setattr(v1, "PER_MINUTE", 3)
+    auth = {"Authorization": f"Bearer {key_for()}"}
+    answers = [client.http.get("/api/v1/work-orders", headers=auth) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert "wait a minute" in answers[-1].json()["detail"]
+    other = {"Authorization": f"Bearer {key_for()}"}
+    assert client.http.get("/api/v1/work-orders", headers=other).status_code == 200  # per key
+
+
+def test_the_schema_documents_the_apis_typed_and_no_page(client):
+    schema = client.http.get("/schema/openapi.json").json()
+    assert sorted({p.split("/")[1] for p in schema["paths"]}) == ["api", "open311"]
+    calls = schema["paths"]["/api/v1/calls"]["post"]
+    assert calls["requestBody"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/CallItem")
+    assert {"400", "401", "403", "422", "429"} <= set(calls["responses"])
+    order = schema["components"]["schemas"]["WorkOrderItem"]["properties"]
+    assert {"title", "place", "due_at", "overdue", "created_at"} <= set(order)
 
 
 def test_year_on_year_change_of_the_repeat_share(db):
@@ -964,3 +1026,47 @@ def test_an_orders_states_read_in_english_in_english(analyst):
     page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
     assert "Assigned" in page and "(交办)" not in page
     assert "交办" in analyst.get(f"/orders/{order_id}").text  # Chinese keeps its term
+
+
+def test_an_analyst_chooses_a_category_s_family_and_a_family_s_threshold(analyst):
+    from app.tables import AuditEvent
+
+    start = datetime.now() - timedelta(days=5)
+    rows = [
+        (
+            f"F{i}",
+            (start + timedelta(days=i)).strftime("%Y-%m-%d %H:%M"),
+            f"1390000300{i}",
+            "泰和祥府3号楼",
+            "电动车被撬",
+            "",
+        )
+        for i in range(2)
+    ]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    assert run(WorkOrder.count()) == 0  # two calls of "other": below the threshold of 3
+    settings = analyst.get("/calls/settings", headers={"Accept-Language": "en"}).text
+    assert "电动车被撬" in settings and "Category families" in settings
+    saved = analyst.post("/calls/families", data={"category": ["电动车被撬"], "family": ["theft"]})
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/calls/settings?families=1")
+    assert run(AuditEvent.count().where(AuditEvent.object_type == "category_family")) == 1
+    # Thefts at a place: an order from two calls already (the analyst's threshold for the family).
+    bad = analyst.post(
+        "/calls/settings", data={"rule": "repeat_place", "family": "nope", "threshold": "2", "window_days": "30"}
+    )
+    assert bad.status_code == 422
+    done = analyst.post(
+        "/calls/settings", data={"rule": "repeat_place", "family": "theft", "threshold": "2", "window_days": "30"}
+    )
+    assert done.status_code == 303
+    analyst.post("/calls/detect")
+    [order] = run(WorkOrder.select())
+    assert order["rule"] == "repeat_place" and order["rule_key"].endswith(":theft")
+    assert "盗窃2起" in order["title"]
+    # Disputes at the same place still need three calls.
+    dispute = [("G0", start.strftime("%Y-%m-%d %H:%M"), "13900003100", "泰和祥府3号楼", "纠纷", "")]
+    dispute.append(
+        ("G1", (start + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M"), "13900003101", "泰和祥府3号楼", "纠纷", "")
+    )
+    confirm(analyst, upload(analyst, csv_text(dispute)))
+    assert run(WorkOrder.count()) == 1

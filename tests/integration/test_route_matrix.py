@@ -89,9 +89,11 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/calls/import"): CALL_IMPORTERS,
     ("POST", "/calls/import"): CALL_IMPORTERS,
     ("POST", "/calls/import/{token:str}"): CALL_IMPORTERS,
+    ("POST", "/calls/import/{token:str}/columns"): CALL_IMPORTERS,
     ("POST", "/calls/detect"): ORDER_ASSIGNERS | ADMIN,
     ("GET", "/calls/settings"): ORDER_ASSIGNERS | ADMIN,
     ("POST", "/calls/settings"): ORDER_ASSIGNERS | ADMIN,
+    ("POST", "/calls/families"): ORDER_ASSIGNERS | ADMIN,
     ("POST", "/calls/non-police"): ADMIN,
     ("GET", "/calls/unmatched"): ORDER_ASSIGNERS | ADMIN,
     ("POST", "/calls/unmatched"): ORDER_ASSIGNERS | ADMIN,
@@ -180,6 +182,8 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/agency/{report_id:int}"): AGENCY_STAFF,
     ("POST", "/agency/{report_id:int}/steps"): AGENCY_STAFF,
     ("GET", "/agency/photos/{photo_id:int}"): AGENCY_STAFF,
+    ("GET", "/agency/calls/{call_id:int}"): AGENCY_STAFF,
+    ("POST", "/agency/calls/{call_id:int}/steps"): AGENCY_STAFF,
     ("GET", "/admin/routing"): ADMIN,
     ("POST", "/admin/routing"): ADMIN,
     ("GET", "/admin/routing/print"): ADMIN,
@@ -254,17 +258,10 @@ def concrete(path: str, ids: dict[str, int]) -> str:
         .replace("{service_request_id:str}", "999999.json")
     )  # reports
     path = (
-        path.replace("{code:str}", "ABCDEFGH")
-        .replace("{report_id:int}", "999999")  # reports
-        .replace("{category_id:int}", "999999")
-        .replace("{unit_id:int}", "999999")  # reports
-        .replace("{grid_id:int}", "999999")
-        .replace("{poster_id:int}", "999999")
-    )  # reports
-    path = (
         path.replace("{app_id:int}", "999999")
         .replace("{shift_id:int}", "999999")
         .replace("{observation_id:int}", "999999")
+        .replace("{call_id:int}", "999999")
     )
     return (
         path.replace("{file_path:path}", "css/app.css")

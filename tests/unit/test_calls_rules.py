@@ -258,3 +258,31 @@ def test_a_closed_complex_dispute_is_a_closed_manual_order_or_one_of_mostly_disp
     assert not rules.closed_complex_dispute("repeat_place", "closed", {"纠纷": 2, "盗窃": 2})
     assert not rules.closed_complex_dispute("repeat_caller", "closed", {"噪音扰民": 3})
     assert rules.closed_complex_dispute("repeat_caller", "closed", {"投诉": 3}, {"投诉": "dispute"})
+
+
+def test_mapped_column_names_join_the_built_in_ones():
+    from app.domain.calls import columns_with
+
+    columns = columns_with({"接警单编号": "call_id", "事发地址": "address"})
+    assert columns["call_id"] == ("call_id", "警情编号", "接警单编号")
+    assert columns["address"][-1] == "事发地址" and columns["category"] == ("category", "警情类别")
+
+
+def test_column_choices_need_every_missing_needed_field_once():
+    from app.domain.calls import check_column_choices
+
+    headers = ["接警单编号", "接警时间", "事发地址", "警情类别"]
+    missing = ["call_id", "received_at", "address", "lat"]
+    mapping, errors = check_column_choices(
+        {"call_id": "接警单编号", "received_at": "接警时间", "address": "事发地址"}, headers, missing
+    )
+    assert (mapping, errors) == ({"接警单编号": "call_id", "接警时间": "received_at", "事发地址": "address"}, {})
+    _mapping, errors = check_column_choices({"call_id": "接警单编号", "received_at": "接警单编号"}, headers, missing)
+    assert errors == {
+        "received_at": "This column is chosen for another field already",
+        "address": "Choose the column that holds it",
+    }
+    _mapping, errors = check_column_choices(
+        {"call_id": "别的列", "received_at": "接警时间", "address": "事发地址"}, headers, missing
+    )
+    assert errors == {"call_id": "Choose one of the file's columns"}

@@ -8,11 +8,10 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Request, get
-from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from app.domain import metrics as rules
-from app.routes.api.v1 import BEARER, client_of, key_guard
+from app.routes.api.v1 import BEARER, ERRORS, Unprocessable, client_of, key_guard
 from app.services import metrics
 
 API_GROUPS = ("station", "agency", "grid")
@@ -64,7 +63,7 @@ def _day(text: str, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationException(detail=f"{name} must be a date like 2026-03-01") from None
+        raise Unprocessable(detail=f"{name} must be a date like 2026-03-01") from None
 
 
 class MetricsApiController(Controller):
@@ -72,8 +71,9 @@ class MetricsApiController(Controller):
     tags = ["API v1"]
     security = BEARER
     guards = [key_guard(("analyst", "supervisor"))]
+    include_in_schema = True
 
-    @get("/platform", name="api_platform_metrics", summary="Platform metrics (三率)")
+    @get("/platform", name="api_platform_metrics", summary="Platform metrics (三率)", responses=ERRORS)
     async def platform(
         self,
         request: Request,
@@ -86,11 +86,11 @@ class MetricsApiController(Controller):
         than 10 matters whose finish deadline is due have no rank."""
         first, last = _day(start, "start"), _day(end, "end")
         if last < first:
-            raise ValidationException(detail="end must not be before start")
+            raise Unprocessable(detail="end must not be before start")
         if (last - first).days > rules.MAX_DAYS:
-            raise ValidationException(detail="at most ten years at once")
+            raise Unprocessable(detail="at most ten years at once")
         if group not in API_GROUPS:
-            raise ValidationException(detail=f"group must be one of {', '.join(API_GROUPS)}")
+            raise Unprocessable(detail=f"group must be one of {', '.join(API_GROUPS)}")
         period = metrics.Period(first, last, request.app.state.settings.time_zone)
         data = await metrics.platform(client_of(request).principal(), period, group, extras=False)
         return PlatformMetrics(

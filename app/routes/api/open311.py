@@ -400,6 +400,7 @@ QUERY_FILTERS = "Comma-separated; see the GeoReport v2 spec"
 class Open311Controller(Controller):
     path = "/open311/v2"
     tags = ["Open311 GeoReport v2"]
+    include_in_schema = True
 
     @get(
         "/services.json",
