@@ -88,6 +88,10 @@ def demo(args: argparse.Namespace) -> None:
 
     if asyncio.run(demo_calls.load()):
         print("demo 110 calls loaded and checked for repeats")
+    from app.services import demo_matters
+
+    if asyncio.run(demo_matters.load()):
+        print("demo resident reports and routed matters loaded (13 months, with steps and ratings)")
     print(f"open http://localhost:{args.port}/")
     _serve(args.host, args.port, 1)
 

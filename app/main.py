@@ -27,6 +27,7 @@ from app.errors import EXCEPTION_HANDLERS
 from app.middleware import PrivateCache, RequestContext, SessionAuth
 from app.routes.agency import AgencyController
 from app.routes.alerts import AlertsController, NotificationsController
+from app.routes.api.metrics import MetricsApiController
 from app.routes.api.open311 import Open311Controller
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
@@ -45,6 +46,7 @@ from app.routes.orders import OrdersController
 from app.routes.org import OrgController
 from app.routes.outbox import OutboxController
 from app.routes.people import PeopleController
+from app.routes.platform_metrics import PlatformMetricsController
 from app.routes.reports import ReportAdminController, ReportPublicController, ReportStaffController
 from app.routes.routing_admin import RoutingAdminController
 from app.routes.static import static_file
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuditController,
             ApiKeysController,
             ApiV1Controller,
+            MetricsApiController,
+            PlatformMetricsController,
             CallsController,
             OrdersController,
             DashboardController,

@@ -28,8 +28,9 @@ UNIT_KINDS = ("station", "office", "grid", "agency")
 API_ROLES = {
     "open311": N_("Open311 client (files and reads resident reports)"),
     "analyst": N_("Analyst (imports calls, reads work orders and metrics)"),
+    "supervisor": N_("Supervisor (reads the platform metrics of a station)"),
 }
-SCOPED_API_ROLES = {"analyst"}
+SCOPED_API_ROLES = {"analyst", "supervisor"}
 
 QUALIFICATIONS = {
     "social_worker": N_("Social-worker certificate (社工师)"),

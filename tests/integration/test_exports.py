@@ -63,7 +63,20 @@ def seed_routing_rules(client) -> tuple[str, list[str]]:
     return "/admin/routing/export.csv", [HYPERLINK]
 
 
+def seed_platform_metrics(client) -> tuple[str, list[str]]:
+    """An agency named like a formula (an administrator typed it) answers a matter."""
+    from app.tables import Agency, Report, ReportCategory, Station
+
+    client.sign_in_as("admin")
+    agency = run(Agency.insert(Agency(name=HYPERLINK, code="F2", kind="other")).returning(Agency.id))[0]["id"]
+    station = run(Station.select(Station.id).first())["id"]
+    category = run(ReportCategory.select(ReportCategory.id).first())["id"]
+    run(Report.insert(Report(category=category, station=station, status="done", answered_by=agency)))
+    return "/metrics/platform.csv?group=agency", [HYPERLINK]
+
+
 SEEDS = {
+    "/metrics/platform.csv": seed_platform_metrics,
     "/admin/routing/export.csv": seed_routing_rules,
     "/field/logs/export.csv": seed_field_logs,
     "/volunteers/hours/export.csv": seed_volunteer_hours,

@@ -123,6 +123,9 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/calls"): NOBODY,
     ("GET", "/api/v1/work-orders"): NOBODY,
     ("GET", "/api/v1/metrics/calls"): NOBODY,
+    ("GET", "/api/v1/metrics/platform"): NOBODY,  # API keys only (analyst or supervisor)
+    ("GET", "/metrics/platform"): ORDER_ASSIGNERS | ADMIN,
+    ("GET", "/metrics/platform.csv"): ORDER_ASSIGNERS | ADMIN,
     ("GET", "/field"): LOG_WRITERS,
     ("GET", "/field/{segment:str}/new"): LOG_WRITERS,
     ("POST", "/field/{segment:str}/new"): LOG_WRITERS,

@@ -52,19 +52,27 @@ class Unprocessable(HTTPException):
     status_code = 422
 
 
-async def api_key_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Before anything else (so an anonymous request is a 401, never a 400): the API key."""
-    scheme, _sep, key = connection.headers.get("authorization", "").partition(" ")
-    client = await api_keys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
-    if client is None:
-        raise NotAuthorizedException(
-            detail="A valid API key is needed: Authorization: Bearer <key>", headers={"WWW-Authenticate": "Bearer"}
-        )
-    if client.role not in API_ROLES:
-        raise PermissionDeniedException(detail="This key's role cannot use this endpoint")
-    if not await ratelimit.allow(f"api:{client.key_id}", PER_MINUTE, timedelta(minutes=1)):
-        raise TooManyRequestsException(detail="Too many requests from this key: wait a minute")
-    connection.state.api_client = client
+def key_guard(roles: tuple[str, ...]):
+    """A guard that runs before anything else (so an anonymous request is a 401, never a 400):
+    the API key, of one of `roles`, within its rate."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        scheme, _sep, key = connection.headers.get("authorization", "").partition(" ")
+        client = await api_keys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
+        if client is None:
+            raise NotAuthorizedException(
+                detail="A valid API key is needed: Authorization: Bearer <key>", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if client.role not in roles:
+            raise PermissionDeniedException(detail="This key's role cannot use this endpoint")
+        if not await ratelimit.allow(f"api:{client.key_id}", PER_MINUTE, timedelta(minutes=1)):
+            raise TooManyRequestsException(detail="Too many requests from this key: wait a minute")
+        connection.state.api_client = client
+
+    return guard
+
+
+api_key_guard = key_guard(API_ROLES)
 
 
 def client_of(request: Request) -> api_keys.ApiClient:
