@@ -119,7 +119,7 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     phone_page.get_by_role("button", name="发送", exact=True).click()
     expect(phone_page.locator(".flash.ok")).to_contain_text("紧急情况已上报")
     officer.goto("/field")
-    urgent = officer.locator(".urgent-box")
+    urgent = officer.locator(".urgent-box", has=officer.locator("#urgent-h"))  # beside any grid alerts' box
     expect(urgent.get_by_role("heading")).to_contain_text("志愿者紧急上报")
     expect(urgent).to_contain_text("快要动手")
     screenshot(officer, "volunteers-08b-officer-my-day-urgent")
