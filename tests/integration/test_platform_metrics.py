@@ -28,7 +28,11 @@ def add(status: str, steps: list[tuple[str, timedelta, int | None]], ratings: li
     report = inserted["id"]
     run(ReportStep.insert(*[ReportStep(report=report, kind=k, at=T0 + after, agency=a) for k, after, a in steps]))
     for i, rating in enumerate(ratings):
-        run(ReportReporter.insert(ReportReporter(report=report, tracking=f"TEST{report:02d}{i:02d}", rating=rating)))
+        run(
+            ReportReporter.insert(
+                ReportReporter(report=report, tracking=f"T{report % 100000:05d}{i:02d}", rating=rating)
+            )
+        )
     return report
 
 
