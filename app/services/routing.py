@@ -5,6 +5,7 @@ transaction (the report and its routing land together)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.db import write_transaction
 from app.domain import routing as rules
@@ -38,31 +39,19 @@ async def calendar() -> rules.Calendar:
 
 
 async def active_rules(kind: str, category: str) -> list[rules.Rule]:
-    rows = await RoutingRule.select().where(
-        (RoutingRule.kind == kind)
-        & (RoutingRule.category == category)
-        & RoutingRule.retired_at.is_null()
-        & RoutingRule.agency.active.eq(True)
-    )
-    return [
-        rules.Rule(
-            id=r["id"],
-            kind=r["kind"],
-            category=r["category"],
-            agency=r["agency"],
-            station=r["station"],
-            office=r["office"],
-            grid=r["grid"],
-        )
-        for r in rows
-    ]
+    return await _active(RoutingRule.kind == kind, RoutingRule.category == category)
 
 
 async def active_call_rules() -> list[rules.Rule]:
     """Every active rule for calls, read once per import (each row then chooses in Python)."""
-    rows = await RoutingRule.select().where(
-        (RoutingRule.kind == "call") & RoutingRule.retired_at.is_null() & RoutingRule.agency.active.eq(True)
-    )
+    return await _active(RoutingRule.kind == "call")
+
+
+async def _active(*conditions: Any) -> list[rules.Rule]:
+    where = RoutingRule.retired_at.is_null() & RoutingRule.agency.active.eq(True)
+    for condition in conditions:
+        where &= condition
+    rows = await RoutingRule.select().where(where)
     return [
         rules.Rule(
             id=r["id"],
