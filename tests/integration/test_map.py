@@ -14,6 +14,7 @@ from app.tables import (
     Bureau,
     Call,
     FieldLog,
+    GridAlert,
     Grid,
     LogReview,
     Office,
@@ -252,3 +253,65 @@ def test_the_briefing_lists_yesterdays_repeat_callers_and_places_and_the_repeat_
     assert re.search(r"世纪紫薇园</a></td><td class=\"num\">2</td><td class=\"num\">3</td>", places)
     assert "泰和花园" not in places  # one call only
     assert "Since the last briefing" in html
+
+
+def station_of(grid: int) -> int:
+    office = run(Grid.select(Grid.office).where(Grid.id == grid).first())["office"]
+    return run(Office.select(Office.station).where(Office.id == office).first())["station"]
+
+
+def add_alert(place: dict, sender: int, when: datetime, state: str = "open", lat=None, lon=None) -> int:
+    rows = run(
+        GridAlert.insert(
+            GridAlert(
+                client_uuid=str(uuid.uuid4()),
+                grid=place["grid"],
+                station=station_of(place["grid"]),
+                place=place["id"],
+                person=sender,
+                text="两户邻居要打起来了",
+                urgency="urgent",
+                state=state,
+                created_at=when,
+                closed_at=when if state == "closed" else None,
+                lat=lat,
+                lon=lon,
+            )
+        ).returning(GridAlert.id)
+    )
+    return rows[0]["id"]
+
+
+def test_the_alerts_layer_shows_an_alert_to_whoever_may_see_it_and_not_to_another_stations_officer(
+    client, other_station
+):
+    now = datetime.now(timezone.utc)
+    ziwei = place_row("世纪紫薇园")
+    sender = person_of("grid_worker")
+    open_id = add_alert(ziwei, sender, now - timedelta(hours=2), lat=33.9390, lon=118.3001)
+    closed_id = add_alert(ziwei, sender, now - timedelta(days=3), state="closed")
+    add_alert(ziwei, sender, now - timedelta(days=45))  # outside the last 30 days
+
+    officer = client.sign_in_as("officer")
+    html = client.get("/map?layer=alerts").text
+    assert grid_count(html, "紫薇网格") == 2
+    assert f'<a href="/alerts/{open_id}" class="map-alert open"' in html
+    assert f'<a href="/alerts/{closed_id}" class="map-alert closed"' in html
+    table = html[html.index('id="alert-list"') :]
+    assert "1 条未关闭，1 条已关闭" in table
+    assert table.count('href="/alerts/') == 2 and "世纪紫薇园" in table
+    # An analyst of the same station sees the grid but not its alerts (alerts.get would not show them).
+    client.sign_in_as("analyst")
+    html = client.get("/map?layer=alerts").text
+    assert grid_count(html, "紫薇网格") == 0 and f"/alerts/{open_id}" not in html
+
+    # The same officer moved to another station (the demo signs in one person per role).
+    run(
+        PersonRole.update(
+            {PersonRole.station: station_of(other_station["grid"]), PersonRole.office: None, PersonRole.grid: None}
+        ).where(PersonRole.person == officer)
+    )
+    assert client.post("/signin/demo", data={"person": str(officer), "next": "/"}).status_code == 303
+    html = client.get("/map?layer=alerts").text
+    assert "map-alert" not in html.replace(".map-alert", "") and f"/alerts/{open_id}" not in html
+    assert "紫薇网格" not in html and grid_count(html, "运河网格") == 0
