@@ -14,8 +14,8 @@ from app.tables import (
     Bureau,
     Call,
     FieldLog,
-    GridAlert,
     Grid,
+    GridAlert,
     LogReview,
     Office,
     Person,
@@ -27,7 +27,7 @@ from app.tables import (
     WorkOrder,
     WorkOrderCall,
 )
-from tests.conftest import run
+from tests.conftest import client_with, run
 
 
 def grid_id(code: str) -> int:
@@ -315,3 +315,40 @@ def test_the_alerts_layer_shows_an_alert_to_whoever_may_see_it_and_not_to_anothe
     html = client.get("/map?layer=alerts").text
     assert "map-alert" not in html.replace(".map-alert", "") and f"/alerts/{open_id}" not in html
     assert "紫薇网格" not in html and grid_count(html, "运河网格") == 0
+
+
+TILES = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+
+
+def _place_circle(html: str, name: str) -> str:
+    match = re.search(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="[\d.]+" class="\w+"><title>' + name, html)
+    assert match, name
+    return match.group(1, 2)
+
+
+def test_a_configured_basemap_draws_its_tiles_under_the_map_and_only_then_joins_the_csp(client, settings, demo):
+    client.sign_in_as("officer")
+    plain = client.get("/map")
+    assert "<image" not in plain.text and "tiles.example.gov.cn" not in plain.headers["content-security-policy"]
+    with client_with(settings, map_tile_url=TILES, map_tiles_gcj02=True) as browser:
+        browser.sign_in_as("officer")
+        tiled = browser.get("/map")
+    hrefs = re.findall(r'<image href="([^"]+)"', tiled.text)
+    assert hrefs and all(re.fullmatch(r"https://tiles\.example\.gov\.cn/\d+/\d+/\d+\.png", h) for h in hrefs)
+    assert "img-src 'self' data: blob: https://tiles.example.gov.cn;" in tiled.headers["content-security-policy"]
+    # Drawn over GCJ-02 tiles, the places move by the datum's shift (hundreds of metres).
+    assert _place_circle(tiled.text, "世纪紫薇园") != _place_circle(plain.text, "世纪紫薇园")
+
+
+def test_a_tile_url_that_is_not_a_template_of_http_or_a_path_stops_the_start():
+    from app.settings import tile_url
+
+    assert tile_url(" /tiles/{z}/{x}/{y}.png ") == "/tiles/{z}/{x}/{y}.png"
+    for bad in (
+        "javascript:alert(1)//{z}{x}{y}",
+        "//evil.example/{z}/{x}/{y}",
+        "https://t.example/tiles.png",
+        'https://t.example/{z}/{x}/{y}"',
+    ):
+        with pytest.raises(SystemExit):
+            tile_url(bad)
