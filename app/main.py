@@ -158,7 +158,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
-    app.asgi_handler = RequestContext(PrivateCache(app.asgi_handler), https=settings.secure_cookies)
+    app.asgi_handler = RequestContext(
+        PrivateCache(app.asgi_handler), https=settings.secure_cookies, tile_origin=settings.map_tile_origin
+    )
     return app
 
 

@@ -27,12 +27,19 @@ from app.services.auth import resolve_session
 log = logging.getLogger("qianmo.request")
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; "
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def csp(tile_origin: str = "") -> str:
+    """The policy; a configured basemap's tile server (settings.map_tile_origin) joins img-src."""
+    return CSP.format(tiles=f" {tile_origin}" if tile_origin else "")
+
+
 SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
+    (b"content-security-policy", csp().encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"x-frame-options", b"DENY"),
@@ -99,9 +106,12 @@ def route_of(scope: Scope) -> str:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, https: bool = False) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False, tile_origin: str = "") -> None:
         self.app = app
-        self.headers = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
+        headers = SECURITY_HEADERS
+        if tile_origin:
+            headers = [(b"content-security-policy", csp(tile_origin).encode()), *SECURITY_HEADERS[1:]]
+        self.headers = [*headers, HSTS] if https else headers
         self.asset_headers = [*ASSET_HEADERS, HSTS] if https else ASSET_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

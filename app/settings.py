@@ -21,6 +21,21 @@ def db_connect_timeout() -> float:
     return float(os.environ.get("QIANMO_DB_CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT)
 
 
+def tile_url(value: str) -> str:
+    """A basemap's tile URL template, checked at start: http(s) or a path, with {z}, {x} and {y}."""
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlparse(value)
+    if not (value.startswith("/") and not value.startswith("//")) and not (
+        parts.scheme in ("http", "https") and parts.netloc
+    ):
+        raise SystemExit("QIANMO_MAP_TILE_URL must be an http(s) URL or a path starting with /.")
+    if any(k not in value for k in ("{z}", "{x}", "{y}")) or any(c in value for c in "\"' <>"):
+        raise SystemExit("QIANMO_MAP_TILE_URL must hold {z}, {x} and {y} (and no quotes, spaces or angle brackets).")
+    return value
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
 
@@ -98,6 +113,12 @@ class Settings:
     # GET /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
     # only a request made on this machine straight to the app (loopback, no proxy's headers).
     metrics_token: str = ""
+    # An optional street basemap under the map's SVG: an XYZ tile URL template with {z}, {x} and
+    # {y} (the district's own tile server, or a path Qianmo serves). Empty (the default): no
+    # tiles, no request to any tile server. map_tiles_gcj02: the tiles are drawn in GCJ-02 (most
+    # Chinese basemaps), so the map's WGS-84 positions are shifted to be drawn over them.
+    map_tile_url: str = ""
+    map_tiles_gcj02: bool = False
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -145,7 +166,15 @@ class Settings:
             call_uploads_per_hour=int(env("QIANMO_CALL_UPLOADS_PER_HOUR", cls.call_uploads_per_hour)),
             events_ping_seconds=float(env("QIANMO_EVENTS_PING_SECONDS", cls.events_ping_seconds)),
             metrics_token=env("QIANMO_METRICS_TOKEN", ""),
+            map_tile_url=tile_url(env("QIANMO_MAP_TILE_URL", "")),
+            map_tiles_gcj02=_flag("QIANMO_MAP_TILES_GCJ02"),
         )
+
+    @property
+    def map_tile_origin(self) -> str:
+        """The tile server's origin for the CSP's img-src ("" when none, or when Qianmo serves them)."""
+        parts = urlparse(self.map_tile_url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
     @property
     def secure_cookies(self) -> bool:

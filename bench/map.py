@@ -5,7 +5,7 @@ district's data (1,000,000 calls and 200,000 field logs by default), on SQLite.
 
 Measures (targets from issue 18, on this 2-core machine):
   the map's data for a month (services/map.hotspots, calls layer)     <= 200 ms
-  the same for the field-logs layer and a flag layer                    <= 200 ms
+  the same for the field-logs layer, a flag layer and the alerts layer  <= 200 ms
   GET /map for a month, gzipped                                         <= 200 KB
 The bulk rows are written with sqlite3 directly (setup, not measured); everything measured
 goes through the app's own services and HTTP."""
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def bulk(path: Path, calls: int, logs: int) -> None:
+def bulk(path: Path, calls: int, logs: int, alerts: int) -> None:
     db = sqlite3.connect(path)
     places = db.execute("SELECT id, grid FROM place").fetchall()
     station = db.execute("SELECT id FROM station").fetchone()[0]
@@ -62,6 +62,17 @@ def bulk(path: Path, calls: int, logs: int) -> None:
         "?, ?, '')",
         [(*r, r[5], r[5]) for r in rows],
     )
+    # 20,000 grid alerts over the two years (a busy district's grid workers): the alerts layer.
+    sender = db.execute("SELECT person FROM person_role WHERE role = 'grid_worker'").fetchone()[0]
+    rows = []
+    for i in range(alerts):
+        place, grid = rng.choice(places)
+        rows.append((str(uuid.uuid4()), grid, station, place, sender, rng.choice(("open", "closed", "closed")), when()))
+    db.executemany(
+        "INSERT INTO grid_alert (client_uuid, grid, station, place, person, state, created_at, place_text, text, "
+        "urgency, ack_kind, level, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, '', 'bench', 'urgent', '', 0, '')",
+        rows,
+    )
     # A work order of 一地多起 holding every tenth call: the flag layer's join has work to do.
     db.execute(
         "INSERT INTO work_order (rule, rule_key, title, instructions, state, transfer, created_at, updated_at) "
@@ -79,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--logs", type=int, default=200_000)
+    parser.add_argument("--alerts", type=int, default=20_000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="qianmo-bench-map-"))
     path = tmp / "bench.sqlite3"
@@ -90,7 +102,7 @@ def main() -> None:
     migrate()
     asyncio.run(load_demo())
     started = time.perf_counter()
-    bulk(path, args.calls, args.logs)
+    bulk(path, args.calls, args.logs, args.alerts)
     print(f"setup: {args.calls:,} calls, {args.logs:,} field logs in {time.perf_counter() - started:.0f} s")
 
     from app.domain.access import Principal
@@ -98,13 +110,16 @@ def main() -> None:
     from app.tables import PersonRole
 
     async def measure() -> None:
-        row = await PersonRole.select(PersonRole.person, PersonRole.station).where(PersonRole.role == "analyst").first()
-        me = Principal(
-            id=row["person"], name="bench", roles=frozenset({"analyst"}), station_ids=frozenset({row["station"]})
-        )
+        people = {}
+        for role in ("analyst", "supervisor"):
+            row = await PersonRole.select(PersonRole.person, PersonRole.station).where(PersonRole.role == role).first()
+            people[role] = Principal(
+                id=row["person"], name="bench", roles=frozenset({role}), station_ids=frozenset({row["station"]})
+            )
         today = date.today()
         month = hotspots.Period(today - timedelta(days=29), today)
-        for layer in ("calls", "logs", "repeat_place"):
+        for layer in ("calls", "logs", "repeat_place", "alerts"):
+            me = people["supervisor" if layer == "alerts" else "analyst"]  # analysts see no alerts
             times = []
             for _ in range(7):
                 t = time.perf_counter()
@@ -134,6 +149,15 @@ def main() -> None:
         )
         body = http.get("/map").content
         print(f"GET /map: {len(body) / 1024:.1f} KB, gzipped {len(gzip.compress(body)) / 1024:.1f} KB")
+        person = asyncio.run(_person("supervisor"))
+        http.post(
+            "/signin/demo",
+            data={"person": str(person), "next": "/"},
+            headers={"x-csrftoken": http.cookies["qianmo_csrf"]},
+            follow_redirects=False,
+        )
+        body = http.get("/map?layer=alerts").content
+        print(f"GET /map?layer=alerts (supervisor): {len(body) / 1024:.1f} KB, gzipped {len(gzip.compress(body)) / 1024:.1f} KB")
 
 
 async def _person(role: str) -> int:

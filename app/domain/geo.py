@@ -105,6 +105,10 @@ class Projection:
             round((self.north - lat) * self.scale + PADDING, 1),
         )
 
+    def lonlat(self, x: float, y: float) -> Point:
+        """The inverse of xy: the position at a point of the viewBox."""
+        return ((x - PADDING) / (self.k * self.scale) + self.west, self.north - (y - PADDING) / self.scale)
+
     def path(self, shapes: list[list[Ring]]) -> str:
         """An SVG path (fill-rule evenodd keeps holes open)."""
         parts = []
@@ -128,3 +132,102 @@ def centre(shapes: list[list[Ring]]) -> Point | None:
     if not points:
         return None
     return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+
+# --- a street basemap (optional) -------------------------------------------------------------
+# Chinese basemaps are drawn in GCJ-02, the datum the national rules require of published maps:
+# WGS-84 shifted by a few hundred metres by a fixed formula. Positions stay WGS-84 in storage;
+# they are shifted only to be drawn over such tiles (the published forward formula; the
+# Krasovsky ellipsoid's constants are part of it).
+_GCJ_A = 6_378_245.0
+_GCJ_EE = 0.006_693_421_622_965_943
+
+
+def in_china(lat: float, lon: float) -> bool:
+    """The rectangle the formula is applied in (outside it GCJ-02 equals WGS-84)."""
+    return 72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271
+
+
+def _shift_lat(x: float, y: float) -> float:
+    s = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    s += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    s += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    s += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return s
+
+
+def _shift_lon(x: float, y: float) -> float:
+    s = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    s += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    s += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    s += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return s
+
+
+def wgs84_to_gcj02(lon: float, lat: float) -> Point:
+    """(lon, lat) in WGS-84 → the same spot in GCJ-02 (unchanged outside China)."""
+    if not in_china(lat, lon):
+        return (lon, lat)
+    d_lat = _shift_lat(lon - 105.0, lat - 35.0)
+    d_lon = _shift_lon(lon - 105.0, lat - 35.0)
+    rad = math.radians(lat)
+    magic = 1 - _GCJ_EE * math.sin(rad) ** 2
+    root = math.sqrt(magic)
+    d_lat = (d_lat * 180.0) / ((_GCJ_A * (1 - _GCJ_EE)) / (magic * root) * math.pi)
+    d_lon = (d_lon * 180.0) / (_GCJ_A / root * math.cos(rad) * math.pi)
+    return (lon + d_lon, lat + d_lat)
+
+
+MAX_TILES = 12  # tiles under one map: enough for a street-level view, few requests on 4G
+MAX_ZOOM = 18
+
+
+@dataclass(frozen=True)
+class Tile:
+    z: int
+    x: int
+    y: int
+    west: float
+    north: float
+    east: float
+    south: float
+
+
+def _tile_x(lon: float, z: int) -> int:
+    return int((lon + 180.0) / 360.0 * 2**z)
+
+
+def _tile_y(lat: float, z: int) -> int:
+    rad = math.radians(max(min(lat, 85.05), -85.05))
+    return int((1.0 - math.asinh(math.tan(rad)) / math.pi) / 2.0 * 2**z)
+
+
+def _tile_lon(x: int, z: int) -> float:
+    return x / 2**z * 360.0 - 180.0
+
+
+def _tile_lat(y: int, z: int) -> float:
+    return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / 2**z))))
+
+
+def tiles(points: list[Point], max_tiles: int = MAX_TILES) -> list[Tile]:
+    """The web-mercator (XYZ) tiles covering the points' box at the deepest zoom that needs at
+    most max_tiles of them. Over a district's few km the tiles' mercator and the map's
+    equirectangular projection agree to well under a pixel, so each tile is placed by its corners."""
+    if not points:
+        return []
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    for z in range(MAX_ZOOM, -1, -1):
+        x0, x1 = _tile_x(min(xs), z), _tile_x(max(xs), z)
+        y0, y1 = _tile_y(max(ys), z), _tile_y(min(ys), z)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) <= max_tiles:
+            return [
+                Tile(z, x, y, _tile_lon(x, z), _tile_lat(y, z), _tile_lon(x + 1, z), _tile_lat(y + 1, z))
+                for y in range(y0, y1 + 1)
+                for x in range(x0, x1 + 1)
+            ]
+    return []
+
+
+def tile_url(template: str, tile: Tile) -> str:
+    return template.replace("{z}", str(tile.z)).replace("{x}", str(tile.x)).replace("{y}", str(tile.y))

@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from app.domain import alerts as alert_rules
 from app.domain import geo
 from app.domain.org import PLACE_KINDS
 from app.i18n import N_
@@ -55,14 +56,17 @@ class MapController(Controller):
     ) -> Template:
         period, errors = period_of(request, since, until)
         layer = layer if layer in hotspots.LAYERS else "calls"
-        data = await hotspots.hotspots(me, layer, period, request.app.state.settings.time_zone)
-        last = today(request.app.state.settings.time_zone)
+        settings = request.app.state.settings
+        basemap = hotspots.Basemap(settings.map_tile_url, settings.map_tiles_gcj02) if settings.map_tile_url else None
+        data = await hotspots.hotspots(me, layer, period, settings.time_zone, basemap)
+        last = today(settings.time_zone)
         return Template(
             "map/index.html",
             context={
                 "m": data,
                 "layer": layer,
                 "layers": hotspots.LAYERS,
+                "alert_states": alert_rules.STATES,
                 "period": period,
                 "errors": errors,
                 "quick": [(n, (last - timedelta(days=n - 1)).isoformat(), last.isoformat()) for n in QUICK_DAYS],

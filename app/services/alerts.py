@@ -326,6 +326,19 @@ async def _may_see(principal: Principal, alert: dict) -> tuple[bool, bool]:
     return sees, may_act
 
 
+def visible_sql(principal: Principal) -> str:
+    """_may_see as an SQL condition on grid_alert's columns (the map's alerts layer counts in SQL):
+    alerts the person sent or was sent, staff's alerts in their grids, a grid worker's in theirs."""
+    me = int(principal.id)
+    parts = [f"person = {me}", f"id IN (SELECT alert FROM alert_recipient WHERE person = {me})"]
+    if principal.has(*STAFF):
+        grids = scope.grid_scope_sql(principal)
+        parts.append("1 = 1" if grids is None else f"grid IN ({grids})")
+    if principal.grid_ids:
+        parts.append(f"grid IN ({', '.join(str(int(g)) for g in principal.grid_ids)})")
+    return "(" + " OR ".join(parts) + ")"
+
+
 async def get(principal: Principal, alert_id: int) -> dict | None:
     alert = await _select().where(GridAlert.id == alert_id).first()
     if alert is None:

@@ -15,6 +15,7 @@ from app.tables import (
     Call,
     FieldLog,
     Grid,
+    GridAlert,
     LogReview,
     Office,
     Person,
@@ -26,7 +27,7 @@ from app.tables import (
     WorkOrder,
     WorkOrderCall,
 )
-from tests.conftest import run
+from tests.conftest import client_with, run
 
 
 def grid_id(code: str) -> int:
@@ -252,3 +253,102 @@ def test_the_briefing_lists_yesterdays_repeat_callers_and_places_and_the_repeat_
     assert re.search(r"世纪紫薇园</a></td><td class=\"num\">2</td><td class=\"num\">3</td>", places)
     assert "泰和花园" not in places  # one call only
     assert "Since the last briefing" in html
+
+
+def station_of(grid: int) -> int:
+    office = run(Grid.select(Grid.office).where(Grid.id == grid).first())["office"]
+    return run(Office.select(Office.station).where(Office.id == office).first())["station"]
+
+
+def add_alert(place: dict, sender: int, when: datetime, state: str = "open", lat=None, lon=None) -> int:
+    rows = run(
+        GridAlert.insert(
+            GridAlert(
+                client_uuid=str(uuid.uuid4()),
+                grid=place["grid"],
+                station=station_of(place["grid"]),
+                place=place["id"],
+                person=sender,
+                text="两户邻居要打起来了",
+                urgency="urgent",
+                state=state,
+                created_at=when,
+                closed_at=when if state == "closed" else None,
+                lat=lat,
+                lon=lon,
+            )
+        ).returning(GridAlert.id)
+    )
+    return rows[0]["id"]
+
+
+def test_the_alerts_layer_shows_an_alert_to_whoever_may_see_it_and_not_to_another_stations_officer(
+    client, other_station
+):
+    now = datetime.now(timezone.utc)
+    ziwei = place_row("世纪紫薇园")
+    sender = person_of("grid_worker")
+    open_id = add_alert(ziwei, sender, now - timedelta(hours=2), lat=33.9390, lon=118.3001)
+    closed_id = add_alert(ziwei, sender, now - timedelta(days=3), state="closed")
+    add_alert(ziwei, sender, now - timedelta(days=45))  # outside the last 30 days
+
+    officer = client.sign_in_as("officer")
+    html = client.get("/map?layer=alerts").text
+    assert grid_count(html, "紫薇网格") == 2
+    assert f'<a href="/alerts/{open_id}" class="map-alert open"' in html
+    assert f'<a href="/alerts/{closed_id}" class="map-alert closed"' in html
+    table = html[html.index('id="alert-list"') :]
+    assert "1 条未关闭，1 条已关闭" in table
+    assert table.count('href="/alerts/') == 2 and "世纪紫薇园" in table
+    # An analyst of the same station sees the grid but not its alerts (alerts.get would not show them).
+    client.sign_in_as("analyst")
+    html = client.get("/map?layer=alerts").text
+    assert grid_count(html, "紫薇网格") == 0 and f"/alerts/{open_id}" not in html
+
+    # The same officer moved to another station (the demo signs in one person per role).
+    run(
+        PersonRole.update(
+            {PersonRole.station: station_of(other_station["grid"]), PersonRole.office: None, PersonRole.grid: None}
+        ).where(PersonRole.person == officer)
+    )
+    assert client.post("/signin/demo", data={"person": str(officer), "next": "/"}).status_code == 303
+    html = client.get("/map?layer=alerts").text
+    assert "map-alert" not in html.replace(".map-alert", "") and f"/alerts/{open_id}" not in html
+    assert "紫薇网格" not in html and grid_count(html, "运河网格") == 0
+
+
+TILES = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+
+
+def _place_circle(html: str, name: str) -> str:
+    match = re.search(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="[\d.]+" class="\w+"><title>' + name, html)
+    assert match, name
+    return match.group(1, 2)
+
+
+def test_a_configured_basemap_draws_its_tiles_under_the_map_and_only_then_joins_the_csp(client, settings, demo):
+    client.sign_in_as("officer")
+    plain = client.get("/map")
+    assert "<image" not in plain.text and "tiles.example.gov.cn" not in plain.headers["content-security-policy"]
+    with client_with(settings, map_tile_url=TILES, map_tiles_gcj02=True) as browser:
+        browser.sign_in_as("officer")
+        tiled = browser.get("/map")
+    hrefs = re.findall(r'<image href="([^"]+)"', tiled.text)
+    assert hrefs and all(re.fullmatch(r"https://tiles\.example\.gov\.cn/\d+/\d+/\d+\.png", h) for h in hrefs)
+    assert "img-src 'self' data: blob: https://tiles.example.gov.cn;" in tiled.headers["content-security-policy"]
+    # Drawn over GCJ-02 tiles, the places move by the datum's shift (hundreds of metres).
+    assert _place_circle(tiled.text, "世纪紫薇园") != _place_circle(plain.text, "世纪紫薇园")
+
+
+def test_a_tile_url_that_is_not_a_template_of_http_or_a_path_stops_the_start():
+    from app.settings import tile_url
+
+    assert tile_url(" /tiles/{z}/{x}/{y}.png ") == "/tiles/{z}/{x}/{y}.png"
+    for bad in (
+        "javascript:alert(1)//{z}{x}{y}",
+        "//evil.example/{z}/{x}/{y}",
+        "https://t.example/tiles.png",
+        'https://t.example/{z}/{x}/{y}"',
+    ):
+        with pytest.raises(SystemExit):
+            tile_url(bad)

@@ -72,3 +72,47 @@ def test_mondays_briefing_covers_the_weekend_and_a_holiday_is_skipped():
         datetime(2026, 11, 30, 8, 30, tzinfo=zone),
         early,
     )
+
+
+# --- the optional basemap: GCJ-02 and XYZ tiles ----------------------------------------------
+# Reference pairs published with the formula's common implementations (WGS-84 → GCJ-02).
+GCJ02_REFERENCE = [
+    ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597)),  # Shanghai
+    ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766)),  # Shenzhen
+    ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069)),  # Beijing
+]
+
+
+def test_wgs84_positions_shift_to_gcj02_as_the_published_formula_does():
+    for wgs, gcj in GCJ02_REFERENCE:
+        lon, lat = geo.wgs84_to_gcj02(*wgs)
+        assert abs(lon - gcj[0]) < 1e-5 and abs(lat - gcj[1]) < 1e-5  # about a metre
+        assert geo.distance_m(wgs[1], wgs[0], lat, lon) > 300  # the shift is real: hundreds of metres
+
+
+def test_outside_china_gcj02_is_wgs84():
+    assert geo.wgs84_to_gcj02(2.3522, 48.8566) == (2.3522, 48.8566)  # Paris
+    assert geo.wgs84_to_gcj02(139.69, 35.69) == (139.69, 35.69)  # Tokyo: east of the rectangle
+
+
+def test_the_tiles_cover_the_district_at_the_deepest_zoom_with_few_tiles():
+    points = [(118.30, 33.94), (118.33, 33.96)]
+    tiles = geo.tiles(points)
+    assert 0 < len(tiles) <= geo.MAX_TILES
+    assert len({t.z for t in tiles}) == 1
+    z = tiles[0].z
+    assert len(geo.tiles(points, max_tiles=len(tiles))) == len(tiles)
+    # One zoom deeper would need more tiles than allowed (the deepest zoom that fits).
+    x0, x1 = geo._tile_x(118.30, z + 1), geo._tile_x(118.33, z + 1)
+    y0, y1 = geo._tile_y(33.96, z + 1), geo._tile_y(33.94, z + 1)
+    assert (x1 - x0 + 1) * (y1 - y0 + 1) > geo.MAX_TILES
+    for lon, lat in points:
+        assert any(t.west <= lon <= t.east and t.south <= lat <= t.north for t in tiles)
+    assert geo.tiles([]) == []
+
+
+def test_a_tile_url_names_its_zoom_column_and_row():
+    tile = geo.Tile(15, 27148, 13202, 0, 0, 0, 0)
+    assert geo.tile_url("https://tiles.example.gov.cn/{z}/{x}/{y}.png", tile) == (
+        "https://tiles.example.gov.cn/15/27148/13202.png"
+    )
