@@ -65,7 +65,7 @@ def bulk(path: Path, calls: int, logs: int, alerts: int) -> None:
     # 20,000 grid alerts over the two years (a busy district's grid workers): the alerts layer.
     sender = db.execute("SELECT person FROM person_role WHERE role = 'grid_worker'").fetchone()[0]
     rows = []
-    for i in range(alerts):
+    for _ in range(alerts):
         place, grid = rng.choice(places)
         rows.append((str(uuid.uuid4()), grid, station, place, sender, rng.choice(("open", "closed", "closed")), when()))
     db.executemany(
@@ -157,7 +157,9 @@ def main() -> None:
             follow_redirects=False,
         )
         body = http.get("/map?layer=alerts").content
-        print(f"GET /map?layer=alerts (supervisor): {len(body) / 1024:.1f} KB, gzipped {len(gzip.compress(body)) / 1024:.1f} KB")
+        print(
+            f"GET /map?layer=alerts (supervisor): {len(body) / 1024:.1f} KB, gzipped {len(gzip.compress(body)) / 1024:.1f} KB"
+        )
 
 
 async def _person(role: str) -> int:

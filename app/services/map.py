@@ -135,9 +135,7 @@ def _identity(lon: float, lat: float) -> geo.Point:
     return (lon, lat)
 
 
-async def hotspots(
-    principal: Principal, layer: str, period: Period, tz: str, basemap: Basemap | None = None
-) -> dict:
+async def hotspots(principal: Principal, layer: str, period: Period, tz: str, basemap: Basemap | None = None) -> dict:
     """Everything the map page draws: grid outlines shaded by count, places sized by count,
     the legend's classes and the table of counts (the map's text alternative); for the alerts
     layer each alert as a point; with a basemap, the tiles under it all."""
@@ -188,7 +186,9 @@ async def hotspots(
         radius = 9 + (16 * (count / place_peak) ** 0.5 if place_peak else 0)
         dots.append({"id": p["id"], "name": p["name"], "grid": p["grid"], "count": count, "x": x, "y": y, "r": radius})
     for pin in pins:
-        pin["xy"] = projection.xy(*datum(pin["lon"], pin["lat"])) if geo.valid_position(pin["lat"], pin["lon"]) else None
+        pin["xy"] = (
+            projection.xy(*datum(pin["lon"], pin["lat"])) if geo.valid_position(pin["lat"], pin["lon"]) else None
+        )
     return {
         "grids": drawn,
         "places": sorted(dots, key=lambda d: d["count"]),  # the busiest drawn last, on top
@@ -211,7 +211,9 @@ def _tiles(projection: geo.Projection, basemap: Basemap) -> list[dict]:
     for t in geo.tiles(corners):
         x0, y0 = projection.xy(t.west, t.north)
         x1, y1 = projection.xy(t.east, t.south)
-        placed.append({"href": geo.tile_url(basemap.url, t), "x": x0, "y": y0, "w": round(x1 - x0, 1), "h": round(y1 - y0, 1)})
+        placed.append(
+            {"href": geo.tile_url(basemap.url, t), "x": x0, "y": y0, "w": round(x1 - x0, 1), "h": round(y1 - y0, 1)}
+        )
     return placed
 
 
