@@ -6,7 +6,7 @@ grid and place. By hand, as the map's other covering indexes are."""
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-ID = "2026-12-02T13:10:00:000000"
+ID = "2026-12-02T13:09:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "indexes for the map's flag and alerts layers (#18)"
 
