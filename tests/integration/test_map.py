@@ -352,16 +352,3 @@ def test_a_tile_url_that_is_not_a_template_of_http_or_a_path_stops_the_start():
     ):
         with pytest.raises(SystemExit):
             tile_url(bad)
-
-
-def test_a_configured_basemap_draws_tiles_under_the_map_and_joins_the_csp(client, settings, demo):
-    from tests.conftest import client_with
-
-    client.sign_in_as("officer")
-    plain = client.get("/map")
-    assert "<image " not in plain.text and "tiles.example.org" not in plain.headers["content-security-policy"]
-    with client_with(settings, map_tile_url="https://tiles.example.org/{z}/{x}/{y}.png", map_tiles_gcj02=True) as other:
-        other.sign_in_as("officer")
-        page = other.get("/map")
-        assert '<image href="https://tiles.example.org/' in page.text and 'class="with-basemap"' in page.text
-        assert "img-src 'self' data: blob: https://tiles.example.org;" in page.headers["content-security-policy"]
