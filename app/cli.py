@@ -92,6 +92,10 @@ def demo(args: argparse.Namespace) -> None:
 
     if asyncio.run(demo_matters.load()):
         print("demo resident reports and routed matters loaded (13 months, with steps and ratings)")
+    from app.services import demo_alerts
+
+    if asyncio.run(demo_alerts.load()):
+        print("demo grid alerts loaded (two months)")
     print(f"open http://localhost:{args.port}/")
     _serve(args.host, args.port, 1)
 

@@ -352,3 +352,18 @@ def test_a_tile_url_that_is_not_a_template_of_http_or_a_path_stops_the_start():
     ):
         with pytest.raises(SystemExit):
             tile_url(bad)
+
+
+def test_the_demo_brings_two_months_of_alerts_for_the_map_and_the_alerts_list(client, demo):
+    from app.services import demo_alerts
+
+    assert run(demo_alerts.load()) is True
+    assert run(demo_alerts.load()) is False  # once
+    assert run(GridAlert.count()) == 15
+    assert run(GridAlert.count().where((GridAlert.state == "open") & (GridAlert.urgency == "urgent"))) == 0
+    client.sign_in_as("officer")
+    today = datetime.now(timezone.utc).date()
+    html = client.get(f"/map?layer=alerts&since={today - timedelta(days=90)}&until={today}").text
+    assert "1 条未关闭，14 条已关闭" in html
+    listing = client.get("/alerts").text
+    assert "小区东门路灯不亮" in listing
