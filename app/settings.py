@@ -21,6 +21,17 @@ def db_connect_timeout() -> float:
     return float(os.environ.get("QIANMO_DB_CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT)
 
 
+def replica_urls() -> list[str]:
+    """QIANMO_DATABASE_REPLICA_URLS: PostgreSQL streaming replicas, comma-separated (read here:
+    piccolo_conf builds the engine from the environment)."""
+    return [u.strip() for u in os.environ.get("QIANMO_DATABASE_REPLICA_URLS", "").split(",") if u.strip()]
+
+
+def replica_max_lag() -> float:
+    """A replica further behind than this many seconds is skipped (reads go to the primary)."""
+    return float(os.environ.get("QIANMO_REPLICA_MAX_LAG_SECONDS") or 10)
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
 
@@ -98,6 +109,9 @@ class Settings:
     # GET /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
     # only a request made on this machine straight to the app (loopback, no proxy's headers).
     metrics_token: str = ""
+    # Read replicas (PostgreSQL): a person's reads stay on the primary this long after their own
+    # write, so they see what they just saved (a signed cookie: every process knows).
+    replica_sticky_seconds: float = 5
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -145,6 +159,7 @@ class Settings:
             call_uploads_per_hour=int(env("QIANMO_CALL_UPLOADS_PER_HOUR", cls.call_uploads_per_hour)),
             events_ping_seconds=float(env("QIANMO_EVENTS_PING_SECONDS", cls.events_ping_seconds)),
             metrics_token=env("QIANMO_METRICS_TOKEN", ""),
+            replica_sticky_seconds=float(env("QIANMO_REPLICA_STICKY_SECONDS", cls.replica_sticky_seconds)),
         )
 
     @property
