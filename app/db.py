@@ -62,7 +62,9 @@ def engine_from_url(
             f"replica_{i}": PostgresEngine(config=_pg_config(replica, min(connect_timeout, REPLICA_CONNECT_TIMEOUT)))
             for i, replica in enumerate(replica_urls, 1)
         }
-        return ReplicatedEngine(config=_pg_config(url, connect_timeout), extra_nodes=nodes, max_lag=max_lag)
+        return ReplicatedEngine(
+            config=_pg_config(url, connect_timeout), extra_nodes=nodes, max_lag=max_lag, unavailable=unavailable
+        )
     raise SystemExit(f"QIANMO_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url.split(':')[0]}:…)")
 
 

@@ -22,6 +22,7 @@ import hmac
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -59,9 +60,12 @@ class ReplicatedEngine(PostgresEngine):
     """The primary's engine, with its replicas as Piccolo `extra_nodes` (Table.select().run(node=…)
     works too), and the routing described above."""
 
-    def __init__(self, *args: Any, max_lag: float = 10, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, max_lag: float = 10, unavailable: Callable[[BaseException], bool], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_lag = max_lag
+        self.unavailable = unavailable  # db.unavailable: which errors mean the replica is down
         self.replicas = [ReplicaState(name, engine) for name, engine in self.extra_nodes.items()]
         self._turn = itertools.count()
 
@@ -101,9 +105,7 @@ class ReplicatedEngine(PostgresEngine):
                 try:
                     return await node.run_querystring(querystring, in_pool=in_pool)
                 except Exception as exc:
-                    from app.db import unavailable
-
-                    if not unavailable(exc):
+                    if not self.unavailable(exc):
                         raise
                     for state in self.replicas:
                         if state.engine is node:
@@ -154,6 +156,8 @@ def _sign(secret: str, stamp: str) -> str:
 
 
 _READS = (b"GET", b"HEAD")
+# The live stream reads right after a NOTIFY from the primary: a replica might not hold it yet.
+PRIMARY_PATHS = ("/events",)
 
 
 class ReplicaRouting:
@@ -167,7 +171,7 @@ class ReplicaRouting:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope["method"].encode() in _READS:
+        if scope["method"].encode() in _READS and not scope["path"].startswith(PRIMARY_PATHS):
             token = READ_FROM_REPLICA.set(not sticky(self.secret, _cookie(scope), time.time()))
             try:
                 return await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
+from app.cli import main
 from app.replicas import PRIMARY_COOKIE
 from app.services import alerts
 from app.tables import Grid, PersonRole
@@ -160,3 +161,30 @@ def test_with_the_replica_stopped_the_pages_answer_from_the_primary(demo, server
             await http.aclose()
 
     asyncio.run(scenario())
+
+
+def test_the_operator_sees_the_replica_in_sync_and_one_that_is_down(db, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("QIANMO_DATABASE_URL", DATABASE_URL)
+    monkeypatch.setenv("QIANMO_SECRET_KEY", "check-" + uuid.uuid4().hex * 2)
+    monkeypatch.setenv("QIANMO_UPLOAD_DIR", str(tmp_path / "uploads"))
+    down = urlunparse(urlparse(REPLICA_URL)._replace(netloc="127.0.0.1:1"))
+    monkeypatch.setenv("QIANMO_DATABASE_REPLICA_URLS", f"{REPLICA_URL},{down}")
+    main(["check"])
+    out = capsys.readouterr().out
+    where = urlparse(REPLICA_URL)
+    assert f"OK       replica: {where.hostname}:{where.port}{where.path} in sync" in out
+    assert f"WARN     replica: 127.0.0.1:1{where.path} does not answer" in out
+    assert out.rstrip().endswith("ready to open")  # a replica down never blocks: the primary serves
+
+
+def test_metrics_show_the_replica_lag_the_open_streams_and_pending_escalations(demo, servers):
+    def scrape() -> str:
+        return httpx.get(f"{servers[0]}/metrics", timeout=DEADLINE).text
+
+    deadline = time.monotonic() + DEADLINE
+    while 'qianmo_db_replica_in_service{replica="replica_1"} 1.0' not in (text := scrape()):
+        assert time.monotonic() < deadline, text
+        time.sleep(0.2)
+    assert 'qianmo_db_replica_lag_seconds{replica="replica_1"}' in text
+    assert "qianmo_sse_connections 0.0" in text
+    assert "qianmo_pending_escalations " in text
