@@ -24,6 +24,8 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 from piccolo.utils.sql_values import convert_to_sql_value
 
+from app.replicas import ReplicatedEngine
+
 # Seconds a writer waits for SQLite's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 30
 # Pooled engine: a read may run this long on the event loop before it moves to a thread.
@@ -35,31 +37,47 @@ CHECKPOINT_EVERY = 200
 # Pooled engine: once the WAL holds this many pages (~40 MB), writers pause for a checkpoint
 # so that it can start over; the checkpoints in between run beside the writers.
 WAL_RESTART_PAGES = 10_000
+# Seconds to wait for a replica's connection: a replica that is down must not hold up a page.
+REPLICA_CONNECT_TIMEOUT = 1.0
 
 
-def engine_from_url(url: str, connect_timeout: float = 5) -> Engine:
+def engine_from_url(
+    url: str, connect_timeout: float = 5, replica_urls: list[str] | None = None, max_lag: float = 10
+) -> Engine:
     """The engine for QIANMO_DATABASE_URL. PostgreSQL: a connection not made within
     `connect_timeout` seconds fails (asyncpg waits 60 s by default); the statement timeout
-    is the app pool's (main.pool_options). SQLite is a local file: its only wait is for
-    another process's write lock (SQLITE_BUSY_TIMEOUT)."""
+    is the app pool's (main.pool_options). With `replica_urls`, the primary's engine carries
+    them as Piccolo extra_nodes and routes reads (app/replicas.py); a replica's connect timeout
+    is short (REPLICA_CONNECT_TIMEOUT), so one that is down is soon skipped.
+    SQLite is a local file: its only wait is for another process's write lock (SQLITE_BUSY_TIMEOUT)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         _enable_wal(path)
         return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT)
     if url.startswith(("postgresql://", "postgres://")):
-        parts = urlparse(url)
-        return PostgresEngine(
-            config={
-                "host": parts.hostname or "localhost",
-                "port": parts.port or 5432,
-                "user": parts.username or "postgres",
-                "password": parts.password or "",
-                "database": parts.path.lstrip("/") or "postgres",
-                "timeout": connect_timeout,
-            }
+        if not replica_urls:
+            return PostgresEngine(config=_pg_config(url, connect_timeout))
+        nodes = {
+            f"replica_{i}": PostgresEngine(config=_pg_config(replica, min(connect_timeout, REPLICA_CONNECT_TIMEOUT)))
+            for i, replica in enumerate(replica_urls, 1)
+        }
+        return ReplicatedEngine(
+            config=_pg_config(url, connect_timeout), extra_nodes=nodes, max_lag=max_lag, unavailable=unavailable
         )
     raise SystemExit(f"QIANMO_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url.split(':')[0]}:…)")
+
+
+def _pg_config(url: str, connect_timeout: float) -> dict:
+    parts = urlparse(url)
+    return {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 5432,
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "database": parts.path.lstrip("/") or "postgres",
+        "timeout": connect_timeout,
+    }
 
 
 def _enable_wal(path: Path) -> None:

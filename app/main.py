@@ -25,6 +25,7 @@ from app.browser import BrowserKey
 from app.db import PooledSQLiteEngine
 from app.errors import EXCEPTION_HANDLERS
 from app.middleware import PrivateCache, RequestContext, SessionAuth
+from app.replicas import ReplicaRouting, ReplicatedEngine
 from app.routes.agency import AgencyController
 from app.routes.alerts import AlertsController, NotificationsController
 from app.routes.api.metrics import MetricsApiController
@@ -158,8 +159,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    handler = app.asgi_handler
+    if isinstance(engine_finder(), ReplicatedEngine):
+        handler = ReplicaRouting(handler, settings.secret_key, settings.replica_sticky_seconds, settings.secure_cookies)
     app.asgi_handler = RequestContext(
-        PrivateCache(app.asgi_handler), https=settings.secure_cookies, tile_origin=settings.map_tile_origin
+        PrivateCache(handler), https=settings.secure_cookies, tile_origin=settings.map_tile_origin
     )
     return app
 

@@ -54,6 +54,23 @@ POOL_CONNECTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 POOL_MAX = Gauge("qianmo_db_pool_max_connections", "PostgreSQL pool sizes, added up", multiprocess_mode="livesum")
+SSE_CONNECTIONS = Gauge("qianmo_sse_connections", "Live streams (/events) open", multiprocess_mode="livesum")
+# The same count in every process (it is the database's): the largest, not the sum.
+PENDING_ESCALATIONS = Gauge(
+    "qianmo_pending_escalations", "Open urgent grid alerts waiting for their next step", multiprocess_mode="livemax"
+)
+REPLICA_LAG = Gauge(
+    "qianmo_db_replica_lag_seconds",
+    "Replay lag of each read replica (NaN: down or not a replica)",
+    ["replica"],
+    multiprocess_mode="livemax",
+)
+REPLICA_UP = Gauge(
+    "qianmo_db_replica_in_service",
+    "1 when the replica takes reads (answers, and within QIANMO_REPLICA_MAX_LAG_SECONDS)",
+    ["replica"],
+    multiprocess_mode="livemin",
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float, replay: bool) -> None:
@@ -78,6 +95,9 @@ def timed(histogram: Histogram) -> Callable[[Callable[P, Awaitable[T]]], Callabl
 
 
 def sample_pool() -> None:
+    from app.services.events import HUB
+
+    SSE_CONNECTIONS.set(HUB.count())
     engine = engine_finder()
     pool = getattr(engine, "pool", None) if isinstance(engine, PostgresEngine) else None
     if pool is None:
@@ -88,9 +108,29 @@ def sample_pool() -> None:
     POOL_MAX.set(pool.get_max_size())
 
 
+async def sample_database() -> None:
+    """What needs a query: pending escalations, and each replica's lag (read afresh here, so it
+    is current even when no page asks for a replica)."""
+    from app.replicas import ReplicatedEngine
+    from app.tables import GridAlert
+
+    engine = engine_finder()
+    if isinstance(engine, ReplicatedEngine):
+        for state in engine.replicas:
+            lag = await engine.check(state)
+            REPLICA_LAG.labels(state.name).set(float("nan") if lag is None else lag)
+            REPLICA_UP.labels(state.name).set(1 if lag is not None and lag <= engine.max_lag else 0)
+    pending = GridAlert.count().where((GridAlert.state == "open") & GridAlert.escalate_at.is_not_null())
+    PENDING_ESCALATIONS.set(await pending)
+
+
 async def _sample_pool_every(seconds: float) -> None:
     while True:
         sample_pool()
+        try:
+            await sample_database()
+        except Exception:  # a database that is down: the gauges wait for the next round
+            pass
         await asyncio.sleep(seconds)
 
 

@@ -36,6 +36,17 @@ def tile_url(value: str) -> str:
     return value
 
 
+def replica_urls() -> list[str]:
+    """QIANMO_DATABASE_REPLICA_URLS: PostgreSQL streaming replicas, comma-separated (read here:
+    piccolo_conf builds the engine from the environment)."""
+    return [u.strip() for u in os.environ.get("QIANMO_DATABASE_REPLICA_URLS", "").split(",") if u.strip()]
+
+
+def replica_max_lag() -> float:
+    """A replica further behind than this many seconds is skipped (reads go to the primary)."""
+    return float(os.environ.get("QIANMO_REPLICA_MAX_LAG_SECONDS") or 10)
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
 
@@ -119,6 +130,9 @@ class Settings:
     # Chinese basemaps), so the map's WGS-84 positions are shifted to be drawn over them.
     map_tile_url: str = ""
     map_tiles_gcj02: bool = False
+    # Read replicas (PostgreSQL): a person's reads stay on the primary this long after their own
+    # write, so they see what they just saved (a signed cookie: every process knows).
+    replica_sticky_seconds: float = 5
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -168,6 +182,7 @@ class Settings:
             metrics_token=env("QIANMO_METRICS_TOKEN", ""),
             map_tile_url=tile_url(env("QIANMO_MAP_TILE_URL", "")),
             map_tiles_gcj02=_flag("QIANMO_MAP_TILES_GCJ02"),
+            replica_sticky_seconds=float(env("QIANMO_REPLICA_STICKY_SECONDS", cls.replica_sticky_seconds)),
         )
 
     @property

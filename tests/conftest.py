@@ -48,6 +48,8 @@ if TEST_SERVER_URL:
 else:
     DATABASE_URL, PG_NAME = f"sqlite:///{_tmp / 'test.sqlite3'}", ""
 os.environ["QIANMO_DATABASE_URL"] = DATABASE_URL
+# PostgreSQL only (a streaming replica of the test server): not collected on SQLite, not skipped.
+collect_ignore = [] if TEST_SERVER_URL else ["integration/test_replicas.py"]
 os.environ["PICCOLO_CONF"] = "piccolo_conf"
 
 

@@ -80,3 +80,16 @@ def connections_finding(workers: int, pool_size: int, max_connections: int) -> F
 
 def blocked(findings: list[Finding]) -> bool:
     return any(f.level == BLOCKER for f in findings)
+
+
+def replica_finding(where: str, lag: float | None, max_lag: float, error: str = "") -> Finding:
+    """A read replica: in sync (takes reads), lagging or down (skipped: reads go to the primary)."""
+    if error:
+        return Finding(WARN, "replica", f"{where} does not answer ({error}): its reads go to the primary")
+    if lag is None:
+        return Finding(WARN, "replica", f"{where} is not a streaming replica (not in recovery): it takes no reads")
+    if lag > max_lag:
+        return Finding(
+            WARN, "replica", f"{where} is {lag:.0f} s behind (over {max_lag:g} s): skipped until it catches up"
+        )
+    return Finding(OK, "replica", f"{where} in sync ({lag:.1f} s behind)")

@@ -21,10 +21,11 @@ from app.domain.check import (
     base_url_finding,
     connections_finding,
     migrations_finding,
+    replica_finding,
     secret_problem,
 )
 from app.services import backup
-from app.settings import Settings
+from app.settings import Settings, replica_max_lag, replica_urls
 
 
 def run(settings: Settings, workers: int) -> list[Finding]:
@@ -95,7 +96,23 @@ def _postgres(settings: Settings, workers: int) -> list[Finding]:
         findings.append(Finding(OK, "backups", f"{backup.client_binary('pg_dump', major)} matches the server"))
     except backup.BackupError as exc:
         findings.append(Finding(WARN, "backups", f"qianmo backup cannot run: {exc}"))
-    return findings
+    return findings + [asyncio.run(_replica(url, min(settings.db_connect_timeout, 2))) for url in replica_urls()]
+
+
+async def _replica(url: str, connect_timeout: float) -> Finding:
+    from app.replicas import LAG_SQL
+
+    parts = urlparse(url)
+    where = f"{parts.hostname}:{parts.port or 5432}{parts.path}"  # never the password
+    try:
+        conn = await backup.connect(url, connect_timeout)
+    except backup.BackupError as exc:
+        return replica_finding(where, None, replica_max_lag(), error=str(exc.__cause__ or exc))
+    try:
+        lag = await conn.fetchval(LAG_SQL)
+    finally:
+        await conn.close()
+    return replica_finding(where, None if lag is None else float(lag), replica_max_lag())
 
 
 async def _postgres_facts(url: str, connect_timeout: float) -> tuple[str, int, int, set[str]]:
