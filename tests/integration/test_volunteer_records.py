@@ -306,3 +306,39 @@ def test_two_processes_tell_an_overdue_assignee_once(vol):
     told = sorted(int(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for p in runs)
     assert told == [0, 1]
     assert run(Notification.count().where(Notification.kind == "work_order_overdue")) == 1
+
+
+def test_an_overdue_report_tells_whoever_handles_it_once_per_missed_deadline(vol):
+    from app.services import notifications, routing
+    from app.tables import Report
+    from tests.integration.test_routing import matter_id, report
+
+    report(vol, "environment")  # a rule sends it to 城管 at once
+    report_id = matter_id()
+    row = run(Report.select().where(Report.id == report_id).first())
+    staff = run(notifications.agency_staff(row["responsible_agency"]))
+    assert staff
+    assert run(routing.tell_overdue(row["accept_due"] - timedelta(minutes=1))) == 0  # not yet
+    late = row["accept_due"] + timedelta(hours=1)
+    assert [run(routing.tell_overdue(late)), run(routing.tell_overdue(late))] == [1, 0]
+    notes = run(Notification.select().where(Notification.kind == "report_overdue"))
+    assert sorted(n["person"] for n in notes) == staff and {n["url"] for n in notes} == {f"/agency/{report_id}"}
+    # Accepted by one of them: the deadline to finish, missed too, is news for them alone.
+    accepted = {Report.agency_state: "accepted", Report.assignee: staff[0]}
+    run(Report.update(accepted).where(Report.id == report_id))
+    assert run(routing.tell_overdue(row["finish_due"] + timedelta(hours=1))) == 1
+    assert run(Notification.count().where(Notification.kind == "report_overdue")) == len(staff) + 1
+    last = run(Notification.select().order_by(Notification.id, ascending=False).first())
+    assert (last["kind"], last["person"]) == ("report_overdue", staff[0])
+
+
+def test_a_new_volunteer_lands_on_their_shifts_after_creating_a_passkey(vol):
+    from tests.integration.test_access import invite, register
+    from tests.soft_authenticator import SoftAuthenticator
+
+    volunteer = make_volunteer("新人")
+    sign_in(vol, "admin")
+    path = invite(vol, volunteer)
+    vol.post("/signout")
+    answer = register(vol, path, SoftAuthenticator())
+    assert answer.status_code == 200 and answer.json() == {"redirect": "/volunteers/my"}

@@ -636,6 +636,13 @@ def test_a_new_leader_or_size_alone_does_not_tell_volunteers_to_check_again(vol,
     as_person(vol, volunteer)
     assert "已变更" not in vol.get("/volunteers/my").text  # same time, same place: nothing to re-check
     sign_in(vol, "officer")
+    new_leader = {**data, "max_volunteers": "4", "leader": str(demo_person("officer"))}
+    assert vol.post(f"/volunteers/shifts/{shift['id']}/edit", data=new_leader).status_code == 303
+    assert run(PatrolShift.select().first())["leader"] == demo_person("officer")
+    as_person(vol, volunteer)
+    assert "已变更" not in vol.get("/volunteers/my").text  # a new leader alone: nothing to re-check
+    assert not run(Notification.exists().where(Notification.kind == "shift_changed"))
+    sign_in(vol, "officer")
     assert (
         vol.post(
             f"/volunteers/shifts/{shift['id']}/edit", data={**data, "max_volunteers": "4", "meeting_point": "西门"}
