@@ -167,6 +167,11 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     expect(counted).to_contain_text(re.compile(r"计入时长：0 小时 [1-9]\d* 分钟"))
     minutes = re.search(r"计入时长：0 小时 (\d+) 分钟", counted.inner_text()).group(1)
     screenshot(phone_page, "volunteers-09-checked-out")
+    phone_page.goto("/volunteers/my")
+    done = phone_page.locator(".card", has_text="紫薇园东门").filter(has=phone_page.locator(".done")).first
+    expect(done.locator(".done")).to_contain_text(re.compile(rf"已完成：\d\d:\d\d–\d\d:\d\d · 0 小时 {minutes} 分钟"))
+    expect(done).not_to_contain_text("现在可以签到")
+    screenshot(phone_page, "volunteers-09b-my-shifts-done")
 
     # 6. The officer sees the volunteer checked in and out on the roster, and confirms them.
     officer.locator(".shift-card", has_text="紫薇园东门").first.click()
@@ -221,3 +226,27 @@ def test_volunteer_pages_in_english(new_context, screenshot):
     page.locator(".bottomnav").get_by_role("link", name="My shifts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My shifts")
     screenshot(page, "volunteers-en-05-my-shifts")
+
+
+def test_withdrawing_asks_first(new_context, screenshot):
+    officer = new_context("zh-CN").new_page()
+    sign_in_as(officer)
+    point = f"西门{uuid.uuid4().hex[:4]}"
+    create_shift_soon(officer, minutes_ahead=3 * 24 * 60, meeting_point=point)
+    page = new_context("en").new_page()
+    page.goto("/signin")
+    page.get_by_role("button", name=re.compile("李明")).click()
+    page.wait_for_url(re.compile(r"/(field|volunteers/my|agency)?$"))
+    page.goto("/volunteers/shifts")
+    page.locator(".shift-card", has_text=point).first.click()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.locator(".fill").first).to_contain_text("1/4")
+    asked = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+    page.get_by_role("button", name="Cancel my sign-up").click()
+    assert asked == ["Cancel your sign-up? Your place goes to the next person waiting."]
+    expect(page.locator(".fill").first).to_contain_text("1/4")  # "no": the place is kept
+    screenshot(page, "volunteers-en-06-shift-signed-up")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel my sign-up").click()
+    expect(page.locator(".fill").first).to_contain_text("0/4")
