@@ -52,7 +52,7 @@ from app.routes.reports import ReportAdminController, ReportPublicController, Re
 from app.routes.routing_admin import RoutingAdminController
 from app.routes.static import static_file
 from app.routes.team import TeamController
-from app.routes.volunteers import VolunteerRegisterController, VolunteersController
+from app.routes.volunteers import CertificateCheckController, VolunteerRegisterController, VolunteersController
 from app.services import events, jobs
 from app.settings import Settings
 from app.static_files import assets
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TeamController,
             MapController,
             VolunteerRegisterController,
+            CertificateCheckController,
             VolunteersController,
             ReportPublicController,
             ReportStaffController,

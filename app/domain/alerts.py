@@ -104,6 +104,9 @@ NOTIFICATION_KINDS = {
     "shift_promoted": N_("You have a place on a patrol shift"),
     "shift_changed": N_("A patrol shift you signed up for changed"),
     "shift_cancelled": N_("A patrol shift you signed up for was cancelled"),
+    "attendance_confirmed": N_("The leader confirmed your attendance on a patrol"),
+    "work_order_overdue": N_("A work order of yours is overdue"),
+    "report_overdue": N_("A resident report you handle is overdue"),
 }
 MAX_NOTIFICATION_TEXT = 200
 

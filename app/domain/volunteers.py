@@ -331,6 +331,36 @@ def check_out_closes(ends_at: datetime) -> datetime:
     return ends_at + CHECK_OUT_GRACE
 
 
+def check_out_refusal(starts_at: datetime, ends_at: datetime, now: datetime) -> Refusal | None:
+    """Check-out counts time served: not before the shift starts, nor after check-out closed."""
+    if now < starts_at:
+        return Refusal(
+            N_("The shift has not started yet: you can check out from %(when)s, its start."), {"when": starts_at}
+        )
+    if now > check_out_closes(ends_at):
+        return Refusal(N_("Check-out has closed: the shift was closed at its planned end."))
+    return None
+
+
+MAX_CORRECTED_MINUTES = 24 * 60
+
+
+def check_correction(raw: dict) -> Checked:
+    """The leader's corrected minutes (a whole number, 0 to a day) and the reason (required)."""
+    out = Checked()
+    text = _text(raw, "minutes")
+    if not text.isdecimal() or int(text) > MAX_CORRECTED_MINUTES:
+        out.errors["minutes"] = N_("A whole number of minutes from 0 to 1440")
+    else:
+        out.values["minutes"] = int(text)
+    reason = check_reason(_text(raw, "reason"))
+    if reason:
+        out.errors["reason"] = reason
+    else:
+        out.values["reason"] = _text(raw, "reason")
+    return out
+
+
 def should_auto_close(ends_at: datetime, now: datetime) -> bool:
     """A shift checked in but not out is closed at its planned end once check-out has closed."""
     return now > check_out_closes(ends_at)
@@ -357,6 +387,37 @@ def served_minutes(
     if attendance == "present":
         return minutes_between(starts_at, ends_at)
     return 0
+
+
+def actual_span(check_in: datetime | None, check_out: datetime | None, zone: ZoneInfo) -> str:
+    """ "18:02–19:40", local: when the volunteer was really there ("" without both times)."""
+    if check_in is None or check_out is None:
+        return ""
+    return f"{check_in.astimezone(zone):%H:%M}–{check_out.astimezone(zone):%H:%M}"
+
+
+CERTIFICATE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud or typed from paper
+CERTIFICATE_CODE_LENGTH = 10
+
+
+def certificate_code_shape(code: str) -> str | None:
+    """The code as stored (upper case), or None when it cannot be one (nothing to look up)."""
+    code = (code or "").strip().upper()
+    if len(code) != CERTIFICATE_CODE_LENGTH or any(c not in CERTIFICATE_ALPHABET for c in code):
+        return None
+    return code
+
+
+def public_name(name: str) -> str:
+    """A name as a public page shows it: the first and last characters, the rest starred
+    (赵志愿 → 赵*愿, 王五 → 王*), so a reader who knows the person recognises them and a
+    stranger learns little."""
+    name = " ".join((name or "").split())
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def hours_and_minutes(minutes: int) -> tuple[int, int]:

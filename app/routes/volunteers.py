@@ -8,7 +8,7 @@ a refusal re-renders the page (422) saying why, in the user's language."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import segno
 from litestar import Controller, Request, Response, get, post
@@ -16,15 +16,17 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from app.browser import current_browser
 from app.domain import volunteers as rules
 from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, format_datetime, gettext
+from app.request_context import current_request
 from app.routes.downloads import csv_download
 from app.routes.forms import posted, replay_accepted, replay_refusal, replayed
 from app.routes.guards import Me, requires
 from app.routes.uploads import fields_and_photo, photo_response
-from app.services import volunteers
+from app.services import ratelimit, volunteers
 
 STAFF = volunteers.STAFF
 EVERYONE_HERE = ("volunteer", *STAFF)
@@ -33,6 +35,7 @@ REGISTER_MAX_BODY = 16 * 1024
 # The check-box groups of the volunteer forms: read as lists even when one box (or none) is ticked.
 LISTS = ("grids", "availability", "skills")
 RECEIVED = N_("Registration received. An officer of your neighbourhood will contact you by phone.")
+NO_STORE = {"Cache-Control": "no-store"}
 DONE = {
     "signed_up": N_("You have a place on this shift."),
     "waiting": N_("The shift is full: you are on the waiting list. You move up automatically if someone cancels."),
@@ -40,6 +43,7 @@ DONE = {
     "checked_in": N_("Checked in. Have a safe patrol."),
     "checked_out": N_("Checked out. Thank you!"),
     "marked": N_("Attendance saved."),
+    "corrected": N_("Minutes corrected. The change and its reason are in the audit log."),
     "observed": N_("Observation sent."),
     "observed_urgent": N_("Urgent observation sent: the grid's officers see it now."),
     "created": N_("Shift saved."),
@@ -82,7 +86,7 @@ class VolunteerRegisterController(Controller):
 
     @get("/register", name="volunteer_register")
     async def page(self) -> Template:
-        return await _register_page({}, {})
+        return await _register_page({"client_uuid": str(uuid.uuid4())}, {})
 
     @post("/register", name="volunteer_register_send", status_code=200, request_max_body_size=REGISTER_MAX_BODY)
     async def send(self, request: Request) -> Template | Response:
@@ -94,7 +98,40 @@ class VolunteerRegisterController(Controller):
         if outcome.refusal:
             text = refusal_text(outcome.refusal, _settings(request).time_zone)
             return replay_refusal({"form": text}, 429) if replay else await _register_page(raw, {}, text, 429)
-        return replay_refusal(outcome.errors) if replay else await _register_page(raw, outcome.errors, status_code=422)
+        if replay:
+            return replay_refusal(outcome.errors)
+        if "form" in outcome.errors:  # no usable client id: a fresh one, and say why
+            fresh = {**raw, "client_uuid": str(uuid.uuid4())}
+            return await _register_page(fresh, {}, gettext(str(outcome.errors["form"])), 422)
+        return await _register_page(raw, outcome.errors, status_code=422)
+
+
+class CertificateCheckController(Controller):
+    """The public check of a printed certificate: /v/<code> (on the paper, as text and QR)."""
+
+    @get("/v/{code:str}", name="volunteer_certificate_check")
+    async def check(self, request: Request, code: FromPath[str]) -> Template:
+        settings = _settings(request)
+        if await _check_limited(request):
+            return Template("volunteers/verify.html", context={"limited": True}, status_code=429, headers=NO_STORE)
+        cert = await volunteers.verify_certificate(code, settings.time_zone)
+        return Template(
+            "volunteers/verify.html",
+            context={"cert": cert, "code": code[:20]},
+            status_code=200 if cert else 404,
+            headers=NO_STORE,
+        )
+
+
+async def _check_limited(request: Request) -> bool:
+    """Look-ups count like the report tracking page's: per browser and, generously, per address."""
+    settings = _settings(request)
+    ip, browser = current_request.get().ip or "unknown", current_browser.get()
+    window = timedelta(minutes=1)
+    return not (
+        (not browser or await ratelimit.allow(f"certificate:browser:{browser}", settings.track_per_minute, window))
+        and await ratelimit.allow(f"certificate:ip:{ip}", settings.track_address_per_minute, window)
+    )
 
 
 async def _register_page(values: dict, errors: dict, message: str = "", status_code: int = 200) -> Template:
@@ -278,6 +315,23 @@ class VolunteersController(Controller):
         return await _shift_page(request, me, shift_id, outcome)
 
     @post(
+        "/shifts/{shift_id:int}/minutes",
+        name="volunteer_correct_minutes",
+        guards=[requires(*EVERYONE_HERE)],
+        status_code=200,
+    )
+    async def correct_minutes(self, request: Request, me: Me, shift_id: FromPath[int]) -> Template | Redirect:
+        form = await posted(request)
+        signup = form.id("signup")
+        raw = {"minutes": form.text("minutes"), "reason": form.text("reason")}
+        outcome = await volunteers.correct_minutes(me, shift_id, signup, raw)
+        if outcome.ok:
+            return Redirect(f"/volunteers/shifts/{shift_id}?done=corrected#roster", status_code=303)
+        return await _shift_page(
+            request, me, shift_id, outcome, corrections={signup: {**raw, "errors": outcome.errors}}
+        )
+
+    @post(
         "/shifts/{shift_id:int}/observations",
         name="volunteer_observe",
         guards=[requires(*EVERYONE_HERE)],
@@ -340,26 +394,27 @@ class VolunteersController(Controller):
             "volunteers/hours.html", context={"l": ledger, "since": since, "until": until, "person_param": person}
         )
 
-    @get("/hours/certificate", name="volunteer_certificate", guards=[requires(*EVERYONE_HERE)])
-    async def certificate(
-        self,
-        request: Request,
-        me: Me,
-        since: FromQuery[str] = "",
-        until: FromQuery[str] = "",
-        person: FromQuery[int | None] = None,
-    ) -> Template:
-        ledger = await volunteers.ledger(me, person or me.id, _day(since), _day(until), _settings(request).time_zone)
-        if ledger is None:
+    @post("/hours/certificate", name="volunteer_certificate_issue", guards=[requires(*EVERYONE_HERE)], status_code=303)
+    async def issue_certificate(self, request: Request, me: Me) -> Redirect:
+        """Each issue is a new numbered document (a POST: the number is kept)."""
+        form = await posted(request)
+        person = form.id("person") or me.id
+        since, until = _day(form.text("since")), _day(form.text("until"))
+        code = await volunteers.issue_certificate(me, person, since, until, _settings(request).time_zone)
+        if code is None:
             raise NotFoundException()
-        issued = datetime.now().astimezone()
+        return Redirect(f"/volunteers/certificates/{code}", status_code=303)
+
+    @get("/certificates/{code:str}", name="volunteer_certificate", guards=[requires(*EVERYONE_HERE)])
+    async def certificate(self, request: Request, me: Me, code: FromPath[str]) -> Template:
+        settings = _settings(request)
+        cert = await volunteers.certificate(me, code, settings.time_zone)
+        if cert is None:
+            raise NotFoundException()
+        link = f"{settings.public_base_url}/v/{cert['code']}"
+        back = "/volunteers/hours" + (f"?person={cert['person']}" if cert["person"] != me.id else "")
         return Template(
-            "volunteers/certificate.html",
-            context={
-                "l": ledger,
-                "issued": issued,
-                "back": "/volunteers/hours" + (f"?person={person}" if person else ""),
-            },
+            "volunteers/certificate.html", context={"c": cert, "link": link, "qr": _qr_svg(link), "back": back}
         )
 
     @get("/hours/export.csv", name="volunteer_hours_export", guards=[requires(*STAFF)])
@@ -439,6 +494,7 @@ async def _shift_page(
     done: str = "",
     reason: str = "",
     observation: dict | None = None,
+    corrections: dict | None = None,
 ) -> Template:
     settings = _settings(request)
     row = await volunteers.shift(me, shift_id, settings)
@@ -461,7 +517,8 @@ async def _shift_page(
             "s": row,
             "done": done,
             "message": message,
-            "errors": outcome.errors if outcome else {},
+            "errors": outcome.errors if outcome and not corrections else {},
+            "corrections": corrections or {},
             "reason": reason,
             "signup_refusal": refusal_text(refusal, settings.time_zone) if refusal else "",
             "withdraw_refusal": refusal_text(row["withdraw_refusal"], settings.time_zone)

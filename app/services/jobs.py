@@ -1,7 +1,8 @@
 """Work that falls due by itself, done by each app process on a timer instead of by whichever
 page is read next (a GET never writes): closing the patrols nobody checked out of, and marking
 the routed matters that have escalated (QIANMO_ESCALATE_AFTER_HOURS past a missed deadline),
-and sending on the urgent grid alerts nobody acknowledged (services/alerts.escalate_due).
+and sending on the urgent grid alerts nobody acknowledged (services/alerts.escalate_due), and
+telling the assignee of an overdue work order and the handler of an overdue report (once each).
 Every job is safe to run in several processes at once (its writes are conditional updates)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import functools
 import logging
 from datetime import timedelta
 
-from app.services import alerts, routing, volunteers
+from app.services import alerts, orders, routing, volunteers
 
 log = logging.getLogger("qianmo.jobs")
 ESCALATE_AFTER = timedelta(hours=24)  # the setting's default
@@ -19,7 +20,13 @@ ESCALATE_AFTER = timedelta(hours=24)  # the setting's default
 
 async def run_due(escalate_after: timedelta = ESCALATE_AFTER) -> None:
     """Each job once; one that fails is logged and does not stop the others."""
-    jobs = (volunteers.close_overdue, functools.partial(routing.mark_escalated, escalate_after), alerts.escalate_due)
+    jobs = (
+        volunteers.close_overdue,
+        functools.partial(routing.mark_escalated, escalate_after),
+        alerts.escalate_due,
+        orders.tell_overdue,
+        routing.tell_overdue,
+    )
     for job in jobs:
         try:
             await job()

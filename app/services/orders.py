@@ -888,3 +888,51 @@ async def _covering(order: dict):
         bool(grid)
         and (row["grid"] == grid["id"] or row["office"] == grid["office"] or row["station"] == grid["station"])
     )
+
+
+async def tell_overdue(moment: datetime | None = None) -> int:
+    """A job: an open work order past the due time of its step is news for its assignee, once
+    per missed due time (a new step's due time can be missed again). The conditional update
+    stamping `overdue_told_for` decides who tells: safe with several processes at once."""
+    moment = moment or now()
+    rows = await WorkOrder.select(
+        WorkOrder.id, WorkOrder.assignee, WorkOrder.title, WorkOrder.due_at, WorkOrder.overdue_told_for
+    ).where(
+        WorkOrder.state.is_in(list(rules.OPEN_STATES))
+        & WorkOrder.assignee.is_not_null()
+        & WorkOrder.due_at.is_not_null()
+        & (WorkOrder.due_at < moment)
+    )
+    told = 0
+    for r in rows:
+        if r["overdue_told_for"] == r["due_at"]:
+            continue
+        async with write_transaction(WorkOrder._meta.db):
+            stamped = (
+                await WorkOrder.update({WorkOrder.overdue_told_for: r["due_at"]})
+                .where(
+                    (WorkOrder.id == r["id"])
+                    & (WorkOrder.due_at == r["due_at"])
+                    & WorkOrder.state.is_in(list(rules.OPEN_STATES))
+                    & (WorkOrder.overdue_told_for.is_null() | (WorkOrder.overdue_told_for != r["due_at"]))
+                )
+                .returning(WorkOrder.id)
+            )
+            if not stamped:
+                continue  # another process told them, or the order moved on
+            await notifications.add(
+                [
+                    notifications.New(
+                        person=r["assignee"], kind="work_order_overdue", text=r["title"], url=f"/orders/{r['id']}"
+                    )
+                ]
+            )
+            await audit.record(
+                audit.SYSTEM,
+                "overdue_notice",
+                "work_order",
+                r["id"],
+                {"overdue_told_for": [None, r["due_at"].isoformat()]},
+            )
+            told += 1
+    return told

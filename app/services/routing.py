@@ -9,7 +9,7 @@ from typing import Any
 
 from app.db import write_transaction
 from app.domain import routing as rules
-from app.services import audit
+from app.services import audit, notifications
 from app.services.auth import now
 from app.tables import Call, Holiday, Report, ReportStep, RoutingRule
 
@@ -167,3 +167,54 @@ async def _escalate(table, entity: str, with_agency, escalate_after: timedelta, 
                 audit.SYSTEM, "escalate", entity, matter_id, {"escalated_at": [None, moment.isoformat()]}
             )
     return len(due)
+
+
+async def tell_overdue(moment: datetime | None = None) -> int:
+    """A job: a report with an agency past the deadline that counts now (to accept, then to
+    finish) is news for whoever handles it there: its assignee if they work for that agency,
+    else the agency's staff. Told once per missed deadline: the conditional update that stamps
+    `overdue_told_for` decides, so two processes running this at once tell nobody twice."""
+    moment = moment or now()
+    open_matter = (Report.status == "transferred") & Report.agency_state.is_in(["new", "accepted"])
+    rows = await Report.select(
+        Report.id,
+        Report.agency_state,
+        Report.accept_due,
+        Report.finish_due,
+        Report.overdue_told_for,
+        Report.assignee,
+        Report.responsible_agency,
+        Report.description,
+    ).where(open_matter)
+    due = []
+    for r in rows:
+        deadline = rules.missed(r["agency_state"], r["accept_due"], r["finish_due"])
+        if deadline is not None and moment > deadline and r["overdue_told_for"] != deadline:
+            due.append((r, deadline))
+    told = 0
+    for r, deadline in due:
+        async with write_transaction(Report._meta.db):
+            stamped = (
+                await Report.update({Report.overdue_told_for: deadline})
+                .where(
+                    (Report.id == r["id"])
+                    & open_matter
+                    & (Report.overdue_told_for.is_null() | (Report.overdue_told_for != deadline))
+                )
+                .returning(Report.id)
+            )
+            if not stamped:
+                continue  # another process told them
+            staff = await notifications.agency_staff(r["responsible_agency"])
+            people = [r["assignee"]] if r["assignee"] in staff else staff
+            await notifications.add(
+                [
+                    notifications.New(person=p, kind="report_overdue", text=r["description"], url=f"/agency/{r['id']}")
+                    for p in people
+                ]
+            )
+            await audit.record(
+                audit.SYSTEM, "overdue_notice", "report", r["id"], {"overdue_told_for": [None, deadline.isoformat()]}
+            )
+            told += 1
+    return told

@@ -39,7 +39,14 @@ from app.tables.reports import (
 )
 from app.tables.reviews import PreventionReview
 from app.tables.routing import Holiday, RoutingRule, RoutingRuleChange
-from app.tables.volunteers import Observation, PatrolShift, ShiftSignup, VolunteerApplication, VolunteerProfile
+from app.tables.volunteers import (
+    Observation,
+    PatrolShift,
+    ShiftSignup,
+    VolunteerApplication,
+    VolunteerCertificate,
+    VolunteerProfile,
+)
 
 ALL_TABLES: list[type[PiccoloTable]] = [
     Bureau,
@@ -92,6 +99,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     PatrolShift,
     ShiftSignup,
     Observation,
+    VolunteerCertificate,
     GridAlert,
     AlertRecipient,
     AlertStep,

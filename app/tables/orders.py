@@ -20,6 +20,7 @@ class WorkOrder(Table):
     assignee = ForeignKey(references=Person, null=True, default=None, index=True)
     state = Varchar(length=16, index=True)
     due_at = Timestamptz(null=True, default=None)  # of the step due now
+    overdue_told_for = Timestamptz(null=True, default=None)  # the missed due_at the assignee was told of
     handled_at = Timestamptz(null=True, default=None)
     transfer = Boolean(default=False)  # non-police: for an agency (routing comes later)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -73,6 +73,7 @@ class Report(Table):
     answered_by = ForeignKey(references=Agency, null=True, default=None)  # the unit a rating rates
     returns = Integer(default=0)  # returns and transfers on (a metric)
     escalated_at = Timestamptz(null=True, default=None)
+    overdue_told_for = Timestamptz(null=True, default=None)  # the missed deadline the handler was told of
 
 
 class ReportReporter(Table):

@@ -2,7 +2,7 @@
 weekly series), sign-ups with their check-in / check-out and attendance, and observations
 made during a patrol."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from app.tables.base import Table
@@ -13,6 +13,8 @@ from app.tables.people import Person
 
 class VolunteerApplication(Table):
     """A registration from the public page, waiting for an officer of the chosen grids."""
+
+    client_uuid = Varchar(length=36, null=True, default=None, unique=True)  # a replay answers the first
 
     name = Varchar(length=50)
     phone = Varchar(length=32, index=True)
@@ -82,6 +84,22 @@ class ShiftSignup(Table):
     attendance = Varchar(length=12, default="")  # "" | present | no_show (the leader's marking)
     marked_by = ForeignKey(references=Person, null=True, default=None)
     minutes = Integer(default=0)  # what the hours ledger counts
+    minutes_reason = Varchar(length=200, default="")  # why the leader corrected the minutes
+
+
+class VolunteerCertificate(Table):
+    """One issued certificate of service hours: its number (the public page /v/<code> checks
+    it) and what it certified at the time, so a later correction does not change a printed copy."""
+
+    code = Varchar(length=12, unique=True)
+    person = ForeignKey(references=Person, index=True)
+    since = Date(null=True, default=None)
+    until = Date(null=True, default=None)
+    served = Integer(default=0)  # shifts counted
+    minutes = Integer(default=0)
+    station = Varchar(length=100, default="")
+    issued_by = ForeignKey(references=Person, null=True, default=None)
+    issued_at = Timestamptz(default=TimestamptzNow())
 
 
 class Observation(Table):

@@ -48,6 +48,9 @@ LONG_WAIT = 90_000
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 LOAD_DEMO = "import asyncio; from app.services.demo import load_demo; asyncio.run(load_demo())"
+# The live server's environment, for a test that must change its database directly (e.g. move
+# a shift's start into the past: the server's clock cannot be frozen).
+LIVE_ENV: dict[str, str] = {}
 
 
 def _in_thread(coro_factory: Callable[[], object]) -> None:
@@ -123,6 +126,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if done.returncode != 0:
                 pytest.fail(f"server set-up `{' '.join(step)}` failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
         with serving(env, port, tmp / "server.log"):
+            LIVE_ENV.update(env)
             yield base_url
     finally:
         if pg_name:

@@ -6,6 +6,8 @@ out, and prints the certificate of service hours. Then the same pages in English
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import LIVE_ENV
 from tests.browser.test_passkeys import with_authenticator
+from tests.live import ROOT
 
 pytestmark = pytest.mark.browser
 OFFICER = re.compile("邵韦杰")
@@ -45,6 +49,26 @@ def create_shift_soon(page, minutes_ahead: int = 20, meeting_point: str = "紫�
     page.get_by_label("带队人").select_option(leader)
     page.get_by_role("button", name="保存").click()
     expect(page.locator(".flash.ok")).to_contain_text("班次已保存")
+
+
+MOVE_START = """
+import asyncio
+from datetime import datetime, timedelta, timezone
+from app.tables import PatrolShift
+
+async def main():
+    now = datetime.now(timezone.utc)
+    fresh = (PatrolShift.created_at > now - timedelta(minutes=30)) & (PatrolShift.starts_at > now)
+    await PatrolShift.update({PatrolShift.starts_at: now - timedelta(minutes=1)}).where(fresh)
+
+asyncio.run(main())
+"""
+
+
+def shift_started_a_minute_ago() -> None:
+    """The shift this test made starts a minute ago (in the live server's database)."""
+    done = subprocess.run([sys.executable, "-c", MOVE_START], cwd=ROOT, env=LIVE_ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, screenshot):
@@ -124,6 +148,11 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     expect(urgent).to_contain_text("快要动手")
     screenshot(officer, "volunteers-08b-officer-my-day-urgent")
     officer.goto("/volunteers")
+    # Not before the start: the phone says when check-out opens, and offers no button.
+    expect(phone_page.locator(".my-part")).to_contain_text("班次开始后可以签退")
+    expect(phone_page.get_by_role("button", name="签退")).to_have_count(0)
+    shift_started_a_minute_ago()
+    phone_page.reload()
     # Checking out asks first: "no" keeps the patrol going, "yes" checks out.
     asked = []
     phone_page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
@@ -138,8 +167,20 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     expect(counted).to_contain_text(re.compile(r"计入时长：0 小时 [1-9]\d* 分钟"))
     minutes = re.search(r"计入时长：0 小时 (\d+) 分钟", counted.inner_text()).group(1)
     screenshot(phone_page, "volunteers-09-checked-out")
+    phone_page.goto("/volunteers/my")
+    done = phone_page.locator(".card", has_text="紫薇园东门").filter(has=phone_page.locator(".done")).first
+    expect(done.locator(".done")).to_contain_text(re.compile(rf"已完成：\d\d:\d\d–\d\d:\d\d · 0 小时 {minutes} 分钟"))
+    expect(done).not_to_contain_text("现在可以签到")
+    screenshot(phone_page, "volunteers-09b-my-shifts-done")
 
-    # 6. Hours and the certificate.
+    # 6. The officer sees the volunteer checked in and out on the roster, and confirms them.
+    officer.locator(".shift-card", has_text="紫薇园东门").first.click()
+    roster = officer.locator(".roster > li", has_text=name)
+    expect(roster).to_contain_text("签退")
+    roster.get_by_role("button", name="出勤", exact=True).click()
+    expect(officer.locator(".flash.ok")).to_contain_text("出勤已保存")
+
+    # 7. Hours and the certificate: numbered, and checked by anyone at /v/<code>.
     phone_page.goto("/volunteers/my")
     phone_page.get_by_role("link", name="我的时长和证明").click()
     expect(phone_page.locator(".hours-total")).to_have_text(re.compile(f"0 小时 {minutes} 分钟"))
@@ -150,13 +191,16 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
     expect(certificate).to_contain_text(name)
     expect(certificate).to_contain_text("黄河派出所")
     expect(certificate.locator(".cert-hours")).to_have_text(re.compile(f"0 小时 {minutes} 分钟"))
+    expect(certificate.locator(".cert-time")).to_have_text(re.compile(r"\d\d:\d\d–\d\d:\d\d"))
     expect(phone_page.locator(".bottomnav")).to_have_count(0)
     screenshot(phone_page, "volunteers-11-certificate")
-
-    # 7. The officer sees the volunteer checked in and out on the roster.
-    officer.locator(".shift-card", has_text="紫薇园东门").first.click()
-    expect(officer.locator(".roster")).to_contain_text(name)
-    expect(officer.locator(".roster")).to_contain_text("签退")
+    code = certificate.locator(".cert-code").inner_text()
+    for language in ("zh-CN", "en"):
+        anyone = new_context(language).new_page()
+        anyone.goto(f"/v/{code}")
+        expect(anyone.locator(".verify-hours")).to_contain_text(minutes)
+        expect(anyone.locator(".verify-name")).to_contain_text("*")
+        screenshot(anyone, f"volunteers-12-verify-{language}")
 
 
 def test_volunteer_pages_in_english(new_context, screenshot):
@@ -182,3 +226,27 @@ def test_volunteer_pages_in_english(new_context, screenshot):
     page.locator(".bottomnav").get_by_role("link", name="My shifts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My shifts")
     screenshot(page, "volunteers-en-05-my-shifts")
+
+
+def test_withdrawing_asks_first(new_context, screenshot):
+    officer = new_context("zh-CN").new_page()
+    sign_in_as(officer)
+    point = f"西门{uuid.uuid4().hex[:4]}"
+    create_shift_soon(officer, minutes_ahead=3 * 24 * 60, meeting_point=point)
+    page = new_context("en").new_page()
+    page.goto("/signin")
+    page.get_by_role("button", name=re.compile("李明")).click()
+    page.wait_for_url(re.compile(r"/(field|volunteers/my|agency)?$"))
+    page.goto("/volunteers/shifts")
+    page.locator(".shift-card", has_text=point).first.click()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.locator(".fill").first).to_contain_text("1/4")
+    asked = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+    page.get_by_role("button", name="Cancel my sign-up").click()
+    assert asked == ["Cancel your sign-up? Your place goes to the next person waiting."]
+    expect(page.locator(".fill").first).to_contain_text("1/4")  # "no": the place is kept
+    screenshot(page, "volunteers-en-06-shift-signed-up")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel my sign-up").click()
+    expect(page.locator(".fill").first).to_contain_text("0/4")

@@ -176,7 +176,10 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/volunteers/observations/{observation_id:int}/acknowledge"): VOL_STAFF,
     ("GET", "/volunteers/photos/{photo_id:int}"): VOL_ALL,
     ("GET", "/volunteers/hours"): VOL_ALL,  # a volunteer: their own ledger only
-    ("GET", "/volunteers/hours/certificate"): VOL_ALL,
+    ("POST", "/volunteers/hours/certificate"): VOL_ALL,  # issues a numbered certificate (own, or an officer for theirs)
+    ("GET", "/volunteers/certificates/{code:str}"): VOL_ALL,  # the service: the holder or their officers
+    ("GET", "/v/{code:str}"): EVERYONE,  # the public check of a certificate (rate limited)
+    ("POST", "/volunteers/shifts/{shift_id:int}/minutes"): VOL_ALL,  # the service: the leader or an officer
     ("GET", "/volunteers/hours/export.csv"): VOL_STAFF,
     ("GET", "/volunteers/people"): VOL_STAFF,
     ("POST", "/volunteers/people/{person_id:int}/senior"): VOL_STAFF,

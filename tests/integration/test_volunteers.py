@@ -127,6 +127,7 @@ def registration(**extra) -> dict:
         "availability": ["evenings", "weekends"],
         "skills": ["first_aid"],
         "consent": "yes",
+        "client_uuid": str(uuid.uuid4()),
         **extra,
     }
 
@@ -370,7 +371,7 @@ def test_after_checking_out_the_shift_shows_as_done_not_open_for_check_in(vol, m
     assert vol.post(f"/volunteers/shifts/{shift}/check-out").status_code == 303
     card = vol.get("/volunteers/my", headers={"Accept-Language": "en"}).text.split(f"/volunteers/shifts/{shift}")[1]
     card = card.split("</li>")[0]
-    assert "Done: checked out at" in card and "Check-in is open" not in card and "On patrol" not in card
+    assert "Done: " in card and "0 h 15 min" in card and "Check-in is open" not in card and "On patrol" not in card
 
 
 def test_a_cancel_limit_that_has_passed_is_said_to_have_passed(vol, settings):
@@ -417,15 +418,21 @@ def test_hours_across_midnight_and_the_certificate(vol, settings, monkeypatch):
     monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(hours=4, minutes=10))
     vol.post(f"/volunteers/shifts/{shift['id']}/check-out")
     assert signups(shift["id"])[0]["minutes"] == 4 * 60 + 15
+    sign_in(vol, "officer")  # the officer of the grid confirms: the certificate counts confirmed shifts
+    signup = signups(shift["id"])[0]["id"]
+    vol.post(f"/volunteers/shifts/{shift['id']}/attendance", data={"signup": signup, "attendance": "present"})
+    as_person(vol, me)
     monkeypatch.setattr(volunteers.common, "now", lambda: start + timedelta(days=1))
-    page = vol.get(
-        f"/volunteers/hours/certificate?since={future.isoformat()}&until={(future + timedelta(days=1)).isoformat()}"
+    issued = vol.post(
+        "/volunteers/hours/certificate",
+        data={"since": future.isoformat(), "until": (future + timedelta(days=1)).isoformat()},
     )
+    page = vol.get(issued.headers["location"])
     assert "志愿服务时长证明" in page.text and "4 小时 15 分钟" in page.text and "黄河派出所" in page.text
     assert "戊" in page.text
     # The certificate is the person's own: another volunteer's id answers 404.
     other = make_volunteer("己")
-    assert vol.get(f"/volunteers/hours/certificate?person={other}").status_code == 404
+    assert vol.post("/volunteers/hours/certificate", data={"person": str(other)}).status_code == 404
 
 
 def test_leader_marks_no_show_and_a_forgotten_check_out_is_closed_and_flagged(vol, settings, monkeypatch):
@@ -628,6 +635,13 @@ def test_a_new_leader_or_size_alone_does_not_tell_volunteers_to_check_again(vol,
     assert run(PatrolShift.select().first())["max_volunteers"] == 4
     as_person(vol, volunteer)
     assert "已变更" not in vol.get("/volunteers/my").text  # same time, same place: nothing to re-check
+    sign_in(vol, "officer")
+    new_leader = {**data, "max_volunteers": "4", "leader": str(demo_person("officer"))}
+    assert vol.post(f"/volunteers/shifts/{shift['id']}/edit", data=new_leader).status_code == 303
+    assert run(PatrolShift.select().first())["leader"] == demo_person("officer")
+    as_person(vol, volunteer)
+    assert "已变更" not in vol.get("/volunteers/my").text  # a new leader alone: nothing to re-check
+    assert not run(Notification.exists().where(Notification.kind == "shift_changed"))
     sign_in(vol, "officer")
     assert (
         vol.post(

@@ -46,11 +46,14 @@ from app.services.volunteers.common import (
 )
 from app.services.volunteers.hours import (
     EXPORT_COLUMNS,
+    certificate,
     export_csv,
+    issue_certificate,
     ledger,
     may_see_person,
     station_of_volunteer,
     totals,
+    verify_certificate,
 )
 from app.services.volunteers.observations import (
     acknowledge,
@@ -71,7 +74,15 @@ from app.services.volunteers.shifts import (
     upcoming,
     update_shift,
 )
-from app.services.volunteers.signups import check_in, check_out, close_overdue, mark, sign_up, withdraw
+from app.services.volunteers.signups import (
+    check_in,
+    check_out,
+    close_overdue,
+    correct_minutes,
+    mark,
+    sign_up,
+    withdraw,
+)
 from app.services.volunteers.team import set_senior, staff_overview, volunteers_list
 
 __all__ = [
@@ -88,13 +99,16 @@ __all__ = [
     "applications_for_person",
     "approve",
     "cancel_shift",
+    "certificate",
     "check_in",
     "check_out",
     "close_overdue",
+    "correct_minutes",
     "create_shifts",
     "decline",
     "export_csv",
     "is_staff",
+    "issue_certificate",
     "leader_choices",
     "ledger",
     "link",
@@ -122,6 +136,7 @@ __all__ = [
     "upcoming",
     "update_shift",
     "urgent_observations",
+    "verify_certificate",
     "volunteer_grids",
     "volunteers_list",
     "withdraw",

@@ -8,6 +8,7 @@ from datetime import timedelta
 from app.browser import current_browser
 from app.db import write_transaction
 from app.domain import phone as phones
+from app.domain import reports as report_rules
 from app.domain import volunteers as rules
 from app.domain.access import Principal
 from app.i18n import N_
@@ -50,6 +51,12 @@ async def register(raw: dict, settings: Settings) -> Outcome:
     if str(raw.get("website", "")).strip():
         log.info("volunteer registration honeypot filled")
         return Outcome(ok=True)
+    client_uuid = report_rules.valid_uuid(str(raw.get("client_uuid", "")))
+    if client_uuid is None:
+        return Outcome(errors={"form": N_("This form is out of date: reload the page and send it again")})
+    first = await _by_uuid(client_uuid)
+    if first is not None:  # a replay from the phone's outbox: the first one's answer, nothing new
+        return first
     choices = await registration_choices()
     grids = {g["id"] for gs in choices["offices"].values() for g in gs}
     offices = {o for o, _n in choices["offices"]}
@@ -69,22 +76,38 @@ async def register(raw: dict, settings: Settings) -> Outcome:
     )
     values = checked.values
     values["phone"] = phones.normalise(values["phone"])
-    async with write_transaction(VolunteerApplication._meta.db):
-        if await VolunteerApplication.exists().where(
-            (VolunteerApplication.phone == values["phone"]) & (VolunteerApplication.status == "pending")
-        ):
-            return Outcome(ok=True)  # one application per phone waits at a time
-        rows = await VolunteerApplication.insert(
-            VolunteerApplication(**values, consent_at=common.now(), held=held)
-        ).returning(VolunteerApplication.id)
-        await audit.record(
-            PUBLIC,
-            "create",
-            "volunteer_application",
-            rows[0]["id"],
-            {"grids": [None, values["grids"]], "office": [None, values["office"]], "held": [None, held]},
-        )
+    try:
+        async with write_transaction(VolunteerApplication._meta.db):
+            if await VolunteerApplication.exists().where(
+                (VolunteerApplication.phone == values["phone"]) & (VolunteerApplication.status == "pending")
+            ):
+                return Outcome(ok=True)  # one application per phone waits at a time
+            rows = await VolunteerApplication.insert(
+                VolunteerApplication(**values, client_uuid=client_uuid, consent_at=common.now(), held=held)
+            ).returning(VolunteerApplication.id)
+            await audit.record(
+                PUBLIC,
+                "create",
+                "volunteer_application",
+                rows[0]["id"],
+                {"grids": [None, values["grids"]], "office": [None, values["office"]], "held": [None, held]},
+            )
+    except Exception:  # the drivers raise different unique-violation errors
+        first = await _by_uuid(client_uuid)  # the same form sent twice at the same moment
+        if first is None:
+            raise
+        return first
     return Outcome(ok=True, id=rows[0]["id"])
+
+
+async def _by_uuid(client_uuid: str) -> Outcome | None:
+    """The answer the first sending of this form got (whatever an officer decided since)."""
+    row = (
+        await VolunteerApplication.select(VolunteerApplication.id)
+        .where(VolunteerApplication.client_uuid == client_uuid)
+        .first()
+    )
+    return Outcome(ok=True, id=row["id"]) if row else None
 
 
 # --- the approval queue (officers) ------------------------------------------------------------

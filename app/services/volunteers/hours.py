@@ -3,6 +3,7 @@ totals and the CSV export."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from app.db import write_transaction
@@ -17,6 +18,7 @@ from app.tables import (
     Person,
     PersonRole,
     ShiftSignup,
+    VolunteerCertificate,
 )
 
 # --- hours ledger, certificate, totals, export ---------------------------------------------------
@@ -70,9 +72,19 @@ async def ledger(principal: Principal, person_id: int, since: date | None, until
         r["start_local"], r["end_local"] = r["starts_at"].astimezone(zone_), r["ends_at"].astimezone(zone_)
         r["hm"] = rules.hours_and_minutes(r["minutes"])
         r["no_show"] = r["attendance"] == "no_show"
+        r["confirmed"] = r["attendance"] == "present" and r["minutes"] > 0  # what a certificate counts
+        # The time really served: check-in to check-out; the planned time when the leader
+        # marked the volunteer present without them.
+        r["actual"] = rules.actual_span(r["check_in_at"], r["check_out_at"], zone_) or (
+            f"{r['start_local']:%H:%M}–{r['end_local']:%H:%M}"
+        )
     total = sum(r["minutes"] for r in rows)
+    confirmed = [r for r in rows if r["confirmed"]]
     person = await Person.select(Person.id, Person.name).where(Person.id == person_id).first()
     return {
+        "confirmed_rows": confirmed,
+        "confirmed_minutes": sum(r["minutes"] for r in confirmed),
+        "unconfirmed": sum(1 for r in rows if r["minutes"] > 0 and not r["confirmed"]),
         "person": person,
         "rows": rows,
         "minutes": total,
@@ -198,3 +210,92 @@ async def export_csv(principal: Principal, since: date | None, until: date | Non
             {"rows": [None, len(rows)], "since": [None, str(since or "")], "until": [None, str(until or "")]},
         )
     return text
+
+
+# --- certificates: issued, numbered, checked in public ------------------------------------------
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(rules.CERTIFICATE_ALPHABET) for _ in range(rules.CERTIFICATE_CODE_LENGTH))
+
+
+async def issue_certificate(
+    principal: Principal, person_id: int, since: date | None, until: date | None, tz: str
+) -> str | None:
+    """A new certificate of the hours a leader confirmed in the period: a number of its own
+    (each issue is one document), what it certifies kept with it, audited. None: not yours."""
+    ledger_ = await ledger(principal, person_id, since, until, tz)
+    if ledger_ is None:
+        return None
+    async with write_transaction(VolunteerCertificate._meta.db):
+        while True:  # 32^10 codes: a clash is a once-in-never event, but never a second holder
+            code = _new_code()
+            if not await VolunteerCertificate.exists().where(VolunteerCertificate.code == code):
+                break
+        await VolunteerCertificate.insert(
+            VolunteerCertificate(
+                code=code,
+                person=person_id,
+                since=since,
+                until=until,
+                served=len(ledger_["confirmed_rows"]),
+                minutes=ledger_["confirmed_minutes"],
+                station=ledger_["station"],
+                issued_by=principal.id,
+                issued_at=common.now(),
+            )
+        )
+        await audit.record(
+            audit.actor_of(principal),
+            "issue",
+            "volunteer_certificate",
+            code,
+            {"person": [None, person_id], "minutes": [None, ledger_["confirmed_minutes"]]},
+        )
+    return code
+
+
+async def certificate(principal: Principal, code: str, tz: str) -> dict | None:
+    """An issued certificate for its holder or their officers: what it certified, and the
+    confirmed shifts of its period served before it was issued."""
+    code_ = rules.certificate_code_shape(code)
+    row = code_ and await VolunteerCertificate.select().where(VolunteerCertificate.code == code_).first()
+    if not row:
+        return None
+    ledger_ = await ledger(principal, row["person"], row["since"], row["until"], tz)
+    if ledger_ is None:
+        return None
+    rows = [r for r in ledger_["confirmed_rows"] if r["starts_at"] <= row["issued_at"]]
+    return {
+        **row,
+        "person_name": ledger_["person"]["name"] if ledger_["person"] else "",
+        "rows": rows,
+        "hm": rules.hours_and_minutes(row["minutes"]),
+        "issued_local": row["issued_at"].astimezone(zone(tz)),
+        "first_local": rows[0]["start_local"] if rows else None,
+    }
+
+
+async def verify_certificate(code: str, tz: str) -> dict | None:
+    """What the public check page shows: the name masked, the hours and the date; nothing else."""
+    code_ = rules.certificate_code_shape(code)
+    if code_ is None:
+        return None
+    row = (
+        await VolunteerCertificate.select(
+            VolunteerCertificate.code,
+            VolunteerCertificate.minutes,
+            VolunteerCertificate.issued_at,
+            VolunteerCertificate.person.name.as_alias("name"),
+        )
+        .where(VolunteerCertificate.code == code_)
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "code": row["code"],
+        "name": rules.public_name(row["name"] or ""),
+        "hm": rules.hours_and_minutes(row["minutes"]),
+        "issued_local": row["issued_at"].astimezone(zone(tz)),
+    }

@@ -396,6 +396,7 @@ async def shift(principal: Principal, shift_id: int, settings: Settings) -> dict
     )
     row["check_in_now"] = row["may_check_in"] and opens <= moment
     row["may_check_out"] = confirmed and mine["check_in_at"] is not None and mine["check_out_at"] is None
+    row["check_out_now"] = row["may_check_out"] and moment >= row["starts_at"]  # not before the start
     row["on_patrol"] = (confirmed and mine["check_in_at"] is not None and mine["check_out_at"] is None) or (
         row["leader"] == principal.id and opens <= moment <= rules.check_out_closes(row["ends_at"])
     )
@@ -452,6 +453,7 @@ async def my_shifts(principal: Principal, settings: Settings) -> dict:
     for r in rows:
         r["start_local"], r["end_local"] = r["starts_at"].astimezone(tz), r["ends_at"].astimezone(tz)
         r["changed"] = bool(r["changed_at"] and r["changed_at"] > r["created_at"])
+        r["actual"] = rules.actual_span(r["check_in_at"], r["check_out_at"], tz)
         r["check_in_open"] = (
             rules.check_in_window(r["starts_at"])[0] <= moment <= rules.check_in_window(r["starts_at"])[1]
         )

@@ -229,8 +229,9 @@ async def check_out(principal: Principal, shift_id: int) -> Outcome:
         if mine["check_out_at"] is not None:
             return refused(N_("You checked out at %(when)s."), when=mine["check_out_at"])
         moment = common.now()
-        if moment > rules.check_out_closes(row["ends_at"]):
-            return refused(N_("Check-out has closed: the shift was closed at its planned end."))
+        refusal = rules.check_out_refusal(row["starts_at"], row["ends_at"], moment)
+        if refusal:
+            return Outcome(refusal=refusal)
         minutes = rules.served_minutes(
             row["starts_at"], row["ends_at"], mine["check_in_at"], moment, mine["attendance"]
         )
@@ -247,11 +248,8 @@ async def check_out(principal: Principal, shift_id: int) -> Outcome:
     return Outcome(ok=True)
 
 
-async def mark(principal: Principal, shift_id: int, signup_id: int, attendance: str) -> Outcome:
-    """The leader (or an officer of the grid) marks a volunteer present or a no-show, e.g. for
-    someone without their phone; the minutes follow (see domain.served_minutes)."""
-    if attendance not in rules.ATTENDANCE:
-        return refused(N_("Choose present or no-show."))
+async def _led_shift(principal: Principal, shift_id: int) -> dict | Outcome:
+    """The shift if the person leads it (or is an officer of its grid) and it may be marked now."""
     row = await PatrolShift.select().where(PatrolShift.id == shift_id).first()
     if row is None or not (row["leader"] == principal.id or row["grid"] in await staff_grids(principal)):
         return refused(N_("This shift cannot be found."))
@@ -259,19 +257,35 @@ async def mark(principal: Principal, shift_id: int, signup_id: int, attendance: 
         return refused(N_("This shift has been cancelled."))
     if common.now() < rules.check_in_window(row["starts_at"])[0]:
         return refused(N_("Attendance can be marked from 30 minutes before the start."))
+    return row
+
+
+async def _confirmed_signup(shift_id: int, signup_id: int) -> dict | None:
+    return (
+        await ShiftSignup.select()
+        .where((ShiftSignup.id == signup_id) & (ShiftSignup.shift == shift_id) & (ShiftSignup.status == "confirmed"))
+        .first()
+    )
+
+
+async def mark(principal: Principal, shift_id: int, signup_id: int, attendance: str) -> Outcome:
+    """The leader (or an officer of the grid) marks a volunteer present or a no-show, e.g. for
+    someone without their phone; the minutes follow (see domain.served_minutes), except minutes
+    the leader corrected by hand, which "present" keeps. "Present" tells the volunteer."""
+    if attendance not in rules.ATTENDANCE:
+        return refused(N_("Choose present or no-show."))
+    row = await _led_shift(principal, shift_id)
+    if isinstance(row, Outcome):
+        return row
     async with write_transaction(ShiftSignup._meta.db):
-        signup = (
-            await ShiftSignup.select()
-            .where(
-                (ShiftSignup.id == signup_id) & (ShiftSignup.shift == shift_id) & (ShiftSignup.status == "confirmed")
-            )
-            .first()
-        )
+        signup = await _confirmed_signup(shift_id, signup_id)
         if signup is None:
             return refused(N_("This volunteer does not have a place on this shift."))
         minutes = rules.served_minutes(
             row["starts_at"], row["ends_at"], signup["check_in_at"], signup["check_out_at"], attendance
         )
+        if attendance == "present" and signup["minutes_reason"]:
+            minutes = signup["minutes"]
         await ShiftSignup.update(
             {ShiftSignup.attendance: attendance, ShiftSignup.marked_by: principal.id, ShiftSignup.minutes: minutes}
         ).where(ShiftSignup.id == signup_id)
@@ -286,6 +300,58 @@ async def mark(principal: Principal, shift_id: int, signup_id: int, attendance: 
                 "minutes": [signup["minutes"], minutes],
             },
         )
+        if attendance == "present" and signup["attendance"] != "present":
+            await _tell_confirmed(signup["person"], row)
+    return Outcome(ok=True)
+
+
+async def _tell_confirmed(person: int, shift: dict) -> None:
+    """Inside the caller's transaction: the volunteer hears the leader confirmed them."""
+    await notifications.add(
+        [
+            New(
+                person=person,
+                kind="attendance_confirmed",
+                text=shift["meeting_point"],
+                url=f"/volunteers/shifts/{shift['id']}",
+            )
+        ]
+    )
+
+
+async def correct_minutes(principal: Principal, shift_id: int, signup_id: int, raw: dict) -> Outcome:
+    """The leader (or an officer of the grid) corrects the minutes a sign-up counts for, with a
+    reason; audited with both numbers. A correction confirms the volunteer was there (it marks
+    them present when nobody had marked them yet)."""
+    row = await _led_shift(principal, shift_id)
+    if isinstance(row, Outcome):
+        return row
+    checked = rules.check_correction(raw)
+    if checked.errors:
+        return Outcome(errors=checked.errors)
+    minutes, reason = checked.values["minutes"], checked.values["reason"]
+    async with write_transaction(ShiftSignup._meta.db):
+        signup = await _confirmed_signup(shift_id, signup_id)
+        if signup is None:
+            return refused(N_("This volunteer does not have a place on this shift."))
+        attendance = signup["attendance"] or ("present" if minutes > 0 else "")
+        await ShiftSignup.update(
+            {
+                ShiftSignup.minutes: minutes,
+                ShiftSignup.minutes_reason: reason,
+                ShiftSignup.attendance: attendance,
+                ShiftSignup.marked_by: principal.id,
+            }
+        ).where(ShiftSignup.id == signup_id)
+        await audit.record(
+            audit.actor_of(principal),
+            "correct_minutes",
+            "patrol_shift",
+            shift_id,
+            {"signup": [None, signup_id], "minutes": [signup["minutes"], minutes], "reason": [None, reason]},
+        )
+        if attendance == "present" and signup["attendance"] != "present":
+            await _tell_confirmed(signup["person"], row)
     return Outcome(ok=True)
 
 
