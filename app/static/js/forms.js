@@ -42,10 +42,11 @@
     }
   }, true);
 
-  // --- Offline, a record-creating form is checked on the phone before it is queued -----------
+  // --- A record-creating form is checked on the phone before it leaves -----------------------
   // The template's own rules (required, maxlength, pattern, min/max): a queued entry the server
-  // would refuse is fixed on the spot, not found "not accepted" later. Online the server checks
-  // and answers at once (its messages are the fuller ones); it checks everything either way.
+  // would refuse is fixed on the spot, not found "not accepted" later. Checked online too: a
+  // post that gets no answer within sw.js SLOW_AFTER is queued as well, and the page cannot
+  // know beforehand which post that will be. The server still checks everything.
   function markInvalid(form) {
     clearErrors(form);
     const invalid = Array.from(form.elements).filter((el) => el.willValidate && !el.validity.valid);
@@ -77,8 +78,7 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]") ||
-        navigator.onLine !== false || form.checkValidity()) {
+    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]") || form.checkValidity()) {
       return;
     }
     event.preventDefault();
