@@ -155,7 +155,12 @@ def test_a_retired_poster_says_so_and_links_to_the_general_form(reports_ready):
     old = poster_code(reports_ready, place)
     reports_ready.sign_in_as("officer")
     poster_id = run(ReportPoster.select(ReportPoster.id).where(ReportPoster.code == old).first())["id"]
-    retired = reports_ready.post(f"/admin/reports/poster-codes/{poster_id}/retire")
+    # Not confirmed (no JS, box not ticked): nothing changes, and the page says why.
+    asked = reports_ready.post(f"/admin/reports/poster-codes/{poster_id}/retire", data={})
+    assert asked.status_code == 303 and asked.headers["location"].endswith("?unconfirmed=1")
+    assert "先勾选确认" in reports_ready.get(asked.headers["location"]).text
+    assert reports_ready.get(f"/r/{old}").status_code == 200
+    retired = reports_ready.post(f"/admin/reports/poster-codes/{poster_id}/retire", data={"confirm": "1"})
     assert retired.status_code == 303
     page = reports_ready.get(retired.headers["location"])
     new = re.search(r"/r/([A-Z2-9]{8})<", page.text).group(1)
