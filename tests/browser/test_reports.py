@@ -183,10 +183,22 @@ def test_retiring_a_poster_code_asks_first(new_context, screenshot):
     page.get_by_role("button", name="生成编号").click()
     code = page.locator(".poster-code").inner_text()
     asked = []
-    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+
+    def refuse(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", refuse)
+    page.get_by_role("button", name="停用此编码并生成新编码").click()  # the box is not ticked: not sent
+    expect(page.get_by_role("checkbox", name=re.compile("我已知晓"))).not_to_be_checked()
+    expect(page.locator(".poster-code")).to_have_text(code)
+    assert asked == []
+    page.get_by_role("checkbox", name=re.compile("我已知晓")).check()
+    screenshot(page, "reports-15-retire-ticked")
     page.get_by_role("button", name="停用此编码并生成新编码").click()  # returns once answered
     assert asked == ["停用此编码？这张海报所有已张贴的印刷件都将失效。"]
     expect(page.locator(".poster-code")).to_have_text(code)  # "no": the printed posters keep working
+    page.remove_listener("dialog", refuse)
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="停用此编码并生成新编码").click()
     expect(page.locator(".flash.ok")).to_have_text("旧海报已停用。请打印并张贴这张新海报。")
