@@ -3,6 +3,7 @@ itself lays out parties, terms, date, place and signature lines around this word
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from app.i18n import N_, too_long
@@ -22,6 +23,25 @@ _CLOSING = (
     "二、本协议一式三份，双方当事人各执一份，调解组织留存一份。\n"
     "三、一方不履行协议的，另一方可依法申请司法确认或向人民法院提起诉讼。"
 )
+
+
+_NUMERALS = "一二三四五六七八九十"
+# A clause's own number as typed: 一、 (一) （一） 1. 1、 1) — dropped, the page numbers them.
+_TYPED_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、)）])\s*")
+
+
+def cn_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (clauses rarely pass twenty)."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _NUMERALS[tens - 1] + "十")
+    return head + (_NUMERALS[ones - 1] if ones else "")
+
+
+def numbered(text: str) -> list[str]:
+    """Clauses one a line, numbered 一、二、… from one: the officer's terms and the standard
+    clauses each have their own list, so the standard ones never read as the parties' 4th term."""
+    lines = [_TYPED_NUMBER.sub("", line).strip() for line in text.splitlines()]
+    return [f"{cn_numeral(i)}、{line}" for i, line in enumerate([x for x in lines if x], start=1)]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from app.domain import agreements
 from app.domain import alerts as alert_rules
 from app.domain import fieldwork as rules
 from app.domain import orders as order_rules
@@ -266,9 +267,15 @@ class FieldworkController(Controller):
         log = await _log_or_404(request, me, log_id)
         if log["kind"] != "mediation" or log["outcome"] != "agreed" or log["voided_at"]:
             raise NotFoundException()
+        wording = await fieldwork_lists.agreement_template(log["dispute_type"])
         return Template(
             "fieldwork/agreement.html",
-            context={"log": log, "wording": await fieldwork_lists.agreement_template(log["dispute_type"])},
+            context={
+                "log": log,
+                "wording": wording,
+                "terms": agreements.numbered(log["terms"] or ""),
+                "closing": agreements.numbered(wording.closing),
+            },
         )
 
     @get("/photos/{photo_id:int}", name="field_photo", guards=[requires(*READERS)])

@@ -271,7 +271,9 @@ def test_a_mediation_needs_two_parties_and_terms_when_agreed_and_prints_an_agree
     }
     response = field.post("/field/mediations/new", data=data, headers=REPLAY)
     assert set(response.json()["errors"]) == {"parties", "terms"}
-    data.update(party_name_1="钱乙", party_address_1="3栋201", terms="每日施工时间限于8:00至18:00")
+    data.update(
+        party_name_1="钱乙", party_address_1="3栋201", terms="1. 每日施工时间限于8:00至18:00\n2、赵甲赔偿钱乙200元"
+    )
     log_id = field.post("/field/mediations/new", data=data, headers=REPLAY).json()["id"]
     parties = run(MediationParty.select().where(MediationParty.log == log_id).order_by(MediationParty.position))
     assert [p["name"] for p in parties] == ["赵甲", "钱乙"]
@@ -282,10 +284,15 @@ def test_a_mediation_needs_two_parties_and_terms_when_agreed_and_prints_an_agree
         "当事人（甲方）",
         "赵甲",
         "钱乙",
-        "每日施工时间限于8:00至18:00",
         "签字（按手印）",
     ):
         assert text in agreement.text
+    # The officer's terms, then the standard clauses under their own heading, each numbered from 一.
+    page = agreement.text
+    assert "<p>一、每日施工时间限于8:00至18:00</p>" in page and "<p>二、赵甲赔偿钱乙200元</p>" in page
+    standard = page.index("<h2>协议的效力与履行</h2>")
+    assert standard > page.index("二、赵甲赔偿钱乙200元")
+    assert "<p>一、本协议经双方当事人签字（按手印）后生效，双方应自觉履行。</p>" in page[standard:]
 
 
 def test_an_admin_edits_the_agreement_wording_and_the_topic_lists(admin):
