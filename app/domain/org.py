@@ -93,7 +93,19 @@ ENTITIES: dict[str, Entity] = {
             "station",
             N_("Police station"),
             N_("Police stations"),
-            (Field("bureau", N_("Bureau"), kind="parent", required=True), NAME, CODE, ADDRESS, PHONE),
+            (
+                Field("bureau", N_("Bureau"), kind="parent", required=True),
+                NAME,
+                CODE,
+                ADDRESS,
+                PHONE,
+                Field(
+                    "committee_name",
+                    N_("People's mediation committee"),
+                    max_length=100,
+                    hint=N_("Issues the station's 人民调解 agreements; blank: the station's name + 人民调解委员会"),
+                ),
+            ),
             parent="bureau",
         ),
         Entity(
