@@ -70,7 +70,7 @@ def wording_errors(wording: Wording) -> dict[str, str]:
 
 # --- the issuing body and the number -----------------------------------------------------------
 
-MEDIATION_TYPES = {"people": N_("People's mediation (人民调解)"), "police": N_("Police mediation (治安调解)")}
+MEDIATION_TYPES = {"people": N_("People's mediation (committee)"), "police": N_("Police mediation (the station)")}
 
 
 def issued_title(mediation_type: str, wording_title: str) -> str:

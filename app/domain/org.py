@@ -103,7 +103,9 @@ ENTITIES: dict[str, Entity] = {
                     "committee_name",
                     N_("People's mediation committee"),
                     max_length=100,
-                    hint=N_("Issues the station's 人民调解 agreements; blank: the station's name + 人民调解委员会"),
+                    hint=N_(
+                        "Issues the station's people's mediation agreements; blank: the station's name + committee"
+                    ),
                 ),
             ),
             parent="bureau",
