@@ -40,15 +40,32 @@ def print_poster(page, screenshot, name: str) -> str:
         issue.click()
     expect(poster).to_contain_text("扫码反映问题")
     expect(poster).to_contain_text(name)
-    expect(poster.locator("svg")).to_be_visible()
+    expect(poster.locator(".poster-qr svg")).to_be_visible()
     screenshot(page, "reports-01-poster")
     page.emulate_media(media="print")
     expect(page.locator(".print-bar")).to_be_hidden()
     screenshot(page, "reports-02-poster-print", full_page=True)
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1  # one A4 sheet, the band's colour kept
     page.emulate_media(media="screen")
     return poster.locator(".poster-url").inner_text().strip()
+
+
+def test_the_poster_on_an_english_phone_is_still_the_stations_chinese_poster(new_context, screenshot):
+    staff = new_context("en").new_page()
+    sign_in(staff)
+    staff.goto("/admin/reports/posters")
+    staff.get_by_role("link", name=PLACE, exact=True).click()
+    issue = staff.get_by_role("button", name="Issue its code")
+    poster = staff.locator("article.poster")
+    expect(issue.or_(poster).first).to_be_visible()
+    if issue.is_visible():
+        issue.click()
+    expect(poster.locator(".poster-band")).to_be_visible()
+    expect(staff.get_by_role("button", name="Print or save as PDF")).to_be_visible()
+    assert staff.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(staff, "reports-01-poster-en")
 
 
 def test_report_follow_join_handle_and_rate_in_chinese(new_context, screenshot):

@@ -27,6 +27,7 @@ from app.tables import (
     ReportPoster,
     ReportReporter,
     ReportStep,
+    Station,
 )
 from tests.conftest import client_with, run
 
@@ -516,3 +517,23 @@ def test_the_general_form_marks_every_missing_field_at_once(reports_ready):
     missing = reports_ready.post("/report", data={"client_uuid": str(uuid.uuid4()), "description": "路灯坏了"})
     assert missing.status_code == 422
     assert 'id="e-place"' in missing.text and 'id="e-category"' in missing.text and "路灯坏了" in missing.text
+
+
+def test_the_poster_says_whose_it_is_with_the_short_url_and_the_stations_phone(reports_ready):
+    # Residents told not to scan unknown codes check who put it up, the address and a number.
+    place = place_named("泰和花园")
+    station = run(
+        Place.select(Place.grid.office.station.id.as_alias("id"), Place.grid.office.station.name.as_alias("name"))
+        .where(Place.id == place)
+        .first()
+    )
+    run(Station.update({Station.phone: "0516-83001234"}).where(Station.id == station["id"]))
+    code = poster_code(reports_ready, place)
+    reports_ready.sign_in_as("officer")
+    page = reports_ready.get(f"/admin/reports/posters/place/{place}").text
+    poster = page[page.index('<article class="poster"') : page.index("</article>")]
+    assert f'<p class="poster-station">{station["name"]}</p>' in poster
+    assert f"本二维码由{station['name']}制作张贴" in poster
+    assert re.search(rf'<p class="poster-url">https?://[^<]*/r/{code}</p>', poster)
+    assert '<strong class="poster-phone">0516-83001234</strong>' in poster
+    assert poster.count("<li>") >= 3 + 4  # the steps and the examples of what to report
