@@ -123,11 +123,15 @@ def test_the_same_form_sent_twice_makes_one_report(reports_ready):
 
 def test_a_second_resident_is_asked_and_joins_instead_of_duplicating(reports_ready):
     code = poster_code(reports_ready, place_named("泰和花园"))
-    first = tracking_of(send(reports_ready, code, form()))
-    # The form offers the open report as soon as the category is chosen (htmx part)...
+    words = "我是王五电话13912345678，楼上每晚11点后装修电钻声，已经持续一个多星期了，孩子没法睡觉，请尽快处理"
+    first = tracking_of(send(reports_ready, code, form(description=words)))
+    # The form offers the open report as soon as the category is chosen (htmx part), with the
+    # first words masked and cut (the lead's rule): never a phone number, at most 40 characters.
     part = reports_ready.get(f"/report/similar?category=noise&poster={code}")
     assert "已有人反映" in part.text and 'name="join"' in part.text
-    assert "楼上" not in part.text  # never another resident's words
+    summary = re.search(r'<span class="similar-summary" lang="zh-CN">“([^”]*)”', part.text).group(1)
+    assert summary == "我是王五电话***，楼上每晚11点后装修电钻声，已经持续一个多星期了，孩子没法睡…"
+    assert len(summary) <= 41 and "13912345678" not in part.text and "请尽快处理" not in part.text
     # ...and a plain post without an answer is asked before anything is written.
     data = form(description="同一个装修噪音，周末早上7点就开始", phone="13800000002")
     asked = send(reports_ready, code, data)
