@@ -12,7 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
 from app import i18n, offline
-from app.domain import phone
+from app.domain import calls, phone
 from app.domain.roles import ROLES
 from app.routes.nav import nav_items
 from app.static_files import static_url
@@ -49,11 +49,17 @@ def _configure(engine: Engine, time_zone: str) -> None:
         rolename=_role_name,
         cn_date=partial(cn_date, tz=time_zone),
         phone_mask=phone.mask,
+        order_title=_order_title,
     )
     env.trim_blocks = True
     env.lstrip_blocks = True
     # Templates change with a deploy, which restarts the server: no stat() per render.
     env.auto_reload = False
+
+
+def _order_title(title: str) -> str:
+    """Generated titles are stored in Chinese; Chinese readers see them as stored."""
+    return title if i18n.get_locale().startswith("zh") else calls.title_for_display(title, i18n.gettext)
 
 
 def _role_name(role: str) -> str:

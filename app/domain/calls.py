@@ -9,7 +9,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -479,3 +479,35 @@ def equal_windows(measures_on: date, today: date, longest: int = 180) -> tuple[d
         return None
     after_end = measures_on + timedelta(days=days - 1)
     return measures_on - timedelta(days=days), measures_on - timedelta(days=1), measures_on, after_end
+
+
+# A generated work-order title, read back for display: "一地多起 马赛公馆：30天内盗窃5起 · 泰和一网格".
+# Stored in Chinese (like the 110 records it comes from); shown in the viewer's language.
+_TITLE = re.compile(r"^(一人多次|一地多起|一类多发) (.+?)(?:：(\d+)天内(\S+?)(\d+)起)?( · .+)?$")
+_TITLE_RULE = {"一人多次": "repeat_caller", "一地多起": "repeat_place", "一类多发": "category_surge"}
+_TITLE_WORDS = {
+    "repeat_caller": N_("Repeat caller"),
+    "repeat_place": N_("Repeat place"),
+    "category_surge": N_("Surging kind"),
+}
+
+
+def title_for_display(title: str, gettext: Callable[[str], str]) -> str:
+    """The title in the viewer's language: a generated one is rebuilt from its parts (names and
+    numbers kept as written); any other title, typed by a person, is shown as it is."""
+    found = _TITLE.match(title)
+    if found is None:
+        return title
+    head, subject, days, family_word, calls, tail = found.groups()
+    rule = _TITLE_RULE[head]
+    text = f"{gettext(_TITLE_WORDS[rule])} {subject}"
+    family = next((code for code, word in FAMILY_TITLES.items() if word == family_word), None)
+    if days and family:
+        text += gettext(", %(kind)s: %(calls)s in %(days)s days") % {
+            "kind": gettext(FAMILIES[family]),
+            "calls": calls,
+            "days": days,
+        }
+    elif days:
+        return title
+    return text + (tail or "")

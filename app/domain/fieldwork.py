@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from app.domain import agreements
 from app.domain import phone as phones
 from app.i18n import N_, too_long
 
@@ -250,9 +251,13 @@ def _check_mediation(raw: dict, rules: Rules, out: Checked) -> None:
     outcome = _text(raw, "outcome")
     if outcome not in OUTCOMES:
         out.errors["outcome"] = N_("Choose one")
+    mediation_type = _text(raw, "mediation_type") or "people"
+    if mediation_type not in agreements.MEDIATION_TYPES:
+        out.errors["mediation_type"] = N_("Choose one")
     terms = _limited(raw, "terms", MAX_NOTE, out, required=outcome == "agreed")
     out.values.update(
         dispute_type=dispute,
+        mediation_type=mediation_type,
         outcome=outcome,
         terms=terms,
         mediators=_limited(raw, "mediators", 500, out),
@@ -269,16 +274,36 @@ def _parties(raw: dict, out: Checked) -> list[dict]:
             k: _limited(raw, f"party_{k}_{i}", limit, out)
             for k, limit in (("name", 100), ("phone", 32), ("role", 40), ("address", 200))
         }
-        if not any(party.values()):
+        identity = _identity(raw, i, out)
+        if not any(party.values()) and not any(v is not None and v != "" for v in identity.values()):
             continue
         if not party["name"]:
             out.errors[f"party_name_{i}"] = N_("Required")
         if party["phone"] and not phones.is_valid(party["phone"]):
             out.errors[f"party_phone_{i}"] = N_("Not a phone number")
+        party.update(identity)
         parties.append(party)
     if len(parties) < 2:
         out.errors["parties"] = N_("Name at least two parties")
     return parties
+
+
+SEXES = {"male": N_("Male"), "female": N_("Female")}
+
+
+def _identity(raw: dict, i: int, out: Checked) -> dict:
+    """A party's optional ID number, sex and age, as the agreement form asks for them."""
+    id_number = _text(raw, f"party_id_number_{i}").upper().replace(" ", "")
+    if id_number and not agreements.valid_resident_id(id_number):
+        out.errors[f"party_id_number_{i}"] = N_("Not a resident ID number: 18 characters, the last a check digit")
+    sex = _text(raw, f"party_sex_{i}")
+    if sex not in SEXES:
+        sex = ""
+    age_text = _text(raw, f"party_age_{i}")
+    age = int(age_text) if age_text.isdecimal() and int(age_text) <= 120 else None
+    if age_text and age is None:
+        out.errors[f"party_age_{i}"] = N_("Enter an age from 0 to 120")
+    return {"id_number": id_number, "sex": sex, "age": age}
 
 
 def _links(raw: dict, out: Checked) -> list[str]:

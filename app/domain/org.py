@@ -93,7 +93,21 @@ ENTITIES: dict[str, Entity] = {
             "station",
             N_("Police station"),
             N_("Police stations"),
-            (Field("bureau", N_("Bureau"), kind="parent", required=True), NAME, CODE, ADDRESS, PHONE),
+            (
+                Field("bureau", N_("Bureau"), kind="parent", required=True),
+                NAME,
+                CODE,
+                ADDRESS,
+                PHONE,
+                Field(
+                    "committee_name",
+                    N_("People's mediation committee"),
+                    max_length=100,
+                    hint=N_(
+                        "Issues the station's people's mediation agreements; blank: the station's name + committee"
+                    ),
+                ),
+            ),
             parent="bureau",
         ),
         Entity(

@@ -355,3 +355,14 @@ def check_category(
         if len(value) > 200:
             errors[key] = too_long(200)
     return errors
+
+
+_DIGIT_RUN = re.compile(r"\d{7,}")
+SUMMARY_CHARS = 40
+
+
+def public_summary(text: str) -> str:
+    """Another resident's words as the duplicate hint shows them: runs of 7+ digits (a phone,
+    an ID number) become ***, and at most 40 characters, since a name cannot be detected."""
+    masked = _DIGIT_RUN.sub("***", " ".join(text.split()))
+    return masked if len(masked) <= SUMMARY_CHARS else masked[:SUMMARY_CHARS] + "…"

@@ -15,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
+from app.domain import agreements
 from app.domain import alerts as alert_rules
 from app.domain import fieldwork as rules
 from app.domain import orders as order_rules
@@ -67,6 +68,8 @@ async def form_context(
         "campaign_topics": await fieldwork_lists.topics("campaign"),
         "subject_kinds": rules.SUBJECT_KINDS,
         "dispute_types": rules.DISPUTE_TYPES,
+        "mediation_types": agreements.MEDIATION_TYPES,
+        "sexes": rules.SEXES,
         "outcomes": rules.OUTCOMES,
         "max_parties": rules.MAX_PARTIES,
         "max_photo": MAX_BYTES,
@@ -266,9 +269,23 @@ class FieldworkController(Controller):
         log = await _log_or_404(request, me, log_id)
         if log["kind"] != "mediation" or log["outcome"] != "agreed" or log["voided_at"]:
             raise NotFoundException()
+        wording = await fieldwork_lists.agreement_template(log["dispute_type"])
+        kind = log["mediation_type"] or "people"
         return Template(
             "fieldwork/agreement.html",
-            context={"log": log, "wording": await fieldwork_lists.agreement_template(log["dispute_type"])},
+            context={
+                "log": log,
+                "wording": wording,
+                "title": agreements.issued_title(kind, wording.title),
+                "issuer": agreements.issuer(kind, log["station_name"], log["committee_name"]),
+                "number": agreements.document_number(
+                    log["station_name"] + ("调" if kind == "people" else "治调"),
+                    log["agreement_year"],
+                    log["agreement_n"],
+                ),
+                "terms": agreements.numbered(log["terms"] or ""),
+                "closing": agreements.numbered(wording.closing),
+            },
         )
 
     @get("/photos/{photo_id:int}", name="field_photo", guards=[requires(*READERS)])

@@ -493,7 +493,13 @@ class ReportAdminController(Controller):
         guards=[requires(*POSTER_ROLES)],
         status_code=303,
     )
-    async def retire(self, me: Me, poster_id: FromPath[int]) -> Redirect:
+    async def retire(self, me: Me, poster_id: FromPath[int], data: Annotated[dict[str, str], FORM]) -> Redirect:
+        if data.get("confirm") != "1":  # every printed copy stops working: the box must be ticked (no JS needed)
+            found = await report_posters.retirable(me, poster_id)
+            if found is None:
+                raise NotFoundException()
+            poster, kind, _unit = found
+            return Redirect(f"/admin/reports/posters/{kind}/{poster[kind]}?unconfirmed=1", status_code=303)
         fresh = await report_posters.retire(me, poster_id, actor_of(me))
         if fresh is None:
             raise NotFoundException()
@@ -526,6 +532,7 @@ async def _poster_page(
             "back": back,
             "single": single,
             "reissued": request.query_params.get("reissued", ""),
+            "unconfirmed": request.query_params.get("unconfirmed", ""),
             "without_code": [u for u, p in pairs if p is None],
             "issue": issue,
         },

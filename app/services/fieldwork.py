@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.db import Statement, insert_row, write_transaction
-from app.domain import csv_export
+from app.domain import agreements, csv_export
 from app.domain import fieldwork as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
@@ -17,7 +17,7 @@ from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext, too_long
 from app.services import audit, detection, fieldwork_lists, photos, scope
 from app.services.auth import now
-from app.tables import Call, FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
+from app.tables import AgreementCounter, Call, FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
 
 WRITERS = ("officer", "grid_worker", "supervisor")
 # Roles that may see full phone numbers of residents and parties (lists always mask them).
@@ -44,6 +44,7 @@ EDITABLE = (
     "dispute_type",
     "mediators",
     "outcome",
+    "mediation_type",
     "terms",
 )
 
@@ -158,6 +159,7 @@ async def create(
     try:
         async with write_transaction(FieldLog._meta.db):
             log_id = await _insert(kind, client_uuid, checked, principal, follows, photo)
+            await _number_agreement(log_id, tz)
     except Exception:  # the drivers raise different unique-violation errors
         # A resend (the phone did not hear the answer): the unique index let only the first in.
         existing = await _by_uuid(client_uuid)
@@ -165,6 +167,36 @@ async def create(
             raise
         return _existing(existing, principal)
     return Outcome(log_id=log_id, created=True)
+
+
+# One statement takes the next number: the row's update is atomic on both engines, so two
+# officers saving at once get 1 and 2 (PostgreSQL locks the row; SQLite's writer is alone).
+_NEXT_NUMBER = Statement(
+    "INSERT INTO agreement_counter (key, n) VALUES ({}, 1) "
+    "ON CONFLICT (key) DO UPDATE SET n = agreement_counter.n + 1 RETURNING n"
+)
+
+
+async def next_agreement_number(station_id: int, year: int) -> int:
+    """The next 第N号 of a station's year, from 1; never given twice."""
+    rows = await _NEXT_NUMBER.fetch(AgreementCounter._meta.db, f"{station_id}:{year}")
+    return int(rows[0]["n"])
+
+
+async def _number_agreement(log_id: int, tz: str) -> None:
+    """An agreed mediation gets its written agreement's number once, when it is saved as agreed:
+    the officer prints it right after, and opening the page (a GET) writes nothing. The year
+    is the station's, at saving; the number stays if the outcome or the year changes later."""
+    row = await (
+        FieldLog.select(FieldLog.outcome, FieldLog.agreement_n, FieldLog.grid.office.station.as_alias("station"))
+        .where(FieldLog.id == log_id)
+        .first()
+    )
+    if row is None or row["outcome"] != "agreed" or row["agreement_n"] is not None:
+        return
+    year = now().astimezone(ZoneInfo(tz)).year
+    n = await next_agreement_number(row["station"], year)
+    await FieldLog.update({FieldLog.agreement_year: year, FieldLog.agreement_n: n}).where(FieldLog.id == log_id)
 
 
 async def _by_uuid(client_uuid: str) -> dict | None:
@@ -236,6 +268,7 @@ def _select():
         FieldLog.place.name.as_alias("place_name"),
         FieldLog.grid.name.as_alias("grid_name"),
         FieldLog.grid.office.station.name.as_alias("station_name"),
+        FieldLog.grid.office.station.committee_name.as_alias("committee_name"),
     )
 
 
@@ -265,6 +298,9 @@ async def get(principal: Principal, log_id: int) -> dict | None:
         log["subject_phone"] = phones.mask(log["subject_phone"]) if log["subject_phone"] else ""
         for party in log["parties"]:
             party["phone"] = phones.mask(party["phone"]) if party["phone"] else ""
+            party["id_number"] = agreements.mask_resident_id(party["id_number"]) if party["id_number"] else ""
+    for party in log["parties"]:  # lists and the log's page show it masked, whoever looks
+        party["id_masked"] = agreements.mask_resident_id(party["id_number"]) if party["id_number"] else ""
     log["may_edit"] = (
         rules.may_edit(
             is_author=log["author"] == principal.id,
@@ -410,8 +446,8 @@ async def form_values(principal: Principal, log_id: int) -> dict | None:
         call_refs=" ".join(link["target_ref"] for link in log["links"]),
     )
     for i, party in enumerate(log["parties"]):
-        for key in ("name", "phone", "role", "address"):
-            values[f"party_{key}_{i}"] = party[key]
+        for key in ("name", "phone", "role", "address", "id_number", "sex", "age"):
+            values[f"party_{key}_{i}"] = "" if party[key] is None else str(party[key])
     values["_log"] = log
     return values
 
@@ -434,6 +470,7 @@ async def update(principal: Principal, log_id: int, raw: dict, tz: str) -> Outco
         await MediationParty.delete().where(MediationParty.log == log_id)
         await FieldLogLink.delete().where(FieldLogLink.log == log_id)
         await _write_children(log_id, checked)
+        await _number_agreement(log_id, tz)
         changes = _diff(before, values)
         if [(p["name"], p["phone"]) for p in before_parties] != [(p["name"], p["phone"]) for p in checked.parties]:
             changes["parties"] = ["changed", "changed"]

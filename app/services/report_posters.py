@@ -171,8 +171,8 @@ async def _place_ids(grid_id: int) -> list[int]:
     return [r["id"] for r in rows]
 
 
-async def retire(principal: Principal, poster_id: int, actor: audit.Actor) -> dict | None:
-    """Retire a poster and issue its unit a new code; the new poster, or None when not allowed."""
+async def retirable(principal: Principal, poster_id: int) -> tuple[dict, str, dict] | None:
+    """The poster in use, its unit's kind and the unit, when this person may retire it."""
     poster = (
         await ReportPoster.select().where((ReportPoster.id == poster_id) & ReportPoster.retired_at.is_null()).first()
     )
@@ -186,8 +186,16 @@ async def retire(principal: Principal, poster_id: int, actor: audit.Actor) -> di
         else ("office", poster["office"])
     )
     unit = await target(principal, kind, unit_id)
-    if unit is None:
+    return None if unit is None else (poster, kind, unit)
+
+
+async def retire(principal: Principal, poster_id: int, actor: audit.Actor) -> dict | None:
+    """Retire a poster and issue its unit a new code; the new poster, or None when not allowed."""
+    found = await retirable(principal, poster_id)
+    if found is None:
         return None
+    poster, kind, unit = found
+    unit_id = poster[kind]
     async with write_transaction(ReportPoster._meta.db):
         await ReportPoster.update({ReportPoster.retired_at: now(), ReportPoster.retired_by: actor.id}).where(
             ReportPoster.id == poster_id

@@ -155,14 +155,18 @@ def _same_where(where: Where):
 
 async def similar_open(where: Where, category_id: int) -> list[dict]:
     """Open reports of this category at this spot, the most reported first: offered for joining.
-    Only what the tracking page would show anyway (no resident's words or contact data)."""
-    return (
-        await Report.select(Report.id, Report.status, Report.reporters, Report.created_at)
+    The first reporter's words only as public_summary leaves them (no digits runs, 40 characters;
+    the lead's decision, docs/decisions.md), no contact data."""
+    rows = (
+        await Report.select(Report.id, Report.status, Report.reporters, Report.created_at, Report.description)
         .where(_same_where(where) & (Report.category == category_id) & Report.status.is_in(list(rules.OPEN_STATUSES)))
         .order_by(Report.reporters, ascending=False)
         .order_by(Report.id, ascending=False)
         .limit(5)
     )
+    for row in rows:
+        row["summary"] = rules.public_summary(row.pop("description") or "")
+    return rows
 
 
 async def similar_for_code(where: Where, code: str) -> list[dict]:

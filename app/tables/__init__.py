@@ -14,7 +14,16 @@ from app.tables.calls import (
     DetectionSetting,
     NonPoliceCategory,
 )
-from app.tables.fieldwork import AgreementTemplate, FieldLog, FieldLogLink, LogReview, MediationParty, Photo, Topic
+from app.tables.fieldwork import (
+    AgreementCounter,
+    AgreementTemplate,
+    FieldLog,
+    FieldLogLink,
+    LogReview,
+    MediationParty,
+    Photo,
+    Topic,
+)
 from app.tables.orders import WorkOrder, WorkOrderCall, WorkOrderStep
 from app.tables.org import Agency, Bureau, Grid, Office, Place, Station
 from app.tables.people import (
@@ -71,6 +80,7 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     FieldLogLink,
     Photo,
     AgreementTemplate,
+    AgreementCounter,
     LogReview,
     CallImport,
     Call,

@@ -46,9 +46,13 @@ class FieldLog(Table):
     reached = Integer(null=True, default=None)
     # mediation
     dispute_type = Varchar(length=16, default="")
+    mediation_type = Varchar(length=16, default="")  # "police" 治安调解 | "people" 人民调解
     mediators = Text(default="")
     outcome = Varchar(length=16, default="")
     terms = Text(default="")
+    # the written agreement's number 〔year〕第n号, given once when it is agreed (AgreementCounter)
+    agreement_year = Integer(null=True, default=None)
+    agreement_n = Integer(null=True, default=None)
     # life
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -64,6 +68,9 @@ class MediationParty(Table):
     phone = Varchar(length=32, default="")
     role = Varchar(length=40, default="")
     address = Varchar(length=200, default="")
+    id_number = Varchar(length=18, default="")  # a resident ID (GB 11643), optional
+    sex = Varchar(length=8, default="")  # "male" | "female" | ""
+    age = Integer(null=True, default=None)
 
 
 class FieldLogLink(Table):
@@ -94,6 +101,14 @@ class AgreementTemplate(Table):
     preamble = Text(default="")
     closing = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class AgreementCounter(Table):
+    """The last agreement number given per station and year; key "station_id:year". One row
+    is bumped by a single INSERT … ON CONFLICT … RETURNING, so two officers never share a number."""
+
+    key = Varchar(length=40, unique=True)
+    n = Integer(default=0)
 
 
 class LogReview(Table):

@@ -26,6 +26,8 @@ class Station(Table):
     code = Varchar(length=32, unique=True)
     address = Varchar(length=200, default="")
     phone = Varchar(length=32, default="")
+    # The people's mediation committee (人民调解委员会) that issues this station's 人民调解 agreements.
+    committee_name = Varchar(length=100, default="")
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 

@@ -111,6 +111,12 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
     for i, (name, role) in enumerate((("赵甲", "楼上住户"), ("钱乙", "楼下住户"))):
         parties.nth(i).get_by_label("姓名", exact=True).fill(name)
         parties.nth(i).get_by_label("身份（如邻居、租户）").fill(role)
+    parties.nth(0).locator("summary").click()
+    parties.nth(0).get_by_label("公民身份号码").fill("11010519491231002X")
+    parties.nth(0).get_by_label("性别").select_option("male")
+    parties.nth(0).get_by_label("年龄").fill("76")
+    parties.nth(0).get_by_label("公民身份号码").scroll_into_view_if_needed()
+    screenshot(page, "fieldwork-06a-mediation-party-identity")
     page.get_by_label("事情经过").fill("楼上夜间装修噪音扰民，双方发生口角。")
     page.locator("label.chip", has_text="达成协议").click()
     page.get_by_label("协议内容（达成协议时必填）").fill(
@@ -124,6 +130,9 @@ def test_a_day_of_field_logs_in_chinese(new_context, screenshot):
     agreement = page.locator("article.agreement")
     for text in ("当事人（甲方）：赵甲", "当事人（乙方）：钱乙", "施工时间限于每日8:00至18:00", "签字（按手印）"):
         expect(agreement).to_contain_text(text)
+    expect(agreement.locator(".agreement-no")).to_contain_text(re.compile(r"调〔20\d\d〕第\d+号"))
+    expect(agreement).to_contain_text("公民身份号码：11010519491231002X")
+    expect(agreement).to_contain_text("人民调解委员会（盖章）")
     screenshot(page, "fieldwork-06-agreement")
     page.emulate_media(media="print")
     expect(page.locator(".topbar")).to_be_hidden()

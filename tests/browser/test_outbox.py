@@ -453,3 +453,30 @@ def test_a_revoked_session_leaves_no_private_page_offline_but_keeps_the_outbox(n
     expect(page.locator("[data-outbox-waiting]")).to_have_text(
         "Records waiting on this phone: 1. Sign in and they are sent."
     )
+
+
+def test_an_invalid_log_is_held_on_the_phone_even_online(new_context, screenshot):
+    """A post that gets no answer within 8 s is queued by the worker, unchecked by the server:
+    so the phone checks the form before it leaves, online as well as offline (−5 leaflets),, and nothing is sent until it is fixed."""
+    context = new_context("en")
+    page = context.new_page()
+    sign_in(page, "Community officer", "/field/campaign-drops/new")
+    controlled(page)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/field/" in r.url else None)
+    page.locator("#f-place").select_option(index=1)
+    page.locator("input[name=topic]").first.check(force=True)
+    page.locator("#f-leaflets").fill("-5")
+    page.locator("#f-reached").fill("25")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#log-form .flash.error")).to_have_text("Please correct the marked fields.")
+    expect(page.locator("#f-leaflets")).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "outbox-09-checked-online-en")
+    assert posts == [], posts
+    expect(badge(page)).to_be_hidden()
+    # Fixed, it goes out and is saved.
+    page.locator("#f-leaflets").fill("5")
+    page.locator("#f-note").fill(f"checked-{uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#log-status")).to_contain_text("Saved")
+    assert len(posts) == 1, posts

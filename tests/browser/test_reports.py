@@ -40,15 +40,32 @@ def print_poster(page, screenshot, name: str) -> str:
         issue.click()
     expect(poster).to_contain_text("扫码反映问题")
     expect(poster).to_contain_text(name)
-    expect(poster.locator("svg")).to_be_visible()
+    expect(poster.locator(".poster-qr svg")).to_be_visible()
     screenshot(page, "reports-01-poster")
     page.emulate_media(media="print")
     expect(page.locator(".print-bar")).to_be_hidden()
     screenshot(page, "reports-02-poster-print", full_page=True)
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1  # one A4 sheet, the band's colour kept
     page.emulate_media(media="screen")
     return poster.locator(".poster-url").inner_text().strip()
+
+
+def test_the_poster_on_an_english_phone_is_still_the_stations_chinese_poster(new_context, screenshot):
+    staff = new_context("en").new_page()
+    sign_in(staff)
+    staff.goto("/admin/reports/posters")
+    staff.get_by_role("link", name=PLACE, exact=True).click()
+    issue = staff.get_by_role("button", name="Issue its code")
+    poster = staff.locator("article.poster")
+    expect(issue.or_(poster).first).to_be_visible()
+    if issue.is_visible():
+        issue.click()
+    expect(poster.locator(".poster-band")).to_be_visible()
+    expect(staff.get_by_role("button", name="Print or save as PDF")).to_be_visible()
+    assert staff.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(staff, "reports-01-poster-en")
 
 
 def test_report_follow_join_handle_and_rate_in_chinese(new_context, screenshot):
@@ -183,10 +200,22 @@ def test_retiring_a_poster_code_asks_first(new_context, screenshot):
     page.get_by_role("button", name="生成编号").click()
     code = page.locator(".poster-code").inner_text()
     asked = []
-    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+
+    def refuse(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", refuse)
+    page.get_by_role("button", name="停用此编码并生成新编码").click()  # the box is not ticked: not sent
+    expect(page.get_by_role("checkbox", name=re.compile("我已知晓"))).not_to_be_checked()
+    expect(page.locator(".poster-code")).to_have_text(code)
+    assert asked == []
+    page.get_by_role("checkbox", name=re.compile("我已知晓")).check()
+    screenshot(page, "reports-15-retire-ticked")
     page.get_by_role("button", name="停用此编码并生成新编码").click()  # returns once answered
     assert asked == ["停用此编码？这张海报所有已张贴的印刷件都将失效。"]
     expect(page.locator(".poster-code")).to_have_text(code)  # "no": the printed posters keep working
+    page.remove_listener("dialog", refuse)
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="停用此编码并生成新编码").click()
     expect(page.locator(".flash.ok")).to_have_text("旧海报已停用。请打印并张贴这张新海报。")

@@ -945,6 +945,13 @@ def test_a_places_repeats_are_counted_per_category_family(analyst):
         WorkOrderCall.select(WorkOrderCall.call.call_id.as_alias("call_id")).where(WorkOrderCall.order == order["id"])
     )
     assert sorted(h["call_id"] for h in held) == ["M0", "M2", "M4", "M6", "M8"]
+    # Stored in Chinese, read in the viewer's language (the place's name as written).
+    analyst.get("/locale/en?next=/orders")
+    english = analyst.get(f"/orders/{order['id']}").text
+    assert "<h1>Repeat place 泰和祥府, Thefts: 5 in 30 days</h1>" in english and "一地多起 泰和祥府" not in english
+    assert "Repeat place 泰和祥府" in analyst.get("/orders").text
+    analyst.get("/locale/zh_CN?next=/orders")
+    assert "<h1>一地多起 泰和祥府：30天内盗窃5起</h1>" in analyst.get(f"/orders/{order['id']}").text
 
 
 def test_after_lowering_a_threshold_the_analyst_reruns_detection_and_sees_the_result(analyst):

@@ -3,6 +3,7 @@ photo rules, My day, export. Runs on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 from app.services import fieldwork, fieldwork_lists
-from app.tables import AuditEvent, FieldLog, Grid, MediationParty, Photo, Place
+from app.tables import AuditEvent, FieldLog, Grid, MediationParty, Photo, Place, Station
 from tests.conftest import run
 
 HTMX = {"HX-Request": "true"}
@@ -271,7 +272,9 @@ def test_a_mediation_needs_two_parties_and_terms_when_agreed_and_prints_an_agree
     }
     response = field.post("/field/mediations/new", data=data, headers=REPLAY)
     assert set(response.json()["errors"]) == {"parties", "terms"}
-    data.update(party_name_1="钱乙", party_address_1="3栋201", terms="每日施工时间限于8:00至18:00")
+    data.update(
+        party_name_1="钱乙", party_address_1="3栋201", terms="1. 每日施工时间限于8:00至18:00\n2、赵甲赔偿钱乙200元"
+    )
     log_id = field.post("/field/mediations/new", data=data, headers=REPLAY).json()["id"]
     parties = run(MediationParty.select().where(MediationParty.log == log_id).order_by(MediationParty.position))
     assert [p["name"] for p in parties] == ["赵甲", "钱乙"]
@@ -282,10 +285,15 @@ def test_a_mediation_needs_two_parties_and_terms_when_agreed_and_prints_an_agree
         "当事人（甲方）",
         "赵甲",
         "钱乙",
-        "每日施工时间限于8:00至18:00",
         "签字（按手印）",
     ):
         assert text in agreement.text
+    # The officer's terms, then the standard clauses under their own heading, each numbered from 一.
+    page = agreement.text
+    assert "<p>一、每日施工时间限于8:00至18:00</p>" in page and "<p>二、赵甲赔偿钱乙200元</p>" in page
+    standard = page.index("<h2>协议的效力与履行</h2>")
+    assert standard > page.index("二、赵甲赔偿钱乙200元")
+    assert "<p>一、本协议经双方当事人签字（按手印）后生效，双方应自觉履行。</p>" in page[standard:]
 
 
 def test_an_admin_edits_the_agreement_wording_and_the_topic_lists(admin):
@@ -404,3 +412,88 @@ def test_the_export_reads_in_chinese_with_local_times_and_the_agreement(field):
     assert row["纠纷类型"] == "噪音／邻里" and row["调解结果"] == "达成协议"  # names, not codes
     assert row["调解人员"] == "王调解员" and row["协议内容"] == "一、施工限于8:00至18:00。"
     assert row["当事人"].startswith("赵甲") and "钱乙" in row["当事人"]
+
+
+# --- the written agreement: its number, its issuer, the parties' identity ----------------------
+
+
+def mediation(**extra) -> dict:
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "place": str(place_in("TH-01")),
+        "dispute_type": "neighbours",
+        "party_name_0": "赵甲",
+        "party_name_1": "钱乙",
+        "note": "楼上装修噪音扰民",
+        "outcome": "agreed",
+        "terms": "每日施工时间限于8:00至18:00",
+        **extra,
+    }
+
+
+def at(moment: str):
+    return lambda: datetime.fromisoformat(moment).astimezone(timezone.utc)
+
+
+def agreement_of(client, log_id: int) -> str:
+    return client.get(f"/field/logs/{log_id}/agreement").text
+
+
+def test_an_agreed_mediation_is_numbered_per_station_and_local_year_from_one(field, monkeypatch):
+    field.sign_in_as("officer")
+    monkeypatch.setattr(fieldwork, "now", at("2026-12-31T23:30:00+08:00"))
+    first = field.post("/field/mediations/new", data=mediation(), headers=REPLAY).json()["id"]
+    pending = field.post("/field/mediations/new", data=mediation(outcome="unresolved", terms=""), headers=REPLAY)
+    second = field.post("/field/mediations/new", data=mediation(), headers=REPLAY).json()["id"]
+    assert "〔2026〕第1号" in agreement_of(field, first)
+    assert "〔2026〕第2号" in agreement_of(field, second)
+    # Saving again keeps the number given the first time; one agreed later takes the next.
+    run(FieldLog.update({FieldLog.created_at: fieldwork.now()}).where(FieldLog.id > 0))
+    assert field.post(f"/field/logs/{first}/edit", data=mediation(), headers=REPLAY).status_code == 303
+    later = pending.json()["id"]
+    assert field.post(f"/field/logs/{later}/edit", data=mediation(), headers=REPLAY).status_code == 303
+    page = agreement_of(field, first)
+    assert "〔2026〕第1号" in page and f"〕{first}号" not in page
+    assert "〔2026〕第3号" in agreement_of(field, later)
+    # 00:30 on 1 January in Beijing is still 2026 in UTC: the station's year starts over.
+    monkeypatch.setattr(fieldwork, "now", at("2027-01-01T00:30:00+08:00"))
+    new_year = field.post("/field/mediations/new", data=mediation(), headers=REPLAY).json()["id"]
+    assert "〔2027〕第1号" in agreement_of(field, new_year)
+
+
+@pytest.mark.parametrize("year", [2026])
+def test_two_numbers_taken_at_once_differ(field, year):
+    # Both statements are in flight together; the counter row hands out 1 and 2, never 1 twice.
+    async def both():
+        return await asyncio.gather(*(fieldwork.next_agreement_number(7, year) for _ in range(2)))
+
+    assert sorted(run(both())) == [1, 2]
+    assert run(fieldwork.next_agreement_number(7, year + 1)) == 1
+    assert run(fieldwork.next_agreement_number(8, year)) == 1
+
+
+def test_the_mediation_type_chooses_the_issuing_body(field):
+    field.sign_in_as("officer")
+    police = field.post("/field/mediations/new", data=mediation(mediation_type="police"), headers=REPLAY).json()["id"]
+    station = run(FieldLog.select(FieldLog.grid.office.station.name.as_alias("s")).where(FieldLog.id == police).first())
+    page = agreement_of(field, police)
+    assert "<h1>公安机关治安调解协议书</h1>" in page and f"{station['s']}（盖章）" in page
+    run(Station.update({Station.committee_name: "城北街道人民调解委员会"}).where(Station.name == station["s"]))
+    people = field.post("/field/mediations/new", data=mediation(mediation_type="people"), headers=REPLAY).json()["id"]
+    page = agreement_of(field, people)
+    assert "<h1>邻里纠纷人民调解协议书</h1>" in page and "城北街道人民调解委员会（盖章）" in page
+
+
+def test_a_partys_resident_id_is_checked_shown_on_the_agreement_and_masked_on_the_page(field):
+    field.sign_in_as("officer")
+    wrong = mediation(party_id_number_0="110105194912310021", party_age_1="130")
+    errors = field.post("/field/mediations/new", data=wrong, headers=REPLAY).json()["errors"]
+    assert set(errors) == {"party_id_number_0", "party_age_1"}
+    form = field.post("/field/mediations/new", data=wrong, headers={"Accept-Language": "en"}).text
+    assert "Not a resident ID number: 18 characters, the last a check digit" in form
+    right = mediation(party_id_number_0="11010519491231002x", party_sex_0="male", party_age_0="76")
+    log_id = field.post("/field/mediations/new", data=right, headers=REPLAY).json()["id"]
+    page = agreement_of(field, log_id)
+    assert "公民身份号码：11010519491231002X" in page and "性别：男" in page and "年龄：76岁" in page
+    detail = field.get(f"/field/logs/{log_id}").text
+    assert "1101**********002X" in detail and "11010519491231002X" not in detail

@@ -83,7 +83,7 @@ def test_a_refused_replay_names_the_field_and_a_retired_poster_says_so(resident)
 
     resident.sign_in_as("officer")
     poster = run(ReportPoster.select(ReportPoster.id).where(ReportPoster.code == code).first())["id"]
-    assert resident.post(f"/admin/reports/poster-codes/{poster}/retire").status_code == 303
+    assert resident.post(f"/admin/reports/poster-codes/{poster}/retire", data={"confirm": "1"}).status_code == 303
     resident.post("/signout")
     resident.http.cookies.clear()
     gone = replay(resident, f"/r/{code}", form())

@@ -27,6 +27,7 @@ from app.tables import (
     ReportPoster,
     ReportReporter,
     ReportStep,
+    Station,
 )
 from tests.conftest import client_with, run
 
@@ -122,11 +123,15 @@ def test_the_same_form_sent_twice_makes_one_report(reports_ready):
 
 def test_a_second_resident_is_asked_and_joins_instead_of_duplicating(reports_ready):
     code = poster_code(reports_ready, place_named("泰和花园"))
-    first = tracking_of(send(reports_ready, code, form()))
-    # The form offers the open report as soon as the category is chosen (htmx part)...
+    words = "我是王五电话13912345678，楼上每晚11点后装修电钻声，已经持续一个多星期了，孩子没法睡觉，请尽快处理"
+    first = tracking_of(send(reports_ready, code, form(description=words)))
+    # The form offers the open report as soon as the category is chosen (htmx part), with the
+    # first words masked and cut (the lead's rule): never a phone number, at most 40 characters.
     part = reports_ready.get(f"/report/similar?category=noise&poster={code}")
     assert "已有人反映" in part.text and 'name="join"' in part.text
-    assert "楼上" not in part.text  # never another resident's words
+    summary = re.search(r'<span class="similar-summary" lang="zh-CN">“([^”]*)”', part.text).group(1)
+    assert summary == "我是王五电话***，楼上每晚11点后装修电钻声，已经持续一个多星期了，孩子没法睡…"
+    assert len(summary) <= 41 and "13912345678" not in part.text and "请尽快处理" not in part.text
     # ...and a plain post without an answer is asked before anything is written.
     data = form(description="同一个装修噪音，周末早上7点就开始", phone="13800000002")
     asked = send(reports_ready, code, data)
@@ -155,7 +160,12 @@ def test_a_retired_poster_says_so_and_links_to_the_general_form(reports_ready):
     old = poster_code(reports_ready, place)
     reports_ready.sign_in_as("officer")
     poster_id = run(ReportPoster.select(ReportPoster.id).where(ReportPoster.code == old).first())["id"]
-    retired = reports_ready.post(f"/admin/reports/poster-codes/{poster_id}/retire")
+    # Not confirmed (no JS, box not ticked): nothing changes, and the page says why.
+    asked = reports_ready.post(f"/admin/reports/poster-codes/{poster_id}/retire", data={})
+    assert asked.status_code == 303 and asked.headers["location"].endswith("?unconfirmed=1")
+    assert "先勾选确认" in reports_ready.get(asked.headers["location"]).text
+    assert reports_ready.get(f"/r/{old}").status_code == 200
+    retired = reports_ready.post(f"/admin/reports/poster-codes/{poster_id}/retire", data={"confirm": "1"})
     assert retired.status_code == 303
     page = reports_ready.get(retired.headers["location"])
     new = re.search(r"/r/([A-Z2-9]{8})<", page.text).group(1)
@@ -511,3 +521,23 @@ def test_the_general_form_marks_every_missing_field_at_once(reports_ready):
     missing = reports_ready.post("/report", data={"client_uuid": str(uuid.uuid4()), "description": "路灯坏了"})
     assert missing.status_code == 422
     assert 'id="e-place"' in missing.text and 'id="e-category"' in missing.text and "路灯坏了" in missing.text
+
+
+def test_the_poster_says_whose_it_is_with_the_short_url_and_the_stations_phone(reports_ready):
+    # Residents told not to scan unknown codes check who put it up, the address and a number.
+    place = place_named("泰和花园")
+    station = run(
+        Place.select(Place.grid.office.station.id.as_alias("id"), Place.grid.office.station.name.as_alias("name"))
+        .where(Place.id == place)
+        .first()
+    )
+    run(Station.update({Station.phone: "0516-83001234"}).where(Station.id == station["id"]))
+    code = poster_code(reports_ready, place)
+    reports_ready.sign_in_as("officer")
+    page = reports_ready.get(f"/admin/reports/posters/place/{place}").text
+    poster = page[page.index('<article class="poster"') : page.index("</article>")]
+    assert f'<p class="poster-station">{station["name"]}</p>' in poster
+    assert f"本二维码由{station['name']}制作张贴" in poster
+    assert re.search(rf'<p class="poster-url">https?://[^<]*/r/{code}</p>', poster)
+    assert '<strong class="poster-phone">0516-83001234</strong>' in poster
+    assert poster.count("<li>") >= 3 + 4  # the steps and the examples of what to report

@@ -42,10 +42,22 @@
     }
   }, true);
 
-  // --- Offline, a record-creating form is checked on the phone before it is queued -----------
+  // --- A record-creating form is checked on the phone before it leaves -----------------------
   // The template's own rules (required, maxlength, pattern, min/max): a queued entry the server
-  // would refuse is fixed on the spot, not found "not accepted" later. Online the server checks
-  // and answers at once (its messages are the fuller ones); it checks everything either way.
+  // would refuse is fixed on the spot, not found "not accepted" later. Checked online too: a
+  // post that gets no answer within sw.js SLOW_AFTER is queued as well, and the page cannot
+  // know beforehand which post that will be. The server still checks everything.
+  // The server's words where the page has them (body data-required/-choose, a control's
+  // data-invalid), so an error reads the same wherever it was found; else the browser's.
+  function messageFor(control) {
+    const words = document.body.dataset;
+    if (control.validity.valueMissing) {
+      return (control.type === "radio" || control.type === "checkbox" ? words.choose : words.required) ||
+        control.validationMessage;
+    }
+    return control.dataset.invalid || control.validationMessage;
+  }
+
   function markInvalid(form) {
     clearErrors(form);
     const invalid = Array.from(form.elements).filter((el) => el.willValidate && !el.validity.valid);
@@ -59,7 +71,7 @@
       const note = document.createElement("p");
       note.className = "error";
       note.id = `e-${control.name}`;
-      note.textContent = control.validationMessage;
+      note.textContent = messageFor(control);
       box.append(note);
       box.classList.add("has-error");
       control.setAttribute("aria-invalid", "true");
@@ -77,8 +89,7 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]") ||
-        navigator.onLine !== false || form.checkValidity()) {
+    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-outbox]") || form.checkValidity()) {
       return;
     }
     event.preventDefault();
