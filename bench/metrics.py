@@ -41,7 +41,7 @@ async def measure(label: str, make, runs: int = 5) -> float:
 
 async def main(matters: int) -> None:
     from app.domain.access import Principal
-    from app.services import demo_matters, metrics
+    from app.services import demo_matters, platform_metrics
     from app.services.demo import load_demo
     from app.tables import Report, ReportStep
 
@@ -58,16 +58,16 @@ async def main(matters: int) -> None:
     admin = Principal(id=0, name="bench", roles=frozenset({"admin"}))
     supervisor = Principal(id=0, name="bench", roles=frozenset({"supervisor"}), station_ids=frozenset({1}))
     today = moment.date()
-    year = metrics.Period(today - timedelta(days=364), today, "Asia/Shanghai")
-    month = metrics.Period(today - timedelta(days=29), today, "Asia/Shanghai")
+    year = platform_metrics.Period(today - timedelta(days=364), today, "Asia/Shanghai")
+    month = platform_metrics.Period(today - timedelta(days=29), today, "Asia/Shanghai")
     print("| what | median | range |\n| --- | ---: | ---: |")
-    await measure("API: a year by agency (admin)", lambda: metrics.platform(admin, year, "agency", extras=False))
+    await measure("API: a year by agency (admin)", lambda: platform_metrics.platform(admin, year, "agency", extras=False))
     await measure(
-        "API: a year by agency (station key)", lambda: metrics.platform(supervisor, year, "agency", extras=False)
+        "API: a year by agency (station key)", lambda: platform_metrics.platform(supervisor, year, "agency", extras=False)
     )
-    await measure("API: a year by grid", lambda: metrics.platform(admin, year, "grid", extras=False))
-    await measure("API: 30 days by agency", lambda: metrics.platform(admin, month, "agency", extras=False))
-    await measure("page data: a year (+ a year earlier, work orders)", lambda: metrics.platform(admin, year))
+    await measure("API: a year by grid", lambda: platform_metrics.platform(admin, year, "grid", extras=False))
+    await measure("API: 30 days by agency", lambda: platform_metrics.platform(admin, month, "agency", extras=False))
+    await measure("page data: a year (+ a year earlier, work orders)", lambda: platform_metrics.platform(admin, year))
 
 
 if __name__ == "__main__":

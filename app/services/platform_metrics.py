@@ -1,5 +1,5 @@
 """Platform metrics (三率) for the page, its CSV and the JSON API: one query path, so the
-three always agree. Reads only. Definitions: app/domain/metrics.py and docs/metrics.md."""
+three always agree. Reads only. Definitions: app/domain/platform_metrics.py and docs/metrics.md."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.domain import metrics as rules
+from app.domain import platform_metrics as rules
 from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.calls import period_bounds, year_earlier
@@ -86,14 +86,14 @@ def _deadlines(calendar: routing_rules.Calendar):
 
 
 def _kinds(kinds) -> str:
-    return ", ".join(f"'{k}'" for k in kinds)  # constants of domain.metrics, never user input
+    return ", ".join(f"'{k}'" for k in kinds)  # constants of domain.platform_metrics, never user input
 
 
 def _when(kinds, then: str = "s.at") -> str:
     return f"CASE WHEN s.kind IN ({_kinds(kinds)}) THEN {then} END"
 
 
-# One row per matter with its timeline read in SQL (domain.metrics.timeline says the same in
+# One row per matter with its timeline read in SQL (domain.platform_metrics.timeline says the same in
 # Python): reading every step row through the ORM cost ~50 µs a row, several times this query.
 # The agency that had it last: the one that answered, else the one that has it, else the one
 # that returned it (the highest id, should several have).
