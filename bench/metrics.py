@@ -65,9 +65,12 @@ async def main(matters: int) -> None:
     year = platform_metrics.Period(today - timedelta(days=364), today, "Asia/Shanghai")
     month = platform_metrics.Period(today - timedelta(days=29), today, "Asia/Shanghai")
     print("| what | p50 | p99 |\n| --- | ---: | ---: |")
-    await measure("API: a year by agency (admin)", lambda: platform_metrics.platform(admin, year, "agency", extras=False))
     await measure(
-        "API: a year by agency (station key)", lambda: platform_metrics.platform(supervisor, year, "agency", extras=False)
+        "API: a year by agency (admin)", lambda: platform_metrics.platform(admin, year, "agency", extras=False)
+    )
+    await measure(
+        "API: a year by agency (station key)",
+        lambda: platform_metrics.platform(supervisor, year, "agency", extras=False),
     )
     await measure("API: a year by station", lambda: platform_metrics.platform(admin, year, "station", extras=False))
     await measure("API: a year by grid", lambda: platform_metrics.platform(admin, year, "grid", extras=False))
