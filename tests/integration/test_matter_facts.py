@@ -13,7 +13,7 @@ from app.domain import platform_metrics as rules
 from app.services import matter_facts, routing
 from app.tables import Agency, Report, ReportReporter, ReportStep
 from tests.conftest import run
-from tests.integration.test_routing import matter_id, report
+from tests.integration.test_routing import matter_id, report, rule_form
 
 
 @pytest.fixture
@@ -123,3 +123,15 @@ def test_transferred_on_accepted_and_answered_by_the_second_agency(ready):
     assert taken_on is None  # a transfer on is not taking it on
     ready.post("/signout")
     ready.http.cookies.clear()
+
+
+def test_a_rule_s_new_terms_move_the_stored_deadlines_of_its_matters(ready):
+    report(ready, "environment")
+    report_id = matter_id()
+    before = stored(report_id)[matter_facts.FACTS.index("receipt_finish_due")]
+    rule = run(Report.select(Report.routing_rule).where(Report.id == report_id).first())["routing_rule"]
+    ready.sign_in_as("admin")
+    form = rule_form(category="environment", finish_amount="20")
+    step(ready, f"/admin/routing/{rule}", **form)
+    same(report_id)
+    assert stored(report_id)[matter_facts.FACTS.index("receipt_finish_due")] > before
