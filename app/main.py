@@ -28,8 +28,8 @@ from app.middleware import PrivateCache, RequestContext, SessionAuth
 from app.replicas import ReplicaRouting, ReplicatedEngine
 from app.routes.agency import AgencyController
 from app.routes.alerts import AlertsController, NotificationsController
-from app.routes.api.metrics import MetricsApiController
 from app.routes.api.open311 import Open311Controller
+from app.routes.api.platform_metrics import MetricsApiController
 from app.routes.api.v1 import ApiV1Controller
 from app.routes.api_keys import ApiKeysController
 from app.routes.area import AreaController

@@ -8,11 +8,11 @@ from litestar.params import FromQuery
 from litestar.response import Response, Template
 
 from app.domain import charts, csv_export
-from app.domain import metrics as rules
+from app.domain import platform_metrics as rules
 from app.i18n import N_, _
 from app.routes.downloads import csv_download
 from app.routes.guards import Me, requires
-from app.services import metrics
+from app.services import platform_metrics
 from app.services.fieldwork import today
 
 READERS = ("analyst", "supervisor", "admin")
@@ -44,8 +44,8 @@ def minimum_of(text: str) -> int:
 async def _report(request: Request, me, start: str, end: str, group: str, rate: str, minimum: str):
     tz = request.app.state.settings.time_zone
     first, last, errors = rules.check_period(start, end, today(tz))
-    period = metrics.Period(first, last, tz)
-    data = await metrics.platform(
+    period = platform_metrics.Period(first, last, tz)
+    data = await platform_metrics.platform(
         me,
         period,
         choice(group, rules.GROUPS, "station"),
@@ -55,10 +55,10 @@ async def _report(request: Request, me, start: str, end: str, group: str, rate: 
     return data, errors
 
 
-def _charts(data: metrics.Platform, calls: tuple) -> list[dict]:
+def _charts(data: platform_metrics.Platform, calls: tuple) -> list[dict]:
     """Each chart with its table (the text alternative people can read and print)."""
-    mondays, received, completed = metrics.weekly_matters(data.items, data.period)
-    firsts, satisfied = metrics.monthly_satisfaction(data.items, data.period)
+    mondays, received, completed = platform_metrics.weekly_matters(data.items, data.period)
+    firsts, satisfied = platform_metrics.monthly_satisfaction(data.items, data.period)
     call_weeks, now_calls, before = calls
     week_labels = [m.strftime("%m-%d") for m in mondays]
     month_labels = [f.strftime("%Y-%m") for f in firsts]
@@ -137,7 +137,7 @@ class PlatformMetricsController(Controller):
         min: FromQuery[str] = "",
     ) -> Template:
         data, errors = await _report(request, me, start, end, group, rate, min)
-        calls = await metrics.weekly_calls(me, data.period)
+        calls = await platform_metrics.weekly_calls(me, data.period)
         return Template(
             "metrics/platform.html",
             status_code=422 if errors else 200,
@@ -201,7 +201,7 @@ def _cells(t: rules.Tally) -> list[object]:
     ]
 
 
-def render_csv(data: metrics.Platform) -> str:
+def render_csv(data: platform_metrics.Platform) -> str:
     """The page's numbers: the whole scope, a year earlier, work orders, then each unit (rank
     empty: too few matters to rank)."""
     columns = [

@@ -14,7 +14,7 @@ from app.domain.access import Principal
 from app.domain.agency import ACTIONS, check_step, flags, state_after, state_message
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import alerts, audit, notifications, photos, routing
+from app.services import alerts, audit, matter_facts, notifications, photos, routing
 from app.services.auth import now
 from app.services.report_lists import category_labels
 from app.services.reports import _decorate, _select_report, _steps
@@ -199,6 +199,7 @@ async def act(
                 "agency": [own, target or (None if action == "return" else own)],
             },
         )
+        await matter_facts.refresh([report_id])
         await _tell(report, action, target)
     return {}
 

@@ -216,6 +216,7 @@ async def setting() -> Setting:
 
 async def insert(items: list[Generated]) -> None:
     """The matters, their steps and one reporter per rating (plus the first reporter)."""
+    from app.services import matter_facts
     from app.tables import Report, ReportReporter, ReportStep
 
     used: set[str] = set()
@@ -250,6 +251,7 @@ async def insert(items: list[Generated]) -> None:
                 )
         await ReportStep.insert(*steps)
         await ReportReporter.insert(*reporters)
+        await matter_facts.refresh(row["id"] for row in ids)
 
 
 async def load(count: int = 420, days: int = 400) -> bool:

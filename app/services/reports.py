@@ -18,7 +18,7 @@ from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, notifications, photos, routing, scope
+from app.services import audit, matter_facts, notifications, photos, routing, scope
 from app.services.auth import now
 from app.services.report_lists import category_codes, category_labels
 from app.tables import (
@@ -275,6 +275,7 @@ async def submit(
             )
             if rule is not None:
                 await routing.route_new(report_id, rule, now())
+            await matter_facts.refresh([report_id])
     except Exception:  # the drivers raise different unique-violation errors
         if client_uuid is None:
             raise
@@ -433,6 +434,7 @@ async def rate(code: str, raw: dict) -> dict[str, str] | None:
             await audit.record(
                 RESIDENT, "reopen", "report", report["id"], {"status": [report["status"], "in_progress"]}
             )
+        await matter_facts.refresh([report["id"]])  # the rating, and the reopening if any
     return {}
 
 
@@ -669,6 +671,7 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
             if key in values:
                 audit_changes[key] = [None, values[key]]
         await audit.record(audit.actor_of(principal), action, "report", report_id, audit_changes)
+        await matter_facts.refresh([report_id])
         await _tell(principal, report_id, report["description"], action, values, reroute)
     return {}
 

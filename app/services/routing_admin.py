@@ -10,10 +10,10 @@ from app.db import write_transaction
 from app.domain import csv_export
 from app.domain import routing as rules
 from app.i18n import N_, gettext
-from app.services import audit
+from app.services import audit, matter_facts
 from app.services.auth import now
 from app.services.report_lists import category_labels
-from app.tables import Agency, Grid, Holiday, Office, ReportCategory, RoutingRule, RoutingRuleChange, Station
+from app.tables import Agency, Grid, Holiday, Office, Report, ReportCategory, RoutingRule, RoutingRuleChange, Station
 
 
 async def units() -> list[dict]:
@@ -139,6 +139,9 @@ async def save(raw: dict, actor: audit.Actor, rule_id: int | None = None) -> tup
             await RoutingRule.update({getattr(RoutingRule, k): v for k, v in columns.items()}).where(
                 RoutingRule.id == rule_id
             )
+            # The metrics judge a matter by its rule's terms now: its stored deadlines follow them.
+            routed = await Report.select(Report.id).where(Report.routing_rule == rule_id)
+            await matter_facts.refresh(r["id"] for r in routed)
             action = "update"
         else:
             unit = choices[values["unit"]]

@@ -2,7 +2,7 @@
 opaque code per place, grid or office), the reports, each resident who reported or joined one
 (with their own tracking code), their photos, and the timeline of steps."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, DoublePrecision, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from app.tables.base import Table
@@ -74,6 +74,22 @@ class Report(Table):
     returns = Integer(default=0)  # returns and transfers on (a metric)
     escalated_at = Timestamptz(null=True, default=None)
     overdue_told_for = Timestamptz(null=True, default=None)  # the missed deadline the handler was told of
+    # The platform metrics' facts (services/matter_facts writes them with each step): deadlines
+    # from receipt, first taken on, last completed, on time, durations, flags, ratings.
+    receipt_accept_due = Timestamptz(null=True, default=None)
+    receipt_finish_due = Timestamptz(null=True, default=None)
+    taken_on_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    accepted_on_time = Boolean(null=True, default=None)
+    completed_on_time = Boolean(null=True, default=None)
+    accept_hours = DoublePrecision(null=True, default=None)
+    complete_hours = DoublePrecision(null=True, default=None)
+    was_routed = Boolean(default=False)
+    was_returned = Boolean(default=False)
+    was_reopened = Boolean(default=False)
+    ratings = Integer(default=0)
+    satisfied = Integer(default=0)  # ratings of 4–5 stars
+    last_agency = Integer(null=True, default=None)  # the agency that had it last (an Agency id)
 
 
 class ReportReporter(Table):

@@ -69,7 +69,8 @@ class Matter:
 
 @dataclass(frozen=True)
 class Timeline:
-    """What the metrics read from a matter's steps (services compute the same in SQL)."""
+    """What the metrics read from a matter's steps (services/matter_facts computes the same in
+    SQL and stores the outcome on the matter)."""
 
     first_accept: datetime | None = None  # the first step of ACCEPT_KINDS
     last_done: datetime | None = None  # the last step of DONE_KINDS
@@ -145,7 +146,7 @@ def percentile(values: list[float], share: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
+    rank = max(1, math.ceil(round(share * len(ordered), 9)))  # round: 0.9 × 70 is 63, not 63.000…01
     return ordered[rank - 1]
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from app.domain import metrics as rules
+from app.domain import platform_metrics as rules
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Beijing
 NOW = T0 + timedelta(days=10)

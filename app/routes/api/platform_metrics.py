@@ -10,9 +10,9 @@ from typing import Annotated
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
-from app.domain import metrics as rules
+from app.domain import platform_metrics as rules
 from app.routes.api.v1 import BEARER, ERRORS, Unprocessable, client_of, key_guard
-from app.services import metrics
+from app.services import platform_metrics
 
 API_GROUPS = ("station", "agency", "grid")
 
@@ -91,8 +91,8 @@ class MetricsApiController(Controller):
             raise Unprocessable(detail="at most ten years at once")
         if group not in API_GROUPS:
             raise Unprocessable(detail=f"group must be one of {', '.join(API_GROUPS)}")
-        period = metrics.Period(first, last, request.app.state.settings.time_zone)
-        data = await metrics.platform(client_of(request).principal(), period, group, extras=False)
+        period = platform_metrics.Period(first, last, request.app.state.settings.time_zone)
+        data = await platform_metrics.platform(client_of(request).principal(), period, group, extras=False)
         return PlatformMetrics(
             start=first.isoformat(),
             end=last.isoformat(),

@@ -1,19 +1,17 @@
 """Platform metrics (三率) for the page, its CSV and the JSON API: one query path, so the
-three always agree. Reads only. Definitions: app/domain/metrics.py and docs/metrics.md."""
+three always agree. Reads only. Definitions: app/domain/platform_metrics.py and docs/metrics.md."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.domain import metrics as rules
-from app.domain import routing as routing_rules
+from app.domain import platform_metrics as rules
 from app.domain.access import Principal
 from app.domain.calls import period_bounds, year_earlier
 from app.services import detection, scope
-from app.services import routing as routing_service
 from app.services.auth import now
 from app.tables import (
     Agency,
@@ -22,7 +20,6 @@ from app.tables import (
     Office,
     Person,
     Report,
-    RoutingRule,
     Station,
     WorkOrder,
     WorkOrderStep,
@@ -54,68 +51,40 @@ async def _stations(principal: Principal) -> list[int] | None:
     return None if principal.has("admin") else list(await scope.station_ids(principal)) or [-1]
 
 
-async def _terms() -> dict[int | None, tuple[tuple[int, str], tuple[int, str]]]:
-    """Each rule's (accept, finish) terms; None: a transfer by hand without a rule."""
-    rows = await RoutingRule.select(
-        RoutingRule.id,
-        RoutingRule.accept_amount,
-        RoutingRule.accept_unit,
-        RoutingRule.finish_amount,
-        RoutingRule.finish_unit,
-    )
-    terms: dict[int | None, tuple[tuple[int, str], tuple[int, str]]] = {
-        r["id"]: ((r["accept_amount"], r["accept_unit"]), (r["finish_amount"], r["finish_unit"])) for r in rows
-    }
-    terms[None] = (routing_service.DEFAULT_ACCEPT, routing_service.DEFAULT_FINISH)
-    return terms
+# The facts services/matter_facts stores on each report, added up per unit in one query; the
+# percentiles are the nearest rank (domain.platform_metrics.percentile): percentile_disc on
+# PostgreSQL, and on SQLite (no such aggregate) the hours read and ranked in Python.
+UNIT_COLUMNS = {"station": "station", "office": "office", "grid": "grid", "agency": "last_agency", "person": "assignee"}
 
 
-def _deadlines(calendar: routing_rules.Calendar):
-    """routing.due, remembered per day for working days (the deadline is that day's end)."""
-    zone, known = routing_rules.TIME_ZONE, {}
-
-    def deadline(start: datetime, term: tuple[int, str]) -> datetime:
-        if term[1] == "hours":
-            return start + timedelta(hours=term[0])
-        key = (start.astimezone(zone).date(), term[0])
-        if key not in known:
-            known[key] = routing_rules.due(start, term[0], term[1], calendar)
-        return known[key]
-
-    return deadline
+def _count(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
-def _kinds(kinds) -> str:
-    return ", ".join(f"'{k}'" for k in kinds)  # constants of domain.metrics, never user input
-
-
-def _when(kinds, then: str = "s.at") -> str:
-    return f"CASE WHEN s.kind IN ({_kinds(kinds)}) THEN {then} END"
-
-
-# One row per matter with its timeline read in SQL (domain.metrics.timeline says the same in
-# Python): reading every step row through the ORM cost ~50 µs a row, several times this query.
-# The agency that had it last: the one that answered, else the one that has it, else the one
-# that returned it (the highest id, should several have).
-MATTERS_SQL = f"""
-SELECT r.id, r.created_at, r.status, r.closed_at, r.station, r.office, r.grid, r.assignee AS person,
-  COALESCE(r.answered_by, r.responsible_agency, MAX({_when(["returned"], "s.agency")})) AS agency,
-  r.routing_rule,
-  MIN({_when(rules.ACCEPT_KINDS)}) AS first_accept,
-  MAX({_when(rules.DONE_KINDS)}) AS last_done,
-  COUNT({_when(["transferred"], "1")}) AS routed,
-  COUNT({_when(["returned"], "1")}) AS returned,
-  COUNT({_when(["reopened"], "1")}) AS reopened
-FROM report r LEFT JOIN report_step s ON s.report = r.id
-WHERE r.created_at >= {{}} AND r.created_at < {{}}"""
-GROUP_BY = " GROUP BY r.id"
-RATINGS_SQL = """
-SELECT p.report, p.rating FROM report_reporter p JOIN report r ON r.id = p.report
-WHERE r.created_at >= {} AND r.created_at < {} AND p.rating IS NOT NULL"""
+COUNTS = f"""COUNT(*) AS received,
+  {_count("r.completed_at IS NOT NULL")} AS completed,
+  {_count("r.taken_on_at IS NOT NULL OR r.receipt_accept_due < {}")} AS due_accept,
+  {_count("r.accepted_on_time")} AS accepted_in_time,
+  {_count("r.completed_at IS NOT NULL OR r.receipt_finish_due < {}")} AS due_finish,
+  {_count("r.completed_on_time")} AS done_in_time,
+  {_count("r.was_routed")} AS routed,
+  {_count("r.was_routed AND r.was_returned")} AS returned,
+  {_count("r.completed_at IS NOT NULL AND r.was_reopened")} AS reopened,
+  SUM(r.ratings) AS rated, SUM(r.satisfied) AS satisfied"""
+PERCENTILES = """,
+  percentile_disc(0.5) WITHIN GROUP (ORDER BY r.accept_hours) AS accept_p50,
+  percentile_disc(0.9) WITHIN GROUP (ORDER BY r.accept_hours) AS accept_p90,
+  percentile_disc(0.5) WITHIN GROUP (ORDER BY r.complete_hours) AS complete_p50,
+  percentile_disc(0.9) WITHIN GROUP (ORDER BY r.complete_hours) AS complete_p90"""
+IN_PERIOD = " FROM report r WHERE r.created_at >= {} AND r.created_at < {}"
+ITEMS_SQL = (
+    "SELECT r.id, r.created_at, r.receipt_accept_due, r.receipt_finish_due, r.taken_on_at, r.completed_at,"
+    " r.was_routed, r.was_returned, r.was_reopened, r.ratings, r.satisfied" + IN_PERIOD
+)
 
 
 def _moment(value) -> datetime | None:
-    """A timestamp as the engine gives it: asyncpg a datetime, SQLite (for an aggregate) text."""
+    """A timestamp as the engine gives it: asyncpg a datetime, SQLite (raw) text."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
@@ -125,38 +94,89 @@ def _in_stations(stations: list[int] | None) -> str:
     return "" if stations is None else f" AND r.station IN ({', '.join(str(int(s)) for s in stations)})"
 
 
-async def matters(principal: Principal, period: Period) -> list[rules.Matter]:
-    """The resident reports and routed matters received in the period, in the principal's stations."""
+def _is_postgres() -> bool:
+    return Report._meta.db.engine_type == "postgres"
+
+
+def _tally(row: dict, hours: dict[str, tuple[float | None, float | None]]) -> rules.Tally:
+    def n(key: str) -> int:
+        return int(row[key] or 0)
+
+    completed = n("completed")
+    return rules.Tally(
+        received=n("received"),
+        completed=completed,
+        completion=rules.Rate(completed, n("received")),
+        response=rules.Rate(n("accepted_in_time"), n("due_accept")),
+        on_time=rules.Rate(n("done_in_time"), n("due_finish")),
+        returned=rules.Rate(n("returned"), n("routed")),
+        reopened=rules.Rate(n("reopened"), completed),
+        satisfaction=rules.Rate(n("satisfied"), n("rated")),
+        accept_hours=hours["accept"],
+        complete_hours=hours["complete"],
+    )
+
+
+def _pair(row: dict, name: str) -> tuple[float | None, float | None]:
+    return row[f"{name}_p50"], row[f"{name}_p90"]
+
+
+async def _ranked_hours(unit: str, where: str, low: datetime, high: datetime) -> dict:
+    """SQLite: each unit's (or, unit "NULL", the whole's) hours to nearest-rank percentiles."""
+    rows = await Report.raw(f"SELECT {unit} AS unit, r.accept_hours, r.complete_hours" + IN_PERIOD + where, low, high)
+    values: dict = defaultdict(lambda: {"accept": [], "complete": []})
+    for r in rows:
+        for name in ("accept", "complete"):
+            if r[f"{name}_hours"] is not None:
+                values[r["unit"]][name].append(r[f"{name}_hours"])
+    return {
+        u: {k: (rules.percentile(v, 0.5), rules.percentile(v, 0.9)) for k, v in lists.items()}
+        for u, lists in values.items()
+    }
+
+
+async def tallies(
+    principal: Principal, period: Period, group: str | None, moment: datetime
+) -> dict[int | None, rules.Tally]:
+    """The tally of each unit of the group (None: one, of the whole, under the key None)."""
     low, high = period.bounds()
     where = _in_stations(await _stations(principal))
-    rows = await Report.raw(MATTERS_SQL + where + GROUP_BY, low, high)
-    ratings: dict[int, list[int]] = defaultdict(list)
-    for r in await Report.raw(RATINGS_SQL + where, low, high):
-        ratings[r["report"]].append(r["rating"])
-    terms, calendar = await _terms(), await routing_service.calendar()
-    deadline = _deadlines(calendar)
-    result = []
-    for row in rows:
-        row["created_at"] = _moment(row["created_at"])
-        row["closed_at"] = _moment(row["closed_at"])
-        line = rules.Timeline(
-            _moment(row["first_accept"]),
-            _moment(row["last_done"]),
-            bool(row["routed"]),
-            bool(row["returned"]),
-            bool(row["reopened"]),
+    unit = f"r.{UNIT_COLUMNS[group]}" if group else "NULL"
+    extra = PERCENTILES if _is_postgres() else ""
+    tail = f" GROUP BY {unit}" if group else ""
+    rows = await Report.raw(
+        f"SELECT {unit} AS unit, {COUNTS}{extra}" + IN_PERIOD + where + tail, *[moment.astimezone(UTC)] * 2, low, high
+    )
+    empty = {"accept": (None, None), "complete": (None, None)}
+    if _is_postgres():
+        hours = {r["unit"]: {"accept": _pair(r, "accept"), "complete": _pair(r, "complete")} for r in rows}
+    else:
+        hours = await _ranked_hours(unit, where, low, high)
+    result = {r["unit"]: _tally(r, hours.get(r["unit"], empty)) for r in rows if group is None or r["unit"] is not None}
+    return result if result or group else {None: rules.tally([], moment)}
+
+
+async def matters(principal: Principal, period: Period) -> list[rules.Matter]:
+    """The resident reports and routed matters received in the period, in the principal's
+    stations, from their stored facts (for the charts: the ratings stand as the stored counts,
+    5 stars for each satisfied rating and 1 for each other)."""
+    low, high = period.bounds()
+    rows = await Report.raw(ITEMS_SQL + _in_stations(await _stations(principal)), low, high)
+    return [
+        rules.Matter(
+            id=r["id"],
+            received_at=_moment(r["created_at"]),
+            accept_due=_moment(r["receipt_accept_due"]),
+            finish_due=_moment(r["receipt_finish_due"]),
+            accepted_at=_moment(r["taken_on_at"]),
+            completed_at=_moment(r["completed_at"]),
+            routed=bool(r["was_routed"]),
+            returned=bool(r["was_returned"]),
+            reopened=bool(r["was_reopened"]),
+            ratings=(rules.SATISFIED + 1,) * r["satisfied"] + (1,) * (r["ratings"] - r["satisfied"]),
         )
-        accept, finish = terms.get(row["routing_rule"], terms[None])
-        result.append(
-            rules.matter_from(
-                row,
-                line,
-                tuple(ratings[row["id"]]),
-                deadline(row["created_at"], accept),
-                deadline(row["created_at"], finish),
-            )
-        )
-    return result
+        for r in rows
+    ]
 
 
 async def order_matters(principal: Principal, period: Period) -> list[rules.Matter]:
@@ -252,10 +272,9 @@ async def platform(
 ) -> Platform:
     """The period's numbers by unit; `extras`: the year earlier and the work orders too (the page)."""
     moment = moment or now()
-    items = await matters(principal, period)
-    tallies = {unit: rules.tally(ms, moment) for unit, ms in rules.by_unit(items, group).items()}
-    ranked, apart = rules.rank(tallies, rate, minimum)
-    labels = await names(group, list(tallies))
+    by_unit = {u: t for u, t in (await tallies(principal, period, group, moment)).items() if u is not None}
+    ranked, apart = rules.rank(by_unit, rate, minimum)
+    labels = await names(group, list(by_unit))
 
     def as_group(r: rules.Ranked) -> Group:
         return Group(group, r.unit, labels.get(r.unit, str(r.unit)), r.tally, r.rank)
@@ -265,12 +284,14 @@ async def platform(
         group=group,
         rate=rate,
         minimum=minimum,
-        total=rules.tally(items, moment),
-        earlier=rules.tally(await matters(principal, period.year_earlier()) if extras else [], moment),
+        total=(await tallies(principal, period, None, moment))[None],
+        earlier=(await tallies(principal, period.year_earlier(), None, moment))[None]
+        if extras
+        else rules.tally([], moment),
         ranked=[as_group(r) for r in ranked],
         apart=[as_group(r) for r in apart],
         orders=rules.tally(await order_matters(principal, period) if extras else [], moment),
-        items=items,
+        items=await matters(principal, period) if extras else [],
     )
 
 
