@@ -224,6 +224,14 @@ class ReportPublicController(Controller):
             return _track_page(view, {}, errors=errors, values=data, status_code=422)  # type: ignore[arg-type]  # rate found the code
         return Redirect(f"/t/{rules.normalise_code(code)}?rated=1", status_code=303)
 
+    @get("/report/similar/{report_id:int}/photo", name="report_similar_photo")
+    async def similar_photo(self, request: Request, report_id: FromPath[int]) -> Response:
+        data = await reports.similar_photo(report_id, request.app.state.settings.upload_dir)
+        if data is None:
+            raise NotFoundException()
+        headers = {"Cache-Control": "public, max-age=300", "Referrer-Policy": "no-referrer"}
+        return Response(data, media_type="image/jpeg", headers=headers)
+
     @get("/t/{code:str}/photos/{photo_id:int}", name="report_track_photo")
     async def photo(self, request: Request, code: FromPath[str], photo_id: FromPath[int]) -> File:
         path = await reports.tracking_photo(code, photo_id, request.app.state.settings.upload_dir)

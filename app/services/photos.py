@@ -22,6 +22,11 @@ async def process(raw: bytes) -> Processed:
     return await anyio.to_thread.run_sync(rules.process, raw, limiter=DECODES)
 
 
+async def thumbnail(path: Path) -> bytes:
+    """`domain.photos.thumbnail` of a stored photo, in a worker thread."""
+    return await anyio.to_thread.run_sync(lambda: rules.thumbnail(path.read_bytes()), limiter=DECODES)
+
+
 def path_for(upload_dir: Path, sha256: str) -> Path:
     # Two levels of folders keep any one folder small.
     return upload_dir / "photos" / sha256[:2] / f"{sha256}.jpg"

@@ -164,9 +164,36 @@ async def similar_open(where: Where, category_id: int) -> list[dict]:
         .order_by(Report.id, ascending=False)
         .limit(5)
     )
+    with_photo = await _with_photo([row["id"] for row in rows])
     for row in rows:
         row["summary"] = rules.public_summary(row.pop("description") or "")
+        row["photo"] = row["id"] in with_photo
     return rows
+
+
+async def _with_photo(report_ids: list[int]) -> set[int]:
+    if not report_ids:
+        return set()
+    rows = await ReportPhoto.select(ReportPhoto.reporter.report.as_alias("report")).where(
+        ReportPhoto.reporter.report.is_in(report_ids)
+    )
+    return {row["report"] for row in rows}
+
+
+async def similar_photo(report_id: int, upload_dir: Path) -> bytes | None:
+    """The duplicate hint's picture: a thumbnail of an OPEN report's first photo (the same
+    reports the hint lists for anyone at the place; a finished report's photos stay private)."""
+    row = (
+        await ReportPhoto.select(ReportPhoto.sha256)
+        .where(
+            (ReportPhoto.reporter.report == report_id)
+            & ReportPhoto.reporter.report.status.is_in(list(rules.OPEN_STATUSES))
+        )
+        .order_by(ReportPhoto.id)
+        .first()
+    )
+    path = photos.path_for(upload_dir, row["sha256"]) if row else None
+    return await photos.thumbnail(path) if path and path.exists() else None
 
 
 async def similar_for_code(where: Where, code: str) -> list[dict]:

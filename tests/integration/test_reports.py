@@ -541,3 +541,23 @@ def test_the_poster_says_whose_it_is_with_the_short_url_and_the_stations_phone(r
     assert re.search(rf'<p class="poster-url">https?://[^<]*/r/{code}</p>', poster)
     assert '<strong class="poster-phone">0516-83001234</strong>' in poster
     assert poster.count("<li>") >= 3 + 4  # the steps and the examples of what to report
+
+
+def test_the_hint_shows_an_open_reports_photo_as_a_small_picture_and_a_finished_ones_never(reports_ready):
+    code = poster_code(reports_ready, place_named("泰和花园"))
+    tracking_of(send(reports_ready, code, form(description="楼道灯坏了"), photo=jpeg()))
+    elsewhere = poster_code(reports_ready, place_named("世纪紫薇园"))
+    tracking_of(send(reports_ready, elsewhere, form(description="路灯不亮")))
+    [with_photo] = run(Report.select(Report.id).where(Report.description == "楼道灯坏了"))
+    [without] = run(Report.select(Report.id).where(Report.description == "路灯不亮"))
+    part = reports_ready.get(f"/report/similar?category=noise&poster={code}").text
+    assert f'<img class="similar-photo" src="/report/similar/{with_photo["id"]}/photo"' in part
+    picture = reports_ready.get(f"/report/similar/{with_photo['id']}/photo")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(picture.content))
+    assert max(image.size) <= 160 and image.getexif() == {}
+    assert reports_ready.get(f"/report/similar/{without['id']}/photo").status_code == 404  # no photo
+    # Once finished, the report leaves the hint and its photo is nobody's but its reporters'.
+    run(Report.update({Report.status: "done"}).where(Report.id == with_photo["id"]))
+    assert reports_ready.get(f"/report/similar/{with_photo['id']}/photo").status_code == 404
+    assert "similar-photo" not in reports_ready.get(f"/report/similar?category=noise&poster={code}").text

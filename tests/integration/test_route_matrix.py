@@ -189,6 +189,7 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/report"): EVERYONE,  # reports: the general form
     ("POST", "/report"): EVERYONE,  # reports
     ("GET", "/report/similar"): EVERYONE,  # reports: "already reported here?"
+    ("GET", "/report/similar/{report_id:int}/photo"): EVERYONE,  # reports: the hint's picture (open reports)
     ("GET", "/t"): EVERYONE,  # reports: tracking-code look-up
     ("GET", "/t/{code:str}"): EVERYONE,  # reports: the tracking code is the credential
     ("POST", "/t/{code:str}/rate"): EVERYONE,  # reports
