@@ -54,7 +54,20 @@ STEPS = {
 }
 
 
-# The step as a button and as a line of the timeline.
+# What a step's button says: an action ("Reopen"), never the state it leads to ("Reopened"),
+# which reads as already done.
+STEP_ACTIONS = {
+    "verify": N_("Record the check"),
+    "handle": N_("Record the handling"),
+    "feed_back": N_("Record the feedback"),
+    "evaluate": N_("Satisfied"),
+    "unsatisfied": N_("Not satisfied: back to handling"),
+    "close": N_("Close after review"),
+    "reopen": N_("Reopen"),
+    "split": N_("Split into orders per grid"),
+}
+
+# The step as a line of the timeline.
 STEP_TITLES = {
     "create": N_("Assigned"),
     "attach": N_("More calls attached"),

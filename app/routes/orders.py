@@ -53,6 +53,7 @@ async def _detail(
             "steps": steps,
             "step_rules": rules.STEPS,
             "step_titles": rules.STEP_TITLES,
+            "step_actions": rules.STEP_ACTIONS,
             "call_states": agency_calls.STATES,
             "call_step_label": agency_calls.step_label,
             "states": rules.STATES,

@@ -57,9 +57,9 @@ def test_calls_to_a_closed_work_order(new_context, screenshot):
     screenshot(officer, "calls-03-my-day")
     order.get_by_role("link").click()
     expect(officer.get_by_role("heading", level=1)).to_have_text(re.compile("一人多次 139"))
-    step(officer, "现场核查情况", "已核查", "上门核查：楼上夜间装修")
-    step(officer, "处置措施", "已处置", "现场调解，约定施工时间")
-    step(officer, "向报警人或群众反馈的内容", "已反馈", "已电话告知报警人")
+    step(officer, "现场核查情况", "提交核查", "上门核查：楼上夜间装修")
+    step(officer, "处置措施", "提交处置", "现场调解，约定施工时间")
+    step(officer, "向报警人或群众反馈的内容", "提交反馈", "已电话告知报警人")
     screenshot(officer, "calls-04-fed-back")
     order_url = officer.url
 

@@ -511,7 +511,7 @@ def test_the_morning_briefing_lists_yesterday_and_what_is_overdue(analyst, setti
     assert page.status_code == 200
     assert "Yesterday's calls: 1" in page.text and "纠纷" in page.text
     overdue = page.text.split("Overdue work orders")[1].split("Closed yesterday")[0]
-    assert "一人多次" in overdue and "一地多起" not in overdue
+    assert "Repeat caller" in overdue and "Repeat place" not in overdue  # generated titles in English
 
 
 def test_the_dashboard_shows_the_repeat_share_and_orders_by_state(analyst, settings):
@@ -901,6 +901,13 @@ def test_the_review_is_offered_only_when_due_and_says_from_when(analyst):
     )
     page = analyst.get(f"/orders/{order_id}", headers={"Accept-Language": "en"}).text
     assert 'value="close"' in page and 'value="reopen"' in page and "can be done from" not in page
+    # The buttons say what they do: "Reopen", not the state "Reopened" that reads as done.
+    buttons = re.findall(r'<button class="(?:danger|primary)" type="submit">([^<]+)</button>', page)
+    assert "Reopen" in buttons and "Close after review" in buttons and "Reopened" not in buttons
+    zh = re.findall(
+        r'<button class="(?:danger|primary)" type="submit">([^<]+)</button>', analyst.get(f"/orders/{order_id}").text
+    )
+    assert "重新打开" in zh and "已重新打开" not in zh
 
 
 def test_the_assignee_and_supervisors_reveal_a_repeat_callers_number_each_view_audited(analyst):

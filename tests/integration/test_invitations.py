@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 
@@ -40,6 +41,7 @@ def apply(client: Browserless, phone: str, grid: str = "TH-03", name: str = "冒
             "grids": [str(grid_id(grid))],
             "availability": ["evenings"],
             "consent": "yes",
+            "client_uuid": str(uuid.uuid4()),  # the form's own id (a replay is answered by the first)
         },
     )
     assert response.status_code == 200

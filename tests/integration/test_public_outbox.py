@@ -105,5 +105,7 @@ def test_a_registration_replayed_twice_is_one_application(resident):
         sent = replay(resident, "/volunteer/register", fields)
         assert sent.status_code == 200 and sent.json()["ok"] is True and sent.json()["message"], sent.text
     assert run(VolunteerApplication.count()) == 1
-    refused = replay(resident, "/volunteer/register", {**fields, "consent": "", "phone": "13900000000"})
+    # (Another form: the same client id is the same submission, answered as the first was.)
+    other = {**fields, "client_uuid": str(uuid.uuid4()), "consent": "", "phone": "13900000000"}
+    refused = replay(resident, "/volunteer/register", other)
     assert refused.status_code == 422 and "consent" in refused.json()["errors"]

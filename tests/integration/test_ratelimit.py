@@ -81,6 +81,7 @@ def registration(i: int, grid: int) -> dict:
         "grids": [str(grid)],
         "availability": ["weekends"],
         "consent": "yes",
+        "client_uuid": str(uuid.uuid4()),
     }
 
 
