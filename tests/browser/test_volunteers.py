@@ -201,6 +201,32 @@ def test_register_approve_passkey_sign_up_check_in_out_certificate(new_context, 
         expect(anyone.locator(".verify-hours")).to_contain_text(minutes)
         expect(anyone.locator(".verify-name")).to_contain_text("*")
         screenshot(anyone, f"volunteers-12-verify-{language}")
+        anyone.goto("/v/NOSUCH00")
+        expect(anyone.get_by_role("alert")).to_contain_text(
+            {"zh-CN": "没有编号为 NOSUCH00 的证明", "en": "No certificate has the number NOSUCH00"}[language]
+        )
+        screenshot(anyone, f"volunteers-12b-verify-unknown-{language}")
+
+    # 8. The leader corrects the minutes: a reason is required, and the volunteer is shown it.
+    roster = officer.locator(".roster > li", has_text=name)
+    roster.locator("summary", has_text="更正时长").click()
+    roster.get_by_label("服务分钟数").fill("90")
+    roster.get_by_role("button", name="保存时长").click()
+    roster = officer.locator(".roster > li", has_text=name)
+    expect(roster.locator(".correct-box")).to_have_attribute("open", "")
+    expect(roster.get_by_label("服务分钟数")).to_have_value("90")  # what was typed is kept
+    expect(roster.locator(".correct-form .error")).to_be_in_viewport()  # shown where it was typed
+    screenshot(officer, "volunteers-13-correct-minutes-no-reason")
+    roster.get_by_label("原因（记入审计日志）").fill("签退时手机没电，实际巡逻到20:30")
+    roster.get_by_role("button", name="保存时长").click()
+    expect(officer.locator(".flash.ok")).to_contain_text("时长已更正")
+    roster = officer.locator(".roster > li", has_text=name)
+    expect(roster).to_contain_text("1 小时 30 分钟")
+    expect(roster).to_contain_text("已更正：签退时手机没电")
+    screenshot(officer, "volunteers-14-minutes-corrected")
+    phone_page.goto(officer.url.split("?")[0])
+    expect(phone_page.locator(".my-part")).to_contain_text("带队人将您的时长更正为 1 小时 30 分钟：签退时手机没电")
+    screenshot(phone_page, "volunteers-15-volunteer-sees-correction")
 
 
 def test_volunteer_pages_in_english(new_context, screenshot):
