@@ -20,6 +20,10 @@ DEFAULT_PHONE_KINDS = frozenset(
     {"alert", "alert_escalated", "alert_on_my_way", "alert_seen", "observation", "observation_acknowledged"}
 )
 
+# The report steps a resident who asked on the tracking page is told of (True: the step's own
+# words are the push's body — a reply is what they wait to read).
+RESIDENT_STEPS = {"reply": True, "answered": True, "done": False, "transferred": False}
+
 URGENT_TTL = 3600  # an urgent alert older than an hour is news for My day, not a buzz
 NORMAL_TTL = 86400
 MAX_TITLE = 80

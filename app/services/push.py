@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +27,15 @@ from pywebpush import WebPushException, webpush
 
 from app.db import write_transaction
 from app.domain import push as rules
+from app.domain import reports as report_rules
 from app.domain.alerts import NOTIFICATION_KINDS
-from app.i18n import DEFAULT_LOCALE, gettext, set_locale
+from app.i18n import DEFAULT_LOCALE, N_, gettext, set_locale
 from app.replicas import READ_FROM_REPLICA
 from app.services import auth
-from app.tables import Notification, PushChoice, PushSubscription
+from app.tables import Notification, PushChoice, PushSubscription, ReportReporter, ReportStep
 
 log = logging.getLogger("qianmo.push")
+Job = tuple[dict, bytes, bool]  # (subscription for pywebpush, payload, urgent)
 
 
 @dataclass(frozen=True)
@@ -125,27 +128,54 @@ async def subscribe(person_id: int, raw: object, user_agent: str) -> bool:
     fields = rules.subscription(raw, _config.local_ok)
     if fields is None:
         return False
-    values = {**fields, "user_agent": user_agent[:300], "person": person_id}
+    await _keep(fields["endpoint"], {**fields, "user_agent": user_agent[:300], "person": person_id})
+    return True
+
+
+async def _keep(endpoint: str, values: dict) -> None:
+    """Insert the browser's row, or update it (the row's other use stays)."""
     async with write_transaction(PushSubscription._meta.db):
-        found = (
-            await PushSubscription.select(PushSubscription.id)
-            .where(PushSubscription.endpoint == fields["endpoint"])
-            .first()
-        )
+        found = await PushSubscription.select(PushSubscription.id).where(PushSubscription.endpoint == endpoint).first()
         if found is None:
             await PushSubscription.insert(PushSubscription(**values))
         else:
             await PushSubscription.update(values).where(PushSubscription.id == found["id"])
-    return True
 
 
 async def unsubscribe(person_id: int, endpoint: str) -> None:
     """The person's own subscription for this browser stops: kept only while it also serves a
-    resident's report."""
+    resident's tracking code."""
     mine = (PushSubscription.endpoint == endpoint) & (PushSubscription.person == person_id)
     async with write_transaction(PushSubscription._meta.db):
-        await PushSubscription.delete().where(mine & PushSubscription.report.is_null())
+        await PushSubscription.delete().where(mine & (PushSubscription.tracking == ""))
         await PushSubscription.update({PushSubscription.person: None}).where(mine)
+
+
+async def known_tracking(code: str) -> str | None:
+    """The tracking code as stored, when a resident holds it."""
+    tracking = report_rules.normalise_code(code)
+    if tracking is None:
+        return None
+    found = await ReportReporter.select(ReportReporter.id).where(ReportReporter.tracking == tracking).first()
+    return tracking if found else None
+
+
+async def subscribe_tracking(tracking: str, raw: object, user_agent: str, locale: str) -> bool:
+    """A resident's "notify me on this phone" for one tracking code (known_tracking): the
+    browser's row serves this code from now on (one code per browser: the latest)."""
+    fields = rules.subscription(raw, _config.local_ok)
+    if fields is None:
+        return False
+    values = {**fields, "user_agent": user_agent[:300], "tracking": tracking, "locale": locale[:8]}
+    await _keep(fields["endpoint"], values)
+    return True
+
+
+async def unsubscribe_tracking(tracking: str, endpoint: str) -> None:
+    theirs = (PushSubscription.endpoint == endpoint) & (PushSubscription.tracking == tracking)
+    async with write_transaction(PushSubscription._meta.db):
+        await PushSubscription.delete().where(theirs & PushSubscription.person.is_null())
+        await PushSubscription.update({PushSubscription.tracking: ""}).where(theirs)
 
 
 async def subscribed_count(person_id: int) -> int:
@@ -184,12 +214,23 @@ def _parsed(text: str) -> dict[str, bool]:
 
 async def after_commit(notification_ids: list[int]) -> None:
     """Called inside the write transaction that stored these notifications: their pushes go out
-    from a task once it has committed (nothing when it rolls back).
+    from a task once it has committed (nothing when it rolls back)."""
+    await _schedule(_notification_jobs, notification_ids)
+
+
+async def report_steps(step_ids: list[int]) -> None:
+    """Called inside the write transaction that added these steps to reports: the residents who
+    asked on a tracking page hear of a reply, an agency's answer, done or a transfer."""
+    await _schedule(_report_jobs, step_ids)
+
+
+async def _schedule(jobs: Callable[[list[int]], Awaitable[list[Job]]], ids: list[int]) -> None:
+    """The task that waits for the caller's commit, then pushes `jobs(ids)`.
 
     PostgreSQL: the transaction takes an advisory lock no one else knows (a random key); the
     task waits for that lock, which the commit (or rollback) releases. SQLite has one writer at
     a time: the task's empty write transaction begins only after this one ends."""
-    if not notification_ids or keys() is None:
+    if not ids or keys() is None:
         return
     db = Notification._meta.db
     lock = None
@@ -201,7 +242,7 @@ async def after_commit(notification_ids: list[int]) -> None:
     context = contextvars.copy_context()
     context.run(db.current_transaction.set, None)
     context.run(READ_FROM_REPLICA.set, False)
-    task = asyncio.get_running_loop().create_task(_deliver(notification_ids, lock), context=context)
+    task = asyncio.get_running_loop().create_task(_deliver(jobs, ids, lock), context=context)
     _pending.add(task)
     task.add_done_callback(_pending.discard)
 
@@ -212,9 +253,10 @@ async def drain() -> None:
         await asyncio.gather(*list(_pending), return_exceptions=True)
 
 
-async def _deliver(notification_ids: list[int], lock: int | None) -> None:
+async def _deliver(make: Callable[[list[int]], Awaitable[list[Job]]], ids: list[int], lock: int | None) -> None:
     try:
-        jobs = await _jobs(await _committed_rows(notification_ids, lock))
+        await _committed(lock)
+        jobs = await make(ids)
         if not jobs:
             return
         found = keys()
@@ -224,22 +266,24 @@ async def _deliver(notification_ids: list[int], lock: int | None) -> None:
         )
         await _record([(sub["id"], status) for (sub, _d, _u), status in zip(jobs, statuses)])
     except Exception:  # noqa: BLE001 - best effort: a push never breaks anything else
-        log.warning("pushing notifications %s failed", notification_ids, exc_info=True)
+        log.warning("pushing %s %s failed", make.__name__, ids, exc_info=True)
 
 
-async def _committed_rows(notification_ids: list[int], lock: int | None) -> list[dict]:
+async def _committed(lock: int | None) -> None:
+    """Returns once the caller's transaction has ended (committed or not)."""
     db = Notification._meta.db
     if lock is None:
         async with write_transaction(db):
             pass
-        return await _notifications(notification_ids)
+        return
     async with db.transaction():
         await Notification.raw("SELECT pg_advisory_xact_lock({})", lock)
-        return await _notifications(notification_ids)
 
 
-async def _notifications(notification_ids: list[int]) -> list[dict]:
-    return await Notification.select(
+async def _notification_jobs(notification_ids: list[int]) -> list[Job]:
+    """(subscription, payload, urgent) for each notification of a kind its person wants on the
+    phone, to each of the person's browsers."""
+    rows = await Notification.select(
         Notification.id,
         Notification.person,
         Notification.kind,
@@ -248,11 +292,6 @@ async def _notifications(notification_ids: list[int]) -> list[dict]:
         Notification.urgent,
         Notification.person.locale.as_alias("locale"),
     ).where(Notification.id.is_in(notification_ids))
-
-
-async def _jobs(rows: list[dict]) -> list[tuple[dict, bytes, bool]]:
-    """(subscription, payload, urgent) for each notification of a kind its person wants on the
-    phone, to each of the person's browsers."""
     people = sorted({r["person"] for r in rows})
     if not people:
         return []
@@ -265,13 +304,48 @@ async def _jobs(rows: list[dict]) -> list[tuple[dict, bytes, bool]]:
         c["person"]: rules.phone_kinds(_parsed(c["kinds"]))
         for c in await PushChoice.select().where(PushChoice.person.is_in(list(subs)))
     }
-    jobs: list[tuple[dict, bytes, bool]] = []
+    jobs: list[Job] = []
     for r in rows:
         if r["person"] not in subs or r["kind"] not in picked.get(r["person"], rules.phone_kinds({})):
             continue
         set_locale(r["locale"] or DEFAULT_LOCALE)  # the task's own context: the person's language
         data = rules.payload(gettext(NOTIFICATION_KINDS.get(r["kind"], r["kind"])), r["text"], r["url"])
         jobs.extend((_webpush_form(s), data, bool(r["urgent"])) for s in subs[r["person"]])
+    return jobs
+
+
+async def _report_jobs(step_ids: list[int]) -> list[Job]:
+    """A push for each resident step (domain/push.RESIDENT_STEPS) to each browser subscribed with
+    a tracking code of that report, in the language of the page they subscribed on."""
+    steps = await ReportStep.select(
+        ReportStep.id,
+        ReportStep.report,
+        ReportStep.kind,
+        ReportStep.text,
+        ReportStep.agency.name.as_alias("agency_name"),
+    ).where(
+        ReportStep.id.is_in(step_ids) & ReportStep.public.eq(True) & ReportStep.kind.is_in(list(rules.RESIDENT_STEPS))
+    )
+    if not steps:
+        return []
+    codes = await ReportReporter.select(ReportReporter.report, ReportReporter.tracking).where(
+        ReportReporter.report.is_in(sorted({s["report"] for s in steps}))
+    )
+    subs = await PushSubscription.select().where(
+        PushSubscription.tracking.is_in([c["tracking"] for c in codes] or [""])
+    )
+    by_code: dict[str, list[dict]] = {}
+    for sub in subs:
+        by_code.setdefault(sub["tracking"], []).append(sub)
+    jobs: list[Job] = []
+    for step in steps:
+        for code in (c["tracking"] for c in codes if c["report"] == step["report"]):
+            for sub in by_code.get(code, []):
+                set_locale(sub["locale"] or DEFAULT_LOCALE)
+                label = gettext(report_rules.STEPS[step["kind"]][0], agency=step["agency_name"] or "")
+                title = gettext(N_("Your report: %(step)s"), step=label)
+                body = step["text"] if rules.RESIDENT_STEPS[step["kind"]] else ""
+                jobs.append((_webpush_form(sub), rules.payload(title, body, f"/t/{code}"), False))
     return jobs
 
 

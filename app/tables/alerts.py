@@ -9,7 +9,6 @@ from app.tables.fieldwork import FieldLog, Photo
 from app.tables.orders import WorkOrder
 from app.tables.org import Grid, Place, Station
 from app.tables.people import Person
-from app.tables.reports import Report
 
 
 class GridAlert(Table):
@@ -82,11 +81,12 @@ class Notification(Table):
 
 
 class PushSubscription(Table):
-    """One browser's Web Push subscription: a signed-in person's, or a resident's for one report
-    (no account: the tracking page's "notify me on this phone")."""
+    """One browser's Web Push subscription: a signed-in person's, a resident's for one report
+    (no account: the tracking page's "notify me on this phone", by that tracking code), or both."""
 
     person = ForeignKey(references=Person, null=True, default=None, index=True)
-    report = ForeignKey(references=Report, null=True, default=None, index=True)
+    tracking = Varchar(length=8, default="", index=True)  # a ReportReporter's code ("": none)
+    locale = Varchar(length=8, default="")  # the resident's page language when they subscribed
     endpoint = Varchar(length=1000, unique=True)  # the push service's URL for this browser
     p256dh = Varchar(length=200)
     auth = Varchar(length=64)

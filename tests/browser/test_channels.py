@@ -179,3 +179,64 @@ def test_a_browser_without_push_says_why_and_offers_no_button(new_context, user_
     expect(phone.locator("[data-push-state]")).to_have_text("Not available")
     expect(phone.locator("[data-push-note]")).to_contain_text(note)
     expect(phone.get_by_role("button")).to_have_count(0)
+
+
+OWNER_CODE = """
+import asyncio, sys
+from app.tables import PushSubscription
+async def main():
+    return await PushSubscription.select(PushSubscription.tracking).where(
+        PushSubscription.endpoint == sys.argv[1]).first()
+row = asyncio.run(main())
+print(row["tracking"] if row else "")
+"""
+
+
+def test_a_resident_asks_to_be_notified_and_the_open_tracking_page_shows_the_reply_by_itself(new_context, screenshot):
+    from tests.browser.test_reports import PLACE, print_poster, sign_in
+
+    staff = new_context("zh-CN").new_page()
+    sign_in(staff)
+    url = print_poster(staff, screenshot, PLACE)
+
+    subscription = made_subscription()
+    context = new_context("zh-CN")
+    context.grant_permissions(["notifications"])
+    context.add_init_script(script=STUB % json.dumps(subscription))
+    resident = context.new_page()
+    resident.goto(url)
+    resident.locator("label.chip", has_text="电动车违规充电").click()
+    resident.get_by_label("发生了什么？").fill("5号楼门口电动车充电，线拉到路上")
+    resident.get_by_role("button", name="提交反映").click()
+    code = resident.locator(".tracking-code").inner_text().strip()
+    notify = resident.locator("#push-channel")
+    expect(notify.locator("[data-push-state]")).to_have_text("未开启")
+    notify.get_by_role("button", name="有进展时通知本机").click()
+    expect(notify.locator("[data-push-state]")).to_have_text("本机已开启")
+    done = subprocess.run(
+        [sys.executable, "-c", OWNER_CODE, subscription["endpoint"]],
+        cwd=ROOT,
+        env=LIVE_ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == code
+    notify.scroll_into_view_if_needed()
+    screenshot(resident, "channels-tracking-zh-CN")
+
+    # The officer replies; the resident's page, left open, shows it without a reload.
+    staff.goto("/reports")
+    staff.locator(".report-queue .card", has_text="5号楼门口电动车充电").get_by_role("link").click()
+    staff.get_by_role("button", name="受理").click()
+    staff.get_by_label("内容").fill("已安排网格员今晚查看")
+    staff.get_by_role("button", name="发送公开答复").click()
+    expect(staff.locator(".timeline")).to_contain_text("已安排网格员今晚查看")
+    expect(resident.locator("#live-status .timeline")).to_contain_text("已安排网格员今晚查看", timeout=90_000)
+    expect(resident.locator("#live-status .status-badge")).to_have_text("已受理")
+
+    english = new_context("en").new_page()
+    english.goto(f"/t/{code}")
+    expect(english.locator("#push-channel")).to_contain_text("Phone notifications")
+    english.locator("#push-channel").scroll_into_view_if_needed()
+    screenshot(english, "channels-tracking-en")

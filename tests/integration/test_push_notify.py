@@ -15,7 +15,7 @@ from py_vapid import Vapid02, b64urlencode
 from app.db import write_transaction
 from app.services import notifications, push
 from app.services.notifications import New
-from app.tables import Notification, PushChoice, PushSubscription
+from app.tables import Agency, Notification, PushChoice, PushSubscription, Report
 from tests.conftest import client_with, run
 from tests.unit.test_push_send import _service, _subscription
 
@@ -131,3 +131,64 @@ def test_without_a_contact_push_services_accept_phone_notifications_are_off(db, 
     with client_with(settings, vapid_key_file=tmp_path / "vapid.pem", vapid_contact="") as browser:
         assert browser.get("/push/key").json() == {"key": ""}  # the public address is localhost
     assert not (tmp_path / "vapid.pem").exists()
+
+
+@pytest.fixture
+def resident(db, demo, settings, tmp_path):
+    """A resident's browser (and, in turn, the staff's) on an app with phone notifications."""
+    from app.services import report_lists
+
+    run(report_lists.ensure_categories())
+    with client_with(settings, vapid_key_file=tmp_path / "vapid.pem", vapid_contact=CONTACT) as browser:
+        yield browser
+
+
+def test_a_resident_who_asked_on_the_tracking_page_hears_of_the_reply_the_transfer_and_done(resident):
+    from tests.integration.test_reports import form, handle, place_named, poster_code, send, tracking_of
+
+    tracking = tracking_of(send(resident, poster_code(resident, place_named("泰和花园")), form()))
+    server, seen = _service(201)
+    sub, private, auth = _subscription(f"http://127.0.0.1:{server.server_port}/push/resident")
+    assert resident.post(f"/t/{tracking}/push", json=sub, headers={"accept-language": "en"}).json() == {"ok": True}
+    assert resident.post("/t/XXXXXXXX/push", json=sub).status_code == 404  # no such code
+    row = run(PushSubscription.select().first())
+    assert row["tracking"] == tracking and row["person"] is None and row["locale"] == "en"
+
+    report_id = run(Report.select(Report.id).first())["id"]
+    agency = run(Agency.select(Agency.id, Agency.name).first())
+    resident.sign_in_as("officer")
+    try:
+        handle(resident, report_id, "accept")  # not one of the resident's steps: no push
+        handle(resident, report_id, "reply", text="已联系物业，明日上门")
+        handle(resident, report_id, "transfer", agency=str(agency["id"]), text="内部原因")
+        handle(resident, report_id, "take_back", text="收回")
+        handle(resident, report_id, "done", text="已处理")
+        resident.http.blocking_portal.call(push.drain)
+    finally:
+        server.shutdown()
+    pushed = [
+        json.loads(http_ece.decrypt(s["body"], private_key=private, auth_secret=auth, version="aes128gcm"))
+        for s in seen
+    ]
+    assert pushed == [
+        {"title": "Your report: Reply", "body": "已联系物业，明日上门", "url": f"/t/{tracking}"},
+        {"title": f"Your report: Transferred to {agency['name']}", "body": "", "url": f"/t/{tracking}"},
+        {"title": "Your report: Done", "body": "", "url": f"/t/{tracking}"},
+    ]
+
+
+def test_a_resident_turns_it_off_and_a_shared_browser_keeps_the_officers_part(resident):
+    from tests.integration.test_reports import form, place_named, poster_code, send, tracking_of
+
+    tracking = tracking_of(send(resident, poster_code(resident, place_named("泰和花园")), form()))
+    officer = resident.sign_in_as("officer")
+    good, _private, _auth = _subscription("https://push.example.cn/shared")
+    assert resident.post("/push/subscribe", json=good).status_code == 200
+    assert resident.post(f"/t/{tracking}/push", json=good).status_code == 200
+    row = run(PushSubscription.select().first())
+    assert row["person"] == officer and row["tracking"] == tracking  # one browser, both uses
+    assert resident.post(f"/t/{tracking}/push/off", json={"endpoint": good["endpoint"]}).status_code == 200
+    row = run(PushSubscription.select().first())
+    assert row["person"] == officer and row["tracking"] == ""
+    assert resident.post("/push/unsubscribe", json={"endpoint": good["endpoint"]}).status_code == 200
+    assert run(PushSubscription.count()) == 0

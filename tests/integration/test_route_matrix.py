@@ -256,6 +256,8 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/notifications/channels"): SIGNED_IN,  # alerts: the person's own phone kinds
     ("POST", "/notifications/channels"): SIGNED_IN,
     ("GET", "/push/key"): EVERYONE,  # the VAPID public key (residents' tracking pages too)
+    ("POST", "/t/{code:str}/push"): EVERYONE,  # reports: the tracking code is the credential
+    ("POST", "/t/{code:str}/push/off"): EVERYONE,
     ("POST", "/push/subscribe"): SIGNED_IN,  # this browser, for the person signed in
     ("POST", "/push/unsubscribe"): SIGNED_IN,
 }

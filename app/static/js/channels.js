@@ -5,7 +5,11 @@
 // Phone notifications need a service worker, the Push API and the Notification API; on iPhone
 // and iPad (iOS 16.4+) only an app added to the Home Screen has them. Turning on: permission,
 // then pushManager.subscribe with the server's VAPID key (GET /push/key), then the
-// subscription to POST /push/subscribe (the CSRF token in its header, as htmx sends it).
+// subscription to the box's data-subscribe URL (the CSRF token in its header, as htmx sends it).
+// Two uses: the signed-in person's channels page (/push/subscribe), and a resident's tracking
+// page (data-scope="tracking", /t/<code>/push): there the browser's subscription may also serve
+// a person signed in on it, so turning off only tells the server, and whether this code is on
+// is remembered on the phone (localStorage), not read from the browser's subscription.
 (function () {
   "use strict";
   const box = document.getElementById("push-channel");
@@ -17,6 +21,28 @@
   const onButton = box.querySelector("[data-push-on]");
   const offButton = box.querySelector("[data-push-off]");
   const serverNote = note.textContent;
+  const tracking = box.dataset.scope === "tracking";
+  const remembered = "qianmo-push:" + location.pathname;
+
+  function remember(on) {
+    try {
+      if (on) {
+        localStorage.setItem(remembered, "1");
+      } else {
+        localStorage.removeItem(remembered);
+      }
+    } catch (e) {
+      // private mode: the page just shows "off" next time
+    }
+  }
+
+  function rememberedOn() {
+    try {
+      return localStorage.getItem(remembered) === "1";
+    } catch (e) {
+      return false;
+    }
+  }
 
   function msg(name) {
     const item = document.querySelector('[data-push-messages] [data-msg="' + name + '"]');
@@ -81,7 +107,12 @@
       return show("denied", "denied-note", null);
     }
     const subscription = Notification.permission === "granted" ? await current() : null;
-    return subscription ? show("on", null, "off") : show("off", null, "on");
+    const on = subscription && (!tracking || rememberedOn());
+    if (on) {
+      // Told again on every visit: a browser may have replaced its subscription meanwhile.
+      post(box.dataset.subscribe, subscription.toJSON()).catch(() => {});
+    }
+    return on ? show("on", null, "off") : show("off", null, "on");
   }
 
   async function turnOn() {
@@ -96,10 +127,11 @@
         userVisibleOnly: true,
         applicationServerKey: keyBytes(key),
       });
-      const answer = await post("/push/subscribe", subscription.toJSON());
+      const answer = await post(box.dataset.subscribe, subscription.toJSON());
       if (!answer.ok) {
         throw new Error("subscribe answered " + answer.status);
       }
+      remember(true);
       return show("on", null, "off");
     } catch (error) {
       console.warn("Qianmo: phone notifications not turned on:", error);
@@ -111,9 +143,12 @@
     show("working", null, null);
     try {
       const subscription = await current();
+      remember(false);
       if (subscription) {
-        await post("/push/unsubscribe", { endpoint: subscription.endpoint });
-        await subscription.unsubscribe();
+        await post(box.dataset.unsubscribe, { endpoint: subscription.endpoint });
+        if (!tracking) {
+          await subscription.unsubscribe();
+        }
       }
     } catch (error) {
       console.warn("Qianmo: phone notifications not turned off:", error);
