@@ -27,7 +27,7 @@ from app.errors import EXCEPTION_HANDLERS
 from app.middleware import PrivateCache, RequestContext, SessionAuth
 from app.replicas import ReplicaRouting, ReplicatedEngine
 from app.routes.agency import AgencyController
-from app.routes.alerts import AlertsController, NotificationsController
+from app.routes.alerts import AlertsController, NotificationsController, PushController
 from app.routes.api.open311 import Open311Controller
 from app.routes.api.platform_metrics import MetricsApiController
 from app.routes.api.v1 import ApiV1Controller
@@ -53,7 +53,7 @@ from app.routes.routing_admin import RoutingAdminController
 from app.routes.static import static_file
 from app.routes.team import TeamController
 from app.routes.volunteers import CertificateCheckController, VolunteerRegisterController, VolunteersController
-from app.services import events, jobs
+from app.services import events, jobs, push
 from app.settings import Settings
 from app.static_files import assets
 from app.templating import template_config
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OutboxController,
             AlertsController,
             NotificationsController,
+            PushController,
             MetricsController,
             static_file,
         ],
@@ -156,10 +157,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY,
         on_startup=([open_pool] if settings.db_pool else [])
         + [load_static_files, freeze_startup_objects, start_jobs, start_listening, metrics.start_sampler],
-        on_shutdown=[metrics.stop_sampler, stop_jobs, stop_listening] + ([close_pool] if settings.db_pool else []),
+        on_shutdown=[metrics.stop_sampler, stop_jobs, stop_listening, stop_pushes]
+        + ([close_pool] if settings.db_pool else []),
         debug=False,
     )
     app.state.settings = settings
+    push.configure(settings.vapid_key_file, settings.vapid_contact, settings.public_base_url)
     handler = app.asgi_handler
     if isinstance(engine_finder(), ReplicatedEngine):
         handler = ReplicaRouting(handler, settings.secret_key, settings.replica_sticky_seconds, settings.secure_cookies)
@@ -226,6 +229,11 @@ async def stop_jobs(app: Litestar) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def stop_pushes(app: Litestar) -> None:
+    """Pushes already under way finish (each waits at most pywebpush's timeout)."""
+    await push.drain()
 
 
 async def start_listening(app: Litestar) -> None:

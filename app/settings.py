@@ -133,6 +133,12 @@ class Settings:
     # Read replicas (PostgreSQL): a person's reads stay on the primary this long after their own
     # write, so they see what they just saved (a signed cookie: every process knows).
     replica_sticky_seconds: float = 5
+    # Web Push (VAPID): the application server's private key, a PEM file; made on first use
+    # when it does not exist (every process and host must read the same file). vapid_contact is
+    # the `sub` the push services may write to (mailto: or https:); empty: the public address.
+    # A contact at localhost or .local turns phone notifications off (Apple refuses them).
+    vapid_key_file: Path = Path("var/vapid_private.pem")
+    vapid_contact: str = ""
 
     @classmethod
     def from_env(cls, require_secret: bool = True) -> "Settings":
@@ -183,6 +189,8 @@ class Settings:
             map_tile_url=tile_url(env("QIANMO_MAP_TILE_URL", "")),
             map_tiles_gcj02=_flag("QIANMO_MAP_TILES_GCJ02"),
             replica_sticky_seconds=float(env("QIANMO_REPLICA_STICKY_SECONDS", cls.replica_sticky_seconds)),
+            vapid_key_file=Path(env("QIANMO_VAPID_KEY_FILE", str(cls.vapid_key_file))),
+            vapid_contact=env("QIANMO_VAPID_CONTACT", ""),
         )
 
     @property

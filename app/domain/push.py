@@ -4,7 +4,10 @@ every push service accepts. Sending (pywebpush) is a service's; this decides not
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,6 +19,10 @@ from app.domain.alerts import NOTIFICATION_KINDS
 DEFAULT_PHONE_KINDS = frozenset(
     {"alert", "alert_escalated", "alert_on_my_way", "alert_seen", "observation", "observation_acknowledged"}
 )
+
+# The report steps a resident who asked on the tracking page is told of (True: the step's own
+# words are the push's body — a reply is what they wait to read).
+RESIDENT_STEPS = {"reply": True, "answered": True, "done": False, "transferred": False}
 
 URGENT_TTL = 3600  # an urgent alert older than an hour is news for My day, not a buzz
 NORMAL_TTL = 86400
@@ -81,3 +88,57 @@ def audience(endpoint: str) -> str:
 def gone(status: int) -> bool:
     """The push service says the subscription no longer exists: delete it."""
     return status in (404, 410)
+
+
+def _b64url_bytes(value: object) -> bytes | None:
+    if not isinstance(value, str) or not value or len(value) > 200:
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, binascii.Error):
+        return None
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def subscription(raw: object, local_ok: bool = False) -> dict | None:
+    """A browser's PushSubscription.toJSON() checked: {endpoint, p256dh, auth}, or None.
+    The server will POST to the endpoint, so only https (http to this machine only when the
+    app itself runs on localhost: a developer's or a test's push service)."""
+    if not isinstance(raw, dict):
+        return None
+    endpoint = raw.get("endpoint")
+    keys = raw.get("keys")
+    if not isinstance(keys, dict):
+        return None
+    if not isinstance(endpoint, str) or not endpoint_ok(endpoint, local_ok):
+        return None
+    public, auth = _b64url_bytes(keys.get("p256dh")), _b64url_bytes(keys.get("auth"))
+    # An uncompressed P-256 point (65 bytes, 0x04 first) and a 16-byte secret (RFC 8291).
+    if public is None or len(public) != 65 or public[0] != 4 or auth is None or len(auth) != 16:
+        return None
+    return {"endpoint": endpoint, "p256dh": keys["p256dh"], "auth": keys["auth"]}
+
+
+def local_app(public_base_url: str) -> bool:
+    """The app itself runs on this machine (a developer's or a test's): plain http allowed."""
+    parts = urlsplit(public_base_url)
+    return parts.scheme == "http" and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+def endpoint_ok(endpoint: str, local_ok: bool = False) -> bool:
+    if len(endpoint) > 1000 or any(c.isspace() for c in endpoint):
+        return False
+    parts = urlsplit(endpoint)
+    if not parts.hostname or parts.username or parts.password:
+        return False
+    if parts.scheme == "https":
+        return True
+    return local_ok and parts.scheme == "http" and parts.netloc.rsplit(":", 1)[0] in LOCAL_HOSTS
+
+
+def chosen(ticked: Iterable[str]) -> dict[str, bool]:
+    """A person's ticks from the form, as a choice for every kind (an unticked box is a no)."""
+    ticked = set(ticked)
+    return {k: k in ticked for k in NOTIFICATION_KINDS}

@@ -1,4 +1,5 @@
-"""Grid alerts (/alerts), the notification list (/notifications) and the live stream (/events).
+"""Grid alerts (/alerts), the notification list (/notifications), its channels page, the live
+stream (/events) and the browser's Web Push subscription (/push).
 
 /events is one Server-Sent Events stream per signed-in person: each event is a notification
 (its id is the event id), read from the database after the last id the client has, so a
@@ -11,7 +12,7 @@ import json
 import uuid
 from collections.abc import AsyncGenerator
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, ServerSentEvent, Template
@@ -23,7 +24,7 @@ from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
 from app.routes.guards import Me, requires, signed_in
 from app.routes.uploads import form_fields, form_photo, photo_response
-from app.services import alerts, events, notifications
+from app.services import alerts, events, notifications, push
 
 POSTERS = ("grid_worker", "officer", "supervisor", "admin", "volunteer")
 KEEPERS = ("supervisor", "admin")
@@ -177,6 +178,26 @@ class NotificationsController(Controller):
             context={"rows": await notifications.listing(me), "kinds": rules.NOTIFICATION_KINDS},
         )
 
+    @get("/notifications/channels", name="notification_channels")
+    async def channels(self, me: Me, done: FromQuery[str] = "") -> Template:
+        return Template(
+            "alerts/channels.html",
+            headers=NO_STORE,
+            context={
+                "kinds": rules.NOTIFICATION_KINDS,
+                "phone": await push.choices(me.id),
+                "phones": await push.subscribed_count(me.id),
+                "push_ready": push.keys() is not None,
+                "done": DONE.get(done, ""),
+            },
+        )
+
+    @post("/notifications/channels", name="notification_channels_save", status_code=200)
+    async def save_channels(self, request: Request, me: Me) -> Redirect:
+        raw = await form_fields(request, lists=("kind",))
+        await push.save_choices(me.id, [str(k) for k in raw.get("kind", [])])
+        return Redirect("/notifications/channels?done=saved", status_code=303)
+
     @post("/notifications/read", name="notifications_read", status_code=200)
     async def read_all(self, me: Me) -> Redirect:
         await notifications.mark_read(me)
@@ -208,6 +229,40 @@ class NotificationsController(Controller):
             ),
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+
+class PushController(Controller):
+    """The browser's side of Web Push: the server's public key, and this browser's subscription
+    for the signed-in person (JSON from static/js/channels.js, the CSRF token in its header)."""
+
+    path = "/push"
+    include_in_schema = False
+
+    @get("/key", name="push_key")
+    async def key(self) -> Response:
+        """The VAPID public key (applicationServerKey); "" when phone notifications are off."""
+        found = push.keys()
+        return Response({"key": found.public if found else ""}, headers={"Cache-Control": "no-cache"})
+
+    @post("/subscribe", name="push_subscribe", guards=[signed_in], status_code=200)
+    async def subscribe(self, request: Request, me: Me) -> Response:
+        ok = await push.subscribe(me.id, await _json(request), request.headers.get("user-agent", ""))
+        return Response({"ok": ok}, status_code=200 if ok else 422, headers=NO_STORE)
+
+    @post("/unsubscribe", name="push_unsubscribe", guards=[signed_in], status_code=200)
+    async def unsubscribe(self, request: Request, me: Me) -> Response:
+        body = await _json(request)
+        endpoint = body.get("endpoint") if isinstance(body, dict) else None
+        if isinstance(endpoint, str):
+            await push.unsubscribe(me.id, endpoint)
+        return Response({"ok": isinstance(endpoint, str)}, headers=NO_STORE)
+
+
+async def _json(request: Request) -> object:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        return None
 
 
 def _message(row: dict) -> ServerSentEventMessage:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -22,7 +23,7 @@ from app.request_context import current_request
 from app.routes.forms import FORM, posted, replay_accepted, replay_refusal, replayed
 from app.routes.guards import Me, admin_only, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
-from app.services import ratelimit, report_lists, report_posters, reports
+from app.services import push, ratelimit, report_lists, report_posters, reports
 from app.services.audit import actor_of
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -224,6 +225,28 @@ class ReportPublicController(Controller):
             return _track_page(view, {}, errors=errors, values=data, status_code=422)  # type: ignore[arg-type]  # rate found the code
         return Redirect(f"/t/{rules.normalise_code(code)}?rated=1", status_code=303)
 
+    @post("/t/{code:str}/push", name="report_track_push", status_code=200)
+    async def push_on(self, request: Request, code: FromPath[str]) -> Response:
+        """The tracking page's "notify me on this phone": this browser's subscription, for this
+        code (JSON from static/js/channels.js). Counted as a look-up."""
+        tracking = None if await _track_limited(request) else await push.known_tracking(code)
+        if tracking is None:
+            raise NotFoundException()
+        ok = await push.subscribe_tracking(
+            tracking, await _json(request), request.headers.get("user-agent", ""), get_locale()
+        )
+        return Response({"ok": ok}, status_code=200 if ok else 422, headers=NO_STORE)
+
+    @post("/t/{code:str}/push/off", name="report_track_push_off", status_code=200)
+    async def push_off(self, request: Request, code: FromPath[str]) -> Response:
+        tracking = None if await _track_limited(request) else await push.known_tracking(code)
+        body = await _json(request)
+        endpoint = body.get("endpoint") if isinstance(body, dict) else None
+        if tracking is None or not isinstance(endpoint, str):
+            raise NotFoundException()
+        await push.unsubscribe_tracking(tracking, endpoint)
+        return Response({"ok": True}, headers=NO_STORE)
+
     @get("/report/similar/{report_id:int}/photo", name="report_similar_photo")
     async def similar_photo(self, request: Request, report_id: FromPath[int]) -> Response:
         data = await reports.similar_photo(report_id, request.app.state.settings.upload_dir)
@@ -236,6 +259,13 @@ class ReportPublicController(Controller):
     async def photo(self, request: Request, code: FromPath[str], photo_id: FromPath[int]) -> File:
         path = await reports.tracking_photo(code, photo_id, request.app.state.settings.upload_dir)
         return photo_response(path, {"Referrer-Policy": "no-referrer"})
+
+
+async def _json(request: Request) -> object:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        return None
 
 
 async def _track_limited(request: Request, code: str = "") -> bool:
@@ -279,6 +309,7 @@ def _track_page(
             "values": values or {},
             "statuses": rules.STATUSES,
             "step_label": reports.step_label,
+            "push_ready": push.keys() is not None,
         },
     )
 

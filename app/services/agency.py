@@ -14,7 +14,7 @@ from app.domain.access import Principal
 from app.domain.agency import ACTIONS, check_step, flags, state_after, state_message
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import alerts, audit, matter_facts, notifications, photos, routing
+from app.services import alerts, audit, matter_facts, notifications, photos, push, routing
 from app.services.auth import now
 from app.services.report_lists import category_labels
 from app.services.reports import _decorate, _select_report, _steps
@@ -179,6 +179,7 @@ async def act(
         [inserted] = await ReportStep.insert(ReportStep(report=report_id, actor=principal.id, **step)).returning(
             ReportStep.id
         )
+        await push.report_steps([inserted["id"]])  # an answer or a transfer: the residents who asked
         if isinstance(photo, Processed):
             await ReportStepPhoto.insert(
                 ReportStepPhoto(

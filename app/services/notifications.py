@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from app.db import write_transaction
 from app.domain import alerts as rules
 from app.domain.access import Principal
-from app.services import auth, events
+from app.services import auth, events, push
 from app.tables import Notification
 
 REPLAY_LIMIT = 200  # the most a reconnecting stream replays at once (the rest follows next round)
@@ -26,7 +26,7 @@ class New:
 
 async def add(items: list[New]) -> list[int]:
     """Insert inside the caller's write transaction; the people's open pages hear of it once
-    that commits (services/events.announce)."""
+    that commits (services/events.announce), and their phones (services/push.after_commit)."""
     items = [i for i in items if i.person]
     if not items:
         return []
@@ -43,7 +43,9 @@ async def add(items: list[New]) -> list[int]:
         ]
     ).returning(Notification.id)
     await events.announce(i.person for i in items)
-    return [r["id"] for r in rows]
+    ids = [r["id"] for r in rows]
+    await push.after_commit(ids)
+    return ids
 
 
 async def send(items: list[New]) -> None:

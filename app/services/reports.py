@@ -18,7 +18,7 @@ from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, matter_facts, notifications, photos, routing, scope
+from app.services import audit, matter_facts, notifications, photos, push, routing, scope
 from app.services.auth import now
 from app.services.report_lists import category_codes, category_labels
 from app.tables import (
@@ -667,7 +667,7 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
                 status = "transferred"
         await Report.update(changes).where(Report.id == report_id)
         step = rules.ACTION_STEP[action]
-        await ReportStep.insert(
+        added = await ReportStep.insert(
             ReportStep(
                 report=report_id,
                 kind=step,
@@ -677,9 +677,9 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
                 assignee=values.get("assignee"),
                 agency=report["responsible_agency"] if action == "take_back" else values.get("agency"),
             )
-        )
+        ).returning(ReportStep.id)
         if reroute:  # the move it causes, on the resident's timeline too
-            await ReportStep.insert(
+            added += await ReportStep.insert(
                 ReportStep(
                     report=report_id,
                     kind="transferred",
@@ -688,7 +688,8 @@ async def act(principal: Principal, report_id: int, action: str, raw: dict) -> d
                     actor=principal.id,
                     agency=reroute[Report.responsible_agency],
                 )
-            )
+            ).returning(ReportStep.id)
+        await push.report_steps([row["id"] for row in added])  # the residents who asked, after commit
         audit_changes: dict = {"status": [current["status"], status]}
         if action == "category":
             audit_changes["category"] = [report["category_code"], values["category"]]

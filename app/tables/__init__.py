@@ -2,7 +2,15 @@
 
 from piccolo.table import Table as PiccoloTable
 
-from app.tables.alerts import AlertRecipient, AlertSetting, AlertStep, GridAlert, Notification
+from app.tables.alerts import (
+    AlertRecipient,
+    AlertSetting,
+    AlertStep,
+    GridAlert,
+    Notification,
+    PushChoice,
+    PushSubscription,
+)
 from app.tables.audit import AuditEvent
 from app.tables.calls import (
     AddressMapping,
@@ -115,4 +123,6 @@ ALL_TABLES: list[type[PiccoloTable]] = [
     AlertStep,
     AlertSetting,
     Notification,
+    PushSubscription,
+    PushChoice,
 ]

@@ -78,3 +78,28 @@ class Notification(Table):
     urgent = Integer(default=0)  # 1: banner with sound
     created_at = Timestamptz(default=TimestamptzNow())
     read_at = Timestamptz(null=True, default=None)
+
+
+class PushSubscription(Table):
+    """One browser's Web Push subscription: a signed-in person's, a resident's for one report
+    (no account: the tracking page's "notify me on this phone", by that tracking code), or both."""
+
+    person = ForeignKey(references=Person, null=True, default=None, index=True)
+    tracking = Varchar(length=8, default="", index=True)  # a ReportReporter's code ("": none)
+    locale = Varchar(length=8, default="")  # the resident's page language when they subscribed
+    endpoint = Varchar(length=1000, unique=True)  # the push service's URL for this browser
+    p256dh = Varchar(length=200)
+    auth = Varchar(length=64)
+    user_agent = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    last_status = Integer(default=0)  # the push service's last answer (0: unreachable or not yet)
+
+
+class PushChoice(Table):
+    """Which notification kinds a person also wants on the phone (no row: the defaults of
+    domain/push.py). `kinds` is JSON, {kind: true/false}, the person's own ticks."""
+
+    person = ForeignKey(references=Person, unique=True)
+    kinds = Text(default="{}")
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -117,6 +117,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "QIANMO_UPLOAD_DIR": str(tmp / "uploads"),
         # The work-order journey reaches 问效 the same day instead of 30 days after handling.
         "QIANMO_REVIEW_DAYS": "0",
+        # Phone notifications on (a localhost contact turns them off): the channels page's button.
+        "QIANMO_VAPID_CONTACT": "mailto:ops@qianmo.example.cn",
+        "QIANMO_VAPID_KEY_FILE": str(tmp / "vapid_private.pem"),
         "PICCOLO_CONF": "piccolo_conf",
         "PYTHONUNBUFFERED": "1",
     }

@@ -253,6 +253,13 @@ DECISIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/notifications/read"): SIGNED_IN,
     ("POST", "/notifications/{notification_id:int}/open"): SIGNED_IN,
     ("GET", "/events"): SIGNED_IN,  # alerts: the person's own live stream
+    ("GET", "/notifications/channels"): SIGNED_IN,  # alerts: the person's own phone kinds
+    ("POST", "/notifications/channels"): SIGNED_IN,
+    ("GET", "/push/key"): EVERYONE,  # the VAPID public key (residents' tracking pages too)
+    ("POST", "/t/{code:str}/push"): EVERYONE,  # reports: the tracking code is the credential
+    ("POST", "/t/{code:str}/push/off"): EVERYONE,
+    ("POST", "/push/subscribe"): SIGNED_IN,  # this browser, for the person signed in
+    ("POST", "/push/unsubscribe"): SIGNED_IN,
 }
 # The OpenAPI document and its viewers describe the public JSON API: public by design.
 PUBLIC_PREFIXES = ("/schema",)

@@ -36,6 +36,10 @@
  *   files therefore pass through the worker (network only, watched). The outbox (IndexedDB)
  *   stays: queued logs are sent at the owner's next sign-in.
  *
+ * - Phone notifications (Web Push): a push shows its title and body; tapping it opens its url,
+ *   which must be a path on this site (anything else opens the home page), in a window of
+ *   this site already open when there is one.
+ *
  * Bump VERSION when SHELL or this file's behaviour changes: the new worker precaches the shell
  * again and, on activate, deletes every older qianmo-* cache. The outbox database is never
  * deleted by a new version or by signing out.
@@ -43,7 +47,7 @@
  */
 "use strict";
 
-const VERSION = "v5"; // v5: public forms' outbox, slow posts queued; the 64 px icon joins the shell
+const VERSION = "v6"; // v6: phone notifications (push, notificationclick); v5: public forms' outbox
 const PREFIX = "qianmo-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const PAGES_CACHE = `${PREFIX}pages-${VERSION}`;
@@ -425,3 +429,46 @@ async function keepStatic(cache, request, response) {
     return other.search && other.href !== url.href;
   }).map((key) => cache.delete(key, MATCH)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Phone notifications. The server sends {title, body, url} (app/domain/push.payload).
+
+function localPath(url) {
+  if (typeof url !== "string" || !url.startsWith("/") || url.startsWith("//") || url.startsWith("/\\")) {
+    return "/";
+  }
+  const resolved = new URL(url, self.location.origin);
+  return resolved.origin === self.location.origin ? resolved.pathname + resolved.search + resolved.hash : "/";
+}
+
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = {};
+  }
+  event.waitUntil(self.registration.showNotification(data.title || "阡陌", {
+    body: data.body || "",
+    icon: "/static/icons/icon-192.png",
+    badge: "/static/icons/icon-64.png",
+    data: { url: localPath(data.url) },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = new URL(localPath(event.notification.data && event.notification.data.url), self.location.origin).href;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+    if (open) {
+      await open.focus();
+      if ("navigate" in open) {
+        await open.navigate(url).catch(() => self.clients.openWindow(url));
+      }
+      return;
+    }
+    await self.clients.openWindow(url);
+  })());
+});
