@@ -1034,6 +1034,36 @@ def test_the_80_20_ranking_shows_calls_at_unmatched_addresses_as_a_row_and_the_8
     )
 
 
+def test_the_80_20_curve_labels_the_busiest_fifth_and_where_80_percent_is_reached(analyst):
+    start = datetime(2026, 3, 1, 9)
+    addresses = ["泰和祥府1号楼"] * 6 + ["世纪紫薇园2号楼"] * 2 + ["解放南路7号"] * 2  # 2 calls match no place
+    rows = [
+        (f"R{i}", f"{start + timedelta(hours=i):%Y/%m/%d %H:%M}", "", address, "求助", "")
+        for i, address in enumerate(addresses)
+    ]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    url = "/calls/ranking?by=place&since=2026-03-01&until=2026-03-02"
+    figure = (
+        analyst.get(url, headers={"Accept-Language": "en"}).text.split('id="chart-pareto"')[1].split("</figure>")[0]
+    )
+    # Of 2 places, the busiest fifth rounds to 1 place (50%): 6 of the 10 calls; 80% is reached
+    # with both (6 + 2); the 2 calls at an unmatched address are no place's.
+    text = (
+        "50% of places (1) give 60% of calls. 80% of calls come from 100% of places (2). "
+        "20% of calls were at addresses without a place."
+    )
+    assert f'<desc id="c-pareto-d">{text}</desc>' in figure
+    assert ">50% of places: 60% of calls</text>" in figure and ">100% of places: 80% of calls</text>" in figure
+    assert ">Places, most calls first (%)</text>" in figure and ">Calls (%)</text>" in figure
+    cells = re.findall(r"<td>(.*?)</td>", figure.split("<tbody>")[1])
+    assert cells[:3] == ["10%", "1", "60%"] and cells[-3:] == ["100%", "2", "80%"]
+    zh = analyst.get(url).text.split('id="chart-pareto"')[1].split("</figure>")[0]
+    assert "警情最多的 50% 地点（1 个）占 60% 的警情。" in zh and "80% 的警情来自 100% 的地点（2 个）" in zh
+    assert "of calls" not in zh and "Places" not in zh
+    # Every number withheld: no caller to rank, so no curve (and no division by nothing).
+    assert 'id="chart-pareto"' not in analyst.get(url.replace("place", "caller")).text
+
+
 def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgent(analyst):
     start = datetime(2026, 3, 1, 9)
     rows = []
