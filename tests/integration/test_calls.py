@@ -607,6 +607,26 @@ def test_a_review_names_its_case_and_compares_its_family_beside_all_calls(analys
     page = analyst.get(created.headers["location"], headers=en).text
     assert "110 call RB0" in page and "Thefts: +200%" in page
     assert "4 before, 4 after" in page  # all calls at the place: no change
+    # The before/after bars: a group for all calls and one for the case's family, with the
+    # numbers in the chart's description and its table.
+    figure = page.split('id="chart-review"')[1].split("</figure>")[0]
+    desc = figure.split('<desc id="c-review-d">')[1].split("</desc>")[0]
+    assert "All calls: 4 before, 4 after (+0%). Thefts: 1 before, 3 after (+200%)." in desc
+    assert desc.startswith("Before: ") and "; after: " in desc
+    assert figure.count("<title>10 days before: ") == 2 and "<title>10 days after: 3</title>" in figure
+    assert ">calls</text>" in figure and ">All calls</text>" in figure and ">Thefts</text>" in figure
+    assert re.findall(r"<td>(.*?)</td>", figure.split("<tbody>")[1]) == [
+        "All calls",
+        "4",
+        "4",
+        "+0%",
+        "Thefts",
+        "1",
+        "3",
+        "+200%",
+    ]
+    zh = analyst.get(created.headers["location"]).text.split('id="chart-review"')[1].split("</figure>")[0]
+    assert "全部警情：之前 4 起，之后 4 起（+0%）。" in zh and "措施前 10 天" in zh and "before" not in zh
 
 
 def test_an_analyst_raises_a_threshold_for_their_station(analyst):
