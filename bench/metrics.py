@@ -76,6 +76,12 @@ async def main(matters: int) -> None:
     await measure("API: a year by grid", lambda: platform_metrics.platform(admin, year, "grid", extras=False))
     await measure("API: 30 days by agency", lambda: platform_metrics.platform(admin, month, "agency", extras=False))
     await measure("page data: a year (+ a year earlier, work orders)", lambda: platform_metrics.platform(admin, year))
+    # The page's parts: its charts' series (GROUP BY week/month) and the work orders.
+    await measure(
+        "  charts: matters per week, satisfaction per month", lambda: platform_metrics.matter_series(admin, year)
+    )
+    await measure("  charts: calls per week and a year earlier", lambda: platform_metrics.weekly_calls(admin, year))
+    await measure("  work orders of the year", lambda: platform_metrics.order_matters(admin, year))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Windows are inclusive: "within 30 days" means at most 30 days apart."""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from bisect import bisect_left
@@ -12,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from app.domain.call_times import TimeError, parse_call_time
@@ -448,6 +450,25 @@ def pareto_count(counts: list[int], total: int, part: float = 0.8) -> int | None
         if running >= part * total:
             return n
     return None
+
+
+def pareto_curve(counts: list[int], total: int, points: int = 100) -> list[tuple[float, float]]:
+    """The 80/20 curve from (0, 0): (share of keys, share of all `total` calls) with the keys
+    most calls first; every key, or every n-th (and the last) when there are more than `points`."""
+    if not counts or not total:
+        return []
+    running = list(accumulate(sorted(counts, reverse=True)))
+    step = max(1, math.ceil(len(running) / points))
+    taken = sorted({*range(step, len(running) + 1, step), len(running)})
+    return [(0.0, 0.0)] + [(k / len(running), running[k - 1] / total) for k in taken]
+
+
+def top_share(counts: list[int], total: int, part: float = 0.2) -> tuple[int, float] | None:
+    """The busiest `part` of the keys (at least one): (how many, their share of all calls)."""
+    if not counts or not total:
+        return None
+    n = max(1, round(part * len(counts)))
+    return n, sum(sorted(counts, reverse=True)[:n]) / total
 
 
 def share(part: int, whole: int) -> float | None:

@@ -129,3 +129,67 @@ def _lines(series: list[Series], slot: float, y) -> list[str]:
             )
             out.extend(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="{style["stroke"]}"/>' for x, yy in points)
     return out
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A labelled point on a curve (both coordinates as fractions, 0–1)."""
+
+    x: float
+    y: float
+    label: str
+
+
+def curve(
+    title: str,
+    desc: str,
+    points: list[tuple[float, float]],
+    marks: list[Mark],
+    x_unit: str,
+    y_unit: str,
+    chart_id: str = "chart",
+) -> Markup:
+    """A cumulative-share curve (the 80/20 view): both axes 0–100 %, the diagonal of equal
+    shares dashed for comparison, and labelled points."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return LEFT + plot_w * x, TOP + plot_h * (1 - y)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="plot" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d">',
+        f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(desc)}</desc>',
+        f'<text x="4" y="14" font-size="13" fill="#333">{escape(y_unit)}</text>',
+    ]
+    for i in range(6):
+        share = i / 5
+        (x, y0), (_x, y) = at(share, 0), at(0, share)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="13" text-anchor="end" fill="#333">{i * 20}</text>'
+            f'<text x="{x:.1f}" y="{y0 + 16:.1f}" font-size="13" text-anchor="{"end" if i == 5 else "middle"}" '
+            f'fill="#333">{i * 20}</text>'  # 100 at the edge: inside the picture
+        )
+    (x0, y0), (x1, y1) = at(0, 0), at(1, 1)
+    parts.append(
+        f'<line x1="{x0}" x2="{x0}" y1="{y1}" y2="{y0}" stroke="#333"/>'
+        f'<line x1="{x0}" x2="{x1}" y1="{y0}" y2="{y0}" stroke="#333"/>'
+        f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#999" stroke-dasharray="4 4"/>'
+        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 5}" font-size="13" text-anchor="end" fill="#333">{escape(x_unit)}</text>'
+    )
+    if points:
+        path = " ".join("{:.1f},{:.1f}".format(*at(x, y)) for x, y in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{STYLES[0]["stroke"]}" stroke-width="2.5"/>')
+    for mark in marks:
+        x, y = at(mark.x, mark.y)
+        right = mark.x <= 0.5  # the label on the side with room
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y:.1f}" y2="{y0}" stroke="#b45309" stroke-dasharray="2 3"/>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="#fff" stroke="#b45309" stroke-width="2"/>'
+            f'<text x="{x + (8 if right else -8):.1f}" y="{y + 18:.1f}" font-size="13" fill="#111" '
+            f'stroke="#fff" stroke-width="4" paint-order="stroke" '  # a halo: legible across the line
+            f'text-anchor="{"start" if right else "end"}">{escape(mark.label)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -11,9 +11,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app.domain import charts
 from app.domain.access import Principal
 from app.domain.calls import COLUMNS, DEFAULT_SETTINGS, FAMILIES, REQUIRED, RULES
-from app.i18n import N_
+from app.i18n import N_, _
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.services import api_keys, calls, orders, ratelimit, scope
@@ -218,8 +219,74 @@ class CallsController(Controller):
         result = await calls.ranking(me, by, first, last, tz)
         return Template(
             "calls/ranking.html",
-            context={"by": by, "since": first.isoformat(), "until": last.isoformat(), **result, "rules": RULES},
+            context={
+                "by": by,
+                "since": first.isoformat(),
+                "until": last.isoformat(),
+                **result,
+                "rules": RULES,
+                "curve": _pareto_chart(by, result),
+            },
         )
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+PARETO_TEXT = {  # (the busiest 20%, where 80% is reached, the point's label) for places, callers
+    "place": (
+        N_("%(keys)s of places (%(n)s) give %(calls)s of calls."),
+        N_("80%% of calls come from %(keys)s of places (%(n)s)."),
+        N_("%(keys)s of places: %(calls)s of calls"),
+    ),
+    "caller": (
+        N_("%(keys)s of callers (%(n)s) give %(calls)s of calls."),
+        N_("80%% of calls come from %(keys)s of callers (%(n)s)."),
+        N_("%(keys)s of callers: %(calls)s of calls"),
+    ),
+}
+
+
+def _pareto_chart(by: str, result: dict) -> dict | None:
+    """The 80/20 curve (share of calls against share of places or callers, busiest first) with
+    the busiest 20% and the point where 80% of calls is reached labelled; its sentences are the
+    text alternative, with the table of tenths beside it."""
+    if not result["curve"]:
+        return None
+    top_text, reach_text, label = PARETO_TEXT[by]
+    keys = result["keys"]
+    n, calls_share = result["top"]
+    sentences = [_(top_text) % {"keys": _percent(n / keys), "n": n, "calls": _percent(calls_share)}]
+    marks = [
+        charts.Mark(n / keys, calls_share, _(label) % {"keys": _percent(n / keys), "calls": _percent(calls_share)})
+    ]
+    if result["pareto"]:
+        at, share = result["pareto"], result["pareto_share"][1]
+        sentences.append(_(reach_text) % {"keys": _percent(at / keys), "n": at})
+        if abs(at / keys - n / keys) > 0.08:  # else the two labels would overlap
+            marks.append(
+                charts.Mark(at / keys, share, _(label) % {"keys": _percent(at / keys), "calls": _percent(share)})
+            )
+    if result["keyless"]:
+        sentences.append(
+            (
+                _("%(pct)s of calls were at addresses without a place.")
+                if by == "place"
+                else _("%(pct)s of calls were from withheld numbers.")
+            )
+            % {"pct": _percent(result["keyless_share"])}
+        )
+    title = (
+        _("Share of calls against share of places") if by == "place" else _("Share of calls against share of callers")
+    )
+    x_unit = _("Places, most calls first (%)") if by == "place" else _("Callers, most calls first (%)")
+    text = " ".join(sentences)
+    return {
+        "title": title,
+        "text": text,
+        "svg": charts.curve(title, text, result["curve"], marks, x_unit, _("Calls (%)"), chart_id="c-pareto"),
+    }
 
 
 async def _settings_page(

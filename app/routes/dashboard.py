@@ -10,9 +10,11 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain import calls as call_rules
+from app.domain import charts
 from app.domain import orders as order_rules
 from app.domain.access import Principal
 from app.domain.calls import FAMILIES
+from app.i18n import _, format_date
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.services import briefing, dashboard, scope
@@ -69,7 +71,54 @@ class ReviewsController(Controller):
         row = await dashboard.review(me, review_id, today(tz), tz)
         if row is None:
             raise NotFoundException()
-        return Template("dashboard/review.html", context={"r": row, "families": FAMILIES})
+        chart = _review_chart(row) if row["windows"] else None
+        return Template("dashboard/review.html", context={"r": row, "families": FAMILIES, "chart": chart})
+
+
+def _percent_change(change: float | None) -> str:
+    return "—" if change is None else f"{change * 100:+.0f}%"
+
+
+def _review_chart(row: dict) -> dict:
+    """The before/after bars of a review: calls at the place in the equal windows before and
+    after the measures (all calls, and the case's family if it has one), with a table."""
+    w = row["windows"]
+    groups = [(_("All calls"), w["before"][2], w["after"][2], w["change"])]
+    if w["family"]:
+        groups.append((_(FAMILIES[row["family"]]), *w["family"]))
+    before = _("%(days)s days before", days=w["days"])
+    after = _("%(days)s days after", days=w["days"])
+    windows = _(
+        "Before: %(first)s – %(last)s; after: %(after_first)s – %(after_last)s.",
+        first=format_date(w["before"][0]),
+        last=format_date(w["before"][1]),
+        after_first=format_date(w["after"][0]),
+        after_last=format_date(w["after"][1]),
+    )
+    desc = " ".join(
+        [windows]
+        + [
+            _(
+                "%(group)s: %(counts)s (%(change)s).",
+                group=label,
+                counts=_("%(before)s before, %(after)s after", before=b, after=a),
+                change=_percent_change(c),
+            )
+            for label, b, a, c in groups
+        ]
+    )
+    title = _("Calls at this place before and after")
+    series = [
+        charts.Series(before, [float(g[1]) for g in groups]),
+        charts.Series(after, [float(g[2]) for g in groups]),
+    ]
+    return {
+        "title": title,
+        "note": windows,
+        "svg": charts.render("bar", title, desc, [g[0] for g in groups], series, _("calls"), chart_id="c-review"),
+        "head": ["", before, after, _("Change (%)")],
+        "rows": [[label, b, a, _percent_change(c)] for label, b, a, c in groups],
+    }
 
 
 async def _form(request: Request, me: Principal, values: dict, errors: dict, status_code: int = 200) -> Template:

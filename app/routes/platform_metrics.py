@@ -55,14 +55,13 @@ async def _report(request: Request, me, start: str, end: str, group: str, rate: 
     return data, errors
 
 
-def _charts(data: platform_metrics.Platform, calls: tuple) -> list[dict]:
+def _charts(data: platform_metrics.Platform, calls: platform_metrics.Series) -> list[dict]:
     """Each chart with its table (the text alternative people can read and print)."""
-    mondays, received, completed = platform_metrics.weekly_matters(data.items, data.period)
-    firsts, satisfied = platform_metrics.monthly_satisfaction(data.items, data.period)
-    call_weeks, now_calls, before = calls
-    week_labels = [m.strftime("%m-%d") for m in mondays]
-    month_labels = [f.strftime("%Y-%m") for f in firsts]
-    pct = [None if v is None else round(v * 100, 1) for v in satisfied]
+    weekly, monthly = data.weekly, data.monthly
+    assert weekly is not None and monthly is not None  # the page asks for them (extras)
+    week_labels = [m.strftime("%m-%d") for m in weekly.starts]
+    month_labels = [f.strftime("%Y-%m") for f in monthly.starts]
+    pct = [None if v is None else round(v * 100, 1) for v in monthly.values["satisfaction"]]
     specs = [
         (
             "matters",
@@ -70,8 +69,8 @@ def _charts(data: platform_metrics.Platform, calls: tuple) -> list[dict]:
             _("Matters received and completed per week"),
             week_labels,
             [
-                charts.Series(_("Matters received"), [float(v) for v in received]),
-                charts.Series(_("Completed"), [float(v) for v in completed]),
+                charts.Series(_("Matters received"), [float(v) for v in weekly.values["received"]]),
+                charts.Series(_("Completed"), [float(v) for v in weekly.values["completed"]]),
             ],
             _("matters"),
             None,
@@ -91,10 +90,10 @@ def _charts(data: platform_metrics.Platform, calls: tuple) -> list[dict]:
             "calls",
             "line",
             _("110 calls per week, against the same weeks a year earlier"),
-            [m.strftime("%m-%d") for m in call_weeks],
+            [m.strftime("%m-%d") for m in calls.starts],
             [
-                charts.Series(_("This year"), [float(v) for v in now_calls]),
-                charts.Series(_("A year earlier"), [float(v) for v in before]),
+                charts.Series(_("This year"), [float(v) for v in calls.values["now"]]),
+                charts.Series(_("A year earlier"), [float(v) for v in calls.values["before"]]),
             ],
             _("calls"),
             None,

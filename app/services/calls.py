@@ -783,13 +783,19 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
     # Calls without a key (an address without a place, a withheld number) are a row of their
     # own: dropped, the cumulative share would end short of 100% without a word.
     keyless = total - sum(counts.values())
+    values = list(counts.values())
+    pareto = rules.pareto_count(values, total)
     return {
+        "curve": rules.pareto_curve(values, total),
+        "deciles": [rules.top_share(values, total, tenth / 10) for tenth in range(1, 11)] if values else [],
+        "top": rules.top_share(values, total),  # the busiest 20%
+        "pareto_share": rules.top_share(values, total, pareto / len(values)) if pareto else None,
         "total": total,
         "rows": ranked,
         "keys": len(counts),
         "keyless": keyless,
         "keyless_share": rules.share(keyless, total),
-        "pareto": rules.pareto_count(list(counts.values()), total),
+        "pareto": pareto,
     }
 
 

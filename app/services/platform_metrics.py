@@ -77,17 +77,6 @@ PERCENTILES = """,
   percentile_disc(0.5) WITHIN GROUP (ORDER BY r.complete_hours) AS complete_p50,
   percentile_disc(0.9) WITHIN GROUP (ORDER BY r.complete_hours) AS complete_p90"""
 IN_PERIOD = " FROM report r WHERE r.created_at >= {} AND r.created_at < {}"
-ITEMS_SQL = (
-    "SELECT r.id, r.created_at, r.receipt_accept_due, r.receipt_finish_due, r.taken_on_at, r.completed_at,"
-    " r.was_routed, r.was_returned, r.was_reopened, r.ratings, r.satisfied" + IN_PERIOD
-)
-
-
-def _moment(value) -> datetime | None:
-    """A timestamp as the engine gives it: asyncpg a datetime, SQLite (raw) text."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
 
 
 def _in_stations(stations: list[int] | None) -> str:
@@ -156,29 +145,6 @@ async def tallies(
     return result if result or group else {None: rules.tally([], moment)}
 
 
-async def matters(principal: Principal, period: Period) -> list[rules.Matter]:
-    """The resident reports and routed matters received in the period, in the principal's
-    stations, from their stored facts (for the charts: the ratings stand as the stored counts,
-    5 stars for each satisfied rating and 1 for each other)."""
-    low, high = period.bounds()
-    rows = await Report.raw(ITEMS_SQL + _in_stations(await _stations(principal)), low, high)
-    return [
-        rules.Matter(
-            id=r["id"],
-            received_at=_moment(r["created_at"]),
-            accept_due=_moment(r["receipt_accept_due"]),
-            finish_due=_moment(r["receipt_finish_due"]),
-            accepted_at=_moment(r["taken_on_at"]),
-            completed_at=_moment(r["completed_at"]),
-            routed=bool(r["was_routed"]),
-            returned=bool(r["was_returned"]),
-            reopened=bool(r["was_reopened"]),
-            ratings=(rules.SATISFIED + 1,) * r["satisfied"] + (1,) * (r["ratings"] - r["satisfied"]),
-        )
-        for r in rows
-    ]
-
-
 async def order_matters(principal: Principal, period: Period) -> list[rules.Matter]:
     """Work orders created in the period as matters (see ORDER_ACCEPT): the supervisor's
     evaluation stands for the rating (satisfied 5, not satisfied 1)."""
@@ -237,6 +203,14 @@ async def names(group: str, ids: list[int]) -> dict[int, str]:
 
 
 @dataclass(frozen=True)
+class Series:
+    """A chart's buckets (Mondays or firsts of months) and its numbers per bucket."""
+
+    starts: list[date]
+    values: dict[str, list]
+
+
+@dataclass(frozen=True)
 class Group:
     type: str
     id: int
@@ -258,7 +232,8 @@ class Platform:
     ranked: list[Group]
     apart: list[Group]
     orders: rules.Tally
-    items: list[rules.Matter]  # for the charts
+    weekly: Series | None  # matters received and completed per week (the page)
+    monthly: Series | None  # satisfaction per month (the page)
 
 
 async def platform(
@@ -272,6 +247,7 @@ async def platform(
 ) -> Platform:
     """The period's numbers by unit; `extras`: the year earlier and the work orders too (the page)."""
     moment = moment or now()
+    weekly, monthly = await matter_series(principal, period) if extras else (None, None)
     by_unit = {u: t for u, t in (await tallies(principal, period, group, moment)).items() if u is not None}
     ranked, apart = rules.rank(by_unit, rate, minimum)
     labels = await names(group, list(by_unit))
@@ -291,60 +267,78 @@ async def platform(
         ranked=[as_group(r) for r in ranked],
         apart=[as_group(r) for r in apart],
         orders=rules.tally(await order_matters(principal, period) if extras else [], moment),
-        items=await matters(principal, period) if extras else [],
+        weekly=weekly,
+        monthly=monthly,
     )
 
 
 # --- the charts' series ---------------------------------------------------------------------
+# Counted by GROUP BY local week or month in SQL (a year is ~50 rows, not one per matter). A
+# week starts on Monday of the time zone's calendar, as domain.platform_metrics.weeks says.
 
 
-def _day_of(moment: datetime, tz: str) -> date:
-    return moment.astimezone(ZoneInfo(tz)).date()
+def _bucket(column: str, unit: str, tz: str, moment: datetime) -> str:
+    """The local Monday (unit "week") or first of the month of a timestamp column, as a date.
+    PostgreSQL follows the zone's rules; SQLite (no zones) adds the zone's offset at `moment`,
+    exact for a zone without summer time such as Asia/Shanghai."""
+    if _is_postgres():
+        zone = ZoneInfo(tz).key.replace("'", "")  # a known zone's name, never user input
+        return f"CAST(date_trunc('{unit}', {column} AT TIME ZONE '{zone}') AS date)"
+    offset = moment.astimezone(ZoneInfo(tz)).utcoffset() or timedelta(0)
+    shift = f"'{int(offset.total_seconds() // 60):+d} minutes'"
+    if unit == "week":  # on to the Sunday ending the week, back to its Monday
+        return f"date({column}, {shift}, 'weekday 0', '-6 days')"
+    return f"strftime('%Y-%m-01', {column}, {shift})"
 
 
-def weekly_matters(items: list[rules.Matter], period: Period) -> tuple[list[date], list[int], list[int]]:
-    """Per week of the period: matters received, and matters (of those) completed that week."""
-    mondays = rules.weeks(period.first, period.last)
-    index = {m: i for i, m in enumerate(mondays)}
-    received, completed = [0] * len(mondays), [0] * len(mondays)
-    for m in items:
-        day = _day_of(m.received_at, period.tz)
-        received[index[day - timedelta(days=day.weekday())]] += 1
-        if m.completed_at is not None:
-            done = _day_of(m.completed_at, period.tz)
-            slot = index.get(done - timedelta(days=done.weekday()))
-            if slot is not None:
-                completed[slot] += 1
-    return mondays, received, completed
+def _day(value) -> date:
+    """A bucket as the engine gives it: asyncpg a date, SQLite text."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def monthly_satisfaction(items: list[rules.Matter], period: Period) -> tuple[list[date], list[float | None]]:
-    """Per month of receipt: the satisfaction rate of the ratings of that month's matters."""
-    firsts = rules.months(period.first, period.last)
-    ratings: dict[date, list[int]] = defaultdict(list)
-    for m in items:
-        ratings[_day_of(m.received_at, period.tz).replace(day=1)].extend(m.ratings)
-    return firsts, [rules.Rate(sum(r >= rules.SATISFIED for r in ratings[f]), len(ratings[f])).value for f in firsts]
+async def matter_series(principal: Principal, period: Period) -> tuple[Series, Series]:
+    """Per week of the period: matters received, and matters (of those) completed that week;
+    per month of receipt: the satisfaction rate of the ratings of that month's matters."""
+    low, high = period.bounds()
+    where = IN_PERIOD + _in_stations(await _stations(principal))
+    received, completed = (_bucket(f"r.{c}", "week", period.tz, low) for c in ("created_at", "completed_at"))
+    month = _bucket("r.created_at", "month", period.tz, low)
+    rows = await Report.raw(
+        f"SELECT 'received' AS series, {received} AS start, COUNT(*) AS n, 0 AS rated, 0 AS satisfied{where}"
+        f" GROUP BY 2 UNION ALL SELECT 'completed', {completed}, COUNT(*), 0, 0{where}"
+        f" AND r.completed_at IS NOT NULL GROUP BY 2"
+        f" UNION ALL SELECT 'month', {month}, COUNT(*), SUM(r.ratings), SUM(r.satisfied){where} GROUP BY 2",
+        *(low, high) * 3,
+    )
+    mondays, firsts = rules.weeks(period.first, period.last), rules.months(period.first, period.last)
+    counts: dict[tuple[str, date], dict] = {(r["series"], _day(r["start"])): r for r in rows}
+
+    def count(name: str, start: date) -> int:
+        return int(counts.get((name, start), {}).get("n") or 0)
+
+    def satisfaction(start: date) -> float | None:
+        row = counts.get(("month", start), {})
+        return rules.Rate(int(row.get("satisfied") or 0), int(row.get("rated") or 0)).value
+
+    weekly = Series(mondays, {name: [count(name, m) for m in mondays] for name in ("received", "completed")})
+    return weekly, Series(firsts, {"satisfaction": [satisfaction(f) for f in firsts]})
 
 
-async def weekly_calls(principal: Principal, period: Period) -> tuple[list[date], list[int], list[int]]:
-    """Per week of the period: 110 calls, and calls in the same week 52 weeks earlier (the same
-    weekdays, so a week of the year is compared with its own)."""
+async def weekly_calls(principal: Principal, period: Period) -> Series:
+    """Per week of the period: 110 calls ("now"), and calls in the same week 52 weeks earlier
+    ("before": the same weekdays, so a week of the year is compared with its own)."""
     stations = await _stations(principal)
     mondays = rules.weeks(period.first, period.last)
-    shift = timedelta(weeks=52)
-    index = {m: i for i, m in enumerate(mondays)}
-    series = []
-    for back in (timedelta(0), shift):
+    where = "" if stations is None else f" AND station IN ({', '.join(str(int(s)) for s in stations)})"
+    values = {}
+    for name, back in (("now", timedelta(0)), ("before", timedelta(weeks=52))):
         low, high = period_bounds(mondays[0] - back, mondays[-1] + timedelta(days=6) - back, period.tz)
-        query = Call.select(Call.received_at).where(
-            (Call.received_at >= low) & (Call.received_at < high) & detection.visible()
+        rows = await Call.raw(
+            f"SELECT {_bucket('received_at', 'week', period.tz, low)} AS start, COUNT(*) AS n FROM call"
+            f" WHERE received_at >= {{}} AND received_at < {{}} AND {detection.VISIBLE}{where} GROUP BY 1",
+            low,
+            high,
         )
-        if stations is not None:
-            query = query.where(Call.station.is_in(stations))
-        counts = [0] * len(mondays)
-        for row in await query:
-            day = _day_of(row["received_at"], period.tz) + back
-            counts[index[day - timedelta(days=day.weekday())]] += 1
-        series.append(counts)
-    return mondays, series[0], series[1]
+        counts = {_day(r["start"]) + back: int(r["n"]) for r in rows}
+        values[name] = [counts.get(m, 0) for m in mondays]
+    return Series(mondays, values)

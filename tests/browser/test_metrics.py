@@ -19,6 +19,17 @@ from playwright.sync_api import expect
         ),
         (
             "en",
+            {"width": 390, "height": 844},
+            (
+                "Supervisor",
+                "Platform metrics",
+                "Response rate",
+                "Matters received and completed per week",
+                "The numbers",
+            ),
+        ),
+        (
+            "en",
             {"width": 1280, "height": 900},
             (
                 "Supervisor",
@@ -40,6 +51,8 @@ def test_the_metrics_page_and_a_charts_text_alternative(new_context, screenshot,
     expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
     definition = page.locator("#m-response_rate")
     expect(definition).to_contain_text(rate)
+    for day in ("#f-start", "#f-end"):  # the whole date shows (in half a row it read "09/0")
+        assert page.locator(day).bounding_box()["width"] >= 150
     expect(definition).to_contain_text("÷")  # the definition stands beside the number
     figure = page.locator("#chart-matters")
     svg = figure.get_by_role("img", name=re.compile(re.escape(chart)))

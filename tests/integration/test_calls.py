@@ -607,6 +607,26 @@ def test_a_review_names_its_case_and_compares_its_family_beside_all_calls(analys
     page = analyst.get(created.headers["location"], headers=en).text
     assert "110 call RB0" in page and "Thefts: +200%" in page
     assert "4 before, 4 after" in page  # all calls at the place: no change
+    # The before/after bars: a group for all calls and one for the case's family, with the
+    # numbers in the chart's description and its table.
+    figure = page.split('id="chart-review"')[1].split("</figure>")[0]
+    desc = figure.split('<desc id="c-review-d">')[1].split("</desc>")[0]
+    assert "All calls: 4 before, 4 after (+0%). Thefts: 1 before, 3 after (+200%)." in desc
+    assert desc.startswith("Before: ") and "; after: " in desc
+    assert figure.count("<title>10 days before: ") == 2 and "<title>10 days after: 3</title>" in figure
+    assert ">calls</text>" in figure and ">All calls</text>" in figure and ">Thefts</text>" in figure
+    assert re.findall(r"<td>(.*?)</td>", figure.split("<tbody>")[1]) == [
+        "All calls",
+        "4",
+        "4",
+        "+0%",
+        "Thefts",
+        "1",
+        "3",
+        "+200%",
+    ]
+    zh = analyst.get(created.headers["location"]).text.split('id="chart-review"')[1].split("</figure>")[0]
+    assert "全部警情：之前 4 起，之后 4 起（+0%）。" in zh and "措施前 10 天" in zh and "before" not in zh
 
 
 def test_an_analyst_raises_a_threshold_for_their_station(analyst):
@@ -1032,6 +1052,36 @@ def test_the_80_20_ranking_shows_calls_at_unmatched_addresses_as_a_row_and_the_8
     assert re.search(
         r'<tr class="keyless">.*?At addresses without a place</a></td>\s*<td>2</td><td>20% of all</td>', page, re.S
     )
+
+
+def test_the_80_20_curve_labels_the_busiest_fifth_and_where_80_percent_is_reached(analyst):
+    start = datetime(2026, 3, 1, 9)
+    addresses = ["泰和祥府1号楼"] * 6 + ["世纪紫薇园2号楼"] * 2 + ["解放南路7号"] * 2  # 2 calls match no place
+    rows = [
+        (f"R{i}", f"{start + timedelta(hours=i):%Y/%m/%d %H:%M}", "", address, "求助", "")
+        for i, address in enumerate(addresses)
+    ]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    url = "/calls/ranking?by=place&since=2026-03-01&until=2026-03-02"
+    figure = (
+        analyst.get(url, headers={"Accept-Language": "en"}).text.split('id="chart-pareto"')[1].split("</figure>")[0]
+    )
+    # Of 2 places, the busiest fifth rounds to 1 place (50%): 6 of the 10 calls; 80% is reached
+    # with both (6 + 2); the 2 calls at an unmatched address are no place's.
+    text = (
+        "50% of places (1) give 60% of calls. 80% of calls come from 100% of places (2). "
+        "20% of calls were at addresses without a place."
+    )
+    assert f'<desc id="c-pareto-d">{text}</desc>' in figure
+    assert ">50% of places: 60% of calls</text>" in figure and ">100% of places: 80% of calls</text>" in figure
+    assert ">Places, most calls first (%)</text>" in figure and ">Calls (%)</text>" in figure
+    cells = re.findall(r"<td>(.*?)</td>", figure.split("<tbody>")[1])
+    assert cells[:3] == ["10%", "1", "60%"] and cells[-3:] == ["100%", "2", "80%"]
+    zh = analyst.get(url).text.split('id="chart-pareto"')[1].split("</figure>")[0]
+    assert "警情最多的 50% 地点（1 个）占 60% 的警情。" in zh and "80% 的警情来自 100% 的地点（2 个）" in zh
+    assert "of calls" not in zh and "Places" not in zh
+    # Every number withheld: no caller to rank, so no curve (and no division by nothing).
+    assert 'id="chart-pareto"' not in analyst.get(url.replace("place", "caller")).text
 
 
 def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgent(analyst):

@@ -3,12 +3,13 @@ one returned, late and reopened) give the same numbers on the page, in the CSV a
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from app.services import api_keys, audit, matter_facts
-from app.tables import Agency, Report, ReportCategory, ReportReporter, ReportStep, Station
+from app.tables import Agency, Call, Report, ReportCategory, ReportReporter, ReportStep, Station
 from tests.conftest import run
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 Beijing; March 2026 has no holidays
@@ -17,16 +18,18 @@ D = timedelta(days=1)
 PERIOD = "start=2026-03-01&end=2026-03-31"
 
 
-def add(status: str, steps: list[tuple[str, timedelta, int | None]], ratings: list[int], **row) -> int:
+def add(
+    status: str, steps: list[tuple[str, timedelta, int | None]], ratings: list[int], at: datetime = T0, **row
+) -> int:
     station = run(Station.select(Station.id).first())["id"]
     category = run(ReportCategory.select(ReportCategory.id).first())["id"]
     [inserted] = run(
-        Report.insert(Report(category=category, station=station, status=status, created_at=T0, **row)).returning(
+        Report.insert(Report(category=category, station=station, status=status, created_at=at, **row)).returning(
             Report.id
         )
     )
     report = inserted["id"]
-    run(ReportStep.insert(*[ReportStep(report=report, kind=k, at=T0 + after, agency=a) for k, after, a in steps]))
+    run(ReportStep.insert(*[ReportStep(report=report, kind=k, at=at + after, agency=a) for k, after, a in steps]))
     for i, rating in enumerate(ratings):
         run(
             ReportReporter.insert(
@@ -171,3 +174,53 @@ def test_the_answer_is_typed_in_openapi(client, db):
         schemas["PlatformMetrics"]["properties"]
     )
     assert {"type", "id", "name", "rank"} <= set(schemas["GroupMetrics"]["properties"])
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def test_the_weekly_and_monthly_buckets_are_beijing_weeks_and_months(client, demo):
+    """Matters and calls near midnight in Beijing (UTC+8) fall in Beijing's Monday-to-Sunday
+    weeks and its months; the figures counted by hand."""
+
+    def matter(created: str, completed: str | None, ratings: list[int]) -> None:
+        at = utc(created)
+        steps = [("received", 0 * H, None)] + ([("done", utc(completed) - at, None)] if completed else [])
+        add("done" if completed else "received", steps, ratings, at=at)
+
+    matter("2026-02-25 15:30", None, [1])  # Wed 23:30 in Beijing: before the period
+    matter("2026-02-25 17:00", "2026-03-01 15:59", [5])  # Thu 02-26 01:00; done Sun 23:59: week 02-23
+    matter("2026-02-28 16:30", "2026-03-01 16:30", [1, 4])  # Sun 03-01 00:30 (March); done Mon 00:30
+    matter("2026-03-01 16:30", None, [])  # Mon 03-02 00:30: week 03-02
+    matter("2026-03-10 02:00", "2026-04-07 02:00", [])  # done in a week after the chart's last
+    matter("2026-03-31 15:00", "2026-04-02 01:00", [5])  # Tue 23:30: the last day; done that week
+    matter("2026-03-31 16:30", None, [5])  # Wed 04-01 00:30: after the period
+    station = run(Station.select(Station.id).first())["id"]
+    for i, received in enumerate(
+        ["2026-03-01 15:59", "2026-03-01 16:00", "2026-03-08 16:00", "2025-03-02 15:59", "2025-03-02 16:00"]
+    ):
+        run(
+            Call.insert(
+                Call(
+                    call_id=f"W{i}",
+                    received_at=utc(received),
+                    address="x",
+                    address_key="x",
+                    category="c",
+                    station=station,
+                )
+            )
+        )
+    client.sign_in_as("supervisor")
+    page = client.get("/metrics/platform?start=2026-02-26&end=2026-03-31", headers={"Accept-Language": "en"}).text
+
+    def table(chart: str) -> list[list[str]]:
+        body = page.split(f'id="chart-{chart}"')[1].split("<tbody>")[1].split("</tbody>")[0]
+        return [re.findall(r"<td>(.*?)</td>", row) for row in body.split("</tr>")[:-1]]
+
+    weeks = ["02-23", "03-02", "03-09", "03-16", "03-23", "03-30"]
+    assert table("matters") == [[w, r, c] for w, r, c in zip(weeks, "211001", "110001")]
+    assert table("satisfaction") == [["2026-02", "100"], ["2026-03", "66.7"]]
+    # Calls: Sun 23:59 and Mon 00:00 in Beijing; a year earlier 52 weeks back (Mon 2025-03-03).
+    assert [row[:3] for row in table("calls")] == [[w, n, b] for w, n, b in zip(weeks, "111000", "110000")]

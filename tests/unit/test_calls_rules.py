@@ -286,3 +286,13 @@ def test_column_choices_need_every_missing_needed_field_once():
         {"call_id": "别的列", "received_at": "接警时间", "address": "事发地址"}, headers, missing
     )
     assert errors == {"call_id": "Choose one of the file's columns"}
+
+
+def test_the_80_20_curve_and_the_busiest_fifth():
+    counts = [1, 6, 1, 2]  # 10 calls with a key of 12 in all (2 without)
+    assert rules.pareto_curve(counts, 12) == [(0.0, 0.0), (0.25, 0.5), (0.5, 8 / 12), (0.75, 0.75), (1.0, 10 / 12)]
+    assert rules.top_share(counts, 12) == (1, 0.5)  # a fifth of 4 places rounds to 1
+    assert rules.top_share([5] * 10, 50, 0.2) == (2, 0.2)
+    assert rules.pareto_curve([], 0) == [] and rules.top_share([], 0) is None
+    many = rules.pareto_curve([1] * 250, 250)
+    assert len(many) <= 102 and many[-1] == (1.0, 1.0) and many[1] == (3 / 250, 3 / 250)

@@ -33,3 +33,22 @@ def test_nice_ticks():
     assert charts.nice_top(0) == (4.0, 1.0) and charts.nice_top(3) == (4.0, 1.0)
     assert charts.nice_top(7) == (8, 2)
     assert charts.nice_top(183) == (200, 50)
+
+
+def test_an_80_20_curve_has_both_axes_in_percent_the_diagonal_and_its_labelled_points():
+    svg = charts.curve(
+        "Share of calls",
+        "25% of places (1) give 60% of calls.",
+        [(0.0, 0.0), (0.25, 0.6), (0.5, 0.8), (1.0, 1.0)],
+        [charts.Mark(0.25, 0.6, "25% of places: 60% of calls"), charts.Mark(0.75, 0.9, "late <mark>")],
+        "Places (%)",
+        "Calls (%)",
+        chart_id="p",
+    )
+    assert '<desc id="p-d">25% of places (1) give 60% of calls.</desc>' in svg
+    assert svg.count(">100</text>") == 2 and svg.count(">20</text>") == 2  # ticks on both axes
+    assert ">Places (%)</text>" in svg and ">Calls (%)</text>" in svg
+    assert 'stroke-dasharray="4 4"' in svg  # the diagonal of equal shares
+    assert 'points="40.0,198.0 133.0,94.8 226.0,60.4 412.0,26.0"' in svg
+    assert 'text-anchor="start">25% of places: 60% of calls</text>' in svg
+    assert 'text-anchor="end">late &lt;mark&gt;</text>' in svg  # right of the middle: its label to the left
