@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -180,17 +181,19 @@ class FieldworkController(Controller):
         until: FromQuery[str] = "",
         tag: FromQuery[str] = "",
         voided: FromQuery[bool] = False,
-        page: FromQuery[int] = 1,
+        older: FromQuery[int | None] = None,
     ) -> Template:
         criteria, chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
-        rows, total = await fieldwork.search(me, criteria, request.app.state.settings.time_zone, page)
+        rows, total, more = await fieldwork.search(me, criteria, request.app.state.settings.time_zone, older)
         return Template(
             "fieldwork/list.html",
             context={
                 "rows": rows,
                 "total": total,
-                "page": page,
-                "page_size": fieldwork.PAGE_SIZE,
+                "count_cap": fieldwork.COUNT_CAP,
+                "older": older,
+                "filter_query": urlencode({k: "true" if v is True else v for k, v in chosen.items() if v}),
+                "more": more,
                 "chosen": chosen,
                 "choices": await fieldwork.filter_choices(me),
                 "kinds": rules.KINDS,

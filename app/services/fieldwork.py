@@ -17,12 +17,13 @@ from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext, too_long
 from app.services import audit, detection, fieldwork_lists, photos, scope
 from app.services.auth import now
-from app.tables import AgreementCounter, Call, FieldLog, FieldLogLink, Grid, MediationParty, Photo, Place, Topic
+from app.tables import AgreementCounter, Call, FieldLog, FieldLogLink, Grid, MediationParty, Person, Photo, Place, Topic
 
 WRITERS = ("officer", "grid_worker", "supervisor")
 # Roles that may see full phone numbers of residents and parties (lists always mask them).
 PERSONAL_DATA_ROLES = ("supervisor",)
 PAGE_SIZE = 50
+COUNT_CAP = 1000  # "1,000+ found": counting a city's millions for a number nobody reads costs 100+ ms
 RECENT_PLACES = 5
 # What the audit log keeps of a change: phone numbers only as "changed", never the number.
 PERSONAL_FIELDS = {"subject_phone", "parties"}
@@ -355,20 +356,26 @@ class LogFilter:
         return query
 
 
-async def search(principal: Principal, criteria: LogFilter, tz: str, page: int = 1) -> tuple[list[dict], int]:
-    """One page of logs (newest first) and the number of logs matching."""
-    base = await _visible(principal, criteria.apply(FieldLog.count(), tz))
-    total = await base
+async def search(
+    principal: Principal, criteria: LogFilter, tz: str, older: int | None = None
+) -> tuple[list[dict], int, bool]:
+    """One page of logs (newest first, those older than the log `older` when given), the number
+    matching counted up to COUNT_CAP + 1, and whether older ones follow. A city's station holds
+    millions of logs: the page is found by its key, never by OFFSET, and never counted whole."""
+    matching = await _visible(principal, criteria.apply(FieldLog.select(FieldLog.id).limit(COUNT_CAP + 1), tz))
+    total = len(await matching)
     query = await _visible(principal, criteria.apply(_select(), tz))
+    if older is not None and (mark := await FieldLog.select(FieldLog.occurred_at).where(FieldLog.id == older).first()):
+        at = mark["occurred_at"]
+        query = query.where((FieldLog.occurred_at < at) | ((FieldLog.occurred_at == at) & (FieldLog.id < older)))
     rows = (
         await query.order_by(FieldLog.occurred_at, ascending=False)
         .order_by(FieldLog.id, ascending=False)
-        .limit(PAGE_SIZE)
-        .offset((max(page, 1) - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
     )
     for row in rows:
         _for_list(row)
-    return rows, total
+    return rows[:PAGE_SIZE], total, len(rows) > PAGE_SIZE
 
 
 def _for_list(row: dict) -> None:
@@ -376,13 +383,30 @@ def _for_list(row: dict) -> None:
     row["subject_phone"] = phones.mask(row["subject_phone"]) if row["subject_phone"] else ""
 
 
+def _authors_sql(grids: set[int] | None) -> str:
+    """Who may have written the logs one sees: the people whose writing role lies in those grids,
+    their offices or their stations (not DISTINCT over the logs: a station's millions take 100 ms).
+    Someone who has since moved away is not offered, and their logs still show."""
+    writers = ", ".join(f"'{role}'" for role in WRITERS)
+    where = ""
+    if grids is not scope.ALL:
+        ids = ", ".join(str(int(g)) for g in grids) or "NULL"
+        offices = f"SELECT office FROM grid WHERE id IN ({ids})"
+        where = (
+            f" AND (r.grid IN ({ids}) OR r.office IN ({offices})"
+            f" OR r.station IN (SELECT station FROM office WHERE id IN ({offices})))"
+        )
+    return (
+        "SELECT DISTINCT p.id AS author, p.name FROM person p JOIN person_role r ON r.person = p.id "
+        f"WHERE r.role IN ({writers}){where}"
+    )
+
+
 async def filter_choices(principal: Principal) -> dict:
     """Grids, places and authors the person may filter by."""
     places = await scope.places(principal)
     grids = sorted({(p["grid"], p["grid_name"]) for p in places}, key=lambda g: g[1])
-    authors = await (
-        await _visible(principal, FieldLog.select(FieldLog.author, FieldLog.author.name.as_alias("name")).distinct())
-    )
+    authors = await Person.raw(_authors_sql(await scope.grid_ids(principal)))
     return {
         "grids": grids,
         "places": [(p["id"], p["name"]) for p in places],

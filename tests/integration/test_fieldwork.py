@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -497,3 +498,47 @@ def test_a_partys_resident_id_is_checked_shown_on_the_agreement_and_masked_on_th
     assert "公民身份号码：11010519491231002X" in page and "性别：男" in page and "年龄：76岁" in page
     detail = field.get(f"/field/logs/{log_id}").text
     assert "1101**********002X" in detail and "11010519491231002X" not in detail
+
+
+def test_the_list_pages_by_key_and_counts_no_further_than_it_says(field):
+    """A station's years of logs: 'Older' continues after the last log shown (ties on the same
+    minute included, none shown twice or skipped), and the count stops at 1,000."""
+    officer = field.sign_in_as("officer")
+    grid = run(Grid.select(Grid.id).where(Grid.code == "TH-01").first())["id"]
+    start, place = datetime(2026, 11, 1, 9, 27, tzinfo=timezone.utc), place_in("TH-01")
+    rows = [
+        FieldLog(
+            client_uuid=str(uuid.uuid4()),
+            kind="contact",
+            author=officer,
+            grid=grid,
+            place=place,
+            occurred_at=start + timedelta(minutes=i // 3),
+            subject_kind="resident",
+            subject_name=f"居民{i}",
+        )
+        for i in range(1005)
+    ]
+    for batch in range(0, len(rows), 200):  # PostgreSQL takes at most 32,767 arguments per statement
+        run(FieldLog.insert(*rows[batch : batch + 200]))
+    newest = FieldLog.select(FieldLog.id).order_by(FieldLog.occurred_at, ascending=False)
+    newest_first = [r["id"] for r in run(newest.order_by(FieldLog.id, ascending=False))]
+    page = field.get("/field/logs", headers={"Accept-Language": "en"}).text
+    assert "More than 1,000 found" in page
+    seen, url = [], "/field/logs?grid=%d" % grid
+    while url:
+        page = field.get(url, headers={"Accept-Language": "en"}).text
+        seen += [int(i) for i in re.findall(r'href="/field/logs/(\d+)"', page)]
+        older = re.search(r'href="(/field/logs\?[^"]*older=\d+)"[^>]*>Older', page)
+        url = older.group(1).replace("&amp;", "&") if older else ""
+        assert "grid=%d" % grid in (url or "grid=%d" % grid)  # the filter is kept on every page
+    assert seen == newest_first  # 21 pages, each log once, in order
+    assert 'href="/field/logs?grid=%d"' % grid in page  # back to the newest
+
+
+def test_the_author_choices_are_the_writers_of_the_grids_one_sees(field):
+    field.sign_in_as("officer")
+    page = field.get("/field/logs").text
+    choices = re.search(r'<select id="f-author".*?</select>', page, re.S).group(0)
+    assert "邵韦杰" in choices and "王艳荣" in choices  # the station's officer and a grid worker in it
+    assert "张伟" not in choices and "李明" not in choices  # agency staff and volunteers write no logs
