@@ -119,7 +119,7 @@ async def place_choices(principal: Principal) -> dict:
     recent_rows = (
         await FieldLog.select(FieldLog.place, FieldLog.grid)
         .where(FieldLog.author == principal.id)
-        .order_by(FieldLog.id, ascending=False)
+        .order_by(FieldLog.occurred_at, ascending=False)  # the (author, occurred_at) index
         .limit(40)
     )
     by_id = {p["id"]: p for p in places}
