@@ -682,3 +682,16 @@ def test_an_observation_photo_is_re_encoded_and_shown_only_to_those_who_may_see_
     assert vol.get(f"/volunteers/photos/{row['photo']}").status_code == 404
     assert vol.get(f"/volunteers/observations/{row['id']}").status_code == 404
     assert vol.get(f"/field/photos/{row['photo']}").status_code in (403, 404)  # not a field log's photo
+
+
+def test_the_shift_list_shows_a_volunteer_the_shifts_of_their_grids_and_no_others(vol):
+    """Read from the database by the person's grids (a city has thousands a month), not all."""
+    sign_in(vol, "volunteer")  # 李明, a volunteer of TH-03
+    own = make_shift(timedelta(days=2))
+    shared = make_shift(timedelta(days=3), grid_code="GH-01")
+    both = f",{grid_id('GH-01')},{grid_id('TH-03')},"
+    run(PatrolShift.update({PatrolShift.grids: both}).where(PatrolShift.id == shared))
+    other = make_shift(timedelta(days=4), grid_code="GH-01")
+    page = vol.get("/volunteers/shifts").text
+    assert f'/volunteers/shifts/{own}"' in page and f'/volunteers/shifts/{shared}"' in page
+    assert f'/volunteers/shifts/{other}"' not in page

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from piccolo.columns.combination import Combinable
+
 from app.db import write_transaction
 from app.domain import phone as phones
 from app.domain import volunteers as rules
@@ -328,14 +330,21 @@ def _decorate(row: dict, counts: dict[str, int], names: dict[int, str], settings
 async def upcoming(principal: Principal, settings: Settings, days: int = 31) -> list[dict]:
     """Shifts from now on: a volunteer's grids, or the officer's (cancelled ones too, marked)."""
     moment = common.now()
+    staff = await staff_grids(principal)
+    mine = volunteer_grids(principal)
+    # Narrowed in SQL to the person's grids (a city has thousands of shifts a month), then
+    # exactly as _may_see reads them.
+    theirs: Combinable = PatrolShift.leader == principal.id
+    if staff:
+        theirs = theirs | PatrolShift.grid.is_in(list(staff))
+    for grid in mine:
+        theirs = theirs | PatrolShift.grids.like(f"%,{int(grid)},%")
     query = (
         _shift_select()
-        .where((PatrolShift.ends_at > moment) & (PatrolShift.starts_at < moment + timedelta(days=days)))
+        .where((PatrolShift.ends_at > moment) & (PatrolShift.starts_at < moment + timedelta(days=days)) & theirs)
         .order_by(PatrolShift.starts_at)
     )
     rows = await query
-    staff = await staff_grids(principal)
-    mine = volunteer_grids(principal)
     rows = [r for r in rows if r["grid"] in staff or _visible_to_volunteer(r, mine) or r["leader"] == principal.id]
     if not staff:  # a volunteer does not need to read about shifts cancelled before they saw them
         rows = [r for r in rows if r["cancelled_at"] is None]
