@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import free_port, signed_in  # noqa: E402
+from bench.load import free_port, latencies, signed_in  # noqa: E402
 
 SERVER = os.environ.get("QIANMO_BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NAME = "qianmo_city"  # the full city; a --scale below 1 builds qianmo_city_try beside it
@@ -259,23 +259,6 @@ def resident_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-async def latencies(client: httpx.AsyncClient, path: str, total: int, concurrency: int) -> tuple[list[float], int]:
-    measured: list[float] = []
-    errors = 0
-    queue = iter(range(total))
-
-    async def worker() -> None:
-        nonlocal errors
-        for _ in queue:
-            started = time.perf_counter()
-            response = await client.get(path)
-            measured.append((time.perf_counter() - started) * 1000)
-            errors += response.status_code != 200
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return sorted(measured), errors
 
 
 def pct(values: list[float], p: float) -> float:

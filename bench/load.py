@@ -92,8 +92,9 @@ async def signed_in(base: str, role_label: str) -> httpx.AsyncClient:
     return client
 
 
-async def measure(client: httpx.AsyncClient, path: str, total: int, concurrency: int) -> dict:
-    latencies: list[float] = []
+async def latencies(client: httpx.AsyncClient, path: str, total: int, concurrency: int) -> tuple[list[float], int]:
+    """`total` GETs of `path` over `concurrency` connections: the sorted latencies (ms) and errors."""
+    measured: list[float] = []
     errors = 0
     queue = iter(range(total))
 
@@ -102,20 +103,24 @@ async def measure(client: httpx.AsyncClient, path: str, total: int, concurrency:
         for _ in queue:
             started = time.perf_counter()
             response = await client.get(path)
-            latencies.append((time.perf_counter() - started) * 1000)
+            measured.append((time.perf_counter() - started) * 1000)
             errors += response.status_code != 200
 
-    started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return sorted(measured), errors
+
+
+async def measure(client: httpx.AsyncClient, path: str, total: int, concurrency: int) -> dict:
+    started = time.perf_counter()
+    measured, errors = await latencies(client, path, total, concurrency)
     elapsed = time.perf_counter() - started
-    latencies.sort()
     return {
         "path": path,
         "n": total,
         "rps": total / elapsed,
-        "p50": statistics.median(latencies),
-        "p95": latencies[int(len(latencies) * 0.95) - 1],
-        "max": latencies[-1],
+        "p50": statistics.median(measured),
+        "p95": measured[int(len(measured) * 0.95) - 1],
+        "max": measured[-1],
         "errors": errors,
     }
 
