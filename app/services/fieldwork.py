@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.db import Statement, insert_row, write_transaction
+from app.db import Prepared, Statement, insert_row, write_transaction
 from app.domain import agreements, csv_export
 from app.domain import fieldwork as rules
 from app.domain import phone as phones
@@ -414,31 +414,40 @@ async def filter_choices(principal: Principal) -> dict:
     }
 
 
-async def my_day(principal: Principal, tz: str) -> dict:
-    day = today(tz)
-    start, end = _day_bounds(day, tz)
-    logs = (
-        await _select()
+# My day's two lists: built once (each is a select with four joins).
+_TODAY = Prepared(
+    lambda p: (
+        _select()
         .where(
-            (FieldLog.author == principal.id)
-            & (FieldLog.occurred_at >= start)
-            & (FieldLog.occurred_at < end)
+            (FieldLog.author == p.author)
+            & (FieldLog.occurred_at >= p.start)
+            & (FieldLog.occurred_at < p.end)
             & FieldLog.voided_at.is_null()
         )
         .order_by(FieldLog.occurred_at, ascending=False)
     )
-    for row in logs:
-        _for_list(row)
-    due = (
-        await _select()
+)
+_FOLLOW_UPS = Prepared(
+    lambda p: (
+        _select()
         .where(
-            (FieldLog.author == principal.id)
-            & (FieldLog.follow_up_on <= day)
+            (FieldLog.author == p.author)
+            & (FieldLog.follow_up_on <= p.day)
             & FieldLog.follow_up_done.eq(False)
             & FieldLog.voided_at.is_null()
         )
         .order_by(FieldLog.follow_up_on)
     )
+)
+
+
+async def my_day(principal: Principal, tz: str) -> dict:
+    day = today(tz)
+    start, end = _day_bounds(day, tz)
+    logs = await _TODAY.rows(author=principal.id, start=start, end=end)
+    for row in logs:
+        _for_list(row)
+    due = await _FOLLOW_UPS.rows(author=principal.id, day=day)
     for row in due:
         _for_list(row)
     counts = {kind: sum(1 for r in logs if r["kind"] == kind) for kind in rules.KINDS}

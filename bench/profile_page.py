@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Where a page's server CPU goes: the app in this process (no network), a demo person signed
+in, one path requested N times under cProfile.
+
+    python bench/profile_page.py /field                   # the demo officer (SQLite, a fresh demo)
+    python bench/profile_page.py /agency --who 部门工作人员 --top 40
+    QIANMO_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/qianmo_city python bench/profile_page.py /field
+
+Prints the CPU milliseconds per request (time.process_time, profiler off), the number of SQL
+statements per request, then the profile's top functions by cumulative and by own time. On a
+given database the statement count and the ranking are what to compare between commits; the
+milliseconds are about what uvicorn adds (~0.1 ms) short of `bench/city.py --demo`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEMO = "import asyncio; from app.services.demo import load_demo; asyncio.run(load_demo())"
+
+
+def prepare() -> None:
+    """A fresh demo on SQLite unless a database is named."""
+    if not os.environ.get("QIANMO_BENCH_DATABASE_URL"):
+        folder = Path(tempfile.mkdtemp(prefix="qianmo-profile-"))
+        os.environ["QIANMO_DATABASE_URL"] = f"sqlite:///{folder / 'demo.sqlite3'}"
+        for step in (["-m", "app.cli", "migrate"], ["-c", DEMO]):
+            subprocess.run([sys.executable, *step], cwd=ROOT, check=True, capture_output=True, env=os.environ)
+    else:
+        os.environ["QIANMO_DATABASE_URL"] = os.environ["QIANMO_BENCH_DATABASE_URL"]
+    os.environ.update(
+        QIANMO_DEMO="1", QIANMO_SECRET_KEY="bench-profile", PICCOLO_CONF="piccolo_conf", QIANMO_LOG_LEVEL="WARNING"
+    )
+    os.environ.setdefault("QIANMO_PUBLIC_BASE_URL", "http://localhost")
+
+
+class Counting:
+    """Counts the statements the engine runs (wraps its run_querystring)."""
+
+    def __init__(self) -> None:
+        from piccolo.engine import engine_finder
+
+        kind = type(engine_finder())
+        self.count = 0
+        original = kind.run_querystring
+
+        async def counted(engine, *args, **kwargs):
+            self.count += 1
+            return await original(engine, *args, **kwargs)
+
+        kind.run_querystring = counted  # type: ignore[method-assign]
+
+
+async def main(args: argparse.Namespace) -> None:
+    prepare()
+    from app.main import create_app
+
+    app = create_app()
+    async with app.lifespan() if hasattr(app, "lifespan") else _nothing():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            if args.who:
+                page = (await client.get("/signin")).text
+                marker = page.index(args.who)
+                person = page[:marker].rsplit('name="person" value="', 1)[1].split('"', 1)[0]
+                await client.post(
+                    "/signin/demo",
+                    data={"person": person, "next": "/"},
+                    headers={"x-csrftoken": client.cookies["qianmo_csrf"]},
+                )
+            for _ in range(20):  # warm: templates compiled, caches filled
+                response = await client.get(args.path)
+            if response.status_code != 200:
+                raise SystemExit(f"{args.path}: {response.status_code}")
+            counter = Counting()
+            started = time.process_time()
+            for _ in range(args.requests):
+                await client.get(args.path)
+            cpu = (time.process_time() - started) * 1000 / args.requests
+            print(f"{args.path}: {cpu:.2f} ms CPU per request, {counter.count / args.requests:.1f} statements")
+            if not args.top:
+                return
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(args.requests):
+                await client.get(args.path)
+            profile.disable()
+    stats = pstats.Stats(profile).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats("tottime").print_stats(args.top)
+
+
+class _nothing:
+    async def __aenter__(self):
+        return None
+
+    async def __aexit__(self, *exc):
+        return False
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("path")
+    parser.add_argument("--who", default="社区民警", help="the demo person's role label on /signin ('' for none)")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--top", type=int, default=30, help="0: no profile (to run under py-spy)")
+    asyncio.run(main(parser.parse_args()))
