@@ -115,7 +115,15 @@ def _parse_accept_language(header: str) -> list[str]:
 
 
 def _babel_locale() -> Locale:
-    return Locale.parse(get_locale())
+    return _parsed(get_locale())
+
+
+@cache
+def _parsed(locale: str) -> Locale:
+    return Locale.parse(locale)  # parsing (and Babel's failed guesses on the way) costs per call
+
+
+_zone = cache(dates.get_timezone)
 
 
 def format_date(value: date | datetime | None, style: str = "medium", tz: str = "Asia/Shanghai") -> str:
@@ -123,14 +131,14 @@ def format_date(value: date | datetime | None, style: str = "medium", tz: str = 
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(dates.get_timezone(tz)).date()
+        value = value.astimezone(_zone(tz)).date()
     return dates.format_date(value, format=style, locale=_babel_locale())
 
 
 def format_datetime(value: datetime | None, tz: str = "Asia/Shanghai", style: str = "short") -> str:
     if value is None:
         return ""
-    return dates.format_datetime(value, format=style, tzinfo=dates.get_timezone(tz), locale=_babel_locale())
+    return dates.format_datetime(value, format=style, tzinfo=_zone(tz), locale=_babel_locale())
 
 
 def format_number(value: int | float | None) -> str:
