@@ -29,15 +29,15 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEMO = "import asyncio; from app.services.demo import load_demo; asyncio.run(load_demo())"
+from bench.city import DEMO, HISTORY  # noqa: E402  (what `qianmo demo` loads)
 
 
 def prepare() -> None:
-    """A fresh demo on SQLite unless a database is named."""
+    """A fresh demo (as `qianmo demo` loads it) on SQLite unless a database is named."""
     if not os.environ.get("QIANMO_BENCH_DATABASE_URL"):
         folder = Path(tempfile.mkdtemp(prefix="qianmo-profile-"))
         os.environ["QIANMO_DATABASE_URL"] = f"sqlite:///{folder / 'demo.sqlite3'}"
-        for step in (["-m", "app.cli", "migrate"], ["-c", DEMO]):
+        for step in (["-m", "app.cli", "migrate"], ["-c", DEMO], ["-c", HISTORY]):
             subprocess.run([sys.executable, *step], cwd=ROOT, check=True, capture_output=True, env=os.environ)
     else:
         os.environ["QIANMO_DATABASE_URL"] = os.environ["QIANMO_BENCH_DATABASE_URL"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from piccolo.columns.combination import Combinable
 
@@ -358,19 +359,32 @@ async def get(principal: Principal, alert_id: int) -> dict | None:
     return alert
 
 
+@cache
+def _listing(reach: str, open_only: bool, limit: int) -> Prepared:
+    """The alerts list's select, built once per kind of reach: "all" (administrators), "grids"
+    (staff: their grids' alerts too) or "own" (what they sent or were sent)."""
+
+    def build(p):
+        mine: Combinable = GridAlert.id.is_not_null()
+        if reach != "all":
+            mine = (GridAlert.person == p.person) | GridAlert.id.is_in(
+                AlertRecipient.select(AlertRecipient.alert).where(AlertRecipient.person == p.person)
+            )
+            if reach == "grids":
+                mine |= GridAlert.grid.is_in(p.grids)
+        if open_only:
+            mine &= GridAlert.state != "closed"
+        return _select().where(mine).order_by(GridAlert.created_at, ascending=False).limit(limit)
+
+    return Prepared(build)
+
+
 async def listing(principal: Principal, include_closed: bool = True, limit: int = 100) -> list[dict]:
     """Alerts the person sent, was sent, or (staff) that lie in their grids; unfinished first."""
-    mine = AlertRecipient.select(AlertRecipient.alert).where(AlertRecipient.person == principal.id)
-    alert_ids = {r["alert"] for r in await mine}
-    where: Combinable = (GridAlert.person == principal.id) | GridAlert.id.is_in(list(alert_ids) or [-1])
     grids = await _staff_grids(principal)
-    if grids is None:
-        where = GridAlert.id.is_not_null()
-    elif grids:
-        where |= GridAlert.grid.is_in(list(grids))
-    if not include_closed:
-        where &= GridAlert.state != "closed"
-    rows = await _select().where(where).order_by(GridAlert.created_at, ascending=False).limit(limit)
+    reach = "all" if grids is None else "grids" if grids else "own"
+    values: dict = {"person": principal.id} | ({"grids": sorted(grids)} if grids else {})
+    rows = await _listing(reach, not include_closed, limit).rows(**values)
     order = {"open": 0, "acknowledged": 1, "closed": 2}
     return sorted(rows, key=lambda r: order.get(r["state"], 3))
 

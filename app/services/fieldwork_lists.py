@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.db import write_transaction
+from app.db import Prepared, write_transaction
 from app.domain import agreements
 from app.domain.fieldwork import DEFAULT_TOPICS, DISPUTE_TYPES
 from app.i18n import N_, get_locale, too_long
@@ -31,11 +31,17 @@ def label(row: dict) -> str:
     return row["name_zh"] if get_locale() == "zh_CN" else row["name_en"]
 
 
+def _topics():
+    return Topic.select().order_by(Topic.position).order_by(Topic.id)
+
+
+# Each log form reads them twice (tags, campaign topics): built once.
+_ACTIVE = Prepared(lambda p: _topics().where((Topic.kind == p.kind) & Topic.active.eq(True)))
+_EVERY = Prepared(lambda p: _topics().where(Topic.kind == p.kind))
+
+
 async def topics(kind: str, include_inactive: bool = False) -> list[dict]:
-    query = Topic.select().where(Topic.kind == kind).order_by(Topic.position).order_by(Topic.id)
-    if not include_inactive:
-        query = query.where(Topic.active.eq(True))
-    rows = await query
+    rows = await (_EVERY if include_inactive else _ACTIVE).rows(kind=kind)
     for row in rows:
         row["label"] = label(row)
     return rows
