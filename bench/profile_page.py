@@ -4,6 +4,7 @@ in, one path requested N times under cProfile.
 
     python bench/profile_page.py /field                   # the demo officer (SQLite, a fresh demo)
     python bench/profile_page.py /agency --who 部门工作人员 --top 40
+    python bench/profile_page.py '/t/{tracking}' --who ''        # {tracking} {matter} {log} {shift}: a demo row
     QIANMO_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/qianmo_city python bench/profile_page.py /field
 
 Prints the CPU milliseconds per request (time.process_time, profiler off), the number of SQL
@@ -69,6 +70,7 @@ async def main(args: argparse.Namespace) -> None:
     from app.main import create_app
 
     app = create_app()
+    args.path = await _resolve(args.path)
     async with app.lifespan() if hasattr(app, "lifespan") else _nothing():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
@@ -103,6 +105,28 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{calls / args.requests:,.0f} Python function calls per request (the steadier measure on a busy machine)")
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
+
+
+# Ids a path may name as {tracking}, {matter}, {log} or {shift}: the newest of the demo's rows.
+_IDS = {
+    "tracking": "SELECT tracking AS v FROM report_reporter ORDER BY id DESC LIMIT 1",
+    "matter": "SELECT id AS v FROM report WHERE responsible_agency = "
+    "(SELECT agency FROM person_role WHERE role = 'agency_staff' ORDER BY id LIMIT 1) ORDER BY id DESC LIMIT 1",
+    "log": "SELECT id AS v FROM field_log ORDER BY id DESC LIMIT 1",
+    "shift": "SELECT id AS v FROM patrol_shift ORDER BY id DESC LIMIT 1",
+}
+
+
+async def _resolve(path: str) -> str:
+    from app.tables import Station
+
+    for name, sql in _IDS.items():
+        if "{" + name + "}" in path:
+            rows = await Station.raw(sql)
+            if not rows:
+                raise SystemExit(f"the database has no row for {{{name}}}")
+            path = path.replace("{" + name + "}", str(rows[0]["v"]))
+    return path
 
 
 class _nothing:
