@@ -161,16 +161,13 @@ _PLAIN = (str, int, float, bool, type(None), datetime, date)
 
 
 class Param:
-    """A value a Prepared query takes at each run: `Param("author")`, or the i-th item of a list
-    given for `is_in` (made by Prepared itself)."""
+    """A value a Prepared query takes at each run (`p.author`), or the i-th item of a list given
+    for `is_in`."""
 
     __slots__ = ("name", "index")
 
     def __init__(self, name: str, index: int | None = None) -> None:
         self.name, self.index = name, index
-
-    def __getitem__(self, index: int) -> Param:
-        return Param(self.name, index)
 
 
 class Prepared:
@@ -192,8 +189,9 @@ class Prepared:
 
     async def rows(self, **values: Any) -> list[dict]:
         lengths = tuple(sorted((k, len(v)) for k, v in values.items() if isinstance(v, (list, tuple))))
-        compiled = self._compiled.get(lengths) or self._compiled.setdefault(lengths, self._compile(dict(lengths)))
-        table, sql, slots = compiled
+        if lengths not in self._compiled:
+            self._compiled[lengths] = self._compile(dict(lengths))
+        table, sql, slots = self._compiled[lengths]
         engine = table._meta.db  # looked up at each run, as Piccolo does: tests and the app may set it
         args = []
         for slot in slots:

@@ -27,7 +27,8 @@ def cn_date(value: datetime, tz: str, year_only: bool = False) -> str:
     return str(local.year) if year_only else f"{local.year}年{local.month}月{local.day}日"
 
 
-# A page says _() some 35 times: each message's escaped text is made once per locale.
+# A page says _() some 35 times: each of the app's messages (those in the default locale's
+# catalogue, a bounded set: never text from data) has its escaped text made once per locale.
 _MARKED: dict[tuple[str, str], Markup] = {}
 
 
@@ -40,7 +41,9 @@ def _gettext(message: str, **variables: object) -> Markup:
     marked = (i18n.get_locale(), message)
     found = _MARKED.get(marked)
     if found is None:
-        found = _MARKED[marked] = Markup(i18n.catalogue(marked[0]).get(message, message)) % {}
+        found = Markup(i18n.catalogue(marked[0]).get(message, message)) % {}
+        if message in i18n.catalogue(i18n.DEFAULT_LOCALE):
+            _MARKED[marked] = found
     return found
 
 

@@ -71,7 +71,7 @@ async def main(args: argparse.Namespace) -> None:
 
     app = create_app()
     args.path = await _resolve(args.path)
-    async with app.lifespan() if hasattr(app, "lifespan") else _nothing():
+    async with app.lifespan():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             if args.who:
@@ -127,14 +127,6 @@ async def _resolve(path: str) -> str:
                 raise SystemExit(f"the database has no row for {{{name}}}")
             path = path.replace("{" + name + "}", str(rows[0]["v"]))
     return path
-
-
-class _nothing:
-    async def __aenter__(self):
-        return None
-
-    async def __aexit__(self, *exc):
-        return False
 
 
 if __name__ == "__main__":

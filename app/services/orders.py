@@ -783,22 +783,15 @@ async def search(
     return rows
 
 
+def _open_and_assigned(p) -> Combinable:
+    return WorkOrder.state.is_in(list(rules.OPEN_STATES)) & (WorkOrder.assignee == p.person)
+
+
 # My day's orders: the person's open ones, with their calls' summaries (built once: joins).
-_MINE_OPEN = Prepared(
-    lambda p: (
-        _select()
-        .where(WorkOrder.state.is_in(list(rules.OPEN_STATES)) & (WorkOrder.assignee == p.person))
-        .order_by(WorkOrder.due_at)
-        .limit(200)
-    )
-)
+_MINE_OPEN = Prepared(lambda p: _select().where(_open_and_assigned(p)).order_by(WorkOrder.due_at).limit(200))
 _SUMMARIES = Prepared(
     lambda p: WorkOrderCall.select(WorkOrderCall.order, WorkOrderCall.call.summary.as_alias("summary")).where(
-        WorkOrderCall.order.is_in(
-            WorkOrder.select(WorkOrder.id).where(
-                WorkOrder.state.is_in(list(rules.OPEN_STATES)) & (WorkOrder.assignee == p.person)
-            )
-        )
+        WorkOrderCall.order.is_in(WorkOrder.select(WorkOrder.id).where(_open_and_assigned(p)))
     )
 )
 

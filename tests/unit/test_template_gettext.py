@@ -38,3 +38,10 @@ def test_a_message_that_carries_its_values_is_formatted_where_it_is_shown():
 def test_a_message_with_a_context_is_looked_up_by_it():
     assert _render('{{ pgettext("assign to a person", "To") }}', "zh_CN") == "交给"
     assert _render('{{ pgettext("assign to a person", "To") }}', "en") == "To"
+
+
+def test_only_the_apps_own_messages_are_kept():
+    assert _render("{{ _(text) }}", "en", text="words from data") == "words from data"
+    assert ("en", "words from data") not in templating._MARKED
+    _render('{{ _("Qianmo") }}', "en")
+    assert ("en", "Qianmo") in templating._MARKED
