@@ -41,7 +41,7 @@ def minimum_of(text: str) -> int:
     return int(text) if text.isdecimal() and 1 <= int(text) <= 1000 else rules.MIN_VOLUME
 
 
-async def _report(request: Request, me, start: str, end: str, group: str, rate: str, minimum: str):
+async def _report(request: Request, me, start: str, end: str, group: str, rate: str, minimum: str, hours: str):
     tz = request.app.state.settings.time_zone
     first, last, errors = rules.check_period(start, end, today(tz))
     period = platform_metrics.Period(first, last, tz)
@@ -51,6 +51,7 @@ async def _report(request: Request, me, start: str, end: str, group: str, rate: 
         choice(group, rules.GROUPS, "station"),
         choice(rate, rules.RATES, "on_time_rate"),
         minimum_of(minimum),
+        hours=hours,
     )
     return data, errors
 
@@ -135,7 +136,7 @@ class PlatformMetricsController(Controller):
         rate: FromQuery[str] = "on_time_rate",
         min: FromQuery[str] = "",
     ) -> Template:
-        data, errors = await _report(request, me, start, end, group, rate, min)
+        data, errors = await _report(request, me, start, end, group, rate, min, "total")
         calls = await platform_metrics.weekly_calls(me, data.period)
         return Template(
             "metrics/platform.html",
@@ -163,7 +164,7 @@ class PlatformMetricsController(Controller):
         rate: FromQuery[str] = "on_time_rate",
         min: FromQuery[str] = "",
     ) -> Response:
-        data, _errors = await _report(request, me, start, end, group, rate, min)
+        data, _errors = await _report(request, me, start, end, group, rate, min, "all")
         return csv_download(render_csv(data), f"qianmo-metrics-{data.period.first}-{data.period.last}.csv")
 
 

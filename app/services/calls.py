@@ -754,21 +754,31 @@ async def weekly_counts(
 
 async def ranking(principal: Principal, by: str, since: date, until: date, tz: str, limit: int = 50) -> dict:
     """Places or callers by call count in a period, with the cumulative share (the 80/20 view).
-    The database counts: a year of a district's calls is half a million rows, its keys' counts
-    come back as a histogram (how many keys have n calls), which is the curve's whole input."""
+    The database counts, in one pass over the period: a year of a district's calls is half a
+    million rows. It answers the busiest keys, a histogram of the keys' counts (how many keys
+    have n calls: the curve's whole input) and the calls without a key, as rows of one result."""
     low, high = rules.period_bounds(since, until, tz)
     key = "caller_key" if by == "caller" else "place"
-    where = f"received_at >= {{}} AND received_at < {{}}{await _scope_sql(principal)}"
-    [row] = await Call.raw(f"SELECT COUNT(*) AS n FROM call WHERE {where}", low, high)
-    total = int(row["n"])
-    keyed = f"FROM call WHERE {where} AND {key} IS NOT NULL GROUP BY {key}"
-    histogram = await Call.raw(
-        f"SELECT n, COUNT(*) AS keys FROM (SELECT COUNT(*) AS n {keyed}) AS per_key GROUP BY n", low, high
+    rows = await Call.raw(
+        f"WITH per_key AS MATERIALIZED (SELECT {key} AS key, COUNT(*) AS n FROM call "
+        f"WHERE received_at >= {{}} AND received_at < {{}}{await _scope_sql(principal)} GROUP BY {key}) "
+        "SELECT 'top' AS part, key, n, 1 AS keys FROM "
+        f"(SELECT key, n FROM per_key WHERE key IS NOT NULL ORDER BY n DESC, key LIMIT {int(limit)}) AS busiest "
+        "UNION ALL SELECT 'histogram', NULL, n, COUNT(*) FROM per_key WHERE key IS NOT NULL GROUP BY n "
+        "UNION ALL SELECT 'keyless', NULL, n, 1 FROM per_key WHERE key IS NULL",
+        low,
+        high,
     )
-    values = [int(h["n"]) for h in histogram for _ in range(int(h["keys"]))]
-    top = await Call.raw(
-        f"SELECT {key} AS key, COUNT(*) AS n {keyed} ORDER BY n DESC, {key} LIMIT {int(limit)}", low, high
-    )
+    parts: dict[str, list[dict]] = {"top": [], "histogram": [], "keyless": []}
+    for r in rows:
+        parts[r["part"]].append(r)
+    top = sorted(parts["top"], key=lambda t: (-int(t["n"]), t["key"]))  # a union keeps no order
+    histogram = sorted(parts["histogram"], key=lambda h: -int(h["n"]))
+    values = [int(h["n"]) for h in histogram for _ in range(int(h["keys"]))]  # sorted: the rules' sorts are linear
+    # Calls without a key (an address without a place, a withheld number) are a row of their
+    # own: dropped, the cumulative share would end short of 100% without a word.
+    keyless = sum(int(r["n"]) for r in parts["keyless"])
+    total = sum(values) + keyless
     names = await _place_names([t["key"] for t in top]) if by == "place" else {}
     ranked, running = [], 0
     for t in top:
@@ -782,9 +792,6 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
                 "cumulative": rules.share(running, total),
             }
         )
-    # Calls without a key (an address without a place, a withheld number) are a row of their
-    # own: dropped, the cumulative share would end short of 100% without a word.
-    keyless = total - sum(values)
     pareto = rules.pareto_count(values, total)
     return {
         "curve": rules.pareto_curve(values, total),
