@@ -732,24 +732,26 @@ async def categories(principal: Principal) -> list[str]:
 async def weekly_counts(
     principal: Principal, weeks: int, today: date, tz: str, place_id: int | None = None
 ) -> list[dict]:
-    """Calls per week (of a place, or of all the person may see), oldest first, counted by the
-    database: the dashboard's trend and a place's small chart."""
+    """Calls per week (of a place, or of all the person may see), oldest first, the last week
+    ending today: the dashboard's trend and a place's small chart."""
     start = today - timedelta(weeks=weeks) + timedelta(days=1)
-    low, high = rules.period_bounds(start, today, tz)
-    week = detection.whole_weeks_since("{}")
     where = await _scope_sql(principal) + (f" AND place = {int(place_id)}" if place_id is not None else "")
+    firsts = [start + timedelta(weeks=i) for i in range(weeks)]
+    counts = await range_counts([rules.period_bounds(f, f + timedelta(days=6), tz) for f in firsts], where)
+    return [{"start": first, "count": c} for first, c in zip(firsts, counts, strict=True)]
+
+
+async def range_counts(bounds: list[tuple[datetime, datetime]], where: str) -> list[int]:
+    """The calls received in each [low, high) that also meet `where` (SQL from the code, never
+    from the user; it starts with AND): an index range counted per bound, several times
+    cheaper than a date function on each call of a period of half a million."""
+    count = f"(SELECT COUNT(*) FROM call WHERE received_at >= {{}} AND received_at < {{}}{where})"
     rows = await Call.raw(
-        f"SELECT {week} AS week, COUNT(*) AS n FROM call "
-        f"WHERE received_at >= {{}} AND received_at < {{}}{where} GROUP BY 1",
-        low,
-        low,
-        high,
+        " UNION ALL ".join(f"SELECT {i} AS i, {count} AS n" for i in range(len(bounds))),
+        *[bound for pair in bounds for bound in pair],
     )
-    counts = [0] * weeks
-    for r in rows:
-        if 0 <= int(r["week"]) < weeks:
-            counts[int(r["week"])] = int(r["n"])
-    return [{"start": start + timedelta(weeks=i), "count": c} for i, c in enumerate(counts)]
+    found = {int(r["i"]): int(r["n"]) for r in rows}
+    return [found[i] for i in range(len(bounds))]
 
 
 async def ranking(principal: Principal, by: str, since: date, until: date, tz: str, limit: int = 50) -> dict:

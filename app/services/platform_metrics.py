@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 from app.domain import platform_metrics as rules
 from app.domain.access import Principal
 from app.domain.calls import period_bounds, year_earlier
-from app.services import detection, scope
+from app.services import calls, detection, scope
 from app.services.auth import now
 from app.tables import (
     Agency,
-    Call,
     Grid,
     Office,
     Person,
@@ -358,30 +357,15 @@ async def matter_series(principal: Principal, period: Period) -> tuple[Series, S
 
 async def weekly_calls(principal: Principal, period: Period) -> Series:
     """Per week of the period: 110 calls ("now"), and calls in the same week 52 weeks earlier
-    ("before": the same weekdays, so a week of the year is compared with its own). A range
-    count per week, not a bucket per call: a district's year is half a million calls, and
-    counting index entries between two bounds is several times cheaper than a date function on
-    each; the weeks' bounds are the zone's own midnights, summer time included."""
+    ("before": the same weekdays, so a week of the year is compared with its own), counted
+    between the zone's own midnights (summer time included)."""
     stations = await _stations(principal)
     mondays = rules.weeks(period.first, period.last)
     where = "" if stations is None else f" AND station IN ({', '.join(str(int(s)) for s in stations)})"
-    zone = ZoneInfo(period.tz)
-
-    def midnight(day: date) -> datetime:
-        return datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
-
-    bounds = [
-        (midnight(m - back), midnight(m - back + timedelta(weeks=1)))
+    weeks = [
+        period_bounds(m - back, m - back + timedelta(days=6), period.tz)
         for back in (timedelta(0), timedelta(weeks=52))
         for m in mondays
     ]
-    count = (
-        f"(SELECT COUNT(*) FROM call WHERE received_at >= {{}} AND received_at < {{}} AND {detection.VISIBLE}{where})"
-    )
-    rows = await Call.raw(
-        " UNION ALL ".join(f"SELECT {i} AS i, {count} AS n" for i in range(len(bounds))),
-        *[bound for pair in bounds for bound in pair],
-    )
-    n = {int(r["i"]): int(r["n"]) for r in rows}
-    weeks = len(mondays)
-    return Series(mondays, {"now": [n[i] for i in range(weeks)], "before": [n[weeks + i] for i in range(weeks)]})
+    n = await calls.range_counts(weeks, f" AND {detection.VISIBLE}{where}")
+    return Series(mondays, {"now": n[: len(mondays)], "before": n[len(mondays) :]})
