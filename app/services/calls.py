@@ -13,7 +13,7 @@ from pathlib import Path
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.sqlite import SQLiteEngine
 
-from app.db import after_bulk_write, write_transaction
+from app.db import after_bulk_write, read_only, write_transaction
 from app.domain import calls as rules
 from app.domain import routing as routing_rules
 from app.domain.access import Principal
@@ -762,12 +762,14 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
     low, high = rules.period_bounds(since, until, tz)
     key = "caller_key" if by == "caller" else "place"
     rows = await Call.raw(
-        f"WITH per_key AS MATERIALIZED (SELECT {key} AS key, COUNT(*) AS n FROM call "
-        f"WHERE received_at >= {{}} AND received_at < {{}}{await _scope_sql(principal)} GROUP BY {key}) "
-        "SELECT 'top' AS part, key, n, 1 AS keys FROM "
-        f"(SELECT key, n FROM per_key WHERE key IS NOT NULL ORDER BY n DESC, key LIMIT {int(limit)}) AS busiest "
-        "UNION ALL SELECT 'histogram', NULL, n, COUNT(*) FROM per_key WHERE key IS NOT NULL GROUP BY n "
-        "UNION ALL SELECT 'keyless', NULL, n, 1 FROM per_key WHERE key IS NULL",
+        read_only(
+            f"WITH per_key AS MATERIALIZED (SELECT {key} AS key, COUNT(*) AS n FROM call "
+            f"WHERE received_at >= {{}} AND received_at < {{}}{await _scope_sql(principal)} GROUP BY {key}) "
+            "SELECT 'top' AS part, key, n, 1 AS keys FROM "
+            f"(SELECT key, n FROM per_key WHERE key IS NOT NULL ORDER BY n DESC, key LIMIT {int(limit)}) AS busiest "
+            "UNION ALL SELECT 'histogram', NULL, n, COUNT(*) FROM per_key WHERE key IS NOT NULL GROUP BY n "
+            "UNION ALL SELECT 'keyless', NULL, n, 1 FROM per_key WHERE key IS NULL"
+        ),
         low,
         high,
     )

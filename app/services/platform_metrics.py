@@ -3,11 +3,13 @@ three always agree. Reads only. Definitions: app/domain/platform_metrics.py and 
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.db import read_only
 from app.domain import platform_metrics as rules
 from app.domain.access import Principal
 from app.domain.calls import period_bounds, year_earlier
@@ -132,11 +134,13 @@ async def _hours(unit: str, where: str, of: tuple[bool, ...], low: datetime, hig
         return {}
     parts = [_ranked(kind, per_unit) for kind in NO_HOURS for per_unit in of]
     rows = await Report.raw(
-        f"WITH m AS MATERIALIZED (SELECT {unit} AS unit, r.accept_hours AS accept, r.complete_hours AS complete"
-        + IN_PERIOD
-        + where
-        + ") "
-        + " UNION ALL ".join(parts),
+        read_only(
+            f"WITH m AS MATERIALIZED (SELECT {unit} AS unit, r.accept_hours AS accept, r.complete_hours AS complete"
+            + IN_PERIOD
+            + where
+            + ") "
+            + " UNION ALL ".join(parts)
+        ),
         low,
         high,
     )
@@ -277,9 +281,17 @@ async def platform(
     page); `hours` (times to accept and complete): "all" tallies' (the CSV), the "total"'s (the
     page) or "none" (the API)."""
     moment = moment or now()
-    weekly, monthly = await matter_series(principal, period) if extras else (None, None)
     of = {"all": (True, False), "total": (False,)}.get(hours, ())
-    by_unit, total = await tallies(principal, period, group, moment, of)
+    # Independent reads, together: on PostgreSQL each on a connection of the pool, on SQLite
+    # the long ones each in a thread (db.PooledSQLiteEngine), so both cores work on one page.
+    (by_unit, total), series, earlier, orders = await asyncio.gather(
+        tallies(principal, period, group, moment, of),
+        matter_series(principal, period) if extras else _nothing((None, None)),
+        tallies(principal, period.year_earlier(), None, moment, (False,) if hours == "all" else ())
+        if extras
+        else _nothing(({}, rules.tally([], moment))),
+        order_matters(principal, period) if extras else _nothing([]),
+    )
     ranked, apart = rules.rank(by_unit, rate, minimum)
     labels = await names(group, list(by_unit))
 
@@ -292,15 +304,17 @@ async def platform(
         rate=rate,
         minimum=minimum,
         total=total,
-        earlier=(await tallies(principal, period.year_earlier(), None, moment, (False,) if hours == "all" else ()))[1]
-        if extras
-        else rules.tally([], moment),
+        earlier=earlier[1],
         ranked=[as_group(r) for r in ranked],
         apart=[as_group(r) for r in apart],
-        orders=rules.tally(await order_matters(principal, period) if extras else [], moment),
-        weekly=weekly,
-        monthly=monthly,
+        orders=rules.tally(orders, moment),
+        weekly=series[0],
+        monthly=series[1],
     )
+
+
+async def _nothing(value):
+    return value
 
 
 # --- the charts' series ---------------------------------------------------------------------
