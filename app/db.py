@@ -127,6 +127,19 @@ def read_only(query: str) -> str:
     return f"SELECT * FROM ({query}) AS answer"
 
 
+async def per_range(table: type[Table], source: str, column: str, bounds: list, where: str, values: str) -> list[dict]:
+    """For each [low, high) in `bounds`, in order, one row of the aggregates `values` over the
+    rows of `source` ("report r") whose `column` lies in it and that meet `where` (SQL of the
+    code, never of the user; it starts with AND). An index range per bound: for a period of
+    half a million rows several times cheaper than a date function on each row and GROUP BY."""
+    part = f"{values} FROM {source} WHERE {column} >= {{}} AND {column} < {{}}{where}"
+    rows = await table.raw(
+        " UNION ALL ".join(f"SELECT {i} AS i, {part}" for i in range(len(bounds))),
+        *[bound for pair in bounds for bound in pair],
+    )
+    return sorted(rows, key=lambda r: int(r["i"]))  # a union keeps no order
+
+
 class Statement:
     """SQL written once, with {} for each value, for what every request runs (its session,
     its scope, the row it writes). Piccolo builds and compiles a query anew each time, which

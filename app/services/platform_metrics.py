@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.db import read_only
+from app.db import per_range, read_only
 from app.domain import platform_metrics as rules
 from app.domain.access import Principal
 from app.domain.calls import period_bounds, year_earlier
@@ -343,30 +343,42 @@ def _day(value) -> date:
 
 async def matter_series(principal: Principal, period: Period) -> tuple[Series, Series]:
     """Per week of the period: matters received, and matters (of those) completed that week;
-    per month of receipt: the satisfaction rate of the ratings of that month's matters."""
+    per month of receipt: the satisfaction rate of the ratings of that month's matters. By
+    receipt: a range of the covering index per week or month (db.per_range), the weeks and
+    months cut to the period; completion, which no index orders, is bucketed per matter."""
     low, high = period.bounds()
-    where = IN_PERIOD + _in_stations(await _stations(principal))
-    received, completed = (_bucket(f"r.{c}", "week", period.tz, low) for c in ("created_at", "completed_at"))
-    month = _bucket("r.created_at", "month", period.tz, low)
-    rows = await Report.raw(
-        f"SELECT 'received' AS series, {received} AS start, COUNT(*) AS n, 0 AS rated, 0 AS satisfied{where}"
-        f" GROUP BY 2 UNION ALL SELECT 'completed', {completed}, COUNT(*), 0, 0{where}"
-        f" AND r.completed_at IS NOT NULL GROUP BY 2"
-        f" UNION ALL SELECT 'month', {month}, COUNT(*), SUM(r.ratings), SUM(r.satisfied){where} GROUP BY 2",
-        *(low, high) * 3,
-    )
+    stations = _in_stations(await _stations(principal))
     mondays, firsts = rules.weeks(period.first, period.last), rules.months(period.first, period.last)
-    counts: dict[tuple[str, date], dict] = {(r["series"], _day(r["start"])): r for r in rows}
 
-    def count(name: str, start: date) -> int:
-        return int(counts.get((name, start), {}).get("n") or 0)
+    def within(first: date, last: date) -> tuple[datetime, datetime]:
+        start, end = period_bounds(first, last, period.tz)
+        return max(start, low), min(end, high)
 
-    def satisfaction(start: date) -> float | None:
-        row = counts.get(("month", start), {})
-        return rules.Rate(int(row.get("satisfied") or 0), int(row.get("rated") or 0)).value
-
-    weekly = Series(mondays, {name: [count(name, m) for m in mondays] for name in ("received", "completed")})
-    return weekly, Series(firsts, {"satisfaction": [satisfaction(f) for f in firsts]})
+    weeks = [within(m, m + timedelta(days=6)) for m in mondays]
+    months = [within(f, (f + timedelta(days=32)).replace(day=1) - timedelta(days=1)) for f in firsts]
+    completed = _bucket("r.completed_at", "week", period.tz, low)
+    received, monthly, done = await asyncio.gather(
+        per_range(Report, "report r", "r.created_at", weeks, stations, "COUNT(*) AS n"),
+        per_range(
+            Report,
+            "report r",
+            "r.created_at",
+            months,
+            stations,
+            "SUM(r.ratings) AS rated, SUM(r.satisfied) AS satisfied",
+        ),
+        Report.raw(
+            f"SELECT {completed} AS start, COUNT(*) AS n{IN_PERIOD}{stations} AND r.completed_at IS NOT NULL GROUP BY 1",
+            low,
+            high,
+        ),
+    )
+    done_in = {_day(r["start"]): int(r["n"]) for r in done}
+    weekly = Series(
+        mondays, {"received": [int(r["n"]) for r in received], "completed": [done_in.get(m, 0) for m in mondays]}
+    )
+    satisfaction = [rules.Rate(int(r["satisfied"] or 0), int(r["rated"] or 0)).value for r in monthly]
+    return weekly, Series(firsts, {"satisfaction": satisfaction})
 
 
 async def weekly_calls(principal: Principal, period: Period) -> Series:
