@@ -25,8 +25,9 @@ Scope = Callable[[Select], Awaitable[Select]]  # narrows a select to the rows th
 
 @dataclass(frozen=True)
 class Keyset:
-    """A list's order: its key columns (the row's id is the last tie-breaker, in the same
-    direction), each ascending or not, and the query parameter naming the anchor row."""
+    """A list's order: its key columns, each ascending or not (the row's id breaks ties, in the
+    last key's direction), and the query parameter naming the anchor row. Only the first key may
+    be empty (NULL): those rows come last, by id."""
 
     keys: Sequence[tuple[Column, bool]]
     param: str = "older"
