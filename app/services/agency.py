@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from piccolo.columns.combination import Combinable
+
 from app.db import write_transaction
 from app.domain import routing as rules
 from app.domain.access import Principal
@@ -54,8 +56,7 @@ async def queue(
     it sent back or on (now elsewhere), the latest first."""
     moment = moment or now()
     if tab == "returned":
-        ids = await _returned(principal)
-        condition = Report.id.is_in(ids or [-1]) & (
+        condition = await _returned(principal) & (
             Report.responsible_agency.is_null() | Report.responsible_agency.not_in(list(principal.agency_ids) or [-1])
         )
         order, scope = RETURNED, condition
@@ -76,15 +77,16 @@ async def queue(
     return found
 
 
-async def _returned(principal: Principal) -> list[int]:
-    """The matters the agency sent back to the police or on to another agency."""
-    gone = await ReportStep.select(ReportStep.report).where(
+async def _returned(principal: Principal) -> Combinable:
+    """The matters the agency sent back to the police or on to another agency (subqueries: an
+    agency's years of steps stay in the database)."""
+    gone = ReportStep.select(ReportStep.report).where(
         (ReportStep.kind == "returned") & ReportStep.agency.is_in(list(principal.agency_ids) or [-1])
     )
-    moved = await ReportStep.select(ReportStep.report).where(
+    moved = ReportStep.select(ReportStep.report).where(
         (ReportStep.kind == "transferred") & ReportStep.actor.is_in(await _colleagues(principal))
     )
-    return list({r["report"] for r in [*gone, *moved]})
+    return Report.id.is_in(gone) | Report.id.is_in(moved)
 
 
 async def _colleagues(principal: Principal) -> list[int]:
