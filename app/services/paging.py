@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
-from operator import and_, or_
+from operator import and_
 from typing import Any
 
 from piccolo.columns import Column
@@ -88,20 +88,27 @@ async def page(order: Keyset, rows: Rows, scope: Scope, anchor: int | None, size
     mark = await _mark(order, scope, anchor) if anchor is not None else None
     key = order.keys[0][0]
     keyless = mark is not None and mark[key._meta.name] is None
-    found = [] if keyless else await _keyed(order, await rows(), mark, size + 1)
+    found = [] if keyless else await _keyed(order, rows, mark, size + 1)
     if key._meta.null and len(found) <= size:
         found += await _without_key(order, await rows(), anchor if keyless else None, size + 1 - len(found))
     return Page(found[:size], len(found) > size, anchor if mark is not None else None, order.param)
 
 
-async def _keyed(order: Keyset, query: Select, mark: dict | None, limit: int) -> list[dict]:
-    if order.keys[0][0]._meta.null:
-        query = query.where(order.keys[0][0].is_not_null())
-    if mark is not None:
-        query = query.where(_after(order, mark))
-    for column, ascending in order.columns:
-        query = query.order_by(column, ascending=ascending)
-    return await query.limit(limit)
+async def _keyed(order: Keyset, rows: Rows, mark: dict | None, limit: int) -> list[dict]:
+    """The rows with a key after the mark: one query a stretch (_after), most pages from the first."""
+    found: list[dict] = []
+    for condition in _after(order, mark) if mark is not None else [None]:
+        query = await rows()
+        if order.keys[0][0]._meta.null:
+            query = query.where(order.keys[0][0].is_not_null())
+        if condition is not None:
+            query = query.where(condition)
+        for column, ascending in order.columns:
+            query = query.order_by(column, ascending=ascending)
+        found += await query.limit(limit - len(found))
+        if len(found) >= limit:
+            break
+    return found
 
 
 async def _mark(order: Keyset, scope: Scope, anchor: int) -> dict | None:
@@ -110,19 +117,33 @@ async def _mark(order: Keyset, scope: Scope, anchor: int) -> dict | None:
     return await (await scope(select)).first()
 
 
-def _after(order: Keyset, mark: dict) -> Any:
-    """Rows after the mark: (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ..., with `>` read as `<` for a
-    descending column; plus the redundant bound k1 >= v1 so PostgreSQL reads the index's range
-    (a deep page of calls: 2.1 s by a full scan, 0.2 ms by the range)."""
+def _after(order: Keyset, mark: dict) -> list[Any]:
+    """The rows after the mark, as conditions on stretches that follow one another: for the last
+    key k and the id, `(k < v) OR (k = v AND id < i)` with `>` for an ascending column, plus the
+    redundant bound `k <= v` that PostgreSQL reads as the index's range (a deep page of calls:
+    2.1 s by a full scan, 0.2 ms by the range); with the keys before it equal to the mark's.
+    Then, for several keys, each earlier key beyond the mark's with those before it equal. One
+    OR over all of them would bound the first key only: the report queue by reporters, deep
+    among a city's single-reporter reports, scanned 36,000 index entries for 51 (40-100 ms)."""
     columns = order.columns
-    branches = []
-    for i, (column, ascending) in enumerate(columns):
-        value = mark[column._meta.name]
-        ties = [c == mark[c._meta.name] for c, _ in columns[:i]]
-        branches.append(reduce(and_, [*ties, column > value if ascending else column < value]))
-    first, ascending = columns[0]
-    bound = first >= mark[first._meta.name] if ascending else first <= mark[first._meta.name]
-    return bound & reduce(or_, branches)
+
+    def value(column: Column) -> Any:
+        return mark[column._meta.name]
+
+    def beyond(column: Column, ascending: bool) -> Any:
+        return column > value(column) if ascending else column < value(column)
+
+    def tied(count: int) -> list[Any]:
+        return [column == value(column) for column, _ in columns[:count]]
+
+    if len(columns) == 1:  # the id alone
+        return [beyond(*columns[0])]
+    (key, ascending), last = columns[-2], columns[-1]
+    bound = key >= value(key) if ascending else key <= value(key)
+    nearest = reduce(
+        and_, [*tied(len(columns) - 2), bound & (beyond(key, ascending) | ((key == value(key)) & beyond(*last)))]
+    )
+    return [nearest, *(reduce(and_, [*tied(i), beyond(*columns[i])]) for i in reversed(range(len(columns) - 2)))]
 
 
 async def _without_key(order: Keyset, query: Select, anchor: int | None, limit: int) -> list[dict]:
