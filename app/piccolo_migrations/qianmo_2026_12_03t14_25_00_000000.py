@@ -8,7 +8,7 @@ indexes are."""
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-ID = "2026-12-03T13:40:00:000000"
+ID = "2026-12-03T14:25:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "indexes of the keyset-paged lists (#16)"
 
