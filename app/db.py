@@ -121,6 +121,12 @@ def write_transaction(engine: Engine):
     return engine.transaction()
 
 
+def read_only(query: str) -> str:
+    """A read that starts with WITH, as one that starts with SELECT: the SQLite engine sends
+    plain SELECTs to its reader, anything else to the one writer (PooledSQLiteEngine)."""
+    return f"SELECT * FROM ({query}) AS answer"
+
+
 class Statement:
     """SQL written once, with {} for each value, for what every request runs (its session,
     its scope, the row it writes). Piccolo builds and compiles a query anew each time, which

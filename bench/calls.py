@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,36 +75,41 @@ COLUMNS = [
 ]
 
 
-async def bulk_load(url: str, rows) -> None:
-    """Setup only: the drivers' fastest path, in batches."""
+async def bulk_load(url: str, rows, table: str = "call", columns: list[str] = COLUMNS) -> None:
+    """Setup only: the drivers' fastest path, in batches. `rows`: dicts of column values."""
     batch: list[tuple] = []
     if url.startswith("sqlite"):
         import sqlite3
 
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        sql = f"INSERT INTO call ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         for values in rows:
             # The text form Piccolo writes ("2026-03-01 01:00:00+00:00"), so comparisons agree.
-            batch.append(tuple(str(values[c]) if c == "received_at" else values.get(c, False) for c in COLUMNS))
+            batch.append(tuple(_sqlite(values.get(c, False)) for c in columns))
             if len(batch) == 50_000:
                 conn.executemany(sql, batch)
                 conn.commit()
                 batch = []
         conn.executemany(sql, batch)
         conn.commit()
+        conn.execute("ANALYZE")
         conn.close()
         return
     import asyncpg
 
     conn = await asyncpg.connect(url)
     for values in rows:
-        batch.append(tuple(values.get(c, False) for c in COLUMNS))
+        batch.append(tuple(values.get(c, False) for c in columns))
         if len(batch) == 50_000:
-            await conn.copy_records_to_table("call", records=batch, columns=COLUMNS)
+            await conn.copy_records_to_table(table, records=batch, columns=columns)
             batch = []
-    await conn.copy_records_to_table("call", records=batch, columns=COLUMNS)
+    await conn.copy_records_to_table(table, records=batch, columns=columns)
     await conn.execute("ANALYZE")
     await conn.close()
+
+
+def _sqlite(value):
+    return str(value) if isinstance(value, datetime) else value
 
 
 def timed(label: str, results: list, target: str):

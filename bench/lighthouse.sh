@@ -54,7 +54,12 @@ export QIANMO_DEMO=1 PICCOLO_CONF=piccolo_conf
 export QIANMO_DATABASE_URL="sqlite:///$work/bench.sqlite3" QIANMO_UPLOAD_DIR="$work/uploads"
 export QIANMO_SECRET_KEY="bench-$(date +%s%N)"
 "$python" -m app.cli migrate >"$work/setup.log" 2>&1 || { cat "$work/setup.log"; exit 1; }
+# What `qianmo demo` loads: the district and its history (calls, matters, alerts), so the map,
+# the metrics and the charts are audited with something drawn.
 "$python" -c "import asyncio; from app.services.demo import load_demo; asyncio.run(load_demo())" \
+  >>"$work/setup.log" 2>&1 || { cat "$work/setup.log"; exit 1; }
+"$python" -c "import asyncio; from app.services import demo_calls, demo_matters, demo_alerts
+for part in (demo_calls, demo_matters, demo_alerts): asyncio.run(part.load())" \
   >>"$work/setup.log" 2>&1 || { cat "$work/setup.log"; exit 1; }
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$python" -m uvicorn app.main:app_factory --factory --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &
@@ -108,7 +113,7 @@ for path in "${pages[@]}"; do
   name=${name:-home}
   headers='{"Accept-Language": "zh-CN,zh;q=0.9"}'
   case "$path" in
-    /admin*|/people*|/area*|/me*|/map*) headers="{\"Accept-Language\": \"zh-CN,zh;q=0.9\", \"Cookie\": \"$admin_cookie\"}" ;;
+    /admin*|/people*|/area*|/me*|/map*|/metrics*|/dashboard*|/calls*|/briefing*) headers="{\"Accept-Language\": \"zh-CN,zh;q=0.9\", \"Cookie\": \"$admin_cookie\"}" ;;
   esac
   echo
   echo "== lighthouse $path"

@@ -3,6 +3,8 @@ card, the rates with their definitions, the rankings and charts, and the same as
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Response, Template
@@ -41,18 +43,24 @@ def minimum_of(text: str) -> int:
     return int(text) if text.isdecimal() and 1 <= int(text) <= 1000 else rules.MIN_VOLUME
 
 
-async def _report(request: Request, me, start: str, end: str, group: str, rate: str, minimum: str):
+async def _report(request: Request, me, start: str, end: str, group: str, rate: str, minimum: str, page: bool):
+    """The numbers; for the page (the total's hours, and the calls per week beside them) or the
+    CSV (every tally's hours)."""
     tz = request.app.state.settings.time_zone
     first, last, errors = rules.check_period(start, end, today(tz))
     period = platform_metrics.Period(first, last, tz)
-    data = await platform_metrics.platform(
+    numbers = platform_metrics.platform(
         me,
         period,
         choice(group, rules.GROUPS, "station"),
         choice(rate, rules.RATES, "on_time_rate"),
         minimum_of(minimum),
+        hours="total" if page else "all",
     )
-    return data, errors
+    if not page:
+        return await numbers, None, errors
+    data, calls = await asyncio.gather(numbers, platform_metrics.weekly_calls(me, period))
+    return data, calls, errors
 
 
 def _charts(data: platform_metrics.Platform, calls: platform_metrics.Series) -> list[dict]:
@@ -135,8 +143,7 @@ class PlatformMetricsController(Controller):
         rate: FromQuery[str] = "on_time_rate",
         min: FromQuery[str] = "",
     ) -> Template:
-        data, errors = await _report(request, me, start, end, group, rate, min)
-        calls = await platform_metrics.weekly_calls(me, data.period)
+        data, calls, errors = await _report(request, me, start, end, group, rate, min, page=True)
         return Template(
             "metrics/platform.html",
             status_code=422 if errors else 200,
@@ -163,7 +170,7 @@ class PlatformMetricsController(Controller):
         rate: FromQuery[str] = "on_time_rate",
         min: FromQuery[str] = "",
     ) -> Response:
-        data, _errors = await _report(request, me, start, end, group, rate, min)
+        data, _calls, _errors = await _report(request, me, start, end, group, rate, min, page=False)
         return csv_download(render_csv(data), f"qianmo-metrics-{data.period.first}-{data.period.last}.csv")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import secrets
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -14,7 +13,7 @@ from pathlib import Path
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.sqlite import SQLiteEngine
 
-from app.db import after_bulk_write, write_transaction
+from app.db import after_bulk_write, read_only, write_transaction
 from app.domain import calls as rules
 from app.domain import routing as routing_rules
 from app.domain.access import Principal
@@ -745,57 +744,70 @@ async def categories(principal: Principal) -> list[str]:
 async def weekly_counts(
     principal: Principal, weeks: int, today: date, tz: str, place_id: int | None = None
 ) -> list[dict]:
-    """Calls per week (of a place, or of all the person may see), oldest first, counted by the
-    database: the dashboard's trend and a place's small chart."""
+    """Calls per week (of a place, or of all the person may see), oldest first, the last week
+    ending today: the dashboard's trend and a place's small chart."""
     start = today - timedelta(weeks=weeks) + timedelta(days=1)
-    low, high = rules.period_bounds(start, today, tz)
-    week = detection.whole_weeks_since("{}")
     where = await _scope_sql(principal) + (f" AND place = {int(place_id)}" if place_id is not None else "")
+    firsts = [start + timedelta(weeks=i) for i in range(weeks)]
+    counts = await range_counts([rules.period_bounds(f, f + timedelta(days=6), tz) for f in firsts], where)
+    return [{"start": first, "count": c} for first, c in zip(firsts, counts, strict=True)]
+
+
+async def range_counts(bounds: list[tuple[datetime, datetime]], where: str) -> list[int]:
+    """The calls received in each [low, high) that also meet `where` (SQL from the code, never
+    from the user; it starts with AND): an index range counted per bound, several times
+    cheaper than a date function on each call of a period of half a million."""
+    count = f"(SELECT COUNT(*) FROM call WHERE received_at >= {{}} AND received_at < {{}}{where})"
     rows = await Call.raw(
-        f"SELECT {week} AS week, COUNT(*) AS n FROM call "
-        f"WHERE received_at >= {{}} AND received_at < {{}}{where} GROUP BY 1",
-        low,
-        low,
-        high,
+        " UNION ALL ".join(f"SELECT {i} AS i, {count} AS n" for i in range(len(bounds))),
+        *[bound for pair in bounds for bound in pair],
     )
-    counts = [0] * weeks
-    for r in rows:
-        if 0 <= int(r["week"]) < weeks:
-            counts[int(r["week"])] = int(r["n"])
-    return [{"start": start + timedelta(weeks=i), "count": c} for i, c in enumerate(counts)]
+    found = {int(r["i"]): int(r["n"]) for r in rows}
+    return [found[i] for i in range(len(bounds))]
 
 
 async def ranking(principal: Principal, by: str, since: date, until: date, tz: str, limit: int = 50) -> dict:
-    """Places or callers by call count in a period, with the cumulative share (the 80/20 view)."""
+    """Places or callers by call count in a period, with the cumulative share (the 80/20 view).
+    The database counts, in one pass over the period: a year of a district's calls is half a
+    million rows. It answers the busiest keys, a histogram of the keys' counts (how many keys
+    have n calls: the curve's whole input) and the calls without a key, as rows of one result."""
     low, high = rules.period_bounds(since, until, tz)
-    column = Call.caller_key if by == "caller" else Call.place
-    query = Call.select(column.as_alias("key"), Call.place.name.as_alias("name")).where(
-        (Call.received_at >= low) & (Call.received_at < high)
+    key = "caller_key" if by == "caller" else "place"
+    rows = await Call.raw(
+        read_only(
+            f"WITH per_key AS MATERIALIZED (SELECT {key} AS key, COUNT(*) AS n FROM call "
+            f"WHERE received_at >= {{}} AND received_at < {{}}{await _scope_sql(principal)} GROUP BY {key}) "
+            "SELECT 'top' AS part, key, n, 1 AS keys FROM "
+            f"(SELECT key, n FROM per_key WHERE key IS NOT NULL ORDER BY n DESC, key LIMIT {int(limit)}) AS busiest "
+            "UNION ALL SELECT 'histogram', NULL, n, COUNT(*) FROM per_key WHERE key IS NOT NULL GROUP BY n "
+            "UNION ALL SELECT 'keyless', NULL, n, 1 FROM per_key WHERE key IS NULL"
+        ),
+        low,
+        high,
     )
-    rows = await (await _scoped(principal, query))
-    total = len(rows)
-    counts: dict = defaultdict(int)
-    names: dict = {}
+    parts: dict[str, list[dict]] = {"top": [], "histogram": [], "keyless": []}
     for r in rows:
-        if r["key"] is not None:
-            counts[r["key"]] += 1
-            names[r["key"]] = r["name"]
+        parts[r["part"]].append(r)
+    top = sorted(parts["top"], key=lambda t: (-int(t["n"]), t["key"]))  # a union keeps no order
+    histogram = sorted(parts["histogram"], key=lambda h: -int(h["n"]))
+    values = [int(h["n"]) for h in histogram for _ in range(int(h["keys"]))]  # sorted: the rules' sorts are linear
+    # Calls without a key (an address without a place, a withheld number) are a row of their
+    # own: dropped, the cumulative share would end short of 100% without a word.
+    keyless = sum(int(r["n"]) for r in parts["keyless"])
+    total = sum(values) + keyless
+    names = await _place_names([t["key"] for t in top]) if by == "place" else {}
     ranked, running = [], 0
-    for key, n in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]:
-        running += n
+    for t in top:
+        running += int(t["n"])
         ranked.append(
             {
-                "key": key,
-                "name": names[key],
-                "calls": n,
-                "share": rules.share(n, total),
+                "key": t["key"],
+                "name": names.get(t["key"], ""),
+                "calls": int(t["n"]),
+                "share": rules.share(int(t["n"]), total),
                 "cumulative": rules.share(running, total),
             }
         )
-    # Calls without a key (an address without a place, a withheld number) are a row of their
-    # own: dropped, the cumulative share would end short of 100% without a word.
-    keyless = total - sum(counts.values())
-    values = list(counts.values())
     pareto = rules.pareto_count(values, total)
     return {
         "curve": rules.pareto_curve(values, total),
@@ -804,11 +816,16 @@ async def ranking(principal: Principal, by: str, since: date, until: date, tz: s
         "pareto_share": rules.top_share(values, total, pareto / len(values)) if pareto else None,
         "total": total,
         "rows": ranked,
-        "keys": len(counts),
+        "keys": len(values),
         "keyless": keyless,
         "keyless_share": rules.share(keyless, total),
         "pareto": pareto,
     }
+
+
+async def _place_names(ids: list[int]) -> dict[int, str]:
+    rows = await Place.select(Place.id, Place.name).where(Place.id.is_in(ids)) if ids else []
+    return {r["id"]: r["name"] for r in rows}
 
 
 async def metrics(principal: Principal | None, start: date, end: date, tz: str) -> dict:

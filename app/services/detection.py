@@ -73,14 +73,6 @@ def days_between(later: str, earlier: str) -> str:
     return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
 
 
-def whole_weeks_since(start_placeholder: str) -> str:
-    """The number of whole weeks from a start time to received_at (which is never earlier)."""
-    days = days_between("received_at", start_placeholder)
-    if isinstance(Call._meta.db, SQLiteEngine):
-        return f"CAST({days} / 7 AS INTEGER)"
-    return f"CAST(FLOOR({days} / 7) AS INTEGER)"
-
-
 def _dense_sql(
     rule: str, threshold: int, window_days: int, where: str, fresh: str | None = None, mapped: bool = False
 ) -> str:

@@ -3,19 +3,20 @@ three always agree. Reads only. Definitions: app/domain/platform_metrics.py and 
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.db import read_only
 from app.domain import platform_metrics as rules
 from app.domain.access import Principal
 from app.domain.calls import period_bounds, year_earlier
-from app.services import detection, scope
+from app.services import calls, detection, scope
 from app.services.auth import now
 from app.tables import (
     Agency,
-    Call,
     Grid,
     Office,
     Person,
@@ -52,8 +53,8 @@ async def _stations(principal: Principal) -> list[int] | None:
 
 
 # The facts services/matter_facts stores on each report, added up per unit in one query; the
-# percentiles are the nearest rank (domain.platform_metrics.percentile): percentile_disc on
-# PostgreSQL, and on SQLite (no such aggregate) the hours read and ranked in Python.
+# percentiles are the nearest rank (domain.platform_metrics.percentile), picked by window
+# functions (the same SQL on both engines; SQLite has no percentile aggregate).
 UNIT_COLUMNS = {"station": "station", "office": "office", "grid": "grid", "agency": "last_agency", "person": "assignee"}
 
 
@@ -61,21 +62,20 @@ def _count(condition: str) -> str:
     return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
-COUNTS = f"""COUNT(*) AS received,
-  {_count("r.completed_at IS NOT NULL")} AS completed,
-  {_count("r.taken_on_at IS NOT NULL OR r.receipt_accept_due < {}")} AS due_accept,
-  {_count("r.accepted_on_time")} AS accepted_in_time,
-  {_count("r.completed_at IS NOT NULL OR r.receipt_finish_due < {}")} AS due_finish,
-  {_count("r.completed_on_time")} AS done_in_time,
-  {_count("r.was_routed")} AS routed,
-  {_count("r.was_routed AND r.was_returned")} AS returned,
-  {_count("r.completed_at IS NOT NULL AND r.was_reopened")} AS reopened,
-  SUM(r.ratings) AS rated, SUM(r.satisfied) AS satisfied"""
-PERCENTILES = """,
-  percentile_disc(0.5) WITHIN GROUP (ORDER BY r.accept_hours) AS accept_p50,
-  percentile_disc(0.9) WITHIN GROUP (ORDER BY r.accept_hours) AS accept_p90,
-  percentile_disc(0.5) WITHIN GROUP (ORDER BY r.complete_hours) AS complete_p50,
-  percentile_disc(0.9) WITHIN GROUP (ORDER BY r.complete_hours) AS complete_p90"""
+# Each is a sum over matters, so the whole's is the sum of its units'.
+COUNTS = {
+    "received": "COUNT(*)",
+    "completed": _count("r.completed_at IS NOT NULL"),
+    "due_accept": _count("r.taken_on_at IS NOT NULL OR r.receipt_accept_due < {}"),
+    "accepted_in_time": _count("r.accepted_on_time"),
+    "due_finish": _count("r.completed_at IS NOT NULL OR r.receipt_finish_due < {}"),
+    "done_in_time": _count("r.completed_on_time"),
+    "routed": _count("r.was_routed"),
+    "returned": _count("r.was_routed AND r.was_returned"),
+    "reopened": _count("r.completed_at IS NOT NULL AND r.was_reopened"),
+    "rated": "SUM(r.ratings)",
+    "satisfied": "SUM(r.satisfied)",
+}
 IN_PERIOD = " FROM report r WHERE r.created_at >= {} AND r.created_at < {}"
 
 
@@ -83,13 +83,9 @@ def _in_stations(stations: list[int] | None) -> str:
     return "" if stations is None else f" AND r.station IN ({', '.join(str(int(s)) for s in stations)})"
 
 
-def _is_postgres() -> bool:
-    return Report._meta.db.engine_type == "postgres"
-
-
-def _tally(row: dict, hours: dict[str, tuple[float | None, float | None]]) -> rules.Tally:
+def _tally(row: dict[str, int], hours: dict[str, tuple[float | None, float | None]]) -> rules.Tally:
     def n(key: str) -> int:
-        return int(row[key] or 0)
+        return row[key]
 
     completed = n("completed")
     return rules.Tally(
@@ -106,43 +102,78 @@ def _tally(row: dict, hours: dict[str, tuple[float | None, float | None]]) -> ru
     )
 
 
-def _pair(row: dict, name: str) -> tuple[float | None, float | None]:
-    return row[f"{name}_p50"], row[f"{name}_p90"]
+# The nearest ranks as a fraction a/b of n rows: ceil(a·n / b), in integers in SQL and Python.
+RANKS = {"p50": (1, 2), "p90": (9, 10)}
 
 
-async def _ranked_hours(unit: str, where: str, low: datetime, high: datetime) -> dict:
-    """SQLite: each unit's (or, unit "NULL", the whole's) hours to nearest-rank percentiles."""
-    rows = await Report.raw(f"SELECT {unit} AS unit, r.accept_hours, r.complete_hours" + IN_PERIOD + where, low, high)
-    values: dict = defaultdict(lambda: {"accept": [], "complete": []})
+def _is_postgres() -> bool:
+    return Report._meta.db.engine_type == "postgres"
+
+
+NO_HOURS = {"accept": (None, None), "complete": (None, None)}
+
+
+def _ranked(kind: str, per_unit: bool) -> str:
+    """The rows of m at the nearest ranks of its hours `kind`, per unit (a unit of none, such as
+    an unrouted matter's agency, left out: None is the whole's) or of the whole."""
+    over, unit = ("PARTITION BY unit", "unit") if per_unit else ("", "NULL")
+    picked = " OR ".join(f"rn = ({a} * n + {b - 1}) / {b}" for a, b in RANKS.values())
+    return (
+        f"SELECT {unit} AS unit, '{kind}' AS kind, rn, n, hours FROM (SELECT unit, {kind} AS hours, "
+        f"ROW_NUMBER() OVER ({over} ORDER BY {kind}) AS rn, COUNT(*) OVER ({over}) AS n FROM m "
+        f"WHERE {kind} IS NOT NULL{' AND unit IS NOT NULL' if per_unit else ''}) AS ranked WHERE {picked}"
+    )
+
+
+async def _hours(unit: str, where: str, of: tuple[bool, ...], low: datetime, high: datetime) -> dict:
+    """The median and 90th percentile of the hours to accept and to complete, of each unit
+    (of holds True) and of the whole (False; under None): one pass over the period's matters,
+    which a CTE holds while window functions rank them; a few rows come back, not one per
+    matter. Each ranking costs a sort of the period's matters, so only those shown are made."""
+    if not of:
+        return {}
+    parts = [_ranked(kind, per_unit) for kind in NO_HOURS for per_unit in of]
+    rows = await Report.raw(
+        read_only(
+            f"WITH m AS MATERIALIZED (SELECT {unit} AS unit, r.accept_hours AS accept, r.complete_hours AS complete"
+            + IN_PERIOD
+            + where
+            + ") "
+            + " UNION ALL ".join(parts)
+        ),
+        low,
+        high,
+    )
+    found: dict = defaultdict(dict)
     for r in rows:
-        for name in ("accept", "complete"):
-            if r[f"{name}_hours"] is not None:
-                values[r["unit"]][name].append(r[f"{name}_hours"])
-    return {
-        u: {k: (rules.percentile(v, 0.5), rules.percentile(v, 0.9)) for k, v in lists.items()}
-        for u, lists in values.items()
-    }
+        n, rn = int(r["n"]), int(r["rn"])
+        for key, (a, b) in RANKS.items():
+            if rn == (a * n + b - 1) // b:
+                found[(r["unit"], r["kind"])][key] = r["hours"]
+    return {u: {k: (found[(u, k)].get("p50"), found[(u, k)].get("p90")) for k in NO_HOURS} for u, _kind in found}
 
 
 async def tallies(
-    principal: Principal, period: Period, group: str | None, moment: datetime
-) -> dict[int | None, rules.Tally]:
-    """The tally of each unit of the group (None: one, of the whole, under the key None)."""
+    principal: Principal, period: Period, group: str | None, moment: datetime, hours: tuple[bool, ...] = ()
+) -> tuple[dict[int, rules.Tally], rules.Tally]:
+    """The tally of each unit of the group (none without a group), and of the whole; with the
+    hours of the units (`hours` holds True) and of the whole (False), else none."""
     low, high = period.bounds()
     where = _in_stations(await _stations(principal))
     unit = f"r.{UNIT_COLUMNS[group]}" if group else "NULL"
-    extra = PERCENTILES if _is_postgres() else ""
-    tail = f" GROUP BY {unit}" if group else ""
+    columns = ", ".join(f"{expression} AS {name}" for name, expression in COUNTS.items())
     rows = await Report.raw(
-        f"SELECT {unit} AS unit, {COUNTS}{extra}" + IN_PERIOD + where + tail, *[moment.astimezone(UTC)] * 2, low, high
+        f"SELECT {unit} AS unit, {columns}" + IN_PERIOD + where + (f" GROUP BY {unit}" if group else ""),
+        *[moment.astimezone(UTC)] * 2,
+        low,
+        high,
     )
-    empty = {"accept": (None, None), "complete": (None, None)}
-    if _is_postgres():
-        hours = {r["unit"]: {"accept": _pair(r, "accept"), "complete": _pair(r, "complete")} for r in rows}
-    else:
-        hours = await _ranked_hours(unit, where, low, high)
-    result = {r["unit"]: _tally(r, hours.get(r["unit"], empty)) for r in rows if group is None or r["unit"] is not None}
-    return result if result or group else {None: rules.tally([], moment)}
+    counts = {r["unit"]: {name: int(r[name] or 0) for name in COUNTS} for r in rows}
+    ranked = await _hours(unit, where, hours if group else tuple(h for h in hours if not h), low, high)
+    # The units' matters and those of none (an unrouted matter has no agency) make the whole.
+    whole = {name: sum(c[name] for c in counts.values()) for name in COUNTS}
+    by_unit = {u: _tally(c, ranked.get(u, NO_HOURS)) for u, c in counts.items() if group and u is not None}
+    return by_unit, _tally(whole, ranked.get(None, NO_HOURS))
 
 
 async def order_matters(principal: Principal, period: Period) -> list[rules.Matter]:
@@ -244,11 +275,23 @@ async def platform(
     minimum: int = rules.MIN_VOLUME,
     moment: datetime | None = None,
     extras: bool = True,
+    hours: str = "all",
 ) -> Platform:
-    """The period's numbers by unit; `extras`: the year earlier and the work orders too (the page)."""
+    """The period's numbers by unit; `extras`: the year earlier and the work orders too (the
+    page); `hours` (times to accept and complete): "all" tallies' (the CSV), the "total"'s (the
+    page) or "none" (the API)."""
     moment = moment or now()
-    weekly, monthly = await matter_series(principal, period) if extras else (None, None)
-    by_unit = {u: t for u, t in (await tallies(principal, period, group, moment)).items() if u is not None}
+    of = {"all": (True, False), "total": (False,)}.get(hours, ())
+    # Independent reads, together: on PostgreSQL each on a connection of the pool, on SQLite
+    # the long ones each in a thread (db.PooledSQLiteEngine), so both cores work on one page.
+    (by_unit, total), series, earlier, orders = await asyncio.gather(
+        tallies(principal, period, group, moment, of),
+        matter_series(principal, period) if extras else _nothing((None, None)),
+        tallies(principal, period.year_earlier(), None, moment, (False,) if hours == "all" else ())
+        if extras
+        else _nothing(({}, rules.tally([], moment))),
+        order_matters(principal, period) if extras else _nothing([]),
+    )
     ranked, apart = rules.rank(by_unit, rate, minimum)
     labels = await names(group, list(by_unit))
 
@@ -260,16 +303,18 @@ async def platform(
         group=group,
         rate=rate,
         minimum=minimum,
-        total=(await tallies(principal, period, None, moment))[None],
-        earlier=(await tallies(principal, period.year_earlier(), None, moment))[None]
-        if extras
-        else rules.tally([], moment),
+        total=total,
+        earlier=earlier[1],
         ranked=[as_group(r) for r in ranked],
         apart=[as_group(r) for r in apart],
-        orders=rules.tally(await order_matters(principal, period) if extras else [], moment),
-        weekly=weekly,
-        monthly=monthly,
+        orders=rules.tally(orders, moment),
+        weekly=series[0],
+        monthly=series[1],
     )
+
+
+async def _nothing(value):
+    return value
 
 
 # --- the charts' series ---------------------------------------------------------------------
@@ -326,19 +371,15 @@ async def matter_series(principal: Principal, period: Period) -> tuple[Series, S
 
 async def weekly_calls(principal: Principal, period: Period) -> Series:
     """Per week of the period: 110 calls ("now"), and calls in the same week 52 weeks earlier
-    ("before": the same weekdays, so a week of the year is compared with its own)."""
+    ("before": the same weekdays, so a week of the year is compared with its own), counted
+    between the zone's own midnights (summer time included)."""
     stations = await _stations(principal)
     mondays = rules.weeks(period.first, period.last)
     where = "" if stations is None else f" AND station IN ({', '.join(str(int(s)) for s in stations)})"
-    values = {}
-    for name, back in (("now", timedelta(0)), ("before", timedelta(weeks=52))):
-        low, high = period_bounds(mondays[0] - back, mondays[-1] + timedelta(days=6) - back, period.tz)
-        rows = await Call.raw(
-            f"SELECT {_bucket('received_at', 'week', period.tz, low)} AS start, COUNT(*) AS n FROM call"
-            f" WHERE received_at >= {{}} AND received_at < {{}} AND {detection.VISIBLE}{where} GROUP BY 1",
-            low,
-            high,
-        )
-        counts = {_day(r["start"]) + back: int(r["n"]) for r in rows}
-        values[name] = [counts.get(m, 0) for m in mondays]
-    return Series(mondays, values)
+    weeks = [
+        period_bounds(m - back, m - back + timedelta(days=6), period.tz)
+        for back in (timedelta(0), timedelta(weeks=52))
+        for m in mondays
+    ]
+    n = await calls.range_counts(weeks, f" AND {detection.VISIBLE}{where}")
+    return Series(mondays, {"now": n[: len(mondays)], "before": n[len(mondays) :]})

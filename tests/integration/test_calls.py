@@ -1084,6 +1084,28 @@ def test_the_80_20_curve_labels_the_busiest_fifth_and_where_80_percent_is_reache
     assert 'id="chart-pareto"' not in analyst.get(url.replace("place", "caller")).text
 
 
+def test_the_callers_ranking_counts_every_call_orders_ties_and_adds_up_to_100_percent(analyst):
+    start = datetime(2026, 3, 1, 9)
+    phones = ["13900000032"] * 3 + ["13900000031"] * 3 + ["13900000033", ""]  # a tie, one, one withheld
+    rows = [
+        (f"K{i}", f"{start + timedelta(hours=i):%Y/%m/%d %H:%M}", phone, "泰和祥府1号楼", "求助", "")
+        for i, phone in enumerate(phones)
+    ]
+    confirm(analyst, upload(analyst, csv_text(rows)))
+    page = analyst.get(
+        "/calls/ranking?by=caller&since=2026-03-01&until=2026-03-02", headers={"Accept-Language": "en"}
+    ).text
+    assert "8 calls; 3 different" in page
+    assert "3 callers make 80% of calls" in page  # 3 + 3 = 75%, + 1 = 88%
+    ranked = re.findall(r"<tr(?: class=\"top\")?><td>(\d)</td>\s*<td>(.*?)</td>\s*<td>(\d+)</td><td>(\d+)%</td>", page)
+    assert ranked == [
+        ("1", "139****0031", "3", "38"),  # the tie in the order of the numbers
+        ("2", "139****0032", "3", "75"),
+        ("3", "139****0033", "1", "88"),
+    ]
+    assert re.search(r'<tr class="keyless">.*?Number withheld</td>\s*<td>1</td><td>12% of all</td>', page, re.S)
+
+
 def test_my_day_puts_the_caller_threatening_self_harm_first_and_counts_the_urgent(analyst):
     start = datetime(2026, 3, 1, 9)
     rows = []

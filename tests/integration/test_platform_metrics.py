@@ -224,3 +224,23 @@ def test_the_weekly_and_monthly_buckets_are_beijing_weeks_and_months(client, dem
     assert table("satisfaction") == [["2026-02", "100"], ["2026-03", "66.7"]]
     # Calls: Sun 23:59 and Mon 00:00 in Beijing; a year earlier 52 weeks back (Mon 2025-03-03).
     assert [row[:3] for row in table("calls")] == [[w, n, b] for w, n, b in zip(weeks, "111000", "110000")]
+
+
+def test_the_median_and_90th_percentile_hours_are_the_nearest_ranks(client, demo):
+    cg = run(Agency.select(Agency.id).where(Agency.code == "CG").first())["id"]
+    # Ten matters taken on after 1 … 10 hours and done after 1 … 10 days, the even ones routed
+    # to 城管 (answered there): of the ten, the median is the 5th and the 90th percentile the 9th.
+    for k in range(1, 11):
+        if k % 2:
+            add("done", [("received", 0 * H, None), ("accepted", k * H, None), ("done", k * D, None)], [])
+        else:
+            steps = [("transferred", 0 * H, cg), ("agency_accepted", k * H, cg), ("answered", k * D, cg)]
+            add("done", steps, [], answered_by=cg)
+    client.sign_in_as("supervisor")
+    rows = client.get(f"/metrics/platform.csv?{PERIOD}&group=agency").text.lstrip("\ufeff").splitlines()
+    header = rows[0].split(",")
+    cells = {r.split(",")[0]: dict(zip(header, r.split(","), strict=True)) for r in rows[1:]}
+    hours = ("accept_hours_median", "accept_hours_p90", "complete_hours_median", "complete_hours_p90")
+    assert [cells["total"][h] for h in hours] == ["5.0", "9.0", "120.0", "216.0"]
+    # 城管's five (2, 4, 6, 8, 10): the 3rd and the 5th (ceil(4.5)).
+    assert [cells["agency"][h] for h in hours] == ["6.0", "10.0", "144.0", "240.0"]

@@ -92,7 +92,9 @@ class MetricsApiController(Controller):
         if group not in API_GROUPS:
             raise Unprocessable(detail=f"group must be one of {', '.join(API_GROUPS)}")
         period = platform_metrics.Period(first, last, request.app.state.settings.time_zone)
-        data = await platform_metrics.platform(client_of(request).principal(), period, group, extras=False)
+        data = await platform_metrics.platform(
+            client_of(request).principal(), period, group, extras=False, hours="none"
+        )
         return PlatformMetrics(
             start=first.isoformat(),
             end=last.isoformat(),
