@@ -16,6 +16,7 @@ from app import i18n, offline
 from app.domain import calls, phone
 from app.domain.roles import ROLES
 from app.routes.nav import nav_items
+from app.routes.paging import page_url
 from app.static_files import static_url
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -72,6 +73,7 @@ def _configure(engine: Engine, time_zone: str) -> None:
         get_locale=i18n.get_locale,
         locales=i18n.LOCALES,
         nav_items=nav_items,
+        page_url=page_url,
         offline_pages=offline.PRECACHED,
     )
     env.filters.update(

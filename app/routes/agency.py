@@ -26,13 +26,13 @@ class AgencyController(Controller):
     include_in_schema = False
 
     @get("/", name="agency_queue", guards=[staff])
-    async def queue(self, me: Me, tab: FromQuery[str] = "new") -> Template:
+    async def queue(self, me: Me, tab: FromQuery[str] = "new", after: FromQuery[int | None] = None) -> Template:
         tab = tab if tab in agency.TABS else "new"
         return Template(
             "agency/queue.html",
             headers=NO_STORE,
             context={
-                "rows": [] if tab == "calls" else await agency.queue(me, tab),
+                "page": None if tab == "calls" else await agency.queue(me, tab, after=after),
                 "tab": tab,
                 "calls": await _calls_of(me, tab),
                 "tabs": agency.TABS,

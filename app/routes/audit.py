@@ -39,12 +39,13 @@ class AuditController(Controller):
         action: FromQuery[str] = "",
         since: FromQuery[str] = "",
         until: FromQuery[str] = "",
+        older: FromQuery[int | None] = None,
     ) -> Template:
         criteria, errors = _criteria(person, object_type, action, since, until)
         return Template(
             "audit/list.html",
             context={
-                "rows": await audit.search(criteria),
+                "page": await audit.search(criteria, older),
                 "choices": await audit.choices(),
                 "errors": errors,
                 "filters": {

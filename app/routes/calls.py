@@ -17,7 +17,7 @@ from app.domain.calls import COLUMNS, DEFAULT_SETTINGS, FAMILIES, REQUIRED, RULE
 from app.i18n import N_, _
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
-from app.services import api_keys, calls, orders, ratelimit, scope
+from app.services import api_keys, calls, orders, paging, ratelimit, scope
 from app.services.audit import actor_of
 from app.services.fieldwork import today
 
@@ -47,16 +47,25 @@ class CallsController(Controller):
         place: FromQuery[str] = "",
         since: FromQuery[str] = "",
         until: FromQuery[str] = "",
+        older: FromQuery[int | None] = None,
     ) -> Template:
         tz = request.app.state.settings.time_zone
-        rows, total = await calls.search(
-            me, q.strip()[:100], category, int(place) if place.isdecimal() else None, _day(since), _day(until), tz
+        found, total = await calls.search(
+            me,
+            q.strip()[:100],
+            category,
+            int(place) if place.isdecimal() else None,
+            _day(since),
+            _day(until),
+            tz,
+            older,
         )
         return Template(
             "calls/list.html",
             context={
-                "rows": rows,
+                "page": found,
                 "total": total,
+                "count_cap": paging.COUNT_CAP,
                 "q": q,
                 "category": category,
                 "since": since,
@@ -185,20 +194,23 @@ class CallsController(Controller):
         return Redirect("/calls/unmatched?mapped=1", status_code=303)
 
     @get("/places/{place_id:int}", name="calls_place", guards=[requires(*READERS)])
-    async def place(self, request: Request, me: Me, place_id: FromPath[int]) -> Template:
+    async def place(
+        self, request: Request, me: Me, place_id: FromPath[int], older: FromQuery[int | None] = None
+    ) -> Template:
         place = await scope.place(me, place_id)
         if place is None:
             raise NotFoundException()
         tz = request.app.state.settings.time_zone
         weeks = await calls.weekly_counts(me, 26, today(tz), tz, place_id)
-        rows, total = await calls.search(me, place=place_id, tz=tz, limit=50)
+        found, total = await calls.search(me, place=place_id, tz=tz, older=older)
         return Template(
             "calls/place.html",
             context={
                 "place": place,
                 "weeks": weeks,
-                "rows": rows,
+                "page": found,
                 "total": total,
+                "count_cap": paging.COUNT_CAP,
                 "peak": max([w["count"] for w in weeks] + [1]),
             },
         )

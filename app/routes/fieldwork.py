@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -27,7 +26,7 @@ from app.routes.downloads import csv_download
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
-from app.services import alerts, fieldwork, fieldwork_lists, orders, team, volunteers
+from app.services import alerts, fieldwork, fieldwork_lists, orders, paging, team, volunteers
 
 WRITERS = fieldwork.WRITERS
 READERS = (*WRITERS, "analyst", "admin")
@@ -184,16 +183,13 @@ class FieldworkController(Controller):
         older: FromQuery[int | None] = None,
     ) -> Template:
         criteria, chosen = _criteria(kind, grid, place, author, since, until, tag, voided)
-        rows, total, more = await fieldwork.search(me, criteria, request.app.state.settings.time_zone, older)
+        found, total = await fieldwork.search(me, criteria, request.app.state.settings.time_zone, older)
         return Template(
             "fieldwork/list.html",
             context={
-                "rows": rows,
+                "page": found,
                 "total": total,
-                "count_cap": fieldwork.COUNT_CAP,
-                "older": older,
-                "filter_query": urlencode({k: "true" if v is True else v for k, v in chosen.items() if v}),
-                "more": more,
+                "count_cap": paging.COUNT_CAP,
                 "chosen": chosen,
                 "choices": await fieldwork.filter_choices(me),
                 "kinds": rules.KINDS,

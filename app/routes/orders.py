@@ -15,7 +15,7 @@ from app.domain.access import Principal
 from app.domain.calls import RULES
 from app.routes.forms import posted
 from app.routes.guards import Me, requires
-from app.services import agency_calls, orders, scope
+from app.services import agency_calls, orders, paging, scope
 from app.services.auth import now
 
 READERS = ("officer", "grid_worker", "analyst", "supervisor", "admin")
@@ -81,17 +81,20 @@ async def _list(
     rule: str = "",
     overdue: bool = False,
     mine: bool = False,
+    after: int | None = None,
     errors: dict | None = None,
     values: dict | None = None,
     status_code: int = 200,
 ) -> Template:
-    rows = await orders.search(me, state, rule, overdue, mine)
+    found, total = await orders.search(me, state, rule, overdue, mine, after)
     may_assign = me.has(*ASSIGNERS)
     return Template(
         "orders/list.html",
         status_code=status_code,
         context={
-            "rows": rows,
+            "page": found,
+            "total": total,
+            "count_cap": paging.COUNT_CAP,
             "state": state,
             "rule": rule,
             "overdue": overdue,
@@ -118,9 +121,10 @@ class OrdersController(Controller):
         overdue: FromQuery[bool] = False,
         mine: FromQuery[bool] = False,
         order_state: str = Parameter(query="state", default="open"),
+        after: FromQuery[int | None] = None,
     ) -> Template:
         # ("state" is a name Litestar keeps for the application state.)
-        return await _list(request, me, order_state, rule, overdue, mine)
+        return await _list(request, me, order_state, rule, overdue, mine, after)
 
     @get("/new", name="order_new", guards=[requires(*ASSIGNERS)])
     async def new(self, request: Request, me: Me) -> Template:

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from app.domain.org import ENTITIES, Entity
 from app.routes.forms import FORM, MULTIPART
 from app.routes.guards import Me, admin_only
-from app.services import org
+from app.services import org, paging
 from app.services.audit import actor_of
 
 VARY = {"Vary": "HX-Request"}
@@ -66,18 +66,17 @@ class OrgController(Controller):
         q: FromQuery[str] = "",
         inactive: FromQuery[bool] = False,
         parent: FromQuery[int | None] = None,
-        page: FromQuery[int] = 1,
+        after: FromQuery[int | None] = None,
     ) -> Template:
         entity = entity_or_404(entity_key)
-        rows, total = await org.list_items(entity, q.strip(), inactive, parent, page)
+        found, total = await org.list_items(entity, q.strip(), inactive, parent, after)
         context = {
             "entity": entity,
-            "rows": rows,
+            "page": found,
             "total": total,
+            "count_cap": paging.COUNT_CAP,
             "q": q,
             "inactive": inactive,
-            "page": page,
-            "page_size": org.PAGE_SIZE,
             "parent": parent,
         }
         # An htmx search swaps only the results; the same URL without htmx is the whole page.

@@ -329,6 +329,7 @@ class ReportStaffController(Controller):
         status: FromQuery[str] = "open",
         sort: FromQuery[str] = "newest",
         mine: FromQuery[bool] = False,
+        older: FromQuery[int | None] = None,
     ) -> Template:
         criteria = reports.QueueFilter(
             status=status if status in (*rules.STATUSES, "open", "all", "escalated") else "open",
@@ -336,11 +337,11 @@ class ReportStaffController(Controller):
             mine=mine,
         )
         hours = request.app.state.settings.escalate_after_hours
-        rows = await reports.queue(me, criteria, timedelta(hours=hours))
+        found = await reports.queue(me, criteria, timedelta(hours=hours), older=older)
         return Template(
             "reports/queue.html",
             context={
-                "rows": rows,
+                "page": found,
                 "criteria": criteria,
                 "statuses": rules.STATUSES,
                 "counts": await reports.counts(me),

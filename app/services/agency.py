@@ -8,16 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from piccolo.columns.combination import Combinable
+
 from app.db import write_transaction
 from app.domain import routing as rules
 from app.domain.access import Principal
 from app.domain.agency import ACTIONS, check_step, flags, state_after, state_message
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import alerts, audit, matter_facts, notifications, photos, push, routing
+from app.services import alerts, audit, matter_facts, notifications, paging, photos, push, routing
 from app.services.auth import now
 from app.services.report_lists import category_labels
-from app.services.reports import _decorate, _select_report, _steps
+from app.services.reports import _decorate, _select_report, _steps, missed_before
 from app.tables import Agency, Report, ReportReporter, ReportStep, ReportStepPhoto
 
 ROLE = "agency_staff"
@@ -30,7 +32,6 @@ TABS = {
     "calls": N_("110 calls"),
 }
 NO_AGENCY = N_("Your role is not linked to an agency yet: ask the administrator to link it.")
-QUEUE_LIMIT = 200
 
 
 def _mine(principal: Principal):
@@ -44,33 +45,48 @@ def _with_flags(rows: list[dict], labels: dict, moment: datetime) -> list[dict]:
     return rows
 
 
-async def queue(principal: Principal, tab: str, moment: datetime | None = None) -> list[dict]:
-    """The agency's matters in one tab; `returned`: those it sent back or on (now elsewhere)."""
+BY_DEADLINE = paging.soonest_first(Report.finish_due)
+RETURNED = paging.newest_first(Report.updated_at)
+
+
+async def queue(
+    principal: Principal, tab: str, moment: datetime | None = None, after: int | None = None
+) -> paging.Page:
+    """A page of the agency's matters in one tab, the soonest deadline first; `returned`: those
+    it sent back or on (now elsewhere), the latest first."""
     moment = moment or now()
-    labels = await category_labels()
     if tab == "returned":
-        gone = await ReportStep.select(ReportStep.report).where(
-            (ReportStep.kind == "returned") & ReportStep.agency.is_in(list(principal.agency_ids) or [-1])
+        condition = await _returned(principal) & (
+            Report.responsible_agency.is_null() | Report.responsible_agency.not_in(list(principal.agency_ids) or [-1])
         )
-        moved = await ReportStep.select(ReportStep.report).where(
-            (ReportStep.kind == "transferred") & ReportStep.actor.is_in(await _colleagues(principal))
+        order, scope = RETURNED, condition
+    else:
+        tab_condition = (
+            (Report.agency_state == tab) if tab in ("new", "accepted", "answered") else missed_before(moment)
         )
-        ids = list({r["report"] for r in [*gone, *moved]})
-        rows = (
-            await _select_report()
-            .where(Report.id.is_in(ids or [-1]))
-            .order_by(Report.updated_at, ascending=False)
-            .limit(QUEUE_LIMIT)
-        )
-        rows = [r for r in rows if r["responsible_agency"] not in principal.agency_ids]
-        return _with_flags(rows, labels, moment)
-    query = _select_report().where(_mine(principal))
-    if tab in ("new", "accepted", "answered"):
-        query = query.where(Report.agency_state == tab)
-    else:  # overdue: filtered below, the deadlines being per row
-        query = query.where(Report.agency_state.is_in(["new", "accepted"]))
-    rows = _with_flags(await query.order_by(Report.finish_due).order_by(Report.id).limit(QUEUE_LIMIT), labels, moment)
-    return [r for r in rows if r["flags"].overdue] if tab == "overdue" else rows
+        condition, order, scope = _mine(principal) & tab_condition, BY_DEADLINE, _mine(principal)
+
+    # An anchor only among the matters the agency has (or had, returned).
+    found = await paging.page(
+        order,
+        lambda: paging.everything(_select_report().where(condition)),
+        lambda query: paging.everything(query.where(scope)),
+        after,
+    )
+    _with_flags(found.rows, await category_labels(), moment)
+    return found
+
+
+async def _returned(principal: Principal) -> Combinable:
+    """The matters the agency sent back to the police or on to another agency (subqueries: an
+    agency's years of steps stay in the database)."""
+    gone = ReportStep.select(ReportStep.report).where(
+        (ReportStep.kind == "returned") & ReportStep.agency.is_in(list(principal.agency_ids) or [-1])
+    )
+    moved = ReportStep.select(ReportStep.report).where(
+        (ReportStep.kind == "transferred") & ReportStep.actor.is_in(await _colleagues(principal))
+    )
+    return Report.id.is_in(gone) | Report.id.is_in(moved)
 
 
 async def _colleagues(principal: Principal) -> list[int]:

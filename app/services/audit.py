@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from app.db import insert_row
 from app.domain import csv_export
 from app.request_context import current_request
+from app.services import paging
 from app.tables import AuditEvent, Person
 
 
@@ -96,14 +97,20 @@ def _changes(row: dict) -> dict:
     return json.loads(value) if isinstance(value, str) else (value or {})
 
 
-async def search(criteria: AuditFilter, limit: int = 200) -> list[dict]:
-    """The newest events first, with their changes decoded."""
-    rows = await criteria.apply(AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(limit))
-    names = await _names({r["actor_id"] for r in rows if r["actor_id"]})
-    for row in rows:
+BY_ID = paging.newest_first(AuditEvent.id)  # ids follow the time of writing
+
+
+async def search(criteria: AuditFilter, older: int | None = None) -> paging.Page:
+    """One page of events, newest first (before the event `older`), with their changes decoded."""
+    # Administrators alone read the log, all of it.
+    found = await paging.page(
+        BY_ID, lambda: paging.everything(criteria.apply(AuditEvent.select())), paging.everything, older
+    )
+    names = await _names({r["actor_id"] for r in found.rows if r["actor_id"]})
+    for row in found.rows:
         row["changes"] = _changes(row)
         row["actor_name"] = names.get(row["actor_id"], "")
-    return rows
+    return found
 
 
 async def _names(person_ids: set[int]) -> dict[int, str]:

@@ -21,7 +21,7 @@ from app.domain.call_times import implausible
 from app.domain.csv_import import Encoding, header_positions, sniff
 from app.i18n import N_, too_long
 from app.metrics import IMPORT_ROWS, IMPORT_SECONDS
-from app.services import audit, detection, routing, scope
+from app.services import audit, detection, paging, routing, scope
 from app.tables import (
     AddressMapping,
     Call,
@@ -691,6 +691,9 @@ async def _scoped(principal: Principal, query):
     return query.where(condition)
 
 
+BY_TIME = paging.newest_first(Call.received_at)
+
+
 async def search(
     principal: Principal,
     q: str = "",
@@ -699,14 +702,23 @@ async def search(
     since: date | None = None,
     until: date | None = None,
     tz: str = "Asia/Shanghai",
-    limit: int = 100,
-) -> tuple[list[dict], int]:
-    query = Call.select(Call.all_columns(), Call.place.name.as_alias("place_name"))
-    count = Call.count()
-    for clause in _filters(q, category, place, since, until, tz):
-        query, count = query.where(clause), count.where(clause)
-    query, count = await _scoped(principal, query), await _scoped(principal, count)
-    return await query.order_by(Call.received_at, ascending=False).limit(limit), await count
+    older: int | None = None,
+) -> tuple[paging.Page, int]:
+    """One page of calls, newest first (after the call `older`), and the number matching counted
+    up to paging.COUNT_CAP + 1 (a city imports a million calls a year)."""
+    clauses = _filters(q, category, place, since, until, tz)
+
+    def filtered(query):
+        return _scoped(principal, paging.narrowed(query, clauses))
+
+    total = await paging.count_upto(await filtered(Call.select(Call.id)))
+    found = await paging.page(
+        BY_TIME,
+        lambda: filtered(Call.select(Call.all_columns(), Call.place.name.as_alias("place_name"))),
+        lambda query: _scoped(principal, query),
+        older,
+    )
+    return found, total
 
 
 def _filters(q: str, category: str, place: int | None, since: date | None, until: date | None, tz: str) -> list:

@@ -15,15 +15,13 @@ from app.domain import phone as phones
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext, too_long
-from app.services import audit, detection, fieldwork_lists, photos, scope
+from app.services import audit, detection, fieldwork_lists, paging, photos, scope
 from app.services.auth import now
 from app.tables import AgreementCounter, Call, FieldLog, FieldLogLink, Grid, MediationParty, Person, Photo, Place, Topic
 
 WRITERS = ("officer", "grid_worker", "supervisor")
 # Roles that may see full phone numbers of residents and parties (lists always mask them).
 PERSONAL_DATA_ROLES = ("supervisor",)
-PAGE_SIZE = 50
-COUNT_CAP = 1000  # "1,000+ found": counting a city's millions for a number nobody reads costs 100+ ms
 RECENT_PLACES = 5
 # What the audit log keeps of a change: phone numbers only as "changed", never the number.
 PERSONAL_FIELDS = {"subject_phone", "parties"}
@@ -361,26 +359,24 @@ class LogFilter:
         return query
 
 
+BY_TIME = paging.newest_first(FieldLog.occurred_at)
+
+
 async def search(
     principal: Principal, criteria: LogFilter, tz: str, older: int | None = None
-) -> tuple[list[dict], int, bool]:
-    """One page of logs (newest first, those older than the log `older` when given), the number
-    matching counted up to COUNT_CAP + 1, and whether older ones follow. A city's station holds
-    millions of logs: the page is found by its key, never by OFFSET, and never counted whole."""
-    matching = await _visible(principal, criteria.apply(FieldLog.select(FieldLog.id).limit(COUNT_CAP + 1), tz))
-    total = len(await matching)
-    query = await _visible(principal, criteria.apply(_select(), tz))
-    if older is not None and (mark := await FieldLog.select(FieldLog.occurred_at).where(FieldLog.id == older).first()):
-        at = mark["occurred_at"]
-        query = query.where((FieldLog.occurred_at < at) | ((FieldLog.occurred_at == at) & (FieldLog.id < older)))
-    rows = (
-        await query.order_by(FieldLog.occurred_at, ascending=False)
-        .order_by(FieldLog.id, ascending=False)
-        .limit(PAGE_SIZE + 1)
+) -> tuple[paging.Page, int]:
+    """One page of logs, newest first (after the log `older` when given), and the number matching
+    counted up to paging.COUNT_CAP + 1: a city's station holds millions of logs."""
+    total = await paging.count_upto(await _visible(principal, criteria.apply(FieldLog.select(FieldLog.id), tz)))
+    found = await paging.page(
+        BY_TIME,
+        lambda: _visible(principal, criteria.apply(_select(), tz)),
+        lambda query: _visible(principal, query),
+        older,
     )
-    for row in rows:
+    for row in found.rows:
         _for_list(row)
-    return rows[:PAGE_SIZE], total, len(rows) > PAGE_SIZE
+    return found, total
 
 
 def _for_list(row: dict) -> None:

@@ -16,7 +16,7 @@ from app.domain import orders as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.i18n import N_, too_long
-from app.services import agency_calls, audit, detection, notifications, scope
+from app.services import agency_calls, audit, detection, notifications, paging, scope
 from app.services.auth import now
 from app.tables import (
     Call,
@@ -762,25 +762,40 @@ async def _routed_calls(order: dict) -> list[dict]:
     return await agency_calls.for_orders(condition & (Call.received_at >= first - ROUTED_BEFORE))
 
 
+SOONEST = paging.soonest_first(WorkOrder.due_at)  # closed orders (no deadline) last
+
+
 async def search(
-    principal: Principal, state: str = "", rule: str = "", overdue: bool = False, mine: bool = False, limit: int = 200
-) -> list[dict]:
-    query = _select()
-    if state == "open":
-        query = query.where(WorkOrder.state.is_in(list(rules.OPEN_STATES)))
-    elif state in rules.STATES:
-        query = query.where(WorkOrder.state == state)
-    if rule:
-        query = query.where(WorkOrder.rule == rule)
-    if mine:
-        query = query.where(WorkOrder.assignee == principal.id)
-    if overdue:
-        query = query.where(WorkOrder.state.is_in(list(rules.OPEN_STATES)) & (WorkOrder.due_at < now()))
-    rows = await (await _visible(principal, query)).order_by(WorkOrder.due_at).limit(limit)
+    principal: Principal,
+    state: str = "",
+    rule: str = "",
+    overdue: bool = False,
+    mine: bool = False,
+    after: int | None = None,
+) -> tuple[paging.Page, int]:
+    """A page of orders, the soonest deadline first (after the order `after`), and the number
+    matching counted up to paging.COUNT_CAP + 1."""
     moment = now()
-    for row in rows:
+    where = []
+    if state == "open":
+        where.append(WorkOrder.state.is_in(list(rules.OPEN_STATES)))
+    elif state in rules.STATES:
+        where.append(WorkOrder.state == state)
+    if rule:
+        where.append(WorkOrder.rule == rule)
+    if mine:
+        where.append(WorkOrder.assignee == principal.id)
+    if overdue:
+        where.append(WorkOrder.state.is_in(list(rules.OPEN_STATES)) & (WorkOrder.due_at < moment))
+
+    def filtered(query):
+        return _visible(principal, paging.narrowed(query, where))
+
+    total = await paging.count_upto(await filtered(WorkOrder.select(WorkOrder.id)))
+    found = await paging.page(SOONEST, lambda: filtered(_select()), lambda query: _visible(principal, query), after)
+    for row in found.rows:
         row["overdue"] = rules.overdue(row["state"], row["due_at"], moment)
-    return rows
+    return found, total
 
 
 def _open_and_assigned(p) -> Combinable:

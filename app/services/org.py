@@ -10,7 +10,7 @@ from app.db import write_transaction
 from app.domain import org as rules
 from app.domain.csv_import import decode, read_sheet
 from app.i18n import N_
-from app.services import audit
+from app.services import audit, paging
 from app.tables import Agency, Bureau, Grid, Office, Place, Station
 
 TABLES: dict[str, type[Table]] = {
@@ -21,7 +21,6 @@ TABLES: dict[str, type[Table]] = {
     "place": Place,
     "agency": Agency,
 }
-PAGE_SIZE = 50
 
 
 @dataclass
@@ -39,10 +38,19 @@ async def counts() -> dict[str, int]:
     return {key: await TABLES[key].count().where(TABLES[key].active == True) for key in rules.ENTITIES}  # noqa: E712
 
 
+def _by_name(table: type[Table]) -> paging.Keyset:
+    """Active items first, then by name (and id, names repeat): `?after=<last id>`."""
+    return paging.Keyset([(table.active, False), (table.name, True)], param="after")
+
+
 async def list_items(
-    entity: rules.Entity, q: str = "", show_inactive: bool = False, parent_id: int | None = None, page: int = 1
-) -> tuple[list[dict], int]:
-    """A page of items, with the parent's name, and the total for paging."""
+    entity: rules.Entity,
+    q: str = "",
+    show_inactive: bool = False,
+    parent_id: int | None = None,
+    after: int | None = None,
+) -> tuple[paging.Page, int]:
+    """A page of items, with the parent's name, and their number counted up to paging.COUNT_CAP + 1."""
     table = TABLES[entity.key]
     where = []
     if not show_inactive:
@@ -58,12 +66,14 @@ async def list_items(
     columns = [*table.all_columns()]
     if entity.parent:
         columns.append(getattr(table, entity.parent).name.as_alias("parent_name"))
-    query = table.select(*columns).order_by(table.active, ascending=False).order_by(table.name)
-    count_query = table.count()
-    for clause in where:
-        query, count_query = query.where(clause), count_query.where(clause)
-    rows = await query.limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
-    return rows, await count_query
+    total = await paging.count_upto(paging.narrowed(table.select(table.id), where))
+    found = await paging.page(
+        _by_name(table),
+        lambda: paging.everything(paging.narrowed(table.select(*columns), where)),
+        paging.everything,
+        after,
+    )
+    return found, total
 
 
 def _contains(column, text: str):

@@ -18,7 +18,7 @@ from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
-from app.services import audit, matter_facts, notifications, photos, push, routing, scope
+from app.services import audit, matter_facts, notifications, paging, photos, push, routing, scope
 from app.services.auth import now
 from app.services.report_lists import category_codes, category_labels
 from app.tables import (
@@ -39,7 +39,6 @@ from app.tables import (
 STAFF = ("officer", "grid_worker", "supervisor", "admin")
 HANDLERS = ("officer", "grid_worker", "supervisor")
 RESIDENT = audit.Actor(id=None, role="resident")
-QUEUE_LIMIT = 200
 # An Open311 lat/long is placed at the nearest place with coordinates within this distance.
 NEAREST_PLACE_METRES = 1500
 
@@ -504,39 +503,57 @@ class QueueFilter:
     mine: bool = False
 
 
+NEWEST = paging.newest_first(Report.created_at)
+MOST_JOINED = paging.Keyset([(Report.reporters, False), (Report.created_at, False)])
+
+
+def missed_before(cut: datetime) -> Combinable:
+    """Matters with an agency whose deadline that counts (routing_rules.missed) passed before
+    `cut`, as SQL: the queue's escalated tab and the agency's overdue tab page in the database."""
+    return ((Report.agency_state == "new") & (Report.accept_due < cut)) | (
+        Report.agency_state.is_in(["new", "accepted"]) & (Report.finish_due < cut)
+    )
+
+
 async def queue(
     principal: Principal,
     criteria: QueueFilter,
     escalate_after: timedelta = timedelta(hours=24),
     moment: datetime | None = None,
-) -> list[dict]:
-    """The queue; `transferred` lists what went to agencies with where each stands against its
-    deadline, `escalated` those past a missed deadline by `escalate_after` (the supervisor's)."""
-    query = await _visible(principal, _select_report())
-    if criteria.status == "open":
-        query = query.where(Report.status.is_in(list(rules.OPEN_STATUSES)))
-    elif criteria.status == "escalated":
-        query = query.where(Report.status == "transferred")
-    elif criteria.status in rules.STATUSES:
-        query = query.where(Report.status == criteria.status)
-    if criteria.grid:
-        query = query.where(Report.grid == criteria.grid)
-    if criteria.mine:
-        query = query.where(Report.assignee == principal.id)
-    if criteria.sort == "joined":
-        query = query.order_by(Report.reporters, ascending=False)
-    query = query.order_by(Report.created_at, ascending=False).order_by(Report.id, ascending=False)
-    rows = await query.limit(QUEUE_LIMIT)
-    labels = await category_labels()
+    older: int | None = None,
+) -> paging.Page:
+    """A page of the queue; `transferred` lists what went to agencies with where each stands
+    against its deadline, `escalated` those past a missed deadline by `escalate_after` (the
+    supervisor's)."""
     moment = moment or now()
-    for row in rows:
+    where = []
+    if criteria.status == "open":
+        where.append(Report.status.is_in(list(rules.OPEN_STATUSES)))
+    elif criteria.status == "escalated":
+        where.append((Report.status == "transferred") & missed_before(moment - escalate_after))
+    elif criteria.status in rules.STATUSES:
+        where.append(Report.status == criteria.status)
+    if criteria.grid:
+        where.append(Report.grid == criteria.grid)
+    if criteria.mine:
+        where.append(Report.assignee == principal.id)
+
+    order = MOST_JOINED if criteria.sort == "joined" else NEWEST
+    found = await paging.page(
+        order,
+        lambda: _visible(principal, paging.narrowed(_select_report(), where)),
+        lambda query: _visible(principal, query),
+        older,
+    )
+    labels = await category_labels()
+    for row in found.rows:
         _decorate(row, labels)
         row["standing"] = (
             routing_rules.standing(row["agency_state"], row["accept_due"], row["finish_due"], moment, escalate_after)
             if row["status"] == "transferred"
             else "on_time"
         )
-    return [r for r in rows if r["standing"] == "escalated"] if criteria.status == "escalated" else rows
+    return found
 
 
 async def counts(principal: Principal) -> dict[str, int]:

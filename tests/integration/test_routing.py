@@ -435,18 +435,18 @@ def test_overdue_for_the_agency_then_escalated_to_the_supervisor_with_a_frozen_c
     on_time = row["accept_due"] - timedelta(minutes=1)
     late = row["accept_due"] + timedelta(hours=1)
     later = row["accept_due"] + timedelta(hours=25)
-    assert run(agency_service.queue(staff, "overdue", on_time)) == []
-    assert [r["id"] for r in run(agency_service.queue(staff, "overdue", late))] == [report_id]
+    assert run(agency_service.queue(staff, "overdue", on_time)).rows == []
+    assert [r["id"] for r in run(agency_service.queue(staff, "overdue", late)).rows] == [report_id]
     assert run(agency_service.counts(staff, late))["overdue"] == 1
     escalated = report_service.QueueFilter(status="escalated")
-    assert run(report_service.queue(supervisor, escalated, day, late)) == []
-    assert [r["id"] for r in run(report_service.queue(supervisor, escalated, day, later))] == [report_id]
-    [listed] = run(report_service.queue(supervisor, report_service.QueueFilter(status="transferred"), day, late))
+    assert run(report_service.queue(supervisor, escalated, day, late)).rows == []
+    assert [r["id"] for r in run(report_service.queue(supervisor, escalated, day, later)).rows] == [report_id]
+    [listed] = run(report_service.queue(supervisor, report_service.QueueFilter(status="transferred"), day, late)).rows
     assert (listed["standing"], listed["agency_name"]) == ("overdue", "经开区城市管理局")
     # Accepting in time for the finish deadline takes it off the overdue lists.
     run(Report.update({Report.agency_state: "accepted"}).where(Report.id == report_id))
-    assert run(agency_service.queue(staff, "overdue", later)) == []
-    assert run(report_service.queue(supervisor, escalated, day, later)) == []
+    assert run(agency_service.queue(staff, "overdue", later)).rows == []
+    assert run(report_service.queue(supervisor, escalated, day, later)).rows == []
 
 
 def test_imported_calls_of_a_routed_category_go_to_the_agency(ready):
@@ -658,7 +658,7 @@ def test_the_job_marks_escalated_matters_as_the_supervisor_s_list_shows_them(rea
         run(Person.select().where(Person.id == person_id).first()),
         run(PersonRole.select().where(PersonRole.person == person_id)),
     )
-    listed = run(report_service.queue(supervisor, report_service.QueueFilter(status="escalated"), day, later))
+    listed = run(report_service.queue(supervisor, report_service.QueueFilter(status="escalated"), day, later)).rows
     assert [r["id"] for r in listed] == [report_id] and listed[0]["escalated_at"] == stamped
     assert [e["object_id"] for e in run(AuditEvent.select().where(AuditEvent.action == "escalate"))] == [str(report_id)]
     # The app's timer runs it: a second matter whose deadlines passed long ago is stamped by run_due.
