@@ -33,7 +33,7 @@ NAV = [
     NavItem("my_shifts", "/volunteers/my", N_("My shifts"), "volunteers", ("volunteer",)),
     NavItem("volunteers", "/volunteers", N_("Volunteers"), "volunteers", ("officer",)),
     NavItem("people", "/people", N_("People"), "volunteers", ("admin", "supervisor")),
-    NavItem("org", "/admin/org", N_("Organisation"), "org", ("admin",)),
+    NavItem("org", "/admin/org", N_("Units"), "org", ("admin",)),  # short: six tabs share a phone
     NavItem("me", "/me", N_("Me"), "me", ("signed_in",)),
     NavItem("signin", "/signin", N_("Sign in"), "me", ("anonymous",)),
 ]
