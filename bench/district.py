@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from calls import bulk_load, drop_database, setup_database  # noqa: E402
 
+LOG_TEXTS = ["note", "subject_kind", "subject_name", "subject_phone", "tags", "topic", "dispute_type"]
+LOG_TEXTS += ["mediators", "outcome", "terms", "void_reason"]  # empty in the bench's logs
 LOG_COLUMNS = ["client_uuid", "kind", "author", "grid", "place", "occurred_at", "created_at", "updated_at"]
-LOG_COLUMNS += ["note", "subject_kind", "subject_name", "subject_phone", "tags", "topic", "dispute_type"]
-LOG_COLUMNS += ["mediators", "outcome", "terms", "void_reason", "follow_up_done"]
+LOG_COLUMNS += [*LOG_TEXTS, "follow_up_done"]  # follow_up_done: bulk_load's default, False
 
 
 def field_logs(n: int, end, days: int, places: list[tuple], authors: list[int]):
@@ -56,7 +57,7 @@ def field_logs(n: int, end, days: int, places: list[tuple], authors: list[int]):
             "occurred_at": at,
             "created_at": at,
             "updated_at": at,
-            **dict.fromkeys(LOG_COLUMNS[8:-1], ""),
+            **dict.fromkeys(LOG_TEXTS, ""),
         }
 
 
