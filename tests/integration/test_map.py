@@ -187,12 +187,19 @@ def test_near_me_lists_the_nearest_places_first_with_their_distance(client, othe
     assert "The position could not be read" in client.get("/map/near?lat=abc&lng=1").text
 
 
-def test_a_supervisors_my_day_counts_the_teams_logs(client, demo):
+def test_a_supervisors_my_day_counts_the_teams_logs(client, settings, demo):
+    from zoneinfo import ZoneInfo
+
+    from app.services.fieldwork import today
+
     now = datetime.now(timezone.utc)
+    midnight = datetime.combine(today(settings.time_zone), datetime.min.time(), ZoneInfo(settings.time_zone))
+    # Halfway through the station's day so far: today and in the past, even just after midnight.
+    earlier_today = midnight + (now - midnight) / 2
     officer, garden = person_of("officer"), place_row("泰和花园")
     for i in range(3):
-        add_log(officer, garden, now - timedelta(minutes=5 + i))
-    add_log(officer, garden, now - timedelta(minutes=9), kind="mediation")
+        add_log(officer, garden, earlier_today - timedelta(microseconds=i))
+    add_log(officer, garden, earlier_today, kind="mediation")
     yesterday = add_log(officer, garden, now - timedelta(days=2))
     assert yesterday
     client.sign_in_as("supervisor")
