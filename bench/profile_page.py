@@ -105,6 +105,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{calls / args.requests:,.0f} Python function calls per request (the steadier measure on a busy machine)")
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
+    if args.callers:
+        stats.print_callers(args.callers)
 
 
 # Ids a path may name as {tracking}, {matter}, {log} or {shift}: the newest of the demo's rows.
@@ -135,4 +137,5 @@ if __name__ == "__main__":
     parser.add_argument("--who", default="社区民警", help="the demo person's role label on /signin ('' for none)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--top", type=int, default=30, help="0: no profile (to run under py-spy)")
+    parser.add_argument("--callers", default="", help="a function name pattern: who calls it, and how often")
     asyncio.run(main(parser.parse_args()))
