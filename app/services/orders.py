@@ -532,13 +532,16 @@ async def bulk_assign(
 # --- reading ---------------------------------------------------------------------------------
 
 
+_COLUMNS = (  # built once, as fieldwork's: walking a foreign key copies columns
+    *WorkOrder.all_columns(),
+    WorkOrder.assignee.name.as_alias("assignee_name"),
+    WorkOrder.grid.name.as_alias("grid_name"),
+    WorkOrder.place.name.as_alias("place_name"),
+)
+
+
 def _select():
-    return WorkOrder.select(
-        WorkOrder.all_columns(),
-        WorkOrder.assignee.name.as_alias("assignee_name"),
-        WorkOrder.grid.name.as_alias("grid_name"),
-        WorkOrder.place.name.as_alias("place_name"),
-    )
+    return WorkOrder.select(*_COLUMNS)
 
 
 async def _visible(principal: Principal, query):
