@@ -122,7 +122,7 @@ class RequestContext:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         client = scope.get("client")
-        current_request.set(RequestMeta(request_id=request_id, ip=client[0] if client else ""))
+        current_request.set(RequestMeta(request_id=request_id, ip=client[0] if client else "", lookups={}))
         set_locale(_locale_from(headers))
         started = time.perf_counter()
         status = 500

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.db import Prepared
 from app.domain.access import Principal
+from app.request_context import remembered
 from app.tables import Grid, Place, Station
 
 ALL = None  # no restriction
@@ -25,7 +26,11 @@ def _stations_sql(principal: Principal) -> str:
 
 
 async def station_ids(principal: Principal) -> set[int]:
-    return {r["station"] for r in await Station.raw(_stations_sql(principal))}
+    return set(await remembered(("stations", principal), lambda: _station_ids(principal)))
+
+
+async def _station_ids(principal: Principal) -> frozenset[int]:
+    return frozenset(r["station"] for r in await Station.raw(_stations_sql(principal)))
 
 
 def grid_scope_sql(principal: Principal) -> str | None:
@@ -45,9 +50,15 @@ def grid_scope_sql(principal: Principal) -> str | None:
 
 
 async def grid_ids(principal: Principal) -> set[int] | None:
-    """The grids the principal sees (ALL for administrators)."""
+    """The grids the principal sees (ALL for administrators), looked up once a request."""
     sql = grid_scope_sql(principal)
-    return ALL if sql is None else {r["id"] for r in await Grid.raw(sql)}
+    if sql is None:
+        return ALL
+    return set(await remembered(("grids", principal), lambda: _grid_ids(sql)))
+
+
+async def _grid_ids(sql: str) -> frozenset[int]:
+    return frozenset(r["id"] for r in await Grid.raw(sql))
 
 
 def _active_places():
