@@ -56,8 +56,24 @@ def _ngettext(singular: str, plural: str, n: int, **variables: object) -> Markup
     return _gettext(singular if n == 1 else plural, num=n, **variables)
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def _getattr(env: Environment, obj: object, attribute: str) -> object:
+    """`row.name` as Jinja reads it (an attribute first, then an item), with rows (dicts) first
+    asked for the item: Jinja's way raises an AttributeError for each, a few hundred a page. A
+    dict has no attributes but its class's, so the answer is the same."""
+    if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        try:
+            return obj[attribute]
+        except KeyError:
+            pass
+    return Environment.getattr(env, obj, attribute)
+
+
 def _configure(engine: Engine, time_zone: str) -> None:
     env: Environment = engine.engine
+    env.getattr = partial(_getattr, env)  # type: ignore[method-assign]
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
         i18n.gettext,

@@ -1,4 +1,4 @@
-"""The templates' own gettext (app/templating.py): what Jinja's newstyle gettext gave, faster."""
+"""The templates' own gettext and attribute lookup (app/templating.py): what Jinja gave, faster."""
 
 from __future__ import annotations
 
@@ -45,3 +45,13 @@ def test_only_the_apps_own_messages_are_kept():
     assert ("en", "words from data") not in templating._MARKED
     _render('{{ _("Qianmo") }}', "en")
     assert ("en", "Qianmo") in templating._MARKED
+
+
+def test_a_row_is_read_as_jinja_reads_it_its_keys_and_a_dicts_own_methods():
+    from functools import partial
+
+    env = Environment(autoescape=True)
+    env.getattr = partial(templating._getattr, env)  # type: ignore[method-assign]
+    source = "{{ row.name }}|{{ row.items()|length }}|{{ row.missing is undefined }}|{{ obj.real }}"
+    row = {"name": "<泰和花园>", "items": "a key named like a method"}
+    assert env.from_string(source).render(row=row, obj=3) == "&lt;泰和花园&gt;|2|True|3"
