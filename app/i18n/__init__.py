@@ -7,9 +7,10 @@ thread, so a module global or thread-local would leak between them.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale, dates, numbers
 from babel.messages.pofile import read_po
@@ -124,6 +125,7 @@ def _parsed(locale: str) -> Locale:
 
 
 _zone = cache(dates.get_timezone)
+Style = Literal["full", "long", "medium", "short"]
 
 
 def format_date(value: date | datetime | None, style: str = "medium", tz: str = "Asia/Shanghai") -> str:
@@ -135,10 +137,23 @@ def format_date(value: date | datetime | None, style: str = "medium", tz: str = 
     return dates.format_date(value, format=style, locale=_babel_locale())
 
 
-def format_datetime(value: datetime | None, tz: str = "Asia/Shanghai", style: str = "short") -> str:
+def format_datetime(value: datetime | None, tz: str = "Asia/Shanghai", style: Style = "short") -> str:
+    """Babel's date and time of an instant, in the time zone (an instant without one is UTC's)."""
     if value is None:
         return ""
-    return dates.format_datetime(value, format=style, tzinfo=_zone(tz), locale=_babel_locale())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return _datetime_pattern(get_locale(), style).apply(value.astimezone(_zone(tz)), _babel_locale())
+
+
+@cache
+def _datetime_pattern(locale: str, style: Style) -> dates.DateTimePattern:
+    """A locale's date-and-time format as one pattern, parsed once: Babel formats the date and
+    the time apart and joins them at each call, 30 µs a time, fifty times on a list page."""
+    parsed = _parsed(locale)
+    joined = str(dates.get_datetime_format(style, locale=parsed))  # "{1} {0}": date, then time
+    time_, date_ = parsed.time_formats[style].pattern, parsed.date_formats[style].pattern
+    return dates.parse_pattern(joined.replace("{0}", time_).replace("{1}", date_))
 
 
 def format_number(value: int | float | None) -> str:

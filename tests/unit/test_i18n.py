@@ -101,3 +101,23 @@ def test_formatting_follows_the_locale():
     i18n.set_locale("zh_CN")
     assert i18n.format_number(12345) == "12,345"
     assert i18n.gettext("Organisation") == "组织机构"
+
+
+@pytest.mark.parametrize("locale", sorted(i18n.LOCALES))
+def test_date_and_time_read_as_babel_writes_them(locale):
+    from datetime import datetime, timedelta, timezone
+
+    from babel import dates
+
+    i18n.set_locale(locale)
+    try:
+        for style in ("short", "medium", "long", "full"):
+            for hours in range(0, 9000, 37):  # a year of instants, mornings and evenings
+                moment = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=hours, minutes=hours % 60)
+                expected = dates.format_datetime(moment, style, tzinfo=i18n._zone("Asia/Shanghai"), locale=locale)
+                assert i18n.format_datetime(moment, "Asia/Shanghai", style) == expected
+        assert i18n.format_datetime(datetime(2026, 12, 3, 1, 48), "Asia/Shanghai") == i18n.format_datetime(
+            datetime(2026, 12, 3, 1, 48, tzinfo=timezone.utc), "Asia/Shanghai"
+        )  # an instant without a zone is UTC's
+    finally:
+        i18n.set_locale(i18n.DEFAULT_LOCALE)
