@@ -2,6 +2,7 @@
 
 from piccolo.table import Table as PiccoloTable
 
+import app.tables.foreign_keys  # noqa: F401  (before any select is built: see its docstring)
 from app.tables.alerts import (
     AlertRecipient,
     AlertSetting,
