@@ -15,6 +15,7 @@ from app.domain import phone as phones
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext, too_long
+from app.selects import Columns
 from app.services import audit, detection, fieldwork_lists, paging, photos, scope
 from app.services.auth import now
 from app.tables import AgreementCounter, Call, FieldLog, FieldLogLink, Grid, MediationParty, Person, Photo, Place, Topic
@@ -265,9 +266,10 @@ async def _write_children(log_id: int, checked: rules.Checked) -> None:
 # --- read ------------------------------------------------------------------------------------
 
 
-# Built once: each foreign-key chain Piccolo walks copies columns and calls dir(), a large
-# part of a list page's CPU if done at every request. A select only reads the columns given.
-_COLUMNS = (
+# Built once: each foreign-key chain Piccolo walks copies columns and calls dir(), and their
+# SELECT text with its joins is compiled once (app.selects), not at every request.
+_COLUMNS = Columns(
+    FieldLog,
     *FieldLog.all_columns(),
     FieldLog.author.name.as_alias("author_name"),
     FieldLog.place.name.as_alias("place_name"),
@@ -278,7 +280,7 @@ _COLUMNS = (
 
 
 def _select():
-    return FieldLog.select(*_COLUMNS)
+    return _COLUMNS.select()
 
 
 async def _visible(principal: Principal, query):

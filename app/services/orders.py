@@ -16,6 +16,7 @@ from app.domain import orders as rules
 from app.domain import phone as phones
 from app.domain.access import Principal
 from app.i18n import N_, too_long
+from app.selects import Columns
 from app.services import agency_calls, audit, detection, notifications, paging, scope
 from app.services.auth import now
 from app.tables import (
@@ -532,7 +533,8 @@ async def bulk_assign(
 # --- reading ---------------------------------------------------------------------------------
 
 
-_COLUMNS = (  # built once, as fieldwork's: walking a foreign key copies columns
+_COLUMNS = Columns(  # built and compiled once, as fieldwork's: walking a foreign key copies columns
+    WorkOrder,
     *WorkOrder.all_columns(),
     WorkOrder.assignee.name.as_alias("assignee_name"),
     WorkOrder.grid.name.as_alias("grid_name"),
@@ -541,7 +543,7 @@ _COLUMNS = (  # built once, as fieldwork's: walking a foreign key copies columns
 
 
 def _select():
-    return WorkOrder.select(*_COLUMNS)
+    return _COLUMNS.select()
 
 
 async def _visible(principal: Principal, query):

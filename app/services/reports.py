@@ -18,6 +18,7 @@ from app.domain import routing as routing_rules
 from app.domain.access import Principal
 from app.domain.photos import PhotoError, Processed
 from app.i18n import N_, gettext
+from app.selects import Columns
 from app.services import audit, matter_facts, notifications, paging, photos, push, routing, scope
 from app.services.auth import now
 from app.services.report_lists import category_codes, category_labels
@@ -350,9 +351,9 @@ def _responsible(report: dict) -> str:
     )
 
 
-# Built once, as the field logs' columns are (fieldwork._COLUMNS): a foreign-key chain costs
-# Piccolo copies and dir() calls each time it is walked.
-_REPORT_COLUMNS = (
+# Built and compiled once, as the field logs' columns are (fieldwork._COLUMNS).
+_REPORT_COLUMNS = Columns(
+    Report,
     *Report.all_columns(),
     Report.category.code.as_alias("category_code"),
     Report.place.name.as_alias("place_name"),
@@ -365,7 +366,7 @@ _REPORT_COLUMNS = (
 
 
 def _select_report():
-    return Report.select(*_REPORT_COLUMNS)
+    return _REPORT_COLUMNS.select()
 
 
 def _decorate(report: dict, labels: dict[str, str]) -> dict:
