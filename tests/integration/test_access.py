@@ -239,6 +239,7 @@ def test_a_grid_worker_sees_only_their_grids(client, demo):
     client.sign_in_as("grid_worker")  # 王艳荣, grid TH-04
     area = client.get("/area").text
     assert "泰和祥府" in area and "马赛公馆" not in area and "世纪紫薇园" not in area
+    assert "小区 · 泰和路120号" in area  # the place's kind and address under its name
     assert client.get(f"/area/places/{place_in_grid('TH-04')}").status_code == 200
     assert client.get(f"/area/places/{place_in_grid('GH-03')}").status_code == 404
 
