@@ -13,6 +13,7 @@ from app.domain import routing as rules
 from app.domain.access import Principal
 from app.domain.agency import ACTIONS, check_step, flags, state_after, state_message
 from app.i18n import N_, gettext
+from app.selects import Columns
 from app.services import audit, detection, routing
 from app.services.auth import now
 from app.tables import Agency, Call, CallStep
@@ -35,27 +36,31 @@ STATES = {
 }
 
 
+_COLUMNS = Columns(  # built and compiled once (app.selects)
+    Call,
+    Call.id,
+    Call.call_id,
+    Call.received_at,
+    Call.category,
+    Call.address,
+    Call.summary,
+    Call.station,
+    Call.grid,
+    Call.grid.office.as_alias("office"),
+    Call.responsible_agency,
+    Call.responsible_agency.name.as_alias("agency_name"),
+    Call.agency_state,
+    Call.routed_at,
+    Call.accept_due,
+    Call.finish_due,
+    Call.agency_accepted_at,
+    Call.place.name.as_alias("place_name"),
+    Call.grid.name.as_alias("grid_name"),
+)
+
+
 def _select():
-    return Call.select(
-        Call.id,
-        Call.call_id,
-        Call.received_at,
-        Call.category,
-        Call.address,
-        Call.summary,
-        Call.station,
-        Call.grid,
-        Call.grid.office.as_alias("office"),
-        Call.responsible_agency,
-        Call.responsible_agency.name.as_alias("agency_name"),
-        Call.agency_state,
-        Call.routed_at,
-        Call.accept_due,
-        Call.finish_due,
-        Call.agency_accepted_at,
-        Call.place.name.as_alias("place_name"),
-        Call.grid.name.as_alias("grid_name"),
-    ).where(detection.visible())
+    return _COLUMNS.select().where(detection.visible())
 
 
 def _mine(principal: Principal):
@@ -104,14 +109,18 @@ async def counts(principal: Principal, moment: datetime | None = None) -> dict[s
     return {"calls": len(rows), "calls_overdue": sum(flags(r, moment).overdue for r in rows)}
 
 
+_STEP_COLUMNS = Columns(
+    CallStep,
+    *CallStep.all_columns(),
+    CallStep.actor.name.as_alias("actor_name"),
+    CallStep.agency.name.as_alias("agency_name"),
+)
+
+
 async def steps(call_ids: list[int]) -> dict[int, list[dict]]:
     """The timelines of these calls (staff only), by call."""
     rows = (
-        await CallStep.select(
-            CallStep.all_columns(),
-            CallStep.actor.name.as_alias("actor_name"),
-            CallStep.agency.name.as_alias("agency_name"),
-        )
+        await _STEP_COLUMNS.select()
         .where(CallStep.call.is_in(call_ids or [-1]))
         .order_by(CallStep.at)
         .order_by(CallStep.id)

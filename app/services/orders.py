@@ -542,6 +542,17 @@ _COLUMNS = Columns(  # built and compiled once, as fieldwork's: walking a foreig
 )
 
 
+_STEP_COLUMNS = Columns(WorkOrderStep, *WorkOrderStep.all_columns(), WorkOrderStep.actor.name.as_alias("actor_name"))
+_LINKED_LOG_COLUMNS = Columns(
+    FieldLog,
+    FieldLog.id,
+    FieldLog.kind,
+    FieldLog.occurred_at,
+    FieldLog.outcome,
+    FieldLog.author.name.as_alias("author_name"),
+)
+
+
 def _select():
     return _COLUMNS.select()
 
@@ -561,11 +572,7 @@ async def get(principal: Principal, order_id: int) -> dict | None:
     order = await (await _visible(principal, _select().where(WorkOrder.id == order_id))).first()
     if order is None:
         return None
-    order["steps"] = (
-        await WorkOrderStep.select(WorkOrderStep.all_columns(), WorkOrderStep.actor.name.as_alias("actor_name"))
-        .where(WorkOrderStep.order == order_id)
-        .order_by(WorkOrderStep.id)
-    )
+    order["steps"] = await _STEP_COLUMNS.select().where(WorkOrderStep.order == order_id).order_by(WorkOrderStep.id)
     links = await WorkOrderCall.select(WorkOrderCall.call).where(WorkOrderCall.order == order_id)
     ids = [link["call"] for link in links] or [-1]
     order["calls"] = await Call.select().where(Call.id.is_in(ids)).order_by(Call.received_at)
@@ -706,13 +713,7 @@ async def _linked_logs(order: dict) -> list[dict]:
     links = await FieldLogLink.select(FieldLogLink.log).where(condition)
     ids = sorted({link["log"] for link in links}) or [-1]
     return (
-        await FieldLog.select(
-            FieldLog.id,
-            FieldLog.kind,
-            FieldLog.occurred_at,
-            FieldLog.outcome,
-            FieldLog.author.name.as_alias("author_name"),
-        )
+        await _LINKED_LOG_COLUMNS.select()
         .where(FieldLog.id.is_in(ids) & FieldLog.voided_at.is_null())
         .order_by(FieldLog.occurred_at)
     )

@@ -11,6 +11,7 @@ from app.domain import phone as phones
 from app.domain.access import Principal
 from app.domain.roles import QUALIFICATIONS, ROLES, parse_unit, role_unit_error
 from app.i18n import N_, too_long
+from app.selects import Columns
 from app.services import audit, scope
 from app.services.auth import now, revoke_sessions
 from app.tables import Agency, Grid, Office, Passkey, Person, PersonRole, Qualification, Station
@@ -156,6 +157,19 @@ async def form_for(person_id: int) -> PersonForm | None:
 # --- reading, scoped -----------------------------------------------------------
 
 
+# Foreign-key chains built, and the role list's joins compiled, once (see app.selects).
+_ROLE_STATIONS = (PersonRole.station, PersonRole.office.station, PersonRole.grid.office.station)
+_ROLES_WITH_UNITS = Columns(
+    PersonRole,
+    PersonRole.person,
+    PersonRole.role,
+    PersonRole.station.name.as_alias("station_name"),
+    PersonRole.office.name.as_alias("office_name"),
+    PersonRole.grid.name.as_alias("grid_name"),
+    PersonRole.agency.name.as_alias("agency_name"),
+)
+
+
 async def visible_person_ids(principal: Principal) -> set[int] | None:
     """Administrators see everyone; supervisors the people who work in their station."""
     if principal.has("admin"):
@@ -163,10 +177,9 @@ async def visible_person_ids(principal: Principal) -> set[int] | None:
     stations = await scope.station_ids(principal)
     if not stations:
         return set()
+    station, office_station, grid_station = _ROLE_STATIONS
     rows = await PersonRole.select(PersonRole.person).where(
-        PersonRole.station.is_in(list(stations))
-        | PersonRole.office.station.is_in(list(stations))
-        | PersonRole.grid.office.station.is_in(list(stations))
+        station.is_in(list(stations)) | office_station.is_in(list(stations)) | grid_station.is_in(list(stations))
     )
     return {r["person"] for r in rows}
 
@@ -200,18 +213,7 @@ async def search(principal: Principal, q: str = "", role: str = "", unit: str = 
 async def _roles_by_person(ids: list[int]) -> dict[int, list[dict]]:
     if not ids:
         return {}
-    rows = (
-        await PersonRole.select(
-            PersonRole.person,
-            PersonRole.role,
-            PersonRole.station.name.as_alias("station_name"),
-            PersonRole.office.name.as_alias("office_name"),
-            PersonRole.grid.name.as_alias("grid_name"),
-            PersonRole.agency.name.as_alias("agency_name"),
-        )
-        .where(PersonRole.person.is_in(ids))
-        .order_by(PersonRole.id)
-    )
+    rows = await _ROLES_WITH_UNITS.select().where(PersonRole.person.is_in(ids)).order_by(PersonRole.id)
     grouped: dict[int, list[dict]] = {}
     for row in rows:
         row["unit_name"] = row["grid_name"] or row["office_name"] or row["station_name"] or row["agency_name"] or ""

@@ -127,12 +127,16 @@ async def where_of_poster(poster: dict) -> Where | None:
     return await where_of_office(poster["office"], poster["id"])
 
 
+_PLACE_GRID_CHAINS = (Place.grid.name, Place.grid.active)  # built once: see _REPORT_COLUMNS
+
+
 async def public_places() -> dict[str, list[dict]]:
     """Every active place by grid, for the general form's picker (names only)."""
+    grid_name, grid_active = _PLACE_GRID_CHAINS
     rows = (
-        await Place.select(Place.id, Place.name, Place.grid.name.as_alias("grid_name"))
-        .where(Place.active.eq(True) & Place.grid.active.eq(True))
-        .order_by(Place.grid.name)
+        await Place.select(Place.id, Place.name, grid_name.as_alias("grid_name"))
+        .where(Place.active.eq(True) & grid_active.eq(True))
+        .order_by(grid_name)
         .order_by(Place.name)
     )
     grouped: dict[str, list[dict]] = {}
@@ -611,6 +615,9 @@ async def get(principal: Principal, report_id: int) -> dict | None:
     return report
 
 
+_ASSIGNEE_CHAINS = (PersonRole.person.name, PersonRole.person.active)  # built once: see _REPORT_COLUMNS
+
+
 async def assignee_choices(report: dict) -> list[dict]:
     """The officers of the report's office, station or grid and the grid's workers."""
     condition = (PersonRole.role == "officer") & (
@@ -620,10 +627,11 @@ async def assignee_choices(report: dict) -> list[dict]:
     )
     if report["grid"]:
         condition = condition | ((PersonRole.role == "grid_worker") & (PersonRole.grid == report["grid"]))
+    name, active = _ASSIGNEE_CHAINS
     rows = (
-        await PersonRole.select(PersonRole.person, PersonRole.person.name.as_alias("name"), PersonRole.role)
-        .where(condition & PersonRole.person.active.eq(True))
-        .order_by(PersonRole.person.name)
+        await PersonRole.select(PersonRole.person, name.as_alias("name"), PersonRole.role)
+        .where(condition & active.eq(True))
+        .order_by(name)
     )
     seen: dict[int, dict] = {}
     for row in rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.db import Prepared
 from app.domain.access import Principal
 from app.request_context import remembered
+from app.selects import Columns
 from app.tables import Grid, Place, Station
 
 ALL = None  # no restriction
@@ -87,15 +88,14 @@ async def places(principal: Principal, q: str = "") -> list[dict]:
     return await query
 
 
+_PLACE = Columns(  # built and compiled once (app.selects)
+    Place, *Place.all_columns(), Place.grid.name.as_alias("grid_name"), Place.grid.office.name.as_alias("office_name")
+)
+
+
 async def place(principal: Principal, place_id: int) -> dict | None:
     """The place, or None when it does not exist or lies outside the principal's grids."""
-    row = (
-        await Place.select(
-            Place.all_columns(), Place.grid.name.as_alias("grid_name"), Place.grid.office.name.as_alias("office_name")
-        )
-        .where(Place.id == place_id)
-        .first()
-    )
+    row = await _PLACE.select().where(Place.id == place_id).first()
     if row is None:
         return None
     grids = await grid_ids(principal)
