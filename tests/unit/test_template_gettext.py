@@ -55,3 +55,27 @@ def test_a_row_is_read_as_jinja_reads_it_its_keys_and_a_dicts_own_methods():
     source = "{{ row.name }}|{{ row.items()|length }}|{{ row.missing is undefined }}|{{ obj.real }}"
     row = {"name": "<泰和花园>", "items": "a key named like a method"}
     assert env.from_string(source).render(row=row, obj=3) == "&lt;泰和花园&gt;|2|True|3"
+
+
+def test_the_apps_functions_are_called_directly_and_context_functions_still_get_it(monkeypatch):
+    from jinja2 import pass_context
+
+    configured = templating.template_config("Asia/Shanghai").engine_instance.engine
+    assert configured.context_class is templating._Context and templating._gettext in templating._Context.plain
+    env = Environment(autoescape=True)
+    env.context_class = templating._Context
+
+    @pass_context
+    def page_name(context):
+        return context["name"]
+
+    calls = []
+
+    def counted(message):
+        calls.append(message)
+        return message
+
+    monkeypatch.setattr(templating._Context, "plain", templating._Context.plain | {counted})
+    env.globals.update(page_name=page_name, counted=counted)
+    html = env.from_string("{% for i in [1] %}{{ counted('a') }}{% endfor %} {{ page_name() }}").render(name="我的")
+    assert html == "a 我的" and calls == ["a"]
