@@ -136,6 +136,8 @@ def test_a_script_navigates_only_to_a_path_on_this_site(new_context):
     page = context.new_page()
     demo_sign_in(page, "社区民警", "/me")
     expect(page).to_have_url(re.compile(r"/me$"))
+    # The URL changes when the page's answer arrives; its deferred app.js runs a moment later.
+    page.wait_for_function("() => window.Qianmo && window.Qianmo.safePath")
     assert page.evaluate("(targets) => targets.map((t) => Qianmo.safePath(t))", NASTY_TARGETS) == [""] * len(
         NASTY_TARGETS
     )
