@@ -79,3 +79,11 @@ def test_the_apps_functions_are_called_directly_and_context_functions_still_get_
     env.globals.update(page_name=page_name, counted=counted)
     html = env.from_string("{% for i in [1] %}{{ counted('a') }}{% endfor %} {{ page_name() }}").render(name="我的")
     assert html == "a 我的" and calls == ["a"]
+
+
+def test_options_escape_and_select_by_the_values_text():
+    html = templating._options([(7, "王<五>"), ("grid:3", "东区 & 西区")], "7")
+    assert html == '<option value="7" selected>王&lt;五&gt;</option><option value="grid:3">东区 &amp; 西区</option>'
+    assert "selected" not in templating._options([(7, "a")], None)
+    assert "selected" not in templating._options([("", "a")], "")
+    assert templating._options([(3, "a"), (4, "b")], 4).count("selected") == 1
