@@ -125,11 +125,20 @@ INSERT INTO field_log (client_uuid, kind, author, grid, place, occurred_at, note
 
 REPORTS_SQL = """
 INSERT INTO report (category, status, source, station, office, grid, place, address, description, created_at,
-                    updated_at, responsible_agency, done_at, closed_at)
+                    updated_at, responsible_agency, agency_state, routed_at, accept_due, finish_due, done_at,
+                    closed_at)
   SELECT (SELECT id FROM report_category ORDER BY id OFFSET x.s % 5 LIMIT 1),
-         CASE WHEN x.age < interval '3 days' THEN 'received' ELSE 'done' END, 'web',
-         p.station, p.office, p.grid, p.place, p.place || '号', '楼道灯坏了，晚上很黑', now() - x.age, now() - x.age,
+         CASE WHEN x.age >= interval '3 days' THEN 'done' WHEN x.s % 3 = 0 THEN 'transferred' ELSE 'received' END,
+         'web', p.station, p.office, p.grid, p.place, p.place || '号', '楼道灯坏了，晚上很黑', now() - x.age,
+         now() - x.age,
          CASE WHEN x.s % 3 = 0 THEN (SELECT id FROM agency ORDER BY id OFFSET x.s % 6 LIMIT 1) END,
+         -- A third went to an agency: the last three days' still open there (new or accepted), the
+         -- older answered; each with its deadlines, as routing sets them.
+         CASE WHEN x.s % 3 <> 0 THEN '' WHEN x.age >= interval '3 days' THEN 'answered'
+              WHEN x.s % 2 = 0 THEN 'new' ELSE 'accepted' END,
+         CASE WHEN x.s % 3 = 0 THEN now() - x.age END,
+         CASE WHEN x.s % 3 = 0 THEN now() - x.age + interval '1 day' END,
+         CASE WHEN x.s % 3 = 0 THEN now() - x.age + interval '5 days' END,
          CASE WHEN x.age >= interval '3 days' THEN now() - x.age + interval '2 days' END,
          CASE WHEN x.age >= interval '3 days' THEN now() - x.age + interval '2 days' END
   FROM (SELECT s, random() * interval '1095 days' AS age,
