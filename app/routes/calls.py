@@ -15,7 +15,7 @@ from app.domain import charts
 from app.domain.access import Principal
 from app.domain.calls import COLUMNS, DEFAULT_SETTINGS, FAMILIES, REQUIRED, RULES
 from app.i18n import N_, _
-from app.routes.forms import posted
+from app.routes.forms import posted, row_id
 from app.routes.guards import Me, requires
 from app.services import api_keys, calls, orders, paging, ratelimit, scope
 from app.services.audit import actor_of
@@ -54,7 +54,7 @@ class CallsController(Controller):
             me,
             q.strip()[:100],
             category,
-            int(place) if place.isdecimal() else None,
+            row_id(place),
             _day(since),
             _day(until),
             tz,

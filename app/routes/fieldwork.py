@@ -23,7 +23,7 @@ from app.domain.access import Principal
 from app.domain.photos import MAX_BYTES
 from app.i18n import N_, gettext
 from app.routes.downloads import csv_download
-from app.routes.forms import posted
+from app.routes.forms import posted, row_id
 from app.routes.guards import Me, requires
 from app.routes.uploads import form_fields, form_photo, photo_response
 from app.services import alerts, fieldwork, fieldwork_lists, orders, paging, team, volunteers
@@ -316,9 +316,6 @@ def _criteria(
 ) -> tuple[fieldwork.LogFilter, dict]:
     """Query strings to a filter; what could not be read is ignored (and shown as not chosen)."""
 
-    def number(text: str) -> int | None:
-        return int(text) if text.isdecimal() else None
-
     def day(text: str) -> date | None:
         try:
             return date.fromisoformat(text)
@@ -327,9 +324,9 @@ def _criteria(
 
     criteria = fieldwork.LogFilter(
         kind=kind if kind in rules.KINDS else "",
-        grid=number(grid),
-        place=number(place),
-        author=number(author),
+        grid=row_id(grid),
+        place=row_id(place),
+        author=row_id(author),
         since=day(since),
         until=day(until),
         tag=tag[:32],

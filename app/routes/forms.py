@@ -26,6 +26,12 @@ MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 MAX_ID_DIGITS = 9
 
 
+def row_id(text: str) -> int | None:
+    """A query or form value as a row id; None when it is not a plausible one (a database
+    integer cannot hold 999999999999999999999: the query would fail, not match nothing)."""
+    return int(text) if text.isdecimal() and len(text) <= MAX_ID_DIGITS else None
+
+
 @dataclass(frozen=True)
 class Posted:
     """A form post's text fields (files are read apart: uploads.form_photo)."""
@@ -43,12 +49,11 @@ class Posted:
 
     def id(self, name: str) -> int:
         """The field as a row id; 0 (which matches no row) when it is not a plausible one."""
-        value = self.text(name)
-        return int(value) if value.isdecimal() and len(value) <= MAX_ID_DIGITS else 0
+        return row_id(self.text(name)) or 0
 
     def ids(self, name: str) -> list[int]:
         """The field's values that are plausible row ids; the rest is dropped (so matches nothing)."""
-        return [int(v) for v in self.texts(name) if v.isdecimal() and len(v) <= MAX_ID_DIGITS]
+        return [found for v in self.texts(name) if (found := row_id(v)) is not None]
 
     def fields(self) -> dict[str, str]:
         """Every text field by name (a repeated name: its last value), for a service to validate."""

@@ -381,6 +381,20 @@ def test_the_topic_filter_finds_contacts_and_campaign_drops_of_that_topic(field)
     assert '<option value="cult"' in page and "Anti-cult" in page
 
 
+def test_filter_values_that_name_no_row_are_ignored_and_the_chosen_one_stays_chosen(field):
+    field.sign_in_as("officer")
+    log_id = field.post("/field/contacts/new", data=contact(place_in("TH-01")), headers=REPLAY).json()["id"]
+    tampered = field.get("/field/logs?grid=999999999999999999999&author=%3Cscript%3E&place=-1")
+    assert tampered.status_code == 200 and f"/field/logs/{log_id}" in tampered.text
+    assert (
+        "<script>" not in tampered.text
+        and " selected" not in tampered.text.split('id="f-grid"')[1].split("</select>")[0]
+    )
+    grid = run(Grid.select(Grid.id).where(Grid.code == "TH-01").first())["id"]
+    chosen = field.get(f"/field/logs?grid={grid}").text.split('id="f-grid"')[1].split("</select>")[0]
+    assert f'<option value="{grid}" selected>' in chosen and chosen.count(" selected") == 1
+
+
 def test_a_phone_the_viewer_may_see_is_one_tap_from_a_call(field):
     field.sign_in_as("officer")
     log_id = field.post("/field/contacts/new", data=contact(place_in("TH-01")), headers=REPLAY).json()["id"]
