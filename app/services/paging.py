@@ -153,12 +153,11 @@ def _after(order: Keyset, mark: dict) -> list[Any]:
 
 async def _without_key(order: Keyset, query: Select, anchor: int | None, limit: int) -> list[dict]:
     """The rows whose key is empty (a closed order's deadline) follow those with one, by id."""
-    id_, ascending = order.id, order.keys[0][1]
-    query = query.where(order.keys[0][0].is_null())
+    (key, ascending), id_ = order.keys[0], order.id
+    query = query.where(key.is_null())
     if anchor is not None:
         query = query.where(id_ > anchor if ascending else id_ < anchor)
     # Ordered by the empty key as well (the same order): an index on (..., key, id) then yields it.
     # Ordered by id alone, PostgreSQL's generic plan walked the primary key through the table: an
     # agency with nothing new, 160 ms over the city's 300,000 reports, 0.4 ms by its queue's index.
-    key = order.keys[0][0]
     return await query.order_by(key, ascending=ascending).order_by(id_, ascending=ascending).limit(limit)
